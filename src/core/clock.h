@@ -1,0 +1,50 @@
+#pragma once
+// Time in Fidelis: epoch milliseconds from an injected Clock. Nothing reads the system time directly.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+
+namespace fidelis {
+
+using Millis = int64_t;  // milliseconds since 1970-01-01T00:00:00Z
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Millis now() const = 0;  // thread-safe
+};
+
+class SystemClock final : public Clock {
+ public:
+  Millis now() const override;
+};
+
+// A clock tests move by hand. Thread-safe.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(Millis start = 1'767'225'600'000) : now_(start) {}  // 2026-01-01T00:00:00Z
+  Millis now() const override { return now_.load(); }
+  void advance(Millis ms) { now_ += ms; }
+  void set(Millis ms) { now_ = ms; }
+
+ private:
+  std::atomic<Millis> now_;
+};
+
+// "2026-01-01T00:00:00.000Z"
+std::string format_iso8601(Millis ms);
+// Accepts "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)". InvalidArgument naming `field` otherwise.
+Result<Millis> parse_iso8601(std::string_view text, std::string_view field);
+
+// A calendar date without time (birth dates). Valid dates only, years 1900..2100.
+struct Date {
+  int year = 0, month = 0, day = 0;
+  std::string to_string() const;  // "YYYY-MM-DD"
+  auto operator<=>(const Date&) const = default;
+};
+Result<Date> parse_date(std::string_view text, std::string_view field);
+
+}  // namespace fidelis

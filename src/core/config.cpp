@@ -1,0 +1,128 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace fidelis {
+namespace {
+
+struct Key {
+  std::string_view name;  // dotted TOML key
+  std::function<Status(Config&, const std::string&)> set_text;
+  std::function<Status(Config&, const toml::node&)> set_toml;
+};
+
+Status parse_int(std::string_view key, const std::string& v, int64_t& out) {
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0')
+    return Error::invalid_argument(std::string(key), "expected an integer, got '" + v + "'");
+  out = n;
+  return ok();
+}
+
+template <typename T>
+Key int_key(std::string_view name, T Config::*member) {
+  return Key{name,
+             [name, member](Config& c, const std::string& v) -> Status {
+               int64_t n = 0;
+               FIDELIS_RETURN_IF_ERROR(parse_int(name, v, n));
+               c.*member = static_cast<T>(n);
+               return ok();
+             },
+             [name, member](Config& c, const toml::node& n) -> Status {
+               auto v = n.value<int64_t>();
+               if (!v) return Error::invalid_argument(std::string(name), "expected an integer");
+               c.*member = static_cast<T>(*v);
+               return ok();
+             }};
+}
+
+Key string_key(std::string_view name, std::string Config::*member) {
+  return Key{name,
+             [member](Config& c, const std::string& v) -> Status {
+               c.*member = v;
+               return ok();
+             },
+             [name, member](Config& c, const toml::node& n) -> Status {
+               auto v = n.value<std::string>();
+               if (!v) return Error::invalid_argument(std::string(name), "expected a string");
+               c.*member = *v;
+               return ok();
+             }};
+}
+
+Key bool_key(std::string_view name, bool Config::*member) {
+  return Key{name,
+             [name, member](Config& c, const std::string& v) -> Status {
+               if (v == "1" || v == "true") c.*member = true;
+               else if (v == "0" || v == "false") c.*member = false;
+               else return Error::invalid_argument(std::string(name), "expected true or false");
+               return ok();
+             },
+             [name, member](Config& c, const toml::node& n) -> Status {
+               auto v = n.value<bool>();
+               if (!v) return Error::invalid_argument(std::string(name), "expected true or false");
+               c.*member = *v;
+               return ok();
+             }};
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = {
+      string_key("db", &Config::db),
+      string_key("listen", &Config::listen),
+      string_key("log_level", &Config::log_level),
+      int_key("io_threads", &Config::io_threads),
+      int_key("worker_threads", &Config::worker_threads),
+      int_key("db_pool_size", &Config::db_pool_size),
+      string_key("sqlite_synchronous", &Config::sqlite_synchronous),
+      int_key("http.max_body_bytes", &Config::max_body_bytes),
+      int_key("http.max_header_bytes", &Config::max_header_bytes),
+      int_key("http.request_timeout_ms", &Config::request_timeout_ms),
+      int_key("http.max_connections", &Config::max_connections),
+      int_key("auth.session_ttl_ms", &Config::session_ttl_ms),
+      bool_key("auth.secure_cookies", &Config::secure_cookies),
+      int_key("auth.login_max_failures", &Config::login_max_failures),
+      int_key("auth.login_window_ms", &Config::login_window_ms),
+  };
+  return k;
+}
+
+std::string env_name(std::string_view key) {
+  std::string out = "FIDELIS_";
+  for (char c : key) out += c == '.' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return out;
+}
+
+}  // namespace
+
+Result<Config> Config::load(const std::string& path) {
+  Config c;
+  if (!path.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return Error::invalid_argument("config", "cannot read " + path + ": " + std::string(e.description()));
+    }
+    for (const Key& k : keys()) {
+      if (auto node = table.at_path(k.name); node) FIDELIS_RETURN_IF_ERROR(k.set_toml(c, *node.node()));
+    }
+  }
+  for (const Key& k : keys()) {
+    if (const char* v = std::getenv(env_name(k.name).c_str()); v != nullptr)
+      FIDELIS_RETURN_IF_ERROR(k.set_text(c, v));
+  }
+  if (c.sqlite_synchronous != "NORMAL" && c.sqlite_synchronous != "FULL")
+    return Error::invalid_argument("sqlite_synchronous", "expected NORMAL or FULL");
+  if (c.io_threads < 1 || c.worker_threads < 1 || c.db_pool_size < 1)
+    return Error::invalid_argument("io_threads", "thread and pool sizes must be at least 1");
+  return c;
+}
+
+}  // namespace fidelis

@@ -1,0 +1,34 @@
+#pragma once
+// Configuration: defaults, then an optional TOML file, then FIDELIS_* environment variables, then
+// command-line flags (applied by the CLI). Every key has an environment variable: `db` ->
+// FIDELIS_DB, `http.max_body_bytes` -> FIDELIS_HTTP_MAX_BODY_BYTES.
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+
+namespace fidelis {
+
+struct Config {
+  std::string db = "sqlite:./fidelis.db";  // sqlite:PATH or postgresql://...
+  std::string listen = "127.0.0.1:8080";
+  std::string log_level = "info";
+  int io_threads = 2;           // threads running the HTTP event loop
+  int worker_threads = 8;       // threads running handlers (database, hashing)
+  int db_pool_size = 8;         // PostgreSQL connections / SQLite readers
+  std::string sqlite_synchronous = "NORMAL";  // NORMAL or FULL
+  int64_t max_body_bytes = 1 << 20;          // 1 MiB
+  int64_t max_header_bytes = 16 << 10;       // 16 KiB
+  int64_t request_timeout_ms = 30'000;       // whole request, read to last byte written
+  int64_t max_connections = 10'000;
+  int64_t session_ttl_ms = 12LL * 3600 * 1000;  // 12 h sliding
+  bool secure_cookies = false;                  // set true behind HTTPS
+  int login_max_failures = 5;                   // per account and per address, per window
+  int64_t login_window_ms = 15LL * 60 * 1000;   // 15 min
+
+  // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.
+  static Result<Config> load(const std::string& path);
+};
+
+}  // namespace fidelis

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "core/money.h"
+#include "core/result.h"
+#include "core/text.h"
+
+namespace fidelis {
+namespace {
+
+Result<int> half(int x) {
+  if (x % 2) return Error::invalid_argument("x", "odd");
+  return x / 2;
+}
+Result<int> quarter(int x) {
+  FIDELIS_ASSIGN_OR_RETURN(int h, half(x));
+  FIDELIS_ASSIGN_OR_RETURN(int q, half(h));
+  return q;
+}
+
+TEST(Result, PropagatesTheFirstError) {
+  EXPECT_EQ(*quarter(8), 2);
+  auto r = quarter(6);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "x");
+  EXPECT_EQ(code_name(r.error().code), "invalid_argument");
+}
+
+TEST(Clock, FormatsAndParsesIso8601) {
+  EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(1'767'225'600'123), "2026-01-01T00:00:00.123Z");
+  EXPECT_EQ(*parse_iso8601("2026-01-01T00:00:00.123Z", "t"), 1'767'225'600'123);
+  EXPECT_EQ(*parse_iso8601("2026-01-01T01:00:00+01:00", "t"), 1'767'225'600'000);
+  EXPECT_EQ(*parse_iso8601("2026-01-01", "t"), 1'767'225'600'000);
+  auto bad = parse_iso8601("2026-13-01T00:00:00Z", "created_after");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "created_after");
+  EXPECT_FALSE(parse_iso8601("2026-01-01T00:00:00", "t"));  // no zone: ambiguous
+}
+
+TEST(Clock, ParsesOnlyRealDates) {
+  EXPECT_TRUE(parse_date("2024-02-29", "d"));
+  EXPECT_FALSE(parse_date("2023-02-29", "d"));
+  EXPECT_FALSE(parse_date("1850-01-01", "d"));
+  EXPECT_FALSE(parse_date("01/02/2020", "d"));
+  EXPECT_EQ(parse_date("1984-07-09", "d")->to_string(), "1984-07-09");
+}
+
+TEST(Money, AddsSameCurrencyOnly) {
+  auto a = Money::of(1050, "eur");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->currency, "EUR");
+  EXPECT_EQ(a->plus(Money{-2000, "EUR"})->to_string(), "-9.50 EUR");
+  EXPECT_FALSE(a->plus(Money{1, "USD"}));
+  EXPECT_FALSE(Money::of(1, "EURO"));
+  EXPECT_FALSE((Money{INT64_MAX, "EUR"}.plus(Money{1, "EUR"})));
+}
+
+TEST(Text, SearchKeyFoldsAccentsCaseAndPunctuation) {
+  EXPECT_EQ(text::search_key("Lefèvre-D'Arc "), "lefevre d arc");
+  EXPECT_EQ(text::search_key("ÉLODIE  Œuvrard"), "elodie oeuvrard");
+  EXPECT_EQ(text::search_key("Jean\xE2\x80\x99Pierre"), "jean pierre");
+  EXPECT_EQ(text::search_key("Łukasz Dvořák"), "lukasz dvorak");
+}
+
+TEST(Text, Utf8Validation) {
+  EXPECT_TRUE(text::is_valid_utf8("Noël à Orléans"));
+  EXPECT_FALSE(text::is_valid_utf8("\xC3"));
+  EXPECT_FALSE(text::is_valid_utf8("\xC0\xAF"));   // overlong
+  EXPECT_FALSE(text::is_valid_utf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(text::is_valid_utf8("caf\xE9"));  // Latin-1
+}
+
+TEST(Text, Base64UrlRoundTrip) {
+  std::string out;
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    ASSERT_TRUE(text::base64url_decode(text::base64url_encode(s), out));
+    EXPECT_EQ(out, s);
+  }
+  EXPECT_FALSE(text::base64url_decode("ab$c", out));
+}
+
+TEST(Text, PrefixUpperBound) {
+  EXPECT_EQ(text::prefix_upper_bound("dup"), "duq");
+  EXPECT_EQ(text::prefix_upper_bound(""), "");
+}
+
+}  // namespace
+}  // namespace fidelis

@@ -1,0 +1,63 @@
+#include "core/log.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "core/clock.h"
+
+namespace fidelis::log {
+namespace {
+std::atomic<Level> g_level{Level::kInfo};
+std::mutex g_mu;
+thread_local std::string t_request_id;
+constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
+}  // namespace
+
+void set_level(Level level) { g_level = level; }
+
+bool parse_level(std::string_view name, Level& out) {
+  for (int i = 0; i < 4; ++i)
+    if (kNames[i] == name) {
+      out = static_cast<Level>(i);
+      return true;
+    }
+  return false;
+}
+
+void set_request_id(std::string id) { t_request_id = std::move(id); }
+const std::string& request_id() { return t_request_id; }
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else out += c;
+    }
+  }
+  return out;
+}
+
+void write(Level level, std::string_view message, Fields fields) {
+  if (level < g_level.load(std::memory_order_relaxed)) return;
+  std::string line = fmt::format(R"({{"time":"{}","level":"{}","msg":"{}")",
+                                 format_iso8601(SystemClock().now()), kNames[static_cast<int>(level)],
+                                 json_escape(message));
+  if (!t_request_id.empty()) line += fmt::format(R"(,"request_id":"{}")", json_escape(t_request_id));
+  for (const auto& [k, v] : fields) line += fmt::format(R"(,"{}":"{}")", json_escape(k), json_escape(v));
+  line += "}\n";
+  std::lock_guard lock(g_mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace fidelis::log

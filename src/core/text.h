@@ -1,0 +1,23 @@
+#pragma once
+// Text helpers shared by every module: UTF-8 checks, trimming, search keys, encodings.
+
+#include <string>
+#include <string_view>
+
+namespace fidelis::text {
+
+bool is_valid_utf8(std::string_view s);
+std::string_view trim(std::string_view s);  // ASCII whitespace only
+// Search key: lower-case, accents removed (Latin letters used in French and its neighbours),
+// runs of spaces, hyphens and apostrophes collapsed to one space, trimmed. "Lefèvre-D'Arc " -> "lefevre d arc".
+std::string search_key(std::string_view s);
+// The smallest string greater than every string starting with `prefix` (for index range scans);
+// empty if none exists.
+std::string prefix_upper_bound(std::string_view prefix);
+std::string to_lower_ascii(std::string_view s);
+std::string base64url_encode(std::string_view bytes);
+// Empty optional-like result: returns false when `in` is not valid unpadded base64url.
+bool base64url_decode(std::string_view in, std::string& out);
+std::string hex_encode(std::string_view bytes);
+
+}  // namespace fidelis::text

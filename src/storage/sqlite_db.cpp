@@ -1,0 +1,292 @@
+// SQLite driver: one writer connection behind a mutex, a pool of reader connections (WAL lets
+// them read while the writer writes), prepared statements cached per connection.
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "storage/db.h"
+#include "storage/drivers.h"
+
+namespace fidelis::storage {
+namespace {
+
+Error sqlite_error(sqlite3* db, int rc) {
+  std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  int primary = rc & 0xFF;
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    // "UNIQUE constraint failed: customers.email" -> field "email"
+    std::string field;
+    if (auto dot = msg.rfind('.'); dot != std::string::npos) field = msg.substr(dot + 1);
+    if (auto comma = field.find(','); comma != std::string::npos) field.resize(comma);
+    return Error::already_exists(field, msg);
+  }
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Error::conflict("database is busy: " + msg);
+  if (primary == SQLITE_CANTOPEN) return Error::unavailable("cannot open the SQLite database: " + msg);
+  return Error::internal("sqlite: " + msg);
+}
+
+class Conn {
+ public:
+  static Result<std::unique_ptr<Conn>> open(const std::string& path, const DbOptions& o, bool readonly) {
+    sqlite3* db = nullptr;
+    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    auto conn = std::unique_ptr<Conn>(new Conn(db));
+    if (rc != SQLITE_OK) return sqlite_error(db, rc);
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+    std::string pragmas = fmt::format(
+        "PRAGMA foreign_keys=ON; PRAGMA synchronous={}; PRAGMA cache_size=-65536; "
+        "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
+        o.sqlite_synchronous);
+    if (!readonly) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
+    FIDELIS_RETURN_IF_ERROR(conn->exec_script(pragmas));
+    return conn;
+  }
+  ~Conn() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    auto it = stmts_.find(std::string(sql));
+    if (it != stmts_.end()) {
+      sqlite3_reset(it->second);
+      sqlite3_clear_bindings(it->second);
+      return it->second;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc);
+    stmts_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  Status bind(sqlite3_stmt* stmt, std::span<const Value> params) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      // Bind by name: SQLite numbers `$N` parameters by first appearance, not by N.
+      std::string name = fmt::format("${}", i + 1);
+      int idx = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (idx == 0) continue;  // parameter not used by this statement
+      int rc = std::visit(
+          [&](const auto& v) -> int {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::monostate>) return sqlite3_bind_null(stmt, idx);
+            else if constexpr (std::is_same_v<T, int64_t>) return sqlite3_bind_int64(stmt, idx, v);
+            else if constexpr (std::is_same_v<T, double>) return sqlite3_bind_double(stmt, idx, v);
+            else return sqlite3_bind_text(stmt, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+          },
+          params[i]);
+      if (rc != SQLITE_OK) return sqlite_error(db_, rc);
+    }
+    return ok();
+  }
+
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) {
+    FIDELIS_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
+    FIDELIS_RETURN_IF_ERROR(bind(stmt, params));
+    Rows out;
+    int ncol = sqlite3_column_count(stmt);
+    out.columns.reserve(static_cast<size_t>(ncol));
+    for (int c = 0; c < ncol; ++c) out.columns.emplace_back(sqlite3_column_name(stmt, c));
+    while (true) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        Error e = sqlite_error(db_, rc);
+        sqlite3_reset(stmt);
+        return e;
+      }
+      std::vector<Value> values;
+      values.reserve(static_cast<size_t>(ncol));
+      for (int c = 0; c < ncol; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: values.emplace_back(std::monostate{}); break;
+          default: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            values.emplace_back(std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          }
+        }
+      }
+      out.rows.emplace_back(std::move(values));
+    }
+    out.affected = sqlite3_changes64(db_);
+    sqlite3_reset(stmt);
+    return out;
+  }
+
+  Status exec_script(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      Error e = sqlite_error(db_, rc);
+      if (err != nullptr) {
+        e.message = std::string("sqlite: ") + err;
+        sqlite3_free(err);
+      }
+      return e;
+    }
+    return ok();
+  }
+
+ private:
+  explicit Conn(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+class SqliteTx final : public Tx {
+ public:
+  explicit SqliteTx(Conn& c) : c_(c) {}
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    return c_.query(sql, params);
+  }
+  Status exec_script(std::string_view sql) override { return c_.exec_script(sql); }
+
+ private:
+  Conn& c_;
+};
+
+class SqliteDb final : public Db {
+ public:
+  SqliteDb(std::unique_ptr<Conn> writer, std::string path, DbOptions o)
+      : writer_(std::move(writer)), path_(std::move(path)), options_(std::move(o)) {}
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    if (detail::is_read_only(sql) && path_ != ":memory:") {
+      FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<Conn> reader, acquire_reader());
+      auto result = reader->query(sql, params);
+      release_reader(std::move(reader));
+      return result;
+    }
+    std::lock_guard lock(write_mu_);
+    return writer_->query(sql, params);
+  }
+
+  Status transact(const std::function<Status(Tx&)>& fn) override {
+    std::lock_guard lock(write_mu_);
+    FIDELIS_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
+    SqliteTx tx(*writer_);
+    Status s = fn(tx);
+    if (!s) {
+      (void)writer_->exec_script("ROLLBACK");
+      return s;
+    }
+    if (Status c = writer_->exec_script("COMMIT"); !c) {
+      (void)writer_->exec_script("ROLLBACK");
+      return c;
+    }
+    return ok();
+  }
+
+  Result<int64_t> bulk_insert(std::string_view table, std::span<const std::string> columns,
+                              const RowSource& source, int64_t batch_rows) override {
+    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES (", table, fmt::join(columns, ", "));
+    for (size_t i = 0; i < columns.size(); ++i) sql += fmt::format("{}${}", i ? ", " : "", i + 1);
+    sql += ")";
+    std::lock_guard lock(write_mu_);
+    int64_t total = 0;
+    std::vector<Value> row;
+    bool more = true;
+    while (more) {
+      FIDELIS_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
+      int64_t in_batch = 0;
+      Status status = ok();
+      while (in_batch < batch_rows) {
+        row.clear();
+        auto next = source(row);
+        if (!next) { status = next.error(); break; }
+        if (!*next) { more = false; break; }
+        if (row.size() != columns.size()) {
+          status = Error::internal(fmt::format("bulk row has {} values for {} columns", row.size(), columns.size()));
+          break;
+        }
+        auto r = writer_->query(sql, row);
+        if (!r) { status = r.error(); break; }
+        ++in_batch;
+      }
+      if (!status) {
+        (void)writer_->exec_script("ROLLBACK");
+        return status.error();
+      }
+      FIDELIS_RETURN_IF_ERROR(writer_->exec_script("COMMIT"));
+      total += in_batch;
+    }
+    return total;
+  }
+
+  PoolStats pool_stats() const override {
+    std::lock_guard lock(pool_mu_);
+    return PoolStats{opened_readers_ + 1, in_use_, waits_, timeouts_};
+  }
+
+ private:
+  Result<std::unique_ptr<Conn>> acquire_reader() {
+    std::unique_lock lock(pool_mu_);
+    if (readers_.empty() && opened_readers_ < options_.pool_size) {
+      ++opened_readers_;
+      ++in_use_;
+      lock.unlock();
+      auto c = Conn::open(path_, options_, /*readonly=*/true);
+      if (!c) {
+        std::lock_guard relock(pool_mu_);
+        --opened_readers_;
+        --in_use_;
+      }
+      return c;
+    }
+    if (readers_.empty()) {
+      ++waits_;
+      if (!pool_cv_.wait_for(lock, std::chrono::milliseconds(options_.acquire_timeout_ms),
+                             [&] { return !readers_.empty(); })) {
+        ++timeouts_;
+        return Error::unavailable("no SQLite reader connection became free in time");
+      }
+    }
+    auto c = std::move(readers_.back());
+    readers_.pop_back();
+    ++in_use_;
+    return c;
+  }
+
+  void release_reader(std::unique_ptr<Conn> c) {
+    {
+      std::lock_guard lock(pool_mu_);
+      readers_.push_back(std::move(c));
+      --in_use_;
+    }
+    pool_cv_.notify_one();
+  }
+
+  std::mutex write_mu_;
+  std::unique_ptr<Conn> writer_;
+  std::string path_;
+  DbOptions options_;
+  mutable std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Conn>> readers_;
+  int opened_readers_ = 0;
+  int in_use_ = 0;
+  int64_t waits_ = 0;
+  int64_t timeouts_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, const DbOptions& options) {
+  FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<Conn> writer, Conn::open(path, options, /*readonly=*/false));
+  return std::unique_ptr<Db>(new SqliteDb(std::move(writer), path, options));
+}
+
+}  // namespace fidelis::storage

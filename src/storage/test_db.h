@@ -1,0 +1,23 @@
+#pragma once
+// Test support: a fresh, migrated database for each driver, so every repository test runs on both.
+// "sqlite" is a file in a new temp directory. "postgres" is a new schema on the server named by
+// FIDELIS_TEST_PG (a postgresql:// URL; `make test` starts one on loopback). Without that variable
+// the postgres case fails, unless FIDELIS_TEST_SKIP_PG=1 says to skip it.
+
+#include <memory>
+#include <string>
+
+#include "storage/db.h"
+
+namespace fidelis::storage::testing {
+
+struct TestDb {
+  std::unique_ptr<Db> db;
+  std::string url;      // the URL that opens this same database again
+  std::string skipped;  // non-empty: the reason this driver is not available
+};
+
+// `driver` is "sqlite" or "postgres". Applies the embedded migrations when `migrated`.
+TestDb make_test_db(const std::string& driver, bool migrated = true);
+
+}  // namespace fidelis::storage::testing
