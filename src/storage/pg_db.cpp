@@ -47,6 +47,7 @@ Error pg_error(PGconn* conn, const PGresult* res) {
 struct PgConn {
   PGconn* conn = nullptr;
   std::unordered_map<std::string, std::string> prepared;  // sql -> statement name
+  int64_t statements = 0;
   ~PgConn() {
     if (conn != nullptr) PQfinish(conn);
   }
@@ -58,7 +59,7 @@ Result<Rows> run(PgConn& c, std::string_view sql, std::span<const Value> params)
   std::string key(sql);
   auto it = c.prepared.find(key);
   if (it == c.prepared.end()) {
-    std::string name = fmt::format("s{}", c.prepared.size());
+    std::string name = fmt::format("s{}", ++c.statements);
     ResultPtr res(PQprepare(c.conn, name.c_str(), key.c_str(), 0, nullptr), &PQclear);
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return pg_error(c.conn, res.get());
     it = c.prepared.emplace(key, name).first;
@@ -83,11 +84,7 @@ Result<Rows> run(PgConn& c, std::string_view sql, std::span<const Value> params)
                 &PQclear);
   auto status = PQresultStatus(res.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-    Error e = pg_error(c.conn, res.get());
-    // A statement invalidated by a schema change must be prepared again next time.
-    c.prepared.erase(key);
-    (void)PQexec(c.conn, fmt::format("DEALLOCATE {}", it->second).c_str());
-    return e;
+    return pg_error(c.conn, res.get());
   }
   Rows out;
   int ncol = PQnfields(res.get());
