@@ -80,7 +80,7 @@ CREATE TABLE custom_field_defs (
   key TEXT {{binary}} PRIMARY KEY,
   label TEXT NOT NULL,
   type TEXT NOT NULL,
-  choices TEXT NOT NULL DEFAULT '[]',
+  choices TEXT NOT NULL DEFAULT '',
   created_at BIGINT NOT NULL
 );
 
@@ -98,7 +98,6 @@ CREATE TABLE customers (
   city TEXT,
   city_key TEXT {{binary}},
   country TEXT,
-  custom_fields TEXT NOT NULL DEFAULT '{}',
   version BIGINT NOT NULL DEFAULT 1,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
@@ -177,6 +176,15 @@ CREATE TABLE customer_tags (
   PRIMARY KEY (customer_id, tag)
 );
 CREATE INDEX customer_tags_tag ON customer_tags (tag, customer_id);
+
+CREATE TABLE customer_custom_values (
+  customer_id BIGINT NOT NULL REFERENCES customers(id),
+  key TEXT {{binary}} NOT NULL,
+  value_text TEXT,
+  value_int BIGINT,
+  value_real DOUBLE PRECISION,
+  PRIMARY KEY (customer_id, key)
+);
 
 CREATE TABLE customer_external_ids (
   customer_id BIGINT NOT NULL REFERENCES customers(id),

@@ -80,6 +80,12 @@ TEST(Text, Base64UrlRoundTrip) {
   EXPECT_FALSE(text::base64url_decode("ab$c", out));
 }
 
+TEST(Text, CaseMappingCoversFrenchLetters) {
+  EXPECT_EQ(text::to_lower("ÉLODIE ŒUVRARD ÇA"), "élodie œuvrard ça");
+  EXPECT_EQ(text::to_upper("éèêëàâîïôûùüÿçœ"), "ÉÈÊËÀÂÎÏÔÛÙÜŸÇŒ");
+  EXPECT_EQ(text::to_lower("ŁÓDŹ"), "łódź");
+}
+
 TEST(Text, PrefixUpperBound) {
   EXPECT_EQ(text::prefix_upper_bound("dup"), "duq");
   EXPECT_EQ(text::prefix_upper_bound(""), "");

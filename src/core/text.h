@@ -15,6 +15,10 @@ std::string search_key(std::string_view s);
 // empty if none exists.
 std::string prefix_upper_bound(std::string_view prefix);
 std::string to_lower_ascii(std::string_view s);
+// Case mapping for ASCII, Latin-1 and Latin Extended-A letters (what French and its neighbours
+// use); other characters pass through. Input must be valid UTF-8.
+std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
 std::string base64url_encode(std::string_view bytes);
 // Empty optional-like result: returns false when `in` is not valid unpadded base64url.
 bool base64url_decode(std::string_view in, std::string& out);

@@ -1,0 +1,112 @@
+// Names of the customer enums, and normalisation of names and phone numbers.
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <array>
+
+#include "core/text.h"
+#include "customers/customers.h"
+
+namespace fidelis::customers {
+namespace {
+constexpr std::array<std::string_view, 4> kChannels = {"email", "sms", "post", "phone"};
+constexpr std::array<std::string_view, 3> kPurposes = {"newsletter", "offers", "service"};
+constexpr std::array<std::string_view, 4> kPhoneTypes = {"mobile", "fixed", "other", "unknown"};
+constexpr std::array<std::string_view, 6> kFieldTypes = {"text", "integer", "number", "boolean", "date", "choice"};
+
+template <typename E, size_t N>
+Result<E> parse_enum(const std::array<std::string_view, N>& names, std::string_view s, std::string_view field,
+                     std::string_view what) {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == s) return static_cast<E>(i);
+  std::string expected;
+  for (size_t i = 0; i < N; ++i) expected += (i ? ", " : "") + std::string(names[i]);
+  return Error::invalid_argument(std::string(field),
+                                 "unknown " + std::string(what) + " '" + std::string(s) + "'; expected one of " + expected);
+}
+}  // namespace
+
+std::string_view channel_name(Channel c) { return kChannels[static_cast<size_t>(c)]; }
+std::string_view purpose_name(Purpose p) { return kPurposes[static_cast<size_t>(p)]; }
+std::string_view phone_type_name(PhoneType t) { return kPhoneTypes[static_cast<size_t>(t)]; }
+std::string_view custom_field_type_name(CustomFieldType t) { return kFieldTypes[static_cast<size_t>(t)]; }
+
+Result<Channel> parse_channel(std::string_view s, std::string_view field) {
+  return parse_enum<Channel>(kChannels, s, field, "channel");
+}
+Result<Purpose> parse_purpose(std::string_view s, std::string_view field) {
+  return parse_enum<Purpose>(kPurposes, s, field, "purpose");
+}
+Result<CustomFieldType> parse_custom_field_type(std::string_view s, std::string_view field) {
+  return parse_enum<CustomFieldType>(kFieldTypes, s, field, "type");
+}
+
+Phone normalize_phone(std::string_view raw, std::string_view label, std::string_view region) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  Phone out;
+  out.raw = std::string(text::trim(raw));
+  out.label = std::string(label);
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  if (util.Parse(out.raw, std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) return out;
+  if (!util.IsValidNumber(number)) return out;
+  out.valid = true;
+  std::string e164;
+  util.Format(number, PhoneNumberUtil::E164, &e164);
+  out.e164 = e164;
+  switch (util.GetNumberType(number)) {
+    case PhoneNumberUtil::MOBILE: out.type = PhoneType::kMobile; break;
+    case PhoneNumberUtil::FIXED_LINE: out.type = PhoneType::kFixed; break;
+    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: out.type = PhoneType::kUnknown; break;
+    default: out.type = PhoneType::kOther;
+  }
+  return out;
+}
+
+std::string normalize_name(std::string_view in) {
+  std::string s(text::trim(in));
+  // Collapse inner runs of spaces.
+  std::string collapsed;
+  for (char c : s) {
+    if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
+    collapsed += c;
+  }
+  std::string lower = text::to_lower(collapsed), upper = text::to_upper(collapsed);
+  bool mixed = collapsed != lower && collapsed != upper;
+  if (mixed) return collapsed;  // "McDonald", "de La Tour": the person's own spelling
+  static constexpr std::string_view kParticles[] = {"de", "du", "des", "la", "le", "les", "d", "van", "von", "der", "et"};
+  std::string out;
+  size_t i = 0;
+  bool word_start = true;
+  size_t word_index = 0;
+  while (i < lower.size()) {
+    if (word_start) {
+      size_t end = i;
+      while (end < lower.size() && lower[end] != ' ' && lower[end] != '-' && lower[end] != '\'') ++end;
+      std::string_view word(lower.data() + i, end - i);
+      bool particle = word_index > 0 && std::find(std::begin(kParticles), std::end(kParticles), word) != std::end(kParticles);
+      // Upper-case the first letter (one UTF-8 character).
+      size_t n = 1;
+      auto c = static_cast<unsigned char>(lower[i]);
+      if (c >= 0xC0) n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+      out += particle ? std::string(word.substr(0, std::min(n, word.size()))) : text::to_upper(word.substr(0, std::min(n, word.size())));
+      i += std::min(n, word.size());
+      word_start = false;
+      ++word_index;
+      if (word.empty()) {
+        out += lower[i];
+        ++i;
+        word_start = true;
+      }
+      continue;
+    }
+    char c = lower[i];
+    out += c;
+    ++i;
+    if (c == ' ' || c == '-' || c == '\'') word_start = true;
+  }
+  return out;
+}
+
+}  // namespace fidelis::customers

@@ -1,0 +1,33 @@
+#pragma once
+// Internal to the customers module: validation and the SQL that stores and loads profiles.
+
+#include <span>
+#include <vector>
+
+#include "customers/customers.h"
+
+namespace fidelis::customers {
+
+// Normalises `in` in place; InvalidArgument naming the first bad field.
+Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now);
+Status validate_custom_field_def(CustomFieldDef& def);
+
+// Search keys stored beside the profile for prefix search.
+struct NameKeys {
+  std::string last_first, first_last;
+};
+NameKeys name_keys(const std::optional<std::string>& first, const std::optional<std::string>& last);
+std::string phone_key(const Phone& p);
+// A search string as typed in a phone field ("06 12", "+33 6") as phone_key digits; empty if it
+// does not look like a phone number.
+std::string phone_query_key(std::string_view q);
+
+// Replaces the lists `in` sets and upserts its consents (writing consent events when a consent
+// changes), for customer `id`.
+Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now);
+// Loads whole profiles, in the order of `ids`; missing ids are skipped.
+Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const int64_t> ids);
+Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids);
+Result<std::vector<CustomFieldDef>> load_custom_field_defs(storage::Db& db);
+
+}  // namespace fidelis::customers

@@ -1,0 +1,312 @@
+// CustomerService: create, read, update, soft-delete, restore and list customer profiles. Each change
+// runs in one transaction with its audit entry and outbox event.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "customers/customer_internal.h"
+
+namespace fidelis::customers {
+
+using storage::Value;
+
+namespace {
+
+// The audit record's summary of a profile: identity and version, not the personal data itself.
+std::string audit_state(const Customer& c) {
+  return fmt::format(R"({{"id":{},"version":{},"deleted":{}}})", c.id, c.version, c.deleted_at.has_value());
+}
+
+std::string changed_fields(const CustomerInput& in) {
+  std::vector<std::string> f;
+  if (in.civility) f.push_back("civility");
+  if (in.first_name) f.push_back("first_name");
+  if (in.last_name) f.push_back("last_name");
+  if (in.birth_date) f.push_back("birth_date");
+  if (in.emails) f.push_back("emails");
+  if (in.phones) f.push_back("phones");
+  if (in.address) f.push_back("address");
+  if (in.household) f.push_back("household");
+  if (in.affinities) f.push_back("affinities");
+  if (in.consents) f.push_back("consents");
+  if (in.tags) f.push_back("tags");
+  if (in.custom_fields) f.push_back("custom_fields");
+  if (in.external_ids) f.push_back("external_ids");
+  for (const auto& c : in.clear) f.push_back(c);
+  std::string out = "[";
+  for (size_t i = 0; i < f.size(); ++i) out += fmt::format("{}\"{}\"", i ? "," : "", f[i]);
+  return out + "]";
+}
+
+// AlreadyExists when another live customer uses one of these e-mails.
+Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails) {
+  for (size_t i = 0; i < emails.size(); ++i) {
+    Value p[] = {text::to_lower(emails[i].email), self};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+                                    "WHERE e.email_key = $1 AND c.deleted_at IS NULL AND c.id <> $2 LIMIT 1",
+                                    p));
+    if (row)
+      return Error::already_exists(fmt::format("emails[{}].email", i),
+                                   fmt::format("customer {} already uses this e-mail", row->i64(0)));
+  }
+  return ok();
+}
+
+}  // namespace
+
+CustomerService::CustomerService(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs) {
+  return validate_input(in, defs, clock_.now());
+}
+
+Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& actor) {
+  std::vector<CustomFieldDef> defs;
+  if (in.custom_fields) {
+    FIDELIS_ASSIGN_OR_RETURN(defs, load_custom_field_defs(db_));
+  }
+  FIDELIS_RETURN_IF_ERROR(validate(in, defs));
+  if (!in.first_name && !in.last_name && (!in.emails || in.emails->empty()) && (!in.phones || in.phones->empty()))
+    return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
+  Millis now = clock_.now();
+  Customer created;
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
+    NameKeys keys = name_keys(in.first_name, in.last_name);
+    const Address a = in.address.value_or(Address{});
+    Value p[] = {storage::opt(in.civility), storage::opt(in.first_name), storage::opt(in.last_name), keys.last_first,
+                 keys.first_last, storage::opt(in.birth_date), storage::opt(a.street), storage::opt(a.street2),
+                 storage::opt(a.postcode), storage::opt(a.city),
+                 a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> row,
+        tx.one("INSERT INTO customers (civility, first_name, last_name, name_key, name_key2, birth_date, street, street2, "
+               "postcode, city, city_key, country, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+               "$8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+               p));
+    int64_t id = row->i64(0);
+    FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+    int64_t ids[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
+    created = std::move(loaded.at(0));
+    FIDELIS_RETURN_IF_ERROR(audit::record(
+        tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
+    return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);
+  });
+  if (!s) return s.error();
+  return created;
+}
+
+Result<Customer> CustomerService::get(int64_t id, bool include_deleted) {
+  int64_t ids[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(db_, ids));
+  if (found.empty() || (found[0].deleted_at && !include_deleted))
+    return Error::not_found("id", fmt::format("no customer {}", id));
+  return std::move(found[0]);
+}
+
+Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, CustomerInput in,
+                                         const audit::Actor& actor) {
+  std::vector<CustomFieldDef> defs;
+  if (in.custom_fields) {
+    FIDELIS_ASSIGN_OR_RETURN(defs, load_custom_field_defs(db_));
+  }
+  FIDELIS_RETURN_IF_ERROR(validate(in, defs));
+  Millis now = clock_.now();
+  Customer updated;
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    int64_t ids[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
+    if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
+    Customer& cur = found[0];
+    if (cur.version != expected_version)
+      return Error::failed_precondition(
+          "If-Match", fmt::format("the customer changed since you read it (version {} now, {} given); reload and retry",
+                                  cur.version, expected_version));
+    auto cleared = [&](std::string_view f) { return std::find(in.clear.begin(), in.clear.end(), f) != in.clear.end(); };
+    auto pick = [&](const std::optional<std::string>& given, const std::optional<std::string>& old,
+                    std::string_view name) -> std::optional<std::string> {
+      if (cleared(name)) return std::nullopt;
+      return given ? given : old;
+    };
+    std::optional<std::string> civility = pick(in.civility, cur.civility, "civility");
+    std::optional<std::string> first = pick(in.first_name, cur.first_name, "first_name");
+    std::optional<std::string> last = pick(in.last_name, cur.last_name, "last_name");
+    std::optional<std::string> birth = pick(in.birth_date, cur.birth_date, "birth_date");
+    Address a = in.address ? *in.address : cur.address;
+    if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, id, *in.emails));
+    NameKeys keys = name_keys(first, last);
+    Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,
+                 storage::opt(birth), storage::opt(a.street), storage::opt(a.street2), storage::opt(a.postcode),
+                 storage::opt(a.city), a.city ? Value(text::search_key(*a.city)) : storage::null(),
+                 storage::opt(a.country), now, expected_version};
+    FIDELIS_ASSIGN_OR_RETURN(
+        int64_t changed,
+        tx.exec("UPDATE customers SET civility = $2, first_name = $3, last_name = $4, name_key = $5, name_key2 = $6, "
+                "birth_date = $7, street = $8, street2 = $9, postcode = $10, city = $11, city_key = $12, country = $13, "
+                "updated_at = $14, version = version + 1 WHERE id = $1 AND version = $15",
+                p));
+    if (changed != 1) return Error::conflict("the customer changed during the update; retry");
+    FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> after, load_customers(tx, ids));
+    updated = std::move(after.at(0));
+    std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
+    FIDELIS_RETURN_IF_ERROR(
+        audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));
+    return audit::emit(tx, {"customer.updated", id, std::to_string(id), after_json}, now);
+  });
+  if (!s) return s.error();
+  return updated;
+}
+
+Status CustomerService::remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor) {
+  Millis now = clock_.now();
+  return db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
+    if (!row || !row->is_null(1)) return Error::not_found("id", fmt::format("no customer {}", id));
+    if (expected_version && row->i64(0) != *expected_version)
+      return Error::failed_precondition("If-Match", "the customer changed since you read it; reload and retry");
+    Value up[] = {id, now};
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE customers SET deleted_at = $2, updated_at = $2, version = version + 1 WHERE id = $1", up));
+    std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":false}})", id, row->i64(0));
+    std::string after = fmt::format(R"({{"id":{},"version":{},"deleted":true}})", id, row->i64(0) + 1);
+    FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor, {"customer.delete", "customer", std::to_string(id), before, after}, now));
+    return audit::emit(tx, {"customer.deleted", id, std::to_string(id), after}, now);
+  });
+}
+
+Result<Customer> CustomerService::restore(int64_t id, const audit::Actor& actor) {
+  Millis now = clock_.now();
+  Customer restored;
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
+    if (!row) return Error::not_found("id", fmt::format("no customer {}", id));
+    if (row->is_null(1)) return Error::failed_precondition("id", "the customer is not deleted");
+    Value up[] = {id, now};
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE customers SET deleted_at = NULL, updated_at = $2, version = version + 1 WHERE id = $1", up));
+    int64_t ids[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> after, load_customers(tx, ids));
+    restored = std::move(after.at(0));
+    std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":true}})", id, row->i64(0));
+    FIDELIS_RETURN_IF_ERROR(audit::record(
+        tx, actor, {"customer.restore", "customer", std::to_string(id), before, audit_state(restored)}, now));
+    return audit::emit(tx, {"customer.restored", id, std::to_string(id), audit_state(restored)}, now);
+  });
+  if (!s) return s.error();
+  return restored;
+}
+
+Result<Page> CustomerService::list(const ListQuery& q) {
+  if (q.limit < 1 || q.limit > 500) return Error::invalid_argument("limit", "must be between 1 and 500");
+  if (q.consent_channel.has_value() != q.consent_purpose.has_value())
+    return Error::invalid_argument("consent", "expected channel:purpose, e.g. email:newsletter");
+  std::string sql = "SELECT c.id FROM customers c WHERE ";
+  std::vector<Value> params;
+  auto param = [&](Value v) {
+    params.push_back(std::move(v));
+    return fmt::format("${}", params.size());
+  };
+  std::vector<std::string> where;
+  if (q.only_deleted) where.push_back("c.deleted_at IS NOT NULL");
+  else if (!q.include_deleted) where.push_back("c.deleted_at IS NULL");
+  if (q.tag) where.push_back(fmt::format(
+                 "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = {})", param(text::to_lower(*q.tag))));
+  if (q.city) where.push_back(fmt::format("c.city_key = {}", param(text::search_key(*q.city))));
+  if (q.postcode) where.push_back(fmt::format("c.postcode = {}", param(std::string(text::trim(*q.postcode)))));
+  if (q.consent_channel)
+    where.push_back(fmt::format(
+        "EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.channel = {} AND k.purpose = {} AND "
+        "k.granted = 1)",
+        param(std::string(channel_name(*q.consent_channel))), param(std::string(purpose_name(*q.consent_purpose)))));
+  if (q.created_after) where.push_back(fmt::format("c.created_at >= {}", param(*q.created_after)));
+  if (q.created_before) where.push_back(fmt::format("c.created_at < {}", param(*q.created_before)));
+  if (q.q) {
+    std::string_view raw = text::trim(*q.q);
+    if (raw.empty()) return Error::invalid_argument("q", "is empty");
+    std::vector<std::string> any;
+    if (raw.find('@') != std::string_view::npos || raw.find(' ') == std::string_view::npos) {
+      std::string e = text::to_lower(raw);
+      any.push_back(fmt::format(
+          "EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND e.email_key >= {} AND e.email_key < {})",
+          param(e), param(text::prefix_upper_bound(e))));
+    }
+    if (std::string digits = phone_query_key(raw); !digits.empty()) {
+      any.push_back(fmt::format(
+          "EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = c.id AND p.phone_key >= {} AND p.phone_key < {})",
+          param(digits), param(text::prefix_upper_bound(digits))));
+    }
+    if (raw.find('@') == std::string_view::npos) {
+      std::string key = text::search_key(raw);
+      if (!key.empty()) {
+        std::string lo = param(key), hi = param(text::prefix_upper_bound(key));
+        any.push_back(fmt::format("(c.name_key >= {0} AND c.name_key < {1})", lo, hi));
+        any.push_back(fmt::format("(c.name_key2 >= {0} AND c.name_key2 < {1})", lo, hi));
+      }
+    }
+    if (any.empty()) return Error::invalid_argument("q", "nothing searchable in it");
+    where.push_back("(" + fmt::format("{}", fmt::join(any, " OR ")) + ")");
+  }
+  if (q.after_id) where.push_back(fmt::format("c.id > {}", param(*q.after_id)));
+  sql += where.empty() ? "1 = 1" : fmt::format("{}", fmt::join(where, " AND "));
+  sql += fmt::format(" ORDER BY c.id LIMIT {}", param(static_cast<int64_t>(q.limit + 1)));
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(sql, params));
+  std::vector<int64_t> ids;
+  for (const auto& r : rows.rows) ids.push_back(r.i64(0));
+  Page page;
+  if (static_cast<int>(ids.size()) > q.limit) {
+    ids.resize(static_cast<size_t>(q.limit));
+    page.next_after_id = ids.back();
+  }
+  FIDELIS_ASSIGN_OR_RETURN(page.items, load_customers(db_, ids));
+  return page;
+}
+
+Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id) {
+  FIDELIS_RETURN_IF_ERROR(get(id, true));
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      db_.query("SELECT channel, purpose, granted, source, at FROM consent_events WHERE customer_id = $1 ORDER BY at DESC, id DESC",
+                p));
+  std::vector<ConsentEvent> out;
+  for (const auto& r : rows.rows)
+    out.push_back({parse_channel(r.str(0), "channel").value_or(Channel::kEmail),
+                   parse_purpose(r.str(1), "purpose").value_or(Purpose::kNewsletter), r.i64(2) != 0, r.str(3), r.i64(4)});
+  return out;
+}
+
+Result<std::vector<CustomFieldDef>> CustomerService::custom_fields() { return load_custom_field_defs(db_); }
+
+Result<CustomFieldDef> CustomerService::define_custom_field(CustomFieldDef def, const audit::Actor& actor) {
+  FIDELIS_RETURN_IF_ERROR(validate_custom_field_def(def));
+  Millis now = clock_.now();
+  std::string choices;
+  for (const auto& c : def.choices) {
+    if (c.find('\n') != std::string::npos) return Error::invalid_argument("choices", "a choice cannot contain a line break");
+    choices += c + "\n";
+  }
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {def.key, def.label, std::string(custom_field_type_name(def.type)), choices, now};
+    auto r = tx.exec("INSERT INTO custom_field_defs (key, label, type, choices, created_at) VALUES ($1, $2, $3, $4, $5)", p);
+    if (!r && r.error().code == Code::kAlreadyExists) return Error::already_exists("key", "a custom field has this key");
+    if (!r) return r.error();
+    return audit::record(tx, actor,
+                         {"custom_field.create", "custom_field", def.key, std::nullopt,
+                          fmt::format(R"({{"key":"{}","type":"{}"}})", def.key, custom_field_type_name(def.type))},
+                         now);
+  });
+  if (!s) return s.error();
+  return def;
+}
+
+}  // namespace fidelis::customers

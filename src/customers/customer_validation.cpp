@@ -1,0 +1,223 @@
+// Validation and normalisation of a CustomerInput: every problem names its field.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/clock.h"
+#include "core/email.h"
+#include "core/text.h"
+#include "customers/customer_internal.h"
+
+namespace fidelis::customers {
+namespace {
+
+Status check_text(std::optional<std::string>& v, std::string_view field, size_t max) {
+  if (!v) return ok();
+  if (!text::is_valid_utf8(*v)) return Error::invalid_argument(std::string(field), "is not valid UTF-8");
+  *v = std::string(text::trim(*v));
+  if (v->size() > max) return Error::invalid_argument(std::string(field), fmt::format("is longer than {} bytes", max));
+  if (v->empty()) v.reset();
+  return ok();
+}
+
+Status check_birth_date(std::optional<std::string>& v, std::string_view field, Millis now) {
+  if (!v) return ok();
+  FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date(*v, field));
+  if (d.to_string() > format_iso8601(now).substr(0, 10))
+    return Error::invalid_argument(std::string(field), "is in the future");
+  return ok();
+}
+
+}  // namespace
+
+Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now) {
+  for (const std::string& c : in.clear) {
+    if (c != "civility" && c != "first_name" && c != "last_name" && c != "birth_date")
+      return Error::invalid_argument("clear", "cannot clear '" + c + "'; clearable: civility, first_name, last_name, birth_date");
+  }
+  FIDELIS_RETURN_IF_ERROR(check_text(in.civility, "civility", 20));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.first_name, "first_name", 100));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.last_name, "last_name", 100));
+  if (in.first_name) in.first_name = normalize_name(*in.first_name);
+  if (in.last_name) in.last_name = normalize_name(*in.last_name);
+  if (in.civility) {
+    static constexpr std::string_view kCivilities[] = {"M.", "Mme", "Mx", "Dr", "Me"};
+    std::string c = *in.civility;
+    if (c == "M" || c == "Mr" || c == "Monsieur") c = "M.";
+    if (c == "Mme." || c == "Madame" || c == "Mrs" || c == "Ms" || c == "Mlle") c = "Mme";
+    if (std::find(std::begin(kCivilities), std::end(kCivilities), c) == std::end(kCivilities))
+      return Error::invalid_argument("civility", "expected M., Mme, Mx, Dr or Me");
+    in.civility = c;
+  }
+  FIDELIS_RETURN_IF_ERROR(check_birth_date(in.birth_date, "birth_date", now));
+
+  if (in.emails) {
+    if (in.emails->size() > 10) return Error::invalid_argument("emails", "at most 10 e-mail addresses");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < in.emails->size(); ++i) {
+      auto& e = (*in.emails)[i];
+      std::string field = fmt::format("emails[{}].email", i);
+      FIDELIS_ASSIGN_OR_RETURN(e.email, normalize_email(e.email, field));
+      if (!seen.insert(text::to_lower_ascii(e.email)).second)
+        return Error::invalid_argument(field, "appears twice");
+      std::optional<std::string> label = e.label;
+      FIDELIS_RETURN_IF_ERROR(check_text(label, fmt::format("emails[{}].label", i), 50));
+      e.label = label.value_or("");
+    }
+  }
+  if (in.phones) {
+    if (in.phones->size() > 10) return Error::invalid_argument("phones", "at most 10 phone numbers");
+    for (size_t i = 0; i < in.phones->size(); ++i) {
+      auto& p = (*in.phones)[i];
+      std::optional<std::string> raw = p.raw;
+      FIDELIS_RETURN_IF_ERROR(check_text(raw, fmt::format("phones[{}].number", i), 40));
+      if (!raw) return Error::invalid_argument(fmt::format("phones[{}].number", i), "is empty");
+      std::optional<std::string> label = p.label;
+      FIDELIS_RETURN_IF_ERROR(check_text(label, fmt::format("phones[{}].label", i), 50));
+      // Invalid numbers are kept as given and flagged, not rejected: a person may still call them.
+      p = normalize_phone(*raw, label.value_or(""), "FR");
+    }
+  }
+  if (in.address) {
+    auto& a = *in.address;
+    FIDELIS_RETURN_IF_ERROR(check_text(a.street, "address.street", 200));
+    FIDELIS_RETURN_IF_ERROR(check_text(a.street2, "address.street2", 200));
+    FIDELIS_RETURN_IF_ERROR(check_text(a.postcode, "address.postcode", 20));
+    FIDELIS_RETURN_IF_ERROR(check_text(a.city, "address.city", 100));
+    FIDELIS_RETURN_IF_ERROR(check_text(a.country, "address.country", 2));
+    if (a.country) {
+      std::string c = text::to_upper(*a.country);
+      if (c.size() != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z')
+        return Error::invalid_argument("address.country", "expected an ISO 3166-1 alpha-2 code such as FR");
+      a.country = c;
+    }
+    if (a.postcode && a.country.value_or("FR") == "FR") {
+      const std::string& pc = *a.postcode;
+      bool five_digits = pc.size() == 5 && std::all_of(pc.begin(), pc.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!five_digits) return Error::invalid_argument("address.postcode", "a French postcode has five digits");
+    }
+    if (a.city) a.city = normalize_name(*a.city);
+  }
+  if (in.household) {
+    if (in.household->size() > 20) return Error::invalid_argument("household", "at most 20 members");
+    for (size_t i = 0; i < in.household->size(); ++i) {
+      auto& m = (*in.household)[i];
+      std::optional<std::string> rel = m.relation;
+      FIDELIS_RETURN_IF_ERROR(check_text(rel, fmt::format("household[{}].relation", i), 30));
+      if (!rel) return Error::invalid_argument(fmt::format("household[{}].relation", i), "is required");
+      m.relation = text::to_lower(*rel);
+      FIDELIS_RETURN_IF_ERROR(check_text(m.first_name, fmt::format("household[{}].first_name", i), 100));
+      if (m.first_name) m.first_name = normalize_name(*m.first_name);
+      FIDELIS_RETURN_IF_ERROR(check_birth_date(m.birth_date, fmt::format("household[{}].birth_date", i), now));
+    }
+  }
+  if (in.affinities) {
+    if (in.affinities->size() > 100) return Error::invalid_argument("affinities", "at most 100 categories");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < in.affinities->size(); ++i) {
+      auto& a = (*in.affinities)[i];
+      std::optional<std::string> cat = a.category;
+      FIDELIS_RETURN_IF_ERROR(check_text(cat, fmt::format("affinities[{}].category", i), 60));
+      if (!cat) return Error::invalid_argument(fmt::format("affinities[{}].category", i), "is required");
+      a.category = text::to_lower(*cat);
+      if (!seen.insert(a.category).second)
+        return Error::invalid_argument(fmt::format("affinities[{}].category", i), "appears twice");
+      if (a.strength < 0 || a.strength > 100)
+        return Error::invalid_argument(fmt::format("affinities[{}].strength", i), "must be between 0 and 100");
+    }
+  }
+  if (in.consents) {
+    std::set<std::pair<Channel, Purpose>> seen;
+    for (size_t i = 0; i < in.consents->size(); ++i) {
+      auto& c = (*in.consents)[i];
+      if (!seen.insert({c.channel, c.purpose}).second)
+        return Error::invalid_argument(fmt::format("consents[{}]", i), "the same channel and purpose appear twice");
+      std::optional<std::string> src = c.source;
+      FIDELIS_RETURN_IF_ERROR(check_text(src, fmt::format("consents[{}].source", i), 50));
+      c.source = src.value_or("api");
+    }
+  }
+  if (in.tags) {
+    if (in.tags->size() > 100) return Error::invalid_argument("tags", "at most 100 tags");
+    std::vector<std::string> tags;
+    for (size_t i = 0; i < in.tags->size(); ++i) {
+      std::optional<std::string> t = (*in.tags)[i];
+      FIDELIS_RETURN_IF_ERROR(check_text(t, fmt::format("tags[{}]", i), 50));
+      if (!t) return Error::invalid_argument(fmt::format("tags[{}]", i), "is empty");
+      tags.push_back(text::to_lower(*t));
+    }
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    in.tags = std::move(tags);
+  }
+  if (in.external_ids) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < in.external_ids->size(); ++i) {
+      auto& x = (*in.external_ids)[i];
+      std::optional<std::string> src = x.source, id = x.id;
+      FIDELIS_RETURN_IF_ERROR(check_text(src, fmt::format("external_ids[{}].source", i), 50));
+      FIDELIS_RETURN_IF_ERROR(check_text(id, fmt::format("external_ids[{}].id", i), 100));
+      if (!src || !id) return Error::invalid_argument(fmt::format("external_ids[{}]", i), "needs a source and an id");
+      x = ExternalId{text::to_lower(*src), *id};
+      if (!seen.insert({x.source, x.id}).second)
+        return Error::invalid_argument(fmt::format("external_ids[{}]", i), "appears twice");
+    }
+  }
+  if (in.custom_fields) {
+    for (auto& [key, value] : *in.custom_fields) {
+      std::string field = "custom_fields." + key;
+      auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == key; });
+      if (def == defs.end()) return Error::invalid_argument(field, "no custom field has this key; define it first");
+      if (!value) continue;
+      CustomValue& v = *value;
+      switch (def->type) {
+        case CustomFieldType::kText:
+          if (!std::holds_alternative<std::string>(v)) return Error::invalid_argument(field, "expected text");
+          if (std::get<std::string>(v).size() > 1000) return Error::invalid_argument(field, "is longer than 1000 bytes");
+          break;
+        case CustomFieldType::kInteger:
+          if (!std::holds_alternative<int64_t>(v)) return Error::invalid_argument(field, "expected an integer");
+          break;
+        case CustomFieldType::kNumber:
+          if (std::holds_alternative<int64_t>(v)) v = static_cast<double>(std::get<int64_t>(v));
+          if (!std::holds_alternative<double>(v)) return Error::invalid_argument(field, "expected a number");
+          break;
+        case CustomFieldType::kBoolean:
+          if (!std::holds_alternative<bool>(v)) return Error::invalid_argument(field, "expected true or false");
+          break;
+        case CustomFieldType::kDate:
+          if (!std::holds_alternative<std::string>(v)) return Error::invalid_argument(field, "expected a date YYYY-MM-DD");
+          FIDELIS_RETURN_IF_ERROR(parse_date(std::get<std::string>(v), field));
+          break;
+        case CustomFieldType::kChoice: {
+          const auto* s = std::get_if<std::string>(&v);
+          if (s == nullptr || std::find(def->choices.begin(), def->choices.end(), *s) == def->choices.end())
+            return Error::invalid_argument(field, "expected one of: " + fmt::format("{}", fmt::join(def->choices, ", ")));
+          break;
+        }
+      }
+    }
+  }
+  return ok();
+}
+
+Status validate_custom_field_def(CustomFieldDef& def) {
+  const std::string& k = def.key;
+  bool key_ok = !k.empty() && k.size() <= 40 && k[0] >= 'a' && k[0] <= 'z' &&
+                std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  if (!key_ok) return Error::invalid_argument("key", "expected 1 to 40 of a-z, 0-9 and _, starting with a letter");
+  std::optional<std::string> label = def.label;
+  FIDELIS_RETURN_IF_ERROR(check_text(label, "label", 100));
+  def.label = label.value_or(def.key);
+  if (def.type == CustomFieldType::kChoice) {
+    if (def.choices.empty() || def.choices.size() > 100)
+      return Error::invalid_argument("choices", "a choice field needs 1 to 100 choices");
+  } else if (!def.choices.empty()) {
+    return Error::invalid_argument("choices", "only a choice field has choices");
+  }
+  return ok();
+}
+
+}  // namespace fidelis::customers

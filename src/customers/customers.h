@@ -1,0 +1,191 @@
+#pragma once
+// customers: the customer profile, as the qualification questionnaire describes it, and its store.
+//
+// A profile holds identity (civility, first and last name), contact details (e-mails, phones, one
+// postal address), birth date, household members, category affinities ("appétences rayons"),
+// consents per channel and purpose with the source and time of every change, tags, typed custom
+// fields defined per installation, and ids in external systems. Customers are soft-deleted and an
+// admin can restore them. Every change bumps `version` (the ETag), writes an audit entry and an
+// outbox event in the same transaction.
+//
+// Thread-safety: CustomerService is shared by all request threads.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "storage/db.h"
+
+namespace fidelis::customers {
+
+enum class Channel { kEmail, kSms, kPost, kPhone };
+enum class Purpose { kNewsletter, kOffers, kService };
+std::string_view channel_name(Channel c);
+std::string_view purpose_name(Purpose p);
+Result<Channel> parse_channel(std::string_view s, std::string_view field);
+Result<Purpose> parse_purpose(std::string_view s, std::string_view field);
+
+struct EmailAddress {
+  std::string email;  // normalised: trimmed, domain lower-cased
+  std::string label;  // "perso", "travail", ... free text
+};
+
+enum class PhoneType { kMobile, kFixed, kOther, kUnknown };
+std::string_view phone_type_name(PhoneType t);
+
+struct Phone {
+  std::string raw;                  // as given
+  std::optional<std::string> e164;  // "+33612345678" when the number is valid
+  PhoneType type = PhoneType::kUnknown;
+  bool valid = false;               // invalid numbers are kept as given, flagged
+  std::string label;
+};
+
+struct Address {
+  std::optional<std::string> street, street2, postcode, city;
+  std::optional<std::string> country;  // ISO 3166-1 alpha-2, upper-case ("FR")
+};
+
+struct HouseholdMember {
+  std::string relation;  // "enfant", "conjoint", "parent", ... free text, lower-case
+  std::optional<std::string> first_name;
+  std::optional<std::string> birth_date;  // YYYY-MM-DD
+};
+
+struct Affinity {
+  std::string category;  // shop department, e.g. "jardin"
+  int strength = 50;     // 0..100
+};
+
+struct Consent {
+  Channel channel = Channel::kEmail;
+  Purpose purpose = Purpose::kNewsletter;
+  bool granted = false;
+  std::string source;  // "api", "import", "questionnaire", "demo", "web-form", ...
+  Millis changed_at = 0;
+};
+
+struct ConsentEvent {
+  Channel channel;
+  Purpose purpose;
+  bool granted;
+  std::string source;
+  Millis at;
+};
+
+struct ExternalId {
+  std::string source;  // system name, e.g. "prestashop"
+  std::string id;
+};
+
+// Custom field value: text, integer, number, boolean; dates and choices are text validated by type.
+using CustomValue = std::variant<std::string, int64_t, double, bool>;
+
+enum class CustomFieldType { kText, kInteger, kNumber, kBoolean, kDate, kChoice };
+std::string_view custom_field_type_name(CustomFieldType t);
+Result<CustomFieldType> parse_custom_field_type(std::string_view s, std::string_view field);
+
+struct CustomFieldDef {
+  std::string key;  // [a-z][a-z0-9_]{0,39}
+  std::string label;
+  CustomFieldType type = CustomFieldType::kText;
+  std::vector<std::string> choices;  // kChoice only
+};
+
+struct Customer {
+  int64_t id = 0;
+  std::optional<std::string> civility;  // "M.", "Mme", "Mx"
+  std::optional<std::string> first_name, last_name;
+  std::optional<std::string> birth_date;  // YYYY-MM-DD
+  std::vector<EmailAddress> emails;       // first is primary
+  std::vector<Phone> phones;              // first is primary
+  Address address;
+  std::vector<HouseholdMember> household;
+  std::vector<Affinity> affinities;
+  std::vector<Consent> consents;
+  std::vector<std::string> tags;  // lower-case, sorted, unique
+  std::map<std::string, CustomValue> custom_fields;
+  std::vector<ExternalId> external_ids;
+  int64_t version = 1;
+  Millis created_at = 0, updated_at = 0;
+  std::optional<Millis> deleted_at;
+};
+
+// Input for create and for update. In an update, a field left unset is unchanged; a set list
+// replaces the whole list; `clear` names scalar fields to set to null. Consents are upserted per
+// (channel, purpose), never removed.
+struct CustomerInput {
+  std::optional<std::string> civility, first_name, last_name, birth_date;
+  std::optional<std::vector<EmailAddress>> emails;
+  std::optional<std::vector<Phone>> phones;  // only `raw` and `label` are read
+  std::optional<Address> address;
+  std::optional<std::vector<HouseholdMember>> household;
+  std::optional<std::vector<Affinity>> affinities;
+  std::optional<std::vector<Consent>> consents;  // `changed_at` ignored (now); empty source -> "api"
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::map<std::string, std::optional<CustomValue>>> custom_fields;  // nullopt value removes
+  std::optional<std::vector<ExternalId>> external_ids;
+  std::vector<std::string> clear;  // "civility", "first_name", "last_name", "birth_date"
+};
+
+struct ListQuery {
+  std::optional<std::string> tag;
+  std::optional<std::string> city;      // matched accent- and case-insensitively
+  std::optional<std::string> postcode;
+  std::optional<Channel> consent_channel;  // with consent_purpose: customers who granted it
+  std::optional<Purpose> consent_purpose;
+  std::optional<Millis> created_after, created_before;  // [after, before)
+  std::optional<std::string> q;  // prefix of last or first name ("dup", "jean dup"), e-mail or phone
+  bool include_deleted = false;  // admins only (the HTTP layer decides)
+  bool only_deleted = false;
+  std::optional<int64_t> after_id;  // cursor
+  int limit = 50;                   // 1..500
+};
+
+struct Page {
+  std::vector<Customer> items;
+  std::optional<int64_t> next_after_id;  // pass back as the cursor; nullopt at the end
+};
+
+// Normalises a phone number with libphonenumber (default region `region`, e.g. "FR").
+Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
+// "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil"; mixed case kept.
+std::string normalize_name(std::string_view s);
+
+class CustomerService {
+ public:
+  CustomerService(storage::Db& db, const Clock& clock);
+
+  // InvalidArgument naming the field (e.g. "emails[1].email", "birth_date", "custom_fields.vip_level").
+  // AlreadyExists ("emails[0].email") when another live customer has the same e-mail;
+  // AlreadyExists ("external_ids[0]") when another customer has the external id.
+  Result<Customer> create(CustomerInput in, const audit::Actor& actor);
+  // NotFound when missing, or deleted and !include_deleted.
+  Result<Customer> get(int64_t id, bool include_deleted = false);
+  // FailedPrecondition ("If-Match") when `expected_version` is not the current version.
+  Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
+  // Soft delete. NotFound if missing or already deleted.
+  Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
+  // NotFound if missing; FailedPrecondition if not deleted.
+  Result<Customer> restore(int64_t id, const audit::Actor& actor);
+  Result<Page> list(const ListQuery& q);
+  Result<std::vector<ConsentEvent>> consent_history(int64_t id);
+
+  Result<std::vector<CustomFieldDef>> custom_fields();
+  Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);
+
+ private:
+  Result<std::vector<Customer>> load(std::span<const int64_t> ids, bool include_deleted);
+  Status validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs);
+
+  storage::Db& db_;
+  const Clock& clock_;
+};
+
+}  // namespace fidelis::customers

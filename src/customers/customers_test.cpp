@@ -1,0 +1,264 @@
+// CustomerService on both drivers.
+
+#include <gtest/gtest.h>
+
+#include "customers/customer_internal.h"
+#include "customers/customers.h"
+#include "storage/test_db.h"
+
+namespace fidelis::customers {
+namespace {
+
+CustomerInput jeanne() {
+  CustomerInput in;
+  in.civility = "Madame";
+  in.first_name = "JEANNE";
+  in.last_name = "lefèvre-durand";
+  in.birth_date = "1984-07-09";
+  in.emails = std::vector<EmailAddress>{{" Jeanne.Lefevre@Orange.FR ", "perso"}};
+  in.phones = std::vector<Phone>{Phone{.raw = "06 12 34 56 78"}, Phone{.raw = "12"}};
+  in.address = Address{"12 rue de la République", std::nullopt, "69002", "lyon", "fr"};
+  in.household = std::vector<HouseholdMember>{{"Enfant", "lucas", "2015-03-02"}};
+  in.affinities = std::vector<Affinity>{{"Jardin", 80}, {"puériculture", 40}};
+  in.consents = std::vector<Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "web-form", 0},
+                                     {Channel::kSms, Purpose::kOffers, false, "", 0}};
+  in.tags = std::vector<std::string>{"VIP", "fidèle", "vip"};
+  in.external_ids = std::vector<ExternalId>{{"PrestaShop", "PS-1001"}};
+  return in;
+}
+
+class CustomersTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = storage::testing::make_test_db(GetParam());
+    if (!t_.skipped.empty()) GTEST_SKIP() << t_.skipped;
+    svc_ = std::make_unique<CustomerService>(*t_.db, clock_);
+  }
+  storage::testing::TestDb t_;
+  FakeClock clock_;
+  std::unique_ptr<CustomerService> svc_;
+  audit::Actor actor_ = audit::Actor::cli("test");
+};
+
+TEST_P(CustomersTest, CreateNormalisesAndStoresTheWholeProfile) {
+  auto c = svc_->create(jeanne(), actor_);
+  ASSERT_TRUE(c) << c.error().field << ": " << c.error().message;
+  EXPECT_EQ(c->civility, "Mme");
+  EXPECT_EQ(c->first_name, "Jeanne");
+  EXPECT_EQ(c->last_name, "Lefèvre-Durand");
+  ASSERT_EQ(c->emails.size(), 1u);
+  EXPECT_EQ(c->emails[0].email, "Jeanne.Lefevre@orange.fr");
+  ASSERT_EQ(c->phones.size(), 2u);
+  EXPECT_EQ(c->phones[0].e164, "+33612345678");
+  EXPECT_EQ(c->phones[0].type, PhoneType::kMobile);
+  EXPECT_TRUE(c->phones[0].valid);
+  EXPECT_FALSE(c->phones[1].valid);  // kept as given, flagged
+  EXPECT_EQ(c->phones[1].raw, "12");
+  EXPECT_EQ(c->address.city, "Lyon");
+  EXPECT_EQ(c->address.country, "FR");
+  ASSERT_EQ(c->household.size(), 1u);
+  EXPECT_EQ(c->household[0].relation, "enfant");
+  EXPECT_EQ(c->household[0].first_name, "Lucas");
+  ASSERT_EQ(c->affinities.size(), 2u);
+  EXPECT_EQ(c->affinities[0].category, "jardin");
+  EXPECT_EQ(c->tags, (std::vector<std::string>{"fidèle", "vip"}));
+  ASSERT_EQ(c->consents.size(), 2u);
+  EXPECT_EQ(c->external_ids[0].source, "prestashop");
+  EXPECT_EQ(c->version, 1);
+
+  auto again = svc_->get(c->id);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->emails[0].email, c->emails[0].email);
+  EXPECT_EQ(again->consents.size(), 2u);
+}
+
+TEST_P(CustomersTest, BadInputNamesTheField) {
+  struct Case {
+    std::function<void(CustomerInput&)> edit;
+    std::string field;
+  } cases[] = {
+      {[](CustomerInput& in) { in.birth_date = "1984-02-30"; }, "birth_date"},
+      {[](CustomerInput& in) { in.birth_date = "2999-01-01"; }, "birth_date"},
+      {[](CustomerInput& in) { in.emails->push_back({"no-at-sign", ""}); }, "emails[1].email"},
+      {[](CustomerInput& in) { in.address->postcode = "6900"; }, "address.postcode"},
+      {[](CustomerInput& in) { in.affinities->at(0).strength = 101; }, "affinities[0].strength"},
+      {[](CustomerInput& in) { in.civility = "Sir"; }, "civility"},
+      {[](CustomerInput& in) { in.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"nope", int64_t{1}}}; },
+       "custom_fields.nope"},
+      {[](CustomerInput& in) { in.last_name = std::string("caf\xE9"); }, "last_name"},
+  };
+  for (auto& c : cases) {
+    CustomerInput in = jeanne();
+    c.edit(in);
+    auto r = svc_->create(in, actor_);
+    ASSERT_FALSE(r) << c.field;
+    EXPECT_EQ(r.error().code, Code::kInvalidArgument);
+    EXPECT_EQ(r.error().field, c.field);
+  }
+  auto none = svc_->list({});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->items.empty());  // nothing half-written
+}
+
+TEST_P(CustomersTest, EmailAndExternalIdConflicts) {
+  ASSERT_TRUE(svc_->create(jeanne(), actor_));
+  CustomerInput other;
+  other.last_name = "Autre";
+  other.emails = std::vector<EmailAddress>{{"jeanne.lefevre@orange.fr", ""}};
+  auto r = svc_->create(other, actor_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kAlreadyExists);
+  EXPECT_EQ(r.error().field, "emails[0].email");
+  other.emails.reset();
+  other.external_ids = std::vector<ExternalId>{{"prestashop", "PS-1001"}};
+  r = svc_->create(other, actor_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "external_ids[0]");
+}
+
+TEST_P(CustomersTest, UpdateChecksVersionAndRecordsConsentChanges) {
+  auto c = svc_->create(jeanne(), actor_);
+  ASSERT_TRUE(c);
+  clock_.advance(1000);
+  CustomerInput patch;
+  patch.address = Address{"3 quai Pasteur", std::nullopt, "33000", "Bordeaux", "FR"};
+  patch.consents = std::vector<Consent>{{Channel::kEmail, Purpose::kNewsletter, false, "unsubscribe-link", 0}};
+  patch.clear = {"birth_date"};
+  auto u = svc_->update(c->id, 1, patch, actor_);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->version, 2);
+  EXPECT_EQ(u->address.city, "Bordeaux");
+  EXPECT_FALSE(u->birth_date);
+  EXPECT_EQ(u->first_name, "Jeanne");  // untouched
+  EXPECT_EQ(u->emails.size(), 1u);     // untouched
+  auto stale = svc_->update(c->id, 1, CustomerInput{.first_name = "X"}, actor_);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, Code::kFailedPrecondition);
+  EXPECT_EQ(stale.error().field, "If-Match");
+  auto history = svc_->consent_history(c->id);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 3u);  // two at creation, one change
+  EXPECT_EQ((*history)[0].source, "unsubscribe-link");
+  EXPECT_FALSE((*history)[0].granted);
+  // Re-sending the same consent changes nothing and records nothing.
+  ASSERT_TRUE(svc_->update(c->id, 2, CustomerInput{.consents = patch.consents}, actor_));
+  EXPECT_EQ(svc_->consent_history(c->id)->size(), 3u);
+}
+
+TEST_P(CustomersTest, SoftDeleteAndRestore) {
+  auto c = svc_->create(jeanne(), actor_);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(svc_->remove(c->id, 1, actor_));
+  EXPECT_EQ(svc_->get(c->id).error().code, Code::kNotFound);
+  EXPECT_TRUE(svc_->get(c->id, true)->deleted_at);
+  EXPECT_EQ(svc_->remove(c->id, std::nullopt, actor_).error().code, Code::kNotFound);
+  EXPECT_TRUE(svc_->list({})->items.empty());
+  EXPECT_EQ(svc_->list({.only_deleted = true})->items.size(), 1u);
+  auto r = svc_->restore(c->id, actor_);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->deleted_at);
+  EXPECT_EQ(r->version, 3);
+  EXPECT_EQ(svc_->restore(c->id, actor_).error().code, Code::kFailedPrecondition);
+  auto audit_entries = audit::list(*t_.db, {.entity = "customer", .entity_id = std::to_string(c->id)});
+  ASSERT_TRUE(audit_entries);
+  ASSERT_EQ(audit_entries->size(), 3u);
+  EXPECT_EQ((*audit_entries)[0].change.action, "customer.restore");
+  EXPECT_EQ((*audit_entries)[2].change.action, "customer.create");
+}
+
+TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {
+  std::vector<int64_t> ids;
+  const char* last[] = {"Dupont", "Dupond", "Martin", "Éluard", "Durand"};
+  const char* city[] = {"Lyon", "Paris", "Lyon", "Saint-Étienne", "Paris"};
+  for (int i = 0; i < 5; ++i) {
+    CustomerInput in;
+    in.first_name = i % 2 ? "Jean" : "Marie";
+    in.last_name = last[i];
+    in.emails = std::vector<EmailAddress>{{std::string("client") + std::to_string(i) + "@exemple.fr", ""}};
+    in.phones = std::vector<Phone>{Phone{.raw = "06 00 00 00 0" + std::to_string(i)}};
+    in.address = Address{std::nullopt, std::nullopt, std::nullopt, city[i], "FR"};
+    in.tags = std::vector<std::string>{i < 2 ? "vip" : "standard"};
+    in.consents = std::vector<Consent>{{Channel::kEmail, Purpose::kNewsletter, i % 2 == 0, "api", 0}};
+    auto c = svc_->create(in, actor_);
+    ASSERT_TRUE(c) << c.error().message;
+    ids.push_back(c->id);
+    clock_.advance(1000);
+  }
+  auto count = [&](ListQuery q) {
+    auto r = svc_->list(q);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r ? r->items.size() : 0u;
+  };
+  EXPECT_EQ(count({.tag = "VIP"}), 2u);
+  EXPECT_EQ(count({.city = "LYON"}), 2u);
+  EXPECT_EQ(count({.city = "saint etienne"}), 1u);
+  EXPECT_EQ(count({.consent_channel = Channel::kEmail, .consent_purpose = Purpose::kNewsletter}), 3u);
+  EXPECT_EQ(count({.q = "dup"}), 2u);
+  EXPECT_EQ(count({.q = "jean dup"}), 1u);   // Jean Dupond
+  EXPECT_EQ(count({.q = "dupont marie"}), 1u);
+  EXPECT_EQ(count({.q = "eluard"}), 1u);
+  EXPECT_EQ(count({.q = "client3@"}), 1u);
+  EXPECT_EQ(count({.q = "06 00 00 00 04"}), 1u);
+  EXPECT_EQ(count({.q = "+33600"}), 5u);
+  EXPECT_EQ(count({.created_after = FakeClock().now() + 2000}), 3u);
+  EXPECT_EQ(count({.created_after = FakeClock().now() + 1000, .created_before = FakeClock().now() + 3000}), 2u);
+
+  std::vector<int64_t> seen;
+  std::optional<int64_t> cursor;
+  do {
+    auto page = svc_->list({.after_id = cursor, .limit = 2});
+    ASSERT_TRUE(page);
+    for (const auto& c : page->items) seen.push_back(c.id);
+    cursor = page->next_after_id;
+  } while (cursor);
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(svc_->list({.limit = 0}).error().field, "limit");
+}
+
+TEST_P(CustomersTest, CustomFieldsAreTyped) {
+  ASSERT_TRUE(svc_->define_custom_field({"pointure", "Pointure", CustomFieldType::kInteger, {}}, actor_));
+  ASSERT_TRUE(svc_->define_custom_field({"canal_prefere", "Canal préféré", CustomFieldType::kChoice, {"email", "sms"}}, actor_));
+  EXPECT_EQ(svc_->define_custom_field({"Bad Key", "x", CustomFieldType::kText, {}}, actor_).error().field, "key");
+  EXPECT_EQ(svc_->define_custom_field({"pointure", "x", CustomFieldType::kText, {}}, actor_).error().code, Code::kAlreadyExists);
+  CustomerInput in = jeanne();
+  in.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"pointure", int64_t{38}}, {"canal_prefere", std::string("sms")}};
+  auto c = svc_->create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(std::get<int64_t>(c->custom_fields.at("pointure")), 38);
+  CustomerInput bad;
+  bad.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"canal_prefere", std::string("pigeon")}};
+  EXPECT_EQ(svc_->update(c->id, 1, bad, actor_).error().field, "custom_fields.canal_prefere");
+  CustomerInput removal;
+  removal.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"pointure", std::nullopt}};
+  auto u = svc_->update(c->id, 1, removal, actor_);
+  ASSERT_TRUE(u);
+  EXPECT_FALSE(u->custom_fields.contains("pointure"));
+  EXPECT_TRUE(u->custom_fields.contains("canal_prefere"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, CustomersTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Normalise, Names) {
+  EXPECT_EQ(normalize_name("DUPONT"), "Dupont");
+  EXPECT_EQ(normalize_name("jean-pierre"), "Jean-Pierre");
+  EXPECT_EQ(normalize_name("  ÉLODIE   "), "Élodie");
+  EXPECT_EQ(normalize_name("o'neil"), "O'Neil");
+  EXPECT_EQ(normalize_name("JEAN DE LA FONTAINE"), "Jean de la Fontaine");
+  EXPECT_EQ(normalize_name("McDonald"), "McDonald");
+}
+
+TEST(Normalise, Phones) {
+  auto p = normalize_phone("01 42 68 53 00");
+  EXPECT_TRUE(p.valid);
+  EXPECT_EQ(p.e164, "+33142685300");
+  EXPECT_EQ(p.type, PhoneType::kFixed);
+  EXPECT_EQ(normalize_phone("+32 470 12 34 56").e164, "+32470123456");
+  EXPECT_FALSE(normalize_phone("06 12").valid);
+  EXPECT_EQ(phone_query_key("06 12"), "33612");
+  EXPECT_EQ(phone_query_key("0033 6"), "336");
+  EXPECT_EQ(phone_query_key("dupont"), "");
+}
+
+}  // namespace
+}  // namespace fidelis::customers
