@@ -11,6 +11,7 @@
 // Thread-safety: CustomerService is shared by all request threads.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -187,5 +188,21 @@ class CustomerService {
   storage::Db& db_;
   const Clock& clock_;
 };
+
+// `fidelis demo`: plausible French customers (names, real postcodes and communes, phones,
+// birthdays, families, affinities, consents with history, tags, shop ids), deterministic for a
+// seed, loaded with the bulk path (COPY / batched transactions). Ids follow the largest existing
+// id. Meant for an idle database: it does not take part in other writers' transactions.
+struct DemoOptions {
+  int64_t customers = 1000;
+  uint64_t seed = 42;
+  std::function<void(std::string_view table, int64_t done, int64_t total)> progress;  // may be empty
+};
+struct DemoStats {
+  int64_t customers = 0;
+  int64_t rows = 0;  // all tables
+  int64_t first_id = 0, last_id = 0;
+};
+Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoOptions& options);
 
 }  // namespace fidelis::customers

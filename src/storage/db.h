@@ -112,6 +112,9 @@ class Db {
   virtual Result<int64_t> bulk_insert(std::string_view table, std::span<const std::string> columns,
                                       const RowSource& source, int64_t batch_rows = 50'000) = 0;
   virtual PoolStats pool_stats() const = 0;
+  // After rows were inserted with explicit ids into `table` (bulk loads), makes the next generated
+  // id larger than all of them (PostgreSQL moves the identity sequence; SQLite needs nothing).
+  virtual Status sync_id_sequence(std::string_view table) = 0;
 
   Result<std::optional<Row>> one(std::string_view sql, std::span<const Value> params = {});
   Result<int64_t> exec(std::string_view sql, std::span<const Value> params = {});

@@ -200,6 +200,15 @@ class PgDb final : public Db {
     return result;
   }
 
+  Status sync_id_sequence(std::string_view table) override {
+    std::string t(table);
+    FIDELIS_RETURN_IF_ERROR(query(fmt::format("SELECT setval(pg_get_serial_sequence('{0}', 'id'), "
+                                              "(SELECT COALESCE(MAX(id), 0) + 1 FROM {0}), false)",
+                                              t),
+                                  {}));
+    return ok();
+  }
+
   PoolStats pool_stats() const override {
     std::lock_guard lock(mu_);
     return PoolStats{opened_, in_use_, waits_, timeouts_};

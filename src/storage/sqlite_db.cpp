@@ -226,6 +226,8 @@ class SqliteDb final : public Db {
     return total;
   }
 
+  Status sync_id_sequence(std::string_view) override { return ok(); }
+
   PoolStats pool_stats() const override {
     std::lock_guard lock(pool_mu_);
     return PoolStats{opened_readers_ + 1, in_use_, waits_, timeouts_};
