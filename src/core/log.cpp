@@ -17,6 +17,7 @@ constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
 void set_level(Level level) { g_level = level; }
+bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view name, Level& out) {
   for (int i = 0; i < 4; ++i)

@@ -12,6 +12,7 @@ namespace fidelis::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void set_level(Level level);
+bool enabled(Level level);
 bool parse_level(std::string_view name, Level& out);
 // The request id of the request being handled on this thread, or empty; set by the HTTP layer.
 void set_request_id(std::string id);

@@ -221,7 +221,8 @@ asio::awaitable<void> send_and_close(beast::tcp_stream& stream, Response respons
 // Answers a connection over max_connections with 503; it is not counted as open.
 asio::awaitable<void> reject_connection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  co_await send_and_close(stream, problem(503, "Service Unavailable", "too many open connections"), 11);
+  Response busy = problem(503, "Service Unavailable", "too many open connections");
+  co_await send_and_close(stream, std::move(busy), 11);
 }
 
 // Runs `fn` (returning Response) on `pool` and completes on the awaiting coroutine's executor, so
@@ -665,12 +666,7 @@ struct Server::Impl {
       }
 
       bhttp::request<bhttp::string_body> msg = parser.release();
-      if (msg.version() != 10 && msg.version() != 11) {
-        ++bad_requests_;
-        co_await send_and_close(stream, problem(505, "HTTP Version Not Supported", "only HTTP/1.0 and HTTP/1.1 are served"), 11);
-        co_return;
-      }
-      const unsigned version = msg.version();
+      const unsigned version = msg.version();  // 10 or 11: Beast rejects others as bad_version
       const bool client_keep_alive = msg.keep_alive();
       const bool head = msg.method() == bhttp::verb::head;
 
@@ -678,8 +674,12 @@ struct Server::Impl {
       Request request = make_request(msg, conn->remote_ip);
       Response response;
       if (is_blocking(request.method, request.path)) {
-        response = co_await run_on_pool(
-            *pool_, [this, request = std::move(request)] { return call_handler(request); }, asio::use_awaitable);
+        // The request stays in this frame: the frame cannot go away before the pool is done with
+        // it, since the pool job owns the completion handler that owns the frame. (Moving it into
+        // the lambda instead trips a g++ 12 coroutine bug that relocates its strings.)
+        const Request* in_frame = &request;
+        auto job = [this, in_frame] { return call_handler(*in_frame); };
+        response = co_await run_on_pool(*pool_, std::move(job), asio::use_awaitable);
       } else {
         response = call_handler(request);
       }

@@ -1,0 +1,15 @@
+#pragma once
+// The `fidelis` command line: parses subcommands and runs them. `serve` wires config -> Db ->
+// services -> API -> server.
+
+#include <string>
+
+#include "core/config.h"
+
+namespace fidelis::app {
+
+int run(int argc, char** argv);
+// Runs the server until SIGTERM/SIGINT. Applies pending migrations first.
+int serve(const Config& config);
+
+}  // namespace fidelis::app

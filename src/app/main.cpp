@@ -1,0 +1,75 @@
+// Entry point and the server's wiring: config -> database -> services -> API -> HTTP server.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "app/app.h"
+#include "auth/auth.h"
+#include "core/log.h"
+#include "customers/customers.h"
+#include "http/api.h"
+#include "storage/migrate.h"
+
+namespace fidelis::app {
+
+int serve(const Config& config) {
+  SystemClock clock;
+  auto db = storage::Db::open(config.db, {.pool_size = config.db_pool_size, .sqlite_synchronous = config.sqlite_synchronous});
+  if (!db) {
+    log::error("cannot open the database", {{"db", config.db}, {"error", db.error().message}});
+    return 1;
+  }
+  if (auto applied = storage::migrate(**db, clock.now()); !applied) {
+    log::error("migration failed", {{"error", applied.error().message}});
+    return 1;
+  } else if (!applied->empty()) {
+    log::info("migrations applied", {{"count", std::to_string(applied->size())}});
+  }
+  auth::AuthService auth(**db, clock,
+                         {.session_ttl_ms = config.session_ttl_ms,
+                          .login_max_failures = config.login_max_failures,
+                          .login_window_ms = config.login_window_ms});
+  customers::CustomerService customers(**db, clock);
+
+  auto colon = config.listen.rfind(':');
+  if (colon == std::string::npos) {
+    log::error("listen must be HOST:PORT", {{"listen", config.listen}});
+    return 2;
+  }
+  http::ServerOptions opts;
+  opts.host = config.listen.substr(0, colon);
+  if (opts.host.size() > 2 && opts.host.front() == '[') opts.host = opts.host.substr(1, opts.host.size() - 2);
+  opts.port = static_cast<uint16_t>(std::stoi(config.listen.substr(colon + 1)));
+  opts.io_threads = config.io_threads;
+  opts.worker_threads = config.worker_threads;
+  opts.max_body_bytes = config.max_body_bytes;
+  opts.max_header_bytes = config.max_header_bytes;
+  opts.request_timeout_ms = config.request_timeout_ms;
+  opts.max_connections = config.max_connections;
+
+  http::Server* server_ptr = nullptr;
+  http::Api api({**db, clock, config, auth, customers, [&server_ptr] {
+                   return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
+                 }});
+  http::Server server(
+      opts, [&api](const http::Request& r) { return api.handle(r); },
+      [&api](std::string_view m, std::string_view p) { return api.blocking(m, p); });
+  server_ptr = &server;
+  if (auto st = server.start(); !st) {
+    log::error("cannot start the server", {{"error", st.error().message}});
+    return 1;
+  }
+  server.handle_signals();
+  std::string url = fmt::format("http://{}:{}", opts.host, server.port());
+  log::info("listening", {{"url", url}, {"db", config.db.starts_with("postgres") ? "postgresql" : config.db}});
+  std::printf("listening on %s\n", url.c_str());
+  std::fflush(stdout);
+  server.wait();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace fidelis::app
+
+int main(int argc, char** argv) { return fidelis::app::run(argc, argv); }

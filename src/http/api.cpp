@@ -1,0 +1,131 @@
+// The request pipeline: request id, routing, credentials, permission, handler, metrics, access log.
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <chrono>
+
+#include "core/log.h"
+#include "http/api.h"
+
+namespace fidelis::http {
+
+namespace {
+
+std::string new_request_id() {
+  unsigned char b[8];
+  randombytes_buf(b, sizeof b);
+  return fmt::format("{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+}
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+std::string cookie(std::string_view header, std::string_view name) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
+    size_t end = header.find(';', pos);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view pair = header.substr(pos, end - pos);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    pos = end + 1;
+  }
+  return {};
+}
+
+bool safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
+
+bool same_secret(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique<Metrics>()) {
+  if (sodium_init() < 0) log::error("libsodium failed to initialise");
+  add_system_routes(router_, s_, *metrics_);
+  add_auth_routes(router_, s_);
+  add_customer_routes(router_, s_);
+}
+
+bool Api::blocking(std::string_view method, std::string_view path) const {
+  auto m = router_.match(method, path);
+  return m.route != nullptr && m.route->blocking;
+}
+
+Response Api::handle(const Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string rid(req.header("X-Request-Id"));
+  if (!sane_request_id(rid)) rid = new_request_id();
+  log::set_request_id(rid);
+
+  Router::Match m = router_.match(req.method, req.path);
+  Response res;
+  size_t metric_index = Metrics::kCapacity - 1;
+  if (m.route == nullptr) {
+    if (!m.allowed.empty()) {
+      res = problem(405, fmt::format("{} is not allowed here; allowed: {}", req.method, fmt::join(m.allowed, ", ")));
+      res.set("Allow", fmt::format("{}", fmt::join(m.allowed, ", ")));
+    } else {
+      res = problem(404, "no such resource: " + req.path);
+    }
+  } else {
+    metric_index = m.index;
+    const Route& route = *m.route;
+    Context ctx(req, std::move(m.params), audit::Actor{"public", std::nullopt, "", req.remote_ip, rid}, rid);
+    bool needs_auth = route.permission.has_value() || route.authenticated_only;
+    std::optional<Error> denied;
+    if (needs_auth) {
+      std::string_view authz = req.header("Authorization");
+      Result<auth::Principal> p = Error::unauthenticated("send an API key (Authorization: Bearer KEY) or log in");
+      bool via_session = false;
+      if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+        p = s_.auth.authenticate_api_key(authz.substr(7));
+      } else if (std::string token = cookie(req.header("Cookie"), "fidelis_session"); !token.empty()) {
+        p = s_.auth.authenticate_session(token);
+        via_session = true;
+      }
+      if (!p) {
+        denied = p.error();
+      } else if (via_session && !safe_method(req.method) && !same_secret(req.header("X-CSRF-Token"), p->csrf_token)) {
+        denied = Error{Code::kPermissionDenied, "X-CSRF-Token", "a browser session must send its CSRF token on changes"};
+      } else if (route.permission && !p->may(*route.permission)) {
+        denied = Error::permission_denied(fmt::format("this needs the {} permission, which {} does not have",
+                                                      auth::permission_name(*route.permission), p->name));
+      } else {
+        ctx.actor = audit::Actor{p->kind == auth::Principal::Kind::kUser ? "user" : "api_key", p->id, p->name,
+                                 req.remote_ip, rid};
+        ctx.principal = std::move(*p);
+      }
+    }
+    if (denied) {
+      res = problem(*denied);
+    } else {
+      try {
+        res = route.handler(ctx);
+      } catch (const std::exception& e) {
+        res = problem(Error::internal(std::string("unhandled exception: ") + e.what()));
+      }
+    }
+  }
+  res.set("X-Request-Id", rid);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_->observe(metric_index, res.status, seconds);
+  bool notable = res.status >= 400 || !safe_method(req.method);
+  if (notable || log::enabled(log::Level::kDebug)) {
+    log::write(notable ? log::Level::kInfo : log::Level::kDebug, "request",
+               {{"method", req.method}, {"path", req.path}, {"status", std::to_string(res.status)},
+                {"ms", fmt::format("{:.3f}", seconds * 1000)}, {"ip", req.remote_ip}});
+  }
+  log::set_request_id("");
+  return res;
+}
+
+}  // namespace fidelis::http

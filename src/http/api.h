@@ -1,0 +1,166 @@
+#pragma once
+// http: the REST API over the HTTP server. A route parses the request, calls one service, renders
+// the answer. This header is the module's contract: the router (with the permission each route
+// needs), the error mapping, the JSON helpers shared by route files, metrics, and the wiring.
+//
+// Request pipeline (Api::handle): request id -> route match (404 / 405 with Allow) -> credentials
+// (Authorization: Bearer API key, or the session cookie plus X-CSRF-Token on writes) -> permission
+// (401 / 403) -> handler -> metrics and an access-log line. Handlers never throw; a thrown exception
+// from third-party code is caught here and becomes a 500 with the request id.
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "customers/customers.h"
+#include "http/server.h"
+#include "storage/db.h"
+
+namespace fidelis::http {
+
+using Json = nlohmann::json;
+
+// ---- errors (errors.cpp) ----
+// The one mapping from an Error code to an HTTP status.
+int http_status(Code code);
+// RFC 9457 application/problem+json: type, title, status, detail, code, field, request_id.
+Response problem(const Error& e);
+Response problem(int status, std::string_view detail, std::string_view field = {});
+Response json_response(int status, const Json& body);
+
+// ---- request context and routes (router.cpp) ----
+struct Context {
+  Context(const Request& r, std::map<std::string, std::string> p, audit::Actor a, std::string rid)
+      : req(r), params(std::move(p)), actor(std::move(a)), request_id(std::move(rid)) {}
+  const Request& req;
+  std::map<std::string, std::string> params;  // path parameters: {id} -> "42"
+  std::optional<auth::Principal> principal;    // set on authenticated routes
+  audit::Actor actor;                          // who, for the audit log
+  std::string request_id;
+
+  // Query parameters, percent-decoded. Repeated keys keep the last value.
+  const std::map<std::string, std::string>& query() const;
+  std::optional<std::string> query_param(const std::string& name) const;
+  // The JSON object body. InvalidArgument ("body") when it is not JSON or not an object;
+  // the Content-Type must be application/json (InvalidArgument naming "Content-Type").
+  Result<Json> json_body() const;
+  // Path parameter as a positive integer; InvalidArgument naming it otherwise.
+  Result<int64_t> id_param(const std::string& name = "id") const;
+
+ private:
+  mutable std::optional<std::map<std::string, std::string>> query_;
+};
+
+using RouteHandler = std::function<Response(Context&)>;
+
+struct Route {
+  std::string method;   // GET, POST, PATCH, DELETE
+  std::string pattern;  // "/api/v1/customers/{id}"
+  std::string operation_id;  // as in docs/api/openapi.yaml
+  // nullopt: public (no credentials). Otherwise the permission the caller needs.
+  std::optional<auth::Permission> permission;
+  bool authenticated_only = false;  // needs credentials but no particular permission (me, logout)
+  bool blocking = true;             // touches the database or hashes: runs on the worker pool
+  RouteHandler handler;
+};
+
+class Router {
+ public:
+  void add(Route route);
+  struct Match {
+    const Route* route = nullptr;
+    size_t index = 0;
+    std::map<std::string, std::string> params;
+    std::vector<std::string> allowed;  // methods allowed on the path, when the method did not match
+  };
+  Match match(std::string_view method, std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// ---- metrics (metrics.cpp) ----
+// Prometheus text format: requests by route and status, a latency histogram per route, database
+// pool and connection gauges. Lock-free on the request path.
+class Metrics {
+ public:
+  static constexpr size_t kCapacity = 128;  // routes; index kCapacity - 1 counts unmatched requests
+  Metrics();
+  void observe(size_t route_index, int status, double seconds);
+  std::string render(const std::vector<Route>& routes, const storage::PoolStats& pool, const ServerStats& server) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  struct PerRoute {
+    std::array<std::atomic<int64_t>, 600> by_status{};
+    std::array<std::atomic<int64_t>, kBuckets.size() + 1> buckets{};
+    std::atomic<int64_t> sum_micros{0};
+    std::atomic<int64_t> count{0};
+  };
+  std::vector<std::unique_ptr<PerRoute>> routes_;
+};
+
+// ---- JSON helpers shared by route files (json_helpers.cpp) ----
+// Reading a field of a given type from an object; InvalidArgument naming `field` on a wrong type.
+Result<std::optional<std::string>> get_string(const Json& obj, std::string_view key, std::string_view field);
+Result<std::optional<int64_t>> get_int(const Json& obj, std::string_view key, std::string_view field);
+Result<std::optional<bool>> get_bool(const Json& obj, std::string_view key, std::string_view field);
+// InvalidArgument naming the first key of `obj` not in `allowed`.
+Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> allowed, std::string_view prefix = {});
+std::string iso(Millis ms);
+// Opaque list cursors.
+std::string encode_cursor(int64_t after_id);
+Result<int64_t> decode_cursor(std::string_view cursor);
+// `limit` query parameter: default 50, 1..500.
+Result<int> limit_param(const Context& ctx);
+
+// ---- the services and the API (api.cpp) ----
+struct Services {
+  storage::Db& db;
+  const Clock& clock;
+  const Config& config;
+  auth::AuthService& auth;
+  customers::CustomerService& customers;
+  std::function<ServerStats()> server_stats;  // for /metrics; may be empty
+};
+
+class Api {
+ public:
+  explicit Api(Services services);
+  Response handle(const Request& req);
+  bool blocking(std::string_view method, std::string_view path) const;
+  const Router& router() const { return router_; }
+
+ private:
+  Services s_;
+  Router router_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+// Route files: each adds its routes to the router.
+void add_system_routes(Router& r, Services& s, const Metrics& metrics);
+void add_auth_routes(Router& r, Services& s);
+void add_customer_routes(Router& r, Services& s);
+
+// Customer JSON (customer_json.cpp).
+Json customer_to_json(const customers::Customer& c);
+// Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.
+Result<customers::CustomerInput> customer_from_json(const Json& body, bool patch);
+
+// The OpenAPI document, converted from the embedded docs/api/openapi.yaml (openapi.cpp).
+const Json& openapi_document();
+
+}  // namespace fidelis::http

@@ -1,0 +1,222 @@
+// Customer <-> JSON. Unknown fields are rejected by name so a typo never passes silently.
+
+#include <fmt/format.h>
+
+#include "http/api.h"
+
+namespace fidelis::http {
+
+using namespace customers;
+
+namespace {
+
+Json opt_json(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json custom_value_json(const CustomValue& v) {
+  return std::visit([](const auto& x) { return Json(x); }, v);
+}
+
+// Reads an array field: InvalidArgument naming it when it is not an array.
+Result<const Json*> get_array(const Json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return static_cast<const Json*>(nullptr);
+  if (!it->is_array()) return Error::invalid_argument(std::string(key), "expected an array");
+  return &*it;
+}
+
+Result<const Json*> object_at(const Json& arr, size_t i, std::string_view key) {
+  if (!arr[i].is_object()) return Error::invalid_argument(fmt::format("{}[{}]", key, i), "expected an object");
+  return &arr[i];
+}
+
+}  // namespace
+
+Json customer_to_json(const Customer& c) {
+  Json j;
+  j["id"] = c.id;
+  j["civility"] = opt_json(c.civility);
+  j["first_name"] = opt_json(c.first_name);
+  j["last_name"] = opt_json(c.last_name);
+  j["birth_date"] = opt_json(c.birth_date);
+  j["emails"] = Json::array();
+  for (const auto& e : c.emails) j["emails"].push_back({{"email", e.email}, {"label", e.label}});
+  j["phones"] = Json::array();
+  for (const auto& p : c.phones)
+    j["phones"].push_back({{"number", p.raw}, {"e164", opt_json(p.e164)}, {"type", phone_type_name(p.type)},
+                           {"valid", p.valid}, {"label", p.label}});
+  j["address"] = {{"street", opt_json(c.address.street)}, {"street2", opt_json(c.address.street2)},
+                  {"postcode", opt_json(c.address.postcode)}, {"city", opt_json(c.address.city)},
+                  {"country", opt_json(c.address.country)}};
+  j["household"] = Json::array();
+  for (const auto& m : c.household)
+    j["household"].push_back({{"relation", m.relation}, {"first_name", opt_json(m.first_name)}, {"birth_date", opt_json(m.birth_date)}});
+  j["affinities"] = Json::array();
+  for (const auto& a : c.affinities) j["affinities"].push_back({{"category", a.category}, {"strength", a.strength}});
+  j["consents"] = Json::array();
+  for (const auto& k : c.consents)
+    j["consents"].push_back({{"channel", channel_name(k.channel)}, {"purpose", purpose_name(k.purpose)},
+                             {"granted", k.granted}, {"source", k.source}, {"changed_at", iso(k.changed_at)}});
+  j["tags"] = c.tags;
+  j["custom_fields"] = Json::object();
+  for (const auto& [k, v] : c.custom_fields) j["custom_fields"][k] = custom_value_json(v);
+  j["external_ids"] = Json::array();
+  for (const auto& x : c.external_ids) j["external_ids"].push_back({{"source", x.source}, {"id", x.id}});
+  j["version"] = c.version;
+  j["created_at"] = iso(c.created_at);
+  j["updated_at"] = iso(c.updated_at);
+  j["deleted_at"] = c.deleted_at ? Json(iso(*c.deleted_at)) : Json(nullptr);
+  return j;
+}
+
+Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
+  FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
+                                                "address", "household", "affinities", "consents", "tags", "custom_fields",
+                                                "external_ids"}));
+  CustomerInput in;
+  for (std::string_view key : {"civility", "first_name", "last_name", "birth_date"}) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_string(body, key, key));
+    if (patch && body.contains(key) && body[key].is_null()) in.clear.emplace_back(key);
+    if (key == "civility") in.civility = v;
+    else if (key == "first_name") in.first_name = v;
+    else if (key == "last_name") in.last_name = v;
+    else in.birth_date = v;
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* emails, get_array(body, "emails"));
+  if (emails) {
+    in.emails.emplace();
+    for (size_t i = 0; i < emails->size(); ++i) {
+      const Json& e = (*emails)[i];
+      EmailAddress a;
+      if (e.is_string()) {
+        a.email = e.get<std::string>();
+      } else {
+        FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*emails, i, "emails"));
+        std::string prefix = fmt::format("emails[{}]", i);
+        FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"email", "label"}, prefix));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> email, get_string(*o, "email", prefix + ".email"));
+        if (!email) return Error::invalid_argument(prefix + ".email", "is required");
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
+        a = {*email, label.value_or("")};
+      }
+      in.emails->push_back(std::move(a));
+    }
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* phones, get_array(body, "phones"));
+  if (phones) {
+    in.phones.emplace();
+    for (size_t i = 0; i < phones->size(); ++i) {
+      const Json& e = (*phones)[i];
+      Phone p;
+      if (e.is_string()) {
+        p.raw = e.get<std::string>();
+      } else {
+        FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*phones, i, "phones"));
+        std::string prefix = fmt::format("phones[{}]", i);
+        // e164, type and valid are computed; accepted back so a GET body can be PATCHed unchanged.
+        FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"number", "label", "e164", "type", "valid"}, prefix));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> number, get_string(*o, "number", prefix + ".number"));
+        if (!number) return Error::invalid_argument(prefix + ".number", "is required");
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
+        p.raw = *number;
+        p.label = label.value_or("");
+      }
+      in.phones->push_back(std::move(p));
+    }
+  }
+  if (auto it = body.find("address"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return Error::invalid_argument("address", "expected an object");
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(*it, {"street", "street2", "postcode", "city", "country"}, "address"));
+    Address a;
+    FIDELIS_ASSIGN_OR_RETURN(a.street, get_string(*it, "street", "address.street"));
+    FIDELIS_ASSIGN_OR_RETURN(a.street2, get_string(*it, "street2", "address.street2"));
+    FIDELIS_ASSIGN_OR_RETURN(a.postcode, get_string(*it, "postcode", "address.postcode"));
+    FIDELIS_ASSIGN_OR_RETURN(a.city, get_string(*it, "city", "address.city"));
+    FIDELIS_ASSIGN_OR_RETURN(a.country, get_string(*it, "country", "address.country"));
+    in.address = a;
+  } else if (it != body.end()) {
+    in.address = Address{};  // null: remove the address
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* household, get_array(body, "household"));
+  if (household) {
+    in.household.emplace();
+    for (size_t i = 0; i < household->size(); ++i) {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*household, i, "household"));
+      std::string prefix = fmt::format("household[{}]", i);
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"relation", "first_name", "birth_date"}, prefix));
+      HouseholdMember m;
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> rel, get_string(*o, "relation", prefix + ".relation"));
+      m.relation = rel.value_or("");
+      FIDELIS_ASSIGN_OR_RETURN(m.first_name, get_string(*o, "first_name", prefix + ".first_name"));
+      FIDELIS_ASSIGN_OR_RETURN(m.birth_date, get_string(*o, "birth_date", prefix + ".birth_date"));
+      in.household->push_back(std::move(m));
+    }
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* affinities, get_array(body, "affinities"));
+  if (affinities) {
+    in.affinities.emplace();
+    for (size_t i = 0; i < affinities->size(); ++i) {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*affinities, i, "affinities"));
+      std::string prefix = fmt::format("affinities[{}]", i);
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"category", "strength"}, prefix));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> cat, get_string(*o, "category", prefix + ".category"));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> strength, get_int(*o, "strength", prefix + ".strength"));
+      if (strength && (*strength < 0 || *strength > 100))
+        return Error::invalid_argument(prefix + ".strength", "must be between 0 and 100");
+      in.affinities->push_back({cat.value_or(""), static_cast<int>(strength.value_or(50))});
+    }
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* consents, get_array(body, "consents"));
+  if (consents) {
+    in.consents.emplace();
+    for (size_t i = 0; i < consents->size(); ++i) {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*consents, i, "consents"));
+      std::string prefix = fmt::format("consents[{}]", i);
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at"}, prefix));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> ch, get_string(*o, "channel", prefix + ".channel"));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> pu, get_string(*o, "purpose", prefix + ".purpose"));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<bool> granted, get_bool(*o, "granted", prefix + ".granted"));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
+      if (!granted) return Error::invalid_argument(prefix + ".granted", "is required");
+      FIDELIS_ASSIGN_OR_RETURN(Channel channel, parse_channel(ch.value_or(""), prefix + ".channel"));
+      FIDELIS_ASSIGN_OR_RETURN(Purpose purpose, parse_purpose(pu.value_or(""), prefix + ".purpose"));
+      in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0});
+    }
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* tags, get_array(body, "tags"));
+  if (tags) {
+    in.tags.emplace();
+    for (size_t i = 0; i < tags->size(); ++i) {
+      if (!(*tags)[i].is_string()) return Error::invalid_argument(fmt::format("tags[{}]", i), "expected a string");
+      in.tags->push_back((*tags)[i].get<std::string>());
+    }
+  }
+  if (auto it = body.find("custom_fields"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return Error::invalid_argument("custom_fields", "expected an object");
+    in.custom_fields.emplace();
+    for (auto f = it->begin(); f != it->end(); ++f) {
+      std::optional<CustomValue> v;
+      const Json& x = f.value();
+      if (x.is_string()) v = x.get<std::string>();
+      else if (x.is_boolean()) v = x.get<bool>();
+      else if (x.is_number_integer()) v = x.get<int64_t>();
+      else if (x.is_number()) v = x.get<double>();
+      else if (!x.is_null()) return Error::invalid_argument("custom_fields." + f.key(), "expected text, a number or a boolean");
+      (*in.custom_fields)[f.key()] = v;
+    }
+  }
+  FIDELIS_ASSIGN_OR_RETURN(const Json* ext, get_array(body, "external_ids"));
+  if (ext) {
+    in.external_ids.emplace();
+    for (size_t i = 0; i < ext->size(); ++i) {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*ext, i, "external_ids"));
+      std::string prefix = fmt::format("external_ids[{}]", i);
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"source", "id"}, prefix));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> id, get_string(*o, "id", prefix + ".id"));
+      in.external_ids->push_back({source.value_or(""), id.value_or("")});
+    }
+  }
+  return in;
+}
+
+}  // namespace fidelis::http

@@ -1,0 +1,261 @@
+// /api/v1/customers and /api/v1/custom-fields.
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "http/api.h"
+
+namespace fidelis::http {
+
+using auth::Permission;
+using namespace customers;
+
+namespace {
+
+std::string etag(const Customer& c) { return fmt::format("\"v{}\"", c.version); }
+
+// "\"v3\"" or "W/\"v3\"" -> 3
+std::optional<int64_t> parse_etag(std::string_view tag) {
+  if (tag.starts_with("W/")) tag.remove_prefix(2);
+  if (tag.size() < 4 || tag.front() != '"' || tag.back() != '"' || tag[1] != 'v') return std::nullopt;
+  std::string digits(tag.substr(2, tag.size() - 3));
+  if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(digits);
+}
+
+Response customer_response(int status, const Customer& c) {
+  Response r = json_response(status, customer_to_json(c));
+  r.set("ETag", etag(c));
+  if (status == 201) r.set("Location", fmt::format("/api/v1/customers/{}", c.id));
+  return r;
+}
+
+// Idempotency-Key on POST: the first request's answer is stored under (caller, key) and replayed to
+// retries, so a retried create never creates twice. The key is claimed before the work runs, so two
+// concurrent retries cannot both run it.
+Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std::function<Response()>& work) {
+  std::string key(ctx.req.header("Idempotency-Key"));
+  if (key.empty()) return work();
+  if (key.size() > 200) return problem(Error::invalid_argument("Idempotency-Key", "is longer than 200 characters"));
+  std::string actor = ctx.actor.type + ":" + std::to_string(ctx.actor.id.value_or(0));
+  std::string route = ctx.req.method + " " + ctx.req.path;
+  storage::Value claim[] = {key, actor, route, clock.now()};
+  Status claimed = db.transact([&](storage::Tx& tx) -> Status {
+    return tx.exec("INSERT INTO idempotency_keys (key, actor, route, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",
+                   claim)
+        .has_value()
+               ? ok()
+               : Status(Error::already_exists("Idempotency-Key", "used"));
+  });
+  if (!claimed) {
+    storage::Value look[] = {key, actor};
+    auto row = db.one("SELECT route, status, body FROM idempotency_keys WHERE key = $1 AND actor = $2", look);
+    if (!row || !*row) return problem(claimed.error());
+    if ((*row)->str(0) != route)
+      return problem(Error::invalid_argument("Idempotency-Key", "was already used for another request"));
+    if ((*row)->i64(1) == 0)
+      return problem(Error::conflict("a request with this Idempotency-Key is still in progress; retry shortly"));
+    Response replay;
+    replay.status = static_cast<int>((*row)->i64(1));
+    replay.body = (*row)->str(2);
+    replay.set("Content-Type", replay.status < 300 ? "application/json" : "application/problem+json");
+    replay.set("Idempotent-Replayed", "true");
+    return replay;
+  }
+  Response res = work();
+  if (res.status >= 500) {  // a server fault: let the client retry for real
+    storage::Value del[] = {key, actor};
+    (void)db.transact([&](storage::Tx& tx) -> Status {
+      FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM idempotency_keys WHERE key = $1 AND actor = $2", del));
+      return ok();
+    });
+    return res;
+  }
+  storage::Value done[] = {key, actor, static_cast<int64_t>(res.status), res.body};
+  (void)db.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE idempotency_keys SET status = $3, body = $4 WHERE key = $1 AND actor = $2", done));
+    return ok();
+  });
+  return res;
+}
+
+Result<ListQuery> list_query(const Context& ctx) {
+  ListQuery q;
+  FIDELIS_ASSIGN_OR_RETURN(q.limit, limit_param(ctx));
+  if (auto c = ctx.query_param("cursor")) {
+    FIDELIS_ASSIGN_OR_RETURN(int64_t after, decode_cursor(*c));
+    q.after_id = after;
+  }
+  q.tag = ctx.query_param("tag");
+  q.city = ctx.query_param("city");
+  q.postcode = ctx.query_param("postcode");
+  q.q = ctx.query_param("q");
+  if (auto consent = ctx.query_param("consent")) {
+    auto colon = consent->find(':');
+    if (colon == std::string::npos) return Error::invalid_argument("consent", "expected channel:purpose, e.g. email:newsletter");
+    FIDELIS_ASSIGN_OR_RETURN(q.consent_channel, parse_channel(consent->substr(0, colon), "consent"));
+    FIDELIS_ASSIGN_OR_RETURN(q.consent_purpose, parse_purpose(consent->substr(colon + 1), "consent"));
+  }
+  if (auto v = ctx.query_param("created_after")) {
+    FIDELIS_ASSIGN_OR_RETURN(q.created_after, parse_iso8601(*v, "created_after"));
+  }
+  if (auto v = ctx.query_param("created_before")) {
+    FIDELIS_ASSIGN_OR_RETURN(q.created_before, parse_iso8601(*v, "created_before"));
+  }
+  if (auto d = ctx.query_param("deleted")) {
+    if (*d != "exclude" && *d != "include" && *d != "only")
+      return Error::invalid_argument("deleted", "expected exclude, include or only");
+    if (*d != "exclude" && !ctx.principal->may(Permission::kCustomersRestore))
+      return Error::permission_denied("only admins see deleted customers");
+    q.include_deleted = *d == "include";
+    q.only_deleted = *d == "only";
+  }
+  for (const auto& [k, v] : ctx.query()) {
+    static constexpr std::string_view kKnown[] = {"limit", "cursor", "tag", "city", "postcode", "q", "consent",
+                                                  "created_after", "created_before", "deleted"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown))
+      return Error::invalid_argument(k, "unknown query parameter");
+  }
+  return q;
+}
+
+Json custom_field_json(const CustomFieldDef& d) {
+  Json j = {{"key", d.key}, {"label", d.label}, {"type", custom_field_type_name(d.type)}};
+  j["choices"] = d.choices;
+  return j;
+}
+
+}  // namespace
+
+void add_customer_routes(Router& r, Services& s) {
+  r.add({"GET", "/api/v1/customers", "listCustomers", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
+           auto q = list_query(ctx);
+           if (!q) return problem(q.error());
+           auto page = s.customers.list(*q);
+           if (!page) return problem(page.error());
+           Json items = Json::array();
+           for (const auto& c : page->items) items.push_back(customer_to_json(c));
+           return json_response(200, {{"items", std::move(items)},
+                                      {"next_cursor", page->next_after_id ? Json(encode_cursor(*page->next_after_id)) : Json(nullptr)}});
+         }});
+
+  r.add({"POST", "/api/v1/customers", "createCustomer", Permission::kCustomersWrite, false, true, [&s](Context& ctx) {
+           return idempotent(ctx, s.db, s.clock, [&]() {
+             auto body = ctx.json_body();
+             if (!body) return problem(body.error());
+             auto in = customer_from_json(*body, false);
+             if (!in) return problem(in.error());
+             auto c = s.customers.create(std::move(*in), ctx.actor);
+             if (!c) return problem(c.error());
+             return customer_response(201, *c);
+           });
+         }});
+
+  r.add({"GET", "/api/v1/customers/{id}", "getCustomer", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           bool admin = ctx.principal->may(Permission::kCustomersRestore);
+           auto c = s.customers.get(*id, admin && ctx.query_param("deleted") == "include");
+           if (!c) return problem(c.error());
+           if (ctx.req.header("If-None-Match") == etag(*c)) {
+             Response not_modified;
+             not_modified.status = 304;
+             not_modified.set("ETag", etag(*c));
+             return not_modified;
+           }
+           return customer_response(200, *c);
+         }});
+
+  r.add({"PATCH", "/api/v1/customers/{id}", "updateCustomer", Permission::kCustomersWrite, false, true, [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           std::string_view if_match = ctx.req.header("If-Match");
+           if (if_match.empty())
+             return problem(428, "send If-Match with the ETag from your last GET, so no one's change is overwritten", "If-Match");
+           auto version = parse_etag(if_match);
+           if (!version) return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
+           auto body = ctx.json_body();
+           if (!body) return problem(body.error());
+           auto in = customer_from_json(*body, true);
+           if (!in) return problem(in.error());
+           auto c = s.customers.update(*id, *version, std::move(*in), ctx.actor);
+           if (!c) return problem(c.error());
+           return customer_response(200, *c);
+         }});
+
+  r.add({"DELETE", "/api/v1/customers/{id}", "deleteCustomer", Permission::kCustomersDelete, false, true, [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           std::optional<int64_t> version;
+           if (std::string_view m = ctx.req.header("If-Match"); !m.empty()) {
+             version = parse_etag(m);
+             if (!version) return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
+           }
+           if (auto st = s.customers.remove(*id, version, ctx.actor); !st) return problem(st.error());
+           Response res;
+           res.status = 204;
+           return res;
+         }});
+
+  r.add({"POST", "/api/v1/customers/{id}/restore", "restoreCustomer", Permission::kCustomersRestore, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           auto c = s.customers.restore(*id, ctx.actor);
+           if (!c) return problem(c.error());
+           return customer_response(200, *c);
+         }});
+
+  r.add({"GET", "/api/v1/customers/{id}/consents", "listCustomerConsentHistory", Permission::kCustomersRead, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           auto events = s.customers.consent_history(*id);
+           if (!events) return problem(events.error());
+           Json items = Json::array();
+           for (const auto& e : *events)
+             items.push_back({{"channel", channel_name(e.channel)}, {"purpose", purpose_name(e.purpose)},
+                              {"granted", e.granted}, {"source", e.source}, {"at", iso(e.at)}});
+           return json_response(200, {{"items", std::move(items)}});
+         }});
+
+  r.add({"GET", "/api/v1/custom-fields", "listCustomFields", Permission::kCustomersRead, false, true, [&s](Context&) {
+           auto defs = s.customers.custom_fields();
+           if (!defs) return problem(defs.error());
+           Json items = Json::array();
+           for (const auto& d : *defs) items.push_back(custom_field_json(d));
+           return json_response(200, {{"items", std::move(items)}});
+         }});
+
+  r.add({"POST", "/api/v1/custom-fields", "createCustomField", Permission::kCustomFieldsManage, false, true,
+         [&s](Context& ctx) {
+           auto body = ctx.json_body();
+           if (!body) return problem(body.error());
+           if (auto st = reject_unknown(*body, {"key", "label", "type", "choices"}); !st) return problem(st.error());
+           CustomFieldDef d;
+           auto key = get_string(*body, "key", "key");
+           auto label = get_string(*body, "label", "label");
+           auto type = get_string(*body, "type", "type");
+           if (!key) return problem(key.error());
+           if (!label) return problem(label.error());
+           if (!type) return problem(type.error());
+           d.key = key->value_or("");
+           d.label = label->value_or("");
+           auto t = parse_custom_field_type(type->value_or(""), "type");
+           if (!t) return problem(t.error());
+           d.type = *t;
+           if (auto it = body->find("choices"); it != body->end() && !it->is_null()) {
+             if (!it->is_array()) return problem(Error::invalid_argument("choices", "expected an array of strings"));
+             for (size_t i = 0; i < it->size(); ++i) {
+               if (!(*it)[i].is_string())
+                 return problem(Error::invalid_argument(fmt::format("choices[{}]", i), "expected a string"));
+               d.choices.push_back((*it)[i].get<std::string>());
+             }
+           }
+           auto created = s.customers.define_custom_field(std::move(d), ctx.actor);
+           if (!created) return problem(created.error());
+           return json_response(201, custom_field_json(*created));
+         }});
+}
+
+}  // namespace fidelis::http

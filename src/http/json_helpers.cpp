@@ -1,0 +1,65 @@
+// Typed field access on JSON objects, list cursors and limits: shared by the route files.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "http/api.h"
+
+namespace fidelis::http {
+
+Result<std::optional<std::string>> get_string(const Json& obj, std::string_view key, std::string_view field) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return Error::invalid_argument(std::string(field), "expected a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::optional<int64_t>> get_int(const Json& obj, std::string_view key, std::string_view field) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return Error::invalid_argument(std::string(field), "expected an integer");
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
+Result<std::optional<bool>> get_bool(const Json& obj, std::string_view key, std::string_view field) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return Error::invalid_argument(std::string(field), "expected true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> allowed, std::string_view prefix) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
+      return Error::invalid_argument(prefix.empty() ? it.key() : fmt::format("{}.{}", prefix, it.key()), "unknown field");
+  }
+  return ok();
+}
+
+std::string iso(Millis ms) { return format_iso8601(ms); }
+
+std::string encode_cursor(int64_t after_id) { return text::base64url_encode(fmt::format("after:{}", after_id)); }
+
+Result<int64_t> decode_cursor(std::string_view cursor) {
+  std::string raw;
+  if (!text::base64url_decode(cursor, raw) || !raw.starts_with("after:"))
+    return Error::invalid_argument("cursor", "is not a cursor this server gave out");
+  std::string digits = raw.substr(6);
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return Error::invalid_argument("cursor", "is not a cursor this server gave out");
+  return std::stoll(digits);
+}
+
+Result<int> limit_param(const Context& ctx) {
+  auto v = ctx.query_param("limit");
+  if (!v) return 50;
+  if (v->empty() || v->size() > 4 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return Error::invalid_argument("limit", "expected an integer between 1 and 500");
+  int n = std::stoi(*v);
+  if (n < 1 || n > 500) return Error::invalid_argument("limit", "expected an integer between 1 and 500");
+  return n;
+}
+
+}  // namespace fidelis::http

@@ -1,0 +1,132 @@
+// Route matching with {param} segments, and the request context helpers.
+
+#include <algorithm>
+
+#include "http/api.h"
+
+namespace fidelis::http {
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool match_pattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
+  auto ps = segments(pattern), xs = segments(path);
+  if (ps.size() != xs.size()) return false;
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}') {
+      if (xs[i].empty()) return false;
+      found.emplace(std::string(ps[i].substr(1, ps[i].size() - 2)), std::string(xs[i]));
+    } else if (ps[i] != xs[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string decode_component(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') out += ' ';
+    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::add(Route route) { routes_.push_back(std::move(route)); }
+
+Router::Match Router::match(std::string_view method, std::string_view path) const {
+  Match m;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    std::map<std::string, std::string> params;
+    if (!match_pattern(routes_[i].pattern, path, params)) continue;
+    if (routes_[i].method == method || (method == "HEAD" && routes_[i].method == "GET")) {
+      m.route = &routes_[i];
+      m.index = i;
+      m.params = std::move(params);
+      return m;
+    }
+    if (std::find(m.allowed.begin(), m.allowed.end(), routes_[i].method) == m.allowed.end())
+      m.allowed.push_back(routes_[i].method);
+  }
+  return m;
+}
+
+const std::map<std::string, std::string>& Context::query() const {
+  if (!query_) {
+    query_.emplace();
+    std::string_view q = req.query;
+    size_t start = 0;
+    while (start <= q.size() && !q.empty()) {
+      size_t end = q.find('&', start);
+      if (end == std::string_view::npos) end = q.size();
+      std::string_view pair = q.substr(start, end - start);
+      if (!pair.empty()) {
+        size_t eq = pair.find('=');
+        std::string key = decode_component(pair.substr(0, eq));
+        std::string value = eq == std::string_view::npos ? "" : decode_component(pair.substr(eq + 1));
+        (*query_)[key] = value;
+      }
+      start = end + 1;
+      if (end == q.size()) break;
+    }
+  }
+  return *query_;
+}
+
+std::optional<std::string> Context::query_param(const std::string& name) const {
+  const auto& q = query();
+  auto it = q.find(name);
+  if (it == q.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<Json> Context::json_body() const {
+  std::string_view ct = req.header("Content-Type");
+  if (ct.substr(0, 16) != "application/json" && !(ct.find("+json") != std::string_view::npos))
+    return Error::invalid_argument("Content-Type", "expected application/json");
+  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return Error::invalid_argument("body", "is not valid JSON");
+  if (!body.is_object()) return Error::invalid_argument("body", "expected a JSON object");
+  return body;
+}
+
+Result<int64_t> Context::id_param(const std::string& name) const {
+  auto it = params.find(name);
+  if (it == params.end()) return Error::invalid_argument(name, "is missing");
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return Error::invalid_argument(name, "expected a positive integer");
+  int64_t v = std::stoll(s);
+  if (v <= 0) return Error::invalid_argument(name, "expected a positive integer");
+  return v;
+}
+
+}  // namespace fidelis::http
