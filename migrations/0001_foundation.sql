@@ -193,3 +193,10 @@ CREATE TABLE customer_external_ids (
   PRIMARY KEY (source, external_id)
 );
 CREATE INDEX customer_external_ids_customer ON customer_external_ids (customer_id);
+
+-- Secondary indexes dropped for a bulk load, recreated when it ends or, after a crash, at the
+-- next start (storage/migrate.h).
+CREATE TABLE bulk_dropped_indexes (
+  name TEXT {{binary}} PRIMARY KEY,
+  ddl TEXT NOT NULL
+);

@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <future>
 
 #include "core/text.h"
 #include "customers/customer_internal.h"
 #include "customers/demo_data.h"
+#include "storage/migrate.h"
 
 namespace fidelis::customers {
 
@@ -170,27 +172,37 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
   stats.first_id = base;
   stats.last_id = base + o.customers - 1;
 
-  // One streaming pass per table. `emit` appends that table's rows for one customer.
+  // Customers are generated a chunk at a time and each table of the chunk is bulk-loaded in turn
+  // (parents first, for the foreign keys): memory is bounded by the chunk, not the count.
+  constexpr int64_t kChunk = 20'000;
+  std::vector<DemoCustomer> chunk;
+  struct TablePass {
+    std::string_view table;
+    std::vector<std::string> columns;
+    std::function<void(const DemoCustomer&, std::vector<std::vector<Value>>&)> emit;
+  };
+  std::vector<TablePass> passes;
   auto pass = [&](std::string_view table, std::vector<std::string> columns,
-                  const std::function<void(const DemoCustomer&, std::vector<std::vector<Value>>&)>& emit) -> Status {
-    int64_t index = 0;
+                  std::function<void(const DemoCustomer&, std::vector<std::vector<Value>>&)> emit) -> Status {
+    passes.push_back({table, std::move(columns), std::move(emit)});
+    return ok();
+  };
+  auto load_chunk = [&](const TablePass& p) -> Status {
+    size_t next_customer = 0;
     std::vector<std::vector<Value>> pending;
     size_t next_pending = 0;
     auto source = [&](std::vector<Value>& row) -> Result<bool> {
       while (next_pending >= pending.size()) {
-        if (index >= o.customers) return false;
+        if (next_customer >= chunk.size()) return false;
         pending.clear();
         next_pending = 0;
-        emit(make_customer(o.seed, index, base + index, now), pending);
-        ++index;
-        if (o.progress && index % 100'000 == 0) o.progress(table, index, o.customers);
+        p.emit(chunk[next_customer++], pending);
       }
       row = std::move(pending[next_pending++]);
       return true;
     };
-    FIDELIS_ASSIGN_OR_RETURN(int64_t n, db.bulk_insert(table, columns, source));
+    FIDELIS_ASSIGN_OR_RETURN(int64_t n, db.bulk_insert(p.table, p.columns, source, kChunk * 4));
     stats.rows += n;
-    if (o.progress) o.progress(table, o.customers, o.customers);
     return ok();
   };
 
@@ -203,7 +215,6 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
                                                  c.street, c.postcode, c.city, text::search_key(c.city), std::string("FR"),
                                                  int64_t{1}, c.created_at, c.created_at});
                                }));
-  FIDELIS_RETURN_IF_ERROR(db.sync_id_sequence("customers"));
   FIDELIS_RETURN_IF_ERROR(pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (size_t i = 0; i < c.emails.size(); ++i)
@@ -246,6 +257,38 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
   }));
   FIDELIS_RETURN_IF_ERROR(pass("customer_external_ids", {"customer_id", "source", "external_id"},
                                [&shop](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, shop, c.external_id}); }));
+  // A large load into a small base rebuilds the secondary indexes once at the end instead.
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> existing, db.one("SELECT COUNT(*) FROM customers"));
+  bool rebuild_indexes = o.customers >= 100'000 && o.customers >= existing->i64(0);
+  if (rebuild_indexes) {
+    std::vector<std::string_view> tables;
+    for (const TablePass& p : passes) tables.push_back(p.table);
+    FIDELIS_RETURN_IF_ERROR(storage::drop_indexes_for_bulk(db, tables));
+  }
+  // The next chunk is generated on another thread while the database loads the current one.
+  auto generate = [&](int64_t start) {
+    std::vector<DemoCustomer> out;
+    for (int64_t i = start; i < std::min(o.customers, start + kChunk); ++i) out.push_back(make_customer(o.seed, i, base + i, now));
+    return out;
+  };
+  std::future<std::vector<DemoCustomer>> next = std::async(std::launch::async, generate, 0);
+  for (int64_t start = 0; start < o.customers; start += kChunk) {
+    chunk = next.get();
+    if (start + kChunk < o.customers) next = std::async(std::launch::async, generate, start + kChunk);
+    for (const TablePass& p : passes) {
+      if (Status st = load_chunk(p); !st) {
+        if (next.valid()) next.wait();
+        return st.error();
+      }
+    }
+    if (o.progress) o.progress("customers", std::min(o.customers, start + kChunk), o.customers);
+  }
+  FIDELIS_RETURN_IF_ERROR(db.sync_id_sequence("customers"));
+  if (rebuild_indexes) {
+    if (o.progress) o.progress("indexes", 0, 1);
+    FIDELIS_RETURN_IF_ERROR(storage::restore_bulk_indexes(db));
+    if (o.progress) o.progress("indexes", 1, 1);
+  }
   return stats;
 }
 

@@ -33,6 +33,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <exception>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -172,7 +173,7 @@ BeastResponse to_beast(Response&& r, unsigned version, bool head, bool keep_aliv
       continue;
     res.insert(h.name, h.value);
   }
-  // 1xx, 204 and 304 never carry a body (nor, for 1xx and 204, a Content-Length).
+  // 1xx, 204 and 304 never carry a body; they get no Content-Length either.
   const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   if (!bodiless) {
     if (head) {
@@ -429,10 +430,16 @@ struct Server::Impl {
     // Set before looking at the connections: a session registered after our scan sees it before
     // its next read, one registered before it gets the posted close.
     stopping_ = true;
-    asio::post(acceptor_.get_executor(), [this] {
+    // Waited for: once stop() returns, the port must refuse connections, and a close merely
+    // posted could be dropped by ioc_.stop() below.
+    std::promise<void> acceptor_closed;
+    std::future<void> acceptor_closed_future = acceptor_closed.get_future();
+    asio::post(acceptor_.get_executor(), [this, &acceptor_closed] {
       beast::error_code ec;
       acceptor_.close(ec);
+      acceptor_closed.set_value();
     });
+    acceptor_closed_future.wait();
     for (const auto& conn : snapshot_connections()) {
       asio::post(conn->stream.get_executor(), [conn] {
         // Busy connections finish their request and then close on their own.

@@ -62,7 +62,46 @@ Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms) {
     return ok();
   });
   if (!s) return s.error();
+  FIDELIS_RETURN_IF_ERROR(restore_bulk_indexes(db));
   return applied;
+}
+
+Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables) {
+  int dropped = 0;
+  Status s = db.transact([&](Tx& tx) -> Status {
+    for (std::string_view table : tables) {
+      Value p[] = {std::string(table)};
+      FIDELIS_ASSIGN_OR_RETURN(
+          Rows idx,
+          tx.query(db.dialect() == Dialect::kPostgres
+                       ? "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() AND "
+                         "i.tablename = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+                       : "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+                   p));
+      for (const Row& r : idx.rows) {
+        Value keep[] = {r.str(0), r.str(1)};
+        FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO bulk_dropped_indexes (name, ddl) VALUES ($1, $2)", keep));
+        FIDELIS_RETURN_IF_ERROR(tx.exec_script("DROP INDEX " + r.str(0)));
+        ++dropped;
+      }
+    }
+    return ok();
+  });
+  if (!s) return s.error();
+  return dropped;
+}
+
+Status restore_bulk_indexes(Db& db) {
+  FIDELIS_ASSIGN_OR_RETURN(Rows rows, db.query("SELECT name, ddl FROM bulk_dropped_indexes ORDER BY name"));
+  for (const Row& r : rows.rows) {
+    FIDELIS_RETURN_IF_ERROR(db.transact([&](Tx& tx) -> Status {
+      FIDELIS_RETURN_IF_ERROR(tx.exec_script(r.str(1)));
+      Value p[] = {r.str(0)};
+      FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM bulk_dropped_indexes WHERE name = $1", p));
+      return ok();
+    }));
+  }
+  return ok();
 }
 
 }  // namespace fidelis::storage

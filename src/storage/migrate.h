@@ -27,4 +27,12 @@ std::string render_sql(std::string_view sql, Dialect dialect);
 // Applies pending migrations; returns the versions it applied (empty when up to date).
 Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms);
 
+// Bulk loads into large tables run faster without their secondary indexes, rebuilt once at the end
+// (a sort instead of millions of random B-tree inserts). The dropped indexes' DDL is kept in the
+// database in the same transaction as the drop, so an interrupted load gets them back at the next
+// migrate (every start runs one). Primary keys and unique constraints are never dropped. Use on a
+// database no one else is writing to.
+Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables);
+Status restore_bulk_indexes(Db& db);
+
 }  // namespace fidelis::storage

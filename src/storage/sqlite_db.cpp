@@ -42,37 +42,46 @@ class Conn {
     sqlite3_busy_timeout(db, 5000);
     std::string pragmas = fmt::format(
         "PRAGMA foreign_keys=ON; PRAGMA synchronous={}; PRAGMA cache_size=-65536; "
-        "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
+        "PRAGMA mmap_size=268435456;",
         o.sqlite_synchronous);
     if (!readonly) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
     FIDELIS_RETURN_IF_ERROR(conn->exec_script(pragmas));
     return conn;
   }
   ~Conn() {
-    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    for (auto& [sql, s] : stmts_) sqlite3_finalize(s.stmt);
     sqlite3_close_v2(db_);
   }
 
-  Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    auto it = stmts_.find(std::string(sql));
+  // A prepared statement and, for each `$N`, SQLite's own index of it (0 when unused): SQLite
+  // numbers `$N` parameters by first appearance, not by N, so `SELECT $2, $1` would swap values.
+  struct Stmt {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> index_of;  // index_of[N - 1] for `$N`
+  };
+
+  Result<Stmt*> prepare(std::string_view sql) {
+    auto it = stmts_.find(sql);
     if (it != stmts_.end()) {
-      sqlite3_reset(it->second);
-      sqlite3_clear_bindings(it->second);
-      return it->second;
+      sqlite3_reset(it->second.stmt);
+      sqlite3_clear_bindings(it->second.stmt);
+      return &it->second;
     }
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                 &stmt, nullptr);
     if (rc != SQLITE_OK) return sqlite_error(db_, rc);
-    stmts_.emplace(std::string(sql), stmt);
-    return stmt;
+    Stmt entry{stmt, {}};
+    int count = sqlite3_bind_parameter_count(stmt);
+    for (int n = 1; n <= count; ++n)
+      entry.index_of.push_back(sqlite3_bind_parameter_index(stmt, fmt::format("${}", n).c_str()));
+    return &stmts_.emplace(std::string(sql), std::move(entry)).first->second;
   }
 
-  Status bind(sqlite3_stmt* stmt, std::span<const Value> params) {
+  Status bind(const Stmt& s, std::span<const Value> params) {
+    sqlite3_stmt* stmt = s.stmt;
     for (size_t i = 0; i < params.size(); ++i) {
-      // Bind by name: SQLite numbers `$N` parameters by first appearance, not by N.
-      std::string name = fmt::format("${}", i + 1);
-      int idx = sqlite3_bind_parameter_index(stmt, name.c_str());
+      int idx = i < s.index_of.size() ? s.index_of[i] : 0;
       if (idx == 0) continue;  // parameter not used by this statement
       int rc = std::visit(
           [&](const auto& v) -> int {
@@ -89,8 +98,9 @@ class Conn {
   }
 
   Result<Rows> query(std::string_view sql, std::span<const Value> params) {
-    FIDELIS_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
-    FIDELIS_RETURN_IF_ERROR(bind(stmt, params));
+    FIDELIS_ASSIGN_OR_RETURN(Stmt * prepared, prepare(sql));
+    FIDELIS_RETURN_IF_ERROR(bind(*prepared, params));
+    sqlite3_stmt* stmt = prepared->stmt;
     Rows out;
     int ncol = sqlite3_column_count(stmt);
     out.columns.reserve(static_cast<size_t>(ncol));
@@ -123,6 +133,20 @@ class Conn {
     return out;
   }
 
+  // One row of a bulk insert: no result set to build.
+  Status insert_row(std::string_view sql, std::span<const Value> params) {
+    FIDELIS_ASSIGN_OR_RETURN(Stmt * prepared, prepare(sql));
+    FIDELIS_RETURN_IF_ERROR(bind(*prepared, params));
+    int rc = sqlite3_step(prepared->stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+      Error e = sqlite_error(db_, rc);
+      sqlite3_reset(prepared->stmt);
+      return e;
+    }
+    sqlite3_reset(prepared->stmt);
+    return ok();
+  }
+
   Status exec_script(std::string_view sql) {
     std::string s(sql);
     char* err = nullptr;
@@ -141,7 +165,11 @@ class Conn {
  private:
   explicit Conn(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Stmt, Hash, std::equal_to<>> stmts_;
 };
 
 class SqliteTx final : public Tx {
@@ -212,8 +240,7 @@ class SqliteDb final : public Db {
           status = Error::internal(fmt::format("bulk row has {} values for {} columns", row.size(), columns.size()));
           break;
         }
-        auto r = writer_->query(sql, row);
-        if (!r) { status = r.error(); break; }
+        if (Status r = writer_->insert_row(sql, row); !r) { status = r.error(); break; }
         ++in_batch;
       }
       if (!status) {
