@@ -115,7 +115,7 @@ CREATE TABLE customer_emails (
   email_key TEXT {{binary}} NOT NULL,
   label TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (customer_id, position)
-);
+) {{without_rowid}};
 CREATE INDEX customer_emails_key ON customer_emails (email_key);
 
 CREATE TABLE customer_phones (
@@ -128,7 +128,7 @@ CREATE TABLE customer_phones (
   valid INTEGER NOT NULL,
   label TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (customer_id, position)
-);
+) {{without_rowid}};
 CREATE INDEX customer_phones_key ON customer_phones (phone_key);
 
 CREATE TABLE customer_household (
@@ -138,14 +138,14 @@ CREATE TABLE customer_household (
   first_name TEXT,
   birth_date TEXT,
   PRIMARY KEY (customer_id, position)
-);
+) {{without_rowid}};
 
 CREATE TABLE customer_affinities (
   customer_id BIGINT NOT NULL REFERENCES customers(id),
   category TEXT {{binary}} NOT NULL,
   strength INTEGER NOT NULL,
   PRIMARY KEY (customer_id, category)
-);
+) {{without_rowid}};
 CREATE INDEX customer_affinities_category ON customer_affinities (category, customer_id);
 
 CREATE TABLE customer_consents (
@@ -156,7 +156,7 @@ CREATE TABLE customer_consents (
   source TEXT NOT NULL,
   changed_at BIGINT NOT NULL,
   PRIMARY KEY (customer_id, channel, purpose)
-);
+) {{without_rowid}};
 CREATE INDEX customer_consents_lookup ON customer_consents (channel, purpose, granted, customer_id);
 
 CREATE TABLE consent_events (
@@ -174,24 +174,25 @@ CREATE TABLE customer_tags (
   customer_id BIGINT NOT NULL REFERENCES customers(id),
   tag TEXT {{binary}} NOT NULL,
   PRIMARY KEY (customer_id, tag)
-);
+) {{without_rowid}};
 CREATE INDEX customer_tags_tag ON customer_tags (tag, customer_id);
 
 CREATE TABLE customer_custom_values (
   customer_id BIGINT NOT NULL REFERENCES customers(id),
   key TEXT {{binary}} NOT NULL,
+  value_type TEXT NOT NULL,
   value_text TEXT,
   value_int BIGINT,
   value_real DOUBLE PRECISION,
   PRIMARY KEY (customer_id, key)
-);
+) {{without_rowid}};
 
 CREATE TABLE customer_external_ids (
   customer_id BIGINT NOT NULL REFERENCES customers(id),
   source TEXT {{binary}} NOT NULL,
   external_id TEXT {{binary}} NOT NULL,
   PRIMARY KEY (source, external_id)
-);
+) {{without_rowid}};
 CREATE INDEX customer_external_ids_customer ON customer_external_ids (customer_id);
 
 -- Secondary indexes dropped for a bulk load, recreated when it ends or, after a crash, at the

@@ -279,12 +279,18 @@ Result<Principal> AuthService::authenticate_session(std::string_view token) {
 }
 
 Result<Principal> AuthService::authenticate_api_key(std::string_view key) {
-  Value p[] = {token_hash(key)};
+  std::string hash = token_hash(key);
+  Millis now = clock_.now();
+  {
+    std::lock_guard lock(key_cache_mu_);
+    auto it = key_cache_.find(hash);
+    if (it != key_cache_.end() && it->second.until > now) return it->second.principal;
+  }
+  Value p[] = {hash};
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
       db_.one("SELECT id, name, role, scopes, revoked_at, last_used_at FROM api_keys WHERE key_hash = $1", p));
   if (!row || !row->is_null(4)) return Error::unauthenticated("unknown or revoked API key");
-  Millis now = clock_.now();
   // Record use at most once a minute: a write per request would serialise every API call.
   if (row->is_null(5) || now - row->i64(5) > 60'000) {
     Value up[] = {row->i64(0), now};
@@ -299,6 +305,11 @@ Result<Principal> AuthService::authenticate_api_key(std::string_view key) {
   pr.name = row->str(1);
   pr.role = parse_role(row->str(2)).value_or(Role::kViewer);
   pr.scopes = parse_scopes_text(row->str(3));
+  if (options_.api_key_cache_ms > 0) {
+    std::lock_guard lock(key_cache_mu_);
+    if (key_cache_.size() > 10'000) key_cache_.clear();
+    key_cache_[hash] = CachedKey{pr, now + options_.api_key_cache_ms};
+  }
   return pr;
 }
 
@@ -353,7 +364,7 @@ Result<std::vector<ApiKey>> AuthService::list_api_keys() {
 
 Status AuthService::revoke_api_key(std::string_view name, const audit::Actor& actor) {
   Millis now = clock_.now();
-  return db_.transact([&](storage::Tx& tx) -> Status {
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {std::string(name), now};
     FIDELIS_ASSIGN_OR_RETURN(
         std::optional<storage::Row> row,
@@ -361,6 +372,11 @@ Status AuthService::revoke_api_key(std::string_view name, const audit::Actor& ac
     if (!row) return Error::not_found("name", "no active API key has this name");
     return audit::record(tx, actor, {"api_key.revoke", "api_key", row->str(0), std::nullopt, std::nullopt}, now);
   });
+  if (s) {
+    std::lock_guard lock(key_cache_mu_);
+    key_cache_.clear();
+  }
+  return s;
 }
 
 }  // namespace fidelis::auth

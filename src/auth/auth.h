@@ -11,7 +11,9 @@
 // Thread-safety: AuthService is shared by all request threads.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -96,6 +98,9 @@ struct AuthOptions {
   int login_max_failures = 5;     // per account and per address within the window
   Millis login_window_ms = 15LL * 60 * 1000;
   bool fast_hashing = false;      // tests only: minimal argon2id cost
+  // How long a verified API key is trusted without asking the database again. A key revoked
+  // through this process stops at once; through another process, within this delay.
+  Millis api_key_cache_ms = 5000;
 };
 
 class AuthService {
@@ -118,7 +123,7 @@ class AuthService {
   // Unauthenticated when the token is unknown or expired. Extends the session when it is past half
   // its life.
   Result<Principal> authenticate_session(std::string_view session_token);
-  // Unauthenticated when the key is unknown or revoked.
+  // Unauthenticated when the key is unknown or revoked. Cached (see AuthOptions::api_key_cache_ms).
   Result<Principal> authenticate_api_key(std::string_view key);
 
   // Empty `scopes` means every permission of the role. InvalidArgument ("scopes") for a scope the
@@ -137,6 +142,13 @@ class AuthService {
   const Clock& clock_;
   AuthOptions options_;
   std::string dummy_hash_;  // verified against when the account does not exist, to equalise timing
+
+  struct CachedKey {
+    Principal principal;
+    Millis until = 0;
+  };
+  std::mutex key_cache_mu_;
+  std::unordered_map<std::string, CachedKey> key_cache_;  // by key hash
 };
 
 // Password hashing (argon2id). `fast` uses the minimum cost, for tests.

@@ -93,6 +93,17 @@ TEST_P(AuthTest, ThrottlesPerAddressAcrossAccounts) {
   EXPECT_TRUE(svc_->login("b@example.fr", "correct horse battery", "7.7.7.7"));
 }
 
+TEST_P(AuthTest, RevocationByAnotherProcessTakesEffectWhenTheCacheExpires) {
+  auto k = svc_->create_api_key("shop", Role::kAgent, {}, cli_);
+  ASSERT_TRUE(k);
+  ASSERT_TRUE(svc_->authenticate_api_key(k->secret));
+  AuthService other(*t_.db, clock_, AuthOptions{.fast_hashing = true});  // another server process
+  ASSERT_TRUE(other.revoke_api_key("shop", cli_));
+  EXPECT_TRUE(svc_->authenticate_api_key(k->secret));  // still cached here
+  clock_.advance(5001);
+  EXPECT_FALSE(svc_->authenticate_api_key(k->secret));
+}
+
 TEST_P(AuthTest, ApiKeysCarryRoleAndScopesAndCanBeRevoked) {
   auto k = svc_->create_api_key("shop", Role::kSales, {Permission::kCustomersRead}, cli_);
   ASSERT_TRUE(k) << k.error().message;
@@ -109,7 +120,7 @@ TEST_P(AuthTest, ApiKeysCarryRoleAndScopesAndCanBeRevoked) {
   ASSERT_TRUE(all);
   EXPECT_TRUE(svc_->authenticate_api_key(all->secret)->may(Permission::kCustomersWrite));
   ASSERT_TRUE(svc_->revoke_api_key("shop", cli_));
-  EXPECT_FALSE(svc_->authenticate_api_key(k->secret));
+  EXPECT_FALSE(svc_->authenticate_api_key(k->secret));  // at once in this process, despite the cache
   EXPECT_EQ(svc_->revoke_api_key("shop", cli_).error().code, Code::kNotFound);
   EXPECT_FALSE(svc_->authenticate_api_key("fid_nothing_here"));
 }

@@ -259,15 +259,18 @@ Result<Page> CustomerService::list(const ListQuery& q) {
   if (q.after_id) where.push_back(fmt::format("c.id > {}", param(*q.after_id)));
   sql += where.empty() ? "1 = 1" : fmt::format("{}", fmt::join(where, " AND "));
   sql += fmt::format(" ORDER BY c.id LIMIT {}", param(static_cast<int64_t>(q.limit + 1)));
-  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(sql, params));
-  std::vector<int64_t> ids;
-  for (const auto& r : rows.rows) ids.push_back(r.i64(0));
   Page page;
-  if (static_cast<int>(ids.size()) > q.limit) {
-    ids.resize(static_cast<size_t>(q.limit));
-    page.next_after_id = ids.back();
-  }
-  FIDELIS_ASSIGN_OR_RETURN(page.items, load_customers(db_, ids));
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(sql, params));
+    std::vector<int64_t> ids;
+    for (const auto& r : rows.rows) ids.push_back(r.i64(0));
+    if (static_cast<int>(ids.size()) > q.limit) {
+      ids.resize(static_cast<size_t>(q.limit));
+      page.next_after_id = ids.back();
+    }
+    FIDELIS_ASSIGN_OR_RETURN(page.items, load_customers(tx, ids));
+    return ok();
+  }));
   return page;
 }
 

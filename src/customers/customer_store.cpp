@@ -110,14 +110,15 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
       FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_custom_values WHERE customer_id = $1 AND key = $2", del));
       if (!value) continue;
       Value text_v = storage::null(), int_v = storage::null(), real_v = storage::null();
-      if (const auto* s = std::get_if<std::string>(&*value)) text_v = *s;
-      else if (const auto* n = std::get_if<int64_t>(&*value)) int_v = *n;
-      else if (const auto* d = std::get_if<double>(&*value)) real_v = *d;
-      else if (const auto* b = std::get_if<bool>(&*value)) int_v = int64_t{*b};
-      Value p[] = {id, key, text_v, int_v, real_v};
+      std::string type;
+      if (const auto* s = std::get_if<std::string>(&*value)) text_v = *s, type = "text";
+      else if (const auto* n = std::get_if<int64_t>(&*value)) int_v = *n, type = "integer";
+      else if (const auto* d = std::get_if<double>(&*value)) real_v = *d, type = "number";
+      else if (const auto* b = std::get_if<bool>(&*value)) int_v = int64_t{*b}, type = "boolean";
+      Value p[] = {id, key, type, text_v, int_v, real_v};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_custom_values (customer_id, key, value_text, value_int, value_real) "
-          "VALUES ($1, $2, $3, $4, $5)",
+          "INSERT INTO customer_custom_values (customer_id, key, value_type, value_text, value_int, value_real) "
+          "VALUES ($1, $2, $3, $4, $5, $6)",
           p));
     }
   }
@@ -178,63 +179,78 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
     by_id.emplace(c.id, std::move(c));
   }
   if (by_id.empty()) return out;
-  auto each = [&](std::string_view sql_head, std::string_view order, auto&& fn) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
-                             query(fmt::format("{} WHERE customer_id IN ({}) ORDER BY customer_id, {}", sql_head,
-                                               in_list, order),
-                                   params));
-    for (const auto& r : rows.rows) {
-      auto it = by_id.find(r.i64(0));
-      if (it != by_id.end()) fn(it->second, r);
-    }
-    return ok();
+  // Everything attached to the customers in one statement: one round trip on PostgreSQL, one
+  // statement on SQLite. Columns: kind, customer, three texts, two integers, a real, sort key.
+  std::string sql;
+  auto part = [&](int kind, std::string_view cols, std::string_view table) {
+    if (!sql.empty()) sql += " UNION ALL ";
+    sql += fmt::format("SELECT {} AS k, customer_id AS cid, {} FROM {} WHERE customer_id IN ({})", kind, cols, table, in_list);
   };
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, email, label FROM customer_emails", "position",
-                               [](Customer& c, const storage::Row& r) { c.emails.push_back({r.str(1), r.str(2)}); }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, raw, e164, type, valid, label FROM customer_phones", "position",
-                               [](Customer& c, const storage::Row& r) {
-                                 Phone p;
-                                 p.raw = r.str(1);
-                                 p.e164 = r.opt_str(2);
-                                 std::string t = r.str(3);
-                                 p.type = t == "mobile" ? PhoneType::kMobile
-                                          : t == "fixed" ? PhoneType::kFixed
-                                          : t == "other" ? PhoneType::kOther
-                                                         : PhoneType::kUnknown;
-                                 p.valid = r.i64(4) != 0;
-                                 p.label = r.str(5);
-                                 c.phones.push_back(std::move(p));
-                               }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, relation, first_name, birth_date FROM customer_household",
-                               "position", [](Customer& c, const storage::Row& r) {
-                                 c.household.push_back({r.str(1), r.opt_str(2), r.opt_str(3)});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, category, strength FROM customer_affinities", "strength DESC, category",
-                               [](Customer& c, const storage::Row& r) {
-                                 c.affinities.push_back({r.str(1), static_cast<int>(r.i64(2))});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, channel, purpose, granted, source, changed_at FROM customer_consents",
-                               "channel, purpose", [](Customer& c, const storage::Row& r) {
-                                 Consent k;
-                                 k.channel = parse_channel(r.str(1), "channel").value_or(Channel::kEmail);
-                                 k.purpose = parse_purpose(r.str(2), "purpose").value_or(Purpose::kNewsletter);
-                                 k.granted = r.i64(3) != 0;
-                                 k.source = r.str(4);
-                                 k.changed_at = r.i64(5);
-                                 c.consents.push_back(std::move(k));
-                               }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, tag FROM customer_tags", "tag",
-                               [](Customer& c, const storage::Row& r) { c.tags.push_back(r.str(1)); }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, source, external_id FROM customer_external_ids", "source, external_id",
-                               [](Customer& c, const storage::Row& r) { c.external_ids.push_back({r.str(1), r.str(2)}); }));
-  FIDELIS_RETURN_IF_ERROR(each("SELECT customer_id, key, value_text, value_int, value_real FROM customer_custom_values",
-                               "key", [](Customer& c, const storage::Row& r) {
-                                 CustomValue v;
-                                 if (!r.is_null(2)) v = r.str(2);
-                                 else if (!r.is_null(3)) v = r.i64(3);
-                                 else v = r.f64(4);
-                                 c.custom_fields.emplace(r.str(1), std::move(v));
-                               }));
+  constexpr std::string_view kNullText = "CAST(NULL AS TEXT)", kNullInt = "CAST(NULL AS BIGINT)",
+                             kNullReal = "CAST(NULL AS DOUBLE PRECISION)";
+  part(1, fmt::format("email AS a, label AS b, {0} AS c, {0} AS d, CAST(position AS BIGINT) AS n1, {1} AS n2, {2} AS r, "
+                      "CAST(position AS BIGINT) AS o",
+                      kNullText, kNullInt, kNullReal),
+       "customer_emails");
+  part(2, fmt::format("raw, e164, type, label, CAST(position AS BIGINT), CAST(valid AS BIGINT), {0}, CAST(position AS BIGINT)", kNullReal),
+       "customer_phones");
+  part(3, fmt::format("relation, first_name, birth_date, {0}, CAST(position AS BIGINT), {1}, {2}, CAST(position AS BIGINT)",
+                      kNullText, kNullInt, kNullReal),
+       "customer_household");
+  part(4, fmt::format("category, {0}, {0}, {0}, CAST(strength AS BIGINT), {1}, {2}, CAST(-strength AS BIGINT)", kNullText, kNullInt, kNullReal),
+       "customer_affinities");
+  part(5, fmt::format("channel, purpose, source, {0}, CAST(granted AS BIGINT), changed_at, {1}, CAST(0 AS BIGINT)", kNullText, kNullReal),
+       "customer_consents");
+  part(6, fmt::format("tag, {0}, {0}, {0}, {1}, {1}, {2}, CAST(0 AS BIGINT)", kNullText, kNullInt, kNullReal), "customer_tags");
+  part(7, fmt::format("source, external_id, {0}, {0}, {1}, {1}, {2}, CAST(0 AS BIGINT)", kNullText, kNullInt, kNullReal),
+       "customer_external_ids");
+  part(8, fmt::format("key, value_text, value_type, {0}, value_int, {1}, value_real, CAST(0 AS BIGINT)", kNullText, kNullInt),
+       "customer_custom_values");
+  sql += " ORDER BY k, cid, o, a, b";
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, query(sql, params));
+  for (const auto& r : rows.rows) {
+    auto it = by_id.find(r.i64(1));
+    if (it == by_id.end()) continue;
+    Customer& c = it->second;
+    switch (r.i64(0)) {
+      case 1: c.emails.push_back({r.str(2), r.str(3)}); break;
+      case 2: {
+        Phone p;
+        p.raw = r.str(2);
+        p.e164 = r.opt_str(3);
+        std::string t = r.str(4);
+        p.type = t == "mobile" ? PhoneType::kMobile : t == "fixed" ? PhoneType::kFixed : t == "other" ? PhoneType::kOther : PhoneType::kUnknown;
+        p.label = r.str(5);
+        p.valid = r.i64(7) != 0;
+        c.phones.push_back(std::move(p));
+        break;
+      }
+      case 3: c.household.push_back({r.str(2), r.opt_str(3), r.opt_str(4)}); break;
+      case 4: c.affinities.push_back({r.str(2), static_cast<int>(r.i64(6))}); break;
+      case 5: {
+        Consent k;
+        k.channel = parse_channel(r.str(2), "channel").value_or(Channel::kEmail);
+        k.purpose = parse_purpose(r.str(3), "purpose").value_or(Purpose::kNewsletter);
+        k.source = r.str(4);
+        k.granted = r.i64(6) != 0;
+        k.changed_at = r.i64(7);
+        c.consents.push_back(std::move(k));
+        break;
+      }
+      case 6: c.tags.push_back(r.str(2)); break;
+      case 7: c.external_ids.push_back({r.str(2), r.str(3)}); break;
+      case 8: {
+        CustomValue v;
+        std::string type = r.str(4);
+        if (type == "text") v = r.str(3);
+        else if (type == "integer") v = r.i64(6);
+        else if (type == "boolean") v = r.i64(6) != 0;
+        else v = r.f64(8);
+        c.custom_fields.emplace(r.str(2), std::move(v));
+        break;
+      }
+    }
+  }
   for (int64_t id : ids) {
     auto it = by_id.find(id);
     if (it != by_id.end()) out.push_back(std::move(it->second));
@@ -245,7 +261,12 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
 }  // namespace
 
 Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const int64_t> ids) {
-  return load_with([&](std::string_view sql, std::span<const Value> p) { return db.query(sql, p); }, ids);
+  std::vector<Customer> out;
+  FIDELIS_RETURN_IF_ERROR(db.read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(out, load_customers(tx, ids));
+    return ok();
+  }));
+  return out;
 }
 
 Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids) {

@@ -217,14 +217,19 @@ TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {
 
 TEST_P(CustomersTest, CustomFieldsAreTyped) {
   ASSERT_TRUE(svc_->define_custom_field({"pointure", "Pointure", CustomFieldType::kInteger, {}}, actor_));
+  ASSERT_TRUE(svc_->define_custom_field({"vip", "VIP", CustomFieldType::kBoolean, {}}, actor_));
+  ASSERT_TRUE(svc_->define_custom_field({"panier_moyen", "Panier moyen", CustomFieldType::kNumber, {}}, actor_));
   ASSERT_TRUE(svc_->define_custom_field({"canal_prefere", "Canal préféré", CustomFieldType::kChoice, {"email", "sms"}}, actor_));
   EXPECT_EQ(svc_->define_custom_field({"Bad Key", "x", CustomFieldType::kText, {}}, actor_).error().field, "key");
   EXPECT_EQ(svc_->define_custom_field({"pointure", "x", CustomFieldType::kText, {}}, actor_).error().code, Code::kAlreadyExists);
   CustomerInput in = jeanne();
-  in.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"pointure", int64_t{38}}, {"canal_prefere", std::string("sms")}};
+  in.custom_fields = std::map<std::string, std::optional<CustomValue>>{
+      {"pointure", int64_t{38}}, {"canal_prefere", std::string("sms")}, {"vip", true}, {"panier_moyen", int64_t{42}}};
   auto c = svc_->create(in, actor_);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(std::get<int64_t>(c->custom_fields.at("pointure")), 38);
+  EXPECT_EQ(std::get<bool>(c->custom_fields.at("vip")), true);
+  EXPECT_DOUBLE_EQ(std::get<double>(c->custom_fields.at("panier_moyen")), 42.0);  // integers widen to numbers
   CustomerInput bad;
   bad.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"canal_prefere", std::string("pigeon")}};
   EXPECT_EQ(svc_->update(c->id, 1, bad, actor_).error().field, "custom_fields.canal_prefere");

@@ -107,6 +107,10 @@ class Db {
   // Runs `fn` in a transaction: committed if it returns ok, rolled back otherwise. On SQLite the
   // transaction takes the single writer lock at once (BEGIN IMMEDIATE).
   virtual Status transact(const std::function<Status(Tx&)>& fn) = 0;
+  // Runs `fn` on one connection in a read-only transaction: every query in it sees the same
+  // snapshot (SQLite: a reader connection in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY).
+  // Writes inside fail.
+  virtual Status read(const std::function<Status(Tx&)>& fn) = 0;
   // Bulk load: PostgreSQL COPY; SQLite one prepared INSERT in batched transactions. All or nothing
   // per call on PostgreSQL; on SQLite each batch of `batch_rows` commits on its own.
   virtual Result<int64_t> bulk_insert(std::string_view table, std::span<const std::string> columns,

@@ -100,6 +100,26 @@ TEST_P(DbConformance, ConcurrentTransactionsLoseNoUpdate) {
   EXPECT_EQ((*r)->i64(0), 200);
 }
 
+TEST_P(DbConformance, ReadSeesOneSnapshotAndRefusesWrites) {
+  Value p[] = {std::string("a"), int64_t{1}};
+  ASSERT_TRUE(db().exec("INSERT INTO kv (k, v) VALUES ($1, $2)", p));
+  Status s = db().read([&](Tx& tx) -> Status {
+    auto before = tx.one("SELECT v FROM kv WHERE k = 'a'");
+    if (!before || !*before) return Error::internal("no row");
+    // A write committed by someone else meanwhile is not seen inside the snapshot.
+    if (!db().transact([](Tx& w) -> Status {
+          return w.exec("UPDATE kv SET v = 2 WHERE k = 'a'").has_value() ? ok() : Error::internal("update");
+        }))
+      return Error::internal("concurrent write failed");
+    auto after = tx.one("SELECT v FROM kv WHERE k = 'a'");
+    EXPECT_EQ((*after)->i64(0), 1);
+    EXPECT_FALSE(tx.exec("UPDATE kv SET v = 3"));
+    return ok();
+  });
+  EXPECT_TRUE(s) << s.error().message;
+  EXPECT_EQ((*db().one("SELECT v FROM kv WHERE k = 'a'"))->i64(0), 2);
+}
+
 TEST_P(DbConformance, BulkInsertLoadsAllRowsWithAwkwardText) {
   std::vector<std::string> cols = {"k", "v", "note"};
   int64_t i = 0;

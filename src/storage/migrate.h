@@ -6,6 +6,8 @@
 // The SQL is one dialect with tokens the driver replaces:
 //   {{id}}      auto-increment BIGINT primary key  (INTEGER PRIMARY KEY / BIGINT GENERATED ... IDENTITY)
 //   {{binary}}  byte-order collation for key columns (COLLATE BINARY / COLLATE "C")
+//   {{without_rowid}}  after a table with a composite primary key: SQLite stores the rows in the
+//               primary-key B-tree itself (one search per look-up instead of two); nothing on PostgreSQL
 
 #include <string>
 #include <vector>

@@ -179,6 +179,19 @@ class PgDb final : public Db {
     return r;
   }
 
+  Status read(const std::function<Status(Tx&)>& fn) override {
+    FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> c, acquire());
+    Status s = run_script(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (s) {
+      PgTx tx(*c);
+      s = fn(tx);
+      Status end = run_script(*c, s ? "COMMIT" : "ROLLBACK");
+      if (s && !end) s = end;
+    }
+    release(std::move(c));
+    return s;
+  }
+
   Status transact(const std::function<Status(Tx&)>& fn) override {
     FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> c, acquire());
     Status s = run_script(*c, "BEGIN");

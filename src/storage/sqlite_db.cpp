@@ -202,6 +202,20 @@ class SqliteDb final : public Db {
     return writer_->query(sql, params);
   }
 
+  Status read(const std::function<Status(Tx&)>& fn) override {
+    if (path_ == ":memory:") return transact(fn);
+    FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<Conn> reader, acquire_reader());
+    Status s = reader->exec_script("BEGIN");
+    if (s) {
+      SqliteTx tx(*reader);
+      s = fn(tx);
+      Status end = reader->exec_script(s ? "COMMIT" : "ROLLBACK");
+      if (s && !end) s = end;
+    }
+    release_reader(std::move(reader));
+    return s;
+  }
+
   Status transact(const std::function<Status(Tx&)>& fn) override {
     std::lock_guard lock(write_mu_);
     FIDELIS_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
