@@ -70,7 +70,9 @@ CREATE TABLE idempotency_keys (
   key TEXT {{binary}} NOT NULL,
   actor TEXT {{binary}} NOT NULL,
   route TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
   status INTEGER NOT NULL,
+  headers TEXT NOT NULL,
   body TEXT NOT NULL,
   created_at BIGINT NOT NULL,
   PRIMARY KEY (actor, key)

@@ -29,6 +29,7 @@ int serve(const Config& config) {
   auth::AuthService auth(**db, clock,
                          {.session_ttl_ms = config.session_ttl_ms,
                           .login_max_failures = config.login_max_failures,
+                          .login_max_failures_per_address = config.login_max_failures_per_address,
                           .login_window_ms = config.login_window_ms});
   customers::CustomerService customers(**db, clock);
 

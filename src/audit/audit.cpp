@@ -25,7 +25,7 @@ Status record(storage::Tx& tx, const Actor& actor, const Change& change, Millis 
   return ok();
 }
 
-Result<std::vector<Entry>> list(storage::Db& db, const Query& q) {
+Result<Page> list(storage::Db& db, const Query& q) {
   if (q.limit < 1 || q.limit > 500) return Error::invalid_argument("limit", "must be between 1 and 500");
   std::string sql =
       "SELECT id, at, actor_type, actor_id, actor_name, action, entity, entity_id, before_json, after_json, "
@@ -43,17 +43,21 @@ Result<std::vector<Entry>> list(storage::Db& db, const Query& q) {
     params.emplace_back(*q.before_id);
     sql += " AND id < $" + std::to_string(params.size());
   }
-  params.emplace_back(static_cast<int64_t>(q.limit));
+  params.emplace_back(static_cast<int64_t>(q.limit + 1));
   sql += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query(sql, params));
-  std::vector<Entry> out;
+  Page out;
   for (const auto& r : rows.rows) {
+    if (static_cast<int>(out.items.size()) == q.limit) {
+      out.next_before_id = out.items.back().id;
+      break;
+    }
     Entry e;
     e.id = r.i64(0);
     e.at = r.i64(1);
     e.actor = Actor{r.str(2), r.opt_i64(3), r.str(4), r.str(11), r.str(10)};
     e.change = Change{r.str(5), r.str(6), r.str(7), r.opt_str(8), r.opt_str(9)};
-    out.push_back(std::move(e));
+    out.items.push_back(std::move(e));
   }
   return out;
 }

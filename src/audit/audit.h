@@ -48,7 +48,11 @@ struct Query {
   std::optional<int64_t> before_id;  // cursor: entries with a smaller id (newest first)
   int limit = 50;                    // 1..500
 };
-Result<std::vector<Entry>> list(storage::Db& db, const Query& q);
+struct Page {
+  std::vector<Entry> items;
+  std::optional<int64_t> next_before_id;  // nullopt at the end
+};
+Result<Page> list(storage::Db& db, const Query& q);
 
 // A domain event in the outbox table, written inside the transaction of the change that caused it.
 struct Event {

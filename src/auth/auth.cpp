@@ -96,7 +96,7 @@ Result<std::string> hash_password(std::string_view password, bool fast) {
   unsigned long long ops = fast ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE;
   size_t mem = fast ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE;
   if (crypto_pwhash_str(out, password.data(), password.size(), ops, mem) != 0)
-    return Error::resource_exhausted("password", "not enough memory to hash the password");
+    return Error::unavailable("not enough memory to hash the password now; retry");
   return std::string(out);
 }
 
@@ -181,13 +181,13 @@ Status AuthService::set_user_disabled(std::string_view email_in, bool disabled, 
   });
 }
 
-Result<bool> AuthService::throttled(std::string_view key, Millis now) {
+Result<bool> AuthService::throttled(std::string_view key, Millis now, int max_failures) {
   Value p[] = {std::string(key)};
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
                            db_.one("SELECT failures, window_start FROM login_attempts WHERE key = $1", p));
   if (!row) return false;
   if (now - row->i64(1) >= options_.login_window_ms) return false;
-  return row->i64(0) >= options_.login_max_failures;
+  return row->i64(0) >= max_failures;
 }
 
 Status AuthService::note_failure(std::string_view key, Millis now) {
@@ -206,8 +206,8 @@ Result<Session> AuthService::login(std::string_view email_in, std::string_view p
   std::string email = text::to_lower_ascii(text::trim(email_in));
   Millis now = clock_.now();
   std::string account_key = "account:" + email, ip_key = "ip:" + std::string(ip);
-  FIDELIS_ASSIGN_OR_RETURN(bool account_blocked, throttled(account_key, now));
-  FIDELIS_ASSIGN_OR_RETURN(bool ip_blocked, throttled(ip_key, now));
+  FIDELIS_ASSIGN_OR_RETURN(bool account_blocked, throttled(account_key, now, options_.login_max_failures));
+  FIDELIS_ASSIGN_OR_RETURN(bool ip_blocked, throttled(ip_key, now, options_.login_max_failures_per_address));
   if (account_blocked || ip_blocked)
     return Error::resource_exhausted("password", "too many failed logins; try again later");
 
@@ -263,11 +263,12 @@ Result<Principal> AuthService::authenticate_session(std::string_view token) {
   if (!row || row->i64(5) <= now || row->i64(3) != 0)
     return Error::unauthenticated("the session has expired; log in again");
   if (row->i64(5) - now < options_.session_ttl_ms / 2) {
+    // Best effort: retried on the next request if the writer is busy.
     Value ext[] = {hash, now + options_.session_ttl_ms};
-    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    (void)db_.try_transact([&](storage::Tx& tx) -> Status {
       FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE sessions SET expires_at = $2 WHERE token_hash = $1", ext));
       return ok();
-    }));
+    });
   }
   Principal pr;
   pr.kind = Principal::Kind::kUser;
@@ -294,7 +295,7 @@ Result<Principal> AuthService::authenticate_api_key(std::string_view key) {
   // Record use at most once a minute: a write per request would serialise every API call.
   if (row->is_null(5) || now - row->i64(5) > 60'000) {
     Value up[] = {row->i64(0), now};
-    (void)db_.transact([&](storage::Tx& tx) -> Status {
+    (void)db_.try_transact([&](storage::Tx& tx) -> Status {
       FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", up));
       return ok();
     });
@@ -317,6 +318,9 @@ Result<NewApiKey> AuthService::create_api_key(std::string_view name_in, Role rol
                                               const audit::Actor& actor) {
   std::string name(text::trim(name_in));
   if (name.empty() || name.size() > 100) return Error::invalid_argument("name", "must be 1 to 100 characters");
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return Error::invalid_argument("name", "use letters, digits, '-', '_' and '.' only (it appears in URLs)");
   if (scopes.empty()) {
     for (Permission p : kAllPermissions)
       if (role_has(role, p)) scopes.insert(p);

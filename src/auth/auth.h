@@ -95,7 +95,8 @@ struct Session {
 
 struct AuthOptions {
   Millis session_ttl_ms = 12LL * 3600 * 1000;
-  int login_max_failures = 5;     // per account and per address within the window
+  int login_max_failures = 5;     // per account within the window
+  int login_max_failures_per_address = 50;  // per client address within the window
   Millis login_window_ms = 15LL * 60 * 1000;
   bool fast_hashing = false;      // tests only: minimal argon2id cost
   // How long a verified API key is trusted without asking the database again. A key revoked
@@ -126,7 +127,8 @@ class AuthService {
   // Unauthenticated when the key is unknown or revoked. Cached (see AuthOptions::api_key_cache_ms).
   Result<Principal> authenticate_api_key(std::string_view key);
 
-  // Empty `scopes` means every permission of the role. InvalidArgument ("scopes") for a scope the
+  // `name`: 1-100 of [A-Za-z0-9._-]. Empty `scopes` means every permission of the role.
+  // InvalidArgument ("scopes") for a scope the
   // role does not have; AlreadyExists ("name") for a name in use.
   Result<NewApiKey> create_api_key(std::string_view name, Role role, std::set<Permission> scopes,
                                    const audit::Actor& actor);
@@ -135,7 +137,7 @@ class AuthService {
   Status revoke_api_key(std::string_view name, const audit::Actor& actor);
 
  private:
-  Result<bool> throttled(std::string_view key, Millis now);
+  Result<bool> throttled(std::string_view key, Millis now, int max_failures);
   Status note_failure(std::string_view key, Millis now);
 
   storage::Db& db_;

@@ -17,6 +17,7 @@ struct Config {
   int io_threads = 2;           // threads running the HTTP event loop
   int worker_threads = 8;       // threads running handlers (database, hashing)
   int db_pool_size = 8;         // PostgreSQL connections / SQLite readers
+  bool sqlite_inline_reads = true;  // SQLite: GET handlers run on the I/O threads (no hand-off)
   std::string sqlite_synchronous = "NORMAL";  // NORMAL or FULL
   int64_t max_body_bytes = 1 << 20;          // 1 MiB
   int64_t max_header_bytes = 16 << 10;       // 16 KiB
@@ -24,7 +25,8 @@ struct Config {
   int64_t max_connections = 10'000;
   int64_t session_ttl_ms = 12LL * 3600 * 1000;  // 12 h sliding
   bool secure_cookies = false;                  // set true behind HTTPS
-  int login_max_failures = 5;                   // per account and per address, per window
+  int login_max_failures = 5;                   // per account, per window
+  int login_max_failures_per_address = 50;      // per client address (offices share one), per window
   int64_t login_window_ms = 15LL * 60 * 1000;   // 15 min
 
   // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.

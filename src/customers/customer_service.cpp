@@ -154,6 +154,8 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
     FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> after, load_customers(tx, ids));
     updated = std::move(after.at(0));
+    if (!updated.first_name && !updated.last_name && updated.emails.empty() && updated.phones.empty())
+      return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
     std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
     FIDELIS_RETURN_IF_ERROR(
         audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));
@@ -274,8 +276,8 @@ Result<Page> CustomerService::list(const ListQuery& q) {
   return page;
 }
 
-Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id) {
-  FIDELIS_RETURN_IF_ERROR(get(id, true));
+Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, bool include_deleted) {
+  FIDELIS_RETURN_IF_ERROR(get(id, include_deleted));
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,

@@ -169,14 +169,16 @@ class CustomerService {
   Result<Customer> create(CustomerInput in, const audit::Actor& actor);
   // NotFound when missing, or deleted and !include_deleted.
   Result<Customer> get(int64_t id, bool include_deleted = false);
-  // FailedPrecondition ("If-Match") when `expected_version` is not the current version.
+  // FailedPrecondition ("If-Match") when `expected_version` is not the current version;
+  // InvalidArgument ("last_name") when the result would have no name, e-mail or phone.
   Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
   // Soft delete. NotFound if missing or already deleted.
   Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
   // NotFound if missing; FailedPrecondition if not deleted.
   Result<Customer> restore(int64_t id, const audit::Actor& actor);
   Result<Page> list(const ListQuery& q);
-  Result<std::vector<ConsentEvent>> consent_history(int64_t id);
+  // Newest first. NotFound when missing, or deleted and !include_deleted.
+  Result<std::vector<ConsentEvent>> consent_history(int64_t id, bool include_deleted = false);
 
   Result<std::vector<CustomFieldDef>> custom_fields();
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);

@@ -161,9 +161,9 @@ TEST_P(CustomersTest, SoftDeleteAndRestore) {
   EXPECT_EQ(svc_->restore(c->id, actor_).error().code, Code::kFailedPrecondition);
   auto audit_entries = audit::list(*t_.db, {.entity = "customer", .entity_id = std::to_string(c->id)});
   ASSERT_TRUE(audit_entries);
-  ASSERT_EQ(audit_entries->size(), 3u);
-  EXPECT_EQ((*audit_entries)[0].change.action, "customer.restore");
-  EXPECT_EQ((*audit_entries)[2].change.action, "customer.create");
+  ASSERT_EQ(audit_entries->items.size(), 3u);
+  EXPECT_EQ(audit_entries->items[0].change.action, "customer.restore");
+  EXPECT_EQ(audit_entries->items[2].change.action, "customer.create");
 }
 
 TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {

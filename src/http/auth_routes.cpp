@@ -179,7 +179,7 @@ void add_auth_routes(Router& r, Services& s) {
            auto entries = audit::list(s.db, q);
            if (!entries) return problem(entries.error());
            Json items = Json::array();
-           for (const auto& e : *entries) {
+           for (const auto& e : entries->items) {
              auto parse = [](const std::optional<std::string>& t) {
                if (!t) return Json(nullptr);
                Json j = Json::parse(*t, nullptr, false);
@@ -196,9 +196,7 @@ void add_auth_routes(Router& r, Services& s) {
                               {"after", parse(e.change.after)},
                               {"request_id", e.actor.request_id}});
            }
-           Json next = entries->size() == static_cast<size_t>(q.limit) && !entries->empty()
-                           ? Json(encode_cursor(entries->back().id))
-                           : Json(nullptr);
+           Json next = entries->next_before_id ? Json(encode_cursor(*entries->next_before_id)) : Json(nullptr);
            return json_response(200, {{"items", items}, {"next_cursor", next}});
          }});
 }

@@ -69,9 +69,15 @@ Json customer_to_json(const Customer& c) {
 }
 
 Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
-  FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
-                                                "address", "household", "affinities", "consents", "tags", "custom_fields",
-                                                "external_ids"}));
+  // Read-only fields are accepted and ignored in a PATCH, so a GET body can be edited and sent back.
+  if (patch)
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
+                                                  "address", "household", "affinities", "consents", "tags", "custom_fields",
+                                                  "external_ids", "id", "version", "created_at", "updated_at", "deleted_at"}));
+  else
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
+                                                  "address", "household", "affinities", "consents", "tags", "custom_fields",
+                                                  "external_ids"}));
   CustomerInput in;
   for (std::string_view key : {"civility", "first_name", "last_name", "birth_date"}) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_string(body, key, key));

@@ -16,11 +16,26 @@ std::string etag(const Customer& c) { return fmt::format("\"v{}\"", c.version); 
 
 // "\"v3\"" or "W/\"v3\"" -> 3
 std::optional<int64_t> parse_etag(std::string_view tag) {
+  while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+  while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
   if (tag.starts_with("W/")) tag.remove_prefix(2);
   if (tag.size() < 4 || tag.front() != '"' || tag.back() != '"' || tag[1] != 'v') return std::nullopt;
   std::string digits(tag.substr(2, tag.size() - 3));
   if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoll(digits);
+}
+
+// If-None-Match: "*", or a comma-separated list of (weak or strong) tags.
+bool none_match_hits(std::string_view header, int64_t version) {
+  if (header == "*") return true;
+  size_t start = 0;
+  while (start < header.size()) {
+    size_t end = header.find(',', start);
+    if (end == std::string_view::npos) end = header.size();
+    if (parse_etag(header.substr(start, end - start)) == version) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 Response customer_response(int status, const Customer& c) {
@@ -39,9 +54,11 @@ Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std
   if (key.size() > 200) return problem(Error::invalid_argument("Idempotency-Key", "is longer than 200 characters"));
   std::string actor = ctx.actor.type + ":" + std::to_string(ctx.actor.id.value_or(0));
   std::string route = ctx.req.method + " " + ctx.req.path;
-  storage::Value claim[] = {key, actor, route, clock.now()};
+  std::string request_hash = auth::token_hash(ctx.req.body);
+  storage::Value claim[] = {key, actor, route, clock.now(), request_hash};
   Status claimed = db.transact([&](storage::Tx& tx) -> Status {
-    return tx.exec("INSERT INTO idempotency_keys (key, actor, route, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4)",
+    return tx.exec("INSERT INTO idempotency_keys (key, actor, route, request_hash, status, headers, body, created_at) "
+                   "VALUES ($1, $2, $3, $5, 0, '', '', $4)",
                    claim)
         .has_value()
                ? ok()
@@ -49,16 +66,26 @@ Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std
   });
   if (!claimed) {
     storage::Value look[] = {key, actor};
-    auto row = db.one("SELECT route, status, body FROM idempotency_keys WHERE key = $1 AND actor = $2", look);
+    auto row = db.one("SELECT route, status, body, headers, request_hash FROM idempotency_keys WHERE key = $1 AND actor = $2",
+                      look);
     if (!row || !*row) return problem(claimed.error());
-    if ((*row)->str(0) != route)
-      return problem(Error::invalid_argument("Idempotency-Key", "was already used for another request"));
+    if ((*row)->str(0) != route || (*row)->str(4) != request_hash)
+      return problem(Error::invalid_argument("Idempotency-Key", "was already used for a different request"));
     if ((*row)->i64(1) == 0)
       return problem(Error::conflict("a request with this Idempotency-Key is still in progress; retry shortly"));
     Response replay;
     replay.status = static_cast<int>((*row)->i64(1));
     replay.body = (*row)->str(2);
     replay.set("Content-Type", replay.status < 300 ? "application/json" : "application/problem+json");
+    std::string headers = (*row)->str(3);  // "Name: value" lines
+    size_t start = 0;
+    while (start < headers.size()) {
+      size_t end = headers.find('\n', start);
+      if (end == std::string::npos) end = headers.size();
+      std::string line = headers.substr(start, end - start);
+      if (auto colon = line.find(": "); colon != std::string::npos) replay.set(line.substr(0, colon), line.substr(colon + 2));
+      start = end + 1;
+    }
     replay.set("Idempotent-Replayed", "true");
     return replay;
   }
@@ -71,9 +98,13 @@ Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std
     });
     return res;
   }
-  storage::Value done[] = {key, actor, static_cast<int64_t>(res.status), res.body};
+  std::string kept;
+  for (const auto& h : res.headers)
+    if (h.name == "ETag" || h.name == "Location") kept += h.name + ": " + h.value + "\n";
+  storage::Value done[] = {key, actor, static_cast<int64_t>(res.status), res.body, kept};
   (void)db.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE idempotency_keys SET status = $3, body = $4 WHERE key = $1 AND actor = $2", done));
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE idempotency_keys SET status = $3, body = $4, headers = $5 WHERE key = $1 AND actor = $2", done));
     return ok();
   });
   return res;
@@ -154,10 +185,16 @@ void add_customer_routes(Router& r, Services& s) {
   r.add({"GET", "/api/v1/customers/{id}", "getCustomer", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());
-           bool admin = ctx.principal->may(Permission::kCustomersRestore);
-           auto c = s.customers.get(*id, admin && ctx.query_param("deleted") == "include");
+           bool include_deleted = false;
+           if (auto d = ctx.query_param("deleted")) {
+             if (*d != "include" && *d != "exclude") return problem(Error::invalid_argument("deleted", "expected include or exclude"));
+             include_deleted = *d == "include";
+             if (include_deleted && !ctx.principal->may(Permission::kCustomersRestore))
+               return problem(Error::permission_denied("only admins see deleted customers"));
+           }
+           auto c = s.customers.get(*id, include_deleted);
            if (!c) return problem(c.error());
-           if (ctx.req.header("If-None-Match") == etag(*c)) {
+           if (std::string_view inm = ctx.req.header("If-None-Match"); !inm.empty() && none_match_hits(inm, c->version)) {
              Response not_modified;
              not_modified.status = 304;
              not_modified.set("ETag", etag(*c));
@@ -172,7 +209,14 @@ void add_customer_routes(Router& r, Services& s) {
            std::string_view if_match = ctx.req.header("If-Match");
            if (if_match.empty())
              return problem(428, "send If-Match with the ETag from your last GET, so no one's change is overwritten", "If-Match");
-           auto version = parse_etag(if_match);
+           std::optional<int64_t> version;
+           if (if_match == "*") {  // any current version: an explicit "overwrite whatever is there"
+             auto cur = s.customers.get(*id);
+             if (!cur) return problem(cur.error());
+             version = cur->version;
+           } else {
+             version = parse_etag(if_match);
+           }
            if (!version) return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
            auto body = ctx.json_body();
            if (!body) return problem(body.error());
@@ -210,7 +254,7 @@ void add_customer_routes(Router& r, Services& s) {
          [&s](Context& ctx) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());
-           auto events = s.customers.consent_history(*id);
+           auto events = s.customers.consent_history(*id, ctx.principal->may(Permission::kCustomersRestore));
            if (!events) return problem(events.error());
            Json items = Json::array();
            for (const auto& e : *events)

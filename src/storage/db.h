@@ -107,6 +107,10 @@ class Db {
   // Runs `fn` in a transaction: committed if it returns ok, rolled back otherwise. On SQLite the
   // transaction takes the single writer lock at once (BEGIN IMMEDIATE).
   virtual Status transact(const std::function<Status(Tx&)>& fn) = 0;
+  // Like transact, but gives up at once with Unavailable when the SQLite writer is busy (another
+  // transaction or a bulk load holds it). For best-effort bookkeeping on latency-sensitive paths.
+  // Same as transact on PostgreSQL.
+  virtual Status try_transact(const std::function<Status(Tx&)>& fn) = 0;
   // Runs `fn` on one connection in a read-only transaction: every query in it sees the same
   // snapshot (SQLite: a reader connection in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY).
   // Writes inside fail.

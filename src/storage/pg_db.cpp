@@ -192,6 +192,8 @@ class PgDb final : public Db {
     return s;
   }
 
+  Status try_transact(const std::function<Status(Tx&)>& fn) override { return transact(fn); }
+
   Status transact(const std::function<Status(Tx&)>& fn) override {
     FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> c, acquire());
     Status s = run_script(*c, "BEGIN");

@@ -133,7 +133,7 @@ class Conn {
     return out;
   }
 
-  // One row of a bulk insert: no result set to build.
+  // Runs a statement that returns no rows we need (bulk insert rows, BEGIN/COMMIT): no result set.
   Status insert_row(std::string_view sql, std::span<const Value> params) {
     FIDELIS_ASSIGN_OR_RETURN(Stmt * prepared, prepare(sql));
     FIDELIS_RETURN_IF_ERROR(bind(*prepared, params));
@@ -205,19 +205,30 @@ class SqliteDb final : public Db {
   Status read(const std::function<Status(Tx&)>& fn) override {
     if (path_ == ":memory:") return transact(fn);
     FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<Conn> reader, acquire_reader());
-    Status s = reader->exec_script("BEGIN");
+    // Prepared once per connection, unlike exec_script: this runs on every read.
+    Status s = reader->insert_row("BEGIN", {});
     if (s) {
       SqliteTx tx(*reader);
       s = fn(tx);
-      Status end = reader->exec_script(s ? "COMMIT" : "ROLLBACK");
+      Status end = reader->insert_row(s ? "COMMIT" : "ROLLBACK", {});
       if (s && !end) s = end;
     }
     release_reader(std::move(reader));
     return s;
   }
 
+  Status try_transact(const std::function<Status(Tx&)>& fn) override {
+    std::unique_lock lock(write_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return Error::unavailable("the SQLite writer is busy");
+    return transact_locked(fn);
+  }
+
   Status transact(const std::function<Status(Tx&)>& fn) override {
     std::lock_guard lock(write_mu_);
+    return transact_locked(fn);
+  }
+
+  Status transact_locked(const std::function<Status(Tx&)>& fn) {
     FIDELIS_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
     SqliteTx tx(*writer_);
     Status s = fn(tx);
