@@ -103,7 +103,10 @@ CREATE TABLE customers (
   version BIGINT NOT NULL DEFAULT 1,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
-  deleted_at BIGINT
+  deleted_at BIGINT,
+  -- The profile's JSON document as the API serves it (customers/customers.h: Document), rewritten
+  -- in the transaction of every change; NULL means "render it from the tables".
+  doc TEXT
 );
 CREATE INDEX customers_name_key ON customers (name_key);
 CREATE INDEX customers_name_key2 ON customers (name_key2);

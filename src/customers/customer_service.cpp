@@ -56,6 +56,16 @@ Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailA
   return ok();
 }
 
+// Loads the profile as it now is inside `tx`, stores its document, and returns it.
+Result<Customer> refresh_document(storage::Tx& tx, int64_t id) {
+  int64_t ids[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
+  if (loaded.empty()) return Error::not_found("id", fmt::format("no customer {}", id));
+  Value p[] = {id, render_document(loaded[0])};
+  FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customers SET doc = $2 WHERE id = $1", p));
+  return std::move(loaded[0]);
+}
+
 }  // namespace
 
 CustomerService::CustomerService(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -90,9 +100,7 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
                p));
     int64_t id = row->i64(0);
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
-    int64_t ids[] = {id};
-    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
-    created = std::move(loaded.at(0));
+    FIDELIS_ASSIGN_OR_RETURN(created, refresh_document(tx, id));
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
     return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);
@@ -152,8 +160,7 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
                 p));
     if (changed != 1) return Error::conflict("the customer changed during the update; retry");
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
-    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> after, load_customers(tx, ids));
-    updated = std::move(after.at(0));
+    FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
     if (!updated.first_name && !updated.last_name && updated.emails.empty() && updated.phones.empty())
       return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
     std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
@@ -177,6 +184,7 @@ Status CustomerService::remove(int64_t id, std::optional<int64_t> expected_versi
     Value up[] = {id, now};
     FIDELIS_RETURN_IF_ERROR(
         tx.exec("UPDATE customers SET deleted_at = $2, updated_at = $2, version = version + 1 WHERE id = $1", up));
+    FIDELIS_RETURN_IF_ERROR(refresh_document(tx, id));
     std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":false}})", id, row->i64(0));
     std::string after = fmt::format(R"({{"id":{},"version":{},"deleted":true}})", id, row->i64(0) + 1);
     FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor, {"customer.delete", "customer", std::to_string(id), before, after}, now));
@@ -196,9 +204,7 @@ Result<Customer> CustomerService::restore(int64_t id, const audit::Actor& actor)
     Value up[] = {id, now};
     FIDELIS_RETURN_IF_ERROR(
         tx.exec("UPDATE customers SET deleted_at = NULL, updated_at = $2, version = version + 1 WHERE id = $1", up));
-    int64_t ids[] = {id};
-    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> after, load_customers(tx, ids));
-    restored = std::move(after.at(0));
+    FIDELIS_ASSIGN_OR_RETURN(restored, refresh_document(tx, id));
     std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":true}})", id, row->i64(0));
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.restore", "customer", std::to_string(id), before, audit_state(restored)}, now));
@@ -208,11 +214,11 @@ Result<Customer> CustomerService::restore(int64_t id, const audit::Actor& actor)
   return restored;
 }
 
-Result<Page> CustomerService::list(const ListQuery& q) {
+Result<std::pair<std::string, std::vector<Value>>> CustomerService::list_sql(const ListQuery& q, std::string_view columns) {
   if (q.limit < 1 || q.limit > 500) return Error::invalid_argument("limit", "must be between 1 and 500");
   if (q.consent_channel.has_value() != q.consent_purpose.has_value())
     return Error::invalid_argument("consent", "expected channel:purpose, e.g. email:newsletter");
-  std::string sql = "SELECT c.id FROM customers c WHERE ";
+  std::string sql = fmt::format("SELECT {} FROM customers c WHERE ", columns);
   std::vector<Value> params;
   auto param = [&](Value v) {
     params.push_back(std::move(v));
@@ -261,9 +267,14 @@ Result<Page> CustomerService::list(const ListQuery& q) {
   if (q.after_id) where.push_back(fmt::format("c.id > {}", param(*q.after_id)));
   sql += where.empty() ? "1 = 1" : fmt::format("{}", fmt::join(where, " AND "));
   sql += fmt::format(" ORDER BY c.id LIMIT {}", param(static_cast<int64_t>(q.limit + 1)));
+  return std::make_pair(std::move(sql), std::move(params));
+}
+
+Result<Page> CustomerService::list(const ListQuery& q) {
+  FIDELIS_ASSIGN_OR_RETURN(auto query, list_sql(q, "c.id"));
   Page page;
   FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(sql, params));
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(query.first, query.second));
     std::vector<int64_t> ids;
     for (const auto& r : rows.rows) ids.push_back(r.i64(0));
     if (static_cast<int>(ids.size()) > q.limit) {
@@ -271,6 +282,52 @@ Result<Page> CustomerService::list(const ListQuery& q) {
       page.next_after_id = ids.back();
     }
     FIDELIS_ASSIGN_OR_RETURN(page.items, load_customers(tx, ids));
+    return ok();
+  }));
+  return page;
+}
+
+namespace {
+// A row of (id, version, deleted_at, doc) as a Document; renders from the tables when the stored
+// document is missing.
+Result<Document> document_from_row(storage::Tx& tx, const storage::Row& r) {
+  Document d{r.i64(0), r.i64(1), !r.is_null(2), r.str(3)};
+  if (r.is_null(3)) {
+    int64_t ids[] = {d.id};
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
+    if (loaded.empty()) return Error::not_found("id", fmt::format("no customer {}", d.id));
+    d.json = render_document(loaded[0]);
+  }
+  return d;
+}
+}  // namespace
+
+Result<Document> CustomerService::get_document(int64_t id, bool include_deleted) {
+  Document out;
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    Value p[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT id, version, deleted_at, doc FROM customers WHERE id = $1", p));
+    if (!row || (!row->is_null(2) && !include_deleted)) return Error::not_found("id", fmt::format("no customer {}", id));
+    FIDELIS_ASSIGN_OR_RETURN(out, document_from_row(tx, *row));
+    return ok();
+  }));
+  return out;
+}
+
+Result<DocumentPage> CustomerService::list_documents(const ListQuery& q) {
+  FIDELIS_ASSIGN_OR_RETURN(auto query, list_sql(q, "c.id, c.version, c.deleted_at, c.doc"));
+  DocumentPage page;
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(query.first, query.second));
+    for (const auto& r : rows.rows) {
+      if (static_cast<int>(page.items.size()) == q.limit) {
+        page.next_after_id = page.items.back().id;
+        break;
+      }
+      FIDELIS_ASSIGN_OR_RETURN(Document d, document_from_row(tx, r));
+      page.items.push_back(std::move(d));
+    }
     return ok();
   }));
   return page;

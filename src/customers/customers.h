@@ -154,6 +154,21 @@ struct Page {
   std::optional<int64_t> next_after_id;  // pass back as the cursor; nullopt at the end
 };
 
+// A profile's JSON document, as the API serves it. Kept in the customers row (rewritten in the
+// transaction of every change) so a read is one row and no rendering.
+struct Document {
+  int64_t id = 0;
+  int64_t version = 0;
+  bool deleted = false;
+  std::string json;
+};
+std::string render_document(const Customer& c);
+
+struct DocumentPage {
+  std::vector<Document> items;
+  std::optional<int64_t> next_after_id;
+};
+
 // Normalises a phone number with libphonenumber (default region `region`, e.g. "FR").
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
 // "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil"; mixed case kept.
@@ -177,6 +192,9 @@ class CustomerService {
   // NotFound if missing; FailedPrecondition if not deleted.
   Result<Customer> restore(int64_t id, const audit::Actor& actor);
   Result<Page> list(const ListQuery& q);
+  // The stored documents: what the read API serves. Same errors as get() and list().
+  Result<Document> get_document(int64_t id, bool include_deleted = false);
+  Result<DocumentPage> list_documents(const ListQuery& q);
   // Newest first. NotFound when missing, or deleted and !include_deleted.
   Result<std::vector<ConsentEvent>> consent_history(int64_t id, bool include_deleted = false);
 
@@ -184,8 +202,9 @@ class CustomerService {
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);
 
  private:
-  Result<std::vector<Customer>> load(std::span<const int64_t> ids, bool include_deleted);
   Status validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs);
+  // The WHERE/ORDER/LIMIT of a list query and its parameters.
+  Result<std::pair<std::string, std::vector<storage::Value>>> list_sql(const ListQuery& q, std::string_view columns);
 
   storage::Db& db_;
   const Clock& clock_;

@@ -145,6 +145,43 @@ TEST_P(CustomersTest, UpdateChecksVersionAndRecordsConsentChanges) {
   EXPECT_EQ(svc_->consent_history(c->id)->size(), 3u);
 }
 
+TEST_P(CustomersTest, StoredDocumentFollowsEveryChange) {
+  auto c = svc_->create(jeanne(), actor_);
+  ASSERT_TRUE(c);
+  auto same = [&](int64_t id) {
+    auto doc = svc_->get_document(id, true);
+    auto full = svc_->get(id, true);
+    ASSERT_TRUE(doc && full);
+    EXPECT_EQ(doc->json, render_document(*full));
+    EXPECT_EQ(doc->version, full->version);
+  };
+  same(c->id);
+  clock_.advance(10);
+  ASSERT_TRUE(svc_->update(c->id, 1, CustomerInput{.tags = std::vector<std::string>{"nouveau"}}, actor_));
+  same(c->id);
+  ASSERT_TRUE(svc_->remove(c->id, 2, actor_));
+  same(c->id);
+  EXPECT_TRUE(svc_->get_document(c->id, true)->deleted);
+  EXPECT_EQ(svc_->get_document(c->id).error().code, Code::kNotFound);
+  ASSERT_TRUE(svc_->restore(c->id, actor_));
+  same(c->id);
+  auto page = svc_->list_documents({.limit = 10});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].json, svc_->get_document(c->id)->json);
+}
+
+TEST(Document, EscapesAndTypes) {
+  Customer c;
+  c.id = 7;
+  c.last_name = "Quote\"Back\\slash\nNL";
+  c.custom_fields = {{"n", 2.5}, {"i", int64_t{3}}, {"b", true}, {"whole", 42.0}};
+  std::string doc = render_document(c);
+  EXPECT_NE(doc.find(R"("last_name":"Quote\"Back\\slash\nNL")"), std::string::npos) << doc;
+  EXPECT_NE(doc.find(R"("custom_fields":{"b":true,"i":3,"n":2.5,"whole":42.0})"), std::string::npos) << doc;
+  EXPECT_NE(doc.find(R"("first_name":null)"), std::string::npos);
+}
+
 TEST_P(CustomersTest, SoftDeleteAndRestore) {
   auto c = svc_->create(jeanne(), actor_);
   ASSERT_TRUE(c);

@@ -65,9 +65,10 @@ struct DemoCustomer {
   std::vector<std::string> tags;
   std::string external_id;
   Millis created_at;
+  std::string doc;  // the stored JSON document (render_document)
 };
 
-DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now) {
+DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now, std::string_view shop) {
   Rng rng(seed * 0x100000001B3ULL ^ static_cast<uint64_t>(index) * 0xC2B2AE3D27D4EB4FULL);
   DemoCustomer c;
   c.id = id;
@@ -153,6 +154,29 @@ DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now)
   }
   std::sort(c.tags.begin(), c.tags.end());
   c.external_id = fmt::format("C{:07}", index + 1);
+
+  Customer full;
+  full.id = c.id;
+  full.civility = c.civility;
+  full.first_name = c.first;
+  full.last_name = c.last;
+  full.birth_date = c.birth;
+  full.emails = c.emails;
+  full.phones = c.phones;
+  full.address = Address{c.street, std::nullopt, c.postcode, c.city, std::string("FR")};
+  full.household = c.household;
+  full.affinities = c.affinities;
+  std::sort(full.affinities.begin(), full.affinities.end(), [](const Affinity& a, const Affinity& b) {
+    return a.strength != b.strength ? a.strength > b.strength : a.category < b.category;
+  });
+  full.consents = c.consents;
+  std::sort(full.consents.begin(), full.consents.end(), [](const Consent& a, const Consent& b) {
+    return std::pair(channel_name(a.channel), purpose_name(a.purpose)) < std::pair(channel_name(b.channel), purpose_name(b.purpose));
+  });
+  full.tags = c.tags;
+  full.external_ids = {{std::string(shop), c.external_id}};
+  full.created_at = full.updated_at = c.created_at;
+  c.doc = render_document(full);
   return c;
 }
 
@@ -208,12 +232,12 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
 
   FIDELIS_RETURN_IF_ERROR(pass("customers",
                                {"id", "civility", "first_name", "last_name", "name_key", "name_key2", "birth_date", "street",
-                                "postcode", "city", "city_key", "country", "version", "created_at", "updated_at"},
+                                "postcode", "city", "city_key", "country", "version", "created_at", "updated_at", "doc"},
                                [](const DemoCustomer& c, auto& rows) {
                                  NameKeys k = name_keys(c.first, c.last);
                                  rows.push_back({c.id, c.civility, c.first, c.last, k.last_first, k.first_last, c.birth,
                                                  c.street, c.postcode, c.city, text::search_key(c.city), std::string("FR"),
-                                                 int64_t{1}, c.created_at, c.created_at});
+                                                 int64_t{1}, c.created_at, c.created_at, c.doc});
                                }));
   FIDELIS_RETURN_IF_ERROR(pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
                                [](const DemoCustomer& c, auto& rows) {
@@ -268,7 +292,7 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
   // The next chunk is generated on another thread while the database loads the current one.
   auto generate = [&](int64_t start) {
     std::vector<DemoCustomer> out;
-    for (int64_t i = start; i < std::min(o.customers, start + kChunk); ++i) out.push_back(make_customer(o.seed, i, base + i, now));
+    for (int64_t i = start; i < std::min(o.customers, start + kChunk); ++i) out.push_back(make_customer(o.seed, i, base + i, now, shop));
     return out;
   };
   std::future<std::vector<DemoCustomer>> next = std::async(std::launch::async, generate, 0);

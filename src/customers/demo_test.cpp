@@ -65,6 +65,13 @@ TEST_P(DemoTest, GeneratesValidFrenchCustomersAfterExistingOnes) {
     cursor = page->next_after_id;
   } while (cursor);
   EXPECT_EQ(seen, 300);
+  // The stored documents say exactly what the tables say.
+  for (int64_t id = stats->first_id; id <= stats->last_id; id += 37) {
+    auto doc = svc_->get_document(id);
+    auto full = svc_->get(id);
+    ASSERT_TRUE(doc && full);
+    EXPECT_EQ(doc->json, render_document(*full)) << id;
+  }
   EXPECT_GT(with_children, 30);
   EXPECT_GT(mobiles, 150);
   auto history = svc_->consent_history(stats->first_id);

@@ -159,8 +159,7 @@ void add_system_routes(Router& r, Services& s, const Metrics& metrics);
 void add_auth_routes(Router& r, Services& s);
 void add_customer_routes(Router& r, Services& s);
 
-// Customer JSON (customer_json.cpp).
-Json customer_to_json(const customers::Customer& c);
+// Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.
 Result<customers::CustomerInput> customer_from_json(const Json& body, bool patch);
 

@@ -1,4 +1,4 @@
-// Customer <-> JSON. Unknown fields are rejected by name so a typo never passes silently.
+// JSON -> CustomerInput. Unknown fields are rejected by name so a typo never passes silently.
 
 #include <fmt/format.h>
 
@@ -9,12 +9,6 @@ namespace fidelis::http {
 using namespace customers;
 
 namespace {
-
-Json opt_json(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
-
-Json custom_value_json(const CustomValue& v) {
-  return std::visit([](const auto& x) { return Json(x); }, v);
-}
 
 // Reads an array field: InvalidArgument naming it when it is not an array.
 Result<const Json*> get_array(const Json& obj, std::string_view key) {
@@ -30,43 +24,6 @@ Result<const Json*> object_at(const Json& arr, size_t i, std::string_view key) {
 }
 
 }  // namespace
-
-Json customer_to_json(const Customer& c) {
-  Json j;
-  j["id"] = c.id;
-  j["civility"] = opt_json(c.civility);
-  j["first_name"] = opt_json(c.first_name);
-  j["last_name"] = opt_json(c.last_name);
-  j["birth_date"] = opt_json(c.birth_date);
-  j["emails"] = Json::array();
-  for (const auto& e : c.emails) j["emails"].push_back({{"email", e.email}, {"label", e.label}});
-  j["phones"] = Json::array();
-  for (const auto& p : c.phones)
-    j["phones"].push_back({{"number", p.raw}, {"e164", opt_json(p.e164)}, {"type", phone_type_name(p.type)},
-                           {"valid", p.valid}, {"label", p.label}});
-  j["address"] = {{"street", opt_json(c.address.street)}, {"street2", opt_json(c.address.street2)},
-                  {"postcode", opt_json(c.address.postcode)}, {"city", opt_json(c.address.city)},
-                  {"country", opt_json(c.address.country)}};
-  j["household"] = Json::array();
-  for (const auto& m : c.household)
-    j["household"].push_back({{"relation", m.relation}, {"first_name", opt_json(m.first_name)}, {"birth_date", opt_json(m.birth_date)}});
-  j["affinities"] = Json::array();
-  for (const auto& a : c.affinities) j["affinities"].push_back({{"category", a.category}, {"strength", a.strength}});
-  j["consents"] = Json::array();
-  for (const auto& k : c.consents)
-    j["consents"].push_back({{"channel", channel_name(k.channel)}, {"purpose", purpose_name(k.purpose)},
-                             {"granted", k.granted}, {"source", k.source}, {"changed_at", iso(k.changed_at)}});
-  j["tags"] = c.tags;
-  j["custom_fields"] = Json::object();
-  for (const auto& [k, v] : c.custom_fields) j["custom_fields"][k] = custom_value_json(v);
-  j["external_ids"] = Json::array();
-  for (const auto& x : c.external_ids) j["external_ids"].push_back({{"source", x.source}, {"id", x.id}});
-  j["version"] = c.version;
-  j["created_at"] = iso(c.created_at);
-  j["updated_at"] = iso(c.updated_at);
-  j["deleted_at"] = c.deleted_at ? Json(iso(*c.deleted_at)) : Json(nullptr);
-  return j;
-}
 
 Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
   // Read-only fields are accepted and ignored in a PATCH, so a GET body can be edited and sent back.

@@ -12,7 +12,7 @@ using namespace customers;
 
 namespace {
 
-std::string etag(const Customer& c) { return fmt::format("\"v{}\"", c.version); }
+std::string etag(int64_t version) { return fmt::format("\"v{}\"", version); }
 
 // "\"v3\"" or "W/\"v3\"" -> 3
 std::optional<int64_t> parse_etag(std::string_view tag) {
@@ -39,8 +39,11 @@ bool none_match_hits(std::string_view header, int64_t version) {
 }
 
 Response customer_response(int status, const Customer& c) {
-  Response r = json_response(status, customer_to_json(c));
-  r.set("ETag", etag(c));
+  Response r;
+  r.status = status;
+  r.set("Content-Type", "application/json");
+  r.body = render_document(c);
+  r.set("ETag", etag(c.version));
   if (status == 201) r.set("Location", fmt::format("/api/v1/customers/{}", c.id));
   return r;
 }
@@ -162,12 +165,20 @@ void add_customer_routes(Router& r, Services& s) {
   r.add({"GET", "/api/v1/customers", "listCustomers", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
            auto q = list_query(ctx);
            if (!q) return problem(q.error());
-           auto page = s.customers.list(*q);
+           auto page = s.customers.list_documents(*q);
            if (!page) return problem(page.error());
-           Json items = Json::array();
-           for (const auto& c : page->items) items.push_back(customer_to_json(c));
-           return json_response(200, {{"items", std::move(items)},
-                                      {"next_cursor", page->next_after_id ? Json(encode_cursor(*page->next_after_id)) : Json(nullptr)}});
+           // The stored documents are spliced in as they are: no parsing, no re-rendering.
+           Response res;
+           res.set("Content-Type", "application/json");
+           res.body = "{\"items\":[";
+           for (size_t i = 0; i < page->items.size(); ++i) {
+             if (i) res.body += ',';
+             res.body += page->items[i].json;
+           }
+           res.body += "],\"next_cursor\":";
+           res.body += page->next_after_id ? "\"" + encode_cursor(*page->next_after_id) + "\"" : std::string("null");
+           res.body += '}';
+           return res;
          }});
 
   r.add({"POST", "/api/v1/customers", "createCustomer", Permission::kCustomersWrite, false, true, [&s](Context& ctx) {
@@ -192,15 +203,17 @@ void add_customer_routes(Router& r, Services& s) {
              if (include_deleted && !ctx.principal->may(Permission::kCustomersRestore))
                return problem(Error::permission_denied("only admins see deleted customers"));
            }
-           auto c = s.customers.get(*id, include_deleted);
-           if (!c) return problem(c.error());
-           if (std::string_view inm = ctx.req.header("If-None-Match"); !inm.empty() && none_match_hits(inm, c->version)) {
-             Response not_modified;
-             not_modified.status = 304;
-             not_modified.set("ETag", etag(*c));
-             return not_modified;
+           auto d = s.customers.get_document(*id, include_deleted);
+           if (!d) return problem(d.error());
+           Response res;
+           res.set("ETag", etag(d->version));
+           if (std::string_view inm = ctx.req.header("If-None-Match"); !inm.empty() && none_match_hits(inm, d->version)) {
+             res.status = 304;
+             return res;
            }
-           return customer_response(200, *c);
+           res.set("Content-Type", "application/json");
+           res.body = std::move(d->json);
+           return res;
          }});
 
   r.add({"PATCH", "/api/v1/customers/{id}", "updateCustomer", Permission::kCustomersWrite, false, true, [&s](Context& ctx) {
