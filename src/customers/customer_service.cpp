@@ -44,6 +44,7 @@ std::string changed_fields(const CustomerInput& in) {
 // AlreadyExists when another live customer uses one of these e-mails.
 Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails) {
   for (size_t i = 0; i < emails.size(); ++i) {
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(emails[i].email)));
     Value p[] = {text::to_lower(emails[i].email), self};
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
                              tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
@@ -201,6 +202,10 @@ Result<Customer> CustomerService::restore(int64_t id, const audit::Actor& actor)
                              tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
     if (!row) return Error::not_found("id", fmt::format("no customer {}", id));
     if (row->is_null(1)) return Error::failed_precondition("id", "the customer is not deleted");
+    int64_t ids[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> current, load_customers(tx, ids));
+    // Another live customer may have taken an e-mail meanwhile: restoring would duplicate it.
+    FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, id, current.at(0).emails));
     Value up[] = {id, now};
     FIDELIS_RETURN_IF_ERROR(
         tx.exec("UPDATE customers SET deleted_at = NULL, updated_at = $2, version = version + 1 WHERE id = $1", up));

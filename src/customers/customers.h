@@ -189,7 +189,8 @@ class CustomerService {
   Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
   // Soft delete. NotFound if missing or already deleted.
   Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
-  // NotFound if missing; FailedPrecondition if not deleted.
+  // NotFound if missing; FailedPrecondition if not deleted; AlreadyExists ("emails[i].email") when
+  // a live customer now uses one of its e-mails.
   Result<Customer> restore(int64_t id, const audit::Actor& actor);
   Result<Page> list(const ListQuery& q);
   // The stored documents: what the read API serves. Same errors as get() and list().

@@ -196,11 +196,22 @@ TEST_P(CustomersTest, SoftDeleteAndRestore) {
   EXPECT_FALSE(r->deleted_at);
   EXPECT_EQ(r->version, 3);
   EXPECT_EQ(svc_->restore(c->id, actor_).error().code, Code::kFailedPrecondition);
+  // Deleted again, its e-mail taken by someone else: restoring would duplicate the address.
+  ASSERT_TRUE(svc_->remove(c->id, std::nullopt, actor_));
+  CustomerInput other;
+  other.last_name = "Autre";
+  other.emails = std::vector<EmailAddress>{{"jeanne.lefevre@orange.fr", ""}};
+  ASSERT_TRUE(svc_->create(other, actor_));
+  auto blocked = svc_->restore(c->id, actor_);
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().code, Code::kAlreadyExists);
+  EXPECT_EQ(blocked.error().field, "emails[0].email");
   auto audit_entries = audit::list(*t_.db, {.entity = "customer", .entity_id = std::to_string(c->id)});
   ASSERT_TRUE(audit_entries);
-  ASSERT_EQ(audit_entries->items.size(), 3u);
-  EXPECT_EQ(audit_entries->items[0].change.action, "customer.restore");
-  EXPECT_EQ(audit_entries->items[2].change.action, "customer.create");
+  ASSERT_EQ(audit_entries->items.size(), 4u);
+  EXPECT_EQ(audit_entries->items[0].change.action, "customer.delete");
+  EXPECT_EQ(audit_entries->items[1].change.action, "customer.restore");
+  EXPECT_EQ(audit_entries->items[3].change.action, "customer.create");
 }
 
 TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -24,20 +25,6 @@ bool sane_request_id(std::string_view id) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
       return false;
   return true;
-}
-
-std::string cookie(std::string_view header, std::string_view name) {
-  size_t pos = 0;
-  while (pos < header.size()) {
-    while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
-    size_t end = header.find(';', pos);
-    if (end == std::string_view::npos) end = header.size();
-    std::string_view pair = header.substr(pos, end - pos);
-    size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
-    pos = end + 1;
-  }
-  return {};
 }
 
 bool safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
@@ -87,9 +74,9 @@ Response Api::handle(const Request& req) {
       std::string_view authz = req.header("Authorization");
       Result<auth::Principal> p = Error::unauthenticated("send an API key (Authorization: Bearer KEY) or log in");
       bool via_session = false;
-      if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+      if (authz.size() > 7 && text::to_lower_ascii(authz.substr(0, 7)) == "bearer ") {
         p = s_.auth.authenticate_api_key(authz.substr(7));
-      } else if (std::string token = cookie(req.header("Cookie"), "fidelis_session"); !token.empty()) {
+      } else if (std::string token = cookie_value(req.header("Cookie"), "fidelis_session"); !token.empty()) {
         p = s_.auth.authenticate_session(token);
         via_session = true;
       }

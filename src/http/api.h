@@ -128,6 +128,8 @@ std::string iso(Millis ms);
 // Opaque list cursors.
 std::string encode_cursor(int64_t after_id);
 Result<int64_t> decode_cursor(std::string_view cursor);
+// The value of cookie `name` in a Cookie header, or empty.
+std::string cookie_value(std::string_view header, std::string_view name);
 // `limit` query parameter: default 50, 1..500.
 Result<int> limit_param(const Context& ctx);
 

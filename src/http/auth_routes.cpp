@@ -57,13 +57,8 @@ void add_auth_routes(Router& r, Services& s) {
          }});
 
   r.add({"POST", "/api/v1/auth/logout", "logout", std::nullopt, true, true, [&s](Context& ctx) {
-           std::string_view cookies = ctx.req.header("Cookie");
-           auto pos = cookies.find("fidelis_session=");
-           if (pos != std::string_view::npos) {
-             auto value = cookies.substr(pos + 16);
-             value = value.substr(0, value.find(';'));
-             if (auto st = s.auth.logout(value); !st) return problem(st.error());
-           }
+           if (std::string token = cookie_value(ctx.req.header("Cookie"), "fidelis_session"); !token.empty())
+             if (auto st = s.auth.logout(token); !st) return problem(st.error());
            Response res;
            res.status = 204;
            res.set("Set-Cookie", session_cookie(s, "", 0));
@@ -165,6 +160,9 @@ void add_auth_routes(Router& r, Services& s) {
          }});
 
   r.add({"GET", "/api/v1/audit", "listAudit", Permission::kAuditRead, false, true, [&s](Context& ctx) {
+           for (const auto& [k, v] : ctx.query())
+             if (k != "limit" && k != "cursor" && k != "entity" && k != "entity_id")
+               return problem(Error::invalid_argument(k, "unknown query parameter"));
            audit::Query q;
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());

@@ -52,6 +52,20 @@ Result<int64_t> decode_cursor(std::string_view cursor) {
   return std::stoll(digits);
 }
 
+std::string cookie_value(std::string_view header, std::string_view name) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
+    size_t end = header.find(';', pos);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view pair = header.substr(pos, end - pos);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    pos = end + 1;
+  }
+  return {};
+}
+
 Result<int> limit_param(const Context& ctx) {
   auto v = ctx.query_param("limit");
   if (!v) return 50;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/text.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -113,8 +114,8 @@ std::optional<std::string> Context::query_param(const std::string& name) const {
 }
 
 Result<Json> Context::json_body() const {
-  std::string_view ct = req.header("Content-Type");
-  if (ct.substr(0, 16) != "application/json" && !(ct.find("+json") != std::string_view::npos))
+  std::string ct = text::to_lower_ascii(req.header("Content-Type"));  // media types ignore case
+  if (ct.substr(0, 16) != "application/json" && ct.find("+json") == std::string::npos)
     return Error::invalid_argument("Content-Type", "expected application/json");
   Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return Error::invalid_argument("body", "is not valid JSON");

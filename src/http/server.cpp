@@ -611,6 +611,11 @@ struct Server::Impl {
     r.method = std::string(sv(msg.method_string()));
     r.target = std::string(sv(msg.target()));
     std::string_view target = r.target;
+    // Absolute form ("http://host/path", RFC 9112 3.2.2): keep only the path and query.
+    if (target.starts_with("http://") || target.starts_with("https://")) {
+      std::size_t slash = target.find('/', target.find("//") + 2);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
     std::size_t q = target.find('?');
     r.path = percent_decode(target.substr(0, q));
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));

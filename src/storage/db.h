@@ -70,6 +70,10 @@ class Tx {
   virtual Result<Rows> query(std::string_view sql, std::span<const Value> params = {}) = 0;
   // Several statements separated by ';', no parameters (migrations).
   virtual Status exec_script(std::string_view sql) = 0;
+  // Serialises writers on `key` until this transaction ends: a check-then-insert on that key (a
+  // live customer's e-mail, say) cannot race another one. PostgreSQL: a transaction-scoped
+  // advisory lock on the key's hash; SQLite: nothing to do, its single writer already serialises.
+  virtual Status lock_key(std::string_view key) = 0;
 
   // Convenience: first row, or nullopt.
   Result<std::optional<Row>> one(std::string_view sql, std::span<const Value> params = {});

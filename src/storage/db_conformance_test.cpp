@@ -120,6 +120,27 @@ TEST_P(DbConformance, ReadSeesOneSnapshotAndRefusesWrites) {
   EXPECT_EQ((*db().one("SELECT v FROM kv WHERE k = 'a'"))->i64(0), 2);
 }
 
+TEST_P(DbConformance, KeyLockMakesCheckThenInsertSafe) {
+  std::atomic<int> inserted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Status s = db().transact([&](Tx& tx) -> Status {
+        FIDELIS_RETURN_IF_ERROR(tx.lock_key("kv:shared"));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<Row> found, tx.one("SELECT id FROM kv WHERE note = 'shared'"));
+        if (found) return ok();
+        Value p[] = {std::string("k") + std::to_string(t)};
+        FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO kv (k, note) VALUES ($1, 'shared')", p));
+        ++inserted;
+        return ok();
+      });
+      EXPECT_TRUE(s) << s.error().message;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(inserted.load(), 1);
+}
+
 TEST_P(DbConformance, BulkInsertLoadsAllRowsWithAwkwardText) {
   std::vector<std::string> cols = {"k", "v", "note"};
   int64_t i = 0;

@@ -126,6 +126,11 @@ class PgTx final : public Tx {
   explicit PgTx(PgConn& c) : c_(c) {}
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override { return run(c_, sql, params); }
   Status exec_script(std::string_view sql) override { return run_script(c_, sql); }
+  Status lock_key(std::string_view key) override {
+    Value p[] = {std::string(key)};
+    FIDELIS_RETURN_IF_ERROR(run(c_, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", p));
+    return ok();
+  }
 
  private:
   PgConn& c_;
