@@ -89,7 +89,6 @@ const std::vector<Key>& keys() {
       bool_key("auth.secure_cookies", &Config::secure_cookies),
       int_key("auth.login_max_failures", &Config::login_max_failures),
       int_key("auth.login_max_failures_per_address", &Config::login_max_failures_per_address),
-      bool_key("sqlite_inline_reads", &Config::sqlite_inline_reads),
       int_key("auth.login_window_ms", &Config::login_window_ms),
   };
   return k;

@@ -17,7 +17,6 @@ struct Config {
   int io_threads = 2;           // threads running the HTTP event loop
   int worker_threads = 8;       // threads running handlers (database, hashing)
   int db_pool_size = 8;         // PostgreSQL connections / SQLite readers
-  bool sqlite_inline_reads = true;  // SQLite: GET handlers run on the I/O threads (no hand-off)
   std::string sqlite_synchronous = "NORMAL";  // NORMAL or FULL
   int64_t max_body_bytes = 1 << 20;          // 1 MiB
   int64_t max_header_bytes = 16 << 10;       // 16 KiB

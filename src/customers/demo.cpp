@@ -232,13 +232,15 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
 
   FIDELIS_RETURN_IF_ERROR(pass("customers",
                                {"id", "civility", "first_name", "last_name", "name_key", "name_key2", "birth_date", "street",
-                                "postcode", "city", "city_key", "country", "version", "created_at", "updated_at", "doc"},
+                                "postcode", "city", "city_key", "country", "version", "created_at", "updated_at"},
                                [](const DemoCustomer& c, auto& rows) {
                                  NameKeys k = name_keys(c.first, c.last);
                                  rows.push_back({c.id, c.civility, c.first, c.last, k.last_first, k.first_last, c.birth,
                                                  c.street, c.postcode, c.city, text::search_key(c.city), std::string("FR"),
-                                                 int64_t{1}, c.created_at, c.created_at, c.doc});
+                                                 int64_t{1}, c.created_at, c.created_at});
                                }));
+  FIDELIS_RETURN_IF_ERROR(pass("customer_docs", {"customer_id", "doc"},
+                               [](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, c.doc}); }));
   FIDELIS_RETURN_IF_ERROR(pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (size_t i = 0; i < c.emails.size(); ++i)

@@ -44,8 +44,7 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
 
 bool Api::blocking(std::string_view method, std::string_view path) const {
   auto m = router_.match(method, path);
-  if (m.route == nullptr || !m.route->blocking) return false;
-  return !(m.route->read_only && s_.config.sqlite_inline_reads && s_.db.dialect() == storage::Dialect::kSqlite);
+  return m.route != nullptr && m.route->blocking;
 }
 
 Response Api::handle(const Request& req) {

@@ -73,10 +73,6 @@ struct Route {
   bool authenticated_only = false;  // needs credentials but no particular permission (me, logout)
   bool blocking = true;             // touches the database or hashes: runs on the worker pool
   RouteHandler handler;
-  // Only reads the database (and at most best-effort writes): on SQLite, where a read is a few
-  // microseconds of local work, it runs inline on the I/O thread instead of the worker pool.
-  // Router::add sets it for every GET.
-  bool read_only = false;
 };
 
 class Router {

@@ -60,11 +60,7 @@ std::string decode_component(std::string_view s) {
 
 }  // namespace
 
-void Router::add(Route route) {
-  // A GET never changes data (beyond best-effort session bookkeeping): read-only by contract.
-  if (route.method == "GET") route.read_only = true;
-  routes_.push_back(std::move(route));
-}
+void Router::add(Route route) { routes_.push_back(std::move(route)); }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match m;

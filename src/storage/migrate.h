@@ -8,6 +8,7 @@
 //   {{binary}}  byte-order collation for key columns (COLLATE BINARY / COLLATE "C")
 //   {{without_rowid}}  after a table with a composite primary key: SQLite stores the rows in the
 //               primary-key B-tree itself (one search per look-up instead of two); nothing on PostgreSQL
+//   {{rowid_key}}  a BIGINT primary key given by the caller (INTEGER PRIMARY KEY, the rowid, on SQLite)
 
 #include <string>
 #include <vector>
@@ -32,8 +33,8 @@ Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms);
 // Bulk loads into large tables run faster without their secondary indexes, rebuilt once at the end
 // (a sort instead of millions of random B-tree inserts). The dropped indexes' DDL is kept in the
 // database in the same transaction as the drop, so an interrupted load gets them back at the next
-// migrate (every start runs one). Primary keys and unique constraints are never dropped. Use on a
-// database no one else is writing to.
+// migrate (every start runs one). Primary keys, unique constraints and indexes led by customer_id
+// (which a load in id order appends to cheaply) are kept. Use on a database no one else writes to.
 Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables);
 Status restore_bulk_indexes(Db& db);
 

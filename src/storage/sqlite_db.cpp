@@ -136,6 +136,12 @@ class Conn {
   // Runs a statement that returns no rows we need (bulk insert rows, BEGIN/COMMIT): no result set.
   Status insert_row(std::string_view sql, std::span<const Value> params) {
     FIDELIS_ASSIGN_OR_RETURN(Stmt * prepared, prepare(sql));
+    return step_prepared(*prepared, params);
+  }
+
+  // For loops over one statement: prepare once, then step_prepared per row.
+  Status step_prepared(Stmt& prepared_ref, std::span<const Value> params) {
+    Stmt* prepared = &prepared_ref;
     FIDELIS_RETURN_IF_ERROR(bind(*prepared, params));
     int rc = sqlite3_step(prepared->stmt);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -250,6 +256,13 @@ class SqliteDb final : public Db {
     for (size_t i = 0; i < columns.size(); ++i) sql += fmt::format("{}${}", i ? ", " : "", i + 1);
     sql += ")";
     std::lock_guard lock(write_mu_);
+    // Fewer, larger checkpoints while loading: pages touched again and again are copied once.
+    FIDELIS_RETURN_IF_ERROR(writer_->exec_script("PRAGMA wal_autocheckpoint=100000"));
+    struct RestoreCheckpoint {
+      Conn& c;
+      ~RestoreCheckpoint() { (void)c.exec_script("PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(PASSIVE)"); }
+    } restore{*writer_};
+    FIDELIS_ASSIGN_OR_RETURN(Conn::Stmt * insert, writer_->prepare(sql));
     int64_t total = 0;
     std::vector<Value> row;
     bool more = true;
@@ -266,7 +279,7 @@ class SqliteDb final : public Db {
           status = Error::internal(fmt::format("bulk row has {} values for {} columns", row.size(), columns.size()));
           break;
         }
-        if (Status r = writer_->insert_row(sql, row); !r) { status = r.error(); break; }
+        if (Status r = writer_->step_prepared(*insert, row); !r) { status = r.error(); break; }
         ++in_batch;
       }
       if (!status) {
