@@ -42,7 +42,7 @@ class Conn {
     sqlite3_busy_timeout(db, 5000);
     std::string pragmas = fmt::format(
         "PRAGMA foreign_keys=ON; PRAGMA synchronous={}; PRAGMA cache_size=-65536; "
-        "PRAGMA mmap_size=268435456;",
+        "PRAGMA mmap_size=2147418112;",
         o.sqlite_synchronous);
     if (!readonly) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
     FIDELIS_RETURN_IF_ERROR(conn->exec_script(pragmas));
