@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <charconv>
+#include <algorithm>
+#include <cctype>
 #include <ctime>
+#include <vector>
 
 namespace fidelis {
 
@@ -60,6 +63,110 @@ Result<Date> parse_date(std::string_view s, std::string_view field) {
       d.day > days_in_month(d.year, d.month))
     return Error::invalid_argument(std::string(field), "no such calendar date");
   return d;
+}
+
+namespace {
+
+Result<Date> make_date(int y, int m, int d, std::string_view field) {
+  return parse_date(fmt::format("{:04}-{:02}-{:02}", y, m, d), field);
+}
+
+// Month from a French or English name or abbreviation (accents optional), 0 if none.
+int month_from_name(std::string w) {
+  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Strip the UTF-8 accents French month names use.
+  auto replace = [&](std::string_view from, char to) {
+    for (size_t p = w.find(from); p != std::string::npos; p = w.find(from)) w.replace(p, from.size(), 1, to);
+  };
+  replace("\xC3\xA9", 'e');  // é
+  replace("\xC3\xBB", 'u');  // û
+  replace("\xC3\x89", 'e');  // É
+  while (!w.empty() && (w.back() == '.' || w.back() == ',')) w.pop_back();
+  static constexpr std::pair<std::string_view, int> kNames[] = {
+      {"janvier", 1}, {"janv", 1}, {"jan", 1}, {"january", 1}, {"fevrier", 2}, {"fevr", 2}, {"fev", 2}, {"feb", 2},
+      {"february", 2}, {"mars", 3}, {"mar", 3}, {"march", 3}, {"avril", 4}, {"avr", 4}, {"apr", 4}, {"april", 4},
+      {"mai", 5}, {"may", 5}, {"juin", 6}, {"jun", 6}, {"june", 6}, {"juillet", 7}, {"juil", 7}, {"jul", 7},
+      {"july", 7}, {"aout", 8}, {"aug", 8}, {"august", 8}, {"septembre", 9}, {"sept", 9}, {"sep", 9},
+      {"september", 9}, {"octobre", 10}, {"oct", 10}, {"october", 10}, {"novembre", 11}, {"nov", 11},
+      {"november", 11}, {"decembre", 12}, {"dec", 12}, {"december", 12}};
+  for (const auto& [name, m] : kNames)
+    if (w == name) return m;
+  return 0;
+}
+
+}  // namespace
+
+Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, Millis now) {
+  std::string_view s = raw;
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  auto bad = [&] {
+    return Error::invalid_argument(std::string(field), "not a date (expected e.g. 09/07/1984 or 1984-07-09), got '" +
+                                                           std::string(raw) + "'");
+  };
+  if (s.empty()) return bad();
+  // Split into numeric and word tokens.
+  std::vector<std::string> tokens;
+  std::string cur;
+  bool digits = false;
+  for (char c : s) {
+    bool d = c >= '0' && c <= '9';
+    bool sep = c == '/' || c == '-' || c == '.' || c == ' ' || c == ',';
+    if (sep) {
+      if (!cur.empty()) tokens.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    if (!cur.empty() && d != digits) {
+      tokens.push_back(cur);
+      cur.clear();
+    }
+    digits = d;
+    cur += c;
+  }
+  if (!cur.empty()) tokens.push_back(cur);
+  // "1er" -> "1"
+  for (size_t i = 0; i + 1 < tokens.size(); ++i)
+    if (tokens[i + 1] == "er" && std::isdigit(static_cast<unsigned char>(tokens[i][0]))) tokens.erase(tokens.begin() + static_cast<long>(i) + 1);
+  auto is_num = [](const std::string& t) { return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  int current_year = 1970 + static_cast<int>(now / 1000 / 86400 / 365.2425);
+  auto year_of = [&](const std::string& t) -> int {
+    int y = std::stoi(t);
+    if (t.size() == 2) {
+      int century = current_year / 100 * 100;
+      y = century + y <= current_year ? century + y : century - 100 + y;
+    } else if (t.size() != 4) {
+      return -1;
+    }
+    return y;
+  };
+  if (tokens.size() != 3) return bad();
+  if (is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {
+    if (tokens[0].size() == 4) {  // Y M D
+      auto r = make_date(std::stoi(tokens[0]), std::stoi(tokens[1]), std::stoi(tokens[2]), field);
+      return r ? r : bad();
+    }
+    if (tokens[0].size() > 2 || tokens[1].size() > 2) return bad();
+    int y = year_of(tokens[2]);
+    if (y < 0) return bad();
+    auto r = make_date(y, std::stoi(tokens[1]), std::stoi(tokens[0]), field);  // D M Y
+    return r ? r : bad();
+  }
+  if (is_num(tokens[0]) && !is_num(tokens[1]) && is_num(tokens[2])) {  // 9 juillet 1984
+    int m = month_from_name(tokens[1]);
+    int y = year_of(tokens[2]);
+    if (m == 0 || y < 0 || tokens[0].size() > 2) return bad();
+    auto r = make_date(y, m, std::stoi(tokens[0]), field);
+    return r ? r : bad();
+  }
+  if (!is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {  // July 9, 1984
+    int m = month_from_name(tokens[0]);
+    int y = year_of(tokens[2]);
+    if (m == 0 || y < 0 || tokens[1].size() > 2) return bad();
+    auto r = make_date(y, m, std::stoi(tokens[1]), field);
+    return r ? r : bad();
+  }
+  return bad();
 }
 
 std::string Date::to_string() const { return fmt::format("{:04}-{:02}-{:02}", year, month, day); }

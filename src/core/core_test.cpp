@@ -46,6 +46,29 @@ TEST(Clock, ParsesOnlyRealDates) {
   EXPECT_EQ(parse_date("1984-07-09", "d")->to_string(), "1984-07-09");
 }
 
+TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
+  Millis now = 1'767'225'600'000;  // 2026-01-01
+  auto d = [&](std::string_view s) {
+    auto r = parse_date_flexible(s, "birth_date", now);
+    return r ? r->to_string() : "error: " + r.error().message;
+  };
+  EXPECT_EQ(d("1984-07-09"), "1984-07-09");
+  EXPECT_EQ(d("09/07/1984"), "1984-07-09");
+  EXPECT_EQ(d("9-7-1984"), "1984-07-09");
+  EXPECT_EQ(d("09.07.1984"), "1984-07-09");
+  EXPECT_EQ(d("09/07/84"), "1984-07-09");
+  EXPECT_EQ(d("09/07/15"), "2015-07-09");
+  EXPECT_EQ(d("1984/07/09"), "1984-07-09");
+  EXPECT_EQ(d("9 juillet 1984"), "1984-07-09");
+  EXPECT_EQ(d("1er août 1984"), "1984-08-01");
+  EXPECT_EQ(d("12 déc. 1999"), "1999-12-12");
+  EXPECT_EQ(d("July 9, 1984"), "1984-07-09");
+  EXPECT_TRUE(d("31/02/1984").starts_with("error"));
+  EXPECT_TRUE(d("hier").starts_with("error"));
+  EXPECT_TRUE(d("").starts_with("error"));
+  EXPECT_EQ(parse_date_flexible("x", "birth_date", now).error().field, "birth_date");
+}
+
 TEST(Money, AddsSameCurrencyOnly) {
   auto a = Money::of(1050, "eur");
   ASSERT_TRUE(a);

@@ -93,8 +93,8 @@ std::string search_key(std::string_view s) {
     }
     if (std::string_view f = fold_latin(cp); !f.empty()) {
       emit(f);
-    } else if (cp == 0x2019 || cp == 0x2010 || cp == 0x2013 || cp == 0xA0) {
-      pending_space = true;  // typographic apostrophe, hyphens, no-break space
+    } else if (cp == 0x2019 || cp == 0x2010 || cp == 0x2013 || (cp >= 0x80 && cp < 0xC0) || cp == 0xD7 || cp == 0xF7) {
+      pending_space = true;  // typographic apostrophe, hyphens, Latin-1 symbols (no-break space, °, «, »)
     } else {
       emit(s.substr(i, n));
     }

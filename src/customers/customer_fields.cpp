@@ -2,6 +2,7 @@
 
 #include <phonenumbers/phonenumberutil.h>
 
+#include <algorithm>
 #include <array>
 
 #include "core/text.h"
@@ -66,45 +67,36 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
 
 std::string normalize_name(std::string_view in) {
   std::string s(text::trim(in));
-  // Collapse inner runs of spaces.
   std::string collapsed;
   for (char c : s) {
     if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
     collapsed += c;
   }
-  std::string lower = text::to_lower(collapsed), upper = text::to_upper(collapsed);
-  bool mixed = collapsed != lower && collapsed != upper;
-  if (mixed) return collapsed;  // "McDonald", "de La Tour": the person's own spelling
+  // Each part (between spaces, hyphens and apostrophes) written all in capitals or all in small
+  // letters is case-normalised; a part in mixed case ("McDonald", "La") is the person's own spelling.
   static constexpr std::string_view kParticles[] = {"de", "du", "des", "la", "le", "les", "d", "van", "von", "der", "et"};
   std::string out;
-  size_t i = 0;
-  bool word_start = true;
-  size_t word_index = 0;
-  while (i < lower.size()) {
-    if (word_start) {
-      size_t end = i;
-      while (end < lower.size() && lower[end] != ' ' && lower[end] != '-' && lower[end] != '\'') ++end;
-      std::string_view word(lower.data() + i, end - i);
-      bool particle = word_index > 0 && std::find(std::begin(kParticles), std::end(kParticles), word) != std::end(kParticles);
-      // Upper-case the first letter (one UTF-8 character).
-      size_t n = 1;
-      auto c = static_cast<unsigned char>(lower[i]);
-      if (c >= 0xC0) n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
-      out += particle ? std::string(word.substr(0, std::min(n, word.size()))) : text::to_upper(word.substr(0, std::min(n, word.size())));
-      i += std::min(n, word.size());
-      word_start = false;
-      ++word_index;
-      if (word.empty()) {
-        out += lower[i];
-        ++i;
-        word_start = true;
+  size_t i = 0, part_index = 0;
+  while (i < collapsed.size()) {
+    size_t end = collapsed.find_first_of(" -'", i);
+    if (end == std::string::npos) end = collapsed.size();
+    std::string part = collapsed.substr(i, end - i);
+    std::string lower = text::to_lower(part), upper = text::to_upper(part);
+    if (part == lower || part == upper) {
+      bool particle = part_index > 0 && std::find(std::begin(kParticles), std::end(kParticles), lower) != std::end(kParticles);
+      if (particle || lower.empty()) {
+        part = lower;
+      } else {
+        auto c = static_cast<unsigned char>(lower[0]);
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+        n = std::min(n, lower.size());
+        part = text::to_upper(lower.substr(0, n)) + lower.substr(n);
       }
-      continue;
     }
-    char c = lower[i];
-    out += c;
-    ++i;
-    if (c == ' ' || c == '-' || c == '\'') word_start = true;
+    out += part;
+    if (end < collapsed.size()) out += collapsed[end];
+    i = end + 1;
+    ++part_index;
   }
   return out;
 }

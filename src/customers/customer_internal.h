@@ -30,4 +30,12 @@ Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const in
 Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids);
 Result<std::vector<CustomFieldDef>> load_custom_field_defs(storage::Db& db);
 
+// AlreadyExists ("emails[i].email") when a live customer other than `self` uses one of `emails`.
+// Takes a key lock per address first, so concurrent checks on PostgreSQL cannot both pass.
+Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails);
+// Loads the profile as it now is inside `tx`, stores its document, and returns it.
+Result<Customer> refresh_document(storage::Tx& tx, int64_t id);
+// Inserts a validated new customer with its lists and document; no audit entry or event.
+Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Millis now);
+
 }  // namespace fidelis::customers

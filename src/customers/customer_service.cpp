@@ -41,34 +41,6 @@ std::string changed_fields(const CustomerInput& in) {
   return out + "]";
 }
 
-// AlreadyExists when another live customer uses one of these e-mails.
-Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails) {
-  for (size_t i = 0; i < emails.size(); ++i) {
-    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(emails[i].email)));
-    Value p[] = {text::to_lower(emails[i].email), self};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
-                             tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-                                    "WHERE e.email_key = $1 AND c.deleted_at IS NULL AND c.id <> $2 LIMIT 1",
-                                    p));
-    if (row)
-      return Error::already_exists(fmt::format("emails[{}].email", i),
-                                   fmt::format("customer {} already uses this e-mail", row->i64(0)));
-  }
-  return ok();
-}
-
-// Loads the profile as it now is inside `tx`, stores its document, and returns it.
-Result<Customer> refresh_document(storage::Tx& tx, int64_t id) {
-  int64_t ids[] = {id};
-  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
-  if (loaded.empty()) return Error::not_found("id", fmt::format("no customer {}", id));
-  Value p[] = {id, render_document(loaded[0])};
-  FIDELIS_RETURN_IF_ERROR(tx.exec(
-      "INSERT INTO customer_docs (customer_id, doc) VALUES ($1, $2) ON CONFLICT (customer_id) DO UPDATE SET doc = excluded.doc",
-      p));
-  return std::move(loaded[0]);
-}
-
 }  // namespace
 
 CustomerService::CustomerService(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -89,21 +61,8 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
   Customer created;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
-    NameKeys keys = name_keys(in.first_name, in.last_name);
-    const Address a = in.address.value_or(Address{});
-    Value p[] = {storage::opt(in.civility), storage::opt(in.first_name), storage::opt(in.last_name), keys.last_first,
-                 keys.first_last, storage::opt(in.birth_date), storage::opt(a.street), storage::opt(a.street2),
-                 storage::opt(a.postcode), storage::opt(a.city),
-                 a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
-    FIDELIS_ASSIGN_OR_RETURN(
-        std::optional<storage::Row> row,
-        tx.one("INSERT INTO customers (civility, first_name, last_name, name_key, name_key2, birth_date, street, street2, "
-               "postcode, city, city_key, country, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-               "$8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
-               p));
-    int64_t id = row->i64(0);
-    FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
-    FIDELIS_ASSIGN_OR_RETURN(created, refresh_document(tx, id));
+    FIDELIS_ASSIGN_OR_RETURN(created, insert_customer(tx, in, now));
+    int64_t id = created.id;
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
     return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);

@@ -286,6 +286,52 @@ Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const in
   return load_with([&](std::string_view sql, std::span<const Value> p) { return tx.query(sql, p); }, ids);
 }
 
+// AlreadyExists when another live customer uses one of these e-mails.
+Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails) {
+  for (size_t i = 0; i < emails.size(); ++i) {
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(emails[i].email)));
+    Value p[] = {text::to_lower(emails[i].email), self};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+                                    "WHERE e.email_key = $1 AND c.deleted_at IS NULL AND c.id <> $2 LIMIT 1",
+                                    p));
+    if (row)
+      return Error::already_exists(fmt::format("emails[{}].email", i),
+                                   fmt::format("customer {} already uses this e-mail", row->i64(0)));
+  }
+  return ok();
+}
+
+// Loads the profile as it now is inside `tx`, stores its document, and returns it.
+Result<Customer> refresh_document(storage::Tx& tx, int64_t id) {
+  int64_t ids[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> loaded, load_customers(tx, ids));
+  if (loaded.empty()) return Error::not_found("id", fmt::format("no customer {}", id));
+  Value p[] = {id, render_document(loaded[0])};
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "INSERT INTO customer_docs (customer_id, doc) VALUES ($1, $2) ON CONFLICT (customer_id) DO UPDATE SET doc = excluded.doc",
+      p));
+  return std::move(loaded[0]);
+}
+
+Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Millis now) {
+  NameKeys keys = name_keys(in.first_name, in.last_name);
+  const Address a = in.address.value_or(Address{});
+  Value p[] = {storage::opt(in.civility), storage::opt(in.first_name), storage::opt(in.last_name), keys.last_first,
+               keys.first_last, storage::opt(in.birth_date), storage::opt(a.street), storage::opt(a.street2),
+               storage::opt(a.postcode), storage::opt(a.city),
+               a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("INSERT INTO customers (civility, first_name, last_name, name_key, name_key2, birth_date, street, street2, "
+             "postcode, city, city_key, country, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+             "$8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+             p));
+  int64_t id = row->i64(0);
+  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+  return refresh_document(tx, id);
+}
+
 Result<std::vector<CustomFieldDef>> load_custom_field_defs(storage::Db& db) {
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query("SELECT key, label, type, choices FROM custom_field_defs ORDER BY key"));
   std::vector<CustomFieldDef> out;

@@ -211,6 +211,23 @@ class CustomerService {
   const Clock& clock_;
 };
 
+// ---- for imports and merges (customer_merge.cpp) ----
+// Validates and normalises `in` as create() does (InvalidArgument naming the field).
+Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now);
+// Inserts a validated customer inside the caller's transaction. No audit entry (the caller records
+// one for the whole import); a customer.created event is emitted.
+Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
+// Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
+// date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
+// external ids, household members and affinities it lacks are added; consents are upserted.
+// Bumps the version, emits customer.updated. NotFound if `id` is not a live customer.
+Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
+// Whole profiles by id inside `tx`, in the order of `ids` (missing ids skipped).
+Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids);
+// A live customer with this id in `source`, or with this e-mail (normalised), inside `tx`.
+Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_view source, std::string_view external_id);
+Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email);
+
 // `fidelis demo`: plausible French customers (names, real postcodes and communes, phones,
 // birthdays, families, affinities, consents with history, tags, shop ids), deterministic for a
 // seed, loaded with the bulk path (COPY / batched transactions). Ids follow the largest existing

@@ -299,6 +299,9 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("o'neil"), "O'Neil");
   EXPECT_EQ(normalize_name("JEAN DE LA FONTAINE"), "Jean de la Fontaine");
   EXPECT_EQ(normalize_name("McDonald"), "McDonald");
+  EXPECT_EQ(normalize_name("jean-PIERRE"), "Jean-Pierre");
+  EXPECT_EQ(normalize_name("de La Tour"), "De La Tour");
+  EXPECT_EQ(normalize_name("LE GOFF"), "Le Goff");
 }
 
 TEST(Normalise, Phones) {

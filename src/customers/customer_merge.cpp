@@ -1,0 +1,127 @@
+// Creating and merging customers inside a caller's transaction: what imports build on.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "customers/customer_internal.h"
+
+namespace fidelis::customers {
+
+using storage::Value;
+
+Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now) {
+  return validate_input(in, defs, now);
+}
+
+Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now) {
+  FIDELIS_ASSIGN_OR_RETURN(Customer c, insert_customer(tx, in, now));
+  FIDELIS_RETURN_IF_ERROR(audit::emit(
+      tx, {"customer.created", c.id, std::to_string(c.id), fmt::format(R"({{"id":{},"version":1}})", c.id)}, now));
+  return c;
+}
+
+namespace {
+
+template <typename T, typename Same>
+void add_missing(std::vector<T>& into, const std::vector<T>& from, Same same) {
+  for (const T& x : from)
+    if (std::none_of(into.begin(), into.end(), [&](const T& y) { return same(x, y); })) into.push_back(x);
+}
+
+}  // namespace
+
+Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
+  int64_t ids[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
+  if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
+  Customer cur = std::move(found[0]);
+  auto pick = [&](const std::optional<std::string>& given, const std::optional<std::string>& old) {
+    if (!given) return old;
+    return overwrite || !old ? given : old;
+  };
+  std::optional<std::string> civility = pick(in.civility, cur.civility);
+  std::optional<std::string> first = pick(in.first_name, cur.first_name);
+  std::optional<std::string> last = pick(in.last_name, cur.last_name);
+  std::optional<std::string> birth = pick(in.birth_date, cur.birth_date);
+  Address a = cur.address;
+  bool has_address = a.street || a.postcode || a.city;
+  if (in.address && (overwrite || !has_address)) a = *in.address;
+
+  CustomerInput lists;
+  lists.emails = cur.emails;
+  if (in.emails)
+    add_missing(*lists.emails, *in.emails, [](const EmailAddress& x, const EmailAddress& y) {
+      return text::to_lower(x.email) == text::to_lower(y.email);
+    });
+  lists.phones = cur.phones;
+  if (in.phones)
+    add_missing(*lists.phones, *in.phones, [](const Phone& x, const Phone& y) { return phone_key(x) == phone_key(y); });
+  lists.tags = cur.tags;
+  if (in.tags) {
+    add_missing(*lists.tags, *in.tags, [](const std::string& x, const std::string& y) { return x == y; });
+    std::sort(lists.tags->begin(), lists.tags->end());
+  }
+  lists.external_ids = cur.external_ids;
+  if (in.external_ids)
+    add_missing(*lists.external_ids, *in.external_ids,
+                [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
+  lists.household = cur.household;
+  if (in.household)
+    add_missing(*lists.household, *in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
+      return x.relation == y.relation && x.first_name == y.first_name;
+    });
+  lists.affinities = cur.affinities;
+  if (in.affinities)
+    add_missing(*lists.affinities, *in.affinities,
+                [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
+  lists.consents = in.consents;
+  lists.custom_fields = in.custom_fields;
+
+  NameKeys keys = name_keys(first, last);
+  Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,
+               storage::opt(birth), storage::opt(a.street), storage::opt(a.street2), storage::opt(a.postcode),
+               storage::opt(a.city), a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country),
+               now};
+  FIDELIS_RETURN_IF_ERROR(
+      tx.exec("UPDATE customers SET civility = $2, first_name = $3, last_name = $4, name_key = $5, name_key2 = $6, "
+              "birth_date = $7, street = $8, street2 = $9, postcode = $10, city = $11, city_key = $12, country = $13, "
+              "updated_at = $14, version = version + 1 WHERE id = $1",
+              p));
+  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, lists, now));
+  FIDELIS_ASSIGN_OR_RETURN(Customer merged, refresh_document(tx, id));
+  FIDELIS_RETURN_IF_ERROR(audit::emit(
+      tx, {"customer.updated", id, std::to_string(id), fmt::format(R"({{"id":{},"version":{},"merge":true}})", id, merged.version)},
+      now));
+  return merged;
+}
+
+Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids) {
+  return load_customers(tx, ids);
+}
+
+Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_view source, std::string_view external_id) {
+  Value p[] = {text::to_lower(source), std::string(external_id)};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("SELECT x.customer_id FROM customer_external_ids x JOIN customers c ON c.id = x.customer_id "
+             "WHERE x.source = $1 AND x.external_id = $2 AND c.deleted_at IS NULL",
+             p));
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(row->i64(0));
+}
+
+Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email) {
+  Value p[] = {text::to_lower(email)};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+             "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
+             p));
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(row->i64(0));
+}
+
+}  // namespace fidelis::customers

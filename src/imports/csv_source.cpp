@@ -1,0 +1,253 @@
+// Streaming CSV reading: libcsv for RFC 4180 parsing, uchardet to recognise the encoding, iconv to
+// convert it to UTF-8. The file is fed to the parser one physical line at a time, which is how each
+// record knows the line it starts on.
+
+#include <csv.h>
+#include <iconv.h>
+#include <uchardet/uchardet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <deque>
+
+#include "core/text.h"
+#include "imports/imports.h"
+
+namespace fidelis::imports {
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+constexpr size_t kSample = 64 << 10;
+
+// Valid UTF-8 except, possibly, a character cut at the end of the sample.
+bool utf8_sample(std::string_view s) {
+  for (size_t cut = 0; cut < 4 && cut <= s.size(); ++cut)
+    if (text::is_valid_utf8(s.substr(0, s.size() - cut))) return true;
+  return false;
+}
+
+// Fields per line for `delim`, outside double quotes, over the first lines of the sample.
+std::vector<int> counts(std::string_view sample, char delim) {
+  std::vector<int> out;
+  int n = 1;
+  bool quoted = false, any = false;
+  for (char c : sample) {
+    if (c == '"') quoted = !quoted;
+    else if (!quoted && c == delim) ++n;
+    else if (!quoted && c == '\n') {
+      if (any) out.push_back(n);
+      n = 1;
+      any = false;
+      if (out.size() >= 30) break;
+      continue;
+    }
+    if (c != '\r') any = true;
+  }
+  if (any && out.size() < 30) out.push_back(n);
+  return out;
+}
+
+}  // namespace
+
+Dialect detect_dialect(std::string_view sample) {
+  Dialect d;
+  if (sample.starts_with("\xEF\xBB\xBF")) {
+    d.bom = true;
+    sample.remove_prefix(3);
+  } else if (!utf8_sample(sample)) {
+    uchardet_t ud = uchardet_new();
+    uchardet_handle_data(ud, sample.data(), sample.size());
+    uchardet_data_end(ud);
+    std::string found = uchardet_get_charset(ud);
+    uchardet_delete(ud);
+    // Windows-1252 is Latin-1 plus the printable characters French needs in 0x80-0x9F (œ, €, ’).
+    if (found.empty() || found == "ASCII" || found == "ISO-8859-1" || found == "ISO-8859-15" || found == "UTF-8")
+      found = "WINDOWS-1252";
+    d.encoding = found;
+  }
+  int best = 0;
+  for (char delim : {',', ';', '\t'}) {
+    std::vector<int> c = counts(sample, delim);
+    if (c.empty() || c[0] < 2) continue;
+    int same = static_cast<int>(std::count(c.begin(), c.end(), c[0]));
+    // The header's field count must hold on most lines; among consistent candidates, the most fields.
+    if (same * 10 >= static_cast<int>(c.size()) * 8 && c[0] > best) {
+      best = c[0];
+      d.delimiter = delim;
+    }
+  }
+  return d;
+}
+
+std::string csv_line(std::span<const std::string> fields, char delimiter) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += delimiter;
+    const std::string& f = fields[i];
+    bool quote = f.find_first_of(std::string("\"\r\n") + delimiter) != std::string::npos ||
+                 (!f.empty() && (f.front() == ' ' || f.back() == ' '));
+    if (!quote) {
+      out += f;
+      continue;
+    }
+    out += '"';
+    for (char c : f) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  return out;
+}
+
+struct CsvSource::Impl {
+  std::FILE* file = nullptr;
+  Dialect dialect;
+  int64_t size = 0;
+  int64_t bytes_read = 0;
+  iconv_t conv = reinterpret_cast<iconv_t>(-1);
+  csv_parser parser{};
+  bool eof = false;
+  std::string buffer;    // converted UTF-8 text not yet fed
+  std::string raw;       // bytes read, not yet converted
+  int64_t line = 0;      // physical lines fed so far
+  int64_t record_start = 1;
+  bool record_open = false;  // a record began on an earlier line and has not ended
+  int64_t records = 0;
+  std::vector<std::string> fields;
+  std::deque<CsvRecord> ready;
+  std::optional<Error> error;
+
+  ~Impl() {
+    if (file != nullptr) std::fclose(file);
+    if (conv != reinterpret_cast<iconv_t>(-1)) iconv_close(conv);
+    csv_free(&parser);
+  }
+
+  static void on_field(void* data, size_t len, void* self) {
+    auto* impl = static_cast<Impl*>(self);
+    impl->fields.emplace_back(static_cast<const char*>(data), len);
+  }
+  static void on_record(int, void* self) {
+    auto* impl = static_cast<Impl*>(self);
+    CsvRecord r;
+    r.number = ++impl->records;
+    r.line = impl->record_start;
+    r.fields = std::move(impl->fields);
+    impl->fields.clear();
+    impl->ready.push_back(std::move(r));
+  }
+
+  Status fill() {
+    // Read a chunk, convert it to UTF-8 and append it to `buffer`.
+    std::string chunk(kChunk, '\0');
+    size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
+    chunk.resize(n);
+    bytes_read += static_cast<int64_t>(n);
+    if (n == 0) {
+      eof = true;
+      return ok();
+    }
+    if (conv == reinterpret_cast<iconv_t>(-1)) {
+      buffer += chunk;
+      return ok();
+    }
+    raw += chunk;
+    std::string out(raw.size() * 3 + 16, '\0');
+    char* in_p = raw.data();
+    size_t in_left = raw.size();
+    char* out_p = out.data();
+    size_t out_left = out.size();
+    if (iconv(conv, &in_p, &in_left, &out_p, &out_left) == static_cast<size_t>(-1) && errno != EINVAL)
+      return Error::invalid_argument("file", "text that is not valid " + dialect.encoding + " near byte " +
+                                                 std::to_string(bytes_read - static_cast<int64_t>(in_left)));
+    out.resize(out.size() - out_left);
+    buffer += out;
+    raw.erase(0, raw.size() - in_left);  // keep an incomplete multibyte sequence for the next chunk
+    return ok();
+  }
+
+  void feed_line(std::string_view l) {
+    ++line;
+    bool blank = l == "\n" || l == "\r\n" || l == "\r";
+    if (!record_open && blank) {  // empty line between records: libcsv skips it, so do we
+      record_start = line + 1;
+      return;
+    }
+    size_t before = ready.size();
+    if (!record_open) record_start = line;
+    csv_parse(&parser, l.data(), l.size(), on_field, on_record, this);
+    bool ended = ready.size() > before;
+    record_open = !ended || !fields.empty();
+    if (ended) record_start = line + 1;
+  }
+};
+
+CsvSource::CsvSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CsvSource::~CsvSource() = default;
+const Dialect& CsvSource::dialect() const { return impl_->dialect; }
+int64_t CsvSource::size() const { return impl_->size; }
+int64_t CsvSource::bytes_read() const { return impl_->bytes_read; }
+
+Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::fopen(path.c_str(), "rb");
+  if (impl->file == nullptr) return Error::not_found("file", "cannot open " + path);
+  std::fseek(impl->file, 0, SEEK_END);
+  impl->size = std::ftell(impl->file);
+  std::fseek(impl->file, 0, SEEK_SET);
+  std::string sample(kSample, '\0');
+  sample.resize(std::fread(sample.data(), 1, sample.size(), impl->file));
+  std::fseek(impl->file, 0, SEEK_SET);
+  impl->dialect = detect_dialect(sample);
+  if (impl->dialect.bom) {
+    char skip[3];
+    if (std::fread(skip, 1, 3, impl->file) != 3) return Error::invalid_argument("file", "cannot read the byte-order mark");
+    impl->bytes_read = 3;
+  }
+  if (impl->dialect.encoding != "UTF-8") {
+    impl->conv = iconv_open("UTF-8", impl->dialect.encoding.c_str());
+    if (impl->conv == reinterpret_cast<iconv_t>(-1))
+      return Error::invalid_argument("file", "unsupported encoding " + impl->dialect.encoding);
+  }
+  if (csv_init(&impl->parser, CSV_STRICT | CSV_STRICT_FINI) != 0) return Error::internal("cannot initialise libcsv");
+  csv_set_delim(&impl->parser, static_cast<unsigned char>(impl->dialect.delimiter));
+  return std::unique_ptr<CsvSource>(new CsvSource(std::move(impl)));
+}
+
+Result<std::optional<CsvRecord>> CsvSource::next() {
+  Impl& m = *impl_;
+  while (m.ready.empty()) {
+    if (m.error) return *m.error;
+    size_t nl = m.buffer.find('\n');
+    if (nl != std::string::npos) {
+      m.feed_line(std::string_view(m.buffer).substr(0, nl + 1));
+      m.buffer.erase(0, nl + 1);
+      if (csv_error(&m.parser) != CSV_SUCCESS) {
+        m.error = Error::invalid_argument("file", "line " + std::to_string(m.line) + ": " +
+                                                       csv_strerror(csv_error(&m.parser)));
+      }
+      continue;
+    }
+    if (!m.eof) {
+      FIDELIS_RETURN_IF_ERROR(m.fill());
+      continue;
+    }
+    if (!m.buffer.empty()) {  // last line without a line break
+      m.feed_line(m.buffer);
+      m.buffer.clear();
+      continue;
+    }
+    if (csv_fini(&m.parser, Impl::on_field, Impl::on_record, &m) != 0)
+      return Error::invalid_argument("file", "line " + std::to_string(m.record_start) +
+                                                 ": a quoted field is not closed before the end of the file");
+    if (m.ready.empty()) return std::optional<CsvRecord>();
+  }
+  CsvRecord r = std::move(m.ready.front());
+  m.ready.pop_front();
+  return std::optional<CsvRecord>(std::move(r));
+}
+
+}  // namespace fidelis::imports

@@ -1,0 +1,397 @@
+// Running an import: batches committed with the import's progress (resumable, exactly once),
+// matching existing customers, provenance, flags and rejects.
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "imports/imports.h"
+
+namespace fidelis::imports {
+
+using storage::Value;
+using namespace customers;
+
+namespace {
+
+// FNV-1a over the first 64 KiB and the size: recognises the same file when an import is rerun.
+std::string fingerprint(const std::string& path, int64_t size) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  uint64_t h = 1469598103934665603ULL;
+  if (f != nullptr) {
+    std::string buf(64 << 10, '\0');
+    buf.resize(std::fread(buf.data(), 1, buf.size(), f));
+    std::fclose(f);
+    for (unsigned char c : buf) h = (h ^ c) * 1099511628211ULL;
+  }
+  return fmt::format("{:016x}-{}", h, size);
+}
+
+ImportStatus status_from_row(const storage::Row& r) {
+  ImportStatus s;
+  s.id = r.i64(0);
+  s.source = r.str(1);
+  s.file_name = r.str(2);
+  s.status = r.str(3);
+  s.encoding = r.str(4);
+  s.delimiter = r.str(5).empty() ? ',' : r.str(5)[0];
+  s.rows_read = r.i64(6);
+  s.accepted = r.i64(7);
+  s.merged = r.i64(8);
+  s.rejected = r.i64(9);
+  s.flagged = r.i64(10);
+  s.bytes_done = r.i64(11);
+  s.bytes_total = r.i64(12);
+  s.error = r.opt_str(13);
+  s.started_at = r.i64(14);
+  s.updated_at = r.i64(15);
+  s.finished_at = r.opt_i64(16);
+  double secs = static_cast<double>(std::max<Millis>(1, (s.finished_at.value_or(s.updated_at) - s.started_at))) / 1000.0;
+  s.rows_per_second = static_cast<double>(s.rows_read) / secs;
+  if (s.status == "running" && s.bytes_done > 0 && s.bytes_total > s.bytes_done)
+    s.eta_seconds = secs * static_cast<double>(s.bytes_total - s.bytes_done) / static_cast<double>(s.bytes_done);
+  return s;
+}
+
+constexpr std::string_view kStatusColumns =
+    "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
+    "bytes_done, file_size, error, started_at, updated_at, finished_at";
+
+struct Pending {
+  int64_t line = 0;
+  std::vector<std::string> fields;
+  std::optional<BuiltRow> row;
+  std::optional<Error> rejection;
+};
+
+std::string column_for(const std::string& field, std::span<const Column> columns) {
+  Target t = Target::kIgnore;
+  if (field.starts_with("emails")) t = Target::kEmail;
+  else if (field.starts_with("phones")) t = Target::kPhone;
+  else if (field == "first_name") t = Target::kFirstName;
+  else if (field == "last_name") t = Target::kLastName;
+  else if (field == "birth_date") t = Target::kBirthDate;
+  else if (field == "civility") t = Target::kCivility;
+  else if (field.starts_with("address.postcode")) t = Target::kPostcode;
+  else if (field.starts_with("address.city")) t = Target::kCity;
+  else if (field.starts_with("address.street")) t = Target::kStreet;
+  else if (field.starts_with("external_ids")) t = Target::kExternalId;
+  for (const Column& c : columns)
+    if (c.target == t && t != Target::kIgnore) return c.header;
+  return field;
+}
+
+}  // namespace
+
+Importer::Importer(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
+  FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
+  if (!header) return Error::invalid_argument("file", "the file is empty");
+  Preview p;
+  p.dialect = src->dialect();
+  FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
+  RowOptions ro{text::to_lower(o.source), o.default_country, clock_.now()};
+  for (int i = 0; i < rows; ++i) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
+    if (!rec) break;
+    PreviewRow pr;
+    pr.line = rec->line;
+    auto built = build_row(*rec, p.columns, ro, defs);
+    if (built) {
+      pr.customer = built->input;
+      pr.flags = built->flags;
+    } else {
+      Error e = built.error();
+      e.field = column_for(e.field, p.columns);
+      pr.rejection = e;
+    }
+    p.rows.push_back(std::move(pr));
+  }
+  return p;
+}
+
+Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& actor) {
+  std::string source = text::to_lower(text::trim(o.source));
+  if (source.empty() || source.size() > 50 ||
+      !std::all_of(source.begin(), source.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+      }))
+    return Error::invalid_argument("source", "a source name is 1 to 50 of a-z, 0-9, '-', '_' and '.'");
+  if (o.source_priority && (*o.source_priority < 0 || *o.source_priority > 100))
+    return Error::invalid_argument("priority", "must be between 0 and 100");
+  if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
+  FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
+  if (!header) return Error::invalid_argument("file", "the file is empty");
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Column> columns, map_columns(header->fields, o.mapping, defs));
+
+  const Millis start = clock_.now();
+  const std::string file_name = std::filesystem::path(o.path).filename().string();
+  const std::string fp = fingerprint(o.path, src->size());
+  int64_t import_id = 0, records_done = 1;
+  bool resumed = false;
+  int source_priority = 50;
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    Value sp[] = {source, o.source_priority ? Value(int64_t{*o.source_priority}) : storage::null(), start};
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> s,
+        tx.one("INSERT INTO sources (name, priority, created_at) VALUES ($1, COALESCE(CAST($2 AS BIGINT), 50), $3) "
+               "ON CONFLICT (name) DO UPDATE SET priority = COALESCE(CAST($2 AS BIGINT), sources.priority) RETURNING priority",
+               sp));
+    source_priority = static_cast<int>(s->i64(0));
+    Value fpp[] = {fp, source};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> prev,
+                             tx.one("SELECT id, records_done FROM imports WHERE fingerprint = $1 AND source = $2 AND "
+                                    "status <> 'done' ORDER BY id DESC LIMIT 1",
+                                    fpp));
+    if (prev) {
+      import_id = prev->i64(0);
+      records_done = std::max<int64_t>(1, prev->i64(1));
+      resumed = true;
+      Value up[] = {import_id, start};
+      return tx.exec("UPDATE imports SET status = 'running', error = NULL, updated_at = $2 WHERE id = $1", up).has_value()
+                 ? ok()
+                 : Status(Error::internal("cannot resume the import"));
+    }
+    std::string opts = fmt::format("dedup={};default_country={}", o.dedup, o.default_country);
+    Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
+                   opts, start};
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> row,
+        tx.one("INSERT INTO imports (source, file_name, fingerprint, file_size, encoding, delimiter, options, status, "
+               "records_done, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', 1, $8, $8) RETURNING id",
+               ins));
+    import_id = row->i64(0);
+    return ok();
+  }));
+
+  // Skip what an earlier run committed: records 2..records_done (1 is the header).
+  while (records_done > 1) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
+    if (!rec || rec->number >= records_done) break;
+  }
+
+  RowOptions ro{source, o.default_country, start};
+  int64_t batches = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  Status outcome = ok();
+  while (true) {
+    std::vector<Pending> batch;
+    int64_t last_number = records_done;
+    bool end = false;
+    while (static_cast<int64_t>(batch.size()) < o.batch_rows) {
+      auto rec = src->next();
+      if (!rec) {
+        outcome = rec.error();
+        end = true;
+        break;
+      }
+      if (!*rec) {
+        end = true;
+        break;
+      }
+      Pending p;
+      p.line = (*rec)->line;
+      last_number = (*rec)->number;
+      auto built = build_row(**rec, columns, ro, defs);
+      if (built) {
+        p.row = std::move(*built);
+      } else {
+        Error e = built.error();
+        e.field = column_for(e.field, columns);
+        p.rejection = e;
+        p.fields = std::move((*rec)->fields);
+      }
+      batch.push_back(std::move(p));
+    }
+    if (!batch.empty()) {
+      Millis now = clock_.now();
+      Status st = db_.transact([&](storage::Tx& tx) -> Status {
+        int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0;
+        for (Pending& p : batch) {
+          if (p.rejection) {
+            Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
+                         csv_line(p.fields, src->dialect().delimiter)};
+            FIDELIS_RETURN_IF_ERROR(tx.exec(
+                "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (import_id, line) DO NOTHING",
+                r));
+            ++rejected;
+            continue;
+          }
+          BuiltRow& row = *p.row;
+          std::optional<int64_t> match;
+          if (o.dedup && row.external_id) {
+            FIDELIS_ASSIGN_OR_RETURN(match, find_by_external_id(tx, source, *row.external_id));
+          }
+          if (o.dedup && !match && row.input.emails) {
+            for (const auto& e : *row.input.emails) {
+              FIDELIS_ASSIGN_OR_RETURN(match, find_by_email(tx, e.email));
+              if (match) break;
+            }
+          }
+          // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
+          // left for deduplication to review.
+          if (row.input.emails) {
+            std::vector<EmailAddress> kept;
+            for (const auto& e : *row.input.emails) {
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
+              if (owner && owner != match)
+                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
+              else
+                kept.push_back(e);
+            }
+            row.input.emails = std::move(kept);
+          }
+          if (row.external_id && match) {
+            FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_external_id(tx, source, *row.external_id));
+            if (owner && owner != match) {
+              row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", *owner)});
+              row.input.external_ids.reset();
+            }
+          }
+          int64_t customer_id = 0;
+          if (match) {
+            // The row's values replace the current ones when its source ranks at least as high as
+            // every source the customer came from; otherwise they only fill gaps.
+            Value pp[] = {*match};
+            FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> best,
+                                     tx.one("SELECT MAX(s.priority) FROM customer_provenance p JOIN sources s ON "
+                                            "s.name = p.source WHERE p.customer_id = $1",
+                                            pp));
+            bool overwrite = best && !best->is_null(0) && source_priority >= best->i64(0);
+            FIDELIS_ASSIGN_OR_RETURN(Customer c, merge_into(tx, *match, row.input, overwrite, now));
+            customer_id = c.id;
+            ++merged;
+          } else {
+            if (!row.input.first_name && !row.input.last_name && (!row.input.emails || row.input.emails->empty()) &&
+                (!row.input.phones || row.input.phones->empty())) {
+              Value r[] = {import_id, p.line, std::string("email"),
+                           std::string("its only e-mail belongs to another customer: nothing left to make a customer from"),
+                           std::string("")};
+              FIDELIS_RETURN_IF_ERROR(tx.exec(
+                  "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
+                  "ON CONFLICT (import_id, line) DO NOTHING",
+                  r));
+              ++rejected;
+              continue;
+            }
+            FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));
+            customer_id = c.id;
+            ++accepted;
+          }
+          Value prov[] = {customer_id, import_id, p.line, source, now};
+          FIDELIS_RETURN_IF_ERROR(tx.exec(
+              "INSERT INTO customer_provenance (customer_id, import_id, line, source, at) VALUES ($1, $2, $3, $4, $5) "
+              "ON CONFLICT (customer_id, import_id, line) DO NOTHING",
+              prov));
+          for (const Flag& f : row.flags) {
+            Value fl[] = {customer_id, f.field, f.value, f.reason, source, now};
+            FIDELIS_RETURN_IF_ERROR(tx.exec(
+                "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+                fl));
+          }
+          if (!row.flags.empty()) ++flagged;
+        }
+        Value up[] = {import_id, last_number, src->bytes_read(), accepted, merged, rejected, flagged, now};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
+            "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8 WHERE id = $1",
+            up));
+        return ok();
+      });
+      if (!st) {
+        outcome = st;
+        break;
+      }
+      records_done = last_number;
+      ++batches;
+      if (o.progress) {
+        auto s = status(import_id);
+        if (s) {
+          double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          if (secs > 0) {
+            s->rows_per_second = static_cast<double>(batches * o.batch_rows) / secs;
+            double bytes_rate = static_cast<double>(s->bytes_done) / secs;
+            if (bytes_rate > 0) s->eta_seconds = static_cast<double>(s->bytes_total - s->bytes_done) / bytes_rate;
+          }
+          s->resumed = resumed;
+          o.progress(*s);
+        }
+      }
+      if (o.stop_after_batches && batches >= *o.stop_after_batches) {
+        auto s = status(import_id);
+        if (s) s->status = "interrupted";
+        return s;
+      }
+    }
+    if (end) break;
+  }
+
+  Millis done_at = clock_.now();
+  std::string rejects_path = o.rejects_path.empty() ? o.path + ".rejects.csv" : o.rejects_path;
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    Value up[] = {import_id, std::string(outcome ? "done" : "failed"),
+                  outcome ? storage::null() : Value(outcome.error().field + ": " + outcome.error().message), done_at};
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE imports SET status = $2, error = $3, updated_at = $4, finished_at = $4 WHERE id = $1", up));
+    return audit::record(tx, actor,
+                         {"import.run", "import", std::to_string(import_id), std::nullopt,
+                          fmt::format(R"({{"source":"{}","file":"{}","status":"{}"}})", source, file_name,
+                                      outcome ? "done" : "failed")},
+                         done_at);
+  }));
+  FIDELIS_RETURN_IF_ERROR(write_rejects(import_id, rejects_path));
+  FIDELIS_ASSIGN_OR_RETURN(ImportStatus final_status, status(import_id));
+  final_status.rejects_path = rejects_path;
+  final_status.resumed = resumed;
+  if (!outcome) log::warn("import failed", {{"import", std::to_string(import_id)}, {"error", outcome.error().message}});
+  return final_status;
+}
+
+Result<ImportStatus> Importer::status(int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                           db_.one(fmt::format("SELECT {} FROM imports WHERE id = $1", kStatusColumns), p));
+  if (!row) return Error::not_found("id", fmt::format("no import {}", id));
+  return status_from_row(*row);
+}
+
+Result<std::vector<ImportStatus>> Importer::list(int limit) {
+  Value p[] = {int64_t{limit}};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                           db_.query(fmt::format("SELECT {} FROM imports ORDER BY id DESC LIMIT $1", kStatusColumns), p));
+  std::vector<ImportStatus> out;
+  for (const auto& r : rows.rows) out.push_back(status_from_row(r));
+  return out;
+}
+
+Status Importer::write_rejects(int64_t id, const std::string& path) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                           db_.query("SELECT line, column_name, reason, raw FROM import_rejects WHERE import_id = $1 "
+                                     "ORDER BY line",
+                                     p));
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return Error::invalid_argument("rejects", "cannot write " + path);
+  std::string head = "line,column,reason,original\r\n";
+  std::fwrite(head.data(), 1, head.size(), f);
+  for (const auto& r : rows.rows) {
+    std::string fields[] = {r.str(0), r.str(1), r.str(2), r.str(3)};
+    std::string line = csv_line(fields, ',') + "\r\n";
+    std::fwrite(line.data(), 1, line.size(), f);
+  }
+  std::fclose(f);
+  return ok();
+}
+
+}  // namespace fidelis::imports

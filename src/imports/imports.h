@@ -1,0 +1,205 @@
+#pragma once
+// imports: customer files as people really have them, streamed into the base.
+//
+// A CSV file is read with libcsv (RFC 4180 quoting), its encoding found with uchardet (UTF-8 with
+// or without BOM; Windows-1252 / Latin-1 converted with iconv) and its delimiter (',', ';' or tab)
+// guessed from the first lines. Its header row is mapped to profile fields by an explicit mapping
+// or by French and English header names. Each row becomes a customer, or is merged into the one it
+// matches (same id in the same source, then same e-mail), or is rejected with the column and the
+// reason. A malformed optional value (a bad birth date, say) is dropped and flagged on the record,
+// not a reason to reject the row.
+//
+// An import is resumable: rows are committed in batches together with the import's progress, so a
+// rerun of the same file for the same source after a crash or a kill continues after the last
+// committed row and stores no row twice. Rejected rows are stored with the batch and written to the
+// rejects file at the end (line, column, reason, original fields). Memory does not grow with the
+// file.
+//
+// Thread-safety: an Importer runs one import at a time per call; several calls may run in
+// parallel on different files (they serialise on the database writer on SQLite).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "customers/customers.h"
+#include "storage/db.h"
+
+namespace fidelis::imports {
+
+// ---- reading (csv_source.cpp) ----
+
+struct Dialect {
+  char delimiter = ',';
+  std::string encoding = "UTF-8";  // as iconv names it; the source is converted to UTF-8
+  bool bom = false;                // a UTF-8 byte-order mark was skipped
+};
+// Detects encoding and delimiter from the first bytes of a file.
+Dialect detect_dialect(std::string_view sample);
+
+struct CsvRecord {
+  int64_t number = 0;  // 1 for the header row
+  int64_t line = 0;    // physical line where the record starts (quoted fields may span lines)
+  std::vector<std::string> fields;  // UTF-8
+};
+
+// Streams records from a file in 1 MiB chunks.
+class CsvSource {
+ public:
+  // NotFound ("file") when the file cannot be opened.
+  static Result<std::unique_ptr<CsvSource>> open(const std::string& path);
+  ~CsvSource();
+  const Dialect& dialect() const;
+  int64_t size() const;        // bytes
+  int64_t bytes_read() const;  // bytes consumed so far
+  // The next record, or nullopt at the end. InvalidArgument ("file") on unbalanced quotes at the
+  // end of the file or text that is not valid in the detected encoding.
+  Result<std::optional<CsvRecord>> next();
+
+ private:
+  struct Impl;
+  explicit CsvSource(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One CSV line with RFC 4180 quoting (no line break at the end).
+std::string csv_line(std::span<const std::string> fields, char delimiter);
+
+// ---- mapping columns to fields (mapping.cpp) ----
+
+enum class Target {
+  kIgnore, kCivility, kFirstName, kLastName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
+  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom
+};
+std::string_view target_name(Target t);
+
+struct Column {
+  std::string header;
+  Target target = Target::kIgnore;
+  std::string custom_key;  // kCustom only
+};
+
+// `explicit_mapping`: header -> field name ("first_name", "last_name", "email", "phone",
+// "birth_date", "street", "street2", "postcode", "city", "country", "civility", "external_id",
+// "tags", "ignore", or a custom field key). Headers it does not name are guessed from French and
+// English names ("Nom", "Prénom", "Code postal", "E-mail", "Date de naissance", ...) or ignored.
+// InvalidArgument naming "mapping.<header>" for an unknown field, "mapping" for a header not in the
+// file, and "header" when two columns map to the same single-valued field.
+Result<std::vector<Column>> map_columns(std::span<const std::string> header,
+                                        const std::map<std::string, std::string>& explicit_mapping,
+                                        const std::vector<customers::CustomFieldDef>& custom_fields);
+
+// ---- a row to a customer (row_builder.cpp) ----
+
+struct Flag {
+  std::string field;   // profile field, e.g. "birth_date"
+  std::string value;   // as found in the file
+  std::string reason;
+};
+
+struct BuiltRow {
+  customers::CustomerInput input;  // validated and normalised
+  std::optional<std::string> external_id;
+  std::vector<Flag> flags;         // values dropped from the row
+};
+
+struct RowOptions {
+  std::string source;               // source system name, lower-case
+  std::string default_country = "FR";
+  Millis now = 0;
+};
+
+// InvalidArgument, with `field` = the column header, when the row cannot make a usable customer
+// (no name, no valid e-mail and no phone), or has more fields than the header.
+Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
+                           const std::vector<customers::CustomFieldDef>& custom_fields);
+
+// ---- running imports (importer.cpp) ----
+
+struct ImportOptions {
+  std::string path;
+  std::string source;               // required: the system the file comes from
+  std::optional<int> source_priority;  // merge priority of the source (higher wins); kept per source
+  std::map<std::string, std::string> mapping;
+  std::string default_country = "FR";
+  bool dedup = true;                // match existing customers (by id in the source, then e-mail)
+  std::string rejects_path;         // default: <path>.rejects.csv
+  int64_t batch_rows = 2000;
+  // Called after each committed batch; may be empty.
+  std::function<void(const struct ImportStatus&)> progress;
+  // Tests only: stop (as a crash would) after this many committed batches.
+  std::optional<int64_t> stop_after_batches;
+};
+
+struct ImportStatus {
+  int64_t id = 0;
+  std::string source;
+  std::string file_name;
+  std::string status;  // "running", "done", "failed", "interrupted"
+  std::string encoding;
+  char delimiter = ',';
+  int64_t rows_read = 0, accepted = 0, merged = 0, rejected = 0, flagged = 0;
+  int64_t bytes_done = 0, bytes_total = 0;
+  double rows_per_second = 0;
+  std::optional<double> eta_seconds;
+  std::optional<std::string> error;
+  Millis started_at = 0, updated_at = 0;
+  std::optional<Millis> finished_at;
+  std::string rejects_path;
+  bool resumed = false;
+};
+
+struct PreviewRow {
+  int64_t line = 0;
+  std::optional<customers::CustomerInput> customer;  // as it would be stored
+  std::vector<Flag> flags;
+  std::optional<Error> rejection;
+};
+struct Preview {
+  Dialect dialect;
+  std::vector<Column> columns;
+  std::vector<PreviewRow> rows;
+};
+
+class Importer {
+ public:
+  Importer(storage::Db& db, const Clock& clock);
+
+  // Runs (or resumes) the import of `options.path` for `options.source`. InvalidArgument naming the
+  // option for bad options or a bad header; the status says how far it went.
+  Result<ImportStatus> run(const ImportOptions& options, const audit::Actor& actor);
+  // The first `rows` rows as they would be stored, with their problems; changes nothing.
+  Result<Preview> preview(const ImportOptions& options, int rows = 20);
+  Result<ImportStatus> status(int64_t id);
+  Result<std::vector<ImportStatus>> list(int limit = 50);
+  // Writes the rejects of import `id` to `path` (CSV: line, column, reason, then the original
+  // fields).
+  Status write_rejects(int64_t id, const std::string& path);
+
+ private:
+  storage::Db& db_;
+  const Clock& clock_;
+};
+
+// ---- export (export.cpp) ----
+
+enum class ExportFormat {
+  kCsv,          // UTF-8, ',' , CRLF, RFC 4180
+  kCsvExcelFr,   // what French Excel opens directly: ';', CRLF, UTF-8 with BOM
+  kJsonLines     // one customer document per line
+};
+Result<ExportFormat> parse_export_format(std::string_view name, std::string_view field = "format");
+// Streams every live customer (or every customer when include_deleted) to `sink`, a chunk at a
+// time, in id order; memory stays flat. Returns how many customers were written.
+Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool include_deleted,
+                                 const std::function<Status(std::string_view chunk)>& sink);
+
+}  // namespace fidelis::imports

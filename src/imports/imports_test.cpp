@@ -1,0 +1,287 @@
+// Imports: dialect detection, CSV edge cases, header mapping, row building, resumable runs and
+// export, on both drivers.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "imports/imports.h"
+#include "storage/test_db.h"
+
+namespace fidelis::imports {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  auto dir = std::filesystem::temp_directory_path() / ("fidelis_imports_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = (dir / name).string();
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<CsvRecord> read_all(const std::string& path) {
+  auto src = CsvSource::open(path);
+  EXPECT_TRUE(src);
+  std::vector<CsvRecord> out;
+  while (true) {
+    auto r = (*src)->next();
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    if (!r || !*r) break;
+    out.push_back(std::move(**r));
+  }
+  return out;
+}
+
+TEST(Dialect, RecognisesEncodingAndDelimiter) {
+  auto excel = detect_dialect("Civilit\xE9;Pr\xE9nom;Nom;Code postal\r\nMme;H\xE9l\xE8ne;L\xE9vy;75011\r\n");
+  EXPECT_EQ(excel.delimiter, ';');
+  EXPECT_EQ(excel.encoding, "WINDOWS-1252");
+  auto bom = detect_dialect("\xEF\xBB\xBFPrénom,Nom\nÉlodie,Durand\n");
+  EXPECT_TRUE(bom.bom);
+  EXPECT_EQ(bom.encoding, "UTF-8");
+  EXPECT_EQ(bom.delimiter, ',');
+  EXPECT_EQ(detect_dialect("a\tb\tc\n1\t2\t3\n").delimiter, '\t');
+  // Commas inside quoted fields do not fool it.
+  EXPECT_EQ(detect_dialect("nom;adresse\n\"Dupont\";\"3, rue des Lilas\"\n").delimiter, ';');
+}
+
+TEST(CsvSource, QuotingLinesAndConversion) {
+  auto path = write_temp("quoting.csv",
+                         "Nom;Adresse;Note\r\n"
+                         "\"Dupont; fils\";\"12 rue \"\"Haute\"\"\";\"deux\r\nlignes\"\r\n"
+                         "\r\n"
+                         "L\xE9vy;3 all\xE9\x65;\x9C\x75vre\r\n");
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].fields[0], "Dupont; fils");
+  EXPECT_EQ(rows[1].fields[1], "12 rue \"Haute\"");
+  EXPECT_EQ(rows[1].fields[2], "deux\r\nlignes");
+  EXPECT_EQ(rows[1].line, 2);
+  EXPECT_EQ(rows[2].line, 5);  // after the two-line record and a blank line
+  EXPECT_EQ(rows[2].fields[0], "Lévy");
+  EXPECT_EQ(rows[2].fields[1], "3 allée");
+  EXPECT_EQ(rows[2].fields[2], "œuvre");  // 0x9C is œ in Windows-1252, not in Latin-1
+}
+
+TEST(CsvSource, UnclosedQuoteIsAnErrorNamingTheLine) {
+  auto path = write_temp("broken.csv", "a,b\n1,\"never closed\n2,3\n");
+  auto src = CsvSource::open(path);
+  ASSERT_TRUE(src);
+  Result<std::optional<CsvRecord>> r = (*src)->next();
+  while (r && *r) r = (*src)->next();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "file");
+  EXPECT_NE(r.error().message.find("line 2"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(CsvSource::open("/nonexistent/x.csv"));
+}
+
+TEST(Mapping, GuessesFrenchAndEnglishHeaders) {
+  std::vector<std::string> header = {"Civilité", "Prénom", "NOM", "E-mail", "Tél. portable", "Date de naissance",
+                                     "Adresse", "Code postal", "Ville", "Pays", "N° client", "Divers"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  std::vector<Target> want = {Target::kCivility, Target::kFirstName, Target::kLastName, Target::kEmail,
+                              Target::kPhone, Target::kBirthDate, Target::kStreet, Target::kPostcode,
+                              Target::kCity, Target::kCountry, Target::kExternalId, Target::kIgnore};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ((*cols)[i].target, want[i]) << header[i];
+  auto english = map_columns(std::vector<std::string>{"First Name", "Last name", "Email address", "ZIP code", "Customer ID"}, {}, {});
+  ASSERT_TRUE(english);
+  EXPECT_EQ((*english)[0].target, Target::kFirstName);
+  EXPECT_EQ((*english)[3].target, Target::kPostcode);
+  EXPECT_EQ((*english)[4].target, Target::kExternalId);
+}
+
+TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
+  std::vector<std::string> header = {"col1", "col2", "Nom"};
+  auto cols = map_columns(header, {{"col1", "email"}, {"col2", "pointure"}, {"Nom", "ignore"}},
+                          {{"pointure", "Pointure", customers::CustomFieldType::kInteger, {}}});
+  ASSERT_TRUE(cols) << cols.error().message;
+  EXPECT_EQ((*cols)[0].target, Target::kEmail);
+  EXPECT_EQ((*cols)[1].target, Target::kCustom);
+  EXPECT_EQ((*cols)[1].custom_key, "pointure");
+  EXPECT_EQ((*cols)[2].target, Target::kIgnore);
+  EXPECT_EQ(map_columns(header, {{"col1", "shoe"}}, {}).error().field, "mapping.col1");
+  EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping");
+  EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Nom de famille"}, {}, {}).error().field, "header");
+}
+
+TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
+  std::vector<std::string> header = {"Prénom", "Nom", "E-mail", "Téléphone", "Naissance", "Code postal", "Ville", "Pays"};
+  auto cols = *map_columns(header, {}, {});
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  CsvRecord rec{2, 2, {"jean-PIERRE", "DUPONT", "JP.Dupont@Free.FR", "06 12 34 56 78", "31/02/1980", "1000", "bourg-en-bresse", "France"}};
+  auto r = build_row(rec, cols, o, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->input.first_name, "Jean-Pierre");
+  EXPECT_EQ(r->input.last_name, "Dupont");
+  EXPECT_EQ((*r->input.emails)[0].email, "JP.Dupont@free.fr");
+  EXPECT_EQ((*r->input.phones)[0].e164, "+33612345678");
+  EXPECT_FALSE(r->input.birth_date);  // dropped...
+  ASSERT_EQ(r->flags.size(), 1u);     // ...and flagged
+  EXPECT_EQ(r->flags[0].field, "birth_date");
+  EXPECT_EQ(r->flags[0].value, "31/02/1980");
+  EXPECT_EQ(r->input.address->postcode, "01000");  // the zero a spreadsheet dropped
+  EXPECT_EQ(r->input.address->country, "FR");
+
+  CsvRecord only_bad_email{3, 3, {"", "", "pas-un-email", "", "", "", "", ""}};
+  auto rejected = build_row(only_bad_email, cols, o, {});
+  ASSERT_FALSE(rejected);
+  EXPECT_EQ(rejected.error().field, "E-mail");
+
+  CsvRecord too_many{4, 4, {"a", "b", "c", "d", "e", "f", "g", "h", "extra"}};
+  EXPECT_EQ(build_row(too_many, cols, o, {}).error().field, "line");
+}
+
+class ImportTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = storage::testing::make_test_db(GetParam());
+    if (!t_.skipped.empty()) GTEST_SKIP() << t_.skipped;
+  }
+  storage::testing::TestDb t_;
+  FakeClock clock_;
+  audit::Actor actor_ = audit::Actor::cli("test");
+};
+
+// The same shop's customers in two exports: the shop's own (Excel, ';', Windows-1252) and the
+// newsletter tool's (UTF-8, ',').
+std::string shop_export() {
+  return "Civilit\xE9;Pr\xE9nom;Nom;E-mail;T\xE9l\xE9phone;Date de naissance;Adresse;Code postal;Ville;N\xB0 client\r\n"
+         "Mme;H\xE9l\xE8ne;L\xC9VY;helene.levy@orange.fr;06 11 22 33 44;09/07/1984;3 all\xE9\x65 des Tilleuls;75011;Paris;C001\r\n"
+         "M.;Fran\xE7ois;Dupont;f.dupont@free.fr;;1975-13-01;12 rue Haute;69002;Lyon;C002\r\n"
+         ";;;pas-un-email;;;;;;C003\r\n"
+         "M;Ga\xEBl;Le Goff;gael.legoff@gmail.com;02 98 00 00 00;1 mars 1990;;29200;Brest;C004\r\n";
+}
+std::string newsletter_export() {
+  return "email,first name,last name,zip,city\n"
+         "helene.levy@orange.fr,Hélène,Lévy,75011,Paris\n"
+         "zoe.martin@laposte.net,Zoé,Martin,33000,Bordeaux\n"
+         "f.dupont@free.fr,François,Dupont,69002,Lyon\n";
+}
+
+TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
+  Importer importer(*t_.db, clock_);
+  auto shop = importer.run({.path = write_temp(GetParam() + "_shop.csv", shop_export()), .source = "Boutique",
+                            .source_priority = 80},
+                           actor_);
+  ASSERT_TRUE(shop) << shop.error().field << ": " << shop.error().message;
+  EXPECT_EQ(shop->status, "done");
+  EXPECT_EQ(shop->encoding, "WINDOWS-1252");
+  EXPECT_EQ(shop->delimiter, ';');
+  EXPECT_EQ(shop->rows_read, 4);
+  EXPECT_EQ(shop->accepted, 3);
+  EXPECT_EQ(shop->rejected, 1);
+  EXPECT_EQ(shop->flagged, 1);  // Dupont's impossible birth date
+  std::string rejects = read_file(shop->rejects_path);
+  EXPECT_TRUE(rejects.starts_with("line,column,reason,original\r\n4,E-mail,")) << rejects;
+  EXPECT_NE(rejects.find("pas-un-email"), std::string::npos) << rejects;
+
+  auto news = importer.run({.path = write_temp(GetParam() + "_news.csv", newsletter_export()), .source = "newsletter",
+                            .source_priority = 20},
+                           actor_);
+  ASSERT_TRUE(news) << news.error().message;
+  EXPECT_EQ(news->accepted, 1);  // Zoé
+  EXPECT_EQ(news->merged, 2);    // Hélène and François, matched by e-mail
+  EXPECT_EQ(news->rejected, 0);
+
+  customers::CustomerService svc(*t_.db, clock_);
+  auto helene = svc.list({.q = "helene.levy@"});
+  ASSERT_TRUE(helene);
+  ASSERT_EQ(helene->items.size(), 1u);
+  const auto& h = helene->items[0];
+  EXPECT_EQ(h.last_name, "Lévy");  // the shop's (higher priority) spelling is kept
+  EXPECT_EQ(h.birth_date, "1984-07-09");
+  EXPECT_EQ(h.external_ids.size(), 1u);
+  storage::Value p[] = {h.id};
+  auto prov = t_.db->query("SELECT source FROM customer_provenance WHERE customer_id = $1 ORDER BY source", p);
+  ASSERT_TRUE(prov);
+  ASSERT_EQ(prov->rows.size(), 2u);
+  EXPECT_EQ(prov->rows[0].str(0), "boutique");
+  EXPECT_EQ(prov->rows[1].str(0), "newsletter");
+  auto flags = t_.db->query("SELECT field, value FROM customer_flags");
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->rows.size(), 1u);
+  EXPECT_EQ(flags->rows[0].str(0), "birth_date");
+  EXPECT_EQ(flags->rows[0].str(1), "1975-13-01");
+
+  // Importing the shop's file again changes nothing but the counts of matches.
+  auto again = importer.run({.path = write_temp(GetParam() + "_shop2.csv", shop_export() + "\r\n"), .source = "boutique"}, actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->accepted, 0);
+  EXPECT_EQ(again->merged, 3);
+  EXPECT_EQ(svc.list({.limit = 100})->items.size(), 4u);
+}
+
+TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
+  std::string csv = "email;nom\n";
+  for (int i = 0; i < 250; ++i) csv += "client" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";
+  auto path = write_temp(GetParam() + "_big.csv", csv);
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = path, .source = "crm", .batch_rows = 40, .stop_after_batches = 3}, actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->status, "interrupted");
+  EXPECT_EQ(first->rows_read, 120);
+  int64_t calls = 0;
+  auto second = importer.run({.path = path, .source = "crm", .batch_rows = 40,
+                              .progress = [&](const ImportStatus& s) { ++calls; EXPECT_GT(s.bytes_done, 0); }},
+                             actor_);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_TRUE(second->resumed);
+  EXPECT_EQ(second->id, first->id);
+  EXPECT_EQ(second->status, "done");
+  EXPECT_EQ(second->rows_read, 250);
+  EXPECT_EQ(second->accepted, 250);
+  EXPECT_EQ(calls, 4);  // 130 rows left in batches of 40
+  auto count = t_.db->one("SELECT COUNT(*) FROM customers");
+  EXPECT_EQ((*count)->i64(0), 250);
+  auto dup = t_.db->one("SELECT COUNT(*) FROM (SELECT email_key FROM customer_emails GROUP BY email_key HAVING COUNT(*) > 1) d");
+  EXPECT_EQ((*dup)->i64(0), 0);
+}
+
+TEST_P(ImportTest, PreviewChangesNothing) {
+  Importer importer(*t_.db, clock_);
+  auto p = importer.preview({.path = write_temp(GetParam() + "_prev.csv", shop_export()), .source = "boutique"}, 10);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->rows.size(), 4u);
+  EXPECT_TRUE(p->rows[0].customer);
+  EXPECT_EQ(p->rows[1].flags.size(), 1u);
+  ASSERT_TRUE(p->rows[2].rejection);
+  EXPECT_EQ(p->rows[2].line, 4);
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 0);
+}
+
+TEST_P(ImportTest, ExportsCsvForFrenchExcelAndJsonLines) {
+  Importer importer(*t_.db, clock_);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_exp.csv", newsletter_export()), .source = "n"}, actor_));
+  std::string excel, jsonl;
+  auto n = export_customers(*t_.db, ExportFormat::kCsvExcelFr, false, [&](std::string_view c) -> Status {
+    excel += c;
+    return ok();
+  });
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 3);
+  EXPECT_TRUE(excel.starts_with("\xEF\xBB\xBFid;civility;first_name;"));
+  EXPECT_NE(excel.find(";Zoé;Martin;zoe.martin@laposte.net;"), std::string::npos) << excel;
+  ASSERT_TRUE(export_customers(*t_.db, ExportFormat::kJsonLines, false, [&](std::string_view c) -> Status {
+    jsonl += c;
+    return ok();
+  }));
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 3);
+  EXPECT_TRUE(jsonl.starts_with("{\"id\":"));
+  EXPECT_EQ(parse_export_format("xml").error().field, "format");
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace fidelis::imports

@@ -1,0 +1,242 @@
+// One CSV record -> a validated CustomerInput, keeping every value it had to drop as a flag.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/text.h"
+#include "imports/imports.h"
+
+namespace fidelis::imports {
+
+using namespace customers;
+
+namespace {
+
+std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find_first_of(seps, start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view part = text::trim(s.substr(start, end - start));
+    if (!part.empty()) out.emplace_back(part);
+    start = end + 1;
+  }
+  return out;
+}
+
+// Country names as files write them -> ISO 3166-1 alpha-2; two-letter codes pass through.
+std::optional<std::string> country_code(std::string_view raw) {
+  std::string key = text::search_key(raw);
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+      {"france", "FR"}, {"france metropolitaine", "FR"}, {"belgique", "BE"}, {"belgium", "BE"}, {"suisse", "CH"},
+      {"switzerland", "CH"}, {"luxembourg", "LU"}, {"espagne", "ES"}, {"spain", "ES"}, {"italie", "IT"},
+      {"italy", "IT"}, {"allemagne", "DE"}, {"germany", "DE"}, {"royaume uni", "GB"}, {"united kingdom", "GB"},
+      {"uk", "GB"}, {"portugal", "PT"}, {"pays bas", "NL"}, {"netherlands", "NL"}, {"monaco", "MC"},
+      {"canada", "CA"}, {"etats unis", "US"}, {"usa", "US"}, {"united states", "US"}, {"maroc", "MA"},
+      {"morocco", "MA"}, {"algerie", "DZ"}, {"tunisie", "TN"}};
+  for (const auto& [name, code] : kNames)
+    if (key == name) return std::string(code);
+  if (key.size() == 2) return text::to_upper(key);
+  return std::nullopt;
+}
+
+Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now) {
+  std::string field = "custom_fields." + def.key;
+  switch (def.type) {
+    case CustomFieldType::kInteger: {
+      std::string s(v);
+      char* end = nullptr;
+      long long n = std::strtoll(s.c_str(), &end, 10);
+      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected an integer");
+      return CustomValue(static_cast<int64_t>(n));
+    }
+    case CustomFieldType::kNumber: {
+      std::string s(v);
+      std::replace(s.begin(), s.end(), ',', '.');  // French decimal comma
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected a number");
+      return CustomValue(d);
+    }
+    case CustomFieldType::kBoolean: {
+      std::string k = text::search_key(v);
+      if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y") return CustomValue(true);
+      if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n") return CustomValue(false);
+      return Error::invalid_argument(field, "expected oui/non, yes/no, true/false or 1/0");
+    }
+    case CustomFieldType::kDate: {
+      FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(v, field, now));
+      return CustomValue(d.to_string());
+    }
+    default: return CustomValue(std::string(v));
+  }
+}
+
+// Removes the value a validation error names; false if the error is not about a droppable value.
+bool drop(CustomerInput& in, const std::string& field) {
+  auto index = [&](std::string_view prefix) -> std::optional<size_t> {
+    if (!field.starts_with(prefix)) return std::nullopt;
+    return static_cast<size_t>(std::strtoul(field.c_str() + prefix.size(), nullptr, 10));
+  };
+  if (field == "birth_date") return in.birth_date.reset(), true;
+  if (field == "civility") return in.civility.reset(), true;
+  if (field == "first_name") return in.first_name.reset(), true;
+  if (field == "last_name") return in.last_name.reset(), true;
+  if (in.address) {
+    if (field == "address.postcode") return in.address->postcode.reset(), true;
+    if (field == "address.country") return in.address->country.reset(), true;
+    if (field == "address.city") return in.address->city.reset(), true;
+    if (field == "address.street") return in.address->street.reset(), true;
+    if (field == "address.street2") return in.address->street2.reset(), true;
+  }
+  if (auto i = index("emails["); i && in.emails && *i < in.emails->size())
+    return in.emails->erase(in.emails->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("phones["); i && in.phones && *i < in.phones->size())
+    return in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("tags["); i && in.tags && *i < in.tags->size())
+    return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
+  if (field.starts_with("custom_fields.") && in.custom_fields) return in.custom_fields->erase(field.substr(14)) > 0;
+  if ((field == "emails" && in.emails) || (field == "phones" && in.phones) || (field == "tags" && in.tags)) {
+    if (field == "emails") in.emails->resize(10);
+    if (field == "phones") in.phones->resize(10);
+    if (field == "tags") in.tags->resize(100);
+    return true;
+  }
+  return false;
+}
+
+// The original text of the value a validation error names, for the flag.
+std::string value_of(const CustomerInput& in, const std::string& field) {
+  auto at = [&](const auto& list, std::string_view prefix, auto get) -> std::string {
+    size_t i = std::strtoul(field.c_str() + prefix.size(), nullptr, 10);
+    return list && i < list->size() ? get((*list)[i]) : "";
+  };
+  if (field == "birth_date") return in.birth_date.value_or("");
+  if (field == "civility") return in.civility.value_or("");
+  if (field == "first_name") return in.first_name.value_or("");
+  if (field == "last_name") return in.last_name.value_or("");
+  if (field == "address.postcode" && in.address) return in.address->postcode.value_or("");
+  if (field == "address.country" && in.address) return in.address->country.value_or("");
+  if (field.starts_with("emails[")) return at(in.emails, "emails[", [](const EmailAddress& e) { return e.email; });
+  if (field.starts_with("phones[")) return at(in.phones, "phones[", [](const Phone& p) { return p.raw; });
+  if (field.starts_with("tags[")) return at(in.tags, "tags[", [](const std::string& t) { return t; });
+  return "";
+}
+
+std::string flag_field(const std::string& field) {
+  // "emails[1].email" -> "email", "address.postcode" -> "postcode": the profile field a person knows.
+  if (field.starts_with("emails[")) return "email";
+  if (field.starts_with("phones[")) return "phone";
+  if (field.starts_with("tags[")) return "tags";
+  if (field.starts_with("address.")) return field.substr(8);
+  return field;
+}
+
+}  // namespace
+
+Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
+                           const std::vector<CustomFieldDef>& custom_fields) {
+  if (record.fields.size() > columns.size()) {
+    bool extra_empty = std::all_of(record.fields.begin() + static_cast<long>(columns.size()), record.fields.end(),
+                                   [](const std::string& f) { return text::trim(f).empty(); });
+    if (!extra_empty)
+      return Error::invalid_argument("line", fmt::format("{} fields for {} columns", record.fields.size(), columns.size()));
+  }
+  BuiltRow out;
+  CustomerInput& in = out.input;
+  Address address;
+  bool has_address = false;
+  std::string email_column, name_column;
+  for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
+    const Column& col = columns[i];
+    std::string value(text::trim(record.fields[i]));
+    if (value.empty() || col.target == Target::kIgnore) continue;
+    switch (col.target) {
+      case Target::kCivility: in.civility = value; break;
+      case Target::kFirstName: in.first_name = value; name_column = col.header; break;
+      case Target::kLastName: in.last_name = value; name_column = col.header; break;
+      case Target::kEmail:
+        email_column = col.header;
+        if (!in.emails) in.emails.emplace();
+        for (auto& e : split_any(value, ",; ")) in.emails->push_back({e, ""});
+        break;
+      case Target::kPhone:
+        if (!in.phones) in.phones.emplace();
+        for (auto& p : split_any(value, ",;/")) in.phones->push_back(Phone{.raw = p});
+        break;
+      case Target::kBirthDate: {
+        auto d = parse_date_flexible(value, "birth_date", options.now);
+        if (d) in.birth_date = d->to_string();
+        else out.flags.push_back({"birth_date", value, d.error().message});
+        break;
+      }
+      case Target::kStreet: address.street = value; has_address = true; break;
+      case Target::kStreet2: address.street2 = value; has_address = true; break;
+      case Target::kPostcode:
+        // Spreadsheets drop the leading zero of "01000": put it back for a four-digit French code.
+        if (value.size() == 4 && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          value = "0" + value;
+        address.postcode = value;
+        has_address = true;
+        break;
+      case Target::kCity: address.city = value; has_address = true; break;
+      case Target::kCountry:
+        if (auto cc = country_code(value)) address.country = *cc;
+        else out.flags.push_back({"country", value, "not a country this import recognises"});
+        has_address = true;
+        break;
+      case Target::kExternalId: out.external_id = value; break;
+      case Target::kTags:
+        if (!in.tags) in.tags.emplace();
+        for (auto& t : split_any(value, ",;|")) in.tags->push_back(t);
+        break;
+      case Target::kCustom: {
+        auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
+                                [&](const CustomFieldDef& d) { return d.key == col.custom_key; });
+        if (def == custom_fields.end()) break;
+        auto v = custom_value(value, *def, options.now);
+        if (!v) {
+          out.flags.push_back({def->key, value, v.error().message});
+          break;
+        }
+        if (!in.custom_fields) in.custom_fields.emplace();
+        (*in.custom_fields)[def->key] = *v;
+        break;
+      }
+      case Target::kIgnore: break;
+    }
+  }
+  if (has_address) {
+    if (!address.country && !options.default_country.empty()) address.country = options.default_country;
+    in.address = address;
+  }
+  if (out.external_id) in.external_ids = std::vector<ExternalId>{{options.source, *out.external_id}};
+  // Validate; drop and flag each optional value that fails, until the rest is valid.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    CustomerInput trial = in;
+    Status st = validate_customer_input(trial, custom_fields, options.now);
+    if (st) {
+      in = std::move(trial);
+      break;
+    }
+    const Error& e = st.error();
+    std::string value = value_of(in, e.field);
+    if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
+    out.flags.push_back({flag_field(e.field), value, e.message});
+  }
+  for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
+    if (!p.valid) out.flags.push_back({"phone", p.raw, "not a valid phone number (kept as given)"});
+  bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) || (in.phones && !in.phones->empty());
+  if (!usable) {
+    std::string column = !email_column.empty() ? email_column : !name_column.empty() ? name_column : "line";
+    std::string why = "no name, no valid e-mail and no phone: nothing to make a customer from";
+    for (const Flag& f : out.flags) why += fmt::format("; {} '{}': {}", f.field, f.value, f.reason);
+    return Error::invalid_argument(column, why);
+  }
+  return out;
+}
+
+}  // namespace fidelis::imports
