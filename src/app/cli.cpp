@@ -9,12 +9,14 @@
 #include <cstdlib>
 #include <optional>
 #include <filesystem>
+#include <fstream>
 #include <sys/resource.h>
 
 #include "app/app.h"
 #include "auth/auth.h"
 #include "core/log.h"
 #include "customers/customers.h"
+#include "imports/imports.h"
 #include "http/api.h"
 #include "storage/migrate.h"
 
@@ -94,6 +96,34 @@ int run(int argc, char** argv) {
   uint64_t demo_seed = 42;
   demo_cmd->add_option("--customers", demo_count, "how many customers")->capture_default_str();
   demo_cmd->add_option("--seed", demo_seed, "random seed (same seed, same data)")->capture_default_str();
+
+  auto* import_cmd = cli.add_subcommand("import", "Import customers from a file");
+  import_cmd->require_subcommand(1);
+  auto* import_customers = import_cmd->add_subcommand(
+      "customers", "Import a CSV file of customers (',' or ';', UTF-8 or Windows-1252); rerunning resumes");
+  std::string i_file, i_source, i_mapping, i_country = "FR", i_rejects;
+  std::optional<int> i_priority;
+  bool i_no_dedup = false, i_dry_run = false;
+  int64_t i_batch = 5000;
+  import_customers->add_option("FILE", i_file, "the CSV file")->required();
+  import_customers->add_option("--source", i_source, "the system the file comes from, e.g. prestashop")->required();
+  import_customers->add_option("--mapping", i_mapping, "JSON file: {\"column header\": \"field\", ...}");
+  import_customers->add_option("--default-country", i_country, "country for addresses without one")->capture_default_str();
+  import_customers->add_option("--priority", i_priority, "merge priority of the source, 0..100 (default 50, kept)");
+  import_customers->add_option("--rejects", i_rejects, "where to write rejected rows (default FILE.rejects.csv)");
+  import_customers->add_option("--batch", i_batch, "rows per transaction")->capture_default_str();
+  import_customers->add_flag("--no-dedup", i_no_dedup, "always create: do not match existing customers");
+  import_customers->add_flag("--dry-run", i_dry_run, "show the first rows as they would be stored, change nothing");
+
+  auto* export_cmd = cli.add_subcommand("export", "Export data");
+  export_cmd->require_subcommand(1);
+  auto* export_customers_cmd = export_cmd->add_subcommand("customers", "Export customers, streaming");
+  std::string e_format = "csv", e_output;
+  bool e_deleted = false;
+  export_customers_cmd->add_option("--format", e_format, "csv, csv-excel-fr (';', BOM, for French Excel) or jsonl")
+      ->capture_default_str();
+  export_customers_cmd->add_option("--output", e_output, "file to write (default: standard output)");
+  export_customers_cmd->add_flag("--include-deleted", e_deleted, "also export deleted customers");
 
   auto* routes_cmd = cli.add_subcommand("routes", "Print the API routes and the permission each needs, as JSON");
 
@@ -205,6 +235,100 @@ int run(int argc, char** argv) {
     for (const auto& k : *keys)
       std::printf("%-24s fid_%s_…  %-9s %s\n", k.name.c_str(), k.prefix.c_str(), std::string(auth::role_name(k.role)).c_str(),
                   k.revoked_at ? "revoked" : "active");
+    return 0;
+  }
+
+  if (*import_cmd) {
+    imports::ImportOptions o;
+    o.path = i_file;
+    o.source = i_source;
+    o.source_priority = i_priority;
+    o.default_country = i_country;
+    o.dedup = !i_no_dedup;
+    o.rejects_path = i_rejects;
+    o.batch_rows = i_batch;
+    if (!i_mapping.empty()) {
+      std::ifstream in(i_mapping);
+      if (!in) return fail(Error::invalid_argument("mapping", "cannot read " + i_mapping));
+      http::Json m = http::Json::parse(in, nullptr, false);
+      if (m.is_discarded() || !m.is_object())
+        return fail(Error::invalid_argument("mapping", "expected a JSON object {\"column header\": \"field\"}"));
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        if (!it->is_string()) return fail(Error::invalid_argument("mapping." + it.key(), "expected a field name"));
+        o.mapping[it.key()] = it->get<std::string>();
+      }
+    }
+    imports::Importer importer(**db, clock);
+    if (i_dry_run) {
+      auto p = importer.preview(o, 20);
+      if (!p) return fail(p.error());
+      std::printf("encoding %s, delimiter '%s'%s\n", p->dialect.encoding.c_str(),
+                  p->dialect.delimiter == '\t' ? "\\t" : std::string(1, p->dialect.delimiter).c_str(),
+                  p->dialect.bom ? ", byte-order mark" : "");
+      for (const auto& c : p->columns)
+        std::printf("  column %-28s -> %s\n", ("\"" + c.header + "\"").c_str(),
+                    c.target == imports::Target::kCustom ? ("custom field " + c.custom_key).c_str()
+                                                         : std::string(imports::target_name(c.target)).c_str());
+      for (const auto& r : p->rows) {
+        if (r.rejection) {
+          std::printf("line %lld: REJECTED (%s: %s)\n", static_cast<long long>(r.line), r.rejection->field.c_str(),
+                      r.rejection->message.c_str());
+          continue;
+        }
+        const auto& c = *r.customer;
+        std::printf("line %lld: %s %s %s | %s | %s | %s %s %s\n", static_cast<long long>(r.line),
+                    c.civility.value_or("").c_str(), c.first_name.value_or("").c_str(), c.last_name.value_or("").c_str(),
+                    c.emails && !c.emails->empty() ? (*c.emails)[0].email.c_str() : "",
+                    c.phones && !c.phones->empty() ? (*c.phones)[0].e164.value_or((*c.phones)[0].raw).c_str() : "",
+                    c.address ? c.address->postcode.value_or("").c_str() : "", c.address ? c.address->city.value_or("").c_str() : "",
+                    c.birth_date.value_or("").c_str());
+        for (const auto& f : r.flags)
+          std::printf("    flagged %s '%s': %s\n", f.field.c_str(), f.value.c_str(), f.reason.c_str());
+      }
+      return 0;
+    }
+    bool tty = isatty(fileno(stderr));
+    int last_decile = -1;
+    o.progress = [&](const imports::ImportStatus& s) {
+      double frac = s.bytes_total > 0 ? static_cast<double>(s.bytes_done) / static_cast<double>(s.bytes_total) : 0;
+      int decile = static_cast<int>(frac * 10);
+      if (!tty && decile == last_decile) return;
+      last_decile = decile;
+      int filled = static_cast<int>(frac * 30);
+      std::string eta = s.eta_seconds ? fmt::format("ETA {:.0f} s", *s.eta_seconds) : "";
+      std::fprintf(stderr, "%s[%s%s] %3.0f%% %lld rows, %.0f rows/s, %lld accepted, %lld merged, %lld rejected %s%s",
+                   tty ? "\r" : "", std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(30 - filled), ' ').c_str(), frac * 100, static_cast<long long>(s.rows_read),
+                   s.rows_per_second, static_cast<long long>(s.accepted), static_cast<long long>(s.merged),
+                   static_cast<long long>(s.rejected), eta.c_str(), tty ? "   " : "\n");
+    };
+    auto start = std::chrono::steady_clock::now();
+    auto st = importer.run(o, cli_actor());
+    if (tty) std::fprintf(stderr, "\n");
+    if (!st) return fail(st.error());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("import %lld %s%s: %lld rows read, %lld accepted, %lld merged, %lld rejected, %lld flagged in %.1f s (%s, '%c')\n",
+                static_cast<long long>(st->id), st->status.c_str(), st->resumed ? " (resumed)" : "",
+                static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
+                static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
+                st->delimiter);
+    if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());
+    return st->status == "done" ? 0 : 1;
+  }
+
+  if (*export_cmd) {
+    auto format = imports::parse_export_format(e_format);
+    if (!format) return fail(format.error());
+    std::FILE* out = e_output.empty() ? stdout : std::fopen(e_output.c_str(), "wb");
+    if (out == nullptr) return fail(Error::invalid_argument("output", "cannot write " + e_output));
+    auto n = imports::export_customers(**db, *format, e_deleted, [&](std::string_view chunk) -> Status {
+      if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size())
+        return Error::unavailable("cannot write the export (disk full?)");
+      return ok();
+    });
+    if (out != stdout) std::fclose(out);
+    if (!n) return fail(n.error());
+    std::fprintf(stderr, "exported %lld customers\n", static_cast<long long>(*n));
     return 0;
   }
 

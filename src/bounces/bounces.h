@@ -209,7 +209,8 @@ struct EscalationConfig {
 AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config = {});
 
 // What an admin's "this address works again" does: hard_bounce and soft_bounce become unverified
-// with count 0; complaint and unsubscribed are consent, not bounces, and stay as they are.
+// with count 0 (the next delivery makes them valid); the other states are returned unchanged:
+// complaint and unsubscribed are consent, not bounces.
 AddressState clear_bounces(const AddressState& current);
 
 }  // namespace fidelis::bounces

@@ -132,6 +132,7 @@ constexpr Phrase kPhrases[] = {
     {"user not found", Reason::kMailboxUnknown},
     {"mailbox not found", Reason::kMailboxUnknown},
     {"recipient not found", Reason::kMailboxUnknown},
+    {"recipientnotfound", Reason::kMailboxUnknown},  // Exchange: RESOLVER.ADR.RecipientNotFound
     {"address not found", Reason::kMailboxUnknown},
     {"account not found", Reason::kMailboxUnknown},
     {"invalid recipient", Reason::kMailboxUnknown},
@@ -284,6 +285,8 @@ Classification classify_detailed(std::string_view status_code, std::string_view 
       reason = phrase->reason;  // some servers send 5.7.1 for "user unknown"; the address is still dead
     } else if (code->subject == 1 && code->detail == 10 && phrase && phrase->reason == Reason::kMailboxUnknown) {
       reason = Reason::kMailboxUnknown;  // Exchange uses 5.1.10 for "recipient not found", not null MX
+    } else if (klass == 4 && reason == Reason::kPolicy && phrase && phrase->reason == Reason::kTemporary) {
+      reason = Reason::kTemporary;  // "451 4.7.1 Greylisted": a delay, not a spam verdict
     }
   }
 

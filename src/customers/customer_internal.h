@@ -24,7 +24,8 @@ std::string phone_query_key(std::string_view q);
 
 // Replaces the lists `in` sets and upserts its consents (writing consent events when a consent
 // changes), for customer `id`.
-Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now);
+// `fresh`: the customer was just inserted, so there is nothing to delete or compare against.
+Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh = false);
 // Loads whole profiles, in the order of `ids`; missing ids are skipped.
 Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const int64_t> ids);
 Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids);

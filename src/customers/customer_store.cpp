@@ -40,8 +40,9 @@ std::string phone_query_key(std::string_view q) {
   return digits;
 }
 
-Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now) {
+Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh) {
   auto replace = [&](std::string_view table) -> Status {
+    if (fresh) return ok();  // a new customer has nothing to replace
     Value p[] = {id};
     FIDELIS_RETURN_IF_ERROR(tx.exec(fmt::format("DELETE FROM {} WHERE customer_id = $1", table), p));
     return ok();
@@ -108,7 +109,8 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
   if (in.custom_fields) {
     for (const auto& [key, value] : *in.custom_fields) {
       Value del[] = {id, key};
-      FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_custom_values WHERE customer_id = $1 AND key = $2", del));
+      if (!fresh)
+        FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_custom_values WHERE customer_id = $1 AND key = $2", del));
       if (!value) continue;
       Value text_v = storage::null(), int_v = storage::null(), real_v = storage::null();
       std::string type;
@@ -126,9 +128,11 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
   if (in.consents) {
     for (const auto& c : *in.consents) {
       Value key[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose))};
-      FIDELIS_ASSIGN_OR_RETURN(
-          std::optional<storage::Row> cur,
-          tx.one("SELECT granted FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND purpose = $3", key));
+      std::optional<storage::Row> cur;
+      if (!fresh) {
+        FIDELIS_ASSIGN_OR_RETURN(
+            cur, tx.one("SELECT granted FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND purpose = $3", key));
+      }
       if (cur && (cur->i64(0) != 0) == c.granted) continue;  // unchanged: no event
       Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
                    c.source, now};
@@ -328,8 +332,43 @@ Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Milli
              "$8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
              p));
   int64_t id = row->i64(0);
-  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
-  return refresh_document(tx, id);
+  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now, /*fresh=*/true));
+  // The stored profile is exactly the input, in the order load_customers gives: no need to read it back.
+  Customer c;
+  c.id = id;
+  c.civility = in.civility;
+  c.first_name = in.first_name;
+  c.last_name = in.last_name;
+  c.birth_date = in.birth_date;
+  c.emails = in.emails.value_or(std::vector<EmailAddress>{});
+  c.phones = in.phones.value_or(std::vector<Phone>{});
+  c.address = a;
+  c.household = in.household.value_or(std::vector<HouseholdMember>{});
+  c.affinities = in.affinities.value_or(std::vector<Affinity>{});
+  std::stable_sort(c.affinities.begin(), c.affinities.end(), [](const Affinity& x, const Affinity& y) {
+    return x.strength != y.strength ? x.strength > y.strength : x.category < y.category;
+  });
+  for (Consent k : in.consents.value_or(std::vector<Consent>{})) {
+    k.changed_at = now;
+    c.consents.push_back(std::move(k));
+  }
+  std::stable_sort(c.consents.begin(), c.consents.end(), [](const Consent& x, const Consent& y) {
+    return std::pair(channel_name(x.channel), purpose_name(x.purpose)) < std::pair(channel_name(y.channel), purpose_name(y.purpose));
+  });
+  c.tags = in.tags.value_or(std::vector<std::string>{});
+  std::sort(c.tags.begin(), c.tags.end());
+  if (in.custom_fields)
+    for (const auto& [k, v] : *in.custom_fields)
+      if (v) c.custom_fields.emplace(k, *v);
+  c.external_ids = in.external_ids.value_or(std::vector<ExternalId>{});
+  std::sort(c.external_ids.begin(), c.external_ids.end(), [](const ExternalId& x, const ExternalId& y) {
+    return std::pair(x.source, x.id) < std::pair(y.source, y.id);
+  });
+  c.version = 1;
+  c.created_at = c.updated_at = now;
+  Value d[] = {id, render_document(c)};
+  FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO customer_docs (customer_id, doc) VALUES ($1, $2)", d));
+  return c;
 }
 
 Result<std::vector<CustomFieldDef>> load_custom_field_defs(storage::Db& db) {

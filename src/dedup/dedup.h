@@ -114,7 +114,8 @@ std::string_view field_name(Field f);  // "first_name", "last_name", "email", ..
 
 // Agreement levels per field, 0 = disagree, higher = stronger agreement:
 //   first_name, last_name  0 different, 1 similar (JW >= 0.85), 2 close (JW >= 0.93), 3 same
-//   email                  0 different, 1 same local part or JW(local) >= 0.92, 2 same normalised address
+//   email                  0 different, 1 same local part (separators aside) or one letter off,
+//                          2 same normalised address
 //   phone                  0 different, 1 same French fixed line (+331..+335, +339), 2 same other number
 //   birth_date             0 different, 1 partial (same year and month, or day and month swapped), 2 same
 //   postcode               0 different, 1 same département (first two digits), 2 same

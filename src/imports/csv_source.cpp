@@ -110,8 +110,10 @@ struct CsvSource::Impl {
   iconv_t conv = reinterpret_cast<iconv_t>(-1);
   csv_parser parser{};
   bool eof = false;
-  std::string buffer;    // converted UTF-8 text not yet fed
+  std::string buffer;    // converted UTF-8 text; buffer[pos..] not yet fed
+  size_t pos = 0;
   std::string raw;       // bytes read, not yet converted
+  int64_t converted_in = 0, converted_out = 0;
   int64_t line = 0;      // physical lines fed so far
   int64_t record_start = 1;
   bool record_open = false;  // a record began on an earlier line and has not ended
@@ -141,7 +143,9 @@ struct CsvSource::Impl {
   }
 
   Status fill() {
-    // Read a chunk, convert it to UTF-8 and append it to `buffer`.
+    // Read a chunk, convert it to UTF-8 and append it to `buffer` (dropping what was fed).
+    buffer.erase(0, pos);
+    pos = 0;
     std::string chunk(kChunk, '\0');
     size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
     chunk.resize(n);
@@ -164,6 +168,8 @@ struct CsvSource::Impl {
       return Error::invalid_argument("file", "text that is not valid " + dialect.encoding + " near byte " +
                                                  std::to_string(bytes_read - static_cast<int64_t>(in_left)));
     out.resize(out.size() - out_left);
+    converted_in += static_cast<int64_t>(raw.size() - in_left);
+    converted_out += static_cast<int64_t>(out.size());
     buffer += out;
     raw.erase(0, raw.size() - in_left);  // keep an incomplete multibyte sequence for the next chunk
     return ok();
@@ -189,7 +195,14 @@ CsvSource::CsvSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CsvSource::~CsvSource() = default;
 const Dialect& CsvSource::dialect() const { return impl_->dialect; }
 int64_t CsvSource::size() const { return impl_->size; }
-int64_t CsvSource::bytes_read() const { return impl_->bytes_read; }
+int64_t CsvSource::bytes_read() const {
+  // Bytes of the file behind the records handed out so far: what was read, less what waits in the
+  // buffers (converted text counted back at the conversion's average ratio).
+  const Impl& m = *impl_;
+  double ratio = m.converted_out > 0 ? static_cast<double>(m.converted_in) / static_cast<double>(m.converted_out) : 1.0;
+  auto pending = static_cast<int64_t>(static_cast<double>(m.buffer.size() - m.pos) * ratio) + static_cast<int64_t>(m.raw.size());
+  return std::max<int64_t>(0, m.bytes_read - pending);
+}
 
 Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
@@ -221,10 +234,10 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
     if (m.error) return *m.error;
-    size_t nl = m.buffer.find('\n');
+    size_t nl = m.buffer.find('\n', m.pos);
     if (nl != std::string::npos) {
-      m.feed_line(std::string_view(m.buffer).substr(0, nl + 1));
-      m.buffer.erase(0, nl + 1);
+      m.feed_line(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos));
+      m.pos = nl + 1;
       if (csv_error(&m.parser) != CSV_SUCCESS) {
         m.error = Error::invalid_argument("file", "line " + std::to_string(m.line) + ": " +
                                                        csv_strerror(csv_error(&m.parser)));
@@ -235,9 +248,10 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
       FIDELIS_RETURN_IF_ERROR(m.fill());
       continue;
     }
-    if (!m.buffer.empty()) {  // last line without a line break
-      m.feed_line(m.buffer);
+    if (m.pos < m.buffer.size()) {  // last line without a line break
+      m.feed_line(std::string_view(m.buffer).substr(m.pos));
       m.buffer.clear();
+      m.pos = 0;
       continue;
     }
     if (csv_fini(&m.parser, Impl::on_field, Impl::on_record, &m) != 0)

@@ -232,20 +232,23 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           if (o.dedup && row.external_id) {
             FIDELIS_ASSIGN_OR_RETURN(match, find_by_external_id(tx, source, *row.external_id));
           }
-          if (o.dedup && !match && row.input.emails) {
+          // One look-up per e-mail serves both the match and the ownership check below.
+          std::vector<std::optional<int64_t>> owners;
+          if (row.input.emails) {
             for (const auto& e : *row.input.emails) {
-              FIDELIS_ASSIGN_OR_RETURN(match, find_by_email(tx, e.email));
-              if (match) break;
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
+              owners.push_back(owner);
+              if (o.dedup && !match && owner) match = owner;
             }
           }
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
           // left for deduplication to review.
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
-            for (const auto& e : *row.input.emails) {
-              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
-              if (owner && owner != match)
-                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
+            for (size_t i = 0; i < row.input.emails->size(); ++i) {
+              const auto& e = (*row.input.emails)[i];
+              if (owners[i] && owners[i] != match)
+                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owners[i])});
               else
                 kept.push_back(e);
             }

@@ -132,7 +132,7 @@ struct ImportOptions {
   std::string default_country = "FR";
   bool dedup = true;                // match existing customers (by id in the source, then e-mail)
   std::string rejects_path;         // default: <path>.rejects.csv
-  int64_t batch_rows = 2000;
+  int64_t batch_rows = 5000;
   // Called after each committed batch; may be empty.
   std::function<void(const struct ImportStatus&)> progress;
   // Tests only: stop (as a crash would) after this many committed batches.

@@ -64,7 +64,8 @@ constexpr Name kGuesses[] = {
     {"numero client", Target::kExternalId}, {"tags", Target::kTags}, {"code client", Target::kExternalId},
     {"ref client", Target::kExternalId}, {"reference client", Target::kExternalId}, {"customer id", Target::kExternalId},
     {"client id", Target::kExternalId}, {"n client", Target::kExternalId}, {"etiquettes", Target::kTags},
-    {"segments", Target::kTags},
+    {"segments", Target::kTags}, {"civility", Target::kCivility}, {"street2", Target::kStreet2},
+    {"street 2", Target::kStreet2}, {"external id", Target::kExternalId}, {"birthday", Target::kBirthDate},
 };
 
 std::optional<Target> guess(std::string_view header) {

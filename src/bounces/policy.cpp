@@ -1,0 +1,76 @@
+// The address status state machine (see bounces.h for the diagram).
+
+#include <algorithm>
+
+#include "bounces/bounces.h"
+
+namespace fidelis::bounces {
+
+std::string_view address_status_name(AddressStatus status) {
+  switch (status) {
+    case AddressStatus::kUnverified: return "unverified";
+    case AddressStatus::kValid: return "valid";
+    case AddressStatus::kSoftBounce: return "soft_bounce";
+    case AddressStatus::kHardBounce: return "hard_bounce";
+    case AddressStatus::kComplaint: return "complaint";
+    case AddressStatus::kUnsubscribed: return "unsubscribed";
+  }
+  return "unverified";
+}
+
+Result<AddressStatus> parse_address_status(std::string_view text, std::string_view field) {
+  for (AddressStatus s : {AddressStatus::kUnverified, AddressStatus::kValid, AddressStatus::kSoftBounce,
+                          AddressStatus::kHardBounce, AddressStatus::kComplaint, AddressStatus::kUnsubscribed})
+    if (text == address_status_name(s)) return s;
+  return Error::invalid_argument(std::string(field),
+                                 "expected unverified, valid, soft_bounce, hard_bounce, complaint or unsubscribed");
+}
+
+AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config) {
+  AddressState next = current;
+  // Consent first: a complaint or an unsubscription is the person's decision, and no delivery
+  // outcome may undo it (sending marketing again after a complaint is what gets a sender blocked).
+  if (current.status == AddressStatus::kComplaint) return next;
+  if (event.kind == Kind::kComplaint) {
+    next.status = AddressStatus::kComplaint;
+    return next;
+  }
+  if (current.status == AddressStatus::kUnsubscribed) return next;
+  if (event.kind == Kind::kUnsubscribe) {
+    next.status = AddressStatus::kUnsubscribed;
+    return next;
+  }
+
+  switch (event.kind) {
+    case Kind::kHard:
+      next.status = AddressStatus::kHardBounce;
+      return next;
+    case Kind::kSoft: {
+      if (current.status == AddressStatus::kHardBounce) return next;
+      int threshold = std::max(1, config.soft_bounces_before_hard);
+      // A stored count that is corrupt or past the threshold must neither overflow nor go negative.
+      next.soft_count = std::clamp(current.soft_count, 0, threshold - 1) + 1;
+      next.status = next.soft_count >= threshold ? AddressStatus::kHardBounce : AddressStatus::kSoftBounce;
+      return next;
+    }
+    case Kind::kNotABounce:
+      // Only "delivered" proves the mailbox took the message; relayed / expanded only say another
+      // system did. A hard bounce stays: see bounces.h.
+      if (event.action == Action::kDelivered && current.status != AddressStatus::kHardBounce) {
+        next.status = AddressStatus::kValid;
+        next.soft_count = 0;
+      }
+      return next;
+    case Kind::kComplaint:
+    case Kind::kUnsubscribe:
+      return next;  // handled above
+  }
+  return next;
+}
+
+AddressState clear_bounces(const AddressState& current) {
+  if (current.status != AddressStatus::kHardBounce && current.status != AddressStatus::kSoftBounce) return current;
+  return AddressState{AddressStatus::kUnverified, 0};
+}
+
+}  // namespace fidelis::bounces
