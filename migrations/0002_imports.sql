@@ -11,6 +11,7 @@ CREATE TABLE imports (
   id {{id}},
   source TEXT NOT NULL REFERENCES sources(name),
   file_name TEXT NOT NULL,
+  path TEXT NOT NULL,
   fingerprint TEXT {{binary}} NOT NULL,
   file_size BIGINT NOT NULL,
   encoding TEXT NOT NULL,

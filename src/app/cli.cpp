@@ -154,7 +154,9 @@ int run(int argc, char** argv) {
     if (!db) return fail(db.error());
     auth::AuthService auth(**db, clock, {.fast_hashing = true});
     customers::CustomerService customers(**db, clock);
-    http::Api api({**db, clock, config, auth, customers, {}});
+    imports::ImportRunner runner(**db, clock);
+    imports::Uploads uploads(tmpl);
+    http::Api api({**db, clock, config, auth, customers, runner, uploads, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();

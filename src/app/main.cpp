@@ -32,6 +32,10 @@ int serve(const Config& config) {
                           .login_max_failures_per_address = config.login_max_failures_per_address,
                           .login_window_ms = config.login_window_ms});
   customers::CustomerService customers(**db, clock);
+  imports::ImportRunner import_runner(**db, clock);
+  imports::Uploads uploads(config.data_dir);
+  if (auto st = import_runner.resume_unfinished(); !st)
+    log::warn("cannot resume unfinished imports", {{"error", st.error().message}});
 
   auto colon = config.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -50,7 +54,7 @@ int serve(const Config& config) {
   opts.max_connections = config.max_connections;
 
   http::Server* server_ptr = nullptr;
-  http::Api api({**db, clock, config, auth, customers, [&server_ptr] {
+  http::Api api({**db, clock, config, auth, customers, import_runner, uploads, [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});
   http::Server server(
@@ -67,6 +71,7 @@ int serve(const Config& config) {
   std::printf("listening on %s\n", url.c_str());
   std::fflush(stdout);
   server.wait();
+  import_runner.stop();
   log::info("stopped");
   return 0;
 }

@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kRoleNames[] = {"admin", "marketer", "agent", "sales", "viewer"};
 constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
-    "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read"};
+    "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -80,7 +80,8 @@ bool role_has(Role role, Permission p) {
   switch (p) {
     case Permission::kCustomersRead: return true;
     case Permission::kCustomersWrite: return role != Role::kViewer;
-    case Permission::kCustomersDelete: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kCustomersDelete:
+    case Permission::kImportsManage: return role == Role::kAdmin || role == Role::kMarketer;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:
     case Permission::kUsersManage:

@@ -41,11 +41,12 @@ enum class Permission {
   kUsersManage,      // admin
   kApiKeysManage,    // admin
   kAuditRead,        // admin
+  kImportsManage,    // admin, marketer: upload files, run and read imports
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
     Permission::kCustomersRestore, Permission::kCustomFieldsManage, Permission::kUsersManage,
-    Permission::kApiKeysManage, Permission::kAuditRead};
+    Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

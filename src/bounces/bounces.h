@@ -81,7 +81,9 @@ struct Bounce {
   // True when no machine-readable delivery-status part existed and the fields were guessed from
   // free text: trust the recipient less, and prefer a provider's explicit verdict when there is one.
   bool heuristic = false;
-  int64_t at_ms = 0;  // when it happened (Last-Attempt-Date, Arrival-Date, Date, or the webhook's), epoch ms; 0 if unknown
+  // When it happened, epoch ms: Last-Attempt-Date, else Arrival-Date, else the bounce's Date, or the
+  // webhook's time; 0 if unknown.
+  int64_t at_ms = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

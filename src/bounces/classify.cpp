@@ -141,6 +141,7 @@ constexpr Phrase kPhrases[] = {
     {"invalid user", Reason::kMailboxUnknown},
     {"does not exist", Reason::kMailboxUnknown},
     {"doesn t exist", Reason::kMailboxUnknown},
+    {"user doesn t have a", Reason::kMailboxUnknown},  // Yahoo: "This user doesn't have a yahoo.com account"
     {"not a valid mailbox", Reason::kMailboxUnknown},
     {"unknown or illegal alias", Reason::kMailboxUnknown},
     {"adresse inconnue", Reason::kMailboxUnknown},

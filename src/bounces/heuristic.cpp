@@ -127,7 +127,8 @@ std::vector<std::string> listed_recipients(std::string_view section) {
     std::string_view line = text::trim(section.substr(pos, end - pos));
     pos = end + 1;
     std::string_view token = line.substr(0, line.find_first_of(" \t"));
-    while (!token.empty() && (token.back() == ':' || token.back() == '.' || token.back() == ',')) token.remove_suffix(1);
+    while (!token.empty() && (token.back() == ':' || token.back() == '.' || token.back() == ','))
+      token.remove_suffix(1);
     if (token.size() >= 2 && token.front() == '<' && token.back() == '>') token = token.substr(1, token.size() - 2);
     if (token.find('@') == std::string_view::npos) continue;
     Result<std::string> email = normalize_email(token);
@@ -203,7 +204,11 @@ std::vector<Bounce> read_free_text_bounce(const ScannedMessage& message) {
   if (recipients.empty()) return {};
 
   std::string message_id = message.message_id, fidelis_id = message.fidelis_message_id;
-  if (message_id.empty() && fidelis_id.empty()) ids_from_text(text.substr(end), message_id, fidelis_id);
+  if (message_id.empty() && fidelis_id.empty()) {
+    // After the "copy of the message" line when there is one; without it, header lines anywhere.
+    bool has_copy = end < text.size();
+    ids_from_text(has_copy ? text.substr(end) : text, message_id, fidelis_id);
+  }
 
   std::vector<size_t> starts;
   for (const std::string& r : recipients) starts.push_back(lower_section.find(text::to_lower_ascii(r)));

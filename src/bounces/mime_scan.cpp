@@ -152,10 +152,13 @@ bool is(GMimeContentType* type, const char* media, const char* subtype) {
   return g_mime_content_type_is_type(type, media, subtype) != 0;
 }
 
-struct Walker {
-  ScannedMessage& out;
-  std::string plain;
-  std::string html;
+// Collects what ScannedMessage needs from a MIME tree, depth first.
+class Walker {
+ public:
+  explicit Walker(ScannedMessage& out) : out_(out) {}
+
+  // The human-readable text: text/plain parts, else the HTML ones without their tags.
+  std::string take_text() { return plain_.empty() ? std::move(html_) : std::move(plain_); }
 
   void walk(GMimeObject* object, int depth) {
     // Real bounces nest two or three levels; a deeper tree is hostile or broken.
@@ -171,24 +174,29 @@ struct Walker {
       // The returned original: only its ids matter. Its body is the sender's own text, which
       // must not be mistaken for the bounce's explanation.
       if (GMimeMessage* returned = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object)))
-        read_ids(returned, out);
+        read_ids(returned, out_);
       return;
     }
     if (!GMIME_IS_PART(object)) return;
     GMimePart* part = GMIME_PART(object);
     if (is(type, "message", "delivery-status") || is(type, "text", "delivery-status") ||
         is(type, "message", "global-delivery-status")) {
-      out.delivery_status.push_back(read_field_groups(text_of(part)));
+      out_.delivery_status.push_back(read_field_groups(text_of(part)));
     } else if (is(type, "text", "rfc822-headers") || is(type, "message", "rfc822-headers") ||
                is(type, "message", "global-headers")) {
       std::string headers = text_of(part) + "\n\n";
-      if (GPtr<GMimeMessage> returned = parse_message(headers)) read_ids(returned.get(), out);
+      if (GPtr<GMimeMessage> returned = parse_message(headers)) read_ids(returned.get(), out_);
     } else if (is(type, "text", "plain")) {
-      if (plain.size() < kMaxTextBytes) plain += text_of(part) + "\n";
+      if (plain_.size() < kMaxTextBytes) plain_ += text_of(part) + "\n";
     } else if (is(type, "text", "html")) {
-      if (html.size() < kMaxTextBytes) html += html_to_text(text_of(part)) + "\n";
+      if (html_.size() < kMaxTextBytes) html_ += html_to_text(text_of(part)) + "\n";
     }
   }
+
+ private:
+  ScannedMessage& out_;
+  std::string plain_;
+  std::string html_;
 };
 
 }  // namespace
@@ -218,9 +226,9 @@ Result<ScannedMessage> scan_message(std::string_view raw) {
   out.failed_recipients = clean_text(header(top, "X-Failed-Recipients"));
   out.date_ms = parse_date_ms(header(top, "Date"));
 
-  Walker walker{out, {}, {}};
+  Walker walker(out);
   walker.walk(g_mime_message_get_mime_part(message.get()), 0);
-  out.text = walker.plain.empty() ? std::move(walker.html) : std::move(walker.plain);
+  out.text = walker.take_text();
   if (out.text.size() > kMaxTextBytes) out.text.resize(kMaxTextBytes);
   return out;
 }

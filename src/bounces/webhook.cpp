@@ -17,7 +17,8 @@ Result<Verdict> parse_verdict(std::string_view text) {
   if (v.empty() || v == "undetermined") return Verdict::kNone;
   if (v == "hard" || v == "permanent") return Verdict::kHard;
   if (v == "soft" || v == "transient" || v == "temporary") return Verdict::kSoft;
-  return Error::invalid_argument("bounce_type", "expected hard, soft or empty, got \"" + internal::clean_text(text) + "\"");
+  return Error::invalid_argument("bounce_type",
+                                 "expected hard, soft or empty, got \"" + internal::clean_text(text) + "\"");
 }
 
 // The status a provider sends is a code, maybe with words after it ("5.1.1 (bad mailbox)"), maybe

@@ -76,6 +76,7 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       string_key("db", &Config::db),
       string_key("listen", &Config::listen),
+      string_key("data_dir", &Config::data_dir),
       string_key("log_level", &Config::log_level),
       int_key("io_threads", &Config::io_threads),
       int_key("worker_threads", &Config::worker_threads),

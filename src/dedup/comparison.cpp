@@ -78,7 +78,11 @@ Comparison compare(const PreparedRecord& a, const PreparedRecord& b) {
   std::string_view fa = a.part(P::kFirst), la = a.part(P::kLast), fb = b.part(P::kFirst), lb = b.part(P::kLast);
   if (!fa.empty() && !fb.empty() && !la.empty() && !lb.empty()) {
     double ff = internal::jaro_winkler_keys(fa, fb), ll = internal::jaro_winkler_keys(la, lb);
-    double fl = internal::jaro_winkler_keys(fa, lb), lf = internal::jaro_winkler_keys(la, fb);
+    double fl = 0, lf = 0;
+    if (ff + ll < 2.0) {  // crosswise can only win when straight is not already perfect
+      fl = internal::jaro_winkler_keys(fa, lb);
+      lf = internal::jaro_winkler_keys(la, fb);
+    }
     if (fl + lf > ff + ll) {
       c.names_swapped = true;
       set(Field::kFirstName, name_level(fa, lb, fl), fl);

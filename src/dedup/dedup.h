@@ -83,7 +83,8 @@ struct Date {
 std::optional<Date> parse_date(std::string_view s);
 
 // ---------------------------------------------------------------------------------------------
-// 2. Blocking: two records are compared only when they share at least one key.
+// 2. Blocking: two records are compared only when they share at least one key. Each kind catches
+// duplicates the others miss (a new e-mail, a move, a typo in the surname, a missing birth date).
 
 enum class KeyKind : uint8_t {
   kEmail,          // "e:"  normalize_email(email)
@@ -91,9 +92,11 @@ enum class KeyKind : uint8_t {
   kNamePostcode,   // "np:" phonex(last) + postcode
   kNameBirth,      // "nb:" search_key(last), search_key(first) + birth date
   kPhoneticYear,   // "ff:" phonex(first), phonex(last) + birth year
+  kFirstBirth,     // "fb:" search_key(first) + birth date: a mistyped or changed surname
+  kAddress,        // "ad:" postcode + street (abbreviations expanded): a mistyped name at home
 };
-inline constexpr size_t kKeyKindCount = 5;
-std::string_view key_prefix(KeyKind k);  // "e:", "p:", "np:", "nb:", "ff:"
+inline constexpr size_t kKeyKindCount = 7;
+std::string_view key_prefix(KeyKind k);  // "e:", "p:", "np:", "nb:", "ff:", "fb:", "ad:"
 
 // The keys of one record, at most one per kind, in KeyKind order; a kind whose inputs are missing
 // gives no key. In "nb:" and "ff:" the two names are put in sorted order, so a record with first and
@@ -169,7 +172,9 @@ Comparison compare(const Record& a, const Record& b);
 //   - households: at one address, different people often share the surname and the landline, so the
 //     last_name and phone parameters are kept twice, once for pairs in the same-address context
 //     (Comparison::same_address) and once for the rest;
-//   - postcode and city say the same thing: the city is only weighed when the postcodes differ.
+//   - the address is one thing seen three times: the street is weighed in two contexts (same
+//     postcode or not: a different street in the same postcode speaks against a match, in another
+//     postcode it says "moved"), and the city only when the postcodes differ.
 // Score thresholds: score >= merge -> kMerge (safe to merge without a human), score >= review ->
 // kReview (show to an agent), else kDistinct.
 
@@ -181,8 +186,8 @@ struct Thresholds {
   double merge = 0;   // upper threshold; must be >= review
 };
 
-// m and u for one field: [context][level]. Context 1 (same address) is used by last_name and phone
-// only; other fields ignore it.
+// m and u for one field: [context][level]. Context 1 is the same-address context for last_name and
+// phone, the same-postcode context for street; other fields have one context and ignore the second.
 struct FieldParams {
   std::array<std::array<double, kMaxLevels>, 2> m{}, u{};
 };
@@ -207,7 +212,10 @@ class Model {
 
   // Whether field `f` is weighed for comparison `c` (false when missing, or city after a postcode match).
   static bool counts(const Comparison& c, Field f);
-  // Parameter context of field `f` in comparison `c`: 1 for last_name/phone in the same-address context.
+  // Whether field `f` has a second parameter context (last_name, phone, street).
+  static bool has_context(Field f);
+  // Parameter context of field `f` in comparison `c`: 1 for last_name and phone when same_address,
+  // for street when the postcodes are the same; else 0.
   static int context(const Comparison& c, Field f);
 
   double m(Field f, int level, int context = 0) const;
@@ -262,6 +270,9 @@ struct MatchOptions {
   // through their other keys. Keeps the work linear when a key is common ("p:" of a call centre).
   size_t max_block_size = 200;
   bool keep_distinct = false;  // also return scored pairs below the review threshold
+  // Threads used (the caller's included), for normalising and for scoring; the result does not
+  // depend on it. Small inputs use fewer.
+  unsigned threads = 1;
 };
 
 struct MatchStats {
@@ -286,7 +297,8 @@ struct MatchResult {
 // O(sum over kept blocks of size^2) comparisons, each block bounded by max_block_size^2 / 2.
 // Memory: about 220 bytes per record plus the returned pairs (~88 bytes each).
 // A 64-bit hash collision between two keys merges their blocks: it can only add candidate pairs.
-// InvalidArgument ("records") beyond 2^32 - 1 records; InvalidArgument ("max_block_size") below 2.
+// InvalidArgument ("records") beyond 2^32 - 2 records; ("max_block_size") below 2; ("threads")
+// outside 1..64.
 Result<MatchResult> match(std::span<const Record> records, const Model& model, const MatchOptions& options = {});
 // match() with default options; returns only the pairs (empty on the errors above).
 std::vector<ScoredPair> find_pairs(std::span<const Record> records, const Model& model);

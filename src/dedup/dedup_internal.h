@@ -31,9 +31,9 @@ std::string normalize_postcode(std::string_view s);  // spaces and hyphens remov
 std::string normalize_phone(std::string_view s);   // E.164 checked ("+" and 7..15 digits), else empty
 bool is_french_fixed_line(std::string_view e164);
 
-// The blocking key of one kind for a prepared record, with its prefix; empty when the record has
-// none of that kind (blocking.cpp).
-std::string block_key(const PreparedRecord& r, KeyKind kind);
+// The blocking keys of a prepared record by KeyKind, each with its prefix; empty where the record
+// has none of that kind (blocking.cpp).
+std::array<std::string, kKeyKindCount> block_keys(const PreparedRecord& r);
 
 // Comparators on text already passed through text::search_key.
 double jaro_winkler_keys(std::string_view a, std::string_view b);

@@ -147,8 +147,7 @@ Result<EmResult> Model::estimate(std::span<const Comparison> pairs, const EmOpti
   }
   // Context-free fields received data in context 0 only; keep context 1 equal to it.
   for (size_t f = 0; f < kFieldCount; ++f) {
-    auto field = static_cast<Field>(f);
-    if (field == Field::kLastName || field == Field::kPhone) continue;
+    if (Model::has_context(static_cast<Field>(f))) continue;
     model.params_[f].m[1] = model.params_[f].m[0];
     model.params_[f].u[1] = model.params_[f].u[0];
   }

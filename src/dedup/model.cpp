@@ -8,8 +8,6 @@ namespace fidelis::dedup {
 
 namespace {
 
-bool contextual(Field f) { return f == Field::kLastName || f == Field::kPhone; }
-
 size_t idx(Field f) { return static_cast<size_t>(f); }
 
 // Fills m and u of one field for context 0 and, for contextual fields, copies them to context 1
@@ -38,27 +36,34 @@ Model Model::default_french() {
   // pairs do. Levels: 0 = different ... top = same (see dedup.h).
   std::array<FieldParams, kFieldCount> p;
   // First names: ~200 common French first names; a typo gives "close" or "similar".
-  p[idx(Field::kFirstName)] = field_params({0.02, 0.03, 0.07, 0.88}, {0.975, 0.012, 0.004, 0.009});
+  p[idx(Field::kFirstName)] = field_params({0.01, 0.03, 0.09, 0.87}, {0.975, 0.012, 0.004, 0.009});
   // Surnames are more spread out than first names...
-  p[idx(Field::kLastName)] = field_params({0.02, 0.03, 0.07, 0.88}, {0.982, 0.008, 0.003, 0.007});
+  p[idx(Field::kLastName)] = field_params({0.02, 0.03, 0.08, 0.87}, {0.982, 0.008, 0.003, 0.007});
   // ... except at one address, where half the other residents share it (a family).
-  p[idx(Field::kLastName)].u[1] = {0.45, 0.02, 0.03, 0.50};
+  // A surname one typo away from a co-resident's is rare, though: "close" keeps its weight.
+  p[idx(Field::kLastName)].u[1] = {0.465, 0.02, 0.005, 0.51};
   // E-mail: a duplicate often comes with a new or work address (m of "different" is high), but two
   // people almost never share one.
-  p[idx(Field::kEmail)] = field_params({0.35, 0.10, 0.55, 0}, {0.9969, 0.003, 0.0001, 0});
+  // "Same local part at another provider" is weaker: namesakes get jean.martin@ everywhere.
+  p[idx(Field::kEmail)] = field_params({0.35, 0.10, 0.55, 0}, {0.9899, 0.01, 0.0001, 0});
   // Phone: a mobile is personal; a French landline belongs to a household. Same-address context:
   // different residents often give the same landline, rarely the same mobile.
   p[idx(Field::kPhone)] = field_params({0.30, 0.15, 0.55, 0}, {0.9996, 0.0003, 0.0001, 0});
   p[idx(Field::kPhone)].u[1] = {0.69, 0.30, 0.01, 0};
   // Birth date: candidate pairs often share the year (the "ff:" block); a full date rarely.
-  p[idx(Field::kBirthDate)] = field_params({0.02, 0.05, 0.93, 0}, {0.985, 0.01, 0.005, 0});
+  p[idx(Field::kBirthDate)] = field_params({0.01, 0.05, 0.94, 0}, {0.985, 0.01, 0.005, 0});
   // Address: duplicates move (~12 %); the "np:" block makes a shared postcode common among
   // candidates that are different people, so its u is far above the population's.
   p[idx(Field::kPostcode)] = field_params({0.12, 0.03, 0.85, 0}, {0.95, 0.04, 0.01, 0});
-  p[idx(Field::kStreet)] = field_params({0.18, 0.07, 0.75, 0}, {0.995, 0.003, 0.002, 0});
+  // Street, in another postcode (or one unknown): a duplicate there has mostly moved, so a
+  // different street says little; the same street says "postcode mistyped".
+  p[idx(Field::kStreet)] = field_params({0.90, 0.03, 0.07, 0}, {0.997, 0.002, 0.001, 0});
+  // Street in the same postcode: a duplicate keeps it; neighbours and namesakes do not.
+  p[idx(Field::kStreet)].m[1] = {0.02, 0.06, 0.92, 0};
+  p[idx(Field::kStreet)].u[1] = {0.96, 0.025, 0.015, 0};
   // City, weighed only when the postcodes differ: then a duplicate has mostly moved elsewhere.
   p[idx(Field::kCity)] = field_params({0.65, 0.05, 0.30, 0}, {0.975, 0.005, 0.02, 0});
-  auto model = create(p, Thresholds{.review = 8.0, .merge = 18.0});
+  auto model = create(p, Thresholds{.review = 12.0, .merge = 18.0});
   return *model;  // the values above are valid by construction; model_test checks create() accepts them
 }
 
@@ -68,7 +73,7 @@ Result<Model> Model::create(const std::array<FieldParams, kFieldCount>& params, 
   for (size_t f = 0; f < kFieldCount; ++f) {
     auto field = static_cast<Field>(f);
     std::string where = "params[" + std::string(field_name(field)) + "]";
-    int contexts = contextual(field) ? 2 : 1;
+    int contexts = has_context(field) ? 2 : 1;
     for (int ctx = 0; ctx < contexts; ++ctx) {
       double sum_m = 0, sum_u = 0;
       for (int l = 0; l < level_count(field); ++l) {
@@ -86,7 +91,7 @@ Result<Model> Model::create(const std::array<FieldParams, kFieldCount>& params, 
   Model model;
   model.params_ = params;
   for (size_t f = 0; f < kFieldCount; ++f) {
-    if (contextual(static_cast<Field>(f))) continue;
+    if (has_context(static_cast<Field>(f))) continue;
     model.params_[f].m[1] = model.params_[f].m[0];  // one set of values for context-free fields
     model.params_[f].u[1] = model.params_[f].u[0];
   }
@@ -109,7 +114,12 @@ bool Model::counts(const Comparison& c, Field f) {
   return true;
 }
 
-int Model::context(const Comparison& c, Field f) { return contextual(f) && c.same_address ? 1 : 0; }
+bool Model::has_context(Field f) { return f == Field::kLastName || f == Field::kPhone || f == Field::kStreet; }
+
+int Model::context(const Comparison& c, Field f) {
+  if (f == Field::kStreet) return c.level[idx(Field::kPostcode)] == 2 ? 1 : 0;
+  return has_context(f) && c.same_address ? 1 : 0;
+}
 
 double Model::m(Field f, int level, int context) const {
   if (level < 0 || level >= level_count(f)) return 0;

@@ -19,24 +19,23 @@ bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c
 bool is_sound(char c) { return c >= '1' && c <= '4'; }
 
 // Replaces every non-overlapping occurrence of `from`, left to right, when `next_ok` accepts the
-// character after it ('\0' at the end of the word).
+// character after it ('\0' at the end of the word). In place: no Phonex replacement is longer
+// than what it replaces, so the write position never passes the read position.
 template <typename NextOk>
 void replace_if(std::string& s, std::string_view from, std::string_view to, NextOk next_ok) {
-  std::string out;
-  out.reserve(s.size() + 4);
-  size_t i = 0;
-  while (i < s.size()) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
     if (std::string_view(s).substr(i, from.size()) == from) {
       char next = i + from.size() < s.size() ? s[i + from.size()] : '\0';
       if (next_ok(next)) {
-        out += to;
+        for (char c : to) s[w++] = c;
         i += from.size();
         continue;
       }
     }
-    out += s[i++];
+    s[w++] = s[i++];
   }
-  s = std::move(out);
+  s.resize(w);
 }
 
 void replace(std::string& s, std::string_view from, std::string_view to) {

@@ -54,46 +54,10 @@ class Flags {
   unsigned char* data_;
 };
 
-}  // namespace
-
-namespace internal {
-
-CodePoints::CodePoints(std::string_view utf8) {
-  size_t i = 0;
-  while (i < utf8.size()) {
-    char32_t cp = decode_one(utf8, i);
-    if (heap_.empty() && size_ < kInline) {
-      inline_[size_++] = cp;
-      continue;
-    }
-    if (heap_.empty()) heap_.assign(inline_.data(), size_);
-    heap_.push_back(cp);
-  }
-}
-
-double jaro_winkler_keys(std::string_view a, std::string_view b) {
-  if (a == b) return 1.0;
-  CodePoints ca(a), cb(b);
-  return jaro_winkler(ca.view(), cb.view());
-}
-
-double edit_similarity_keys(std::string_view a, std::string_view b) {
-  if (a == b) return 1.0;
-  CodePoints ca(a), cb(b);
-  size_t longest = std::max(ca.view().size(), cb.view().size());
-  return 1.0 - static_cast<double>(damerau_levenshtein(ca.view(), cb.view())) / static_cast<double>(longest);
-}
-
-}  // namespace internal
-
-std::u32string to_code_points(std::string_view utf8) {
-  std::u32string out;
-  out.reserve(utf8.size());
-  for (size_t i = 0; i < utf8.size();) out.push_back(decode_one(utf8, i));
-  return out;
-}
-
-double jaro(std::u32string_view a, std::u32string_view b) {
+// The comparators are templates so that the common case, two ASCII search keys, runs on the bytes
+// without decoding; other text is decoded to code points first.
+template <typename C>
+double jaro_impl(std::basic_string_view<C> a, std::basic_string_view<C> b) {
   if (a.empty() && b.empty()) return 1.0;
   if (a.empty() || b.empty()) return 0.0;
   // Characters match when equal and no farther apart than half the longer length, minus one.
@@ -125,14 +89,94 @@ double jaro(std::u32string_view a, std::u32string_view b) {
   return (m / static_cast<double>(a.size()) + m / static_cast<double>(b.size()) + (m - t) / m) / 3.0;
 }
 
-double jaro_winkler(std::u32string_view a, std::u32string_view b) {
-  double j = jaro(a, b);
+template <typename C>
+double jaro_winkler_impl(std::basic_string_view<C> a, std::basic_string_view<C> b) {
+  double j = jaro_impl(a, b);
   // Winkler's boost for a common prefix: typing errors are rarer at the start of a name.
   if (j <= 0.7) return j;
   size_t prefix = 0;
   while (prefix < 4 && prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix]) ++prefix;
   return j + static_cast<double>(prefix) * 0.1 * (1.0 - j);
 }
+
+template <typename C>
+size_t damerau_impl(std::basic_string_view<C> a, std::basic_string_view<C> b) {
+  // Three rows, as the transposition looks two rows back; on the stack for usual lengths.
+  const size_t w = b.size() + 1;
+  std::array<size_t, 3 * 96> small;
+  std::vector<size_t> big;
+  size_t* base = small.data();
+  if (3 * w > small.size()) {
+    big.resize(3 * w);
+    base = big.data();
+  }
+  size_t* prev2 = base;
+  size_t* prev = prev2 + w;
+  size_t* cur = prev + w;
+  for (size_t j = 0; j < w; ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j < w; ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t best = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) best = std::min(best, prev2[j - 2] + 1);
+      cur[j] = best;
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+}  // namespace
+
+namespace internal {
+
+CodePoints::CodePoints(std::string_view utf8) {
+  size_t i = 0;
+  while (i < utf8.size()) {
+    char32_t cp = decode_one(utf8, i);
+    if (heap_.empty() && size_ < kInline) {
+      inline_[size_++] = cp;
+      continue;
+    }
+    if (heap_.empty()) heap_.assign(inline_.data(), size_);
+    heap_.push_back(cp);
+  }
+}
+
+double jaro_winkler_keys(std::string_view a, std::string_view b) {
+  if (a == b) return 1.0;
+  if (is_ascii(a) && is_ascii(b)) return jaro_winkler_impl(a, b);
+  CodePoints ca(a), cb(b);
+  return jaro_winkler_impl(ca.view(), cb.view());
+}
+
+double edit_similarity_keys(std::string_view a, std::string_view b) {
+  if (a == b) return 1.0;
+  if (is_ascii(a) && is_ascii(b))
+    return 1.0 - static_cast<double>(damerau_impl(a, b)) / static_cast<double>(std::max(a.size(), b.size()));
+  CodePoints ca(a), cb(b);
+  size_t longest = std::max(ca.view().size(), cb.view().size());
+  return 1.0 - static_cast<double>(damerau_impl(ca.view(), cb.view())) / static_cast<double>(longest);
+}
+
+}  // namespace internal
+
+std::u32string to_code_points(std::string_view utf8) {
+  std::u32string out;
+  out.reserve(utf8.size());
+  for (size_t i = 0; i < utf8.size();) out.push_back(decode_one(utf8, i));
+  return out;
+}
+
+double jaro(std::u32string_view a, std::u32string_view b) { return jaro_impl(a, b); }
+
+double jaro_winkler(std::u32string_view a, std::u32string_view b) { return jaro_winkler_impl(a, b); }
 
 double jaro_winkler(std::string_view a, std::string_view b) {
   return internal::jaro_winkler_keys(text::search_key(a), text::search_key(b));
@@ -154,27 +198,7 @@ size_t levenshtein(std::u32string_view a, std::u32string_view b) {
   return row[b.size()];
 }
 
-size_t damerau_levenshtein(std::u32string_view a, std::u32string_view b) {
-  // Three rows: the transposition looks two rows back.
-  const size_t w = b.size() + 1;
-  std::vector<size_t> rows(3 * w);
-  size_t* prev2 = rows.data();
-  size_t* prev = prev2 + w;
-  size_t* cur = prev + w;
-  for (size_t j = 0; j < w; ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j < w; ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) best = std::min(best, prev2[j - 2] + 1);
-      cur[j] = best;
-    }
-    std::swap(prev2, prev);
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
+size_t damerau_levenshtein(std::u32string_view a, std::u32string_view b) { return damerau_impl(a, b); }
 
 double edit_similarity(std::string_view a, std::string_view b) {
   return internal::edit_similarity_keys(text::search_key(a), text::search_key(b));

@@ -40,6 +40,7 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
   add_system_routes(router_, s_, *metrics_);
   add_auth_routes(router_, s_);
   add_customer_routes(router_, s_);
+  add_import_routes(router_, s_);
 }
 
 bool Api::blocking(std::string_view method, std::string_view path) const {

@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "customers/customers.h"
 #include "http/server.h"
+#include "imports/imports.h"
 #include "storage/db.h"
 
 namespace fidelis::http {
@@ -136,6 +137,8 @@ struct Services {
   const Config& config;
   auth::AuthService& auth;
   customers::CustomerService& customers;
+  imports::ImportRunner& imports;
+  imports::Uploads& uploads;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -156,6 +159,7 @@ class Api {
 void add_system_routes(Router& r, Services& s, const Metrics& metrics);
 void add_auth_routes(Router& r, Services& s);
 void add_customer_routes(Router& r, Services& s);
+void add_import_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

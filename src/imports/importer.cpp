@@ -89,6 +89,41 @@ std::string column_for(const std::string& field, std::span<const Column> columns
 
 Importer::Importer(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
 
+std::string encode_options(const ImportOptions& o) {
+  // One "key=value" per line; mapping entries as "map=header<TAB>field". Headers and fields with
+  // line breaks or tabs cannot be mapped anyway.
+  std::string out = fmt::format("source={}\ndedup={}\ndefault_country={}\nbatch_rows={}\nrejects={}\n", o.source,
+                                o.dedup ? 1 : 0, o.default_country, o.batch_rows, o.rejects_path);
+  if (o.source_priority) out += fmt::format("priority={}\n", *o.source_priority);
+  for (const auto& [h, f] : o.mapping) out += "map=" + h + "\t" + f + "\n";
+  return out;
+}
+
+ImportOptions decode_options(std::string_view text) {
+  ImportOptions o;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "source") o.source = std::string(v);
+    else if (k == "dedup") o.dedup = v == "1";
+    else if (k == "default_country") o.default_country = std::string(v);
+    else if (k == "batch_rows") o.batch_rows = std::max<int64_t>(1, std::strtoll(std::string(v).c_str(), nullptr, 10));
+    else if (k == "rejects") o.rejects_path = std::string(v);
+    else if (k == "priority") o.source_priority = std::atoi(std::string(v).c_str());
+    else if (k == "map") {
+      size_t tab = v.find('\t');
+      if (tab != std::string_view::npos) o.mapping[std::string(v.substr(0, tab))] = std::string(v.substr(tab + 1));
+    }
+  }
+  return o;
+}
+
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
@@ -161,18 +196,19 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                  ? ok()
                  : Status(Error::internal("cannot resume the import"));
     }
-    std::string opts = fmt::format("dedup={};default_country={}", o.dedup, o.default_country);
     Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
-                   opts, start};
+                   encode_options(o), start, std::filesystem::absolute(o.path).string()};
     FIDELIS_ASSIGN_OR_RETURN(
         std::optional<storage::Row> row,
-        tx.one("INSERT INTO imports (source, file_name, fingerprint, file_size, encoding, delimiter, options, status, "
-               "records_done, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', 1, $8, $8) RETURNING id",
+        tx.one("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, status, "
+               "records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'running', 1, $8, $8) "
+               "RETURNING id",
                ins));
     import_id = row->i64(0);
     return ok();
   }));
 
+  if (o.on_started) o.on_started(import_id);
   // Skip what an earlier run committed: records 2..records_done (1 is the header).
   while (records_done > 1) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
@@ -331,7 +367,12 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           o.progress(*s);
         }
       }
-      if (o.stop_after_batches && batches >= *o.stop_after_batches) {
+      if ((o.stop_after_batches && batches >= *o.stop_after_batches) || (o.should_stop && o.should_stop())) {
+        Value mark[] = {import_id, clock_.now()};
+        (void)db_.transact([&](storage::Tx& tx) -> Status {
+          FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE imports SET status = 'interrupted', updated_at = $2 WHERE id = $1", mark));
+          return ok();
+        });
         auto s = status(import_id);
         if (s) s->status = "interrupted";
         return s;

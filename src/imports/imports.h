@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -137,6 +138,10 @@ struct ImportOptions {
   std::function<void(const struct ImportStatus&)> progress;
   // Tests only: stop (as a crash would) after this many committed batches.
   std::optional<int64_t> stop_after_batches;
+  // Called once the import has its id (new or resumed), before the first row; may be empty.
+  std::function<void(int64_t id)> on_started;
+  // Checked between batches: true stops the run, leaving it resumable (status "interrupted").
+  std::function<bool()> should_stop;
 };
 
 struct ImportStatus {
@@ -187,6 +192,47 @@ class Importer {
  private:
   storage::Db& db_;
   const Clock& clock_;
+};
+
+// Options as stored with an import, so the server can resume it after a restart.
+std::string encode_options(const ImportOptions& o);
+ImportOptions decode_options(std::string_view text);
+
+// ---- files uploaded in chunks (uploads.cpp) ----
+// A file received over HTTP in chunks of at most the body limit, kept under `dir`. Upload ids are
+// random 128-bit hex strings. Thread-safe.
+class Uploads {
+ public:
+  explicit Uploads(std::string dir);
+  Result<std::string> create();
+  // Appends `data` at `offset`, which must be the current size (a retried chunk whose bytes are
+  // already there is accepted and ignored). Returns the new size. NotFound ("upload_id");
+  // InvalidArgument ("offset") on a gap; ResourceExhausted ("upload") past `max_bytes`.
+  Result<int64_t> append(std::string_view id, int64_t offset, std::string_view data);
+  Result<std::string> path(std::string_view id) const;
+  static constexpr int64_t kMaxBytes = 4LL << 30;  // 4 GiB
+
+ private:
+  std::string dir_;
+  std::mutex mu_;
+};
+
+// ---- imports in the background (runner.cpp) ----
+// Runs imports one at a time on a background thread; the imports table is the durable queue:
+// resume_unfinished() (called at server start) continues imports a stopped server left running.
+class ImportRunner {
+ public:
+  ImportRunner(storage::Db& db, const Clock& clock);
+  ~ImportRunner();  // stops after the current batch; the import stays resumable
+  // Validates and starts; returns the import's id once it exists (errors in the options or the
+  // header come back here).
+  Result<int64_t> start(ImportOptions options, const audit::Actor& actor);
+  Status resume_unfinished();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // ---- export (export.cpp) ----

@@ -1,0 +1,203 @@
+// /api/v1/uploads and /api/v1/imports: files sent in chunks, imports run in the background.
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "http/api.h"
+
+namespace fidelis::http {
+
+using auth::Permission;
+
+namespace {
+
+Json status_json(const imports::ImportStatus& s) {
+  Json j = {{"id", s.id},
+            {"source", s.source},
+            {"file_name", s.file_name},
+            {"status", s.status},
+            {"encoding", s.encoding},
+            {"delimiter", std::string(1, s.delimiter)},
+            {"rows_read", s.rows_read},
+            {"accepted", s.accepted},
+            {"merged", s.merged},
+            {"rejected", s.rejected},
+            {"flagged", s.flagged},
+            {"bytes_done", s.bytes_done},
+            {"bytes_total", s.bytes_total},
+            {"rows_per_second", s.rows_per_second},
+            {"eta_seconds", s.eta_seconds ? Json(*s.eta_seconds) : Json(nullptr)},
+            {"error", s.error ? Json(*s.error) : Json(nullptr)},
+            {"started_at", iso(s.started_at)},
+            {"updated_at", iso(s.updated_at)},
+            {"finished_at", s.finished_at ? Json(iso(*s.finished_at)) : Json(nullptr)}};
+  return j;
+}
+
+Json input_json(const customers::CustomerInput& c) {
+  Json j = Json::object();
+  auto opt = [&](const char* k, const std::optional<std::string>& v) {
+    if (v) j[k] = *v;
+  };
+  opt("civility", c.civility);
+  opt("first_name", c.first_name);
+  opt("last_name", c.last_name);
+  opt("birth_date", c.birth_date);
+  if (c.emails) {
+    j["emails"] = Json::array();
+    for (const auto& e : *c.emails) j["emails"].push_back(e.email);
+  }
+  if (c.phones) {
+    j["phones"] = Json::array();
+    for (const auto& p : *c.phones)
+      j["phones"].push_back({{"number", p.raw}, {"e164", p.e164 ? Json(*p.e164) : Json(nullptr)}, {"valid", p.valid}});
+  }
+  if (c.address)
+    j["address"] = {{"street", c.address->street ? Json(*c.address->street) : Json(nullptr)},
+                    {"postcode", c.address->postcode ? Json(*c.address->postcode) : Json(nullptr)},
+                    {"city", c.address->city ? Json(*c.address->city) : Json(nullptr)},
+                    {"country", c.address->country ? Json(*c.address->country) : Json(nullptr)}};
+  if (c.tags) j["tags"] = *c.tags;
+  if (c.external_ids) {
+    j["external_ids"] = Json::array();
+    for (const auto& x : *c.external_ids) j["external_ids"].push_back({{"source", x.source}, {"id", x.id}});
+  }
+  return j;
+}
+
+}  // namespace
+
+void add_import_routes(Router& r, Services& s) {
+  r.add({"POST", "/api/v1/uploads", "createUpload", Permission::kImportsManage, false, true, [&s](Context&) {
+           auto id = s.uploads.create();
+           if (!id) return problem(id.error());
+           Response res = json_response(201, {{"upload_id", *id}, {"size", 0}});
+           res.set("Location", "/api/v1/uploads/" + *id);
+           return res;
+         }});
+
+  r.add({"PUT", "/api/v1/uploads/{upload_id}", "appendUpload", Permission::kImportsManage, false, true,
+         [&s](Context& ctx) {
+           auto off = ctx.query_param("offset");
+           int64_t offset = 0;
+           if (!off || std::from_chars(off->data(), off->data() + off->size(), offset).ec != std::errc())
+             return problem(Error::invalid_argument("offset", "send ?offset=N, the upload's size before this chunk"));
+           auto size = s.uploads.append(ctx.params.at("upload_id"), offset, ctx.req.body);
+           if (!size) return problem(size.error());
+           return json_response(200, {{"upload_id", ctx.params.at("upload_id")}, {"size", *size}});
+         }});
+
+  r.add({"POST", "/api/v1/imports", "createImport", Permission::kImportsManage, false, true, [&s](Context& ctx) {
+           auto body = ctx.json_body();
+           if (!body) return problem(body.error());
+           if (auto st = reject_unknown(*body, {"upload_id", "source", "priority", "mapping", "default_country", "dedup",
+                                                "dry_run"});
+               !st)
+             return problem(st.error());
+           auto upload = get_string(*body, "upload_id", "upload_id");
+           auto source = get_string(*body, "source", "source");
+           auto country = get_string(*body, "default_country", "default_country");
+           auto priority = get_int(*body, "priority", "priority");
+           auto dedup = get_bool(*body, "dedup", "dedup");
+           auto dry = get_bool(*body, "dry_run", "dry_run");
+           if (!upload) return problem(upload.error());
+           if (!source) return problem(source.error());
+           if (!country) return problem(country.error());
+           if (!priority) return problem(priority.error());
+           if (!dedup) return problem(dedup.error());
+           if (!dry) return problem(dry.error());
+           if (!*upload) return problem(Error::invalid_argument("upload_id", "is required"));
+           if (!*source) return problem(Error::invalid_argument("source", "is required"));
+           auto path = s.uploads.path(**upload);
+           if (!path) return problem(path.error());
+           imports::ImportOptions o;
+           o.path = *path;
+           o.source = **source;
+           if (*priority) o.source_priority = static_cast<int>(**priority);
+           if (*country) o.default_country = **country;
+           o.dedup = dedup->value_or(true);
+           if (auto m = body->find("mapping"); m != body->end() && !m->is_null()) {
+             if (!m->is_object()) return problem(Error::invalid_argument("mapping", "expected {\"column header\": \"field\"}"));
+             for (auto it = m->begin(); it != m->end(); ++it) {
+               if (!it->is_string()) return problem(Error::invalid_argument("mapping." + it.key(), "expected a field name"));
+               o.mapping[it.key()] = it->get<std::string>();
+             }
+           }
+           if (dry->value_or(false)) {
+             imports::Importer importer(s.db, s.clock);
+             auto p = importer.preview(o, 20);
+             if (!p) return problem(p.error());
+             Json cols = Json::array();
+             for (const auto& c : p->columns)
+               cols.push_back({{"header", c.header},
+                               {"field", c.target == imports::Target::kCustom ? "custom_fields." + c.custom_key
+                                                                                : std::string(imports::target_name(c.target))}});
+             Json rows = Json::array();
+             for (const auto& row : p->rows) {
+               Json flags = Json::array();
+               for (const auto& f : row.flags) flags.push_back({{"field", f.field}, {"value", f.value}, {"reason", f.reason}});
+               rows.push_back({{"line", row.line},
+                               {"customer", row.customer ? input_json(*row.customer) : Json(nullptr)},
+                               {"flags", flags},
+                               {"rejection", row.rejection ? Json({{"column", row.rejection->field}, {"reason", row.rejection->message}})
+                                                           : Json(nullptr)}});
+             }
+             return json_response(200, {{"encoding", p->dialect.encoding},
+                                        {"delimiter", std::string(1, p->dialect.delimiter)},
+                                        {"columns", cols},
+                                        {"rows", rows}});
+           }
+           auto id = s.imports.start(std::move(o), ctx.actor);
+           if (!id) return problem(id.error());
+           imports::Importer importer(s.db, s.clock);
+           auto st = importer.status(*id);
+           if (!st) return problem(st.error());
+           Response res = json_response(202, status_json(*st));
+           res.set("Location", fmt::format("/api/v1/imports/{}", *id));
+           return res;
+         }});
+
+  r.add({"GET", "/api/v1/imports", "listImports", Permission::kImportsManage, false, true, [&s](Context&) {
+           imports::Importer importer(s.db, s.clock);
+           auto list = importer.list(100);
+           if (!list) return problem(list.error());
+           Json items = Json::array();
+           for (const auto& st : *list) items.push_back(status_json(st));
+           return json_response(200, {{"items", items}});
+         }});
+
+  r.add({"GET", "/api/v1/imports/{id}", "getImport", Permission::kImportsManage, false, true, [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           imports::Importer importer(s.db, s.clock);
+           auto st = importer.status(*id);
+           if (!st) return problem(st.error());
+           return json_response(200, status_json(*st));
+         }});
+
+  r.add({"GET", "/api/v1/imports/{id}/rejects", "getImportRejects", Permission::kImportsManage, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           imports::Importer importer(s.db, s.clock);
+           if (auto st = importer.status(*id); !st) return problem(st.error());
+           std::string tmp = s.config.data_dir + fmt::format("/rejects-{}-{}.csv", *id, ctx.request_id);
+           std::filesystem::create_directories(s.config.data_dir);
+           if (auto st = importer.write_rejects(*id, tmp); !st) return problem(st.error());
+           std::ifstream in(tmp, std::ios::binary);
+           std::stringstream ss;
+           ss << in.rdbuf();
+           std::filesystem::remove(tmp);
+           Response res;
+           res.set("Content-Type", "text/csv; charset=utf-8");
+           res.set("Content-Disposition", fmt::format("attachment; filename=\"import-{}-rejects.csv\"", *id));
+           res.body = ss.str();
+           return res;
+         }});
+}
+
+}  // namespace fidelis::http

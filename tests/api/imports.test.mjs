@@ -1,0 +1,128 @@
+// Imports over HTTP: a Windows-1252 file uploaded in chunks (one sent twice), a dry run, the import
+// in the background followed to the end, the rejects file, and who may do it.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drivers, startServer, api, show, sleep } from './harness.mjs';
+
+// The shop's own export, as French Excel writes it: ';' and Windows-1252.
+const SHOP = Buffer.from(
+  'Civilit\xE9;Pr\xE9nom;Nom;E-mail;T\xE9l\xE9phone;Date de naissance;Code postal;Ville;N\xB0 client\r\n' +
+    'Mme;H\xE9l\xE8ne;L\xC9VY;helene.levy@orange.fr;06 11 22 33 44;09/07/1984;75011;Paris;C001\r\n' +
+    'M.;Fran\xE7ois;Dupont;f.dupont@free.fr;;31/02/1975;69002;Lyon;C002\r\n' +
+    ';;;pas-un-email;;;;;C003\r\n',
+  'latin1');
+
+for (const driver of drivers()) {
+  describe(driver, () => {
+    let server;
+    before(async () => {
+      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+    });
+    after(async () => {
+      await server?.stop();
+    });
+
+    async function upload(role, bytes, chunk = 64) {
+      const created = await api(server, 'POST', '/api/v1/uploads', { role });
+      assert.equal(created.status, 201, show(created));
+      const id = created.body.upload_id;
+      for (let off = 0; off < bytes.length; off += chunk) {
+        const part = bytes.subarray(off, off + chunk);
+        const r = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=${off}`, {
+          role, raw: part, headers: { 'Content-Type': 'application/octet-stream' },
+        });
+        assert.equal(r.status, 200, show(r));
+        assert.equal(r.body.size, Math.min(off + chunk, bytes.length));
+      }
+      return id;
+    }
+
+    test('uploads in chunks; a repeated chunk is harmless, a gap is refused', async () => {
+      const id = await upload('marketer', SHOP.subarray(0, 100), 50);
+      const again = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=50`, {
+        role: 'marketer', raw: SHOP.subarray(50, 100), headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(again.status, 200, show(again));
+      assert.equal(again.body.size, 100);
+      const gap = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=150`, {
+        role: 'marketer', raw: 'x', headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(gap.status, 400, show(gap));
+      assert.equal(gap.body.field, 'offset');
+      const unknown = await api(server, 'PUT', `/api/v1/uploads/${'0'.repeat(32)}?offset=0`, {
+        role: 'marketer', raw: 'x', headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(unknown.status, 404, show(unknown));
+    });
+
+    test('dry run previews rows, flags and rejections without storing anything', async () => {
+      const id = await upload('admin', SHOP);
+      const r = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'boutique', dry_run: true } });
+      assert.equal(r.status, 200, show(r));
+      assert.equal(r.body.encoding, 'WINDOWS-1252');
+      assert.equal(r.body.delimiter, ';');
+      assert.deepEqual(r.body.columns.map((c) => c.field),
+        ['civility', 'first_name', 'last_name', 'email', 'phone', 'birth_date', 'postcode', 'city', 'external_id']);
+      assert.equal(r.body.rows.length, 3);
+      assert.equal(r.body.rows[0].customer.last_name, 'Lévy');
+      assert.equal(r.body.rows[1].flags[0].field, 'birth_date');
+      assert.equal(r.body.rows[2].rejection.column, 'E-mail');
+      const list = await api(server, 'GET', '/api/v1/customers', { role: 'admin' });
+      assert.equal(list.body.items.length, 0);
+    });
+
+    test('imports in the background with progress, counts and a rejects file', async () => {
+      const id = await upload('marketer', SHOP);
+      const started = await api(server, 'POST', '/api/v1/imports', {
+        role: 'marketer', body: { upload_id: id, source: 'Boutique', priority: 80 },
+      });
+      assert.equal(started.status, 202, show(started));
+      const location = started.headers.get('location');
+      assert.match(location, /^\/api\/v1\/imports\/\d+$/);
+      let status;
+      for (let i = 0; i < 100; i++) {
+        status = await api(server, 'GET', location, { role: 'marketer' });
+        assert.equal(status.status, 200, show(status));
+        if (status.body.status !== 'running') break;
+        await sleep(100);
+      }
+      assert.equal(status.body.status, 'done', show(status));
+      assert.equal(status.body.rows_read, 3);
+      assert.equal(status.body.accepted, 2);
+      assert.equal(status.body.rejected, 1);
+      assert.equal(status.body.flagged, 1);
+      const rejects = await api(server, 'GET', `${location}/rejects`, { role: 'marketer' });
+      assert.equal(rejects.status, 200, show(rejects));
+      assert.match(rejects.headers.get('content-type'), /text\/csv/);
+      assert.match(rejects.text, /^line,column,reason,original\r\n4,E-mail,/);
+      const found = await api(server, 'GET', '/api/v1/customers?q=helene.levy@', { role: 'viewer' });
+      assert.equal(found.body.items.length, 1);
+      assert.equal(found.body.items[0].external_ids[0].source, 'boutique');
+      const list = await api(server, 'GET', '/api/v1/imports', { role: 'admin' });
+      assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
+    });
+
+    test('bad requests name the field; agents and viewers may not import', async () => {
+      const none = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { source: 'x' } });
+      assert.equal(none.status, 400);
+      assert.equal(none.body.field, 'upload_id');
+      const id = await upload('admin', SHOP);
+      const bad = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'Bad Name!' } });
+      assert.equal(bad.status, 400, show(bad));
+      assert.equal(bad.body.field, 'source');
+      const badMap = await api(server, 'POST', '/api/v1/imports', {
+        role: 'admin', body: { upload_id: id, source: 'x', mapping: { Nom: 'surname' } },
+      });
+      assert.equal(badMap.status, 400, show(badMap));
+      assert.equal(badMap.body.field, 'mapping.Nom');
+      for (const role of ['agent', 'sales', 'viewer']) {
+        const r = await api(server, 'POST', '/api/v1/uploads', { role });
+        assert.equal(r.status, 403, `${role}: ${show(r)}`);
+      }
+    });
+  });
+}
