@@ -41,7 +41,8 @@ enum class Reason {
   kMailboxDisabled,  // the mailbox exists but is closed (X.2.1, X.7.13, "account disabled").
   kMailboxFull,      // over quota (X.2.2, "mailbox full", "boîte pleine").
   kMessageTooLarge,  // this message is too big for the recipient (X.2.3, X.3.4); the address is fine.
-  kPolicy,           // refused by policy or a spam filter (X.7.x, X.6.x, "blocked", "spam"); not the address's fault.
+  kPolicy,           // refused by policy or a spam filter (X.7.x, X.6.x, "blocked", "spam"); not the
+                     // address's fault.
   kTemporary,        // a passing failure: greylisting, timeouts, too many connections (most 4.x.x).
   kSystem,           // the receiving system failed or refused for its own reasons (X.3.x, X.5.x).
   kOther,            // a failure nothing more precise could be said about.
@@ -136,6 +137,9 @@ Kind classify(std::string_view status_code, std::string_view diagnostic, std::st
 // "The following address(es) failed:" phrasing) is read heuristically: recipients from
 // X-Failed-Recipients or the failure block, the status code and diagnostic from the text next to
 // each recipient; those Bounces have heuristic = true.
+//
+// Cost is linear in the message size; the free-text reader looks at the first 256 KiB of text.
+// Bounding the input size is the caller's job (the SMTP or HTTP edge that received it).
 //
 // InvalidArgument, field "message": empty input, input that is not an RFC 5322 message, a message
 // that is not a bounce (an ordinary e-mail, an auto-reply), or a bounce naming no usable recipient.

@@ -180,6 +180,13 @@ TEST_P(DbConformance, MigrationsApplyOnceAndTwiceIsANoOp) {
   EXPECT_TRUE(second->empty());
 }
 
+TEST_P(DbConformance, WrongParameterCountIsRefused) {
+  Value two[] = {int64_t{1}, int64_t{2}};
+  auto r = db().query("SELECT $1", two);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kInternal);
+}
+
 TEST_P(DbConformance, SyntaxErrorIsInternalWithDriverMessage) {
   auto r = db().query("SELEC nonsense");
   ASSERT_FALSE(r);

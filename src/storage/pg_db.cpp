@@ -46,7 +46,11 @@ Error pg_error(PGconn* conn, const PGresult* res) {
 
 struct PgConn {
   PGconn* conn = nullptr;
-  std::unordered_map<std::string, std::string> prepared;  // sql -> statement name
+  struct Prepared {
+    std::string name;
+    int nparams = 0;
+  };
+  std::unordered_map<std::string, Prepared> prepared;  // sql -> statement
   int64_t statements = 0;
   ~PgConn() {
     if (conn != nullptr) PQfinish(conn);
@@ -62,8 +66,13 @@ Result<Rows> run(PgConn& c, std::string_view sql, std::span<const Value> params)
     std::string name = fmt::format("s{}", ++c.statements);
     ResultPtr res(PQprepare(c.conn, name.c_str(), key.c_str(), 0, nullptr), &PQclear);
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) return pg_error(c.conn, res.get());
-    it = c.prepared.emplace(key, name).first;
+    ResultPtr desc(PQdescribePrepared(c.conn, name.c_str()), &PQclear);
+    if (PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return pg_error(c.conn, desc.get());
+    it = c.prepared.emplace(key, PgConn::Prepared{name, PQnparams(desc.get())}).first;
   }
+  // A count mismatch is the caller's bug: say so plainly instead of a protocol error.
+  if (static_cast<int>(params.size()) != it->second.nparams)
+    return Error::internal(fmt::format("{} parameters given for a statement with {}", params.size(), it->second.nparams));
   std::vector<std::string> text(params.size());
   std::vector<const char*> values(params.size(), nullptr);
   for (size_t i = 0; i < params.size(); ++i) {
@@ -79,7 +88,7 @@ Result<Rows> run(PgConn& c, std::string_view sql, std::span<const Value> params)
         },
         params[i]);
   }
-  ResultPtr res(PQexecPrepared(c.conn, it->second.c_str(), static_cast<int>(params.size()), values.data(),
+  ResultPtr res(PQexecPrepared(c.conn, it->second.name.c_str(), static_cast<int>(params.size()), values.data(),
                                nullptr, nullptr, 0),
                 &PQclear);
   auto status = PQresultStatus(res.get());

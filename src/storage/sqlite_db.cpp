@@ -80,6 +80,10 @@ class Conn {
 
   Status bind(const Stmt& s, std::span<const Value> params) {
     sqlite3_stmt* stmt = s.stmt;
+    // PostgreSQL refuses a parameter count that differs from the statement's; so does this driver,
+    // so a mistake shows on both.
+    if (params.size() != s.index_of.size())
+      return Error::internal(fmt::format("{} parameters given for a statement with {}", params.size(), s.index_of.size()));
     for (size_t i = 0; i < params.size(); ++i) {
       int idx = i < s.index_of.size() ? s.index_of[i] : 0;
       if (idx == 0) continue;  // parameter not used by this statement

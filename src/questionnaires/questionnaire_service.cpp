@@ -1,0 +1,505 @@
+// Questionnaires: definitions, signed links, answers applied to the profile, completion rates.
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/text.h"
+#include "questionnaires/questionnaires.h"
+
+namespace fidelis::questionnaires {
+
+using storage::Value;
+using namespace customers;
+
+namespace {
+
+constexpr std::string_view kTypes[] = {"text", "date", "choice", "multi_choice", "boolean", "children"};
+
+bool valid_key(std::string_view k, bool dashes) {
+  if (k.empty() || k.size() > 40 || !(k[0] >= 'a' && k[0] <= 'z')) return false;
+  return std::all_of(k.begin(), k.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (dashes && c == '-');
+  });
+}
+
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += x + "\n";
+  return out;
+}
+
+std::vector<std::string> split_lines(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find('\n', start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// Which question types suit a target.
+Status check_target(const Question& q, const std::vector<CustomFieldDef>& defs, const std::string& field) {
+  const std::string& t = q.target;
+  auto want = [&](std::initializer_list<QuestionType> ok_types) -> Status {
+    if (std::find(ok_types.begin(), ok_types.end(), q.type) == ok_types.end())
+      return Error::invalid_argument(field, fmt::format("a {} question cannot fill {}", question_type_name(q.type), t));
+    return ok();
+  };
+  if (t == "first_name" || t == "last_name" || t == "email" || t == "phone" || t == "street" || t == "postcode" ||
+      t == "city")
+    return want({QuestionType::kText});
+  if (t == "civility") return want({QuestionType::kChoice, QuestionType::kText});
+  if (t == "birth_date") return want({QuestionType::kDate});
+  if (t == "children") return want({QuestionType::kChildren});
+  if (t == "affinities") return want({QuestionType::kMultiChoice});
+  if (t.starts_with("consent:")) {
+    auto rest = t.substr(8);
+    auto colon = rest.find(':');
+    if (colon == std::string::npos) return Error::invalid_argument(field, "expected consent:<channel>:<purpose>");
+    FIDELIS_RETURN_IF_ERROR(parse_channel(rest.substr(0, colon), field));
+    FIDELIS_RETURN_IF_ERROR(parse_purpose(rest.substr(colon + 1), field));
+    return want({QuestionType::kBoolean});
+  }
+  if (t.starts_with("custom_fields.")) {
+    std::string key = t.substr(14);
+    if (std::none_of(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == key; }))
+      return Error::invalid_argument(field, "no custom field " + key);
+    return ok();
+  }
+  return Error::invalid_argument(field, "unknown target '" + t + "'");
+}
+
+std::string answer_text(const AnswerValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
+    std::string out;
+    for (const auto& x : *l) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  }
+  const auto& kids = std::get<std::vector<Child>>(v);
+  std::string out;
+  for (const auto& k : kids) {
+    if (!out.empty()) out += "; ";
+    out += k.first_name.value_or("?") + " " + k.birth_date.value_or("");
+  }
+  return out;
+}
+
+// Folds one answer into the profile change `in`, starting from the current profile `cur`.
+Status apply(const Question& q, const AnswerValue& v, const Customer& cur, CustomerInput& in,
+             const std::vector<CustomFieldDef>& defs, Millis now, const std::string& field) {
+  auto text_value = [&]() -> Result<std::string> {
+    const auto* s = std::get_if<std::string>(&v);
+    if (s == nullptr) return Error::invalid_argument(field, "expected text");
+    return std::string(text::trim(*s));
+  };
+  const std::string& t = q.target;
+  if (q.type == QuestionType::kChoice || q.type == QuestionType::kMultiChoice) {
+    std::vector<std::string> picked;
+    if (const auto* s = std::get_if<std::string>(&v)) picked.push_back(*s);
+    else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) picked = *l;
+    else return Error::invalid_argument(field, "expected one of the choices");
+    if (q.type == QuestionType::kChoice && picked.size() != 1) return Error::invalid_argument(field, "expected one choice");
+    for (const auto& p : picked)
+      if (std::find(q.choices.begin(), q.choices.end(), p) == q.choices.end())
+        return Error::invalid_argument(field, "'" + p + "' is not one of the choices");
+    if (t == "affinities") {
+      std::vector<Affinity> aff;
+      for (const auto& a : in.affinities ? *in.affinities : cur.affinities)
+        if (std::find(q.choices.begin(), q.choices.end(), a.category) == q.choices.end()) aff.push_back(a);
+      for (const auto& p : picked) {
+        auto old = std::find_if(cur.affinities.begin(), cur.affinities.end(), [&](const Affinity& a) { return a.category == text::to_lower(p); });
+        aff.push_back({p, old != cur.affinities.end() ? std::max(old->strength, 70) : 70});  // declared interest
+      }
+      in.affinities = aff;
+      return ok();
+    }
+    if (t == "civility") {
+      in.civility = picked[0];
+      return ok();
+    }
+    if (t.starts_with("custom_fields.")) {
+      if (!in.custom_fields) in.custom_fields.emplace();
+      (*in.custom_fields)[t.substr(14)] = CustomValue(picked[0]);
+      return ok();
+    }
+    return Error::invalid_argument(field, "this question cannot be answered by a choice");
+  }
+  if (q.type == QuestionType::kBoolean) {
+    const auto* b = std::get_if<bool>(&v);
+    if (b == nullptr) return Error::invalid_argument(field, "expected true or false");
+    if (t.starts_with("consent:")) {
+      auto rest = t.substr(8);
+      auto colon = rest.find(':');
+      Consent c{*parse_channel(rest.substr(0, colon), field), *parse_purpose(rest.substr(colon + 1), field), *b,
+                "questionnaire", now};
+      if (!in.consents) in.consents.emplace();
+      in.consents->push_back(c);
+      return ok();
+    }
+    if (!in.custom_fields) in.custom_fields.emplace();
+    (*in.custom_fields)[t.substr(14)] = CustomValue(*b);
+    return ok();
+  }
+  if (q.type == QuestionType::kChildren) {
+    const auto* kids = std::get_if<std::vector<Child>>(&v);
+    if (kids == nullptr) return Error::invalid_argument(field, "expected a list of children");
+    std::vector<HouseholdMember> members;
+    for (const auto& m : cur.household)
+      if (m.relation != "enfant") members.push_back(m);
+    for (const auto& k : *kids) {
+      std::optional<std::string> birth;
+      if (k.birth_date) {
+        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*k.birth_date, field, now));
+        birth = d.to_string();
+      }
+      members.push_back({"enfant", k.first_name, birth});
+    }
+    in.household = members;
+    return ok();
+  }
+  if (q.type == QuestionType::kDate) {
+    FIDELIS_ASSIGN_OR_RETURN(std::string s, text_value());
+    FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(s, field, now));
+    if (t == "birth_date") in.birth_date = d.to_string();
+    else {
+      if (!in.custom_fields) in.custom_fields.emplace();
+      (*in.custom_fields)[t.substr(14)] = CustomValue(d.to_string());
+    }
+    return ok();
+  }
+  FIDELIS_ASSIGN_OR_RETURN(std::string s, text_value());
+  if (s.empty()) return Error::invalid_argument(field, "is empty");
+  Address a = in.address ? *in.address : cur.address;
+  if (t == "first_name") in.first_name = s;
+  else if (t == "last_name") in.last_name = s;
+  else if (t == "civility") in.civility = s;
+  else if (t == "street") a.street = s, in.address = a;
+  else if (t == "postcode") a.postcode = s, in.address = a;
+  else if (t == "city") a.city = s, in.address = a;
+  else if (t == "email") {
+    std::vector<EmailAddress> emails{{s, "questionnaire"}};
+    for (const auto& e : cur.emails)
+      if (text::to_lower(e.email) != text::to_lower(s)) emails.push_back(e);
+    in.emails = emails;
+  } else if (t == "phone") {
+    std::vector<Phone> phones{Phone{.raw = s, .label = "questionnaire"}};
+    for (const auto& p : cur.phones) phones.push_back(Phone{.raw = p.raw, .label = p.label});
+    in.phones = phones;
+  } else if (t.starts_with("custom_fields.")) {
+    auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == t.substr(14); });
+    if (!in.custom_fields) in.custom_fields.emplace();
+    CustomValue cv = s;
+    if (def != defs.end() && def->type == CustomFieldType::kInteger) {
+      char* end = nullptr;
+      long long n = std::strtoll(s.c_str(), &end, 10);
+      if (*end != '\0') return Error::invalid_argument(field, "expected a whole number");
+      cv = static_cast<int64_t>(n);
+    } else if (def != defs.end() && def->type == CustomFieldType::kNumber) {
+      std::string d = s;
+      std::replace(d.begin(), d.end(), ',', '.');
+      char* end = nullptr;
+      double x = std::strtod(d.c_str(), &end);
+      if (*end != '\0') return Error::invalid_argument(field, "expected a number");
+      cv = x;
+    }
+    (*in.custom_fields)[t.substr(14)] = cv;
+  }
+  return ok();
+}
+
+std::string current_value(const Question& q, const Customer& c) {
+  const std::string& t = q.target;
+  if (t == "first_name") return c.first_name.value_or("");
+  if (t == "last_name") return c.last_name.value_or("");
+  if (t == "civility") return c.civility.value_or("");
+  if (t == "birth_date") return c.birth_date.value_or("");
+  if (t == "email") return c.emails.empty() ? "" : c.emails[0].email;
+  if (t == "phone") return c.phones.empty() ? "" : c.phones[0].raw;
+  if (t == "street") return c.address.street.value_or("");
+  if (t == "postcode") return c.address.postcode.value_or("");
+  if (t == "city") return c.address.city.value_or("");
+  if (t == "affinities") {
+    std::vector<std::string> cats;
+    for (const auto& a : c.affinities)
+      if (std::find(q.choices.begin(), q.choices.end(), a.category) != q.choices.end()) cats.push_back(a.category);
+    return answer_text(cats);
+  }
+  if (t == "children") {
+    std::vector<Child> kids;
+    for (const auto& m : c.household)
+      if (m.relation == "enfant") kids.push_back({m.first_name, m.birth_date});
+    return kids.empty() ? "" : answer_text(kids);
+  }
+  if (t.starts_with("consent:")) {
+    for (const auto& k : c.consents)
+      if (t == fmt::format("consent:{}:{}", channel_name(k.channel), purpose_name(k.purpose))) return k.granted ? "true" : "false";
+    return "";
+  }
+  if (t.starts_with("custom_fields.")) {
+    auto it = c.custom_fields.find(t.substr(14));
+    if (it == c.custom_fields.end()) return "";
+    return std::visit([](const auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, std::string>) return x;
+      else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+      else return fmt::format("{}", x);
+    }, it->second);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string_view question_type_name(QuestionType t) { return kTypes[static_cast<size_t>(t)]; }
+
+Result<QuestionType> parse_question_type(std::string_view s, std::string_view field) {
+  for (size_t i = 0; i < std::size(kTypes); ++i)
+    if (kTypes[i] == s) return static_cast<QuestionType>(i);
+  return Error::invalid_argument(std::string(field), "expected text, date, choice, multi_choice, boolean or children");
+}
+
+QuestionnaireService::QuestionnaireService(storage::Db& db, const Clock& clock, CustomerService& customers)
+    : db_(db), clock_(clock), customers_(customers) {}
+
+Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit::Actor& actor) {
+  if (!valid_key(q.slug, true)) return Error::invalid_argument("slug", "expected 1 to 40 of a-z, 0-9, '-' and '_'");
+  q.title = std::string(text::trim(q.title));
+  if (q.title.empty() || q.title.size() > 200) return Error::invalid_argument("title", "must be 1 to 200 characters");
+  if (q.sections.empty()) return Error::invalid_argument("sections", "needs at least one section");
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
+  std::set<std::string> keys, section_keys;
+  for (size_t s = 0; s < q.sections.size(); ++s) {
+    Section& sec = q.sections[s];
+    std::string sf = fmt::format("sections[{}]", s);
+    if (!valid_key(sec.key, false)) return Error::invalid_argument(sf + ".key", "expected a-z, 0-9 and _");
+    if (!section_keys.insert(sec.key).second) return Error::invalid_argument(sf + ".key", "appears twice");
+    if (sec.title.empty()) sec.title = sec.key;
+    if (sec.questions.empty()) return Error::invalid_argument(sf + ".questions", "needs at least one question");
+    for (size_t i = 0; i < sec.questions.size(); ++i) {
+      Question& qq = sec.questions[i];
+      std::string f = fmt::format("{}.questions[{}]", sf, i);
+      if (!valid_key(qq.key, false)) return Error::invalid_argument(f + ".key", "expected a-z, 0-9 and _");
+      if (!keys.insert(qq.key).second) return Error::invalid_argument(f + ".key", "appears twice in the questionnaire");
+      if (qq.label.empty()) return Error::invalid_argument(f + ".label", "is required");
+      if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) != !qq.choices.empty())
+        return Error::invalid_argument(f + ".choices", "choice questions, and only they, have choices");
+      FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
+    }
+  }
+  Millis now = clock_.now();
+  Status st = db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {q.slug, q.title, q.intro, now};
+    auto row = tx.one("INSERT INTO questionnaires (slug, title, intro, created_at) VALUES ($1, $2, $3, $4) RETURNING id", p);
+    if (!row && row.error().code == Code::kAlreadyExists) return Error::already_exists("slug", "a questionnaire has this slug");
+    if (!row) return row.error();
+    q.id = (*row)->i64(0);
+    q.created_at = now;
+    int64_t position = 0;
+    for (const Section& sec : q.sections)
+      for (const Question& qq : sec.questions) {
+        Value qp[] = {q.id, position++, sec.key, sec.title, qq.key, qq.label, std::string(question_type_name(qq.type)),
+                      qq.target, join_lines(qq.choices), int64_t{qq.required}};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "INSERT INTO questionnaire_questions (questionnaire_id, position, section_key, section_title, key, label, type, "
+            "target, choices, required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            qp));
+      }
+    return audit::record(tx, actor, {"questionnaire.create", "questionnaire", std::to_string(q.id), std::nullopt,
+                                     fmt::format(R"({{"slug":"{}"}})", q.slug)},
+                         now);
+  });
+  if (!st) return st.error();
+  return q;
+}
+
+Result<Questionnaire> QuestionnaireService::get(int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                           db_.one("SELECT id, slug, title, intro, created_at FROM questionnaires WHERE id = $1", p));
+  if (!row) return Error::not_found("id", fmt::format("no questionnaire {}", id));
+  Questionnaire q{row->i64(0), row->str(1), row->str(2), row->str(3), {}, row->i64(4)};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows qs,
+                           db_.query("SELECT section_key, section_title, key, label, type, target, choices, required FROM "
+                                     "questionnaire_questions WHERE questionnaire_id = $1 ORDER BY position",
+                                     p));
+  for (const auto& r : qs.rows) {
+    if (q.sections.empty() || q.sections.back().key != r.str(0)) q.sections.push_back({r.str(0), r.str(1), {}});
+    q.sections.back().questions.push_back({r.str(2), r.str(3), parse_question_type(r.str(4), "type").value_or(QuestionType::kText),
+                                           r.str(5), split_lines(r.str(6)), r.i64(7) != 0});
+  }
+  return q;
+}
+
+Result<std::vector<Questionnaire>> QuestionnaireService::list() {
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query("SELECT id FROM questionnaires ORDER BY id"));
+  std::vector<Questionnaire> out;
+  for (const auto& r : rows.rows) {
+    FIDELIS_ASSIGN_OR_RETURN(Questionnaire q, get(r.i64(0)));
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+Result<std::string> QuestionnaireService::secret() {
+  if (sodium_init() < 0) return Error::internal("libsodium failed to initialise");
+  unsigned char key[crypto_auth_KEYBYTES];
+  crypto_auth_keygen(key);
+  Value p[] = {std::string("questionnaire_link_key"), text::hex_encode(std::string_view(reinterpret_cast<char*>(key), sizeof key))};
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", p));
+    return ok();
+  }));
+  Value k[] = {std::string("questionnaire_link_key")};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, db_.one("SELECT value FROM settings WHERE key = $1", k));
+  return row->str(0);
+}
+
+Result<std::string> QuestionnaireService::issue_link(int64_t qid, int64_t customer_id, Millis ttl_ms, const audit::Actor& actor) {
+  FIDELIS_RETURN_IF_ERROR(get(qid));
+  FIDELIS_RETURN_IF_ERROR(customers_.get(customer_id));
+  if (ttl_ms <= 0 || ttl_ms > 366LL * 86'400'000) return Error::invalid_argument("ttl_days", "must be 1 to 366 days");
+  FIDELIS_ASSIGN_OR_RETURN(std::string key, secret());
+  Millis now = clock_.now();
+  std::string payload = fmt::format("{}.{}.{}", qid, customer_id, now + ttl_ms);
+  unsigned char mac[crypto_auth_BYTES];
+  crypto_auth(mac, reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+              reinterpret_cast<const unsigned char*>(key.data()));
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {qid, customer_id, now};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO questionnaire_links (questionnaire_id, customer_id, issued_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (questionnaire_id, customer_id) DO UPDATE SET issued_at = excluded.issued_at",
+        p));
+    return audit::record(tx, actor, {"questionnaire.link", "customer", std::to_string(customer_id), std::nullopt,
+                                     fmt::format(R"({{"questionnaire":{}}})", qid)},
+                         now);
+  }));
+  return text::base64url_encode(payload) + "." +
+         text::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), sizeof mac));
+}
+
+Result<Form> QuestionnaireService::open(std::string_view token) {
+  auto bad = [] { return Error{Code::kUnauthenticated, "token", "this link is not valid or has expired; ask for a new one"}; };
+  auto dot = token.find('.');
+  std::string payload, mac;
+  if (dot == std::string_view::npos || !text::base64url_decode(token.substr(0, dot), payload) ||
+      !text::base64url_decode(token.substr(dot + 1), mac) || mac.size() != crypto_auth_BYTES)
+    return bad();
+  FIDELIS_ASSIGN_OR_RETURN(std::string key, secret());
+  if (crypto_auth_verify(reinterpret_cast<const unsigned char*>(mac.data()), reinterpret_cast<const unsigned char*>(payload.data()),
+                         payload.size(), reinterpret_cast<const unsigned char*>(key.data())) != 0)
+    return bad();
+  long long qid = 0, cid = 0, exp = 0;
+  if (std::sscanf(payload.c_str(), "%lld.%lld.%lld", &qid, &cid, &exp) != 3) return bad();
+  if (exp <= clock_.now()) return bad();
+  Form f;
+  FIDELIS_ASSIGN_OR_RETURN(f.questionnaire, get(qid));
+  auto c = customers_.get(cid);
+  if (!c) return bad();
+  f.customer_id = cid;
+  f.expires_at = exp;
+  for (const auto& s : f.questionnaire.sections)
+    for (const auto& q : s.questions) f.current.emplace_back(q.key, current_value(q, *c));
+  Value p[] = {int64_t{qid}, int64_t{cid}};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows done, db_.query("SELECT question_key FROM questionnaire_answers WHERE "
+                                                         "questionnaire_id = $1 AND customer_id = $2 ORDER BY question_key",
+                                                         p));
+  for (const auto& r : done.rows) f.answered.push_back(r.str(0));
+  return f;
+}
+
+Result<Form> QuestionnaireService::answer(std::string_view token, const std::vector<Answer>& answers) {
+  FIDELIS_ASSIGN_OR_RETURN(Form form, open(token));
+  if (answers.empty()) return Error::invalid_argument("answers", "no answer given");
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
+  Millis now = clock_.now();
+  audit::Actor actor{"public", std::nullopt, "questionnaire:" + form.questionnaire.slug, "", ""};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    FIDELIS_ASSIGN_OR_RETURN(Customer cur, customers_.get(form.customer_id));
+    CustomerInput in;
+    for (const Answer& a : answers) {
+      std::string field = "answers." + a.question_key;
+      const Question* q = nullptr;
+      for (const auto& s : form.questionnaire.sections)
+        for (const auto& qq : s.questions)
+          if (qq.key == a.question_key) q = &qq;
+      if (q == nullptr) return Error::invalid_argument(field, "no such question");
+      FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, in, defs, now, field));
+      // Validate this answer's effect alone, so a bad value names its question.
+      CustomerInput alone;
+      FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, alone, defs, now, field));
+      if (Status st = validate_customer_input(alone, defs, now); !st)
+        return Error::invalid_argument(field, st.error().message);
+    }
+    auto updated = customers_.update(form.customer_id, cur.version, in, actor);
+    if (!updated && updated.error().code == Code::kFailedPrecondition) continue;  // changed meanwhile: redo on fresh data
+    if (!updated) return updated.error();
+    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+      for (const Answer& a : answers) {
+        Value p[] = {form.questionnaire.id, form.customer_id, a.question_key, answer_text(a.value), now};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "INSERT INTO questionnaire_answers (questionnaire_id, customer_id, question_key, answer, at) VALUES ($1, $2, $3, "
+            "$4, $5) ON CONFLICT (questionnaire_id, customer_id, question_key) DO UPDATE SET answer = excluded.answer, at = "
+            "excluded.at",
+            p));
+      }
+      return ok();
+    }));
+    return open(token);
+  }
+  return Error::conflict("the profile kept changing; try again");
+}
+
+Result<CompletionStats> QuestionnaireService::completion(int64_t qid) {
+  FIDELIS_ASSIGN_OR_RETURN(Questionnaire q, get(qid));
+  CompletionStats st;
+  st.questionnaire_id = qid;
+  Value p[] = {qid};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> links,
+                           db_.one("SELECT COUNT(*) FROM questionnaire_links WHERE questionnaire_id = $1", p));
+  st.links_issued = links->i64(0);
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows answers,
+                           db_.query("SELECT customer_id, question_key FROM questionnaire_answers WHERE questionnaire_id = $1",
+                                     p));
+  std::map<int64_t, std::set<std::string>> by_customer;
+  for (const auto& r : answers.rows) by_customer[r.i64(0)].insert(r.str(1));
+  st.started = static_cast<int64_t>(by_customer.size());
+  auto complete = [&](const std::set<std::string>& got, const std::vector<const Question*>& qs) {
+    bool any_required = false;
+    for (const Question* x : qs)
+      if (x->required) {
+        any_required = true;
+        if (!got.contains(x->key)) return false;
+      }
+    if (any_required) return true;
+    return std::any_of(qs.begin(), qs.end(), [&](const Question* x) { return got.contains(x->key); });
+  };
+  std::vector<const Question*> all;
+  for (const auto& s : q.sections)
+    for (const auto& x : s.questions) all.push_back(&x);
+  for (const auto& [cid, got] : by_customer)
+    if (complete(got, all)) ++st.completed;
+  double issued = static_cast<double>(std::max<int64_t>(st.links_issued, 1));
+  st.completion_rate = st.links_issued ? static_cast<double>(st.completed) / issued : 0;
+  for (const auto& s : q.sections) {
+    std::vector<const Question*> qs;
+    for (const auto& x : s.questions) qs.push_back(&x);
+    SectionRate sr{s.key, 0, 0};
+    for (const auto& [cid, got] : by_customer)
+      if (complete(got, qs)) ++sr.completed;
+    sr.rate = st.links_issued ? static_cast<double>(sr.completed) / issued : 0;
+    st.sections.push_back(sr);
+  }
+  return st;
+}
+
+}  // namespace fidelis::questionnaires

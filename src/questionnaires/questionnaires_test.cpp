@@ -1,0 +1,143 @@
+// Questionnaires on both drivers: definitions, signed links, answers that update the profile,
+// completion rates.
+
+#include <gtest/gtest.h>
+
+#include "questionnaires/questionnaires.h"
+#include "storage/test_db.h"
+
+namespace fidelis::questionnaires {
+namespace {
+
+Questionnaire qualification() {
+  Questionnaire q;
+  q.slug = "qualification-2026";
+  q.title = "Mieux vous connaître";
+  q.sections = {
+      {"coordonnees", "Vos coordonnées",
+       {{"mobile", "Votre mobile", QuestionType::kText, "phone", {}, true},
+        {"ville", "Votre ville", QuestionType::kText, "city", {}, false}}},
+      {"anniversaires", "Anniversaires", {{"naissance", "Votre date de naissance", QuestionType::kDate, "birth_date", {}, true}}},
+      {"famille", "Votre famille", {{"enfants", "Vos enfants", QuestionType::kChildren, "children", {}, false}}},
+      {"appetences", "Vos rayons préférés",
+       {{"rayons", "Ce qui vous intéresse", QuestionType::kMultiChoice, "affinities", {"jardin", "bricolage", "cuisine"}, true}}},
+      {"abonnement", "Gestion de l'abonnement",
+       {{"newsletter", "Recevoir la lettre d'information", QuestionType::kBoolean, "consent:email:newsletter", {}, true}}},
+  };
+  return q;
+}
+
+class QuestionnaireTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = storage::testing::make_test_db(GetParam());
+    if (!t_.skipped.empty()) GTEST_SKIP() << t_.skipped;
+    customers_ = std::make_unique<customers::CustomerService>(*t_.db, clock_);
+    svc_ = std::make_unique<QuestionnaireService>(*t_.db, clock_, *customers_);
+    customers::CustomerInput in;
+    in.first_name = "Claire";
+    in.last_name = "Morel";
+    in.emails = std::vector<customers::EmailAddress>{{"claire.morel@exemple.fr", ""}};
+    in.affinities = std::vector<customers::Affinity>{{"mode femme", 60}, {"jardin", 40}};
+    auto c = customers_->create(in, actor_);
+    ASSERT_TRUE(c);
+    customer_ = c->id;
+  }
+  storage::testing::TestDb t_;
+  FakeClock clock_;
+  std::unique_ptr<customers::CustomerService> customers_;
+  std::unique_ptr<QuestionnaireService> svc_;
+  audit::Actor actor_ = audit::Actor::cli("test");
+  int64_t customer_ = 0;
+};
+
+TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q) << q.error().field << ": " << q.error().message;
+  auto token = svc_->issue_link(q->id, customer_, 30LL * 86'400'000, actor_);
+  ASSERT_TRUE(token) << token.error().field << "/" << static_cast<int>(token.error().code) << ": " << token.error().message;
+  auto form = svc_->open(*token);
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->questionnaire.sections.size(), 5u);
+
+  // A first, partial visit.
+  auto partial = svc_->answer(*token, {{"mobile", std::string("06 98 76 54 32")}, {"naissance", std::string("14/02/1988")}});
+  ASSERT_TRUE(partial) << partial.error().field << ": " << partial.error().message;
+  auto c = customers_->get(customer_);
+  EXPECT_EQ(c->phones[0].e164, "+33698765432");
+  EXPECT_EQ(c->birth_date, "1988-02-14");
+  auto stats = svc_->completion(q->id);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->links_issued, 1);
+  EXPECT_EQ(stats->started, 1);
+  EXPECT_EQ(stats->completed, 0);
+  EXPECT_EQ(stats->sections[0].completed, 1);  // coordonnées: its required question is answered
+  EXPECT_EQ(stats->sections[1].completed, 1);
+
+  // The rest, on a second visit.
+  std::vector<Child> kids = {{std::string("Léo"), std::string("2016-05-01")}};
+  auto rest = svc_->answer(*token, {{"rayons", std::vector<std::string>{"cuisine"}},
+                                    {"newsletter", true},
+                                    {"enfants", kids}});
+  ASSERT_TRUE(rest) << rest.error().field << ": " << rest.error().message;
+  c = customers_->get(customer_);
+  ASSERT_EQ(c->household.size(), 1u);
+  EXPECT_EQ(c->household[0].first_name, "Léo");
+  // "jardin" was offered and not picked: removed; "mode femme" was not offered: kept.
+  std::vector<std::string> cats;
+  for (const auto& a : c->affinities) cats.push_back(a.category);
+  EXPECT_EQ(cats, (std::vector<std::string>{"cuisine", "mode femme"}));
+  ASSERT_EQ(c->consents.size(), 1u);
+  EXPECT_EQ(c->consents[0].source, "questionnaire");
+  EXPECT_TRUE(c->consents[0].granted);
+  EXPECT_EQ(customers_->consent_history(customer_)->at(0).source, "questionnaire");
+  stats = svc_->completion(q->id);
+  EXPECT_EQ(stats->completed, 1);
+  EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
+  EXPECT_EQ(svc_->open(*token)->answered.size(), 5u);
+}
+
+TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q);
+  auto token = *svc_->issue_link(q->id, customer_, 86'400'000, actor_);
+  auto r = svc_->answer(token, {{"mobile", std::string("06 11 11 11 11")}, {"naissance", std::string("31/02/1990")}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "answers.naissance");
+  EXPECT_TRUE(customers_->get(customer_)->phones.empty());  // nothing applied
+  EXPECT_EQ(svc_->answer(token, {{"rayons", std::vector<std::string>{"voyages"}}}).error().field, "answers.rayons");
+  EXPECT_EQ(svc_->answer(token, {{"nope", true}}).error().field, "answers.nope");
+  EXPECT_EQ(svc_->answer(token, {{"newsletter", std::string("oui")}}).error().field, "answers.newsletter");
+}
+
+TEST_P(QuestionnaireTest, LinksAreSignedAndExpire) {
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q);
+  auto token = *svc_->issue_link(q->id, customer_, 86'400'000, actor_);
+  std::string forged = token;
+  forged[3] = forged[3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(svc_->open(forged).error().code, Code::kUnauthenticated);
+  EXPECT_EQ(svc_->open("garbage").error().field, "token");
+  clock_.advance(86'400'001);
+  EXPECT_EQ(svc_->open(token).error().code, Code::kUnauthenticated);
+}
+
+TEST_P(QuestionnaireTest, DefinitionsAreChecked) {
+  Questionnaire bad = qualification();
+  bad.sections[0].questions[0].target = "shoe_size";
+  EXPECT_EQ(svc_->create(bad, actor_).error().field, "sections[0].questions[0].target");
+  bad = qualification();
+  bad.sections[1].questions[0].type = QuestionType::kBoolean;  // a boolean cannot fill birth_date
+  EXPECT_EQ(svc_->create(bad, actor_).error().field, "sections[1].questions[0].target");
+  bad = qualification();
+  bad.sections[4].questions[0].target = "consent:pigeon:newsletter";
+  EXPECT_EQ(svc_->create(bad, actor_).error().field, "sections[4].questions[0].target");
+  ASSERT_TRUE(svc_->create(qualification(), actor_));
+  EXPECT_EQ(svc_->create(qualification(), actor_).error().code, Code::kAlreadyExists);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, QuestionnaireTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace fidelis::questionnaires
