@@ -156,7 +156,9 @@ int run(int argc, char** argv) {
     customers::CustomerService customers(**db, clock);
     imports::ImportRunner runner(**db, clock);
     imports::Uploads uploads(tmpl);
-    http::Api api({**db, clock, config, auth, customers, runner, uploads, {}});
+    questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
+    deliverability::DeliverabilityService deliverability(**db, clock);
+    http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();

@@ -16,7 +16,8 @@ namespace {
 constexpr std::string_view kRoleNames[] = {"admin", "marketer", "agent", "sales", "viewer"};
 constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
-    "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage"};
+    "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
+    "questionnaires:manage", "deliverability:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -81,7 +82,9 @@ bool role_has(Role role, Permission p) {
     case Permission::kCustomersRead: return true;
     case Permission::kCustomersWrite: return role != Role::kViewer;
     case Permission::kCustomersDelete:
-    case Permission::kImportsManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kImportsManage:
+    case Permission::kQuestionnairesManage:
+    case Permission::kDeliverabilityManage: return role == Role::kAdmin || role == Role::kMarketer;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:
     case Permission::kUsersManage:

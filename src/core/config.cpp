@@ -91,6 +91,23 @@ const std::vector<Key>& keys() {
       int_key("auth.login_max_failures", &Config::login_max_failures),
       int_key("auth.login_max_failures_per_address", &Config::login_max_failures_per_address),
       int_key("auth.login_window_ms", &Config::login_window_ms),
+      int_key("npai.soft_bounces_before_hard", &Config::soft_bounces_before_hard),
+      int_key("npai.alert_min_sent", &Config::npai_alert_min_sent),
+      Key{"npai.alert_rate",
+          [](Config& c, const std::string& v) -> Status {
+            char* end = nullptr;
+            double d = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || d <= 0 || d >= 1)
+              return Error::invalid_argument("npai.alert_rate", "expected a share between 0 and 1, e.g. 0.04");
+            c.npai_alert_rate = d;
+            return ok();
+          },
+          [](Config& c, const toml::node& n) -> Status {
+            auto d = n.value<double>();
+            if (!d || *d <= 0 || *d >= 1) return Error::invalid_argument("npai.alert_rate", "expected a share between 0 and 1");
+            c.npai_alert_rate = *d;
+            return ok();
+          }},
   };
   return k;
 }

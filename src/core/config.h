@@ -28,6 +28,9 @@ struct Config {
   int login_max_failures = 5;                   // per account, per window
   int login_max_failures_per_address = 50;      // per client address (offices share one), per window
   int64_t login_window_ms = 15LL * 60 * 1000;   // 15 min
+  int soft_bounces_before_hard = 3;             // consecutive soft bounces that make an address NPAI
+  double npai_alert_rate = 0.04;                // NPAI share that raises the alert
+  int64_t npai_alert_min_sent = 100;            // addresses sent to before the alert can fire
 
   // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.
   static Result<Config> load(const std::string& path);

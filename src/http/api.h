@@ -25,7 +25,9 @@
 #include "core/config.h"
 #include "customers/customers.h"
 #include "http/server.h"
+#include "deliverability/deliverability.h"
 #include "imports/imports.h"
+#include "questionnaires/questionnaires.h"
 #include "storage/db.h"
 
 namespace fidelis::http {
@@ -139,6 +141,8 @@ struct Services {
   customers::CustomerService& customers;
   imports::ImportRunner& imports;
   imports::Uploads& uploads;
+  questionnaires::QuestionnaireService& questionnaires;
+  deliverability::DeliverabilityService& deliverability;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -160,6 +164,8 @@ void add_system_routes(Router& r, Services& s, const Metrics& metrics);
 void add_auth_routes(Router& r, Services& s);
 void add_customer_routes(Router& r, Services& s);
 void add_import_routes(Router& r, Services& s);
+void add_questionnaire_routes(Router& r, Services& s);
+void add_deliverability_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

@@ -1,0 +1,192 @@
+// E-mail address statuses, NPAI rates and the alert.
+
+#include "deliverability/deliverability.h"
+
+#include <fmt/format.h>
+
+#include "core/email.h"
+#include "core/log.h"
+#include "core/text.h"
+
+namespace fidelis::deliverability {
+
+using storage::Value;
+
+namespace {
+
+EmailStatus from_row(const storage::Row& r) {
+  EmailStatus s;
+  s.email = r.str(0);
+  s.customer_id = r.opt_i64(1);
+  s.status = bounces::parse_address_status(r.str(2)).value_or(bounces::AddressStatus::kUnverified);
+  s.soft_count = static_cast<int>(r.i64(3));
+  s.sent = r.i64(4) != 0;
+  s.last_code = r.str(5);
+  s.last_reason = r.str(6);
+  s.updated_at = r.i64(7);
+  return s;
+}
+
+constexpr std::string_view kColumns = "email_key, customer_id, status, soft_count, sent, last_code, last_reason, updated_at";
+
+Result<std::string> key_of(std::string_view email) {
+  FIDELIS_ASSIGN_OR_RETURN(std::string e, normalize_email(email, "email"));
+  return text::to_lower(e);
+}
+
+}  // namespace
+
+DeliverabilityService::DeliverabilityService(storage::Db& db, const Clock& clock, Options options)
+    : db_(db), clock_(clock), options_(options) {}
+
+Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector<bounces::Bounce>& events,
+                                                               std::string_view via, const audit::Actor& actor) {
+  std::vector<EmailStatus> out;
+  Millis now = clock_.now();
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    for (const bounces::Bounce& b : events) {
+      FIDELIS_ASSIGN_OR_RETURN(std::string key, key_of(b.recipient));
+      FIDELIS_RETURN_IF_ERROR(tx.lock_key("email_status:" + key));
+      Value k[] = {key};
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> cur,
+                               tx.one(fmt::format("SELECT {} FROM email_status WHERE email_key = $1", kColumns), k));
+      bounces::AddressState state;
+      if (cur) state = {bounces::parse_address_status(cur->str(2)).value_or(bounces::AddressStatus::kUnverified),
+                        static_cast<int>(cur->i64(3))};
+      bounces::AddressState next = bounces::apply_event(state, b, {options_.soft_bounces_before_hard});
+      FIDELIS_ASSIGN_OR_RETURN(
+          std::optional<storage::Row> owner,
+          tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+                 "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
+                 k));
+      Value customer = owner ? Value(owner->i64(0)) : storage::null();
+      bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;
+      Value up[] = {key, customer, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count},
+                    int64_t{sent}, b.status_code, std::string(bounces::reason_name(b.reason)), now};
+      FIDELIS_ASSIGN_OR_RETURN(
+          std::optional<storage::Row> row,
+          tx.one(fmt::format("INSERT INTO email_status ({0}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                             "ON CONFLICT (email_key) DO UPDATE SET customer_id = excluded.customer_id, status = "
+                             "excluded.status, soft_count = excluded.soft_count, sent = CASE WHEN email_status.sent = 1 "
+                             "THEN 1 ELSE excluded.sent END, last_code = excluded.last_code, last_reason = "
+                             "excluded.last_reason, updated_at = excluded.updated_at RETURNING {0}",
+                             kColumns),
+                 up));
+      Value ev[] = {key, customer, std::string(bounces::kind_name(b.kind)), b.status_code,
+                    std::string(bounces::reason_name(b.reason)), b.diagnostic.substr(0, 2000), b.message_id,
+                    std::string(via), b.at_ms > 0 ? b.at_ms : now};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO email_events (email_key, customer_id, kind, status_code, reason, diagnostic, message_id, via, at) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          ev));
+      if (next.status != state.status)
+        FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"email.status_changed", owner ? std::optional<int64_t>(owner->i64(0)) : std::nullopt, key,
+                                                 fmt::format(R"({{"from":"{}","to":"{}"}})", bounces::address_status_name(state.status),
+                                                             bounces::address_status_name(next.status))},
+                                            now));
+      out.push_back(from_row(*row));
+    }
+    return audit::record(tx, actor, {"email.events", "email_status", std::to_string(events.size()), std::nullopt,
+                                     fmt::format(R"({{"via":"{}","events":{}}})", via, events.size())},
+                         now);
+  }));
+  // Recompute the rate and raise the alert when it crosses the threshold.
+  FIDELIS_ASSIGN_OR_RETURN(Rates r, rates());
+  bool was = alert_on_.exchange(r.alert);
+  if (r.alert && !was) {
+    log::warn("NPAI rate above threshold", {{"rate", fmt::format("{:.4f}", r.overall.rate)},
+                                            {"threshold", fmt::format("{:.4f}", options_.alert_rate)}});
+    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+      return audit::emit(tx, {"npai.alert", std::nullopt, "overall",
+                              fmt::format(R"({{"rate":{:.4f},"threshold":{:.4f},"sent":{},"hard":{}}})", r.overall.rate,
+                                          options_.alert_rate, r.overall.sent, r.overall.hard)},
+                         now);
+    }));
+  }
+  return out;
+}
+
+Result<EmailStatus> DeliverabilityService::status(std::string_view email) {
+  FIDELIS_ASSIGN_OR_RETURN(std::string key, key_of(email));
+  Value k[] = {key};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                           db_.one(fmt::format("SELECT {} FROM email_status WHERE email_key = $1", kColumns), k));
+  if (!row) {
+    EmailStatus s;
+    s.email = key;
+    return s;
+  }
+  return from_row(*row);
+}
+
+Result<EmailStatus> DeliverabilityService::clear(std::string_view email, const audit::Actor& actor) {
+  FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
+  bounces::AddressState next = bounces::clear_bounces({s.status, s.soft_count});
+  Millis now = clock_.now();
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    Value p[] = {s.email, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count}, now};
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE email_status SET status = $2, soft_count = $3, updated_at = $4 WHERE email_key = $1", p));
+    return audit::record(tx, actor, {"email.clear", "email_status", s.email, std::nullopt, std::nullopt}, now);
+  }));
+  return status(email);
+}
+
+Result<Rates> DeliverabilityService::rates() {
+  Rates r;
+  r.threshold = options_.alert_rate;
+  auto rate = [](Rate& x) { x.rate = x.sent ? static_cast<double>(x.hard) / static_cast<double>(x.sent) : 0; };
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> all,
+      db_.one("SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'hard_bounce' THEN 1 ELSE 0 END), 0) FROM email_status "
+              "WHERE sent = 1"));
+  r.overall = {"overall", all->i64(0), all->i64(1), 0};
+  rate(r.overall);
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows src,
+      db_.query("SELECT p.source, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = 'hard_bounce' THEN "
+                "s.email_key END) FROM email_status s JOIN customer_provenance p ON p.customer_id = s.customer_id WHERE "
+                "s.sent = 1 GROUP BY p.source ORDER BY p.source"));
+  for (const auto& row : src.rows) {
+    Rate x{row.str(0), row.i64(1), row.i64(2), 0};
+    rate(x);
+    r.by_source.push_back(x);
+  }
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows imp,
+      db_.query("SELECT p.import_id, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = 'hard_bounce' THEN "
+                "s.email_key END) FROM email_status s JOIN customer_provenance p ON p.customer_id = s.customer_id WHERE "
+                "s.sent = 1 GROUP BY p.import_id ORDER BY p.import_id"));
+  for (const auto& row : imp.rows) {
+    Rate x{row.str(0), row.i64(1), row.i64(2), 0};
+    rate(x);
+    r.by_import.push_back(x);
+  }
+  r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
+  last_rate_ = r.overall.rate;
+  return r;
+}
+
+Result<bool> DeliverabilityService::sendable(std::string_view email) {
+  FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
+  return s.status != bounces::AddressStatus::kHardBounce && s.status != bounces::AddressStatus::kComplaint &&
+         s.status != bounces::AddressStatus::kUnsubscribed;
+}
+
+Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor) {
+  Millis now = clock_.now();
+  return db_.transact([&](storage::Tx& tx) -> Status {
+    Value c[] = {customer_id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live,
+                             tx.one("SELECT id FROM customers WHERE id = $1 AND deleted_at IS NULL", c));
+    if (!live) return Error::not_found("id", fmt::format("no customer {}", customer_id));
+    Value p[] = {customer_id, std::string(reason.empty() ? "returned mail" : reason), now};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO postal_npai (customer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT (customer_id) DO UPDATE SET "
+        "reason = excluded.reason, at = excluded.at",
+        p));
+    return audit::record(tx, actor, {"postal.npai", "customer", std::to_string(customer_id), std::nullopt, std::nullopt}, now);
+  });
+}
+
+}  // namespace fidelis::deliverability

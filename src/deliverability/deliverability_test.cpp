@@ -1,0 +1,119 @@
+// E-mail statuses, NPAI rates per source and import, the alert, on both drivers.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "customers/customers.h"
+#include "deliverability/deliverability.h"
+#include "storage/test_db.h"
+
+namespace fidelis::deliverability {
+namespace {
+
+bounces::Bounce event(std::string email, bounces::Kind kind, std::string code = "5.1.1") {
+  bounces::Bounce b;
+  b.recipient = std::move(email);
+  b.kind = kind;
+  b.status_code = std::move(code);
+  b.reason = kind == bounces::Kind::kHard ? bounces::Reason::kMailboxUnknown : bounces::Reason::kMailboxFull;
+  b.action = kind == bounces::Kind::kNotABounce ? bounces::Action::kDelivered : bounces::Action::kFailed;
+  return b;
+}
+
+class DeliverabilityTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = storage::testing::make_test_db(GetParam());
+    if (!t_.skipped.empty()) GTEST_SKIP() << t_.skipped;
+    svc_ = std::make_unique<DeliverabilityService>(*t_.db, clock_, Options{3, 0.04, 10});
+  }
+  storage::testing::TestDb t_;
+  FakeClock clock_;
+  std::unique_ptr<DeliverabilityService> svc_;
+  audit::Actor actor_ = audit::Actor::cli("test");
+};
+
+TEST_P(DeliverabilityTest, StatusesFollowBouncesAndDeliveries) {
+  ASSERT_TRUE(svc_->record({event("Jean@Exemple.fr", bounces::Kind::kHard)}, "webhook", actor_));
+  auto s = svc_->status("jean@exemple.fr");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->status, bounces::AddressStatus::kHardBounce);
+  EXPECT_FALSE(*svc_->sendable("jean@exemple.fr"));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(svc_->record({event("soft@exemple.fr", bounces::Kind::kSoft, "4.2.2")}, "dsn", actor_));
+  EXPECT_EQ(svc_->status("soft@exemple.fr")->status, bounces::AddressStatus::kSoftBounce);
+  EXPECT_EQ(svc_->status("soft@exemple.fr")->soft_count, 2);
+  EXPECT_TRUE(*svc_->sendable("soft@exemple.fr"));
+  ASSERT_TRUE(svc_->record({event("soft@exemple.fr", bounces::Kind::kSoft, "4.2.2")}, "dsn", actor_));
+  EXPECT_EQ(svc_->status("soft@exemple.fr")->status, bounces::AddressStatus::kHardBounce);  // third in a row
+  ASSERT_TRUE(svc_->clear("soft@exemple.fr", actor_));
+  EXPECT_TRUE(*svc_->sendable("soft@exemple.fr"));
+  ASSERT_TRUE(svc_->record({event("ok@exemple.fr", bounces::Kind::kNotABounce, "2.0.0")}, "webhook", actor_));
+  EXPECT_EQ(svc_->status("ok@exemple.fr")->status, bounces::AddressStatus::kValid);
+  EXPECT_EQ(svc_->status("not-an-email").error().field, "email");
+}
+
+TEST_P(DeliverabilityTest, RatesBySourceAndTheAlert) {
+  customers::CustomerService customers(*t_.db, clock_);
+  // 20 customers from "salon" and 20 from "web"; 3 salon addresses bounce hard.
+  std::vector<bounces::Bounce> events;
+  for (int i = 0; i < 40; ++i) {
+    std::string source = i < 20 ? "salon" : "web";
+    customers::CustomerInput in;
+    in.last_name = "Client";
+    in.emails = std::vector<customers::EmailAddress>{{fmt::format("c{}@exemple.fr", i), ""}};
+    auto c = customers.create(in, actor_);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(t_.db->transact([&](storage::Tx& tx) -> Status {
+      storage::Value s[] = {source, int64_t{50}, int64_t{0}};
+      FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO sources (name, priority, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING", s));
+      storage::Value imp[] = {source, std::string("f.csv"), std::string("p"), std::string("fp") + source};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, status, "
+          "started_at, updated_at) SELECT $1, $2, $3, $4, 0, 'UTF-8', ',', '', 'done', 0, 0 WHERE NOT EXISTS "
+          "(SELECT 1 FROM imports WHERE fingerprint = $4)",
+          imp));
+      storage::Value p[] = {c->id, source, std::string("fp") + source};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO customer_provenance (customer_id, import_id, line, source, at) SELECT $1, id, 1, $2, 0 FROM imports "
+          "WHERE fingerprint = $3",
+          p));
+      return ok();
+    }));
+    events.push_back(event(fmt::format("c{}@exemple.fr", i), i < 3 ? bounces::Kind::kHard : bounces::Kind::kNotABounce, i < 3 ? "5.1.1" : "2.0.0"));
+  }
+  ASSERT_TRUE(svc_->record(events, "webhook", actor_));
+  auto r = svc_->rates();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->overall.sent, 40);
+  EXPECT_EQ(r->overall.hard, 3);
+  EXPECT_DOUBLE_EQ(r->overall.rate, 0.075);
+  ASSERT_EQ(r->by_source.size(), 2u);
+  EXPECT_EQ(r->by_source[0].key, "salon");
+  EXPECT_DOUBLE_EQ(r->by_source[0].rate, 0.15);
+  EXPECT_DOUBLE_EQ(r->by_source[1].rate, 0.0);
+  EXPECT_EQ(r->by_import.size(), 2u);
+  EXPECT_TRUE(r->alert);
+  EXPECT_TRUE(svc_->alert_on());
+  auto alerts = t_.db->one("SELECT COUNT(*) FROM outbox_events WHERE type = 'npai.alert'");
+  EXPECT_EQ((*alerts)->i64(0), 1);
+}
+
+TEST_P(DeliverabilityTest, RawDsnEndToEnd) {
+  std::ifstream in(std::string(FIDELIS_SOURCE_DIR) + "/src/bounces/testdata/postfix_5_1_1.eml", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto parsed = bounces::parse_dsn(ss.str());
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_TRUE(svc_->record(*parsed, "dsn", actor_));
+  EXPECT_EQ(svc_->status((*parsed)[0].recipient)->status, bounces::AddressStatus::kHardBounce);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, DeliverabilityTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace fidelis::deliverability
