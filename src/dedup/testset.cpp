@@ -152,7 +152,13 @@ Date random_date(Rng& rng, int from_year, int to_year) {
 // landlines 01-05.
 std::string random_mobile(Rng& rng) {
   static constexpr std::string_view k6[] = {"60", "61", "62", "64", "65", "66", "67", "68"};
-  std::string n = rng.chance(0.8) ? std::string(k6[rng.below(8)]) : "7" + std::to_string(rng.range(3, 9));
+  std::string n;
+  if (rng.chance(0.8)) {
+    n = k6[rng.below(8)];
+  } else {
+    n = "7";
+    n += static_cast<char>('0' + rng.range(3, 9));
+  }
   while (n.size() < 9) n += static_cast<char>('0' + rng.below(10));
   return n;
 }

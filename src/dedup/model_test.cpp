@@ -1,0 +1,238 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "dedup/dedup.h"
+
+namespace fidelis::dedup {
+namespace {
+
+constexpr Field kAllFields[] = {Field::kFirstName, Field::kLastName, Field::kEmail,    Field::kPhone,
+                                Field::kBirthDate, Field::kPostcode, Field::kStreet, Field::kCity};
+
+TEST(Model, DefaultFrenchIsAValidModel) {
+  Model d = Model::default_french();
+  auto again = Model::create(d.params(), d.thresholds());
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_LT(d.thresholds().review, d.thresholds().merge);
+}
+
+TEST(Model, WeightsGrowWithAgreement) {
+  Model d = Model::default_french();
+  for (Field f : kAllFields) {
+    for (int ctx = 0; ctx < 2; ++ctx) {
+      EXPECT_LT(d.weight(f, 0, ctx), 0) << field_name(f);  // disagreement is evidence against
+      // Top level is the strongest agreement, except where the household context makes a shared
+      // surname or landline nearly worthless (still not below disagreement).
+      for (int l = 1; l < level_count(f); ++l) EXPECT_GT(d.weight(f, l, ctx), d.weight(f, 0, ctx)) << field_name(f);
+      EXPECT_NEAR(d.weight(f, 1, ctx), std::log2(d.m(f, 1, ctx) / d.u(f, 1, ctx)), 1e-12);
+    }
+  }
+  EXPECT_EQ(d.weight(Field::kEmail, kMissing), 0);
+}
+
+TEST(Model, MissingFieldsWeighNothing) {
+  Model d = Model::default_french();
+  Comparison c;
+  c.level.fill(kMissing);
+  EXPECT_EQ(d.score(c), 0);
+  c.level[static_cast<size_t>(Field::kPhone)] = 2;
+  EXPECT_DOUBLE_EQ(d.score(c), d.weight(Field::kPhone, 2));
+}
+
+TEST(Model, CityCountsOnlyWhenPostcodesDiffer) {
+  Comparison c;
+  c.level.fill(kMissing);
+  c.level[static_cast<size_t>(Field::kCity)] = 2;
+  c.level[static_cast<size_t>(Field::kPostcode)] = 2;
+  EXPECT_FALSE(Model::counts(c, Field::kCity));
+  c.level[static_cast<size_t>(Field::kPostcode)] = 0;
+  EXPECT_TRUE(Model::counts(c, Field::kCity));
+  EXPECT_EQ(Model::context(c, Field::kStreet), 0);
+  c.level[static_cast<size_t>(Field::kPostcode)] = 2;
+  EXPECT_EQ(Model::context(c, Field::kStreet), 1);
+}
+
+TEST(Model, DecideUsesBothThresholds) {
+  Model d = Model::default_french().with_thresholds({.review = 5, .merge = 10});
+  EXPECT_EQ(d.decide(4.99), Decision::kDistinct);
+  EXPECT_EQ(d.decide(5), Decision::kReview);
+  EXPECT_EQ(d.decide(9.99), Decision::kReview);
+  EXPECT_EQ(d.decide(10), Decision::kMerge);
+  EXPECT_EQ(decision_name(Decision::kReview), "review");
+  Model clamped = d.with_thresholds({.review = 12, .merge = 10});
+  EXPECT_EQ(clamped.thresholds().review, 10);
+}
+
+TEST(Model, CreateRejectsBadParameters) {
+  auto params = Model::default_french().params();
+  auto bad = params;
+  bad[static_cast<size_t>(Field::kEmail)].m[0][0] = 0;  // log2(0) would be -inf
+  auto r = Model::create(bad, {1, 2});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(r.error().field, "params[email]");
+  bad = params;
+  bad[static_cast<size_t>(Field::kPhone)].u[1][0] += 0.1;  // no longer sums to 1
+  EXPECT_EQ(Model::create(bad, {1, 2}).error().field, "params[phone]");
+  EXPECT_EQ(Model::create(params, {3, 2}).error().field, "thresholds");
+}
+
+Record person() {
+  return {.id = 1,
+          .first_name = "Martine",
+          .last_name = "Dupont",
+          .email = "martine.dupont@orange.fr",
+          .phone_e164 = "+33145678912",  // the family landline
+          .birth_date = "1958-11-02",
+          .street = "4 rue des Lilas",
+          .postcode = "75020",
+          .city = "Paris"};
+}
+
+TEST(Model, HouseholdMembersAreNotMerged) {
+  Model d = Model::default_french();
+  Record husband = person();
+  husband.first_name = "Gérard";
+  husband.email = "gerard.dupont@free.fr";
+  husband.birth_date = "1955-04-17";
+  double s = d.score(compare(person(), husband));
+  EXPECT_EQ(d.decide(s), Decision::kDistinct) << s;
+}
+
+TEST(Model, DuplicatesAreFoundDespiteChanges) {
+  Model d = Model::default_french();
+  Record moved = person();
+  moved.last_name = "DUPOND";
+  moved.email = "martine.dupont@gmail.com";
+  moved.phone_e164 = "";
+  moved.street = "17 avenue Jean Jaurès";
+  moved.postcode = "69007";
+  moved.city = "Lyon";
+  double s = d.score(compare(person(), moved));
+  EXPECT_NE(d.decide(s), Decision::kDistinct) << s;
+  Record retyped = person();
+  retyped.first_name = "DUPONT";
+  retyped.last_name = "Martine";
+  retyped.email = "Martine.Dupont+promo@orange.fr";
+  retyped.street = "4 r. des Lilas";
+  double t = d.score(compare(person(), retyped));
+  EXPECT_EQ(d.decide(t), Decision::kMerge) << t;
+}
+
+// Comparisons drawn from a known model: EM must find its parameters again.
+struct Truth {
+  double share = 0.3;
+  std::array<FieldParams, kFieldCount> params;
+};
+
+Truth make_truth() {
+  Truth t;
+  auto set = [&](Field f, std::array<double, 4> m, std::array<double, 4> u) {
+    t.params[static_cast<size_t>(f)].m = {m, m};
+    t.params[static_cast<size_t>(f)].u = {u, u};
+  };
+  set(Field::kFirstName, {0.05, 0.05, 0.1, 0.8}, {0.8, 0.1, 0.05, 0.05});
+  set(Field::kLastName, {0.05, 0.05, 0.1, 0.8}, {0.6, 0.1, 0.1, 0.2});
+  set(Field::kEmail, {0.3, 0.1, 0.6, 0}, {0.9, 0.07, 0.03, 0});
+  set(Field::kPhone, {0.3, 0.2, 0.5, 0}, {0.9, 0.05, 0.05, 0});
+  set(Field::kBirthDate, {0.05, 0.1, 0.85, 0}, {0.85, 0.1, 0.05, 0});
+  set(Field::kPostcode, {0.2, 0.1, 0.7, 0}, {0.5, 0.2, 0.3, 0});
+  set(Field::kStreet, {0.3, 0.1, 0.6, 0}, {0.8, 0.1, 0.1, 0});
+  set(Field::kCity, {0.3, 0.1, 0.6, 0}, {0.7, 0.1, 0.2, 0});
+  // Contexts that differ, as in real data.
+  t.params[static_cast<size_t>(Field::kStreet)].m[1] = {0.05, 0.05, 0.9, 0};
+  t.params[static_cast<size_t>(Field::kStreet)].u[1] = {0.6, 0.1, 0.3, 0};
+  t.params[static_cast<size_t>(Field::kLastName)].u[1] = {0.3, 0.1, 0.1, 0.5};
+  t.params[static_cast<size_t>(Field::kPhone)].u[1] = {0.5, 0.4, 0.1, 0};
+  return t;
+}
+
+std::vector<Comparison> sample(const Truth& t, size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0, 1);
+  auto draw = [&](const std::array<double, kMaxLevels>& p, int levels) {
+    double x = unit(rng), acc = 0;
+    for (int l = 0; l < levels; ++l) {
+      acc += p[static_cast<size_t>(l)];
+      if (x < acc) return static_cast<int8_t>(l);
+    }
+    return static_cast<int8_t>(levels - 1);
+  };
+  std::vector<Comparison> out(n);
+  for (Comparison& c : out) {
+    bool match = unit(rng) < t.share;
+    auto level = [&](Field f, int ctx) -> int8_t {
+      if (unit(rng) < 0.1) return kMissing;  // missing at random
+      const FieldParams& p = t.params[static_cast<size_t>(f)];
+      return draw(match ? p.m[static_cast<size_t>(ctx)] : p.u[static_cast<size_t>(ctx)], level_count(f));
+    };
+    auto at = [&](Field f) -> int8_t& { return c.level[static_cast<size_t>(f)]; };
+    // Contexts follow the fields they depend on, so draw those first.
+    at(Field::kPostcode) = level(Field::kPostcode, 0);
+    at(Field::kStreet) = level(Field::kStreet, at(Field::kPostcode) == 2 ? 1 : 0);
+    c.same_address = at(Field::kPostcode) == 2 && at(Field::kStreet) >= 1;
+    at(Field::kLastName) = level(Field::kLastName, c.same_address ? 1 : 0);
+    at(Field::kPhone) = level(Field::kPhone, c.same_address ? 1 : 0);
+    for (Field f : {Field::kFirstName, Field::kEmail, Field::kBirthDate, Field::kCity}) at(f) = level(f, 0);
+  }
+  return out;
+}
+
+TEST(Em, RecoversTheParametersOfSyntheticData) {
+  Truth truth = make_truth();
+  std::vector<Comparison> pairs = sample(truth, 200000, 7);
+  auto r = Model::default_french().estimate(pairs);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(r->converged);
+  EXPECT_NEAR(r->match_share, truth.share, 0.01);
+  for (Field f : kAllFields) {
+    for (int ctx = 0; ctx < (Model::has_context(f) ? 2 : 1); ++ctx) {
+      for (int l = 0; l < level_count(f); ++l) {
+        const FieldParams& p = truth.params[static_cast<size_t>(f)];
+        double m = p.m[static_cast<size_t>(ctx)][static_cast<size_t>(l)], u = p.u[static_cast<size_t>(ctx)][static_cast<size_t>(l)];
+        EXPECT_NEAR(r->model.m(f, l, ctx), m, 0.02) << field_name(f) << " ctx " << ctx << " level " << l;
+        EXPECT_NEAR(r->model.u(f, l, ctx), u, 0.02) << field_name(f) << " ctx " << ctx << " level " << l;
+        EXPECT_NEAR(r->model.weight(f, l, ctx), std::log2(m / u), 0.35) << field_name(f) << " ctx " << ctx << " level " << l;
+      }
+    }
+  }
+  EXPECT_EQ(r->model.thresholds().merge, Model::default_french().thresholds().merge);
+}
+
+TEST(Em, CanKeepConfiguredU) {
+  Truth truth = make_truth();
+  std::vector<Comparison> pairs = sample(truth, 20000, 8);
+  Model start = Model::default_french();
+  auto r = start.estimate(pairs, {.estimate_u = false});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->model.u(Field::kEmail, 2), start.u(Field::kEmail, 2));
+  EXPECT_NE(r->model.m(Field::kEmail, 2), start.m(Field::kEmail, 2));
+}
+
+TEST(Em, RejectsBadInputAndReportsCollapse) {
+  Model d = Model::default_french();
+  EXPECT_EQ(d.estimate({}).error().field, "pairs");
+  Comparison c;
+  c.level.fill(0);  // every field disagrees: nothing but non-matches
+  std::vector<Comparison> all_different(1000, c);
+  auto r = d.estimate(all_different);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kFailedPrecondition);
+  EXPECT_EQ(d.estimate(all_different, {.max_iterations = 0}).error().field, "options");
+  EXPECT_EQ(d.estimate(all_different, {.min_probability = 0.5}).error().field, "options");
+}
+
+TEST(Em, ProbabilitiesStayAwayFromZero) {
+  // Every match agrees on e-mail: the raw estimate of m("different") would be 0 and its weight -inf.
+  Truth truth = make_truth();
+  truth.params[static_cast<size_t>(Field::kEmail)].m = {{{0, 0, 1, 0}, {0, 0, 1, 0}}};
+  auto r = Model::default_french().estimate(sample(truth, 20000, 9), {.min_probability = 1e-4});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_GE(r->model.m(Field::kEmail, 0), 1e-4 * 0.99);
+  EXPECT_TRUE(std::isfinite(r->model.weight(Field::kEmail, 0)));
+}
+
+}  // namespace
+}  // namespace fidelis::dedup

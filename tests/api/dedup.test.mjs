@@ -1,0 +1,65 @@
+// `fidelis dedup --pairs`: two exports of the same shop's customers, imported without matching,
+// give the pairs a person would expect (typos, missing accents, swapped names, e-mail variants),
+// with their scores and decisions, and change nothing.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drivers, freshDatabase, cliOk } from './harness.mjs';
+
+const SHOP = [
+  'N° client;Prénom;Nom;E-mail;Téléphone;Date de naissance;Adresse;Code postal;Ville',
+  'S1;Hélène;Lefèvre;helene.lefevre@orange.fr;06 11 22 33 44;09/07/1984;3 allée des Tilleuls;75011;Paris',
+  'S2;François;Dupont;f.dupont@free.fr;06 55 44 33 22;01/03/1975;12 rue Haute;69002;Lyon',
+  'S3;Gaëlle;Le Goff;gaelle.legoff@gmail.com;02 98 00 11 22;14/02/1990;5 quai Est;29200;Brest',
+  'S4;Marc;Bernard;marc.bernard@sfr.fr;06 99 88 77 66;22/11/1968;8 rue Neuve;33000;Bordeaux',
+].join('\r\n') + '\r\n';
+
+const NEWSLETTER = [
+  'id,first name,last name,email,phone,birth date,street,zip,city',
+  'N1,Helene,Lefebvre,helene.lefevre@orange.fr,+33611223344,1984-07-09,3 allee des Tilleuls,75011,Paris',
+  'N2,Dupont,Francois,f.dupont+promo@free.fr,0655443322,1975-03-01,12 rue Haute,69002,Lyon',
+  'N3,Gaelle,Le Gof,,02 98 00 11 22,1990-02-14,5 quai Est,29200,Brest',
+  'N4,Sophie,Bernard,sophie.b@laposte.net,07 12 34 56 78,1995-05-05,2 place Ronde,13001,Marseille',
+].join('\n') + '\n';
+
+for (const driver of drivers()) {
+  describe(driver, () => {
+    test('finds the same people across two sources and changes nothing', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fidelis-dedup-'));
+      const { db, drop } = await freshDatabase(driver);
+      try {
+        writeFileSync(join(dir, 'shop.csv'), SHOP);
+        writeFileSync(join(dir, 'news.csv'), NEWSLETTER);
+        await cliOk(['--db', db, 'import', 'customers', join(dir, 'shop.csv'), '--source', 'shop', '--no-dedup']);
+        // --no-dedup: the newsletter's copy of Hélène keeps her e-mail with its first owner (flagged).
+        await cliOk(['--db', db, 'import', 'customers', join(dir, 'news.csv'), '--source', 'newsletter', '--no-dedup']);
+        const pairsFile = join(dir, 'pairs.csv');
+        const r = await cliOk(['--db', db, 'dedup', '--pairs', pairsFile]);
+        assert.match(r.stdout, /^8 customers, \d+ pairs compared: /);
+        const lines = readFileSync(pairsFile, 'utf8').trim().split('\r\n');
+        assert.equal(lines[0], 'external_id_a,external_id_b,score,decision');
+        const pairs = new Map(lines.slice(1).map((l) => {
+          const [a, b, score, decision] = l.split(',');
+          return [[a, b].sort().join('-'), { score: Number(score), decision }];
+        }));
+        for (const [a, b] of [['S1', 'N1'], ['S2', 'N2'], ['S3', 'N3']]) {
+          const p = pairs.get([a, b].sort().join('-'));
+          assert.ok(p, `${a}-${b} missing from ${lines.join(' | ')}`);
+          assert.ok(p.decision === 'merge' || p.decision === 'review', `${a}-${b}: ${p.decision}`);
+        }
+        assert.equal(pairs.get(['S1', 'N1'].sort().join('-')).decision, 'merge');
+        // Same surname, different people: not proposed for merging.
+        const bernard = pairs.get(['S4', 'N4'].sort().join('-'));
+        assert.ok(!bernard || bernard.decision !== 'merge', JSON.stringify(bernard));
+        // Nothing changed: still eight customers.
+        const again = await cliOk(['--db', db, 'dedup', '--pairs', pairsFile]);
+        assert.match(again.stdout, /^8 customers/);
+      } finally {
+        await drop();
+      }
+    });
+  });
+}
