@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
+#include "core/email.h"
 #include "core/money.h"
 #include "core/result.h"
 #include "core/text.h"
@@ -67,6 +68,18 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_TRUE(d("hier").starts_with("error"));
   EXPECT_TRUE(d("").starts_with("error"));
   EXPECT_EQ(parse_date_flexible("x", "birth_date", now).error().field, "birth_date");
+}
+
+TEST(Email, NormalisesAndRecognisesDisposableDomains) {
+  EXPECT_EQ(*normalize_email(" Jean.Dupont@Orange.FR "), "Jean.Dupont@orange.fr");
+  EXPECT_EQ(*normalize_email("élodie@exemple.fr"), "élodie@exemple.fr");
+  EXPECT_EQ(normalize_email("jean@@x.fr").error().field, "email");
+  EXPECT_FALSE(normalize_email("jean@localhost"));
+  EXPECT_FALSE(normalize_email("jean..d@x.fr"));
+  EXPECT_TRUE(is_disposable_email("x@yopmail.com"));
+  EXPECT_TRUE(is_disposable_email("x@alias.mailinator.com"));
+  EXPECT_FALSE(is_disposable_email("x@orange.fr"));
+  EXPECT_FALSE(is_disposable_email("x@notyopmail.com"));
 }
 
 TEST(Money, AddsSameCurrencyOnly) {

@@ -40,4 +40,24 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
   return std::string(local) + "@" + d;
 }
 
+bool is_disposable_email(std::string_view email) {
+  static constexpr std::string_view kDomains[] = {
+      "yopmail.com", "yopmail.fr", "yopmail.net", "jetable.org", "jetable.com", "mailinator.com", "mailinator.net",
+      "guerrillamail.com", "guerrillamail.net", "guerrillamail.org", "sharklasers.com", "10minutemail.com",
+      "10minutemail.net", "temp-mail.org", "tempmail.com", "tempmailo.com", "trashmail.com", "trashmail.de",
+      "trashmail.fr", "throwawaymail.com", "getnada.com", "nada.email", "maildrop.cc", "dispostable.com",
+      "mailnesia.com", "mintemail.com", "spamgourmet.com", "mytemp.email", "mohmal.com", "emailondeck.com",
+      "fakeinbox.com", "tempail.com", "moakt.com", "mail-temporaire.fr", "mail-temporaire.com", "spambox.us",
+      "mailcatch.com", "incognitomail.org", "anonbox.net", "discard.email", "tempr.email", "33mail.com"};
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string_view domain = email.substr(at + 1);
+  for (std::string_view d : kDomains) {
+    if (domain == d) return true;
+    // Subdomains of a disposable service are disposable too.
+    if (domain.size() > d.size() && domain.ends_with(d) && domain[domain.size() - d.size() - 1] == '.') return true;
+  }
+  return false;
+}
+
 }  // namespace fidelis

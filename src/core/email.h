@@ -13,4 +13,8 @@ namespace fidelis {
 // control characters, at most 254 bytes in all. Returns the normalised address.
 Result<std::string> normalize_email(std::string_view text, std::string_view field = "email");
 
+// True when the address's domain is a known disposable-address service (yopmail, mailinator, ...):
+// such an address is accepted but flagged, since it will not reach the customer for long.
+bool is_disposable_email(std::string_view normalized_email);
+
 }  // namespace fidelis

@@ -132,6 +132,12 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   EXPECT_EQ(r->input.address->postcode, "01000");  // the zero a spreadsheet dropped
   EXPECT_EQ(r->input.address->country, "FR");
 
+  CsvRecord throwaway{5, 5, {"Zoé", "Martin", "zoe@yopmail.com", "", "", "", "", ""}};
+  auto flagged = build_row(throwaway, cols, o, {});
+  ASSERT_TRUE(flagged);
+  ASSERT_EQ(flagged->flags.size(), 1u);
+  EXPECT_EQ(flagged->flags[0].reason.substr(0, 10), "disposable");
+
   CsvRecord only_bad_email{3, 3, {"", "", "pas-un-email", "", "", "", "", ""}};
   auto rejected = build_row(only_bad_email, cols, o, {});
   ASSERT_FALSE(rejected);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/email.h"
 #include "core/text.h"
 #include "imports/imports.h"
 
@@ -227,6 +228,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
     out.flags.push_back({flag_field(e.field), value, e.message});
   }
+  for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
+    if (is_disposable_email(e.email)) out.flags.push_back({"email", e.email, "disposable address (kept, but it will not last)"});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
     if (!p.valid) out.flags.push_back({"phone", p.raw, "not a valid phone number (kept as given)"});
   bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) || (in.phones && !in.phones->empty());
