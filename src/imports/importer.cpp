@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -219,24 +220,33 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   int64_t batches = 0;
   auto t0 = std::chrono::steady_clock::now();
   Status outcome = ok();
-  while (true) {
-    std::vector<Pending> batch;
-    int64_t last_number = records_done;
+  // Rows are read and built on another thread while the previous batch is written: parsing,
+  // validation and phone numbers are CPU work the database thread need not wait for.
+  struct Built {
+    std::vector<Pending> rows;
+    int64_t last_number = 0;
+    int64_t bytes = 0;
     bool end = false;
-    while (static_cast<int64_t>(batch.size()) < o.batch_rows) {
+    Status status = ok();
+  };
+  const char delimiter = src->dialect().delimiter;
+  auto build_batch = [&, last = records_done]() mutable {
+    Built b;
+    b.last_number = last;
+    while (static_cast<int64_t>(b.rows.size()) < o.batch_rows) {
       auto rec = src->next();
       if (!rec) {
-        outcome = rec.error();
-        end = true;
+        b.status = rec.error();
+        b.end = true;
         break;
       }
       if (!*rec) {
-        end = true;
+        b.end = true;
         break;
       }
       Pending p;
       p.line = (*rec)->line;
-      last_number = (*rec)->number;
+      b.last_number = (*rec)->number;
       auto built = build_row(**rec, columns, ro, defs);
       if (built) {
         p.row = std::move(*built);
@@ -246,8 +256,20 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         p.rejection = e;
         p.fields = std::move((*rec)->fields);
       }
-      batch.push_back(std::move(p));
+      b.rows.push_back(std::move(p));
     }
+    last = b.last_number;
+    b.bytes = src->bytes_read();
+    return b;
+  };
+  std::future<Built> next_batch = std::async(std::launch::async, build_batch);
+  while (true) {
+    Built built = next_batch.get();
+    if (!built.end) next_batch = std::async(std::launch::async, build_batch);
+    std::vector<Pending>& batch = built.rows;
+    int64_t last_number = built.last_number;
+    bool end = built.end;
+    if (!built.status) outcome = built.status;
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
@@ -255,7 +277,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         for (Pending& p : batch) {
           if (p.rejection) {
             Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
-                         csv_line(p.fields, src->dialect().delimiter)};
+                         csv_line(p.fields, delimiter)};
             FIDELIS_RETURN_IF_ERROR(tx.exec(
                 "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (import_id, line) DO NOTHING",
@@ -341,7 +363,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           }
           if (!row.flags.empty()) ++flagged;
         }
-        Value up[] = {import_id, last_number, src->bytes_read(), accepted, merged, rejected, flagged, now};
+        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now};
         FIDELIS_RETURN_IF_ERROR(tx.exec(
             "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
             "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8 WHERE id = $1",
