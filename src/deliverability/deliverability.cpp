@@ -91,8 +91,8 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                          now);
   }));
   // Recompute the rate and raise the alert when it crosses the threshold.
+  bool was = alert_on_.load();
   FIDELIS_ASSIGN_OR_RETURN(Rates r, rates());
-  bool was = alert_on_.exchange(r.alert);
   if (r.alert && !was) {
     log::warn("NPAI rate above threshold", {{"rate", fmt::format("{:.4f}", r.overall.rate)},
                                             {"threshold", fmt::format("{:.4f}", options_.alert_rate)}});
@@ -164,6 +164,7 @@ Result<Rates> DeliverabilityService::rates() {
   }
   r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
   last_rate_ = r.overall.rate;
+  alert_on_ = r.alert;
   return r;
 }
 

@@ -25,17 +25,19 @@ Json rate_json(const deliverability::Rate& r) {
   return {{"key", r.key}, {"sent", r.sent}, {"hard_bounces", r.hard}, {"rate", r.rate}};
 }
 
-Result<bounces::WebhookEvent> event_from_json(const Json& e, const std::string& f) {
-  if (!e.is_object()) return Error::invalid_argument(f, "expected an event object");
-  FIDELIS_RETURN_IF_ERROR(reject_unknown(e, {"type", "email", "status_code", "diagnostic", "bounce_type", "message_id", "at"}, f));
+// `f` is the event's place in the body ("events[2]"), or empty for a body that is the event.
+Result<bounces::WebhookEvent> event_from_json(const Json& e, const std::string& prefix) {
+  const std::string f = prefix.empty() ? std::string() : prefix + ".";
+  if (!e.is_object()) return Error::invalid_argument(prefix.empty() ? "body" : prefix, "expected an event object");
+  FIDELIS_RETURN_IF_ERROR(reject_unknown(e, {"type", "email", "status_code", "diagnostic", "bounce_type", "message_id", "at"}, prefix));
   bounces::WebhookEvent ev;
-  FIDELIS_ASSIGN_OR_RETURN(auto type, get_string(e, "type", f + ".type"));
-  FIDELIS_ASSIGN_OR_RETURN(auto email, get_string(e, "email", f + ".email"));
-  FIDELIS_ASSIGN_OR_RETURN(auto code, get_string(e, "status_code", f + ".status_code"));
-  FIDELIS_ASSIGN_OR_RETURN(auto diag, get_string(e, "diagnostic", f + ".diagnostic"));
-  FIDELIS_ASSIGN_OR_RETURN(auto btype, get_string(e, "bounce_type", f + ".bounce_type"));
-  FIDELIS_ASSIGN_OR_RETURN(auto mid, get_string(e, "message_id", f + ".message_id"));
-  FIDELIS_ASSIGN_OR_RETURN(auto at, get_string(e, "at", f + ".at"));
+  FIDELIS_ASSIGN_OR_RETURN(auto type, get_string(e, "type", f + "type"));
+  FIDELIS_ASSIGN_OR_RETURN(auto email, get_string(e, "email", f + "email"));
+  FIDELIS_ASSIGN_OR_RETURN(auto code, get_string(e, "status_code", f + "status_code"));
+  FIDELIS_ASSIGN_OR_RETURN(auto diag, get_string(e, "diagnostic", f + "diagnostic"));
+  FIDELIS_ASSIGN_OR_RETURN(auto btype, get_string(e, "bounce_type", f + "bounce_type"));
+  FIDELIS_ASSIGN_OR_RETURN(auto mid, get_string(e, "message_id", f + "message_id"));
+  FIDELIS_ASSIGN_OR_RETURN(auto at, get_string(e, "at", f + "at"));
   ev.type = type.value_or("");
   ev.email = email.value_or("");
   ev.status_code = code.value_or("");
@@ -43,9 +45,16 @@ Result<bounces::WebhookEvent> event_from_json(const Json& e, const std::string& 
   ev.bounce_type = btype.value_or("");
   ev.message_id = mid.value_or("");
   if (at) {
-    FIDELIS_ASSIGN_OR_RETURN(ev.at_ms, parse_iso8601(*at, f + ".at"));
+    FIDELIS_ASSIGN_OR_RETURN(ev.at_ms, parse_iso8601(*at, f + "at"));
   }
   return ev;
+}
+
+// bounces::from_webhook names the struct's fields; the body's are these.
+Error body_field(Error e, const std::string& prefix) {
+  if (e.field == "at_ms") e.field = "at";
+  if (!prefix.empty()) e.field = prefix + "." + e.field;
+  return e;
 }
 
 Response recorded(Services& s, const std::vector<bounces::Bounce>& events, std::string_view via, Context& ctx) {
@@ -74,18 +83,14 @@ void add_deliverability_routes(Router& r, Services& s) {
                auto ev = event_from_json(list[i], fmt::format("events[{}]", i));
                if (!ev) return problem(ev.error());
                auto b = bounces::from_webhook(*ev);
-               if (!b) {
-                 Error e = b.error();
-                 e.field = fmt::format("events[{}].{}", i, e.field);
-                 return problem(e);
-               }
+               if (!b) return problem(body_field(b.error(), fmt::format("events[{}]", i)));
                events.push_back(*b);
              }
            } else {
-             auto ev = event_from_json(*body, "event");
+             auto ev = event_from_json(*body, "");
              if (!ev) return problem(ev.error());
              auto b = bounces::from_webhook(*ev);
-             if (!b) return problem(b.error());
+             if (!b) return problem(body_field(b.error(), ""));
              events.push_back(*b);
            }
            return recorded(s, events, "webhook", ctx);

@@ -107,6 +107,7 @@ Result<std::vector<Answer>> answers_from_json(const Json& b) {
       std::vector<Child> kids;
       for (const auto& k : v) {
         if (!k.is_object()) return Error::invalid_argument(f, "expected text, true/false, a list of choices or a list of children");
+        FIDELIS_RETURN_IF_ERROR(reject_unknown(k, {"first_name", "birth_date"}, f));
         FIDELIS_ASSIGN_OR_RETURN(auto name, get_string(k, "first_name", f));
         FIDELIS_ASSIGN_OR_RETURN(auto birth, get_string(k, "birth_date", f));
         kids.push_back({name, birth});
@@ -200,7 +201,7 @@ void add_questionnaire_routes(Router& r, Services& s) {
            if (!body) return problem(body.error());
            auto answers = answers_from_json(*body);
            if (!answers) return problem(answers.error());
-           auto f = s.questionnaires.answer(ctx.params.at("token"), *answers);
+           auto f = s.questionnaires.answer(ctx.params.at("token"), *answers, ctx.actor);
            if (!f) return problem(f.error());
            Response res = json_response(200, form_json(*f));
            res.set("Cache-Control", "no-store");

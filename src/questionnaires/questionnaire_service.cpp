@@ -88,7 +88,9 @@ std::string answer_text(const AnswerValue& v) {
   std::string out;
   for (const auto& k : kids) {
     if (!out.empty()) out += "; ";
-    out += k.first_name.value_or("?") + " " + k.birth_date.value_or("");
+    std::string one = k.first_name.value_or("");
+    if (k.birth_date) one += (one.empty() ? "" : " ") + *k.birth_date;
+    out += one.empty() ? "?" : one;
   }
   return out;
 }
@@ -112,12 +114,19 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (std::find(q.choices.begin(), q.choices.end(), p) == q.choices.end())
         return Error::invalid_argument(field, "'" + p + "' is not one of the choices");
     if (t == "affinities") {
+      // Categories are stored lower-case; choices are compared the same way.
+      auto offered = [&](const std::string& category) {
+        return std::any_of(q.choices.begin(), q.choices.end(), [&](const std::string& c) { return text::to_lower(c) == category; });
+      };
       std::vector<Affinity> aff;
       for (const auto& a : in.affinities ? *in.affinities : cur.affinities)
-        if (std::find(q.choices.begin(), q.choices.end(), a.category) == q.choices.end()) aff.push_back(a);
+        if (!offered(text::to_lower(a.category))) aff.push_back(a);
+      std::set<std::string> seen;
       for (const auto& p : picked) {
-        auto old = std::find_if(cur.affinities.begin(), cur.affinities.end(), [&](const Affinity& a) { return a.category == text::to_lower(p); });
-        aff.push_back({p, old != cur.affinities.end() ? std::max(old->strength, 70) : 70});  // declared interest
+        std::string category = text::to_lower(p);
+        if (!seen.insert(category).second) continue;
+        auto old = std::find_if(cur.affinities.begin(), cur.affinities.end(), [&](const Affinity& a) { return a.category == category; });
+        aff.push_back({category, old != cur.affinities.end() ? std::max(old->strength, 70) : 70});  // declared interest
       }
       in.affinities = aff;
       return ok();
@@ -151,6 +160,9 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
   }
   if (q.type == QuestionType::kChildren) {
     const auto* kids = std::get_if<std::vector<Child>>(&v);
+    const auto* empty = std::get_if<std::vector<std::string>>(&v);  // [] parses as an empty list
+    static const std::vector<Child> kNone;
+    if (kids == nullptr && empty != nullptr && empty->empty()) kids = &kNone;
     if (kids == nullptr) return Error::invalid_argument(field, "expected a list of children");
     std::vector<HouseholdMember> members;
     for (const auto& m : cur.household)
@@ -191,8 +203,12 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (text::to_lower(e.email) != text::to_lower(s)) emails.push_back(e);
     in.emails = emails;
   } else if (t == "phone") {
+    Phone given = normalize_phone(s);
     std::vector<Phone> phones{Phone{.raw = s, .label = "questionnaire"}};
-    for (const auto& p : cur.phones) phones.push_back(Phone{.raw = p.raw, .label = p.label});
+    for (const auto& p : cur.phones) {
+      bool same = given.e164 ? p.e164 == given.e164 : p.raw == given.raw;
+      if (!same) phones.push_back(Phone{.raw = p.raw, .label = p.label});
+    }
     in.phones = phones;
   } else if (t.starts_with("custom_fields.")) {
     auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == t.substr(14); });
@@ -229,8 +245,9 @@ std::string current_value(const Question& q, const Customer& c) {
   if (t == "city") return c.address.city.value_or("");
   if (t == "affinities") {
     std::vector<std::string> cats;
-    for (const auto& a : c.affinities)
-      if (std::find(q.choices.begin(), q.choices.end(), a.category) != q.choices.end()) cats.push_back(a.category);
+    for (const auto& choice : q.choices)
+      if (std::any_of(c.affinities.begin(), c.affinities.end(), [&](const Affinity& a) { return a.category == text::to_lower(choice); }))
+        cats.push_back(choice);
     return answer_text(cats);
   }
   if (t == "children") {
@@ -365,7 +382,7 @@ Result<std::string> QuestionnaireService::secret() {
 
 Result<std::string> QuestionnaireService::issue_link(int64_t qid, int64_t customer_id, Millis ttl_ms, const audit::Actor& actor) {
   FIDELIS_RETURN_IF_ERROR(get(qid));
-  FIDELIS_RETURN_IF_ERROR(customers_.get(customer_id));
+  if (auto c = customers_.get(customer_id); !c) return Error::not_found("customer_id", c.error().message);
   if (ttl_ms <= 0 || ttl_ms > 366LL * 86'400'000) return Error::invalid_argument("ttl_days", "must be 1 to 366 days");
   FIDELIS_ASSIGN_OR_RETURN(std::string key, secret());
   Millis now = clock_.now();
@@ -417,13 +434,14 @@ Result<Form> QuestionnaireService::open(std::string_view token) {
   return f;
 }
 
-Result<Form> QuestionnaireService::answer(std::string_view token, const std::vector<Answer>& answers) {
+Result<Form> QuestionnaireService::answer(std::string_view token, const std::vector<Answer>& answers,
+                                          const audit::Actor& request) {
   FIDELIS_ASSIGN_OR_RETURN(Form form, open(token));
   if (answers.empty()) return Error::invalid_argument("answers", "no answer given");
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
   Millis now = clock_.now();
-  audit::Actor actor{"public", std::nullopt, "questionnaire:" + form.questionnaire.slug, "", ""};
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  audit::Actor actor{"public", std::nullopt, "questionnaire:" + form.questionnaire.slug, request.ip, request.request_id};
+  for (int attempt = 0; attempt < 8; ++attempt) {
     FIDELIS_ASSIGN_OR_RETURN(Customer cur, customers_.get(form.customer_id));
     CustomerInput in;
     for (const Answer& a : answers) {
@@ -441,7 +459,8 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
         return Error::invalid_argument(field, st.error().message);
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
-    if (!updated && updated.error().code == Code::kFailedPrecondition) continue;  // changed meanwhile: redo on fresh data
+    // Changed meanwhile (another answer of the same customer, say): redo on fresh data.
+    if (!updated && (updated.error().code == Code::kFailedPrecondition || updated.error().code == Code::kConflict)) continue;
     if (!updated) return updated.error();
     FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
       for (const Answer& a : answers) {

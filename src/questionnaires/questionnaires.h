@@ -108,7 +108,8 @@ class QuestionnaireService {
   // Applies the answers given (any subset) to the profile. InvalidArgument naming
   // "answers.<question_key>" for an unknown question or a value that does not fit; nothing is
   // applied then.
-  Result<Form> answer(std::string_view token, const std::vector<Answer>& answers);
+  // `request` carries the caller's address and request id for the audit log.
+  Result<Form> answer(std::string_view token, const std::vector<Answer>& answers, const audit::Actor& request = {});
   Result<CompletionStats> completion(int64_t questionnaire_id);
 
  private:

@@ -434,26 +434,28 @@ describe('sqlite: odd bodies and graceful shutdown', () => {
   });
 
   test('SIGTERM: in-flight requests complete, the process exits 0 within 10 s', async () => {
-    const path = '/api/v1/customers?limit=500';
-    // How long one such request takes here, to send the signal while others are being served.
+    // Logging in hashes the password (argon2id, tens of milliseconds): requests the server has
+    // received are still being worked on when the signal comes. (A connection the server has not
+    // accepted yet is refused, as with any graceful stop; the sleep lets the three be accepted.)
+    const body = JSON.stringify({ email: server.adminEmail, password: server.adminPassword });
+    const login = () => request(server, 'POST', '/api/v1/auth/login', { body, headers: { 'Content-Type': 'application/json' } });
     const t0 = Date.now();
-    const warm = await request(server, 'GET', path, { key: server.keys.admin });
-    assert.equal(warm.status, 200);
-    assert.equal(warm.json.items.length, 500);
+    const warm = await login();
+    assert.equal(warm.status, 200, warm.text?.slice(0, 200));
     const took = Date.now() - t0;
 
-    const inflight = [0, 1, 2].map(() => request(server, 'GET', path, { key: server.keys.admin }).then(
+    const inflight = [0, 1, 2].map(() => login().then(
       (r) => ({ ...r, doneAt: Date.now() }),
       (e) => ({ error: e }),
     ));
-    await sleep(Math.min(200, Math.max(5, Math.floor(took / 3))));
+    await sleep(Math.max(15, Math.floor(took / 3)));
     const signalledAt = Date.now();
     server.proc.kill('SIGTERM');
     const results = await Promise.all(inflight);
     for (const r of results) {
       assert.equal(r.error, undefined, `an in-flight request failed: ${r.error?.message}`);
       assert.equal(r.status, 200, r.text?.slice(0, 200));
-      assert.equal(r.json.items.length, 500);
+      assert.ok(r.json.csrf_token);
     }
     // Otherwise the test proved nothing: the signal came after every answer.
     assert.ok(results.some((r) => r.doneAt > signalledAt), 'no request was still in flight when the signal was sent');

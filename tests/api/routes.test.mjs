@@ -24,6 +24,7 @@ for (const driver of drivers()) {
     let routeList;
     const targets = {};  // role -> {id, email, name} for destructive routes
     let sharedId;
+    let linkToken;
 
     before(async () => {
       routeList = await readRoutes();
@@ -32,6 +33,16 @@ for (const driver of drivers()) {
       const c = await admin('POST', '/api/v1/customers', { first_name: 'Matrice', last_name: 'Partagée' });
       assert.equal(c.status, 201, show(c));
       sharedId = c.body.id;
+      // The public questionnaire routes take a signed link token: a real one, so that "allowed"
+      // means the token was accepted, not refused.
+      const q = await admin('POST', '/api/v1/questionnaires', {
+        slug: 'matrice', title: 'Matrice',
+        sections: [{ key: 's', title: 'S', questions: [{ key: 'ville', label: 'Ville', type: 'text', target: 'city' }] }],
+      });
+      assert.equal(q.status, 201, show(q));
+      const link = await admin('POST', `/api/v1/questionnaires/${q.body.id}/links`, { customer_id: sharedId });
+      assert.equal(link.status, 201, show(link));
+      linkToken = link.body.token;
       for (const role of [...ROLES, 'anonymous']) {
         const t = await admin('POST', '/api/v1/customers', { last_name: `Jetable ${role}` });
         assert.equal(t.status, 201, show(t));
@@ -58,7 +69,8 @@ for (const driver of drivers()) {
       return route.path
         .replace('{id}', String(useThrowaway ? (route.path.endsWith('/restore') ? t.deletedId : t.id) : sharedId))
         .replace('{email}', encodeURIComponent(useThrowaway ? t.email : server.adminEmail))
-        .replace('{name}', encodeURIComponent(useThrowaway ? t.name : 'no-such-key'));
+        .replace('{name}', encodeURIComponent(useThrowaway ? t.name : 'no-such-key'))
+        .replace('{token}', linkToken);
     }
 
     async function callRoute(route, who) {
