@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "app/app.h"
@@ -15,7 +16,10 @@ namespace fidelis::app {
 
 int serve(const Config& config) {
   SystemClock clock;
-  auto db = storage::Db::open(config.db, {.pool_size = config.db_pool_size, .sqlite_synchronous = config.sqlite_synchronous});
+  // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
+  int pool = config.db.starts_with("sqlite:") ? std::max(config.db_pool_size, config.io_threads + config.worker_threads)
+                                              : config.db_pool_size;
+  auto db = storage::Db::open(config.db, {.pool_size = pool, .sqlite_synchronous = config.sqlite_synchronous});
   if (!db) {
     log::error("cannot open the database", {{"db", config.db}, {"error", db.error().message}});
     return 1;

@@ -47,7 +47,11 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
 
 bool Api::blocking(std::string_view method, std::string_view path) const {
   auto m = router_.match(method, path);
-  return m.route != nullptr && m.route->blocking;
+  if (m.route == nullptr || !m.route->blocking) return false;
+  // On SQLite a GET is a few microseconds of local reading that never waits for the writer (its
+  // bookkeeping writes are best-effort try_transact): handing it to the worker pool costs more
+  // than it does (measured, docs/BENCHMARKS.md). PostgreSQL round trips always go to the pool.
+  return !(method == "GET" && s_.db.dialect() == storage::Dialect::kSqlite);
 }
 
 Response Api::handle(const Request& req) {

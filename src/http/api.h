@@ -75,6 +75,7 @@ struct Route {
   std::optional<auth::Permission> permission;
   bool authenticated_only = false;  // needs credentials but no particular permission (me, logout)
   bool blocking = true;             // touches the database or hashes: runs on the worker pool
+                                    // (GETs on SQLite excepted, see Api::blocking)
   RouteHandler handler;
 };
 
@@ -92,6 +93,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // each route's pattern, split at the slashes
 };
 
 // ---- metrics (metrics.cpp) ----

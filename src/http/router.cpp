@@ -21,19 +21,17 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-bool match_pattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
-  auto ps = segments(pattern), xs = segments(path);
+bool match_pattern(const std::vector<std::string>& ps, const std::vector<std::string_view>& xs,
+                   std::map<std::string, std::string>& params) {
   if (ps.size() != xs.size()) return false;
-  std::map<std::string, std::string> found;
   for (size_t i = 0; i < ps.size(); ++i) {
-    if (ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}') {
-      if (xs[i].empty()) return false;
-      found.emplace(std::string(ps[i].substr(1, ps[i].size() - 2)), std::string(xs[i]));
-    } else if (ps[i] != xs[i]) {
-      return false;
-    }
+    bool param = ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}';
+    if (!param && ps[i] != xs[i]) return false;
+    if (param && xs[i].empty()) return false;
   }
-  params = std::move(found);
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (ps[i].size() > 2 && ps[i].front() == '{')
+      params.emplace(ps[i].substr(1, ps[i].size() - 2), std::string(xs[i]));
   return true;
 }
 
@@ -60,14 +58,20 @@ std::string decode_component(std::string_view s) {
 
 }  // namespace
 
-void Router::add(Route route) { routes_.push_back(std::move(route)); }
+void Router::add(Route route) {
+  std::vector<std::string> parts;
+  for (std::string_view p : segments(route.pattern)) parts.emplace_back(p);
+  patterns_.push_back(std::move(parts));
+  routes_.push_back(std::move(route));
+}
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match m;
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const std::vector<std::string_view> parts = segments(path);
   for (size_t i = 0; i < routes_.size(); ++i) {
     std::map<std::string, std::string> params;
-    if (!match_pattern(routes_[i].pattern, path, params)) continue;
+    if (!match_pattern(patterns_[i], parts, params)) continue;
     if (routes_[i].method == method || (method == "HEAD" && routes_[i].method == "GET")) {
       m.route = &routes_[i];
       m.index = i;
