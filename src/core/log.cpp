@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "core/json_writer.h"
 
 namespace fidelis::log {
 namespace {
@@ -32,21 +33,9 @@ void set_request_id(std::string id) { t_request_id = std::move(id); }
 const std::string& request_id() { return t_request_id; }
 
 std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else out += c;
-    }
-  }
-  return out;
+  std::string quoted;
+  append_json_string(quoted, s);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 void write(Level level, std::string_view message, Fields fields) {

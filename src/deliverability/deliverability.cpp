@@ -142,26 +142,23 @@ Result<Rates> DeliverabilityService::rates() {
               "WHERE sent = 1"));
   r.overall = {"overall", all->i64(0), all->i64(1), 0};
   rate(r.overall);
-  FIDELIS_ASSIGN_OR_RETURN(
-      storage::Rows src,
-      db_.query("SELECT p.source, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = 'hard_bounce' THEN "
-                "s.email_key END) FROM email_status s JOIN customer_provenance p ON p.customer_id = s.customer_id WHERE "
-                "s.sent = 1 GROUP BY p.source ORDER BY p.source"));
-  for (const auto& row : src.rows) {
-    Rate x{row.str(0), row.i64(1), row.i64(2), 0};
-    rate(x);
-    r.by_source.push_back(x);
-  }
-  FIDELIS_ASSIGN_OR_RETURN(
-      storage::Rows imp,
-      db_.query("SELECT p.import_id, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = 'hard_bounce' THEN "
-                "s.email_key END) FROM email_status s JOIN customer_provenance p ON p.customer_id = s.customer_id WHERE "
-                "s.sent = 1 GROUP BY p.import_id ORDER BY p.import_id"));
-  for (const auto& row : imp.rows) {
-    Rate x{row.str(0), row.i64(1), row.i64(2), 0};
-    rate(x);
-    r.by_import.push_back(x);
-  }
+  // The same count grouped by what the customers' provenance says: their source, or their import.
+  auto grouped = [&](std::string_view column, std::vector<Rate>& into) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        db_.query(fmt::format("SELECT p.{0}, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = "
+                              "'hard_bounce' THEN s.email_key END) FROM email_status s JOIN customer_provenance p ON "
+                              "p.customer_id = s.customer_id WHERE s.sent = 1 GROUP BY p.{0} ORDER BY p.{0}",
+                              column)));
+    for (const auto& row : rows.rows) {
+      Rate x{row.str(0), row.i64(1), row.i64(2), 0};
+      rate(x);
+      into.push_back(x);
+    }
+    return ok();
+  };
+  FIDELIS_RETURN_IF_ERROR(grouped("source", r.by_source));
+  FIDELIS_RETURN_IF_ERROR(grouped("import_id", r.by_import));
   r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
   last_rate_ = r.overall.rate;
   alert_on_ = r.alert;
