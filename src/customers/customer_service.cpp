@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/email.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "customers/customer_internal.h"
@@ -63,6 +64,15 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
     FIDELIS_ASSIGN_OR_RETURN(created, insert_customer(tx, in, now));
     int64_t id = created.id;
+    for (const auto& e : created.emails)
+      if (is_disposable_email(e.email)) {
+        Value f[] = {id, std::string("email"), e.email, std::string("disposable address (kept, but it will not last)"),
+                     std::string("api"), now};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (customer_id, field, value) DO NOTHING",
+            f));
+      }
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
     return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);
@@ -324,6 +334,17 @@ Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, b
 }
 
 Result<std::vector<CustomFieldDef>> CustomerService::custom_fields() { return load_custom_field_defs(db_); }
+
+Result<std::vector<QualityFlag>> CustomerService::flags(int64_t id, bool include_deleted) {
+  FIDELIS_RETURN_IF_ERROR(get(id, include_deleted));
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      db_.query("SELECT field, value, reason, source, at FROM customer_flags WHERE customer_id = $1 ORDER BY at DESC, field", p));
+  std::vector<QualityFlag> out;
+  for (const auto& r : rows.rows) out.push_back({r.str(0), r.str(1), r.str(2), r.str(3), r.i64(4)});
+  return out;
+}
 
 Result<CustomFieldDef> CustomerService::define_custom_field(CustomFieldDef def, const audit::Actor& actor) {
   FIDELIS_RETURN_IF_ERROR(validate_custom_field_def(def));

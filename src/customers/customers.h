@@ -135,6 +135,16 @@ struct CustomerInput {
   std::vector<std::string> clear;  // "civility", "first_name", "last_name", "birth_date"
 };
 
+// A value that was dropped or doubted when it came in (an impossible birth date in an import, a
+// disposable e-mail address), kept on the record so someone can fix it.
+struct QualityFlag {
+  std::string field;
+  std::string value;
+  std::string reason;
+  std::string source;  // "api", or the import's source
+  Millis at = 0;
+};
+
 struct ListQuery {
   std::optional<std::string> tag;
   std::optional<std::string> city;      // matched accent- and case-insensitively
@@ -179,6 +189,7 @@ class CustomerService {
   CustomerService(storage::Db& db, const Clock& clock);
 
   // InvalidArgument naming the field (e.g. "emails[1].email", "birth_date", "custom_fields.vip_level").
+  // A disposable e-mail address is accepted and flagged (see flags()).
   // AlreadyExists ("emails[0].email") when another live customer has the same e-mail;
   // AlreadyExists ("external_ids[0]") when another customer has the external id.
   Result<Customer> create(CustomerInput in, const audit::Actor& actor);
@@ -198,6 +209,9 @@ class CustomerService {
   Result<DocumentPage> list_documents(const ListQuery& q);
   // Newest first. NotFound when missing, or deleted and !include_deleted.
   Result<std::vector<ConsentEvent>> consent_history(int64_t id, bool include_deleted = false);
+
+  // NotFound when missing, or deleted and !include_deleted.
+  Result<std::vector<QualityFlag>> flags(int64_t id, bool include_deleted = false);
 
   Result<std::vector<CustomFieldDef>> custom_fields();
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);

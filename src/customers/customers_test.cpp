@@ -100,6 +100,21 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
   EXPECT_TRUE(none->items.empty());  // nothing half-written
 }
 
+TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {
+  CustomerInput in;
+  in.last_name = "Jetable";
+  in.emails = std::vector<EmailAddress>{{"zoe@yopmail.com", ""}};
+  auto c = svc_->create(in, actor_);
+  ASSERT_TRUE(c);
+  auto flags = svc_->flags(c->id);
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].field, "email");
+  EXPECT_EQ((*flags)[0].value, "zoe@yopmail.com");
+  EXPECT_EQ((*flags)[0].source, "api");
+  EXPECT_EQ(svc_->flags(999999).error().code, Code::kNotFound);
+}
+
 TEST_P(CustomersTest, EmailAndExternalIdConflicts) {
   ASSERT_TRUE(svc_->create(jeanne(), actor_));
   CustomerInput other;

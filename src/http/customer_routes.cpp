@@ -276,6 +276,18 @@ void add_customer_routes(Router& r, Services& s) {
            return json_response(200, {{"items", std::move(items)}});
          }});
 
+  r.add({"GET", "/api/v1/customers/{id}/flags", "listCustomerFlags", Permission::kCustomersRead, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           auto flags = s.customers.flags(*id, ctx.principal->may(Permission::kCustomersRestore));
+           if (!flags) return problem(flags.error());
+           Json items = Json::array();
+           for (const auto& f : *flags)
+             items.push_back({{"field", f.field}, {"value", f.value}, {"reason", f.reason}, {"source", f.source}, {"at", iso(f.at)}});
+           return json_response(200, {{"items", std::move(items)}});
+         }});
+
   r.add({"GET", "/api/v1/custom-fields", "listCustomFields", Permission::kCustomersRead, false, true, [&s](Context&) {
            auto defs = s.customers.custom_fields();
            if (!defs) return problem(defs.error());

@@ -126,3 +126,44 @@ for (const driver of drivers()) {
     });
   });
 }
+
+for (const driver of drivers()) {
+  describe(`${driver}: quality flags`, () => {
+    let server;
+    before(async () => {
+      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+    });
+    after(async () => {
+      await server?.stop();
+    });
+
+    test('an imported row keeps what was dropped as flags on the record, readable by API', async () => {
+      const csv = Buffer.from('Prénom;Nom;E-mail;Naissance\r\nLéa;Roux;lea.roux@yopmail.com;31/02/1990\r\n', 'utf8');
+      const created = await api(server, 'POST', '/api/v1/uploads', { role: 'admin' });
+      const id = created.body.upload_id;
+      const put = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=0`, {
+        role: 'admin', raw: csv, headers: { 'Content-Type': 'text/csv' },
+      });
+      assert.equal(put.status, 200, show(put));
+      const started = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'salon' } });
+      assert.equal(started.status, 202, show(started));
+      let st;
+      for (let i = 0; i < 100; i++) {
+        st = await api(server, 'GET', started.headers.get('location'), { role: 'admin' });
+        if (st.body.status !== 'running') break;
+        await sleep(100);
+      }
+      assert.equal(st.body.status, 'done', show(st));
+      assert.equal(st.body.flagged, 1);
+      const found = await api(server, 'GET', '/api/v1/customers?q=roux', { role: 'viewer' });
+      const cid = found.body.items[0].id;
+      const flags = await api(server, 'GET', `/api/v1/customers/${cid}/flags`, { role: 'viewer' });
+      assert.equal(flags.status, 200, show(flags));
+      const fields = flags.body.items.map((f) => `${f.field}:${f.value}`).sort();
+      assert.deepEqual(fields, ['birth_date:31/02/1990', 'email:lea.roux@yopmail.com']);
+      assert.ok(flags.body.items.every((f) => f.source === 'salon'));
+      const none = await api(server, 'GET', '/api/v1/customers/999999/flags', { role: 'viewer' });
+      assert.equal(none.status, 404);
+    });
+  });
+}
