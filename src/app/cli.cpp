@@ -166,7 +166,8 @@ int run(int argc, char** argv) {
     imports::Uploads uploads(tmpl);
     questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
     deliverability::DeliverabilityService deliverability(**db, clock);
-    http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, {}});
+    commerce::CatalogueService catalogue(**db, clock);
+    http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();

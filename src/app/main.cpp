@@ -41,6 +41,7 @@ int serve(const Config& config) {
   questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
   deliverability::DeliverabilityService deliverability(
       **db, clock, {config.soft_bounces_before_hard, config.npai_alert_rate, config.npai_alert_min_sent});
+  commerce::CatalogueService catalogue(**db, clock);
   if (auto r = deliverability.rates(); !r) log::warn("cannot compute the NPAI rate", {{"error", r.error().message}});
   if (auto st = import_runner.resume_unfinished(); !st)
     log::warn("cannot resume unfinished imports", {{"error", st.error().message}});
@@ -62,7 +63,7 @@ int serve(const Config& config) {
   opts.max_connections = config.max_connections;
 
   http::Server* server_ptr = nullptr;
-  http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability,
+  http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability, catalogue,
                  [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});

@@ -17,7 +17,7 @@ constexpr std::string_view kRoleNames[] = {"admin", "marketer", "agent", "sales"
 constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
     "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
-    "questionnaires:manage", "deliverability:manage"};
+    "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -79,12 +79,14 @@ Result<Permission> parse_permission(std::string_view name, std::string_view fiel
 
 bool role_has(Role role, Permission p) {
   switch (p) {
-    case Permission::kCustomersRead: return true;
+    case Permission::kCustomersRead:
+    case Permission::kCatalogueRead: return true;
     case Permission::kCustomersWrite: return role != Role::kViewer;
     case Permission::kCustomersDelete:
     case Permission::kImportsManage:
     case Permission::kQuestionnairesManage:
-    case Permission::kDeliverabilityManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kDeliverabilityManage:
+    case Permission::kCatalogueManage: return role == Role::kAdmin || role == Role::kMarketer;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:
     case Permission::kUsersManage:

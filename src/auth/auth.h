@@ -44,12 +44,15 @@ enum class Permission {
   kImportsManage,    // admin, marketer: upload files, run and read imports
   kQuestionnairesManage,  // admin, marketer: define questionnaires, issue links, read completion
   kDeliverabilityManage,  // admin, marketer: feed bounces, read NPAI rates, clear addresses
+  kCatalogueRead,    // every role
+  kCatalogueManage,  // admin, marketer
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
     Permission::kCustomersRestore, Permission::kCustomFieldsManage, Permission::kUsersManage,
     Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage,
-    Permission::kQuestionnairesManage, Permission::kDeliverabilityManage};
+    Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
+    Permission::kCatalogueManage};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

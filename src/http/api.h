@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "customers/customers.h"
 #include "http/server.h"
+#include "commerce/commerce.h"
 #include "deliverability/deliverability.h"
 #include "imports/imports.h"
 #include "questionnaires/questionnaires.h"
@@ -145,6 +146,7 @@ struct Services {
   imports::Uploads& uploads;
   questionnaires::QuestionnaireService& questionnaires;
   deliverability::DeliverabilityService& deliverability;
+  commerce::CatalogueService& catalogue;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -168,6 +170,7 @@ void add_customer_routes(Router& r, Services& s);
 void add_import_routes(Router& r, Services& s);
 void add_questionnaire_routes(Router& r, Services& s);
 void add_deliverability_routes(Router& r, Services& s);
+void add_catalogue_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.
