@@ -36,6 +36,9 @@ Result<std::vector<CustomFieldDef>> load_custom_field_defs(storage::Db& db);
 Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails);
 // Loads the profile as it now is inside `tx`, stores its document, and returns it.
 Result<Customer> refresh_document(storage::Tx& tx, int64_t id);
+// Puts a profile's lists in the order load_customers returns them (so a document rendered from
+// data in hand is the one a later load would render).
+void sort_as_loaded(Customer& c);
 // Inserts a validated new customer with its lists and document; no audit entry or event.
 Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Millis now);
 

@@ -320,7 +320,7 @@ Result<DocumentPage> CustomerService::list_documents(const ListQuery& q) {
 }
 
 Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, bool include_deleted) {
-  FIDELIS_RETURN_IF_ERROR(get(id, include_deleted));
+  FIDELIS_RETURN_IF_ERROR(get_document(id, include_deleted));  // exists? one row, not the whole profile
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
@@ -336,7 +336,7 @@ Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, b
 Result<std::vector<CustomFieldDef>> CustomerService::custom_fields() { return load_custom_field_defs(db_); }
 
 Result<std::vector<QualityFlag>> CustomerService::flags(int64_t id, bool include_deleted) {
-  FIDELIS_RETURN_IF_ERROR(get(id, include_deleted));
+  FIDELIS_RETURN_IF_ERROR(get_document(id, include_deleted));  // exists? one row, not the whole profile
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,

@@ -318,6 +318,19 @@ Result<Customer> refresh_document(storage::Tx& tx, int64_t id) {
   return std::move(loaded[0]);
 }
 
+void sort_as_loaded(Customer& c) {
+  std::stable_sort(c.affinities.begin(), c.affinities.end(), [](const Affinity& x, const Affinity& y) {
+    return x.strength != y.strength ? x.strength > y.strength : x.category < y.category;
+  });
+  std::stable_sort(c.consents.begin(), c.consents.end(), [](const Consent& x, const Consent& y) {
+    return std::pair(channel_name(x.channel), purpose_name(x.purpose)) < std::pair(channel_name(y.channel), purpose_name(y.purpose));
+  });
+  std::sort(c.tags.begin(), c.tags.end());
+  std::sort(c.external_ids.begin(), c.external_ids.end(), [](const ExternalId& x, const ExternalId& y) {
+    return std::pair(x.source, x.id) < std::pair(y.source, y.id);
+  });
+}
+
 Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Millis now) {
   NameKeys keys = name_keys(in.first_name, in.last_name);
   const Address a = in.address.value_or(Address{});
@@ -345,25 +358,16 @@ Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Milli
   c.address = a;
   c.household = in.household.value_or(std::vector<HouseholdMember>{});
   c.affinities = in.affinities.value_or(std::vector<Affinity>{});
-  std::stable_sort(c.affinities.begin(), c.affinities.end(), [](const Affinity& x, const Affinity& y) {
-    return x.strength != y.strength ? x.strength > y.strength : x.category < y.category;
-  });
   for (Consent k : in.consents.value_or(std::vector<Consent>{})) {
     k.changed_at = now;
     c.consents.push_back(std::move(k));
   }
-  std::stable_sort(c.consents.begin(), c.consents.end(), [](const Consent& x, const Consent& y) {
-    return std::pair(channel_name(x.channel), purpose_name(x.purpose)) < std::pair(channel_name(y.channel), purpose_name(y.purpose));
-  });
   c.tags = in.tags.value_or(std::vector<std::string>{});
-  std::sort(c.tags.begin(), c.tags.end());
   if (in.custom_fields)
     for (const auto& [k, v] : *in.custom_fields)
       if (v) c.custom_fields.emplace(k, *v);
   c.external_ids = in.external_ids.value_or(std::vector<ExternalId>{});
-  std::sort(c.external_ids.begin(), c.external_ids.end(), [](const ExternalId& x, const ExternalId& y) {
-    return std::pair(x.source, x.id) < std::pair(y.source, y.id);
-  });
+  sort_as_loaded(c);
   c.version = 1;
   c.created_at = c.updated_at = now;
   Value d[] = {id, render_document(c)};

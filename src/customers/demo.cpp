@@ -166,15 +166,10 @@ DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now,
   full.address = Address{c.street, std::nullopt, c.postcode, c.city, std::string("FR")};
   full.household = c.household;
   full.affinities = c.affinities;
-  std::sort(full.affinities.begin(), full.affinities.end(), [](const Affinity& a, const Affinity& b) {
-    return a.strength != b.strength ? a.strength > b.strength : a.category < b.category;
-  });
   full.consents = c.consents;
-  std::sort(full.consents.begin(), full.consents.end(), [](const Consent& a, const Consent& b) {
-    return std::pair(channel_name(a.channel), purpose_name(a.purpose)) < std::pair(channel_name(b.channel), purpose_name(b.purpose));
-  });
   full.tags = c.tags;
   full.external_ids = {{std::string(shop), c.external_id}};
+  sort_as_loaded(full);
   full.created_at = full.updated_at = c.created_at;
   c.doc = render_document(full);
   return c;
@@ -207,9 +202,8 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
   };
   std::vector<TablePass> passes;
   auto pass = [&](std::string_view table, std::vector<std::string> columns,
-                  std::function<void(const DemoCustomer&, std::vector<std::vector<Value>>&)> emit) -> Status {
+                  std::function<void(const DemoCustomer&, std::vector<std::vector<Value>>&)> emit) {
     passes.push_back({table, std::move(columns), std::move(emit)});
-    return ok();
   };
   auto load_chunk = [&](const TablePass& p) -> Status {
     size_t next_customer = 0;
@@ -230,7 +224,7 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
     return ok();
   };
 
-  FIDELIS_RETURN_IF_ERROR(pass("customers",
+  pass("customers",
                                {"id", "civility", "first_name", "last_name", "name_key", "name_key2", "birth_date", "street",
                                 "postcode", "city", "city_key", "country", "version", "created_at", "updated_at"},
                                [](const DemoCustomer& c, auto& rows) {
@@ -238,51 +232,51 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
                                  rows.push_back({c.id, c.civility, c.first, c.last, k.last_first, k.first_last, c.birth,
                                                  c.street, c.postcode, c.city, text::search_key(c.city), std::string("FR"),
                                                  int64_t{1}, c.created_at, c.created_at});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_docs", {"customer_id", "doc"},
-                               [](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, c.doc}); }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
+                               });
+  pass("customer_docs", {"customer_id", "doc"},
+                               [](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, c.doc}); });
+  pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (size_t i = 0; i < c.emails.size(); ++i)
                                    rows.push_back({c.id, static_cast<int64_t>(i), c.emails[i].email,
                                                    text::to_lower(c.emails[i].email), c.emails[i].label});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_phones", {"customer_id", "position", "raw", "e164", "phone_key", "type", "valid", "label"},
+                               });
+  pass("customer_phones", {"customer_id", "position", "raw", "e164", "phone_key", "type", "valid", "label"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (size_t i = 0; i < c.phones.size(); ++i) {
                                    const Phone& p = c.phones[i];
                                    rows.push_back({c.id, static_cast<int64_t>(i), p.raw, *p.e164, phone_key(p),
                                                    std::string(phone_type_name(p.type)), int64_t{1}, p.label});
                                  }
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_household", {"customer_id", "position", "relation", "first_name", "birth_date"},
+                               });
+  pass("customer_household", {"customer_id", "position", "relation", "first_name", "birth_date"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (size_t i = 0; i < c.household.size(); ++i)
                                    rows.push_back({c.id, static_cast<int64_t>(i), c.household[i].relation,
                                                    *c.household[i].first_name, *c.household[i].birth_date});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_affinities", {"customer_id", "category", "strength"},
+                               });
+  pass("customer_affinities", {"customer_id", "category", "strength"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (const auto& a : c.affinities)
                                    rows.push_back({c.id, a.category, static_cast<int64_t>(a.strength)});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_consents", {"customer_id", "channel", "purpose", "granted", "source", "changed_at"},
+                               });
+  pass("customer_consents", {"customer_id", "channel", "purpose", "granted", "source", "changed_at"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (const auto& k : c.consents)
                                    rows.push_back({c.id, std::string(channel_name(k.channel)), std::string(purpose_name(k.purpose)),
                                                    int64_t{k.granted}, k.source, k.changed_at});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("consent_events", {"customer_id", "channel", "purpose", "granted", "source", "at"},
+                               });
+  pass("consent_events", {"customer_id", "channel", "purpose", "granted", "source", "at"},
                                [](const DemoCustomer& c, auto& rows) {
                                  for (const auto& k : c.consents)
                                    rows.push_back({c.id, std::string(channel_name(k.channel)), std::string(purpose_name(k.purpose)),
                                                    int64_t{k.granted}, k.source, k.changed_at});
-                               }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_tags", {"customer_id", "tag"}, [](const DemoCustomer& c, auto& rows) {
+                               });
+  pass("customer_tags", {"customer_id", "tag"}, [](const DemoCustomer& c, auto& rows) {
     for (const auto& t : c.tags) rows.push_back({c.id, t});
-  }));
-  FIDELIS_RETURN_IF_ERROR(pass("customer_external_ids", {"customer_id", "source", "external_id"},
-                               [&shop](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, shop, c.external_id}); }));
+  });
+  pass("customer_external_ids", {"customer_id", "source", "external_id"},
+                               [&shop](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, shop, c.external_id}); });
   // A large load into a small base rebuilds the secondary indexes once at the end instead.
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> existing, db.one("SELECT COUNT(*) FROM customers"));
   bool rebuild_indexes = o.customers >= 100'000 && o.customers >= existing->i64(0);

@@ -43,6 +43,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                                                                std::string_view via, const audit::Actor& actor) {
   std::vector<EmailStatus> out;
   Millis now = clock_.now();
+  bool rate_moved = false;  // only then is the base-wide rate worth recounting
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
     for (const bounces::Bounce& b : events) {
       FIDELIS_ASSIGN_OR_RETURN(std::string key, key_of(b.recipient));
@@ -61,6 +62,10 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                  k));
       Value customer = owner ? Value(owner->i64(0)) : storage::null();
       bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;
+      bool was_sent = cur && cur->i64(4) != 0;
+      bool hard_before = state.status == bounces::AddressStatus::kHardBounce;
+      bool hard_after = next.status == bounces::AddressStatus::kHardBounce;
+      if ((sent && !was_sent) || hard_before != hard_after) rate_moved = true;
       Value up[] = {key, customer, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count},
                     int64_t{sent}, b.status_code, std::string(bounces::reason_name(b.reason)), now};
       FIDELIS_ASSIGN_OR_RETURN(
@@ -91,6 +96,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                          now);
   }));
   // Recompute the rate and raise the alert when it crosses the threshold.
+  if (!rate_moved) return out;
   bool was = alert_on_.load();
   FIDELIS_ASSIGN_OR_RETURN(Rates r, rates());
   if (r.alert && !was) {

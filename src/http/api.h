@@ -98,6 +98,8 @@ class Router {
 };
 
 // ---- metrics (metrics.cpp) ----
+// One metric with its HELP and TYPE lines, in the Prometheus text format.
+std::string metric_line(std::string_view name, std::string_view type, std::string_view help, double value);
 // Prometheus text format: requests by route and status, a latency histogram per route, database
 // pool and connection gauges. Lock-free on the request path.
 class Metrics {
@@ -127,6 +129,9 @@ Result<std::optional<bool>> get_bool(const Json& obj, std::string_view key, std:
 // InvalidArgument naming the first key of `obj` not in `allowed`.
 Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> allowed, std::string_view prefix = {});
 std::string iso(Millis ms);
+// Entity tags carry a record's version: "v3" (quoted). parse_etag also takes the weak form W/"v3".
+std::string etag(int64_t version);
+std::optional<int64_t> parse_etag(std::string_view tag);
 // Opaque list cursors.
 std::string encode_cursor(int64_t after_id);
 Result<int64_t> decode_cursor(std::string_view cursor);

@@ -27,7 +27,7 @@ Json product_json(const Product& p) {
 
 Response product_response(int status, const Product& p) {
   Response r = json_response(status, product_json(p));
-  r.set("ETag", fmt::format("\"v{}\"", p.version));
+  r.set("ETag", etag(p.version));
   if (status == 201) r.set("Location", fmt::format("/api/v1/products/{}", p.id));
   return r;
 }
@@ -127,15 +127,13 @@ void add_catalogue_routes(Router& r, Services& s) {
            if (!id) return problem(id.error());
            std::string_view m = ctx.req.header("If-Match");
            if (m.empty()) return problem(428, "send If-Match with the ETag from your last GET", "If-Match");
-           int64_t version = 0;
-           if (m.size() < 4 || m.front() != '"' || m[1] != 'v' || m.back() != '"' ||
-               std::sscanf(std::string(m.substr(2, m.size() - 3)).c_str(), "%lld", reinterpret_cast<long long*>(&version)) != 1)
-             return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
+           std::optional<int64_t> version = parse_etag(m);
+           if (!version) return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
            auto body = ctx.json_body();
            if (!body) return problem(body.error());
            auto in = product_from_json(*body, true);
            if (!in) return problem(in.error());
-           auto p = s.catalogue.update_product(*id, version, std::move(*in), ctx.actor);
+           auto p = s.catalogue.update_product(*id, *version, std::move(*in), ctx.actor);
            if (!p) return problem(p.error());
            return product_response(200, *p);
          }});

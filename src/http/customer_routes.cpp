@@ -12,19 +12,6 @@ using namespace customers;
 
 namespace {
 
-std::string etag(int64_t version) { return fmt::format("\"v{}\"", version); }
-
-// "\"v3\"" or "W/\"v3\"" -> 3
-std::optional<int64_t> parse_etag(std::string_view tag) {
-  while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-  while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-  if (tag.starts_with("W/")) tag.remove_prefix(2);
-  if (tag.size() < 4 || tag.front() != '"' || tag.back() != '"' || tag[1] != 'v') return std::nullopt;
-  std::string digits(tag.substr(2, tag.size() - 3));
-  if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoll(digits);
-}
-
 // If-None-Match: "*", or a comma-separated list of (weak or strong) tags.
 bool none_match_hits(std::string_view header, int64_t version) {
   if (header == "*") return true;

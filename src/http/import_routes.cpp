@@ -3,9 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "http/api.h"
 
@@ -185,17 +182,12 @@ void add_import_routes(Router& r, Services& s) {
            if (!id) return problem(id.error());
            imports::Importer importer(s.db, s.clock);
            if (auto st = importer.status(*id); !st) return problem(st.error());
-           std::string tmp = s.config.data_dir + fmt::format("/rejects-{}-{}.csv", *id, ctx.request_id);
-           std::filesystem::create_directories(s.config.data_dir);
-           if (auto st = importer.write_rejects(*id, tmp); !st) return problem(st.error());
-           std::ifstream in(tmp, std::ios::binary);
-           std::stringstream ss;
-           ss << in.rdbuf();
-           std::filesystem::remove(tmp);
+           auto csv = importer.rejects_csv(*id);
+           if (!csv) return problem(csv.error());
            Response res;
            res.set("Content-Type", "text/csv; charset=utf-8");
            res.set("Content-Disposition", fmt::format("attachment; filename=\"import-{}-rejects.csv\"", *id));
-           res.body = ss.str();
+           res.body = std::move(*csv);
            return res;
          }});
 }

@@ -38,6 +38,18 @@ Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> a
   return ok();
 }
 
+std::string etag(int64_t version) { return fmt::format("\"v{}\"", version); }
+
+std::optional<int64_t> parse_etag(std::string_view tag) {
+  while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+  while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+  if (tag.starts_with("W/")) tag.remove_prefix(2);
+  if (tag.size() < 4 || tag.front() != '"' || tag.back() != '"' || tag[1] != 'v') return std::nullopt;
+  std::string digits(tag.substr(2, tag.size() - 3));
+  if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(digits);
+}
+
 std::string iso(Millis ms) { return format_iso8601(ms); }
 
 std::string encode_cursor(int64_t after_id) { return text::base64url_encode(fmt::format("after:{}", after_id)); }

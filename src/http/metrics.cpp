@@ -2,9 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "http/api.h"
 
 namespace fidelis::http {
+
+std::string metric_line(std::string_view name, std::string_view type, std::string_view help, double value) {
+  // Counters print as integers ("1000000", not "1e+06").
+  std::string v = value == std::floor(value) && std::fabs(value) < 1e15 ? fmt::format("{:.0f}", value) : fmt::format("{}", value);
+  return fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, v);
+}
 
 Metrics::Metrics() {
   routes_.reserve(kCapacity);
@@ -58,22 +66,16 @@ std::string Metrics::render(const std::vector<Route>& routes, const storage::Poo
                        static_cast<double>(r.sum_micros.load(std::memory_order_relaxed)) / 1e6);
     out += fmt::format("fidelis_http_request_duration_seconds_count{{{}}} {}\n", label(i), cumulative);
   });
-  out += "# HELP fidelis_db_pool_connections Database connections opened by the pool.\n# TYPE fidelis_db_pool_connections gauge\n";
-  out += fmt::format("fidelis_db_pool_connections {}\n", pool.size);
-  out += "# HELP fidelis_db_pool_in_use Database connections lent out now.\n# TYPE fidelis_db_pool_in_use gauge\n";
-  out += fmt::format("fidelis_db_pool_in_use {}\n", pool.in_use);
-  out += "# HELP fidelis_db_pool_waits_total Acquisitions that waited for a connection.\n# TYPE fidelis_db_pool_waits_total counter\n";
-  out += fmt::format("fidelis_db_pool_waits_total {}\n", pool.waits);
-  out += "# HELP fidelis_db_pool_timeouts_total Acquisitions that gave up.\n# TYPE fidelis_db_pool_timeouts_total counter\n";
-  out += fmt::format("fidelis_db_pool_timeouts_total {}\n", pool.timeouts);
-  out += "# HELP fidelis_http_open_connections Open client connections.\n# TYPE fidelis_http_open_connections gauge\n";
-  out += fmt::format("fidelis_http_open_connections {}\n", server.open_connections);
-  out += "# HELP fidelis_http_connections_total Accepted client connections.\n# TYPE fidelis_http_connections_total counter\n";
-  out += fmt::format("fidelis_http_connections_total {}\n", server.accepted_connections);
-  out += "# HELP fidelis_http_rejected_connections_total Connections refused over the limit.\n# TYPE fidelis_http_rejected_connections_total counter\n";
-  out += fmt::format("fidelis_http_rejected_connections_total {}\n", server.rejected_connections);
-  out += "# HELP fidelis_http_bad_requests_total Unparseable, oversized or timed-out requests.\n# TYPE fidelis_http_bad_requests_total counter\n";
-  out += fmt::format("fidelis_http_bad_requests_total {}\n", server.bad_requests);
+  out += metric_line("fidelis_db_pool_connections", "gauge", "Database connections opened by the pool.", pool.size);
+  out += metric_line("fidelis_db_pool_in_use", "gauge", "Database connections lent out now.", pool.in_use);
+  out += metric_line("fidelis_db_pool_waits_total", "counter", "Acquisitions that waited for a connection.", pool.waits);
+  out += metric_line("fidelis_db_pool_timeouts_total", "counter", "Acquisitions that gave up.", pool.timeouts);
+  out += metric_line("fidelis_http_open_connections", "gauge", "Open client connections.", server.open_connections);
+  out += metric_line("fidelis_http_connections_total", "counter", "Accepted client connections.", server.accepted_connections);
+  out += metric_line("fidelis_http_rejected_connections_total", "counter", "Connections refused over the limit.",
+                     server.rejected_connections);
+  out += metric_line("fidelis_http_bad_requests_total", "counter", "Unparseable, oversized or timed-out requests.",
+                     server.bad_requests);
   return out;
 }
 

@@ -23,11 +23,11 @@ void add_system_routes(Router& r, Services& s, const Metrics& metrics) {
            Response res;
            res.set("Content-Type", "text/plain; version=0.0.4");
            res.body = metrics.render(r.routes(), s.db.pool_stats(), s.server_stats ? s.server_stats() : ServerStats{});
-           res.body += "# HELP fidelis_npai_rate Share of e-mail addresses sent to that hard-bounce (last computed).\n"
-                       "# TYPE fidelis_npai_rate gauge\n";
-           res.body += "fidelis_npai_rate " + std::to_string(s.deliverability.last_rate()) + "\n";
-           res.body += "# HELP fidelis_npai_alert 1 while the NPAI rate is above its threshold.\n# TYPE fidelis_npai_alert gauge\n";
-           res.body += std::string("fidelis_npai_alert ") + (s.deliverability.alert_on() ? "1" : "0") + "\n";
+           res.body += metric_line("fidelis_npai_rate", "gauge",
+                                   "Share of e-mail addresses sent to that hard-bounce (last computed).",
+                                   s.deliverability.last_rate());
+           res.body += metric_line("fidelis_npai_alert", "gauge", "1 while the NPAI rate is above its threshold.",
+                                   s.deliverability.alert_on() ? 1 : 0);
            return res;
          }});
 

@@ -441,22 +441,27 @@ Result<std::vector<ImportStatus>> Importer::list(int limit) {
   return out;
 }
 
-Status Importer::write_rejects(int64_t id, const std::string& path) {
+Result<std::string> Importer::rejects_csv(int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
                            db_.query("SELECT line, column_name, reason, raw FROM import_rejects WHERE import_id = $1 "
                                      "ORDER BY line",
                                      p));
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return Error::invalid_argument("rejects", "cannot write " + path);
-  std::string head = "line,column,reason,original\r\n";
-  std::fwrite(head.data(), 1, head.size(), f);
+  std::string out = "line,column,reason,original\r\n";
   for (const auto& r : rows.rows) {
     std::string fields[] = {r.str(0), r.str(1), r.str(2), r.str(3)};
-    std::string line = csv_line(fields, ',') + "\r\n";
-    std::fwrite(line.data(), 1, line.size(), f);
+    out += csv_line(fields, ',') + "\r\n";
   }
+  return out;
+}
+
+Status Importer::write_rejects(int64_t id, const std::string& path) {
+  FIDELIS_ASSIGN_OR_RETURN(std::string csv, rejects_csv(id));
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return Error::invalid_argument("rejects", "cannot write " + path);
+  bool written = std::fwrite(csv.data(), 1, csv.size(), f) == csv.size();
   std::fclose(f);
+  if (!written) return Error::unavailable("cannot write " + path + " (disk full?)");
   return ok();
 }
 

@@ -188,6 +188,8 @@ class Importer {
   // Writes the rejects of import `id` to `path` (CSV: line, column, reason, then the original
   // fields).
   Status write_rejects(int64_t id, const std::string& path);
+  // The same rejects as CSV text (rejected rows are few: they are read whole).
+  Result<std::string> rejects_csv(int64_t id);
 
  private:
   storage::Db& db_;

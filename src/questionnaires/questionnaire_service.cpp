@@ -367,17 +367,30 @@ Result<std::vector<Questionnaire>> QuestionnaireService::list() {
 }
 
 Result<std::string> QuestionnaireService::secret() {
+  // The key never changes once made: read it once per process, and write it only when missing.
+  std::lock_guard lock(key_mu_);
+  if (!link_key_.empty()) return link_key_;
   if (sodium_init() < 0) return Error::internal("libsodium failed to initialise");
-  unsigned char key[crypto_auth_KEYBYTES];
-  crypto_auth_keygen(key);
-  Value p[] = {std::string("questionnaire_link_key"), text::hex_encode(std::string_view(reinterpret_cast<char*>(key), sizeof key))};
-  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", p));
-    return ok();
-  }));
   Value k[] = {std::string("questionnaire_link_key")};
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, db_.one("SELECT value FROM settings WHERE key = $1", k));
-  return row->str(0);
+  if (!row) {
+    unsigned char fresh[crypto_auth_KEYBYTES];
+    crypto_auth_keygen(fresh);
+    Value p[] = {k[0], text::hex_encode(std::string_view(reinterpret_cast<char*>(fresh), sizeof fresh))};
+    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+      // Another process may have made it first: its key wins, read back below.
+      FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", p));
+      return ok();
+    }));
+    FIDELIS_ASSIGN_OR_RETURN(row, db_.one("SELECT value FROM settings WHERE key = $1", k));
+  }
+  // Stored as hex; crypto_auth wants the raw bytes.
+  std::string hex = row->str(0), raw;
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) raw += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  if (raw.size() != crypto_auth_KEYBYTES) return Error::internal("the questionnaire link key in settings is malformed");
+  link_key_ = raw;
+  return link_key_;
 }
 
 Result<std::string> QuestionnaireService::issue_link(int64_t qid, int64_t customer_id, Millis ttl_ms, const audit::Actor& actor) {

@@ -11,6 +11,7 @@
 // Thread-safety: QuestionnaireService is shared by all request threads.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -113,10 +114,12 @@ class QuestionnaireService {
   Result<CompletionStats> completion(int64_t questionnaire_id);
 
  private:
-  Result<std::string> secret();
+  Result<std::string> secret();  // the raw link key, made on first use, cached
   storage::Db& db_;
   const Clock& clock_;
   customers::CustomerService& customers_;
+  std::mutex key_mu_;
+  std::string link_key_;
 };
 
 }  // namespace fidelis::questionnaires
