@@ -347,7 +347,7 @@ int run(int argc, char** argv) {
 
   if (*dedup_cmd) {
     auto start = std::chrono::steady_clock::now();
-    auto records = dedup::load_records(**db);
+    auto records = merging::load_records(**db);
     if (!records) return fail(records.error());
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     auto result = dedup::match(*records, dedup::Model::default_french(), {.threads = d_threads});
@@ -357,7 +357,7 @@ int run(int argc, char** argv) {
     std::string head = "external_id_a,external_id_b,score,decision\r\n";
     std::fwrite(head.data(), 1, head.size(), out);
     for (const auto& p : result->pairs) {
-      std::string line = dedup::pair_csv_line(p, *records) + "\r\n";
+      std::string line = imports::csv_line(merging::pair_csv_fields(p, *records), ',') + "\r\n";
       std::fwrite(line.data(), 1, line.size(), out);
     }
     std::fclose(out);

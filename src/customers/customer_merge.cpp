@@ -98,6 +98,38 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
   return merged;
 }
 
+Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now) {
+  NameKeys keys = name_keys(in.first_name, in.last_name);
+  const Address a = in.address.value_or(Address{});
+  Value p[] = {id, storage::opt(in.civility), storage::opt(in.first_name), storage::opt(in.last_name), keys.last_first,
+               keys.first_last, storage::opt(in.birth_date), storage::opt(a.street), storage::opt(a.street2),
+               storage::opt(a.postcode), storage::opt(a.city),
+               a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
+  FIDELIS_ASSIGN_OR_RETURN(
+      int64_t changed,
+      tx.exec("UPDATE customers SET civility = $2, first_name = $3, last_name = $4, name_key = $5, name_key2 = $6, "
+              "birth_date = $7, street = $8, street2 = $9, postcode = $10, city = $11, city_key = $12, country = $13, "
+              "updated_at = $14, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
+              p));
+  if (changed == 0) return Error::not_found("id", fmt::format("no customer {}", id));
+  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+  return refresh_document(tx, id);
+}
+
+Result<Customer> reindex_in(storage::Tx& tx, int64_t id, Millis now) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                           tx.one("SELECT first_name, last_name, city FROM customers WHERE id = $1", p));
+  if (!row) return Error::not_found("id", fmt::format("no customer {}", id));
+  NameKeys keys = name_keys(row->opt_str(0), row->opt_str(1));
+  std::optional<std::string> city = row->opt_str(2);
+  Value up[] = {id, keys.last_first, keys.first_last, city ? Value(text::search_key(*city)) : storage::null(), now};
+  FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customers SET name_key = $2, name_key2 = $3, city_key = $4, updated_at = $5, "
+                                  "version = version + 1 WHERE id = $1",
+                                  up));
+  return refresh_document(tx, id);
+}
+
 Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids) {
   return load_customers(tx, ids);
 }

@@ -200,7 +200,8 @@ class CustomerService {
   Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
   // Soft delete. NotFound if missing or already deleted.
   Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
-  // NotFound if missing; FailedPrecondition if not deleted; AlreadyExists ("emails[i].email") when
+  // NotFound if missing; FailedPrecondition if not deleted, or merged into another customer (a
+  // merge is undone through merging::MergeService::unmerge); AlreadyExists ("emails[i].email") when
   // a live customer now uses one of its e-mails.
   Result<Customer> restore(int64_t id, const audit::Actor& actor);
   Result<Page> list(const ListQuery& q);
@@ -236,6 +237,14 @@ Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now)
 // external ids, household members and affinities it lacks are added; consents are upserted.
 // Bumps the version, emits customer.updated. NotFound if `id` is not a live customer.
 Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
+// Sets live customer `id`'s scalar fields (civility, names, birth date, address) to exactly `in`'s
+// (unset = NULL), replaces the lists `in` sets and upserts its consents, inside `tx`: what a merge's
+// survivorship decided. Bumps the version and rewrites the document; no audit entry or event.
+// NotFound if `id` is not a live customer.
+Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now);
+// Recomputes customer `id`'s search keys from its row after its columns were written directly (an
+// unmerge restoring rows), bumps the version and rewrites the document.
+Result<Customer> reindex_in(storage::Tx& tx, int64_t id, Millis now);
 // Whole profiles by id inside `tx`, in the order of `ids` (missing ids skipped).
 Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids);
 // A live customer with this id in `source`, or with this e-mail (normalised), inside `tx`.

@@ -347,15 +347,3 @@ Result<Evaluation> evaluate(std::span<const ScoredPair> pairs, std::span<const i
 
 }  // namespace fidelis::dedup
 
-// ---------------------------------------------------------------------------------------------
-// 8. The base as records (dedup_store.cpp): every live customer with its primary e-mail and phone
-// and its first id in an external system, in id order, read a page at a time.
-namespace fidelis::storage {
-class Db;
-}
-namespace fidelis::dedup {
-Result<std::vector<Record>> load_records(storage::Db& db);
-// The pair's CSV line for `fidelis dedup --pairs`: external_id_a,external_id_b,score,decision
-// (a customer without an external id is named "id:<customer id>").
-std::string pair_csv_line(const ScoredPair& p, std::span<const Record> records);
-}  // namespace fidelis::dedup

@@ -51,6 +51,7 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.started_at = r.i64(14);
   s.updated_at = r.i64(15);
   s.finished_at = r.opt_i64(16);
+  s.queued = r.i64(17);
   double secs = static_cast<double>(std::max<Millis>(1, (s.finished_at.value_or(s.updated_at) - s.started_at))) / 1000.0;
   s.rows_per_second = static_cast<double>(s.rows_read) / secs;
   if (s.status == "running" && s.bytes_done > 0 && s.bytes_total > s.bytes_done)
@@ -60,7 +61,7 @@ ImportStatus status_from_row(const storage::Row& r) {
 
 constexpr std::string_view kStatusColumns =
     "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
-    "bytes_done, file_size, error, started_at, updated_at, finished_at";
+    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued";
 
 struct Pending {
   int64_t line = 0;
@@ -88,7 +89,9 @@ std::string column_for(const std::string& field, std::span<const Column> columns
 
 }  // namespace
 
-Importer::Importer(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
+Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options)
+    : db_(db), clock_(clock), model_(dedup::Model::default_french().with_thresholds(merge_options.thresholds)),
+      rules_(merge_options.rules) {}
 
 std::string encode_options(const ImportOptions& o) {
   // One "key=value" per line; mapping entries as "map=header<TAB>field". Headers and fields with
@@ -273,7 +276,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
-        int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0;
+        int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0, queued = 0;
         for (Pending& p : batch) {
           if (p.rejection) {
             Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
@@ -286,40 +289,45 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             continue;
           }
           BuiltRow& row = *p.row;
+          // The same record of the same source: an update, not a duplicate.
           std::optional<int64_t> match;
           if (o.dedup && row.external_id) {
             FIDELIS_ASSIGN_OR_RETURN(match, find_by_external_id(tx, source, *row.external_id));
           }
-          // One look-up per e-mail serves both the match and the ownership check below.
-          std::vector<std::optional<int64_t>> owners;
-          if (row.input.emails) {
-            for (const auto& e : *row.input.emails) {
-              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
-              owners.push_back(owner);
-              if (o.dedup && !match && owner) match = owner;
+          // Otherwise the probabilistic model decides: merge, review, or a new customer.
+          std::optional<merging::Candidate> duplicate;
+          std::vector<merging::Candidate> to_review;
+          if (o.dedup && !match) {
+            FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
+                                     merging::find_candidates(tx, merging::record_of(row.input), model_));
+            for (auto& c : found) {
+              if (c.decision == dedup::Decision::kMerge && !duplicate) duplicate = c;
+              else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
             }
           }
+          std::optional<int64_t> keeper = match ? match : duplicate ? std::optional(duplicate->customer_id) : std::nullopt;
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
-          // left for deduplication to review.
+          // left for review.
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
-            for (size_t i = 0; i < row.input.emails->size(); ++i) {
-              const auto& e = (*row.input.emails)[i];
-              if (owners[i] && owners[i] != match)
-                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owners[i])});
+            for (const auto& e : *row.input.emails) {
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
+              if (owner && owner != keeper)
+                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
               else
                 kept.push_back(e);
             }
             row.input.emails = std::move(kept);
           }
-          if (row.external_id && match) {
+          if (row.external_id && !match) {
             FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_external_id(tx, source, *row.external_id));
-            if (owner && owner != match) {
+            if (owner) {
               row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", *owner)});
               row.input.external_ids.reset();
             }
           }
           int64_t customer_id = 0;
+          bool merge_after = false;
           if (match) {
             // The row's values replace the current ones when its source ranks at least as high as
             // every source the customer came from; otherwise they only fill gaps.
@@ -345,9 +353,12 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               ++rejected;
               continue;
             }
+            // A duplicate is stored as its own record first, then merged: the merge is recorded and
+            // can be undone, and survivorship weighs this source's priority.
             FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));
             customer_id = c.id;
-            ++accepted;
+            merge_after = duplicate.has_value();
+            if (!merge_after) ++accepted;
           }
           Value prov[] = {customer_id, import_id, p.line, source, now};
           FIDELIS_RETURN_IF_ERROR(tx.exec(
@@ -362,11 +373,26 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                 fl));
           }
           if (!row.flags.empty()) ++flagged;
+          if (merge_after) {
+            merging::MergeRequest req{duplicate->customer_id, customer_id, duplicate->customer_id, "auto",
+                                      fmt::format("import:{}", import_id), duplicate->score};
+            FIDELIS_ASSIGN_OR_RETURN(merging::MergeRecord m, merging::merge_in(tx, req, rules_, actor, now));
+            (void)m;
+            ++merged;
+          } else {
+            bool any = false;
+            for (const auto& c : to_review) {
+              FIDELIS_ASSIGN_OR_RETURN(bool q, merging::queue_review_in(tx, c.customer_id, customer_id, c, model_,
+                                                                        fmt::format("import:{}", import_id), now));
+              any = any || q;
+            }
+            if (any) ++queued;
+          }
         }
-        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now};
+        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now, queued};
         FIDELIS_RETURN_IF_ERROR(tx.exec(
             "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
-            "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8 WHERE id = $1",
+            "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8, queued = queued + $9 WHERE id = $1",
             up));
         return ok();
       });

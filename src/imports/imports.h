@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "customers/customers.h"
+#include "merging/merging.h"
 #include "storage/db.h"
 
 namespace fidelis::imports {
@@ -131,7 +132,9 @@ struct ImportOptions {
   std::optional<int> source_priority;  // merge priority of the source (higher wins); kept per source
   std::map<std::string, std::string> mapping;
   std::string default_country = "FR";
-  bool dedup = true;                // match existing customers (by id in the source, then e-mail)
+  // Match existing customers: by id in the source (an update), then through the dedup model (merged
+  // above its merge threshold, queued for review between the thresholds).
+  bool dedup = true;
   std::string rejects_path;         // default: <path>.rejects.csv
   int64_t batch_rows = 5000;
   // Called after each committed batch; may be empty.
@@ -151,7 +154,9 @@ struct ImportStatus {
   std::string status;  // "running", "done", "failed", "interrupted"
   std::string encoding;
   char delimiter = ',';
-  int64_t rows_read = 0, accepted = 0, merged = 0, rejected = 0, flagged = 0;
+  // accepted: new customers; merged: rows that updated or merged into an existing customer;
+  // queued: new customers sent to the review queue with a possible duplicate.
+  int64_t rows_read = 0, accepted = 0, merged = 0, rejected = 0, flagged = 0, queued = 0;
   int64_t bytes_done = 0, bytes_total = 0;
   double rows_per_second = 0;
   std::optional<double> eta_seconds;
@@ -176,7 +181,7 @@ struct Preview {
 
 class Importer {
  public:
-  Importer(storage::Db& db, const Clock& clock);
+  Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options = {});
 
   // Runs (or resumes) the import of `options.path` for `options.source`. InvalidArgument naming the
   // option for bad options or a bad header; the status says how far it went.
@@ -194,6 +199,8 @@ class Importer {
  private:
   storage::Db& db_;
   const Clock& clock_;
+  dedup::Model model_;
+  merging::Rules rules_;
 };
 
 // Options as stored with an import, so the server can resume it after a restart.
@@ -224,7 +231,7 @@ class Uploads {
 // resume_unfinished() (called at server start) continues imports a stopped server left running.
 class ImportRunner {
  public:
-  ImportRunner(storage::Db& db, const Clock& clock);
+  ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options = {});
   ~ImportRunner();  // stops after the current batch; the import stays resumable
   // Validates and starts; returns the import's id once it exists (errors in the options or the
   // header come back here).

@@ -15,6 +15,7 @@ namespace fidelis::imports {
 struct ImportRunner::Impl {
   storage::Db& db;
   const Clock& clock;
+  merging::Options merge_options;
   std::mutex mu;
   std::condition_variable cv;
   struct Job {
@@ -26,7 +27,7 @@ struct ImportRunner::Impl {
   std::atomic<bool> stopping{false};
   std::thread worker;
 
-  Impl(storage::Db& d, const Clock& c) : db(d), clock(c) {
+  Impl(storage::Db& d, const Clock& c, merging::Options m) : db(d), clock(c), merge_options(std::move(m)) {
     worker = std::thread([this] { loop(); });
   }
 
@@ -49,7 +50,7 @@ struct ImportRunner::Impl {
         job->started.set_value(id);
       };
       job->options.should_stop = [this] { return stopping.load(); };
-      Importer importer(db, clock);
+      Importer importer(db, clock, merge_options);
       auto r = importer.run(job->options, job->actor);
       if (!announced) job->started.set_value(r ? Result<int64_t>(r->id) : Result<int64_t>(r.error()));
       if (!r) log::warn("import failed", {{"file", job->options.path}, {"error", r.error().message}});
@@ -58,7 +59,8 @@ struct ImportRunner::Impl {
   }
 };
 
-ImportRunner::ImportRunner(storage::Db& db, const Clock& clock) : impl_(std::make_unique<Impl>(db, clock)) {}
+ImportRunner::ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options)
+    : impl_(std::make_unique<Impl>(db, clock, std::move(merge_options))) {}
 
 ImportRunner::~ImportRunner() { stop(); }
 

@@ -1,0 +1,88 @@
+// Candidate duplicates of one record, found through the database's indexes and scored.
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "merging/merging.h"
+
+namespace fidelis::merging {
+
+using storage::Value;
+
+namespace {
+
+// Each block is capped on its own, so one crowded name cannot hide an e-mail or phone match.
+constexpr std::string_view kCandidatesSql =
+    "SELECT c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
+    "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
+    "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
+    "ORDER BY ph.position LIMIT 1) "
+    "FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $7 AND c.id IN ("
+    "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
+    "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key = $3 LIMIT 50) k3 "
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key = $4 LIMIT 50) k4 "
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $5 "
+    "AND (substr(name_key, 1, 3) = $6 OR substr(name_key2, 1, 3) = $6) LIMIT 50) k5) "
+    "LIMIT 200";
+
+Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
+
+// The first three characters (code points) of a search key.
+std::string first3(std::string_view key) {
+  size_t i = 0, n = 0;
+  while (i < key.size() && n < 3) {
+    unsigned char c = static_cast<unsigned char>(key[i]);
+    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    ++n;
+  }
+  return std::string(key.substr(0, std::min(i, key.size())));
+}
+
+}  // namespace
+
+Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
+                                               int64_t exclude) {
+  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
+  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  std::string last_first, first_last;
+  if (!last.empty() || !first.empty()) {
+    last_first = text::search_key(r.last_name + " " + r.first_name);
+    first_last = text::search_key(r.first_name + " " + r.last_name);
+  }
+  std::string prefix = first3(last.empty() ? first : last);
+  Value p[] = {or_null(text::to_lower(text::trim(r.email))),
+               or_null(phone),
+               or_null(last_first),
+               or_null(first_last == last_first ? std::string() : first_last),
+               or_null(prefix.empty() ? std::string() : r.birth_date),
+               or_null(prefix),
+               exclude};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(kCandidatesSql, p));
+  std::vector<Candidate> out;
+  dedup::PreparedRecord self(r);
+  for (const auto& row : rows.rows) {
+    dedup::Record other;
+    other.id = row.i64(0);
+    other.first_name = row.str(1);
+    other.last_name = row.str(2);
+    other.birth_date = row.str(3);
+    other.street = row.str(4);
+    other.postcode = row.str(5);
+    other.city = row.str(6);
+    other.email = row.str(7);
+    other.phone_e164 = row.str(8);
+    Candidate c;
+    c.customer_id = other.id;
+    c.comparison = dedup::compare(self, dedup::PreparedRecord(other));
+    c.score = model.score(c.comparison);
+    c.decision = model.decide(c.score);
+    if (c.decision != dedup::Decision::kDistinct) out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.customer_id < b.customer_id;
+  });
+  return out;
+}
+
+}  // namespace fidelis::merging

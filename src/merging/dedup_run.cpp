@@ -1,0 +1,177 @@
+// The whole-base deduplication run: every customer matched at once, merges and reviews applied in
+// batches, progress kept in dedup_runs.
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "merging/merging_internal.h"
+
+namespace fidelis::merging {
+
+using storage::Value;
+
+namespace {
+
+constexpr std::string_view kRunSelect =
+    "SELECT id, status, dry_run, records, compared, pairs_merge, pairs_review, done, merged, queued, skipped, error, "
+    "actor, started_at, updated_at, finished_at FROM dedup_runs";
+
+DedupRun run_from_row(const storage::Row& r) {
+  DedupRun d;
+  d.id = r.i64(0);
+  d.status = r.str(1);
+  d.dry_run = r.i64(2) != 0;
+  d.records = r.i64(3);
+  d.compared = r.i64(4);
+  d.pairs_merge = r.i64(5);
+  d.pairs_review = r.i64(6);
+  d.done = r.i64(7);
+  d.merged = r.i64(8);
+  d.queued = r.i64(9);
+  d.skipped = r.i64(10);
+  d.error = r.opt_str(11);
+  d.actor = r.str(12);
+  d.started_at = r.i64(13);
+  d.updated_at = r.i64(14);
+  if (!r.is_null(15)) d.finished_at = r.i64(15);
+  return d;
+}
+
+Status save(storage::Tx& tx, const DedupRun& d) {
+  Value p[] = {d.id, d.status, d.records, d.compared, d.pairs_merge, d.pairs_review, d.done, d.merged, d.queued,
+               d.skipped, storage::opt(d.error), d.updated_at, storage::opt(d.finished_at)};
+  FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE dedup_runs SET status = $2, records = $3, compared = $4, pairs_merge = $5, pairs_review = $6, "
+                 "done = $7, merged = $8, queued = $9, skipped = $10, error = $11, updated_at = $12, finished_at = $13 "
+                 "WHERE id = $1",
+                 p));
+  return ok();
+}
+
+// The live customer a record ended up in (itself, or what it was merged into); nullopt when deleted.
+Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
+  for (int hop = 0; hop < 16; ++hop) {
+    Value p[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT deleted_at, merged_into FROM customers WHERE id = $1", p));
+    if (!row) return std::optional<int64_t>();
+    if (row->is_null(0)) return std::optional<int64_t>(id);
+    if (row->is_null(1)) return std::optional<int64_t>();
+    id = row->i64(1);
+  }
+  return std::optional<int64_t>();
+}
+
+}  // namespace
+
+Result<DedupRun> MergeService::run_dedup(const DedupRunOptions& options, const audit::Actor& actor) {
+  DedupRun d;
+  d.status = "running";
+  d.dry_run = options.dry_run;
+  d.actor = actor.name.empty() ? actor.type : actor.type + ":" + actor.name;
+  d.started_at = d.updated_at = clock_.now();
+  Value ins[] = {int64_t{d.dry_run}, d.actor, d.started_at};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      db_.one("INSERT INTO dedup_runs (status, dry_run, actor, started_at, updated_at) VALUES ('running', $1, $2, $3, $3) "
+              "RETURNING id",
+              ins));
+  d.id = row->i64(0);
+  auto report = [&] {
+    d.updated_at = clock_.now();
+    if (options.progress) options.progress(d);
+  };
+  auto finish = [&](Status st) -> Result<DedupRun> {
+    d.status = st ? "done" : "failed";
+    if (!st) d.error = st.error().field.empty() ? st.error().message : st.error().field + ": " + st.error().message;
+    d.updated_at = clock_.now();
+    d.finished_at = d.updated_at;
+    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+      FIDELIS_RETURN_IF_ERROR(save(tx, d));
+      return audit::record(tx, actor,
+                           {"dedup.run", "dedup_run", std::to_string(d.id), std::nullopt,
+                            fmt::format(R"({{"status":"{}","merged":{},"queued":{}}})", d.status, d.merged, d.queued)},
+                           d.updated_at);
+    }));
+    report();
+    if (!st) return st.error();
+    return d;
+  };
+
+  auto records = load_records(db_);
+  if (!records) return finish(records.error());
+  d.records = static_cast<int64_t>(records->size());
+  report();
+  auto matched = dedup::match(*records, model_, {.threads = std::max(1u, options.threads)});
+  if (!matched) return finish(matched.error());
+  d.compared = static_cast<int64_t>(matched->stats.compared_pairs);
+  d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
+  d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) { return save(tx, d); }));
+  report();
+  if (options.dry_run) return finish(ok());
+
+  const auto& pairs = matched->pairs;  // best first: the surest merges happen before the doubtful ones
+  const std::string origin = fmt::format("dedup:{}", d.id);
+  constexpr size_t kBatch = 200;
+  for (size_t start = 0; start < pairs.size(); start += kBatch) {
+    Millis now = clock_.now();
+    DedupRun next = d;
+    Status st = db_.transact([&](storage::Tx& tx) -> Status {
+      next = d;
+      for (size_t i = start; i < std::min(pairs.size(), start + kBatch); ++i) {
+        const dedup::ScoredPair& p = pairs[i];
+        ++next.done;
+        Value known[] = {std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)};
+        FIDELIS_ASSIGN_OR_RETURN(
+            std::optional<storage::Row> decided,
+            tx.one("SELECT status FROM merge_reviews WHERE customer_a = $1 AND customer_b = $2", known));
+        if (decided && decided->str(0) == "rejected") {
+          ++next.skipped;
+          continue;
+        }
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> a, survivor(tx, p.a_id));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> b, survivor(tx, p.b_id));
+        if (!a || !b || *a == *b) {
+          ++next.skipped;
+          continue;
+        }
+        if (p.decision == dedup::Decision::kMerge) {
+          MergeRequest req{*a, *b, std::nullopt, "auto", origin, p.score};
+          FIDELIS_ASSIGN_OR_RETURN(MergeRecord m, merge_in(tx, req, options_.rules, actor, now));
+          (void)m;
+          ++next.merged;
+        } else if (*a == p.a_id && *b == p.b_id) {
+          Candidate c{p.b_id, p.score, p.decision, p.comparison};
+          FIDELIS_ASSIGN_OR_RETURN(bool queued, queue_review_in(tx, p.a_id, p.b_id, c, model_, origin, now));
+          queued ? ++next.queued : ++next.skipped;
+        } else {
+          ++next.skipped;  // one side was merged by this run: its new profile is another pair
+        }
+      }
+      next.updated_at = now;
+      return save(tx, next);
+    });
+    if (!st) return finish(st);
+    d = next;
+    report();
+  }
+  return finish(ok());
+}
+
+Result<DedupRun> MergeService::dedup_run(int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " WHERE id = $1", p));
+  if (rows.rows.empty()) return Error::not_found("id", fmt::format("no deduplication run {}", id));
+  return run_from_row(rows.rows[0]);
+}
+
+Result<std::vector<DedupRun>> MergeService::dedup_runs(int limit) {
+  if (limit < 1 || limit > 200) return Error::invalid_argument("limit", "must be between 1 and 200");
+  Value p[] = {static_cast<int64_t>(limit)};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " ORDER BY id DESC LIMIT $1", p));
+  std::vector<DedupRun> out;
+  for (const auto& r : rows.rows) out.push_back(run_from_row(r));
+  return out;
+}
+
+}  // namespace fidelis::merging

@@ -1,0 +1,493 @@
+// Merging two customers and undoing it: survivorship into the winner, attached rows moved, the
+// loser kept as a soft-deleted record, and everything needed to undo it recorded.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "core/text.h"
+#include "merging/merging_internal.h"
+
+namespace fidelis::merging {
+
+using storage::Value;
+using Json = nlohmann::json;
+
+// ---- the registry of attached tables ----
+
+namespace {
+
+std::mutex registry_mu;
+std::vector<AttachedTable>& registry() {
+  static std::vector<AttachedTable> tables = {
+      {"customer_external_ids", {"source", "external_id"}},
+      {"customer_provenance", {"import_id", "line"}},
+      {"customer_flags", {"field", "value"}},
+      {"consent_events", {"id"}},
+      {"questionnaire_links", {"questionnaire_id"}},
+      {"questionnaire_answers", {"questionnaire_id", "question_key"}},
+      {"email_status", {"email_key"}},
+      {"email_events", {"id"}},
+      {"postal_npai", {}},
+  };
+  return tables;
+}
+
+}  // namespace
+
+void register_attached_table(AttachedTable t) {
+  std::lock_guard lock(registry_mu);
+  auto& r = registry();
+  if (std::none_of(r.begin(), r.end(), [&](const AttachedTable& x) { return x.table == t.table; })) r.push_back(std::move(t));
+}
+
+std::vector<AttachedTable> attached_tables() {
+  std::lock_guard lock(registry_mu);
+  return registry();
+}
+
+// ---- rows as JSON ----
+
+Json value_json(const Value& v) {
+  if (std::holds_alternative<int64_t>(v)) return std::get<int64_t>(v);
+  if (std::holds_alternative<double>(v)) return std::get<double>(v);
+  if (std::holds_alternative<std::string>(v)) return std::get<std::string>(v);
+  return nullptr;
+}
+
+Value json_value(const Json& j) {
+  if (j.is_number_integer()) return j.get<int64_t>();
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) return j.get<std::string>();
+  return storage::null();
+}
+
+// ---- the winner's profile rows ----
+
+namespace {
+
+struct ProfileTable {
+  std::string_view table;
+  std::vector<std::string_view> columns;  // beside customer_id
+  std::vector<size_t> identity;           // indexes into columns; empty: the customers row itself
+  bool positional = false;                // columns[0] is "position", renumbered on restore
+};
+
+const std::vector<ProfileTable>& profile_tables() {
+  static const std::vector<ProfileTable> t = {
+      {"customers", {"civility", "first_name", "last_name", "birth_date", "street", "street2", "postcode", "city", "country"}, {}},
+      {"customer_emails", {"position", "email", "email_key", "label"}, {2}, true},
+      {"customer_phones", {"position", "raw", "e164", "phone_key", "type", "valid", "label"}, {3}, true},
+      {"customer_household", {"position", "relation", "first_name", "birth_date"}, {1, 2}, true},
+      {"customer_affinities", {"category", "strength"}, {0}},
+      {"customer_consents", {"channel", "purpose", "granted", "source", "changed_at"}, {0, 1}},
+      {"customer_tags", {"tag"}, {0}},
+      {"customer_custom_values", {"key", "value_type", "value_text", "value_int", "value_real"}, {0}},
+  };
+  return t;
+}
+
+std::string column_list(const ProfileTable& t) {
+  std::string out;
+  for (auto c : t.columns) out += (out.empty() ? "" : ", ") + std::string(c);
+  return out;
+}
+
+using RowValues = std::vector<Value>;
+
+Result<std::vector<RowValues>> dump_table(storage::Tx& tx, const ProfileTable& t, int64_t id) {
+  std::string where = t.table == "customers" ? "id = $1" : "customer_id = $1";
+  std::string order = t.positional ? " ORDER BY position" : "";
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                           tx.query(fmt::format("SELECT {} FROM {} WHERE {}{}", column_list(t), t.table, where, order), p));
+  std::vector<RowValues> out;
+  for (const auto& r : rows.rows) {
+    RowValues v;
+    for (size_t i = 0; i < t.columns.size(); ++i) v.push_back(r[i]);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string identity_of(const ProfileTable& t, const RowValues& r) {
+  Json k = Json::array();
+  for (size_t i : t.identity) k.push_back(value_json(r[i]));
+  return k.dump();
+}
+
+// Equal apart from the position.
+bool same_row(const ProfileTable& t, const RowValues& a, const RowValues& b) {
+  for (size_t i = t.positional ? 1 : 0; i < t.columns.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<Json> dump_profile(storage::Tx& tx, int64_t id) {
+  Json out = Json::object();
+  for (const auto& t : profile_tables()) {
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> rows, dump_table(tx, t, id));
+    Json arr = Json::array();
+    for (const auto& r : rows) {
+      Json row = Json::array();
+      for (const auto& v : r) row.push_back(value_json(v));
+      arr.push_back(std::move(row));
+    }
+    out[std::string(t.table)] = std::move(arr);
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<RowValues> rows_of(const Json& dump, std::string_view table) {
+  std::vector<RowValues> out;
+  auto it = dump.find(std::string(table));
+  if (it == dump.end()) return out;
+  for (const auto& row : *it) {
+    RowValues r;
+    for (const auto& v : row) r.push_back(json_value(v));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Three-way restore of the winner: what the merge brought or changed goes back to what it was,
+// unless it changed again since.
+Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after, Millis now) {
+  for (const auto& t : profile_tables()) {
+    std::vector<RowValues> b = rows_of(before, t.table), a = rows_of(after, t.table);
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> n, dump_table(tx, t, id));
+    if (t.table == "customers") {
+      if (b.empty() || a.empty() || n.empty()) continue;
+      std::string sets;
+      std::vector<Value> p = {id};
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        if (n[0][i] != a[0][i] || a[0][i] == b[0][i]) continue;
+        p.push_back(b[0][i]);
+        sets += fmt::format("{}{} = ${}", sets.empty() ? "" : ", ", t.columns[i], p.size());
+      }
+      if (!sets.empty())
+        FIDELIS_RETURN_IF_ERROR(tx.exec(fmt::format("UPDATE customers SET {} WHERE id = $1", sets), p));
+      continue;
+    }
+    auto find = [&](const std::vector<RowValues>& rows, const std::string& key) -> const RowValues* {
+      for (const auto& r : rows)
+        if (identity_of(t, r) == key) return &r;
+      return nullptr;
+    };
+    std::vector<RowValues> result = n;
+    bool changed = false;
+    std::vector<std::pair<RowValues, RowValues>> consent_reverts;  // (now, restored)
+    for (const auto& ar : a) {
+      std::string key = identity_of(t, ar);
+      const RowValues* br = find(b, key);
+      if (br && same_row(t, *br, ar)) continue;  // the merge did not touch it
+      auto it = std::find_if(result.begin(), result.end(), [&](const RowValues& r) { return identity_of(t, r) == key; });
+      if (it == result.end() || !same_row(t, *it, ar)) continue;  // changed or removed since: keep
+      if (br) {
+        if (t.table == "customer_consents") consent_reverts.emplace_back(*it, *br);
+        *it = *br;
+      } else {
+        result.erase(it);
+      }
+      changed = true;
+    }
+    if (!changed) continue;
+    Value del[] = {id};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(fmt::format("DELETE FROM {} WHERE customer_id = $1", t.table), del));
+    std::string placeholders;
+    for (size_t i = 0; i <= t.columns.size(); ++i) placeholders += fmt::format("{}${}", i ? ", " : "", i + 1);
+    std::string sql = fmt::format("INSERT INTO {} (customer_id, {}) VALUES ({})", t.table, column_list(t), placeholders);
+    for (size_t pos = 0; pos < result.size(); ++pos) {
+      std::vector<Value> p = {id};
+      for (size_t i = 0; i < t.columns.size(); ++i)
+        p.push_back(t.positional && i == 0 ? Value(static_cast<int64_t>(pos)) : result[pos][i]);
+      FIDELIS_RETURN_IF_ERROR(tx.exec(sql, p));
+    }
+    // A consent the merge had changed and the unmerge changes back is a change the history shows.
+    for (const auto& [was, restored] : consent_reverts) {
+      if (was[2] == restored[2]) continue;
+      Value ev[] = {id, restored[0], restored[1], restored[2], std::string("unmerge"), now};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
+          ev));
+    }
+  }
+  return ok();
+}
+
+// ---- attached rows ----
+
+namespace {
+
+std::string key_where(const AttachedTable& t, size_t first_param, std::string_view alias = "") {
+  std::string out;
+  for (size_t i = 0; i < t.key.size(); ++i)
+    out += fmt::format(" AND {}{} = ${}", alias, t.key[i], first_param + i);
+  return out;
+}
+
+}  // namespace
+
+Result<Json> move_attached(storage::Tx& tx, int64_t from, int64_t to) {
+  Json moved = Json::object();
+  for (const auto& t : attached_tables()) {
+    std::string cols;
+    for (const auto& k : t.key) cols += (cols.empty() ? "" : ", ") + k;
+    Value p[] = {from};
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.query(fmt::format("SELECT {} FROM {} WHERE customer_id = $1", cols.empty() ? "1" : cols, t.table), p));
+    if (rows.rows.empty()) continue;
+    Json keys = Json::array();
+    // Rows with their own id cannot collide: one statement moves them all.
+    if (t.key.size() == 1 && t.key[0] == "id") {
+      Value up[] = {to, from};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(fmt::format("UPDATE {} SET customer_id = $1 WHERE customer_id = $2", t.table), up));
+      for (const auto& r : rows.rows) keys.push_back(Json::array({value_json(r[0])}));
+    } else {
+      // A row the winner already has (the same flag, the same questionnaire) stays with the loser.
+      std::string sql = fmt::format(
+          "UPDATE {0} SET customer_id = $1 WHERE customer_id = $2{1} AND NOT EXISTS "
+          "(SELECT 1 FROM {0} x WHERE x.customer_id = $1{2})",
+          t.table, key_where(t, 3), key_where(t, 3, "x."));
+      for (const auto& r : rows.rows) {
+        std::vector<Value> up = {to, from};
+        Json key = Json::array();
+        for (size_t i = 0; i < t.key.size(); ++i) {
+          up.push_back(r[i]);
+          key.push_back(value_json(r[i]));
+        }
+        FIDELIS_ASSIGN_OR_RETURN(int64_t n, tx.exec(sql, up));
+        if (n > 0) keys.push_back(std::move(key));
+      }
+    }
+    if (!keys.empty()) moved[t.table] = std::move(keys);
+  }
+  return moved;
+}
+
+Status move_back(storage::Tx& tx, const Json& moved, int64_t from, int64_t to) {
+  auto tables = attached_tables();
+  for (const auto& [table, keys] : moved.items()) {
+    auto t = std::find_if(tables.begin(), tables.end(), [&](const AttachedTable& x) { return x.table == table; });
+    if (t == tables.end()) return Error::internal(fmt::format("merge moved rows of unknown table {}", table));
+    std::string sql =
+        fmt::format("UPDATE {} SET customer_id = $1 WHERE customer_id = $2{}", t->table, key_where(*t, 3));
+    for (const auto& key : keys) {
+      std::vector<Value> p = {to, from};
+      for (const auto& k : key) p.push_back(json_value(k));
+      FIDELIS_RETURN_IF_ERROR(tx.exec(sql, p));
+    }
+  }
+  return ok();
+}
+
+// ---- merge and unmerge ----
+
+namespace {
+
+Result<int> best_priority(storage::Tx& tx, int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("SELECT MAX(s.priority) FROM sources s WHERE s.name IN "
+             "(SELECT source FROM customer_provenance WHERE customer_id = $1 "
+             "UNION SELECT source FROM customer_external_ids WHERE customer_id = $1)",
+             p));
+  return row && !row->is_null(0) ? static_cast<int>(row->i64(0)) : 50;
+}
+
+std::string actor_name(const audit::Actor& a) { return a.name.empty() ? a.type : a.type + ":" + a.name; }
+
+Json choices_json(const std::vector<FieldChoice>& choices) {
+  Json out = Json::array();
+  for (const auto& c : choices)
+    out.push_back({{"field", c.field}, {"from", c.from_loser ? "loser" : "winner"}, {"rule", c.rule}});
+  return out;
+}
+
+}  // namespace
+
+Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rules& rules, const audit::Actor& actor,
+                             Millis now) {
+  if (req.a == req.b) return Error::invalid_argument("b", "a customer cannot be merged with itself");
+  int64_t winner = req.winner.value_or(std::min(req.a, req.b));
+  if (winner != req.a && winner != req.b) return Error::invalid_argument("winner", "must be one of the two customers");
+  int64_t loser = winner == req.a ? req.b : req.a;
+  // Two merges touching the same customers run one after the other.
+  FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::min(winner, loser))));
+  FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::max(winner, loser))));
+  int64_t ids[] = {winner, loser};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<customers::Customer> both, customers::load_customers_for_export(tx, ids));
+  auto live = [&](int64_t id) {
+    return std::find_if(both.begin(), both.end(), [&](const auto& c) { return c.id == id && !c.deleted_at; });
+  };
+  if (live(req.a) == both.end()) return Error::not_found("a", fmt::format("no customer {}", req.a));
+  if (live(req.b) == both.end()) return Error::not_found("b", fmt::format("no customer {}", req.b));
+  const customers::Customer& w = *live(winner);
+  const customers::Customer& l = *live(loser);
+
+  FIDELIS_ASSIGN_OR_RETURN(Json before, dump_profile(tx, winner));
+  FIDELIS_ASSIGN_OR_RETURN(int wp, best_priority(tx, winner));
+  FIDELIS_ASSIGN_OR_RETURN(int lp, best_priority(tx, loser));
+  Survived s = survive({&w, wp}, {&l, lp}, rules);
+
+  // The loser leaves the live base first, so its e-mails are free for the winner.
+  Value del[] = {loser, now, winner};
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "UPDATE customers SET deleted_at = $2, merged_into = $3, updated_at = $2, version = version + 1 WHERE id = $1", del));
+  FIDELIS_ASSIGN_OR_RETURN(Json moved, move_attached(tx, loser, winner));
+  FIDELIS_ASSIGN_OR_RETURN(customers::Customer merged, customers::replace_in(tx, winner, s.input, now));
+  if (auto r = customers::reindex_in(tx, loser, now); !r) return r.error();
+  FIDELIS_ASSIGN_OR_RETURN(Json after, dump_profile(tx, winner));
+
+  MergeRecord m;
+  m.winner_id = winner;
+  m.loser_id = loser;
+  m.score = req.score;
+  m.reason = req.reason;
+  m.origin = req.origin;
+  m.actor = actor_name(actor);
+  m.choices = std::move(s.choices);
+  for (const auto& [table, keys] : moved.items()) m.moved.emplace_back(table, static_cast<int64_t>(keys.size()));
+  m.at = now;
+  Value ins[] = {winner, loser, req.score ? Value(*req.score) : storage::null(), req.reason, req.origin, before.dump(),
+                 after.dump(), choices_json(m.choices).dump(), moved.dump(), now, m.actor};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("INSERT INTO customer_merges (winner_id, loser_id, score, reason, origin, winner_before, winner_after, "
+             "survivorship, moved, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             ins));
+  m.id = row->i64(0);
+  // Pairs waiting for review with the loser are now about a record that no longer stands alone.
+  Value ob[] = {loser};
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "UPDATE merge_reviews SET status = 'obsolete' WHERE status = 'pending' AND (customer_a = $1 OR customer_b = $1)", ob));
+  std::string payload = fmt::format(R"({{"merge_id":{},"winner_id":{},"loser_id":{},"reason":"{}"}})", m.id, winner,
+                                    loser, m.reason);
+  FIDELIS_RETURN_IF_ERROR(audit::record(
+      tx, actor, {"customer.merge", "customer", std::to_string(winner), std::nullopt, payload}, now));
+  FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.merged", winner, std::to_string(winner), payload}, now));
+  (void)merged;
+  return m;
+}
+
+Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::Actor& actor, Millis now) {
+  FIDELIS_ASSIGN_OR_RETURN(MergeRecord m, load_merge(tx, merge_id));
+  if (m.undone_at) return Error::failed_precondition("id", fmt::format("merge {} was already undone", merge_id));
+  FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::min(m.winner_id, m.loser_id))));
+  FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::max(m.winner_id, m.loser_id))));
+  Value pw[] = {m.winner_id, m.loser_id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows state,
+      tx.query("SELECT id, deleted_at, merged_into FROM customers WHERE id = $1 OR id = $2", pw));
+  for (const auto& r : state.rows) {
+    if (r.i64(0) == m.winner_id && !r.is_null(1)) {
+      if (!r.is_null(2))
+        return Error::failed_precondition(
+            "id", fmt::format("customer {} was merged into customer {} since: undo that merge first", m.winner_id, r.i64(2)));
+      return Error::failed_precondition("id", fmt::format("customer {} is deleted: restore it first", m.winner_id));
+    }
+    if (r.i64(0) == m.loser_id && r.opt_i64(2) != m.winner_id)
+      return Error::failed_precondition("id", fmt::format("customer {} is no longer merged into customer {}", m.loser_id,
+                                                          m.winner_id));
+  }
+  Value pr[] = {merge_id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> saved,
+                           tx.one("SELECT winner_before, winner_after, moved FROM customer_merges WHERE id = $1", pr));
+  Json before = Json::parse(saved->str(0)), after = Json::parse(saved->str(1)), moved = Json::parse(saved->str(2));
+
+  FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after, now));
+  FIDELIS_RETURN_IF_ERROR(move_back(tx, moved, m.winner_id, m.loser_id));
+  // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
+  Value pl[] = {m.loser_id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows shared,
+      tx.query("SELECT e.email FROM customer_emails e WHERE e.customer_id = $1 AND e.email_key IN "
+               "(SELECT o.email_key FROM customer_emails o JOIN customers c ON c.id = o.customer_id "
+               "WHERE c.deleted_at IS NULL AND o.customer_id <> $1)",
+               pl));
+  for (const auto& r : shared.rows) {
+    Value del[] = {m.loser_id, text::to_lower(r.str(0))};
+    FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_emails WHERE customer_id = $1 AND email_key = $2", del));
+    Value fl[] = {m.loser_id, std::string("email"), r.str(0), std::string("kept by the other customer when a merge was undone"),
+                  std::string("unmerge"), now};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+        fl));
+  }
+  if (!shared.rows.empty()) {
+    // Positions stay dense after removing some.
+    Value q[] = {m.loser_id};
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows left,
+                             tx.query("SELECT position FROM customer_emails WHERE customer_id = $1 ORDER BY position", q));
+    for (size_t i = 0; i < left.rows.size(); ++i) {
+      Value up[] = {m.loser_id, left.rows[i].i64(0), static_cast<int64_t>(i)};
+      FIDELIS_RETURN_IF_ERROR(
+          tx.exec("UPDATE customer_emails SET position = $3 WHERE customer_id = $1 AND position = $2", up));
+    }
+  }
+  Value revive[] = {m.loser_id, now};
+  FIDELIS_RETURN_IF_ERROR(
+      tx.exec("UPDATE customers SET deleted_at = NULL, merged_into = NULL, updated_at = $2 WHERE id = $1", revive));
+  if (auto r = customers::reindex_in(tx, m.winner_id, now); !r) return r.error();
+  if (auto r = customers::reindex_in(tx, m.loser_id, now); !r) return r.error();
+
+  std::string who = actor_name(actor);
+  Value done[] = {merge_id, now, who};
+  FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customer_merges SET undone_at = $2, undone_by = $3 WHERE id = $1", done));
+  // Undoing says "these are two people": the pair is never proposed or merged again.
+  int64_t a = std::min(m.winner_id, m.loser_id), b = std::max(m.winner_id, m.loser_id);
+  Value rej[] = {a, b, m.score.value_or(0.0), std::string("[]"), std::string("unmerge"), now, who};
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "INSERT INTO merge_reviews (customer_a, customer_b, score, comparison, origin, status, created_at, decided_at, "
+      "decided_by) VALUES ($1, $2, $3, $4, $5, 'rejected', $6, $6, $7) ON CONFLICT (customer_a, customer_b) DO UPDATE "
+      "SET status = 'rejected', decided_at = excluded.decided_at, decided_by = excluded.decided_by",
+      rej));
+  std::string payload = fmt::format(R"({{"merge_id":{},"winner_id":{},"loser_id":{}}})", merge_id, m.winner_id, m.loser_id);
+  FIDELIS_RETURN_IF_ERROR(audit::record(
+      tx, actor, {"customer.unmerge", "customer", std::to_string(m.winner_id), std::nullopt, payload}, now));
+  FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.unmerged", m.winner_id, std::to_string(m.winner_id), payload}, now));
+  m.undone_at = now;
+  m.undone_by = who;
+  return m;
+}
+
+Result<MergeRecord> load_merge(storage::Tx& tx, int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(std::string(kMergeSelect) + " WHERE id = $1", p));
+  if (rows.rows.empty()) return Error::not_found("id", fmt::format("no merge {}", id));
+  return merge_from_row(rows.rows[0]);
+}
+
+MergeRecord merge_from_row(const storage::Row& r) {
+  MergeRecord m;
+  m.id = r.i64(0);
+  m.winner_id = r.i64(1);
+  m.loser_id = r.i64(2);
+  if (!r.is_null(3)) m.score = r.f64(3);
+  m.reason = r.str(4);
+  m.origin = r.str(5);
+  for (const auto& c : Json::parse(r.str(6), nullptr, false))
+    if (c.is_object())
+      m.choices.push_back({c.value("field", ""), c.value("from", "") == "loser", c.value("rule", "")});
+  Json moved = Json::parse(r.str(7), nullptr, false);
+  if (moved.is_object())
+    for (const auto& [table, keys] : moved.items()) m.moved.emplace_back(table, static_cast<int64_t>(keys.size()));
+  m.at = r.i64(8);
+  m.actor = r.str(9);
+  if (!r.is_null(10)) m.undone_at = r.i64(10);
+  m.undone_by = r.opt_str(11);
+  return m;
+}
+
+}  // namespace fidelis::merging

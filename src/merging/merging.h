@@ -1,0 +1,270 @@
+#pragma once
+// merging: duplicates in the stored base. Where dedup (pure) says which records are the same
+// person, merging finds the candidates of a new or changed customer in the database, merges two
+// customers by survivorship rules, moves everything attached to the loser, records the merge so it
+// can be undone, keeps the review queue of uncertain pairs, and runs the whole-base deduplication.
+//
+//   candidates   find_candidates(): blocking through the database's indexes (same e-mail, same
+//                phone, same normalised name in either order, same birth date with a name sharing
+//                its first letters), scored with the dedup model; what inserts and imports use.
+//                The whole-base run uses every dedup blocking key (phonetic name + postcode, address,
+//                ...), in memory.
+//   survivorship survive(): per field, which side's value the merged profile keeps (source
+//                priority, most recent, most complete), and the union of the lists.
+//   merge        merge_in() / unmerge_in(): the loser becomes a soft-deleted record pointing at the
+//                winner (customers.merged_into); its e-mails, phones, tags, consents, household,
+//                affinities and custom fields are united into the winner by survivorship; the rows
+//                attached to it in other tables (external ids, provenance, quality flags, consent
+//                history, questionnaire links and answers, e-mail statuses and events, and what later
+//                modules register in attached_tables()) are moved to the winner. The merge keeps the
+//                winner's profile rows before and after, and the keys of every moved row.
+//                Unmerge puts the moved rows back, revives the loser as it was, and gives the winner
+//                back its own values: a field or list entry changed on the winner since the merge
+//                keeps its new value.
+//   reviews      pairs scored between the review and merge thresholds wait for a person, who sees
+//                the two profiles side by side with the per-field comparison and accepts (merge) or
+//                rejects (never proposed again).
+//   dedup runs   the whole base matched at once (dedup::match), merge pairs merged, review pairs
+//                queued, with progress kept in dedup_runs.
+//
+// Thread-safety: MergeService is shared by all request threads; functions taking a Tx run in the
+// caller's transaction.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "customers/customers.h"
+#include "dedup/dedup.h"
+#include "storage/db.h"
+
+namespace fidelis::merging {
+
+// ---- customers as dedup records (records.cpp) ----
+
+// The record of a profile: primary e-mail and phone, first external id.
+dedup::Record record_of(const customers::Customer& c);
+dedup::Record record_of(const customers::CustomerInput& in);
+// Every live customer as a record, in id order, read a page at a time.
+Result<std::vector<dedup::Record>> load_records(storage::Db& db);
+// The fields of a pair's line for `fidelis dedup --pairs`: external_id_a, external_id_b, score,
+// decision (a customer without an external id is named "id:<customer id>").
+std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records);
+
+// ---- candidates (candidates.cpp) ----
+
+struct Candidate {
+  int64_t customer_id = 0;
+  double score = 0;
+  dedup::Decision decision = dedup::Decision::kDistinct;
+  dedup::Comparison comparison;
+};
+
+// Live customers that may be the person of `r`, scored, at or above the model's review threshold,
+// best first. `exclude` (e.g. the record itself once inserted) is never returned. At most
+// `kMaxCandidates` customers are scored: a very common name alone cannot make the search slow.
+inline constexpr int kMaxCandidates = 200;
+Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
+                                               int64_t exclude = 0);
+
+// ---- survivorship (survivorship.cpp): pure ----
+
+enum class Rule : uint8_t {
+  kSourcePriority,  // the value from the side whose best source ranks higher (sources.priority)
+  kMostRecent,      // the value from the side updated last
+  kMostComplete,    // the fuller value: more characters, accents kept, a whole address
+};
+std::string_view rule_name(Rule r);  // "source_priority", "most_recent", "most_complete"
+
+// The fields ruled one by one; the lists (e-mails, phones, tags, household, affinities) are united,
+// consents take the most recent decision per channel and purpose, custom fields follow kCustom.
+enum class RuledField : uint8_t { kCivility, kFirstName, kLastName, kBirthDate, kAddress, kCustom };
+inline constexpr size_t kRuledFieldCount = 6;
+std::string_view ruled_field_name(RuledField f);  // "civility", ..., "address", "custom_fields"
+
+struct Rules {
+  std::array<Rule, kRuledFieldCount> rule{};
+  // civility, names, birth date, custom fields: source priority; address: most recent.
+  static Rules defaults();
+};
+// "last_name=most_complete,address=most_recent": changes the defaults for the fields named.
+// InvalidArgument ("survivorship") naming the bad field or rule.
+Result<Rules> parse_rules(std::string_view spec);
+
+struct Side {
+  const customers::Customer* customer = nullptr;
+  int priority = 50;  // best priority among the customer's sources (50 when it has none)
+};
+
+struct FieldChoice {
+  std::string field;  // "first_name", "address", "custom_fields.vip", ...
+  bool from_loser = false;
+  std::string rule;   // rule_name, or "only value" when one side is empty
+};
+
+struct Survived {
+  customers::CustomerInput input;  // every scalar set (or unset = none), every list but external ids
+  std::vector<FieldChoice> choices;
+};
+Survived survive(const Side& winner, const Side& loser, const Rules& rules);
+
+// ---- merges (merge_store.cpp) ----
+
+// A table whose rows belong to a customer by a customer_id column, moved by a merge. `key` names
+// the columns that identify a row beside customer_id ("id" for tables with their own id).
+struct AttachedTable {
+  std::string table;
+  std::vector<std::string> key;
+};
+// The registry, with the foundation's tables; modules with customer rows add theirs at start-up
+// (before serving), e.g. register_attached_table({"orders", {"id"}}).
+void register_attached_table(AttachedTable t);
+std::vector<AttachedTable> attached_tables();
+
+struct MergeRequest {
+  int64_t a = 0, b = 0;
+  std::optional<int64_t> winner;  // a or b; default: the older customer (lower id) survives
+  std::string reason = "manual";  // "auto", "review", "manual"
+  std::string origin = "api";     // "api", "import:12", "dedup:3", "review:7"
+  std::optional<double> score;
+};
+
+struct MergeRecord {
+  int64_t id = 0;
+  int64_t winner_id = 0, loser_id = 0;
+  std::optional<double> score;
+  std::string reason, origin, actor;
+  std::vector<FieldChoice> choices;
+  std::vector<std::pair<std::string, int64_t>> moved;  // table -> rows moved
+  Millis at = 0;
+  std::optional<Millis> undone_at;
+  std::optional<std::string> undone_by;
+};
+
+// InvalidArgument ("b") when a == b, ("winner") when it is neither; NotFound naming "a" or "b" when
+// one is not a live customer.
+Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rules& rules, const audit::Actor& actor,
+                             Millis now);
+// NotFound ("id"); FailedPrecondition ("id") when already undone, or when the winner was itself
+// merged into another customer since (undo that merge first).
+Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::Actor& actor, Millis now);
+
+// ---- reviews (reviews.cpp) ----
+
+// Queues the pair (in either order) for review unless it is already known (pending, accepted or
+// rejected). Returns whether it was queued.
+Result<bool> queue_review_in(storage::Tx& tx, int64_t a, int64_t b, const Candidate& c, const dedup::Model& model,
+                             std::string_view origin, Millis now);
+
+struct FieldSideBySide {
+  std::string field;
+  std::string a, b;
+  std::string level;      // dedup::level_name: "same", "close", "different", "missing", ...
+  double similarity = 0;
+  double weight = 0;      // its share of the score
+};
+
+struct Review {
+  int64_t id = 0;
+  int64_t customer_a = 0, customer_b = 0;
+  double score = 0;         // when queued
+  double current_score = 0; // on the profiles as they are now
+  std::string status;       // pending, accepted, rejected, obsolete (one side deleted or merged)
+  std::string origin;
+  std::vector<FieldSideBySide> fields;
+  std::string a_document, b_document;  // the profiles' JSON documents
+  Millis created_at = 0;
+  std::optional<Millis> decided_at;
+  std::optional<std::string> decided_by;
+  std::optional<int64_t> merge_id;
+};
+
+struct ReviewQuery {
+  std::string status = "pending";  // pending, accepted, rejected, obsolete, all
+  std::optional<int64_t> customer_id;
+  std::optional<int64_t> after_id;
+  int limit = 50;  // 1..200
+};
+struct ReviewPage {
+  std::vector<Review> items;
+  std::optional<int64_t> next_after_id;
+};
+
+// ---- the service ----
+
+struct Options {
+  dedup::Thresholds thresholds = dedup::Model::default_french().thresholds();
+  Rules rules = Rules::defaults();
+};
+
+struct CreateOutcome {
+  customers::Customer customer;  // the surviving profile: the new one, or the one it merged into
+  bool merged = false;
+  std::optional<MergeRecord> merge;
+  std::vector<int64_t> queued_with;  // customers the new one was queued for review with
+};
+
+struct DedupRunOptions {
+  bool dry_run = false;  // count what would be merged and queued, change nothing
+  unsigned threads = 2;
+  std::function<void(const struct DedupRun&)> progress;  // after each stage and every 500 pairs
+};
+
+struct DedupRun {
+  int64_t id = 0;
+  std::string status;  // running, done, failed
+  bool dry_run = false;
+  int64_t records = 0, compared = 0, pairs_merge = 0, pairs_review = 0;
+  int64_t done = 0, merged = 0, queued = 0, skipped = 0;  // skipped: already decided or same person
+  std::optional<std::string> error;
+  std::string actor;
+  Millis started_at = 0, updated_at = 0;
+  std::optional<Millis> finished_at;
+};
+
+class MergeService {
+ public:
+  MergeService(storage::Db& db, const Clock& clock, Options options = {});
+
+  const dedup::Model& model() const { return model_; }
+  const Rules& rules() const { return options_.rules; }
+
+  // customers::CustomerService::create, then the new customer's candidates: above the merge
+  // threshold it is merged into the best one (which survives), between the thresholds it is queued
+  // for review with each. `dedup` false: a plain create.
+  Result<CreateOutcome> create(customers::CustomerService& customers, customers::CustomerInput in,
+                               const audit::Actor& actor, bool dedup = true);
+
+  Result<ReviewPage> reviews(const ReviewQuery& q);
+  Result<Review> review(int64_t id);  // NotFound ("id")
+  // FailedPrecondition ("id") unless pending (an obsolete pair cannot be merged).
+  Result<MergeRecord> accept(int64_t review_id, std::optional<int64_t> winner, const audit::Actor& actor);
+  Result<Review> reject(int64_t review_id, const audit::Actor& actor);
+
+  Result<MergeRecord> merge(MergeRequest req, const audit::Actor& actor);
+  Result<MergeRecord> unmerge(int64_t merge_id, const audit::Actor& actor);
+  Result<MergeRecord> get_merge(int64_t id);  // NotFound ("id")
+  // Merges involving the customer (as winner or loser), newest first; all merges without one.
+  Result<std::vector<MergeRecord>> merges(std::optional<int64_t> customer_id, int limit = 100);
+
+  // The whole-base run; the run's row is written as it goes (see dedup_run()).
+  Result<DedupRun> run_dedup(const DedupRunOptions& options, const audit::Actor& actor);
+  Result<DedupRun> dedup_run(int64_t id);  // NotFound ("id")
+  Result<std::vector<DedupRun>> dedup_runs(int limit = 20);
+
+ private:
+  storage::Db& db_;
+  const Clock& clock_;
+  Options options_;
+  dedup::Model model_;
+};
+
+}  // namespace fidelis::merging

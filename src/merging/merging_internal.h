@@ -1,0 +1,28 @@
+#pragma once
+// Internal to the merging module: the merge store's pieces shared by the service and the runs.
+
+#include <nlohmann/json.hpp>
+
+#include "merging/merging.h"
+
+namespace fidelis::merging {
+
+nlohmann::json value_json(const storage::Value& v);
+storage::Value json_value(const nlohmann::json& j);
+
+// A customer's profile rows (the customers row's own fields and every list table) as JSON.
+Result<nlohmann::json> dump_profile(storage::Tx& tx, int64_t id);
+// Gives customer `id` back the rows of `before` that the merge (which left `after`) brought or
+// changed, unless they changed again since.
+Status restore_profile(storage::Tx& tx, int64_t id, const nlohmann::json& before, const nlohmann::json& after, Millis now);
+// Moves the attached rows of customer `from` to `to`; returns the keys moved per table.
+Result<nlohmann::json> move_attached(storage::Tx& tx, int64_t from, int64_t to);
+Status move_back(storage::Tx& tx, const nlohmann::json& moved, int64_t from, int64_t to);
+
+inline constexpr std::string_view kMergeSelect =
+    "SELECT id, winner_id, loser_id, score, reason, origin, survivorship, moved, at, actor, undone_at, undone_by "
+    "FROM customer_merges";
+MergeRecord merge_from_row(const storage::Row& r);
+Result<MergeRecord> load_merge(storage::Tx& tx, int64_t id);
+
+}  // namespace fidelis::merging

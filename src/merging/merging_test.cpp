@@ -1,0 +1,378 @@
+// Merging on both drivers: candidates, survivorship, merge and unmerge, the review queue, creates
+// with detection, and the whole-base run.
+
+#include <gtest/gtest.h>
+
+#include "merging/merging.h"
+#include "storage/test_db.h"
+
+namespace fidelis::merging {
+namespace {
+
+using customers::Customer;
+using customers::CustomerInput;
+
+// ---- survivorship (pure) ----
+
+Customer person(int64_t id, Millis updated) {
+  Customer c;
+  c.id = id;
+  c.updated_at = updated;
+  return c;
+}
+
+TEST(Survivorship, SourcePriorityThenRecencyPerField) {
+  Customer w = person(1, 100), l = person(2, 200);
+  w.first_name = "Helene";
+  l.first_name = "Hélène";
+  w.last_name = "LEVY";
+  l.last_name = "Lévy";
+  w.birth_date = "1984-07-09";
+  w.address = {"12 rue de la Roquette", std::nullopt, "75011", "Paris", "FR"};
+  l.address = {"3 avenue Jean Jaurès", std::nullopt, "69007", "Lyon", "FR"};
+  w.emails = {{"helene@exemple.fr", ""}};
+  l.emails = {{"HELENE@exemple.fr", ""}, {"h.levy@travail.fr", "travail"}};
+  w.tags = {"vip"};
+  l.tags = {"newsletter", "vip"};
+  w.consents = {{customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "api", 100}};
+  l.consents = {{customers::Channel::kEmail, customers::Purpose::kNewsletter, false, "web-form", 300},
+                {customers::Channel::kSms, customers::Purpose::kOffers, true, "import", 50}};
+
+  // The winner's source ranks higher: its names stay; the address is the most recent one.
+  Survived s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Helene");
+  EXPECT_EQ(s.input.last_name, "LEVY");
+  EXPECT_EQ(s.input.birth_date, "1984-07-09");
+  EXPECT_EQ(s.input.address->city, "Lyon");
+  ASSERT_EQ(s.input.emails->size(), 2u);  // same address in another case is one address
+  EXPECT_EQ(s.input.emails->at(0).email, "helene@exemple.fr");
+  EXPECT_EQ(s.input.tags, (std::vector<std::string>{"newsletter", "vip"}));
+  ASSERT_EQ(s.input.consents->size(), 2u);  // the later refusal and the consent only the loser had
+  EXPECT_FALSE(s.input.consents->at(0).granted);
+
+  // The loser's source ranks higher: its names win, and say so.
+  s = survive({&w, 20}, {&l, 80}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Hélène");
+  auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "last_name"; });
+  ASSERT_NE(choice, s.choices.end());
+  EXPECT_TRUE(choice->from_loser);
+  EXPECT_EQ(choice->rule, "source_priority");
+
+  // Most complete: the accented, mixed-case spelling, whatever the priorities.
+  auto rules = parse_rules("first_name=most_complete, last_name=most_complete, address=source_priority");
+  ASSERT_TRUE(rules);
+  s = survive({&w, 80}, {&l, 20}, *rules);
+  EXPECT_EQ(s.input.first_name, "Hélène");
+  EXPECT_EQ(s.input.last_name, "Lévy");
+  EXPECT_EQ(s.input.address->city, "Paris");
+}
+
+TEST(Survivorship, AnEmptySideNeverWinsAndBadRulesAreNamed) {
+  Customer w = person(1, 500), l = person(2, 100);
+  w.first_name = "Jean";
+  l.last_name = "Dupont";
+  l.birth_date = "1970-01-02";
+  Survived s = survive({&w, 90}, {&l, 10}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Jean");
+  EXPECT_EQ(s.input.last_name, "Dupont");
+  EXPECT_EQ(s.input.birth_date, "1970-01-02");
+  EXPECT_EQ(parse_rules("nom=most_recent").error().field, "survivorship");
+  EXPECT_NE(parse_rules("first_name=newest").error().message.find("newest"), std::string::npos);
+  EXPECT_EQ(parse_rules("first_name").error().field, "survivorship");
+}
+
+// ---- in the database ----
+
+class MergingTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = storage::testing::make_test_db(GetParam());
+    if (!t_.skipped.empty()) GTEST_SKIP() << t_.skipped;
+    customers_ = std::make_unique<customers::CustomerService>(*t_.db, clock_);
+    svc_ = std::make_unique<MergeService>(*t_.db, clock_);
+  }
+
+  Customer make(CustomerInput in) {
+    auto c = customers_->create(std::move(in), actor_);
+    EXPECT_TRUE(c) << c.error().field << ": " << c.error().message;
+    clock_.advance(1000);
+    return c ? *c : Customer{};
+  }
+
+  static CustomerInput input(std::string first, std::string last, std::string email, std::string phone,
+                             std::string postcode = "75011", std::string street = "12 rue de la Roquette") {
+    CustomerInput in;
+    in.first_name = std::move(first);
+    in.last_name = std::move(last);
+    if (!email.empty()) in.emails = std::vector<customers::EmailAddress>{{std::move(email), ""}};
+    if (!phone.empty()) in.phones = std::vector<customers::Phone>{{.raw = std::move(phone)}};
+    in.address = customers::Address{std::move(street), std::nullopt, std::move(postcode), "Paris", "FR"};
+    return in;
+  }
+
+  std::string document(int64_t id) {
+    auto d = customers_->get_document(id, true);
+    return d ? d->json : "";
+  }
+
+  int64_t count(const std::string& sql, int64_t id) {
+    storage::Value p[] = {id};
+    auto r = t_.db->one(sql, p);
+    return r && *r ? (*r)->i64(0) : -1;
+  }
+
+  storage::testing::TestDb t_;
+  FakeClock clock_;
+  std::unique_ptr<customers::CustomerService> customers_;
+  std::unique_ptr<MergeService> svc_;
+  audit::Actor actor_ = audit::Actor::cli("test");
+};
+
+TEST_P(MergingTest, CandidatesComeFromEveryIndexedBlockAndAreScored) {
+  Customer helene = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
+  Customer other = make(input("Marc", "Durand", "marc@exemple.fr", "07 11 22 33 44", "33000", "1 cours Victor Hugo"));
+  (void)other;
+  dedup::Model model = dedup::Model::default_french();
+  auto in_tx = [&](const dedup::Record& r) {
+    std::vector<Candidate> out;
+    EXPECT_TRUE(t_.db->read([&](storage::Tx& tx) -> Status {
+      FIDELIS_ASSIGN_OR_RETURN(out, find_candidates(tx, r, model));
+      return ok();
+    }));
+    return out;
+  };
+  // Same person, new e-mail, phone written differently: found through the phone and the name.
+  dedup::Record r{.first_name = "Helene", .last_name = "LEVY", .email = "h.levy@gmail.com", .phone_e164 = "+33612345678",
+                  .street = "12 rue de la Roquette", .postcode = "75011", .city = "Paris"};
+  auto found = in_tx(r);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].customer_id, helene.id);
+  EXPECT_EQ(found[0].decision, dedup::Decision::kMerge);
+  // Names swapped, nothing else: the name block in the other order finds her, to review at most.
+  dedup::Record swapped{.first_name = "Lévy", .last_name = "Hélène", .postcode = "75011", .city = "Paris"};
+  found = in_tx(swapped);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0].customer_id, helene.id);
+  // Another surname (married) but the same first name and birth date block.
+  ASSERT_TRUE(customers_->update(helene.id, helene.version, [] {
+    CustomerInput u;
+    u.birth_date = "1984-07-09";
+    return u;
+  }(), actor_));
+  dedup::Record married{.first_name = "Hélène", .last_name = "Levi", .email = "helene.levy@orange.fr",
+                        .birth_date = "1984-07-09", .postcode = "75011"};
+  found = in_tx(married);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found[0].customer_id, helene.id);
+  // A stranger finds nobody; the record itself is excluded.
+  EXPECT_TRUE(in_tx({.first_name = "Paul", .last_name = "Martin", .email = "paul@exemple.fr"}).empty());
+  dedup::Record self = record_of(*customers_->get(helene.id));
+  std::vector<Candidate> none;
+  ASSERT_TRUE(t_.db->read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(none, find_candidates(tx, self, model, helene.id));
+    return ok();
+  }));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
+  CustomerInput a = input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78");
+  a.external_ids = std::vector<customers::ExternalId>{{"boutique", "B-1"}};
+  a.tags = std::vector<std::string>{"vip"};
+  a.consents = std::vector<customers::Consent>{{customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "api", 0}};
+  Customer winner = make(a);
+  CustomerInput b = input("Helene", "LEVY", "helene@yopmail.com", "01 43 55 66 77", "69007", "3 avenue Jean Jaurès");
+  b.external_ids = std::vector<customers::ExternalId>{{"newsletter", "N-9"}};
+  b.tags = std::vector<std::string>{"newsletter"};
+  b.birth_date = "1984-07-09";
+  b.consents = std::vector<customers::Consent>{{customers::Channel::kSms, customers::Purpose::kOffers, true, "web-form", 0}};
+  Customer loser = make(b);
+  storage::Value st[] = {std::string("helene@yopmail.com"), loser.id, clock_.now()};
+  ASSERT_TRUE(t_.db->exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, "
+                          "last_reason, updated_at) VALUES ($1, $2, 'valid', 0, 3, '', '', $3)",
+                          st));
+  std::string winner_doc = document(winner.id), loser_doc = document(loser.id);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", loser.id), 1);  // disposable address
+
+  auto m = svc_->merge({winner.id, loser.id}, actor_);
+  ASSERT_TRUE(m) << m.error().field << ": " << m.error().message;
+  EXPECT_EQ(m->winner_id, winner.id);  // the older record survives by default
+  auto merged = customers_->get(winner.id);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->emails.size(), 2u);
+  EXPECT_EQ(merged->phones.size(), 2u);
+  EXPECT_EQ(merged->tags, (std::vector<std::string>{"newsletter", "vip"}));
+  EXPECT_EQ(merged->birth_date, "1984-07-09");
+  EXPECT_EQ(merged->address.postcode, "69007");  // the address of the record updated last
+  EXPECT_EQ(merged->external_ids.size(), 2u);
+  EXPECT_EQ(merged->consents.size(), 2u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", winner.id), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", loser.id), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM email_status WHERE customer_id = $1", winner.id), 1);
+  EXPECT_EQ(customers_->get(loser.id).error().code, Code::kNotFound);
+  EXPECT_EQ(count("SELECT merged_into FROM customers WHERE id = $1", loser.id), winner.id);
+  // The merged-away record cannot be restored around the merge.
+  EXPECT_EQ(customers_->restore(loser.id, actor_).error().code, Code::kFailedPrecondition);
+  auto history = svc_->merges(winner.id);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_FALSE(history->at(0).moved.empty());
+
+  // Undone with nothing changed since: both profiles exactly as they were.
+  auto undone = svc_->unmerge(m->id, actor_);
+  ASSERT_TRUE(undone) << undone.error().field << ": " << undone.error().message;
+  EXPECT_TRUE(undone->undone_at.has_value());
+  auto strip = [](std::string doc) {  // versions and times move; the content must not
+    for (std::string key : {"\"version\":", "\"updated_at\":"}) {
+      size_t at = doc.find(key);
+      if (at == std::string::npos) continue;
+      size_t end = doc.find_first_of(",}", at);
+      doc.erase(at, end - at);
+    }
+    return doc;
+  };
+  EXPECT_EQ(strip(document(winner.id)), strip(winner_doc));
+  EXPECT_EQ(strip(document(loser.id)), strip(loser_doc));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", loser.id), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM email_status WHERE customer_id = $1", loser.id), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM customer_external_ids WHERE customer_id = $1", loser.id), 1);
+  EXPECT_EQ(svc_->unmerge(m->id, actor_).error().code, Code::kFailedPrecondition);
+  // Undoing said "two people": the pair is recorded as rejected.
+  auto rejected = svc_->reviews({.status = "rejected"});
+  ASSERT_TRUE(rejected);
+  ASSERT_EQ(rejected->items.size(), 1u);
+}
+
+TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
+  Customer winner = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
+  CustomerInput b = input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 32");
+  b.tags = std::vector<std::string>{"jardin"};
+  Customer loser = make(b);
+  auto m = svc_->merge({winner.id, loser.id}, actor_);
+  ASSERT_TRUE(m);
+  auto merged = customers_->get(winner.id);
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->tags, (std::vector<std::string>{"jardin"}));
+  // An agent corrects the first name and adds a tag on the merged profile.
+  CustomerInput u;
+  u.first_name = "Jean-Pierre";
+  u.tags = std::vector<std::string>{"jardin", "fidele"};
+  ASSERT_TRUE(customers_->update(winner.id, merged->version, u, actor_));
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  auto w = customers_->get(winner.id);
+  auto l = customers_->get(loser.id);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(w->first_name, "Jean-Pierre");                               // changed since: kept
+  EXPECT_EQ(w->tags, (std::vector<std::string>{"fidele"}));              // the loser's tag went back
+  ASSERT_EQ(w->emails.size(), 1u);
+  EXPECT_EQ(w->emails[0].email, "jean.dupont@free.fr");
+  EXPECT_TRUE(w->phones.empty());
+  ASSERT_EQ(l->emails.size(), 1u);
+  EXPECT_EQ(l->emails[0].email, "jdupont@gmail.com");
+  EXPECT_EQ(l->tags, (std::vector<std::string>{"jardin"}));
+}
+
+TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
+  Customer first = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
+  // Same person through another channel: merged on create, the older record survives.
+  auto again = svc_->create(*customers_, input("Helene", "Levy", "h.levy@gmail.com", "+33 6 12 34 56 78"), actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->merged);
+  EXPECT_EQ(again->customer.id, first.id);
+  EXPECT_EQ(again->customer.emails.size(), 2u);
+
+  // Same name and town, nothing else in common: a person must look.
+  auto maybe = svc_->create(*customers_, input("Hélène", "Lévy", "", "", "75011", "40 boulevard Voltaire"), actor_);
+  ASSERT_TRUE(maybe);
+  EXPECT_FALSE(maybe->merged);
+  ASSERT_EQ(maybe->queued_with, (std::vector<int64_t>{first.id}));
+  auto page = svc_->reviews({});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 1u);
+  const Review& r = page->items[0];
+  EXPECT_EQ(r.status, "pending");
+  EXPECT_EQ(r.origin, "api");
+  ASSERT_EQ(r.fields.size(), dedup::kFieldCount);
+  EXPECT_EQ(r.fields[1].field, "last_name");
+  EXPECT_EQ(r.fields[1].b, "Lévy");
+  EXPECT_EQ(r.fields[1].level, "same");
+  EXPECT_NE(r.a_document.find("helene.levy@orange.fr"), std::string::npos);
+  EXPECT_EQ(svc_->reviews({.status = "bogus"}).error().field, "status");
+
+  // Rejected: never proposed again, even by a later create.
+  auto rejected = svc_->reject(r.id, actor_);
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, "rejected");
+  EXPECT_EQ(svc_->reject(r.id, actor_).error().code, Code::kFailedPrecondition);
+  EXPECT_TRUE(svc_->reviews({})->items.empty());
+
+  // A third record queued with the first, accepted with the newer one chosen to survive.
+  auto third = svc_->create(*customers_, input("Helene", "Lévy", "", "", "75011", "8 rue Keller"), actor_);
+  ASSERT_TRUE(third);
+  ASSERT_FALSE(third->queued_with.empty());
+  page = svc_->reviews({.customer_id = third->customer.id});
+  ASSERT_TRUE(page);
+  ASSERT_FALSE(page->items.empty());
+  auto m = svc_->accept(page->items[0].id, third->customer.id, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->winner_id, third->customer.id);
+  EXPECT_EQ(m->reason, "review");
+  auto accepted = svc_->review(page->items[0].id);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, "accepted");
+  EXPECT_EQ(accepted->merge_id, m->id);
+  // Other pending pairs with the merged-away record are obsolete now.
+  for (const auto& p : svc_->reviews({.status = "pending"})->items)
+    EXPECT_NE(p.customer_a == first.id || p.customer_b == first.id, true);
+  EXPECT_EQ(svc_->accept(424242, std::nullopt, actor_).error().code, Code::kNotFound);
+  EXPECT_EQ(svc_->merge({first.id, first.id}, actor_).error().field, "b");
+}
+
+TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes) {
+  make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
+  make(input("Helene", "LEVY", "helene.levy@gmail.com", "0612345678"));  // plain duplicate
+  make(input("Marc", "Durand", "marc.durand@free.fr", "07 11 22 33 44", "33000", "1 cours Victor Hugo"));
+  make(input("Marc", "Durant", "m.durand@gmail.com", "07 11 22 33 44", "33000", "1 cours Victor-Hugo"));
+  make(input("Zoé", "Martin", "zoe.martin@laposte.net", "", "13001", "5 La Canebière"));
+  make(input("Zoé", "Martin", "", "", "13001", "9 rue Paradis"));  // namesake nearby: review
+  auto dry = svc_->run_dedup({.dry_run = true}, actor_);
+  ASSERT_TRUE(dry) << dry.error().message;
+  EXPECT_EQ(dry->records, 6);
+  EXPECT_GE(dry->pairs_merge, 2);
+  EXPECT_EQ(dry->merged, 0);
+  EXPECT_EQ(customers_->list({})->items.size(), 6u);
+
+  std::vector<DedupRun> seen;
+  auto run = svc_->run_dedup({.progress = [&](const DedupRun& d) { seen.push_back(d); }}, actor_);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->status, "done");
+  EXPECT_EQ(run->merged, 2);
+  EXPECT_GE(run->queued, 1);
+  EXPECT_FALSE(seen.empty());
+  EXPECT_EQ(customers_->list({})->items.size(), 4u);
+  auto stored = svc_->dedup_run(run->id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->merged, 2);
+  EXPECT_TRUE(stored->finished_at.has_value());
+
+  // A second run finds nothing new to merge and does not queue the same pair twice.
+  auto second = svc_->run_dedup({}, actor_);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->merged, 0);
+  EXPECT_EQ(second->queued, 0);
+  // An undone merge is not redone.
+  auto merges = svc_->merges(std::nullopt);
+  ASSERT_TRUE(merges);
+  ASSERT_EQ(merges->size(), 2u);
+  ASSERT_TRUE(svc_->unmerge(merges->at(0).id, actor_));
+  auto third = svc_->run_dedup({}, actor_);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->merged, 0);
+  EXPECT_EQ(customers_->list({})->items.size(), 5u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, MergingTest, ::testing::Values("sqlite", "postgres"));
+
+}  // namespace
+}  // namespace fidelis::merging

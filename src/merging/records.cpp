@@ -1,0 +1,103 @@
+// Customers as dedup records: from profiles, from inputs, and the whole base read a page at a time.
+
+#include <fmt/format.h>
+
+#include "merging/merging.h"
+
+namespace fidelis::merging {
+
+namespace {
+
+template <typename Profile>
+void fill_common(dedup::Record& r, const Profile& p) {
+  r.first_name = p.first_name.value_or("");
+  r.last_name = p.last_name.value_or("");
+  r.birth_date = p.birth_date.value_or("");
+}
+
+void fill_address(dedup::Record& r, const customers::Address& a) {
+  r.street = a.street.value_or("");
+  r.postcode = a.postcode.value_or("");
+  r.city = a.city.value_or("");
+}
+
+}  // namespace
+
+dedup::Record record_of(const customers::Customer& c) {
+  dedup::Record r;
+  r.id = c.id;
+  fill_common(r, c);
+  fill_address(r, c.address);
+  if (!c.emails.empty()) r.email = c.emails.front().email;
+  for (const auto& p : c.phones)
+    if (p.e164) {
+      r.phone_e164 = *p.e164;
+      break;
+    }
+  if (!c.external_ids.empty()) {
+    r.source = c.external_ids.front().source;
+    r.external_id = c.external_ids.front().id;
+  }
+  return r;
+}
+
+dedup::Record record_of(const customers::CustomerInput& in) {
+  dedup::Record r;
+  fill_common(r, in);
+  if (in.address) fill_address(r, *in.address);
+  if (in.emails && !in.emails->empty()) r.email = in.emails->front().email;
+  if (in.phones)
+    for (const auto& p : *in.phones)
+      if (p.e164) {
+        r.phone_e164 = *p.e164;
+        break;
+      }
+  if (in.external_ids && !in.external_ids->empty()) {
+    r.source = in.external_ids->front().source;
+    r.external_id = in.external_ids->front().id;
+  }
+  return r;
+}
+
+Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
+  std::vector<dedup::Record> out;
+  int64_t after = 0;
+  while (true) {
+    storage::Value p[] = {after, int64_t{20'000}};
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        db.query("SELECT c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
+                 "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
+                 "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
+                 "ORDER BY ph.position LIMIT 1), "
+                 "(SELECT x.source FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1), "
+                 "(SELECT x.external_id FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1) "
+                 "FROM customers c WHERE c.deleted_at IS NULL AND c.id > $1 ORDER BY c.id LIMIT $2",
+                 p));
+    if (rows.rows.empty()) break;
+    for (const auto& r : rows.rows) {
+      dedup::Record rec;
+      rec.id = r.i64(0);
+      rec.first_name = r.str(1);
+      rec.last_name = r.str(2);
+      rec.birth_date = r.str(3);
+      rec.street = r.str(4);
+      rec.postcode = r.str(5);
+      rec.city = r.str(6);
+      rec.email = r.str(7);
+      rec.phone_e164 = r.str(8);
+      rec.source = r.str(9);
+      rec.external_id = r.str(10);
+      out.push_back(std::move(rec));
+    }
+    after = out.back().id;
+  }
+  return out;
+}
+
+std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records) {
+  auto name = [](const dedup::Record& r) { return r.external_id.empty() ? fmt::format("id:{}", r.id) : r.external_id; };
+  return {name(records[p.a]), name(records[p.b]), fmt::format("{:.2f}", p.score), std::string(dedup::decision_name(p.decision))};
+}
+
+}  // namespace fidelis::merging

@@ -1,0 +1,212 @@
+// Survivorship: which value of two duplicate profiles the merged profile keeps, field by field.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+#include "merging/merging.h"
+
+namespace fidelis::merging {
+
+using namespace customers;
+
+std::string_view rule_name(Rule r) {
+  switch (r) {
+    case Rule::kSourcePriority: return "source_priority";
+    case Rule::kMostRecent: return "most_recent";
+    case Rule::kMostComplete: return "most_complete";
+  }
+  return "";
+}
+
+std::string_view ruled_field_name(RuledField f) {
+  static constexpr std::string_view names[] = {"civility", "first_name", "last_name", "birth_date", "address",
+                                               "custom_fields"};
+  return names[static_cast<size_t>(f)];
+}
+
+Rules Rules::defaults() {
+  Rules r;
+  r.rule.fill(Rule::kSourcePriority);
+  r.rule[static_cast<size_t>(RuledField::kAddress)] = Rule::kMostRecent;
+  return r;
+}
+
+Result<Rules> parse_rules(std::string_view spec) {
+  Rules out = Rules::defaults();
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string_view::npos) end = spec.size();
+    std::string_view item = text::trim(spec.substr(start, end - start));
+    start = end + 1;
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return Error::invalid_argument("survivorship", fmt::format("'{}' is not field=rule", item));
+    std::string_view field = text::trim(item.substr(0, eq)), rule = text::trim(item.substr(eq + 1));
+    std::optional<size_t> fi;
+    for (size_t i = 0; i < kRuledFieldCount; ++i)
+      if (ruled_field_name(static_cast<RuledField>(i)) == field) fi = i;
+    if (!fi)
+      return Error::invalid_argument(
+          "survivorship", fmt::format("unknown field '{}' (civility, first_name, last_name, birth_date, address, "
+                                      "custom_fields)", field));
+    std::optional<Rule> r;
+    for (Rule x : {Rule::kSourcePriority, Rule::kMostRecent, Rule::kMostComplete})
+      if (rule_name(x) == rule) r = x;
+    if (!r)
+      return Error::invalid_argument(
+          "survivorship", fmt::format("unknown rule '{}' (source_priority, most_recent, most_complete)", rule));
+    out.rule[*fi] = *r;
+  }
+  return out;
+}
+
+namespace {
+
+// How complete a text value is: longer wins, then the one carrying accents or mixed case (a value
+// typed with care rather than "DUPONT" or "lefevre").
+std::tuple<size_t, int, int> completeness(const std::optional<std::string>& v) {
+  if (!v) return {0, 0, 0};
+  int accents = 0, lower = 0;
+  for (unsigned char c : *v) {
+    if (c >= 0x80) ++accents;
+    if (c >= 'a' && c <= 'z') ++lower;
+  }
+  return {text::search_key(*v).size(), accents, lower > 0 ? 1 : 0};
+}
+
+int address_completeness(const Address& a) {
+  int n = 0;
+  for (const auto* f : {&a.street, &a.street2, &a.postcode, &a.city, &a.country})
+    if (*f && !(*f)->empty()) n += 2;
+  if (a.street) n += static_cast<int>(std::min<size_t>(a.street->size(), 60) / 20);
+  return n;
+}
+
+bool address_empty(const Address& a) { return !a.street && !a.street2 && !a.postcode && !a.city; }
+
+// Whether the loser's side wins a field both sides have, by `rule`; ties keep the winner's value.
+template <typename Complete>
+bool loser_wins(Rule rule, const Side& w, const Side& l, Complete complete) {
+  switch (rule) {
+    case Rule::kSourcePriority:
+      if (l.priority != w.priority) return l.priority > w.priority;
+      return l.customer->updated_at > w.customer->updated_at;
+    case Rule::kMostRecent:
+      return l.customer->updated_at > w.customer->updated_at;
+    case Rule::kMostComplete: {
+      auto cw = complete(*w.customer), cl = complete(*l.customer);
+      if (cw != cl) return cl > cw;
+      return l.priority > w.priority;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Survived survive(const Side& winner, const Side& loser, const Rules& rules) {
+  const Customer& w = *winner.customer;
+  const Customer& l = *loser.customer;
+  Survived out;
+  CustomerInput& in = out.input;
+
+  auto scalar = [&](RuledField f, std::optional<std::string> Customer::*member) {
+    const auto& wv = w.*member;
+    const auto& lv = l.*member;
+    std::string name(ruled_field_name(f));
+    if (!lv || (wv && *wv == *lv)) return wv;
+    if (!wv) {
+      out.choices.push_back({name, true, "only value"});
+      return lv;
+    }
+    Rule rule = rules.rule[static_cast<size_t>(f)];
+    bool take = loser_wins(rule, winner, loser, [&](const Customer& c) { return completeness(c.*member); });
+    out.choices.push_back({name, take, std::string(rule_name(rule))});
+    return take ? lv : wv;
+  };
+  in.civility = scalar(RuledField::kCivility, &Customer::civility);
+  in.first_name = scalar(RuledField::kFirstName, &Customer::first_name);
+  in.last_name = scalar(RuledField::kLastName, &Customer::last_name);
+  in.birth_date = scalar(RuledField::kBirthDate, &Customer::birth_date);
+
+  // The address moves as one: a street from one side and a postcode from the other is nowhere.
+  in.address = w.address;
+  if (!address_empty(l.address)) {
+    if (address_empty(w.address)) {
+      in.address = l.address;
+      out.choices.push_back({"address", true, "only value"});
+    } else if (!(l.address.street == w.address.street && l.address.postcode == w.address.postcode &&
+                 l.address.city == w.address.city && l.address.street2 == w.address.street2)) {
+      Rule rule = rules.rule[static_cast<size_t>(RuledField::kAddress)];
+      bool take = loser_wins(rule, winner, loser, [](const Customer& c) { return address_completeness(c.address); });
+      if (take) in.address = l.address;
+      out.choices.push_back({"address", take, std::string(rule_name(rule))});
+    }
+  }
+
+  // Lists: the winner's entries first (its primary stays primary), then what only the loser has.
+  in.emails = w.emails;
+  for (const auto& e : l.emails)
+    if (std::none_of(in.emails->begin(), in.emails->end(),
+                     [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e.email); }))
+      in.emails->push_back(e);
+  in.phones = w.phones;
+  auto phone_id = [](const Phone& p) { return p.e164 ? *p.e164 : p.raw; };
+  for (const auto& p : l.phones)
+    if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& x) { return phone_id(x) == phone_id(p); }))
+      in.phones->push_back(p);
+  in.household = w.household;
+  for (const auto& m : l.household)
+    if (std::none_of(in.household->begin(), in.household->end(), [&](const HouseholdMember& x) {
+          return x.relation == m.relation && x.first_name == m.first_name;
+        }))
+      in.household->push_back(m);
+  in.affinities = w.affinities;
+  for (const auto& a : l.affinities) {
+    auto it = std::find_if(in.affinities->begin(), in.affinities->end(),
+                           [&](const Affinity& x) { return x.category == a.category; });
+    if (it == in.affinities->end()) in.affinities->push_back(a);
+    else it->strength = std::max(it->strength, a.strength);
+  }
+  in.tags = w.tags;
+  for (const auto& t : l.tags)
+    if (std::find(in.tags->begin(), in.tags->end(), t) == in.tags->end()) in.tags->push_back(t);
+  std::sort(in.tags->begin(), in.tags->end());
+
+  // Consents: per channel and purpose, the latest decision the person made, on either record.
+  in.consents.emplace();
+  for (const auto& c : l.consents) {
+    auto it = std::find_if(w.consents.begin(), w.consents.end(),
+                           [&](const Consent& x) { return x.channel == c.channel && x.purpose == c.purpose; });
+    if (it == w.consents.end() || (it->granted != c.granted && c.changed_at > it->changed_at)) {
+      in.consents->push_back(c);
+      out.choices.push_back({fmt::format("consents.{}.{}", channel_name(c.channel), purpose_name(c.purpose)), true,
+                             it == w.consents.end() ? "only value" : "most_recent"});
+    }
+  }
+
+  // Custom fields, key by key.
+  in.custom_fields.emplace();
+  Rule custom_rule = rules.rule[static_cast<size_t>(RuledField::kCustom)];
+  for (const auto& [key, value] : l.custom_fields) {
+    auto it = w.custom_fields.find(key);
+    if (it == w.custom_fields.end()) {
+      (*in.custom_fields)[key] = value;
+      out.choices.push_back({"custom_fields." + key, true, "only value"});
+    } else if (it->second != value) {
+      bool take = loser_wins(custom_rule, winner, loser, [&](const Customer& c) {
+        auto f = c.custom_fields.find(key);
+        return f == c.custom_fields.end() ? 0 : 1;
+      });
+      if (take) (*in.custom_fields)[key] = value;
+      out.choices.push_back({"custom_fields." + key, take, std::string(rule_name(custom_rule))});
+    }
+  }
+  return out;
+}
+
+}  // namespace fidelis::merging
