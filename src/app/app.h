@@ -5,11 +5,14 @@
 #include <string>
 
 #include "core/config.h"
+#include "merging/merging.h"
 
 namespace fidelis::app {
 
 int run(int argc, char** argv);
 // Runs the server until SIGTERM/SIGINT. Applies pending migrations first.
 int serve(const Config& config);
+// Thresholds and survivorship rules from the configuration. InvalidArgument naming the key.
+Result<merging::Options> merge_options(const Config& config);
 
 }  // namespace fidelis::app

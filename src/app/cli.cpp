@@ -127,10 +127,14 @@ int run(int argc, char** argv) {
   export_customers_cmd->add_flag("--include-deleted", e_deleted, "also export deleted customers");
 
   auto* dedup_cmd = cli.add_subcommand(
-      "dedup", "Find duplicate customers (blocking keys + Fellegi-Sunter scores); --pairs writes them, changes nothing");
+      "dedup",
+      "Deduplicate the whole base: merge sure duplicates, queue doubtful pairs for review, with progress. "
+      "--pairs OUT.csv only writes the pairs with their scores and changes nothing");
   std::string d_pairs;
   unsigned d_threads = 2;
-  dedup_cmd->add_option("--pairs", d_pairs, "CSV to write: external_id_a,external_id_b,score,decision")->required();
+  bool d_dry_run = false;
+  dedup_cmd->add_option("--pairs", d_pairs, "CSV to write: external_id_a,external_id_b,score,decision");
+  dedup_cmd->add_flag("--dry-run", d_dry_run, "count what would be merged and queued; change nothing");
   dedup_cmd->add_option("--threads", d_threads, "threads for scoring")->capture_default_str();
 
   auto* routes_cmd = cli.add_subcommand("routes", "Print the API routes and the permission each needs, as JSON");
@@ -167,7 +171,9 @@ int run(int argc, char** argv) {
     questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
     deliverability::DeliverabilityService deliverability(**db, clock);
     commerce::CatalogueService catalogue(**db, clock);
-    http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue, {}});
+    merging::MergeService merges(**db, clock);
+    http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue,
+                   merges, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();
@@ -271,7 +277,9 @@ int run(int argc, char** argv) {
         o.mapping[it.key()] = it->get<std::string>();
       }
     }
-    imports::Importer importer(**db, clock);
+    auto options = merge_options(config);
+    if (!options) return fail(options.error());
+    imports::Importer importer(**db, clock, *options);
     if (i_dry_run) {
       auto p = importer.preview(o, 20);
       if (!p) return fail(p.error());
@@ -320,10 +328,11 @@ int run(int argc, char** argv) {
     if (tty) std::fprintf(stderr, "\n");
     if (!st) return fail(st.error());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("import %lld %s%s: %lld rows read, %lld accepted, %lld merged, %lld rejected, %lld flagged in %.1f s (%s, '%c')\n",
+    std::printf("import %lld %s%s: %lld rows read, %lld accepted, %lld merged, %lld queued for review, %lld rejected, "
+                "%lld flagged in %.1f s (%s, '%c')\n",
                 static_cast<long long>(st->id), st->status.c_str(), st->resumed ? " (resumed)" : "",
                 static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
-                static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
+                static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
                 st->delimiter);
     if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());
     return st->status == "done" ? 0 : 1;
@@ -342,6 +351,43 @@ int run(int argc, char** argv) {
     if (out != stdout) std::fclose(out);
     if (!n) return fail(n.error());
     std::fprintf(stderr, "exported %lld customers\n", static_cast<long long>(*n));
+    return 0;
+  }
+
+  if (*dedup_cmd && d_pairs.empty()) {
+    auto options = merge_options(config);
+    if (!options) return fail(options.error());
+    merging::MergeService merges(**db, clock, *options);
+    auto start = std::chrono::steady_clock::now();
+    bool tty = isatty(fileno(stderr));
+    auto run = merges.run_dedup(
+        {.dry_run = d_dry_run, .threads = d_threads, .progress = [&](const merging::DedupRun& d) {
+           int64_t total = d.pairs_merge + d.pairs_review;
+           if (d.compared == 0) {
+             std::fprintf(stderr, "%sread %lld customers, matching...%s", tty ? "\r" : "",
+                          static_cast<long long>(d.records), tty ? "" : "\n");
+             return;
+           }
+           int pct = total > 0 ? static_cast<int>(d.done * 100 / total) : 100;
+           if (!tty && d.done != 0 && d.done != total) return;
+           std::fprintf(stderr, "%s[%-40s] %3d%%  %lld/%lld pairs  merged %lld  queued %lld  skipped %lld%s",
+                        tty ? "\r" : "", std::string(static_cast<size_t>(pct * 40 / 100), '#').c_str(), pct,
+                        static_cast<long long>(d.done), static_cast<long long>(total), static_cast<long long>(d.merged),
+                        static_cast<long long>(d.queued), static_cast<long long>(d.skipped), tty ? "" : "\n");
+         }},
+        cli_actor());
+    if (tty) std::fprintf(stderr, "\n");
+    if (!run) return fail(run.error());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("run %lld%s: %lld customers, %lld pairs compared: %lld to merge, %lld to review; merged %lld, queued "
+                "%lld for review, skipped %lld; %.1f s, peak memory %.0f MiB\n",
+                static_cast<long long>(run->id), run->dry_run ? " (dry run)" : "", static_cast<long long>(run->records),
+                static_cast<long long>(run->compared), static_cast<long long>(run->pairs_merge),
+                static_cast<long long>(run->pairs_review), static_cast<long long>(run->merged),
+                static_cast<long long>(run->queued), static_cast<long long>(run->skipped), secs,
+                static_cast<double>(ru.ru_maxrss) / 1024.0);
     return 0;
   }
 

@@ -14,6 +14,15 @@
 
 namespace fidelis::app {
 
+Result<merging::Options> merge_options(const Config& config) {
+  merging::Options o;
+  o.thresholds = {config.dedup_review_threshold, config.dedup_merge_threshold};
+  auto rules = merging::parse_rules(config.dedup_survivorship);
+  if (!rules) return Error::invalid_argument("dedup.survivorship", rules.error().message);
+  o.rules = *rules;
+  return o;
+}
+
 int serve(const Config& config) {
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
@@ -36,7 +45,13 @@ int serve(const Config& config) {
                           .login_max_failures_per_address = config.login_max_failures_per_address,
                           .login_window_ms = config.login_window_ms});
   customers::CustomerService customers(**db, clock);
-  imports::ImportRunner import_runner(**db, clock);
+  auto options = merge_options(config);
+  if (!options) {
+    log::error("bad configuration", {{"key", options.error().field}, {"error", options.error().message}});
+    return 2;
+  }
+  merging::MergeService merges(**db, clock, *options);
+  imports::ImportRunner import_runner(**db, clock, *options);
   imports::Uploads uploads(config.data_dir);
   questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
   deliverability::DeliverabilityService deliverability(
@@ -64,7 +79,7 @@ int serve(const Config& config) {
 
   http::Server* server_ptr = nullptr;
   http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability, catalogue,
-                 [&server_ptr] {
+                 merges, [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});
   http::Server server(

@@ -46,13 +46,17 @@ enum class Permission {
   kDeliverabilityManage,  // admin, marketer: feed bounces, read NPAI rates, clear addresses
   kCatalogueRead,    // every role
   kCatalogueManage,  // admin, marketer
+  kCustomersMerge,   // admin, marketer, agent: merge and unmerge customers, decide review pairs
+  kCustomersExport,  // admin, marketer: export the whole base
+  kDedupRun,         // admin, marketer: run the whole-base deduplication
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
     Permission::kCustomersRestore, Permission::kCustomFieldsManage, Permission::kUsersManage,
     Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage,
     Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
-    Permission::kCatalogueManage};
+    Permission::kCatalogueManage, Permission::kCustomersMerge, Permission::kCustomersExport,
+    Permission::kDedupRun};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

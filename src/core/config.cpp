@@ -10,6 +10,19 @@
 namespace fidelis {
 namespace {
 
+std::string fmt_range(std::string_view what, double lo, double hi) {
+  auto num = [](double d) {
+    std::string t = std::to_string(d);
+    while (t.find('.') != std::string::npos && (t.back() == '0' || t.back() == '.')) {
+      bool dot = t.back() == '.';
+      t.pop_back();
+      if (dot) break;
+    }
+    return t;
+  };
+  return std::string("expected ") + std::string(what) + " " + num(lo) + " and " + num(hi);
+}
+
 struct Key {
   std::string_view name;  // dotted TOML key
   std::function<Status(Config&, const std::string&)> set_text;
@@ -72,6 +85,32 @@ Key bool_key(std::string_view name, bool Config::*member) {
              }};
 }
 
+// A number in (lo, hi) when `open`, else in [lo, hi].
+Key double_key(std::string_view name, double Config::*member, double lo, double hi, bool open) {
+  auto check = [=](double d) -> Status {
+    if (open ? (d <= lo || d >= hi) : (d < lo || d > hi))
+      return Error::invalid_argument(std::string(name), open ? fmt_range("a number strictly between", lo, hi)
+                                                             : fmt_range("a number between", lo, hi));
+    return ok();
+  };
+  return Key{name,
+             [=](Config& c, const std::string& v) -> Status {
+               char* end = nullptr;
+               double d = std::strtod(v.c_str(), &end);
+               if (v.empty() || *end != '\0') return Error::invalid_argument(std::string(name), "expected a number, got '" + v + "'");
+               FIDELIS_RETURN_IF_ERROR(check(d));
+               c.*member = d;
+               return ok();
+             },
+             [=](Config& c, const toml::node& n) -> Status {
+               auto d = n.value<double>();
+               if (!d) return Error::invalid_argument(std::string(name), "expected a number");
+               FIDELIS_RETURN_IF_ERROR(check(*d));
+               c.*member = *d;
+               return ok();
+             }};
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       string_key("db", &Config::db),
@@ -93,21 +132,13 @@ const std::vector<Key>& keys() {
       int_key("auth.login_window_ms", &Config::login_window_ms),
       int_key("npai.soft_bounces_before_hard", &Config::soft_bounces_before_hard),
       int_key("npai.alert_min_sent", &Config::npai_alert_min_sent),
-      Key{"npai.alert_rate",
-          [](Config& c, const std::string& v) -> Status {
-            char* end = nullptr;
-            double d = std::strtod(v.c_str(), &end);
-            if (v.empty() || *end != '\0' || d <= 0 || d >= 1)
-              return Error::invalid_argument("npai.alert_rate", "expected a share between 0 and 1, e.g. 0.04");
-            c.npai_alert_rate = d;
-            return ok();
-          },
-          [](Config& c, const toml::node& n) -> Status {
-            auto d = n.value<double>();
-            if (!d || *d <= 0 || *d >= 1) return Error::invalid_argument("npai.alert_rate", "expected a share between 0 and 1");
-            c.npai_alert_rate = *d;
-            return ok();
-          }},
+      double_key("npai.alert_rate", &Config::npai_alert_rate, 0, 1, true),
+      double_key("dedup.review_threshold", &Config::dedup_review_threshold, -100, 200, false),
+      double_key("dedup.merge_threshold", &Config::dedup_merge_threshold, -100, 200, false),
+      string_key("dedup.survivorship", &Config::dedup_survivorship),
+      bool_key("dedup.on_create", &Config::dedup_on_create),
+      bool_key("email.mx_check", &Config::email_mx_check),
+      int_key("email.mx_timeout_ms", &Config::email_mx_timeout_ms),
   };
   return k;
 }
@@ -141,6 +172,10 @@ Result<Config> Config::load(const std::string& path) {
     return Error::invalid_argument("sqlite_synchronous", "expected NORMAL or FULL");
   if (c.io_threads < 1 || c.worker_threads < 1 || c.db_pool_size < 1)
     return Error::invalid_argument("io_threads", "thread and pool sizes must be at least 1");
+  if (c.dedup_review_threshold > c.dedup_merge_threshold)
+    return Error::invalid_argument("dedup.review_threshold", "must not be above dedup.merge_threshold");
+  if (c.email_mx_timeout_ms < 100 || c.email_mx_timeout_ms > 30'000)
+    return Error::invalid_argument("email.mx_timeout_ms", "expected between 100 and 30000 milliseconds");
   return c;
 }
 

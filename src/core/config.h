@@ -31,6 +31,13 @@ struct Config {
   int soft_bounces_before_hard = 3;             // consecutive soft bounces that make an address NPAI
   double npai_alert_rate = 0.04;                // NPAI share that raises the alert
   int64_t npai_alert_min_sent = 100;            // addresses sent to before the alert can fire
+  // Duplicates (merging/merging.h): scores in log2 likelihood-ratio units; see docs/DEDUP.md.
+  double dedup_review_threshold = 12;           // at or above: queued for review
+  double dedup_merge_threshold = 18;            // at or above: merged automatically
+  std::string dedup_survivorship;               // "field=rule,...": changes the default rules
+  bool dedup_on_create = true;                  // API creates look for duplicates
+  bool email_mx_check = false;                  // check that e-mail domains can receive mail (DNS)
+  int64_t email_mx_timeout_ms = 2000;           // per DNS look-up
 
   // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.
   static Result<Config> load(const std::string& path);

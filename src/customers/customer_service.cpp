@@ -174,8 +174,7 @@ Result<Customer> CustomerService::restore(int64_t id, const audit::Actor& actor)
     if (!row) return Error::not_found("id", fmt::format("no customer {}", id));
     if (row->is_null(1)) return Error::failed_precondition("id", "the customer is not deleted");
     if (!row->is_null(2))
-      return Error::failed_precondition(
-          "id", fmt::format("the customer was merged into customer {}: undo the merge instead", row->i64(2)));
+      return Error::conflict(fmt::format("the customer was merged into customer {}: undo the merge instead", row->i64(2)));
     int64_t ids[] = {id};
     FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> current, load_customers(tx, ids));
     // Another live customer may have taken an e-mail meanwhile: restoring would duplicate it.

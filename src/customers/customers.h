@@ -200,8 +200,8 @@ class CustomerService {
   Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
   // Soft delete. NotFound if missing or already deleted.
   Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
-  // NotFound if missing; FailedPrecondition if not deleted, or merged into another customer (a
-  // merge is undone through merging::MergeService::unmerge); AlreadyExists ("emails[i].email") when
+  // NotFound if missing; FailedPrecondition if not deleted; Conflict if merged into another
+  // customer (a merge is undone through merging::MergeService::unmerge); AlreadyExists ("emails[i].email") when
   // a live customer now uses one of its e-mails.
   Result<Customer> restore(int64_t id, const audit::Actor& actor);
   Result<Page> list(const ListQuery& q);

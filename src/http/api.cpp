@@ -39,6 +39,7 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
   if (sodium_init() < 0) log::error("libsodium failed to initialise");
   add_system_routes(router_, s_, *metrics_);
   add_auth_routes(router_, s_);
+  add_merge_routes(router_, s_);
   add_customer_routes(router_, s_);
   add_import_routes(router_, s_);
   add_questionnaire_routes(router_, s_);

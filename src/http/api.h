@@ -152,6 +152,7 @@ struct Services {
   questionnaires::QuestionnaireService& questionnaires;
   deliverability::DeliverabilityService& deliverability;
   commerce::CatalogueService& catalogue;
+  merging::MergeService& merges;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -176,6 +177,7 @@ void add_import_routes(Router& r, Services& s);
 void add_questionnaire_routes(Router& r, Services& s);
 void add_deliverability_routes(Router& r, Services& s);
 void add_catalogue_routes(Router& r, Services& s);
+void add_merge_routes(Router& r, Services& s);  // before the customer routes: /customers/export
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

@@ -174,9 +174,28 @@ void add_customer_routes(Router& r, Services& s) {
              if (!body) return problem(body.error());
              auto in = customer_from_json(*body, false);
              if (!in) return problem(in.error());
-             auto c = s.customers.create(std::move(*in), ctx.actor);
-             if (!c) return problem(c.error());
-             return customer_response(201, *c);
+             bool dedup = s.config.dedup_on_create;
+             if (auto d = ctx.query_param("dedup")) {
+               if (*d != "true" && *d != "false") return problem(Error::invalid_argument("dedup", "expected true or false"));
+               dedup = *d == "true";
+             }
+             auto out = s.merges.create(s.customers, std::move(*in), ctx.actor, dedup);
+             if (!out) return problem(out.error());
+             if (out->merged) {
+               // Not created: the same person was already known, and the input went into that profile.
+               Response res = customer_response(200, out->customer);
+               res.set("Location", fmt::format("/api/v1/customers/{}", out->customer.id));
+               res.set("Fidelis-Merged-Into", std::to_string(out->customer.id));
+               res.set("Fidelis-Merge-Id", std::to_string(out->merge->id));
+               return res;
+             }
+             Response res = customer_response(201, out->customer);
+             if (!out->queued_with.empty()) {
+               std::string ids;
+               for (int64_t id : out->queued_with) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+               res.set("Fidelis-Review-With", ids);
+             }
+             return res;
            });
          }});
 
@@ -191,7 +210,19 @@ void add_customer_routes(Router& r, Services& s) {
                return problem(Error::permission_denied("only admins see deleted customers"));
            }
            auto d = s.customers.get_document(*id, include_deleted);
-           if (!d) return problem(d.error());
+           if (!d) {
+             // A customer merged into another says where it went.
+             storage::Value p[] = {*id};
+             auto row = s.db.one("SELECT merged_into FROM customers WHERE id = $1 AND merged_into IS NOT NULL", p);
+             if (d.error().code != Code::kNotFound || !row || !*row) return problem(d.error());
+             int64_t into = (*row)->i64(0);
+             Response res = problem(Error::not_found("id", fmt::format("customer {} was merged into customer {}", *id, into)));
+             Json body = Json::parse(res.body, nullptr, false);
+             body["merged_into"] = into;
+             res.body = body.dump();
+             res.set("Fidelis-Merged-Into", std::to_string(into));
+             return res;
+           }
            Response res;
            res.set("ETag", etag(d->version));
            if (std::string_view inm = ctx.req.header("If-None-Match"); !inm.empty() && none_match_hits(inm, d->version)) {

@@ -22,6 +22,7 @@ Json status_json(const imports::ImportStatus& s) {
             {"rows_read", s.rows_read},
             {"accepted", s.accepted},
             {"merged", s.merged},
+            {"queued", s.queued},
             {"rejected", s.rejected},
             {"flagged", s.flagged},
             {"bytes_done", s.bytes_done},

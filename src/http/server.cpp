@@ -32,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <exception>
 #include <future>
 #include <limits>
@@ -56,6 +57,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using SteadyTime = std::chrono::steady_clock::time_point;
 using BeastResponse = bhttp::response<bhttp::string_body>;
+using FileResponse = bhttp::response<bhttp::file_body>;
 
 namespace {
 
@@ -153,14 +155,8 @@ Response problem(int status, std::string_view title, std::string_view detail) {
   return r;
 }
 
-BeastResponse to_beast(Response&& r, unsigned version, bool head, bool keep_alive) {
-  if (r.status < 100 || r.status > 599) {
-    log::error("handler returned an invalid HTTP status", {{"status", std::to_string(r.status)}});
-    r = problem(500, "Internal Server Error", "the request handler returned an invalid status");
-  }
-  BeastResponse res;
-  res.version(version);
-  res.result(static_cast<unsigned>(r.status));
+template <typename Message>
+void copy_headers(const Response& r, Message& res) {
   for (const Header& h : r.headers) {
     if (!valid_header(h)) {
       log::warn("dropping an invalid response header", {{"name", h.name}});
@@ -173,6 +169,17 @@ BeastResponse to_beast(Response&& r, unsigned version, bool head, bool keep_aliv
       continue;
     res.insert(h.name, h.value);
   }
+}
+
+BeastResponse to_beast(Response&& r, unsigned version, bool head, bool keep_alive) {
+  if (r.status < 100 || r.status > 599) {
+    log::error("handler returned an invalid HTTP status", {{"status", std::to_string(r.status)}});
+    r = problem(500, "Internal Server Error", "the request handler returned an invalid status");
+  }
+  BeastResponse res;
+  res.version(version);
+  res.result(static_cast<unsigned>(r.status));
+  copy_headers(r, res);
   // 1xx, 204 and 304 never carry a body; they get no Content-Length either.
   const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   if (!bodiless) {
@@ -183,6 +190,31 @@ BeastResponse to_beast(Response&& r, unsigned version, bool head, bool keep_aliv
       res.body() = std::move(r.body);
       res.prepare_payload();
     }
+  }
+  res.keep_alive(keep_alive);
+  return res;
+}
+
+// A response whose body is a file (Response::body_file), opened then unlinked. nullopt when the
+// file cannot be opened.
+std::optional<FileResponse> to_beast_file(Response& r, unsigned version, bool head, bool keep_alive) {
+  bhttp::file_body::value_type body;
+  beast::error_code ec;
+  body.open(r.body_file.c_str(), beast::file_mode::scan, ec);
+  std::remove(r.body_file.c_str());
+  if (ec) {
+    log::error("cannot open a response file", {{"error", ec.message()}});
+    return std::nullopt;
+  }
+  FileResponse res;
+  res.version(version);
+  res.result(static_cast<unsigned>(r.status));
+  copy_headers(r, res);
+  if (head) {
+    res.content_length(body.size());
+  } else {
+    res.body() = std::move(body);
+    res.prepare_payload();
   }
   res.keep_alive(keep_alive);
   return res;
@@ -701,9 +733,20 @@ struct Server::Impl {
       for (const Header& h : response.headers)
         if (iequals(h.name, "Connection") && has_token(h.value, "close")) handler_closes = true;
       const bool keep_alive = client_keep_alive && !handler_closes && !stopping_.load();
-      BeastResponse res = to_beast(std::move(response), version, head, keep_alive);
       stream.expires_at(deadline);
-      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (!response.body_file.empty()) {
+        std::optional<FileResponse> file = to_beast_file(response, version, head, keep_alive);
+        if (file) {
+          co_await bhttp::async_write(stream, *file, asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+          BeastResponse res = to_beast(problem(500, "Internal Server Error", "the response file could not be read"),
+                                       version, head, keep_alive);
+          co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        }
+      } else {
+        BeastResponse res = to_beast(std::move(response), version, head, keep_alive);
+        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      }
       stream.expires_never();
       if (ec) co_return;  // the client went away or the deadline passed
       if (!keep_alive) {

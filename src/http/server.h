@@ -48,6 +48,9 @@ struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Length and Date are added by the server
   std::string body;
+  // When set, the body is this file's content instead, streamed from disk; the server removes the
+  // file once it has opened it (a temporary file made for this response).
+  std::string body_file;
   void set(std::string name, std::string value);  // replaces an existing header of that name
 };
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+
+#include <thread>
 #include "merging/merging_internal.h"
 
 namespace fidelis::merging {
@@ -63,10 +65,10 @@ Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
 
 }  // namespace
 
-Result<DedupRun> MergeService::run_dedup(const DedupRunOptions& options, const audit::Actor& actor) {
+Result<DedupRun> MergeService::begin_run(bool dry_run, const audit::Actor& actor) {
   DedupRun d;
   d.status = "running";
-  d.dry_run = options.dry_run;
+  d.dry_run = dry_run;
   d.actor = actor.name.empty() ? actor.type : actor.type + ":" + actor.name;
   d.started_at = d.updated_at = clock_.now();
   Value ins[] = {int64_t{d.dry_run}, d.actor, d.started_at};
@@ -76,6 +78,40 @@ Result<DedupRun> MergeService::run_dedup(const DedupRunOptions& options, const a
               "RETURNING id",
               ins));
   d.id = row->i64(0);
+  return d;
+}
+
+Result<DedupRun> MergeService::run_dedup(const DedupRunOptions& options, const audit::Actor& actor) {
+  FIDELIS_ASSIGN_OR_RETURN(DedupRun d, begin_run(options.dry_run, actor));
+  return execute_run(d, options, actor);
+}
+
+Result<int64_t> MergeService::start_dedup(DedupRunOptions options, const audit::Actor& actor) {
+  std::lock_guard lock(run_mu_);
+  if (run_active_) return Error::conflict("a deduplication run is already in progress");
+  if (run_thread_.joinable()) run_thread_.join();
+  FIDELIS_ASSIGN_OR_RETURN(DedupRun d, begin_run(options.dry_run, actor));
+  run_active_ = true;
+  run_thread_ = std::thread([this, d, options = std::move(options), actor] {
+    auto r = execute_run(d, options, actor);
+    if (!r) log::warn("deduplication run failed", {{"id", std::to_string(d.id)}, {"error", r.error().message}});
+    std::lock_guard done(run_mu_);
+    run_active_ = false;
+  });
+  return d.id;
+}
+
+MergeService::~MergeService() {
+  stopping_ = true;
+  std::thread t;
+  {
+    std::lock_guard lock(run_mu_);
+    t = std::move(run_thread_);
+  }
+  if (t.joinable()) t.join();
+}
+
+Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& options, const audit::Actor& actor) {
   auto report = [&] {
     d.updated_at = clock_.now();
     if (options.progress) options.progress(d);
@@ -114,6 +150,7 @@ Result<DedupRun> MergeService::run_dedup(const DedupRunOptions& options, const a
   const std::string origin = fmt::format("dedup:{}", d.id);
   constexpr size_t kBatch = 200;
   for (size_t start = 0; start < pairs.size(); start += kBatch) {
+    if (stopping_) return finish(Error::unavailable("the server stopped during the run; run it again"));
     Millis now = clock_.now();
     DedupRun next = d;
     Status st = db_.transact([&](storage::Tx& tx) -> Status {

@@ -382,7 +382,7 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
 
 Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::Actor& actor, Millis now) {
   FIDELIS_ASSIGN_OR_RETURN(MergeRecord m, load_merge(tx, merge_id));
-  if (m.undone_at) return Error::failed_precondition("id", fmt::format("merge {} was already undone", merge_id));
+  if (m.undone_at) return Error::conflict(fmt::format("merge {} was already undone", merge_id));
   FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::min(m.winner_id, m.loser_id))));
   FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::max(m.winner_id, m.loser_id))));
   Value pw[] = {m.winner_id, m.loser_id};
@@ -392,12 +392,11 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   for (const auto& r : state.rows) {
     if (r.i64(0) == m.winner_id && !r.is_null(1)) {
       if (!r.is_null(2))
-        return Error::failed_precondition(
-            "id", fmt::format("customer {} was merged into customer {} since: undo that merge first", m.winner_id, r.i64(2)));
-      return Error::failed_precondition("id", fmt::format("customer {} is deleted: restore it first", m.winner_id));
+        return Error::conflict(fmt::format("customer {} was merged into customer {} since: undo that merge first", m.winner_id, r.i64(2)));
+      return Error::conflict(fmt::format("customer {} is deleted: restore it first", m.winner_id));
     }
     if (r.i64(0) == m.loser_id && r.opt_i64(2) != m.winner_id)
-      return Error::failed_precondition("id", fmt::format("customer {} is no longer merged into customer {}", m.loser_id,
+      return Error::conflict(fmt::format("customer {} is no longer merged into customer {}", m.loser_id,
                                                           m.winner_id));
   }
   Value pr[] = {merge_id};

@@ -31,6 +31,9 @@
 // caller's transaction.
 
 #include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -153,8 +156,8 @@ struct MergeRecord {
 // one is not a live customer.
 Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rules& rules, const audit::Actor& actor,
                              Millis now);
-// NotFound ("id"); FailedPrecondition ("id") when already undone, or when the winner was itself
-// merged into another customer since (undo that merge first).
+// NotFound ("id"); Conflict when already undone, or when the winner was itself merged into another
+// customer since (undo that merge first).
 Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::Actor& actor, Millis now);
 
 // ---- reviews (reviews.cpp) ----
@@ -233,6 +236,7 @@ struct DedupRun {
 class MergeService {
  public:
   MergeService(storage::Db& db, const Clock& clock, Options options = {});
+  ~MergeService();  // waits for a background run to stop at its next batch
 
   const dedup::Model& model() const { return model_; }
   const Rules& rules() const { return options_.rules; }
@@ -245,7 +249,7 @@ class MergeService {
 
   Result<ReviewPage> reviews(const ReviewQuery& q);
   Result<Review> review(int64_t id);  // NotFound ("id")
-  // FailedPrecondition ("id") unless pending (an obsolete pair cannot be merged).
+  // Conflict unless pending (an obsolete pair cannot be merged).
   Result<MergeRecord> accept(int64_t review_id, std::optional<int64_t> winner, const audit::Actor& actor);
   Result<Review> reject(int64_t review_id, const audit::Actor& actor);
 
@@ -257,14 +261,23 @@ class MergeService {
 
   // The whole-base run; the run's row is written as it goes (see dedup_run()).
   Result<DedupRun> run_dedup(const DedupRunOptions& options, const audit::Actor& actor);
+  // The same on a background thread; returns the run's id. Conflict while another runs.
+  Result<int64_t> start_dedup(DedupRunOptions options, const audit::Actor& actor);
   Result<DedupRun> dedup_run(int64_t id);  // NotFound ("id")
   Result<std::vector<DedupRun>> dedup_runs(int limit = 20);
 
  private:
+  Result<DedupRun> begin_run(bool dry_run, const audit::Actor& actor);
+  Result<DedupRun> execute_run(DedupRun d, const DedupRunOptions& options, const audit::Actor& actor);
+
   storage::Db& db_;
   const Clock& clock_;
   Options options_;
   dedup::Model model_;
+  std::mutex run_mu_;
+  bool run_active_ = false;
+  std::atomic<bool> stopping_{false};
+  std::thread run_thread_;
 };
 
 }  // namespace fidelis::merging

@@ -212,7 +212,7 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   EXPECT_EQ(customers_->get(loser.id).error().code, Code::kNotFound);
   EXPECT_EQ(count("SELECT merged_into FROM customers WHERE id = $1", loser.id), winner.id);
   // The merged-away record cannot be restored around the merge.
-  EXPECT_EQ(customers_->restore(loser.id, actor_).error().code, Code::kFailedPrecondition);
+  EXPECT_EQ(customers_->restore(loser.id, actor_).error().code, Code::kConflict);
   auto history = svc_->merges(winner.id);
   ASSERT_TRUE(history);
   ASSERT_EQ(history->size(), 1u);
@@ -236,7 +236,7 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", loser.id), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM email_status WHERE customer_id = $1", loser.id), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_external_ids WHERE customer_id = $1", loser.id), 1);
-  EXPECT_EQ(svc_->unmerge(m->id, actor_).error().code, Code::kFailedPrecondition);
+  EXPECT_EQ(svc_->unmerge(m->id, actor_).error().code, Code::kConflict);
   // Undoing said "two people": the pair is recorded as rejected.
   auto rejected = svc_->reviews({.status = "rejected"});
   ASSERT_TRUE(rejected);
@@ -304,7 +304,7 @@ TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
   auto rejected = svc_->reject(r.id, actor_);
   ASSERT_TRUE(rejected);
   EXPECT_EQ(rejected->status, "rejected");
-  EXPECT_EQ(svc_->reject(r.id, actor_).error().code, Code::kFailedPrecondition);
+  EXPECT_EQ(svc_->reject(r.id, actor_).error().code, Code::kConflict);
   EXPECT_TRUE(svc_->reviews({})->items.empty());
 
   // A third record queued with the first, accepted with the newer one chosen to survive.

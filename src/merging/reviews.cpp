@@ -155,13 +155,13 @@ Result<MergeRecord> MergeService::accept(int64_t review_id, std::optional<int64_
                              tx.one("SELECT customer_a, customer_b, score, status FROM merge_reviews WHERE id = $1", p));
     if (!row) return Error::not_found("id", fmt::format("no review {}", review_id));
     if (row->str(3) != "pending")
-      return Error::failed_precondition("id", fmt::format("review {} is {}, not pending", review_id, row->str(3)));
+      return Error::conflict(fmt::format("review {} is {}, not pending", review_id, row->str(3)));
     MergeRequest req{row->i64(0), row->i64(1), winner, "review", fmt::format("review:{}", review_id), row->f64(2)};
     auto merged = merge_in(tx, req, options_.rules, actor, now);
     if (!merged) {
       // A side that is gone makes the pair obsolete, not a bad request.
       if (merged.error().code == Code::kNotFound)
-        return Error::failed_precondition("id", fmt::format("review {} is obsolete: {}", review_id, merged.error().message));
+        return Error::conflict(fmt::format("review {} is obsolete: {}", review_id, merged.error().message));
       return merged.error();
     }
     m = std::move(*merged);
@@ -181,7 +181,7 @@ Result<Review> MergeService::reject(int64_t review_id, const audit::Actor& actor
                              tx.one("SELECT status FROM merge_reviews WHERE id = $1", p));
     if (!row) return Error::not_found("id", fmt::format("no review {}", review_id));
     if (row->str(0) != "pending")
-      return Error::failed_precondition("id", fmt::format("review {} is {}, not pending", review_id, row->str(0)));
+      return Error::conflict(fmt::format("review {} is {}, not pending", review_id, row->str(0)));
     std::string who = actor.name.empty() ? actor.type : actor.type + ":" + actor.name;
     Value up[] = {review_id, now, who};
     FIDELIS_RETURN_IF_ERROR(
