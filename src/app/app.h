@@ -5,11 +5,14 @@
 #include <string>
 
 #include "core/config.h"
+#include "mail/mail.h"
 
 namespace fidelis::app {
 
 int run(int argc, char** argv);
 // Runs the server until SIGTERM/SIGINT. Applies pending migrations first.
 int serve(const Config& config);
+// The mail module's options from the configuration (smtp_*, mail_*).
+mail::MailOptions mail_options(const Config& config);
 
 }  // namespace fidelis::app

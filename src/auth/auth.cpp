@@ -17,7 +17,8 @@ constexpr std::string_view kRoleNames[] = {"admin", "marketer", "agent", "sales"
 constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
     "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
-    "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage"};
+    "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage",
+    "mail:read", "mail:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -86,7 +87,9 @@ bool role_has(Role role, Permission p) {
     case Permission::kImportsManage:
     case Permission::kQuestionnairesManage:
     case Permission::kDeliverabilityManage:
-    case Permission::kCatalogueManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kCatalogueManage:
+    case Permission::kMailManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kMailRead: return role == Role::kAdmin || role == Role::kMarketer || role == Role::kAgent;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:
     case Permission::kUsersManage:

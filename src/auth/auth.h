@@ -46,13 +46,15 @@ enum class Permission {
   kDeliverabilityManage,  // admin, marketer: feed bounces, read NPAI rates, clear addresses
   kCatalogueRead,    // every role
   kCatalogueManage,  // admin, marketer
+  kMailRead,         // admin, marketer, agent: the outbox and the templates
+  kMailManage,       // admin, marketer: edit templates, send a failed message again
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
     Permission::kCustomersRestore, Permission::kCustomFieldsManage, Permission::kUsersManage,
     Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage,
     Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
-    Permission::kCatalogueManage};
+    Permission::kCatalogueManage, Permission::kMailRead, Permission::kMailManage};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

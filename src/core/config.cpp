@@ -93,6 +93,14 @@ const std::vector<Key>& keys() {
       int_key("auth.login_window_ms", &Config::login_window_ms),
       int_key("npai.soft_bounces_before_hard", &Config::soft_bounces_before_hard),
       int_key("npai.alert_min_sent", &Config::npai_alert_min_sent),
+      string_key("smtp_url", &Config::smtp_url),
+      string_key("smtp_user", &Config::smtp_user),
+      string_key("smtp_password", &Config::smtp_password),
+      bool_key("smtp_starttls", &Config::smtp_starttls),
+      int_key("smtp_timeout_ms", &Config::smtp_timeout_ms),
+      string_key("mail_from", &Config::mail_from),
+      int_key("mail_max_attempts", &Config::mail_max_attempts),
+      int_key("mail_retry_base_ms", &Config::mail_retry_base_ms),
       Key{"npai.alert_rate",
           [](Config& c, const std::string& v) -> Status {
             char* end = nullptr;

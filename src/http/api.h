@@ -28,6 +28,7 @@
 #include "commerce/commerce.h"
 #include "deliverability/deliverability.h"
 #include "imports/imports.h"
+#include "mail/mail.h"
 #include "questionnaires/questionnaires.h"
 #include "storage/db.h"
 
@@ -152,6 +153,7 @@ struct Services {
   questionnaires::QuestionnaireService& questionnaires;
   deliverability::DeliverabilityService& deliverability;
   commerce::CatalogueService& catalogue;
+  mail::MailService& mail;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -176,6 +178,7 @@ void add_import_routes(Router& r, Services& s);
 void add_questionnaire_routes(Router& r, Services& s);
 void add_deliverability_routes(Router& r, Services& s);
 void add_catalogue_routes(Router& r, Services& s);
+void add_mail_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.
