@@ -104,6 +104,47 @@ void add_mail_routes(Router& r, Services& s) {
            return json_response(200, {{"items", items},
                                       {"next_cursor", page->next_before_id ? Json(encode_cursor(*page->next_before_id)) : Json(nullptr)}});
          }});
+  r.add({"POST", "/api/v1/mail/messages", "queueMailMessage", Permission::kMailManage, false, true, [&s](Context& ctx) {
+           auto body = ctx.json_body();
+           if (!body) return problem(body.error());
+           const auto& b = *body;
+           if (auto st = reject_unknown(b, {"template_key", "locale", "to_email", "to_name", "context", "dedup_key", "customer_id"}); !st)
+             return problem(st.error());
+           Outgoing m;
+           auto key = get_string(b, "template_key", "template_key");
+           auto locale = get_string(b, "locale", "locale");
+           auto to_email = get_string(b, "to_email", "to_email");
+           auto to_name = get_string(b, "to_name", "to_name");
+           auto dedup = get_string(b, "dedup_key", "dedup_key");
+           auto customer = get_int(b, "customer_id", "customer_id");
+           for (const Status& st : {key ? ok() : Status(key.error()), locale ? ok() : Status(locale.error()),
+                                    to_email ? ok() : Status(to_email.error()), to_name ? ok() : Status(to_name.error()),
+                                    dedup ? ok() : Status(dedup.error()), customer ? ok() : Status(customer.error())})
+             if (!st) return problem(st.error());
+           if (!*key) return problem(Error::invalid_argument("template_key", "is required"));
+           if (!*to_email) return problem(Error::invalid_argument("to_email", "is required"));
+           if (*locale) {
+             if (auto st = check_locale(**locale); !st) return problem(st.error());
+           }
+           m.template_key = **key;
+           m.locale = locale->value_or("fr");
+           m.to_email = **to_email;
+           m.to_name = to_name->value_or("");
+           m.dedup_key = dedup->value_or("");
+           m.customer_id = *customer;
+           m.context_json = "{}";
+           if (b.contains("context")) {
+             if (!b["context"].is_object()) return problem(Error::invalid_argument("context", "expected a JSON object"));
+             m.context_json = b["context"].dump();
+           }
+           auto q = s.mail.queue(m, ctx.actor);
+           if (!q) return template_problem(q.error());
+           auto msg = s.mail.get_message(q->id);
+           if (!msg) return problem(msg.error());
+           Response res = json_response(q->created ? 201 : 200, message_json(*msg, true));
+           res.set("Location", fmt::format("/api/v1/mail/messages/{}", q->id));
+           return res;
+         }});
   r.add({"GET", "/api/v1/mail/messages/{id}", "getMailMessage", Permission::kMailRead, false, true, [&s](Context& ctx) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());

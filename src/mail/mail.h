@@ -212,6 +212,14 @@ class MailService {
 
   bool sending_enabled() const { return !options_.smtp.url.empty(); }
 
+  // enqueue in a transaction of its own, for integrations that send through the API; audited.
+  // `created` is false when the dedup key had already queued a message (its id comes back).
+  struct Queued {
+    int64_t id = 0;
+    bool created = false;
+  };
+  Result<Queued> queue(const Outgoing& m, const audit::Actor& actor);
+
   Result<MessagePage> list_messages(const MessageQuery& q);
   // NotFound ("id").
   Result<Message> get_message(int64_t id);

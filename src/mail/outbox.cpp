@@ -113,6 +113,26 @@ Result<int64_t> enqueue(storage::Tx& tx, const Outgoing& m, Millis now) {
   return id;
 }
 
+Result<MailService::Queued> MailService::queue(const Outgoing& m, const audit::Actor& actor) {
+  Millis now = clock_.now();
+  Queued out;
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    std::optional<int64_t> existing;
+    if (!m.dedup_key.empty()) {
+      FIDELIS_ASSIGN_OR_RETURN(existing, by_dedup_key(tx, m.dedup_key));
+    }
+    FIDELIS_ASSIGN_OR_RETURN(out.id, enqueue(tx, m, now));
+    out.created = !existing && out.id != 0;
+    if (!out.created) return ok();
+    return audit::record(tx, actor,
+                         {"mail.queue", "mail_message", std::to_string(out.id), std::nullopt,
+                          fmt::format(R"({{"template_key":"{}"}})", m.template_key)},
+                         now);
+  });
+  if (!s) return s.error();
+  return out;
+}
+
 Result<MessagePage> MailService::list_messages(const MessageQuery& q) {
   if (q.limit < 1 || q.limit > 500) return Error::invalid_argument("limit", "must be between 1 and 500");
   std::vector<Value> params;

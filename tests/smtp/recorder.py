@@ -2,8 +2,11 @@
 
     PYTHONPATH=tests/smtp /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:PORT -c recorder.Recorder DIR
 
-Every accepted message is written as DIR/NNNNNN.eml, byte for byte as received (written to a
-temporary name first, then renamed, so a reader never sees half a message).
+Every accepted message is written as DIR/NNNNNN.eml, byte for byte as received, and beside it
+DIR/NNNNNN.json: the envelope and the message as Python's own MIME parser reads it (decoded
+headers, each part's type, charset and decoded text), so tests in any language can check what a
+mail client would show. Files are written under a temporary name, then renamed, so a reader never
+sees half a message.
 
 Recipients decide the answer, so a test can provoke each case:
   reject...@   550 5.1.1 (permanent: the sender must not retry)
@@ -11,7 +14,10 @@ Recipients decide the answer, so a test can provoke each case:
   anything else is accepted (250).
 """
 
+import email
+import email.policy
 import itertools
+import json
 import os
 
 
@@ -38,9 +44,32 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         n = next(self.counter)
-        final = os.path.join(self.directory, "%06d.eml" % n)
-        temp = final + ".tmp"
-        with open(temp, "wb") as f:
-            f.write(envelope.original_content)
-        os.rename(temp, final)
+        base = os.path.join(self.directory, "%06d" % n)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        parts = []
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            parts.append({
+                "content_type": part.get_content_type(),
+                "charset": part.get_content_charset(),
+                "transfer_encoding": part.get("Content-Transfer-Encoding"),
+                "text": part.get_content(),
+            })
+        summary = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "headers": {name: str(value) for name, value in message.items()},
+            "content_type": message.get_content_type(),
+            "parts": parts,
+        }
+        self._write(base + ".json", json.dumps(summary, ensure_ascii=False).encode("utf-8"))
+        self._write(base + ".eml", envelope.original_content)
         return "250 2.0.0 Ok: queued as %06d" % n
+
+    @staticmethod
+    def _write(path, data):
+        temp = path + ".tmp"
+        with open(temp, "wb") as f:
+            f.write(data)
+        os.rename(temp, path)
