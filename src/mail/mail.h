@@ -129,7 +129,8 @@ struct SmtpOptions {
 struct SmtpReply {
   bool delivered = false;
   bool permanent = false;  // a 5xx reply: retrying will not help
-  int code = 0;            // the last SMTP reply code; 0 when the server never answered
+  int code = 0;            // the last SMTP reply code; 0 when the attempt failed without a 4xx/5xx
+                           // refusal (no connection, TLS missing or refused, timeout)
   std::string text;        // the last reply line(s), or the connection error
 };
 // Sends one message (blocking, up to timeout_ms). Never throws; failures are in the reply.

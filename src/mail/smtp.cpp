@@ -100,9 +100,13 @@ SmtpReply smtp_send(const SmtpOptions& o, const std::string& from_email, const s
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
 
-  reply.code = static_cast<int>(code);
   reply.delivered = rc == CURLE_OK;
-  reply.permanent = !reply.delivered && code >= 500 && code < 600;
+  // A failure the server did not answer with a 4xx or 5xx (no connection, TLS refused or missing,
+  // timeout) is ours to describe: code 0 and libcurl's error, not the server's last "250".
+  bool refused = !reply.delivered && code >= 400 && code < 600;
+  if (!reply.delivered && !refused) code = 0;
+  reply.code = static_cast<int>(code);
+  reply.permanent = refused && code >= 500;
   // The last reply with the code libcurl reports (the QUIT that follows a refusal answers 221).
   auto last = std::find_if(replies.done.rbegin(), replies.done.rend(),
                            [&](const std::string& r) { return r.starts_with(std::to_string(code)); });

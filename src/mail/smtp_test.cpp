@@ -174,6 +174,19 @@ TEST_P(SmtpTest, NoServerListeningIsRetriedThenFailsWithTheConnectionError) {
   EXPECT_EQ(svc->get_message(id)->state, State::kFailed);
 }
 
+TEST_P(SmtpTest, RequiredStarttlsNeverFallsBackToClearText) {
+  int64_t id = queue("helene@exemple.fr");
+  auto s = MailService::create(*t_.db, clock_,
+                               {.smtp = {.url = server_.url(), .user = "boutique", .password = "secret", .require_starttls = true},
+                                .from = "noreply@exemple.fr"});
+  ASSERT_TRUE(s);
+  EXPECT_EQ((*s)->send_pending()->retrying, 1);
+  EXPECT_TRUE(server_.messages().empty());  // this server offers no STARTTLS: nothing went out in clear
+  auto m = (*s)->get_message(id);
+  EXPECT_EQ(m->state, State::kQueued);
+  EXPECT_NE(m->last_reply->find("SSL"), std::string::npos) << *m->last_reply;
+}
+
 TEST_P(SmtpTest, TheWorkerSendsInTheBackgroundAndStops) {
   SystemClock clock;
   clock_.set(clock.now());
