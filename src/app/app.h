@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "merging/merging.h"
+#include "mail/mail.h"
 
 namespace fidelis::app {
 
@@ -14,5 +15,7 @@ int run(int argc, char** argv);
 int serve(const Config& config);
 // Thresholds and survivorship rules from the configuration. InvalidArgument naming the key.
 Result<merging::Options> merge_options(const Config& config);
+// The mail module's options from the configuration (smtp_*, mail_*).
+mail::MailOptions mail_options(const Config& config);
 
 }  // namespace fidelis::app

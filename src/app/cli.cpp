@@ -1,4 +1,4 @@
-// Subcommands: serve, migrate, user, apikey, demo, routes.
+// Subcommands: serve, migrate, user, apikey, demo, import, export, dedup, mail, routes.
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -137,6 +137,11 @@ int run(int argc, char** argv) {
   dedup_cmd->add_flag("--dry-run", d_dry_run, "count what would be merged and queued; change nothing");
   dedup_cmd->add_option("--threads", d_threads, "threads for scoring")->capture_default_str();
 
+  auto* mail_cmd = cli.add_subcommand("mail", "Transactional e-mail");
+  mail_cmd->require_subcommand(1);
+  auto* mail_send = mail_cmd->add_subcommand(
+      "send-pending", "Send every queued message that is due (smtp_url must be set), then exit; for cron and tests");
+
   auto* routes_cmd = cli.add_subcommand("routes", "Print the API routes and the permission each needs, as JSON");
 
   try {
@@ -172,8 +177,10 @@ int run(int argc, char** argv) {
     deliverability::DeliverabilityService deliverability(**db, clock);
     commerce::CatalogueService catalogue(**db, clock);
     merging::MergeService merges(**db, clock);
+    auto mail = mail::MailService::create(**db, clock, {});
+    if (!mail) return fail(mail.error());
     http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue,
-                   merges, {}});
+                   merges, **mail, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();
@@ -195,6 +202,15 @@ int run(int argc, char** argv) {
   if (!db) return fail(db.error());
   if (*migrate_cmd) {
     std::printf("database is up to date\n");
+    return 0;
+  }
+
+  if (*mail_cmd && mail_send->parsed()) {
+    auto mail = mail::MailService::create(**db, clock, mail_options(config));
+    if (!mail) return fail(mail.error());
+    auto report = (*mail)->send_pending();
+    if (!report) return fail(report.error());
+    std::printf("%d sent, %d to retry later, %d failed\n", report->sent, report->retrying, report->failed);
     return 0;
   }
 

@@ -23,6 +23,17 @@ Result<merging::Options> merge_options(const Config& config) {
   return o;
 }
 
+mail::MailOptions mail_options(const Config& c) {
+  return {.smtp = {.url = c.smtp_url,
+                   .user = c.smtp_user,
+                   .password = c.smtp_password,
+                   .require_starttls = c.smtp_starttls,
+                   .timeout_ms = c.smtp_timeout_ms},
+          .from = c.mail_from,
+          .max_attempts = c.mail_max_attempts,
+          .retry_base_ms = c.mail_retry_base_ms};
+}
+
 int serve(const Config& config) {
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
@@ -57,6 +68,13 @@ int serve(const Config& config) {
   deliverability::DeliverabilityService deliverability(
       **db, clock, {config.soft_bounces_before_hard, config.npai_alert_rate, config.npai_alert_min_sent});
   commerce::CatalogueService catalogue(**db, clock);
+  auto mail = mail::MailService::create(**db, clock, mail_options(config));
+  if (!mail) {
+    log::error("bad mail configuration", {{"key", mail.error().field}, {"error", mail.error().message}});
+    return 2;
+  }
+  mail::MailWorker mail_worker(**mail);
+  if (!(*mail)->sending_enabled()) log::info("mail sending is disabled: smtp_url is not set; messages stay queued");
   if (auto r = deliverability.rates(); !r) log::warn("cannot compute the NPAI rate", {{"error", r.error().message}});
   if (auto st = import_runner.resume_unfinished(); !st)
     log::warn("cannot resume unfinished imports", {{"error", st.error().message}});
@@ -79,7 +97,7 @@ int serve(const Config& config) {
 
   http::Server* server_ptr = nullptr;
   http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability, catalogue,
-                 merges, [&server_ptr] {
+                 merges, **mail, [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});
   http::Server server(
@@ -91,11 +109,13 @@ int serve(const Config& config) {
     return 1;
   }
   server.handle_signals();
+  mail_worker.start();
   std::string url = fmt::format("http://{}:{}", opts.host, server.port());
   log::info("listening", {{"url", url}, {"db", config.db.starts_with("postgres") ? "postgresql" : config.db}});
   std::printf("listening on %s\n", url.c_str());
   std::fflush(stdout);
   server.wait();
+  mail_worker.stop();
   import_runner.stop();
   log::info("stopped");
   return 0;

@@ -18,7 +18,7 @@ constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
     "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
     "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage",
-    "customers:merge", "customers:export", "dedup:run"};
+    "customers:merge", "customers:export", "dedup:run", "mail:read", "mail:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -91,6 +91,8 @@ bool role_has(Role role, Permission p) {
     case Permission::kCustomersExport:
     case Permission::kDedupRun: return role == Role::kAdmin || role == Role::kMarketer;
     case Permission::kCustomersMerge: return role == Role::kAdmin || role == Role::kMarketer || role == Role::kAgent;
+    case Permission::kMailManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kMailRead: return role == Role::kAdmin || role == Role::kMarketer || role == Role::kAgent;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:
     case Permission::kUsersManage:

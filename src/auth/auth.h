@@ -49,6 +49,8 @@ enum class Permission {
   kCustomersMerge,   // admin, marketer, agent: merge and unmerge customers, decide review pairs
   kCustomersExport,  // admin, marketer: export the whole base
   kDedupRun,         // admin, marketer: run the whole-base deduplication
+  kMailRead,         // admin, marketer, agent: the outbox and the templates
+  kMailManage,       // admin, marketer: edit templates, send a failed message again
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
@@ -56,7 +58,7 @@ inline constexpr Permission kAllPermissions[] = {
     Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage,
     Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
     Permission::kCatalogueManage, Permission::kCustomersMerge, Permission::kCustomersExport,
-    Permission::kDedupRun};
+    Permission::kDedupRun, Permission::kMailRead, Permission::kMailManage};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

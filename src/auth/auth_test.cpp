@@ -135,6 +135,11 @@ TEST(Roles, PermissionsMatrix) {
   EXPECT_TRUE(role_has(Role::kSales, Permission::kCustomersWrite));
   EXPECT_FALSE(role_has(Role::kSales, Permission::kCustomersDelete));
   EXPECT_TRUE(role_has(Role::kAdmin, Permission::kAuditRead));
+  EXPECT_TRUE(role_has(Role::kAgent, Permission::kMailRead));
+  EXPECT_FALSE(role_has(Role::kAgent, Permission::kMailManage));
+  EXPECT_TRUE(role_has(Role::kMarketer, Permission::kMailManage));
+  EXPECT_FALSE(role_has(Role::kSales, Permission::kMailRead));
+  EXPECT_EQ(parse_permission("mail:manage").value(), Permission::kMailManage);
   EXPECT_FALSE(parse_role("root"));
 }
 

@@ -139,6 +139,14 @@ const std::vector<Key>& keys() {
       bool_key("dedup.on_create", &Config::dedup_on_create),
       bool_key("email.mx_check", &Config::email_mx_check),
       int_key("email.mx_timeout_ms", &Config::email_mx_timeout_ms),
+      string_key("smtp_url", &Config::smtp_url),
+      string_key("smtp_user", &Config::smtp_user),
+      string_key("smtp_password", &Config::smtp_password),
+      bool_key("smtp_starttls", &Config::smtp_starttls),
+      int_key("smtp_timeout_ms", &Config::smtp_timeout_ms),
+      string_key("mail_from", &Config::mail_from),
+      int_key("mail_max_attempts", &Config::mail_max_attempts),
+      int_key("mail_retry_base_ms", &Config::mail_retry_base_ms),
   };
   return k;
 }

@@ -38,6 +38,13 @@ struct Config {
   bool dedup_on_create = true;                  // API creates look for duplicates
   bool email_mx_check = false;                  // check that e-mail domains can receive mail (DNS)
   int64_t email_mx_timeout_ms = 2000;           // per DNS look-up
+  std::string smtp_url;                         // smtp://HOST:PORT or smtps://HOST:PORT; empty: mail stays queued
+  std::string smtp_user, smtp_password;         // AUTH when smtp_user is set
+  bool smtp_starttls = false;                   // smtp://: refuse to send unless STARTTLS succeeds
+  int64_t smtp_timeout_ms = 30'000;             // one SMTP exchange, connection included
+  std::string mail_from = "Fidelis <noreply@fidelis.invalid>";  // "Display Name <address>"
+  int mail_max_attempts = 8;                    // attempts before a message fails
+  int64_t mail_retry_base_ms = 60'000;          // first retry delay, doubled at each attempt (at most 6 h)
 
   // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.
   static Result<Config> load(const std::string& path);

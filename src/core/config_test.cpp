@@ -55,5 +55,35 @@ TEST(Config, BadValuesNameTheirKey) {
   EXPECT_EQ(sync.error().field, "sqlite_synchronous");
 }
 
+TEST(Config, MailKeys) {
+  auto defaults = Config::load("");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->smtp_url, "");  // sending disabled until configured
+  EXPECT_EQ(defaults->mail_max_attempts, 8);
+  auto file = Config::load(write_toml("smtp_url = \"smtps://mail.exemple.fr:465\"\nsmtp_user = \"boutique\"\n"
+                                      "smtp_starttls = true\nmail_from = \"Boutique Exemple <noreply@exemple.fr>\"\n"
+                                      "mail_max_attempts = 5\nmail_retry_base_ms = 30000\nsmtp_timeout_ms = 5000\n"));
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->smtp_url, "smtps://mail.exemple.fr:465");
+  EXPECT_EQ(file->smtp_user, "boutique");
+  EXPECT_TRUE(file->smtp_starttls);
+  EXPECT_EQ(file->mail_from, "Boutique Exemple <noreply@exemple.fr>");
+  EXPECT_EQ(file->mail_max_attempts, 5);
+  EXPECT_EQ(file->mail_retry_base_ms, 30000);
+  EXPECT_EQ(file->smtp_timeout_ms, 5000);
+  ::setenv("FIDELIS_SMTP_URL", "smtp://127.0.0.1:2525", 1);
+  ::setenv("FIDELIS_SMTP_PASSWORD", "secret", 1);
+  auto env = Config::load("");
+  ::unsetenv("FIDELIS_SMTP_URL");
+  ::unsetenv("FIDELIS_SMTP_PASSWORD");
+  ASSERT_TRUE(env);
+  EXPECT_EQ(env->smtp_url, "smtp://127.0.0.1:2525");
+  EXPECT_EQ(env->smtp_password, "secret");
+  ::setenv("FIDELIS_SMTP_STARTTLS", "yes", 1);
+  auto bad = Config::load("");
+  ::unsetenv("FIDELIS_SMTP_STARTTLS");
+  EXPECT_EQ(bad.error().field, "smtp_starttls");
+}
+
 }  // namespace
 }  // namespace fidelis

@@ -28,6 +28,7 @@
 #include "commerce/commerce.h"
 #include "deliverability/deliverability.h"
 #include "imports/imports.h"
+#include "mail/mail.h"
 #include "questionnaires/questionnaires.h"
 #include "storage/db.h"
 
@@ -153,6 +154,7 @@ struct Services {
   deliverability::DeliverabilityService& deliverability;
   commerce::CatalogueService& catalogue;
   merging::MergeService& merges;
+  mail::MailService& mail;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -178,6 +180,7 @@ void add_questionnaire_routes(Router& r, Services& s);
 void add_deliverability_routes(Router& r, Services& s);
 void add_catalogue_routes(Router& r, Services& s);
 void add_merge_routes(Router& r, Services& s);  // before the customer routes: /customers/export
+void add_mail_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

@@ -51,7 +51,9 @@ Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms) {
     for (const Row& r : done.rows) have.push_back(r.i64(0));
     for (const Migration& m : migrations) {
       if (std::find(have.begin(), have.end(), m.version) != have.end()) continue;
-      if (Status st = tx.exec_script(render_sql(m.sql, db.dialect())); !st) {
+      std::string sql = render_sql(m.sql, db.dialect());
+      replace_all(sql, "{{now}}", std::to_string(now_ms));
+      if (Status st = tx.exec_script(sql); !st) {
         Error e = st.error();
         e.message = fmt::format("migration {} failed: {}", m.name, e.message);
         return e;

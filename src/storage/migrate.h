@@ -9,6 +9,7 @@
 //   {{without_rowid}}  after a table with a composite primary key: SQLite stores the rows in the
 //               primary-key B-tree itself (one search per look-up instead of two); nothing on PostgreSQL
 //   {{rowid_key}}  a BIGINT primary key given by the caller (INTEGER PRIMARY KEY, the rowid, on SQLite)
+//   {{now}}     the time the migration is applied, epoch milliseconds (for seeded rows)
 
 #include <string>
 #include <vector>

@@ -70,13 +70,15 @@ for (const driver of drivers()) {
         .replace('{id}', String(useThrowaway ? (route.path.endsWith('/restore') ? t.deletedId : t.id) : sharedId))
         .replace('{email}', encodeURIComponent(useThrowaway ? t.email : server.adminEmail))
         .replace('{name}', encodeURIComponent(useThrowaway ? t.name : 'no-such-key'))
-        .replace('{token}', linkToken);
+        .replace('{token}', linkToken)
+        .replace('{key}', 'order_confirmation')
+        .replace('{locale}', 'fr');
     }
 
     async function callRoute(route, who) {
       const headers = {};
       let body;
-      if (route.method === 'POST' || route.method === 'PATCH') body = {};
+      if (route.method === 'POST' || route.method === 'PATCH' || route.method === 'PUT') body = {};
       if (route.method === 'PATCH') headers['If-Match'] = '"v1"';
       return api(server, route.method, pathFor(route, who), { role: who === 'anonymous' ? undefined : who, body, headers });
     }

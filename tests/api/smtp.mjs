@@ -1,0 +1,65 @@
+// A real SMTP server for the API tests: Debian's aiosmtpd with tests/smtp/recorder.py, on a free
+// loopback port. Recipients reject...@ get 550, tempfail...@ get 451; accepted messages are kept
+// as .eml files with a .json summary made by Python's own MIME parser (decoded headers and parts).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, sleep } from './harness.mjs';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export async function startSmtp() {
+  const dir = mkdtempSync(join(tmpdir(), 'fidelis-smtp-'));
+  const port = await freePort();
+  const proc = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'recorder.Recorder', dir], {
+    env: { ...process.env, PYTHONPATH: join(ROOT, 'tests', 'smtp') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const end = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (Date.now() > end || proc.exitCode !== null) throw new Error(`aiosmtpd did not start: ${stderr}`);
+    await sleep(50);
+  }
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    // The messages received so far, oldest first: {raw, ...summary}.
+    messages() {
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => ({ ...JSON.parse(readFileSync(join(dir, f), 'utf8')), raw: readFileSync(join(dir, f.replace('.json', '.eml')), 'latin1') }));
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
