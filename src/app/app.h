@@ -17,5 +17,7 @@ int serve(const Config& config);
 Result<merging::Options> merge_options(const Config& config);
 // The mail module's options from the configuration (smtp_*, mail_*).
 mail::MailOptions mail_options(const Config& config);
+// The DNS check of e-mail domains, or null when email.mx_check is off.
+std::unique_ptr<MxChecker> mx_checker(const Config& config);
 
 }  // namespace fidelis::app

@@ -296,6 +296,8 @@ int run(int argc, char** argv) {
     auto options = merge_options(config);
     if (!options) return fail(options.error());
     imports::Importer importer(**db, clock, *options);
+    std::unique_ptr<MxChecker> mx = mx_checker(config);
+    o.mx = mx.get();
     if (i_dry_run) {
       auto p = importer.preview(o, 20);
       if (!p) return fail(p.error());

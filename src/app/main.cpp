@@ -34,6 +34,12 @@ mail::MailOptions mail_options(const Config& c) {
           .retry_base_ms = c.mail_retry_base_ms};
 }
 
+std::unique_ptr<MxChecker> mx_checker(const Config& config) {
+  if (!config.email_mx_check) return nullptr;
+  return std::make_unique<MxChecker>(MxChecker::Options{.timeout_ms = static_cast<int>(config.email_mx_timeout_ms),
+                                                        .nameserver = config.email_mx_nameserver});
+}
+
 int serve(const Config& config) {
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
@@ -55,14 +61,15 @@ int serve(const Config& config) {
                           .login_max_failures = config.login_max_failures,
                           .login_max_failures_per_address = config.login_max_failures_per_address,
                           .login_window_ms = config.login_window_ms});
-  customers::CustomerService customers(**db, clock);
+  std::unique_ptr<MxChecker> mx = mx_checker(config);
+  customers::CustomerService customers(**db, clock, mx.get());
   auto options = merge_options(config);
   if (!options) {
     log::error("bad configuration", {{"key", options.error().field}, {"error", options.error().message}});
     return 2;
   }
   merging::MergeService merges(**db, clock, *options);
-  imports::ImportRunner import_runner(**db, clock, *options);
+  imports::ImportRunner import_runner(**db, clock, *options, mx.get());
   imports::Uploads uploads(config.data_dir);
   questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
   deliverability::DeliverabilityService deliverability(

@@ -139,6 +139,7 @@ const std::vector<Key>& keys() {
       bool_key("dedup.on_create", &Config::dedup_on_create),
       bool_key("email.mx_check", &Config::email_mx_check),
       int_key("email.mx_timeout_ms", &Config::email_mx_timeout_ms),
+      string_key("email.mx_nameserver", &Config::email_mx_nameserver),
       string_key("smtp_url", &Config::smtp_url),
       string_key("smtp_user", &Config::smtp_user),
       string_key("smtp_password", &Config::smtp_password),

@@ -38,6 +38,7 @@ struct Config {
   bool dedup_on_create = true;                  // API creates look for duplicates
   bool email_mx_check = false;                  // check that e-mail domains can receive mail (DNS)
   int64_t email_mx_timeout_ms = 2000;           // per DNS look-up
+  std::string email_mx_nameserver;              // "IP[:PORT]"; empty: the system's resolver
   std::string smtp_url;                         // smtp://HOST:PORT or smtps://HOST:PORT; empty: mail stays queued
   std::string smtp_user, smtp_password;         // AUTH when smtp_user is set
   bool smtp_starttls = false;                   // smtp://: refuse to send unless STARTTLS succeeds

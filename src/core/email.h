@@ -1,6 +1,8 @@
 #pragma once
 // E-mail addresses as real people type them: trimmed, domain lower-cased, local part kept as given.
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,5 +18,28 @@ Result<std::string> normalize_email(std::string_view text, std::string_view fiel
 // True when the address's domain is a known disposable-address service (yopmail, mailinator, ...):
 // such an address is accepted but flagged, since it will not reach the customer for long.
 bool is_disposable_email(std::string_view normalized_email);
+
+// Whether an e-mail domain can receive mail, asked of DNS (RFC 5321 section 5.1): an MX record, or
+// failing that an address record, says yes; a "null MX" (RFC 7505), a domain that does not exist
+// or one with neither says no. Off by default (it costs a DNS round trip per new domain); answers
+// are cached per domain. IDN domains are asked in their ASCII (punycode) form.
+enum class MailDomain { kAccepts, kNoMail, kUnknown /* timeout, server failure: not held against it */ };
+std::string_view mail_domain_name(MailDomain d);  // "accepts", "no_mail", "unknown"
+
+class MxChecker {
+ public:
+  struct Options {
+    int timeout_ms = 2000;      // per query (one retry within it)
+    std::string nameserver;     // "IP" or "IP:PORT"; empty: the system's resolv.conf
+    int64_t cache_ttl_ms = 3'600'000;
+  };
+  explicit MxChecker(Options options);
+  // Thread-safe. `email_or_domain`: an address (its domain is used) or a bare domain.
+  MailDomain check(std::string_view email_or_domain);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
 
 }  // namespace fidelis

@@ -44,7 +44,7 @@ std::string changed_fields(const CustomerInput& in) {
 
 }  // namespace
 
-CustomerService::CustomerService(storage::Db& db, const Clock& clock) : db_(db), clock_(clock) {}
+CustomerService::CustomerService(storage::Db& db, const Clock& clock, MxChecker* mx) : db_(db), clock_(clock), mx_(mx) {}
 
 Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs) {
   return validate_input(in, defs, clock_.now());
@@ -59,20 +59,26 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
   if (!in.first_name && !in.last_name && (!in.emails || in.emails->empty()) && (!in.phones || in.phones->empty()))
     return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
   Millis now = clock_.now();
+  // DNS before the transaction: a slow answer must not hold the writer.
+  std::vector<std::pair<std::string, std::string>> email_flags;
+  for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{})) {
+    if (is_disposable_email(e.email))
+      email_flags.emplace_back(e.email, "disposable address (kept, but it will not last)");
+    else if (mx_ != nullptr && mx_->check(e.email) == MailDomain::kNoMail)
+      email_flags.emplace_back(e.email, "its domain cannot receive mail (no MX or address record in DNS)");
+  }
   Customer created;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
     FIDELIS_ASSIGN_OR_RETURN(created, insert_customer(tx, in, now));
     int64_t id = created.id;
-    for (const auto& e : created.emails)
-      if (is_disposable_email(e.email)) {
-        Value f[] = {id, std::string("email"), e.email, std::string("disposable address (kept, but it will not last)"),
-                     std::string("api"), now};
-        FIDELIS_RETURN_IF_ERROR(tx.exec(
-            "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (customer_id, field, value) DO NOTHING",
-            f));
-      }
+    for (const auto& [email, reason] : email_flags) {
+      Value f[] = {id, std::string("email"), email, reason, std::string("api"), now};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+          "ON CONFLICT (customer_id, field, value) DO NOTHING",
+          f));
+    }
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
     return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);

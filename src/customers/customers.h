@@ -20,6 +20,7 @@
 
 #include "audit/audit.h"
 #include "core/clock.h"
+#include "core/email.h"
 #include "core/result.h"
 #include "storage/db.h"
 
@@ -186,7 +187,8 @@ std::string normalize_name(std::string_view s);
 
 class CustomerService {
  public:
-  CustomerService(storage::Db& db, const Clock& clock);
+  // `mx`: when set, create() flags e-mails whose domain cannot receive mail (DNS).
+  CustomerService(storage::Db& db, const Clock& clock, MxChecker* mx = nullptr);
 
   // InvalidArgument naming the field (e.g. "emails[1].email", "birth_date", "custom_fields.vip_level").
   // A disposable e-mail address is accepted and flagged (see flags()).
@@ -224,6 +226,7 @@ class CustomerService {
 
   storage::Db& db_;
   const Clock& clock_;
+  MxChecker* mx_;
 };
 
 // ---- for imports and merges (customer_merge.cpp) ----

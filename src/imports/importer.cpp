@@ -136,7 +136,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   Preview p;
   p.dialect = src->dialect();
   FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
-  RowOptions ro{text::to_lower(o.source), o.default_country, clock_.now()};
+  RowOptions ro{text::to_lower(o.source), o.default_country, clock_.now(), o.mx};
   for (int i = 0; i < rows; ++i) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
     if (!rec) break;
@@ -219,7 +219,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (!rec || rec->number >= records_done) break;
   }
 
-  RowOptions ro{source, o.default_country, start};
+  RowOptions ro{source, o.default_country, start, o.mx};
   int64_t batches = 0;
   auto t0 = std::chrono::steady_clock::now();
   Status outcome = ok();

@@ -30,6 +30,7 @@
 
 #include "audit/audit.h"
 #include "core/clock.h"
+#include "core/email.h"
 #include "core/result.h"
 #include "customers/customers.h"
 #include "merging/merging.h"
@@ -117,6 +118,7 @@ struct RowOptions {
   std::string source;               // source system name, lower-case
   std::string default_country = "FR";
   Millis now = 0;
+  MxChecker* mx = nullptr;          // when set, e-mails whose domain cannot receive mail are flagged
 };
 
 // InvalidArgument, with `field` = the column header, when the row cannot make a usable customer
@@ -139,6 +141,9 @@ struct ImportOptions {
   int64_t batch_rows = 5000;
   // Called after each committed batch; may be empty.
   std::function<void(const struct ImportStatus&)> progress;
+  // When set, e-mail domains are checked in DNS (flagged when they cannot receive mail). Not stored
+  // with the import: the runner and the CLI set it from the configuration.
+  MxChecker* mx = nullptr;
   // Tests only: stop (as a crash would) after this many committed batches.
   std::optional<int64_t> stop_after_batches;
   // Called once the import has its id (new or resumed), before the first row; may be empty.
@@ -231,7 +236,7 @@ class Uploads {
 // resume_unfinished() (called at server start) continues imports a stopped server left running.
 class ImportRunner {
  public:
-  ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options = {});
+  ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options = {}, MxChecker* mx = nullptr);
   ~ImportRunner();  // stops after the current batch; the import stays resumable
   // Validates and starts; returns the import's id once it exists (errors in the options or the
   // header come back here).

@@ -230,6 +230,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (is_disposable_email(e.email)) out.flags.push_back({"email", e.email, "disposable address (kept, but it will not last)"});
+    else if (options.mx != nullptr && options.mx->check(e.email) == MailDomain::kNoMail)
+      out.flags.push_back({"email", e.email, "its domain cannot receive mail (no MX or address record in DNS)"});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
     if (!p.valid) out.flags.push_back({"phone", p.raw, "not a valid phone number (kept as given)"});
   bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) || (in.phones && !in.phones->empty());

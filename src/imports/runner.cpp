@@ -16,6 +16,7 @@ struct ImportRunner::Impl {
   storage::Db& db;
   const Clock& clock;
   merging::Options merge_options;
+  MxChecker* mx;
   std::mutex mu;
   std::condition_variable cv;
   struct Job {
@@ -27,7 +28,8 @@ struct ImportRunner::Impl {
   std::atomic<bool> stopping{false};
   std::thread worker;
 
-  Impl(storage::Db& d, const Clock& c, merging::Options m) : db(d), clock(c), merge_options(std::move(m)) {
+  Impl(storage::Db& d, const Clock& c, merging::Options m, MxChecker* x)
+      : db(d), clock(c), merge_options(std::move(m)), mx(x) {
     worker = std::thread([this] { loop(); });
   }
 
@@ -50,6 +52,7 @@ struct ImportRunner::Impl {
         job->started.set_value(id);
       };
       job->options.should_stop = [this] { return stopping.load(); };
+      job->options.mx = mx;
       Importer importer(db, clock, merge_options);
       auto r = importer.run(job->options, job->actor);
       if (!announced) job->started.set_value(r ? Result<int64_t>(r->id) : Result<int64_t>(r.error()));
@@ -59,8 +62,8 @@ struct ImportRunner::Impl {
   }
 };
 
-ImportRunner::ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options)
-    : impl_(std::make_unique<Impl>(db, clock, std::move(merge_options))) {}
+ImportRunner::ImportRunner(storage::Db& db, const Clock& clock, merging::Options merge_options, MxChecker* mx)
+    : impl_(std::make_unique<Impl>(db, clock, std::move(merge_options), mx)) {}
 
 ImportRunner::~ImportRunner() { stop(); }
 

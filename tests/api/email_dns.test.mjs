@@ -1,0 +1,82 @@
+// The optional DNS check of e-mail domains, against a real DNS server on loopback (dnsmasq): a
+// domain that cannot receive mail is flagged on API creates and in imports; others are not.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drivers, startServer, api, show, sleep } from './harness.mjs';
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const NO_MAIL = 'its domain cannot receive mail (no MX or address record in DNS)';
+
+for (const driver of drivers()) {
+  describe(driver, () => {
+    let server;
+    let dns;
+    before(async () => {
+      const port = await freePort();
+      dns = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+        '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--user=root',
+        '--local=/test/', '--mx-host=boutique.test,mx1.boutique.test,10', '--host-record=mx1.boutique.test,127.0.0.10'],
+      { stdio: 'ignore' });
+      await sleep(300);
+      server = await startServer(driver, {
+        env: { FIDELIS_EMAIL_MX_CHECK: 'true', FIDELIS_EMAIL_MX_NAMESERVER: `127.0.0.1:${port}`,
+               FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) },
+      });
+    });
+    after(async () => {
+      await server?.stop();
+      dns?.kill('SIGTERM');
+    });
+
+    test('a create with a domain that cannot receive mail is accepted and flagged', async () => {
+      const bad = await api(server, 'POST', '/api/v1/customers', {
+        role: 'sales', body: { last_name: 'Nulpart', emails: [{ email: 'jean@inexistant.test' }] },
+      });
+      assert.equal(bad.status, 201, show(bad));
+      const flags = await api(server, 'GET', `/api/v1/customers/${bad.body.id}/flags`, { role: 'viewer' });
+      assert.deepEqual(flags.body.items.map((f) => [f.field, f.value, f.reason]), [['email', 'jean@inexistant.test', NO_MAIL]]);
+      const good = await api(server, 'POST', '/api/v1/customers', {
+        role: 'sales', body: { last_name: 'Bonport', emails: [{ email: 'marie@boutique.test' }] },
+      });
+      assert.equal(good.status, 201, show(good));
+      const none = await api(server, 'GET', `/api/v1/customers/${good.body.id}/flags`, { role: 'viewer' });
+      assert.deepEqual(none.body.items, []);
+    });
+
+    test('an import flags the same, row by row', async () => {
+      const csv = Buffer.from('email,nom\nluc@boutique.test,Arnaud\nzoe@nulle-part.test,Faure\n');
+      const up = await api(server, 'POST', '/api/v1/uploads', { role: 'marketer' });
+      await api(server, 'PUT', `/api/v1/uploads/${up.body.upload_id}?offset=0`, {
+        role: 'marketer', raw: csv, headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      const started = await api(server, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: up.body.upload_id, source: 'crm' } });
+      assert.equal(started.status, 202, show(started));
+      let status;
+      for (let i = 0; i < 100; i++) {
+        status = await api(server, 'GET', started.headers.get('location'), { role: 'marketer' });
+        if (status.body.status !== 'running') break;
+        await sleep(50);
+      }
+      assert.equal(status.body.status, 'done', show(status));
+      assert.equal(status.body.accepted, 2);
+      assert.equal(status.body.flagged, 1);
+      const faure = await api(server, 'GET', '/api/v1/customers?q=faure', { role: 'viewer' });
+      const flags = await api(server, 'GET', `/api/v1/customers/${faure.body.items[0].id}/flags`, { role: 'viewer' });
+      assert.equal(flags.body.items[0].reason, NO_MAIL);
+    });
+  });
+}
