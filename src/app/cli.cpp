@@ -16,6 +16,7 @@
 #include "auth/auth.h"
 #include "core/log.h"
 #include "customers/customers.h"
+#include "commerce/commerce.h"
 #include "dedup/dedup.h"
 #include "imports/imports.h"
 #include "http/api.h"
@@ -98,7 +99,7 @@ int run(int argc, char** argv) {
   demo_cmd->add_option("--customers", demo_count, "how many customers")->capture_default_str();
   demo_cmd->add_option("--seed", demo_seed, "random seed (same seed, same data)")->capture_default_str();
 
-  auto* import_cmd = cli.add_subcommand("import", "Import customers from a file");
+  auto* import_cmd = cli.add_subcommand("import", "Import customers or order history from a file");
   import_cmd->require_subcommand(1);
   auto* import_customers = import_cmd->add_subcommand(
       "customers", "Import a CSV file of customers (',' or ';', UTF-8 or Windows-1252); rerunning resumes");
@@ -115,6 +116,14 @@ int run(int argc, char** argv) {
   import_customers->add_option("--batch", i_batch, "rows per transaction")->capture_default_str();
   import_customers->add_flag("--no-dedup", i_no_dedup, "always create: do not match existing customers");
   import_customers->add_flag("--dry-run", i_dry_run, "show the first rows as they would be stored, change nothing");
+
+  auto* import_orders_cmd = import_cmd->add_subcommand(
+      "orders", "Import order history from a CSV file: one line per order line, the lines of an order consecutive");
+  std::string o_file, o_source = "import", o_rejects, o_currency = "EUR";
+  import_orders_cmd->add_option("FILE", o_file, "the CSV file")->required();
+  import_orders_cmd->add_option("--source", o_source, "the system the file comes from, e.g. prestashop")->capture_default_str();
+  import_orders_cmd->add_option("--currency", o_currency, "currency of orders without a currency column")->capture_default_str();
+  import_orders_cmd->add_option("--rejects", o_rejects, "where to write rejected lines (default FILE.rejects.csv)");
 
   auto* export_cmd = cli.add_subcommand("export", "Export data");
   export_cmd->require_subcommand(1);
@@ -179,8 +188,10 @@ int run(int argc, char** argv) {
     merging::MergeService merges(**db, clock);
     auto mail = mail::MailService::create(**db, clock, {});
     if (!mail) return fail(mail.error());
+    commerce::OrderService orders(**db, clock);
+    commerce::SlotService slots(**db, clock);
     http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue,
-                   merges, **mail, {}});
+                   merges, **mail, orders, slots, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();
@@ -271,6 +282,19 @@ int run(int argc, char** argv) {
       std::printf("%-24s fid_%s_…  %-9s %s\n", k.name.c_str(), k.prefix.c_str(), std::string(auth::role_name(k.role)).c_str(),
                   k.revoked_at ? "revoked" : "active");
     return 0;
+  }
+
+  if (*import_orders_cmd) {
+    auto st = commerce::import_orders(**db, clock,
+                                      {.path = o_file, .source = o_source, .default_currency = o_currency, .rejects_path = o_rejects},
+                                      cli_actor());
+    if (!st) return fail(st.error());
+    std::printf("orders import: %lld lines read, %lld orders created, %lld already known, %lld rejected (%lld lines) (%s, '%c')\n",
+                static_cast<long long>(st->lines_read), static_cast<long long>(st->orders_created),
+                static_cast<long long>(st->orders_existing), static_cast<long long>(st->orders_rejected),
+                static_cast<long long>(st->lines_rejected), st->encoding.c_str(), st->delimiter);
+    if (!st->rejects_path.empty()) std::printf("rejected lines: %s\n", st->rejects_path.c_str());
+    return st->orders_rejected > 0 || st->lines_rejected > 0 ? 1 : 0;
   }
 
   if (*import_cmd) {

@@ -82,6 +82,10 @@ int serve(const Config& config) {
   }
   mail::MailWorker mail_worker(**mail);
   if (!(*mail)->sending_enabled()) log::info("mail sending is disabled: smtp_url is not set; messages stay queued");
+  // Order e-mails plug in here (commerce::OrderEvents::on_transition, with
+  // commerce::order_mail_context) (mail::enqueue) when they are wired.
+  commerce::OrderService orders(**db, clock, {});
+  commerce::SlotService slots(**db, clock);
   if (auto r = deliverability.rates(); !r) log::warn("cannot compute the NPAI rate", {{"error", r.error().message}});
   if (auto st = import_runner.resume_unfinished(); !st)
     log::warn("cannot resume unfinished imports", {{"error", st.error().message}});
@@ -104,7 +108,7 @@ int serve(const Config& config) {
 
   http::Server* server_ptr = nullptr;
   http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability, catalogue,
-                 merges, **mail, [&server_ptr] {
+                 merges, **mail, orders, slots, [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});
   http::Server server(

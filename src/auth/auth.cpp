@@ -18,7 +18,8 @@ constexpr std::string_view kPermissionNames[] = {
     "customers:read", "customers:write", "customers:delete", "customers:restore",
     "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
     "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage",
-    "customers:merge", "customers:export", "dedup:run", "mail:read", "mail:manage"};
+    "customers:merge", "customers:export", "dedup:run", "mail:read", "mail:manage",
+    "orders:read", "orders:manage", "delivery:manage"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -81,7 +82,10 @@ Result<Permission> parse_permission(std::string_view name, std::string_view fiel
 bool role_has(Role role, Permission p) {
   switch (p) {
     case Permission::kCustomersRead:
-    case Permission::kCatalogueRead: return true;
+    case Permission::kCatalogueRead:
+    case Permission::kOrdersRead: return true;
+    case Permission::kOrdersManage: return role == Role::kAdmin || role == Role::kAgent || role == Role::kSales;
+    case Permission::kDeliveryManage: return role == Role::kAdmin || role == Role::kAgent;
     case Permission::kCustomersWrite: return role != Role::kViewer;
     case Permission::kCustomersDelete:
     case Permission::kImportsManage:

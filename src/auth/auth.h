@@ -51,6 +51,9 @@ enum class Permission {
   kDedupRun,         // admin, marketer: run the whole-base deduplication
   kMailRead,         // admin, marketer, agent: the outbox and the templates
   kMailManage,       // admin, marketer: edit templates, send a failed message again
+  kOrdersRead,       // every role
+  kOrdersManage,     // admin, agent, sales: create orders, move them through the workflow, returns, shipments, slots
+  kDeliveryManage,   // admin, agent: delivery zones and slot templates
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
@@ -58,7 +61,8 @@ inline constexpr Permission kAllPermissions[] = {
     Permission::kApiKeysManage, Permission::kAuditRead, Permission::kImportsManage,
     Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
     Permission::kCatalogueManage, Permission::kCustomersMerge, Permission::kCustomersExport,
-    Permission::kDedupRun, Permission::kMailRead, Permission::kMailManage};
+    Permission::kDedupRun, Permission::kMailRead, Permission::kMailManage,
+    Permission::kOrdersRead, Permission::kOrdersManage, Permission::kDeliveryManage};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

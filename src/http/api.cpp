@@ -46,6 +46,8 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
   add_deliverability_routes(router_, s_);
   add_catalogue_routes(router_, s_);
   add_mail_routes(router_, s_);
+  add_order_routes(router_, s_);
+  add_delivery_routes(router_, s_);
 }
 
 bool Api::blocking(std::string_view method, std::string_view path) const {

@@ -141,6 +141,13 @@ std::string cookie_value(std::string_view header, std::string_view name);
 // `limit` query parameter: default 50, 1..500.
 Result<int> limit_param(const Context& ctx);
 
+// ---- Idempotency-Key on POST (idempotency.cpp) ----
+// Without the header, runs `work`. With it, the first request's answer is stored under (caller,
+// key) and replayed to retries (header Idempotent-Replayed: true); the key is claimed before the
+// work runs, so two concurrent retries cannot both run it. The same key for another request body
+// or route is 400; a 5xx answer is not kept, so the client may retry for real.
+Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std::function<Response()>& work);
+
 // ---- the services and the API (api.cpp) ----
 struct Services {
   storage::Db& db;
@@ -155,6 +162,8 @@ struct Services {
   commerce::CatalogueService& catalogue;
   merging::MergeService& merges;
   mail::MailService& mail;
+  commerce::OrderService& orders;
+  commerce::SlotService& slots;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -181,6 +190,8 @@ void add_deliverability_routes(Router& r, Services& s);
 void add_catalogue_routes(Router& r, Services& s);
 void add_merge_routes(Router& r, Services& s);  // before the customer routes: /customers/export
 void add_mail_routes(Router& r, Services& s);
+void add_order_routes(Router& r, Services& s);
+void add_delivery_routes(Router& r, Services& s);
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

@@ -101,6 +101,12 @@ for (const driver of drivers()) {
       assert.deepEqual(find('POST', '/api/v1/customers').roles, ['admin', 'marketer', 'agent', 'sales']);
       assert.deepEqual(find('DELETE', '/api/v1/customers/{id}').roles, ['admin', 'marketer']);
       assert.deepEqual(find('POST', '/api/v1/users').roles, ['admin']);
+      assert.deepEqual(find('GET', '/api/v1/orders').roles, ROLES);
+      assert.deepEqual(find('POST', '/api/v1/orders').roles, ['admin', 'agent', 'sales']);
+      assert.deepEqual(find('POST', '/api/v1/orders/{id}/transitions').roles, ['admin', 'agent', 'sales']);
+      assert.deepEqual(find('POST', '/api/v1/delivery/zones').roles, ['admin', 'agent']);
+      assert.equal(find('GET', '/api/v1/track').public, true);
+      assert.equal(find('GET', '/api/v1/track/{token}').public, true);
       assert.equal(find('GET', '/healthz').public, true);
       assert.equal(find('GET', '/api/v1/auth/me').public, false);
     });
