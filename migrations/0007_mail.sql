@@ -50,6 +50,7 @@ Commande n° {{order.number}}
 - {{name}} (réf. {{sku}}) : {{quantity}} × {{unit_price}} = {{total}}
 {{/order.lines}}
 
+Frais de livraison : {{order.shipping}}
 Total : {{order.total}}
 
 Livraison : {{delivery.method}}
@@ -61,6 +62,9 @@ Créneau de livraison : {{delivery.slot}}
 {{/delivery.slot}}
 
 Nous vous écrirons dès que votre colis sera expédié.
+{{#order.tracking_link}}
+Suivre votre commande : {{order.tracking_link}}
+{{/order.tracking_link}}
 
 À très bientôt,
 {{#shop.name}}L’équipe {{shop.name}}{{/shop.name}}{{^shop.name}}Le service client{{/shop.name}}
@@ -77,6 +81,7 @@ Nous vous écrirons dès que votre colis sera expédié.
 {{#order.lines}}
 <tr><td>{{name}}</td><td>{{sku}}</td><td align="right">{{quantity}}</td><td align="right">{{unit_price}}</td><td align="right">{{total}}</td></tr>
 {{/order.lines}}
+<tr><td colspan="4" align="right">Livraison</td><td align="right">{{order.shipping}}</td></tr>
 <tr><td colspan="4" align="right"><strong>Total</strong></td><td align="right"><strong>{{order.total}}</strong></td></tr>
 </table>
 <h2 style="font-size: 18px;">Livraison</h2>
@@ -85,6 +90,7 @@ Nous vous écrirons dès que votre colis sera expédié.
 <p>Créneau de livraison&nbsp;: <strong>{{delivery.slot}}</strong></p>
 {{/delivery.slot}}
 <p>Nous vous écrirons dès que votre colis sera expédié.</p>
+{{#order.tracking_link}}<p><a href="{{order.tracking_link}}">Suivre votre commande</a></p>{{/order.tracking_link}}
 <p>À très bientôt,<br>{{#shop.name}}L’équipe {{shop.name}}{{/shop.name}}{{^shop.name}}Le service client{{/shop.name}}</p>
 </body>
 </html>
@@ -101,6 +107,7 @@ Order {{order.number}}
 - {{name}} (SKU {{sku}}): {{quantity}} × {{unit_price}} = {{total}}
 {{/order.lines}}
 
+Delivery: {{order.shipping}}
 Total: {{order.total}}
 
 Delivery: {{delivery.method}}
@@ -112,6 +119,9 @@ Delivery slot: {{delivery.slot}}
 {{/delivery.slot}}
 
 We will write again as soon as your parcel ships.
+{{#order.tracking_link}}
+Follow your order: {{order.tracking_link}}
+{{/order.tracking_link}}
 
 See you soon,
 {{#shop.name}}The {{shop.name}} team{{/shop.name}}{{^shop.name}}Customer service{{/shop.name}}
@@ -128,6 +138,7 @@ See you soon,
 {{#order.lines}}
 <tr><td>{{name}}</td><td>{{sku}}</td><td align="right">{{quantity}}</td><td align="right">{{unit_price}}</td><td align="right">{{total}}</td></tr>
 {{/order.lines}}
+<tr><td colspan="4" align="right">Delivery</td><td align="right">{{order.shipping}}</td></tr>
 <tr><td colspan="4" align="right"><strong>Total</strong></td><td align="right"><strong>{{order.total}}</strong></td></tr>
 </table>
 <h2 style="font-size: 18px;">Delivery</h2>
@@ -136,6 +147,7 @@ See you soon,
 <p>Delivery slot: <strong>{{delivery.slot}}</strong></p>
 {{/delivery.slot}}
 <p>We will write again as soon as your parcel ships.</p>
+{{#order.tracking_link}}<p><a href="{{order.tracking_link}}">Follow your order</a></p>{{/order.tracking_link}}
 <p>See you soon,<br>{{#shop.name}}The {{shop.name}} team{{/shop.name}}{{^shop.name}}Customer service{{/shop.name}}</p>
 </body>
 </html>

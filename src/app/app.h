@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "merging/merging.h"
 #include "mail/mail.h"
+#include "commerce/commerce.h"
 
 namespace fidelis::app {
 
@@ -19,5 +20,10 @@ Result<merging::Options> merge_options(const Config& config);
 mail::MailOptions mail_options(const Config& config);
 // The DNS check of e-mail domains, or null when email.mx_check is off.
 std::unique_ptr<MxChecker> mx_checker(const Config& config);
+// Queues the order e-mail of a transition (order_confirmation when confirmed, order_shipped when
+// shipped) in `tx`, once per order and event, to the order's contact or the customer's primary
+// e-mail; the tracking link is `public_url`/api/v1/track/TOKEN. Nothing without an address.
+Status queue_order_mail(storage::Tx& tx, commerce::OrderService& orders, std::string_view public_url,
+                        const commerce::Order& o, std::string_view event, Millis now);
 
 }  // namespace fidelis::app

@@ -82,9 +82,23 @@ int serve(const Config& config) {
   }
   mail::MailWorker mail_worker(**mail);
   if (!(*mail)->sending_enabled()) log::info("mail sending is disabled: smtp_url is not set; messages stay queued");
-  // Order e-mails plug in here (commerce::OrderEvents::on_transition, with
-  // commerce::order_mail_context) (mail::enqueue) when they are wired.
-  commerce::OrderService orders(**db, clock, {});
+  std::string public_url = config.public_url.empty() ? "http://" + config.listen : config.public_url;
+  while (public_url.ends_with('/')) public_url.pop_back();
+  commerce::OrderService* orders_ptr = nullptr;
+  commerce::OrderEvents order_events;
+  order_events.on_transition = [&orders_ptr, &public_url](storage::Tx& tx, const commerce::Order& o,
+                                                          std::string_view event, Millis now) -> Status {
+    return queue_order_mail(tx, *orders_ptr, public_url, o, event, now);
+  };
+  commerce::OrdersOptions orders_options;
+  orders_options.match_thresholds = options->thresholds;
+  commerce::OrderService orders(**db, clock, order_events, orders_options);
+  orders_ptr = &orders;
+  // The tracking link key is made now, not inside an order's transaction.
+  if (auto t = orders.tracking_token(0); !t) {
+    log::error("cannot prepare order tracking links", {{"error", t.error().message}});
+    return 1;
+  }
   commerce::SlotService slots(**db, clock);
   if (auto r = deliverability.rates(); !r) log::warn("cannot compute the NPAI rate", {{"error", r.error().message}});
   if (auto st = import_runner.resume_unfinished(); !st)

@@ -29,6 +29,7 @@
 #include "core/money.h"
 #include "core/result.h"
 #include "customers/customers.h"
+#include "merging/merging.h"
 #include "storage/db.h"
 
 namespace fidelis::commerce {
@@ -254,9 +255,12 @@ struct OrderEvents {
 // The customer an order belongs to, inside `tx`: the live customer `customer_id` when given
 // (NotFound "customer_id" otherwise), else the live customer with this e-mail, else a new customer
 // made from the hint's names, e-mail and phone and the delivery address (validated like any
-// customer: InvalidArgument naming "customer.<field>"). Kept in one place so a probabilistic
-// matcher can replace the e-mail look-up later.
-Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hint, const DeliveryAddress& address, Millis now);
+// customer: InvalidArgument naming "customer.<field>"). With `model`, before creating, the dedup
+// model looks for the same person under another e-mail (merging::find_candidates): a candidate
+// above the merge threshold is the customer; candidates between the thresholds are queued for
+// review with the new customer (origin `origin`).
+Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hint, const DeliveryAddress& address, Millis now,
+                                         const dedup::Model* model = nullptr, std::string_view origin = "order");
 
 // French style: "12,50 €", "1 290,00 €", "-3,00 €" (decimal comma; the spaces, between thousands
 // and before the symbol, are no-break spaces U+00A0); other currencies show their code ("12,50 USD").
@@ -283,6 +287,8 @@ struct OrdersOptions {
   Millis tracking_link_ttl_ms = 90LL * 86'400'000;
   int tracking_max_failures = 20;                  // wrong look-ups per address per window
   Millis tracking_window_ms = 15LL * 60'000;
+  bool match_customers = true;  // use the dedup model when no customer has the order's e-mail
+  dedup::Thresholds match_thresholds = dedup::Model::default_french().thresholds();
 };
 
 class OrderService {
@@ -329,6 +335,7 @@ class OrderService {
   const Clock& clock_;
   OrderEvents events_;
   OrdersOptions options_;
+  dedup::Model model_;
   std::mutex key_mu_;
   std::string link_key_;
 };

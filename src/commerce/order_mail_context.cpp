@@ -74,12 +74,22 @@ std::string DeliverySlot::label() const {
 
 std::string order_mail_context(const Order& o, const std::optional<Shipment>& shipment, const std::optional<DeliverySlot>& slot,
                                std::string_view tracking_link) {
+  // The shape the mail templates read (mail/mail.h); money as {minor, currency}, which the mail
+  // module writes for the message's locale.
   std::string out;
   JsonWriter w(out);
-  auto money = [&](int64_t minor) { return format_money_fr(minor, o.currency); };
+  auto money = [&](std::string_view key, int64_t minor) {
+    w.key(key).begin_object();
+    w.key("minor").integer(minor);
+    w.key("currency").string(o.currency);
+    w.end_object();
+  };
   w.begin_object();
-  w.key("order_number").string(o.number);
-  w.key("customer_first_name").string_or_null(o.customer_first_name);
+  w.key("customer").begin_object();
+  w.key("first_name").string_or_null(o.customer_first_name);
+  w.end_object();
+  w.key("order").begin_object();
+  w.key("number").string(o.number);
   w.key("status").string(status_name(o.status));
   w.key("lines").begin_array();
   for (const auto& l : o.lines) {
@@ -87,41 +97,47 @@ std::string order_mail_context(const Order& o, const std::optional<Shipment>& sh
     w.key("name").string(l.name);
     w.key("sku").string(l.sku);
     w.key("quantity").integer(l.quantity);
-    w.key("unit_price").string(money(l.unit_price_minor));
-    w.key("discount").string(money(l.discount_minor));
+    money("unit_price", l.unit_price_minor);
+    money("discount", l.discount_minor);
     w.key("has_discount").boolean(l.discount_minor != 0);
-    w.key("total").string(money(l.total_minor()));
+    money("total", l.total_minor());
     w.end_object();
   }
   w.end_array();
-  w.key("subtotal").string(money(o.subtotal_minor));
-  w.key("discount").string(money(o.discount_minor));
+  money("subtotal", o.subtotal_minor);
+  money("discount", o.discount_minor);
   w.key("has_discount").boolean(o.discount_minor != 0);
-  w.key("shipping").string(money(o.shipping_minor));
-  w.key("total").string(money(o.total_minor));
-  w.key("currency").string(o.currency);
-  w.key("delivery_method").string(delivery_method_name(o.delivery_method));
-  w.key("delivery_method_label").string(method_label(o.delivery_method));
-  w.key("delivery_address").begin_object();
-  w.key("name").string_or_null(o.address.name);
-  w.key("street").string_or_null(o.address.street);
-  w.key("street2").string_or_null(o.address.street2);
-  w.key("postcode").string_or_null(o.address.postcode);
-  w.key("city").string_or_null(o.address.city);
-  w.key("country").string_or_null(o.address.country);
+  money("shipping", o.shipping_minor);
+  money("total", o.total_minor);
+  if (tracking_link.empty()) w.key("tracking_link").null();
+  else w.key("tracking_link").string(tracking_link);
   w.end_object();
-  if (slot) w.key("slot_label").string(slot->label());
-  else w.key("slot_label").null();
+  w.key("delivery").begin_object();
+  w.key("method").string(method_label(o.delivery_method));
+  w.key("method_code").string(delivery_method_name(o.delivery_method));
+  w.key("address_lines").begin_array();
+  for (const auto* part : {&o.address.name, &o.address.street, &o.address.street2})
+    if (*part && !(*part)->empty()) w.string(**part);
+  std::string town = fmt::format("{} {}", o.address.postcode.value_or(""), o.address.city.value_or(""));
+  if (town != " ") w.string(std::string(town.front() == ' ' ? town.substr(1) : town));
+  w.end_array();
+  if (slot) w.key("slot").string(slot->label());
+  else w.key("slot").null();
+  w.end_object();
+  w.key("tracking").begin_object();
   if (shipment) {
     w.key("carrier").string(shipment->carrier);
-    w.key("tracking_number").string(shipment->tracking_number);
-    w.key("tracking_url").string_or_null(shipment->tracking_url);
+    w.key("number").string(shipment->tracking_number);
+    // The carrier's page when it has one, else Fidelis's own tracking page.
+    if (shipment->tracking_url) w.key("url").string(*shipment->tracking_url);
+    else if (!tracking_link.empty()) w.key("url").string(tracking_link);
+    else w.key("url").null();
   } else {
     w.key("carrier").null();
-    w.key("tracking_number").null();
-    w.key("tracking_url").null();
+    w.key("number").null();
+    w.key("url").null();
   }
-  w.key("tracking_link").string(tracking_link);
+  w.end_object();
   w.end_object();
   return out;
 }

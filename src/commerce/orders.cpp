@@ -152,7 +152,8 @@ std::string internal::postcode_key(std::string_view postcode) {
   return out;
 }
 
-Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hint, const DeliveryAddress& address, Millis now) {
+Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hint, const DeliveryAddress& address, Millis now,
+                                         const dedup::Model* model, std::string_view origin) {
   if (hint.customer_id) {
     Value p[] = {*hint.customer_id};
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
@@ -188,12 +189,25 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     else e.field = "customer." + e.field;
     return e;
   }
+  // The same person under another e-mail (or none): the dedup model decides, as for imports.
+  std::vector<merging::Candidate> doubtful;
+  if (model != nullptr) {
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
+                             merging::find_candidates(tx, merging::record_of(in), *model));
+    if (!found.empty() && found.front().decision == dedup::Decision::kMerge) return found.front().customer_id;
+    doubtful = std::move(found);
+  }
   FIDELIS_ASSIGN_OR_RETURN(customers::Customer c, customers::create_in(tx, in, now));
+  for (const auto& d : doubtful) {
+    FIDELIS_ASSIGN_OR_RETURN(bool queued, merging::queue_review_in(tx, d.customer_id, c.id, d, *model, origin, now));
+    (void)queued;
+  }
   return c.id;
 }
 
 OrderService::OrderService(storage::Db& db, const Clock& clock, OrderEvents events, OrdersOptions options)
-    : db_(db), clock_(clock), events_(std::move(events)), options_(options) {}
+    : db_(db), clock_(clock), events_(std::move(events)), options_(options),
+      model_(dedup::Model::default_french().with_thresholds(options.match_thresholds)) {}
 
 Result<CreatedOrder> OrderService::create(OrderInput in, const audit::Actor& actor) {
   Millis now = clock_.now();
@@ -293,7 +307,9 @@ Result<CreatedOrder> OrderService::create_in(storage::Tx& tx, OrderInput in, Mil
   FIDELIS_RETURN_IF_ERROR(check_total(in.discount_minor, o.discount_minor, "discount_minor"));
   FIDELIS_RETURN_IF_ERROR(check_total(in.total_minor, o.total_minor, "total_minor"));
 
-  FIDELIS_ASSIGN_OR_RETURN(o.customer_id, match_or_create_customer(tx, in.customer, in.address, now));
+  FIDELIS_ASSIGN_OR_RETURN(o.customer_id, match_or_create_customer(tx, in.customer, in.address, now,
+                                                                   options_.match_customers ? &model_ : nullptr,
+                                                                   fmt::format("order:{}", o.number)));
 
   Value p[] = {o.number, o.customer_id, std::string(channel_name(o.channel)), o.currency, o.subtotal_minor, o.discount_minor,
                o.shipping_minor, o.total_minor, std::string(payment_state_name(o.payment_state)),

@@ -116,6 +116,7 @@ const std::vector<Key>& keys() {
       string_key("db", &Config::db),
       string_key("listen", &Config::listen),
       string_key("data_dir", &Config::data_dir),
+      string_key("public_url", &Config::public_url),
       string_key("log_level", &Config::log_level),
       int_key("io_threads", &Config::io_threads),
       int_key("worker_threads", &Config::worker_threads),

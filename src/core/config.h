@@ -14,6 +14,7 @@ struct Config {
   std::string db = "sqlite:./fidelis.db";  // sqlite:PATH or postgresql://...
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./fidelis-data";  // uploaded files
+  std::string public_url;  // how customers reach this server, for links in e-mails; default http://LISTEN
   std::string log_level = "info";
   int io_threads = 2;           // threads running the HTTP event loop
   int worker_threads = 8;       // threads running handlers (database, hashing)

@@ -31,6 +31,12 @@ std::vector<AttachedTable>& registry() {
       {"email_status", {"email_key"}},
       {"email_events", {"id"}},
       {"postal_npai", {}},
+      {"orders", {"id"}},
+      {"order_lines", {"id"}},
+      {"order_status_history", {"id"}},
+      {"order_returns", {"id"}},
+      {"shipments", {"id"}},
+      {"slot_bookings", {"order_id"}},
   };
   return tables;
 }

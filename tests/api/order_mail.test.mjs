@@ -1,0 +1,104 @@
+// The purchase journey by e-mail: an order placed through the API with a delivery slot, the
+// confirmation e-mail received by a real SMTP server (references, quantities, prices, delivery
+// terms, slot, tracking link), the tracking link followed, the slot moved, the shipping e-mail with
+// the tracking number, and each e-mail sent once even when its event repeats.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { drivers, startServer, api, show, sleep } from './harness.mjs';
+import { startSmtp } from './smtp.mjs';
+
+async function received(smtp, to, count, timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = smtp.messages().filter((m) => m.rcpt_tos.includes(to));
+    if (got.length >= count) return got;
+    if (Date.now() > end) assert.fail(`${to} received ${got.length} messages, expected ${count}`);
+    await sleep(100);
+  }
+}
+
+for (const driver of drivers()) {
+  describe(driver, () => {
+    let smtp;
+    let server;
+    before(async () => {
+      smtp = await startSmtp();
+      server = await startServer(driver, {
+        env: { FIDELIS_SMTP_URL: smtp.url, FIDELIS_MAIL_FROM: 'Jardinerie Fidèle <commandes@exemple.fr>',
+               FIDELIS_PUBLIC_URL: 'https://boutique.exemple.fr/' },
+      });
+    });
+    after(async () => {
+      await server?.stop();
+      await smtp?.stop();
+    });
+
+    test('confirmation and shipping e-mails, the tracking link and a moved slot', async () => {
+      const as = (role) => (method, path, body) => api(server, method, path, { role, body });
+      const sales = as('sales');
+      const agent = as('agent');
+      assert.equal((await as('marketer')('POST', '/api/v1/products', { sku: 'TON-42', name: 'Tondeuse électrique', price_minor: 19990, currency: 'EUR' })).status, 201);
+      const zone = await agent('POST', '/api/v1/delivery/zones', { name: 'Lyon', postcodes: ['69'], utc_offset_minutes: 60 });
+      assert.equal(zone.status, 201, show(zone));
+      assert.equal((await agent('POST', '/api/v1/delivery/slot-templates', { zone_id: zone.body.id, weekdays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '08:00', end: '20:00', length_minutes: 120, capacity: 4 })).status, 201);
+      const day = new Date(Date.now() + 2 * 86_400_000);
+      const from = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate())).toISOString();
+      const to = new Date(Date.parse(from) + 86_400_000).toISOString();
+      const slots = (await api(server, 'GET', `/api/v1/delivery/slots?postcode=69002&from=${from}&to=${to}`, { role: 'viewer' })).body.items;
+
+      const placed = await sales('POST', '/api/v1/orders', {
+        number: 'CMD-1001',
+        customer: { email: 'helene.levy@exemple.fr', first_name: 'Hélène', last_name: 'Lévy' },
+        currency: 'EUR',
+        lines: [{ sku: 'TON-42', quantity: 1 }, { sku: 'ENG-1', name: 'Engrais gazon', quantity: 2, unit_price_minor: 1290 }],
+        shipping_minor: 590,
+        delivery_address: { name: 'Hélène Lévy', street: '12 rue de la République', postcode: '69002', city: 'Lyon', country: 'FR' },
+      });
+      assert.equal(placed.status, 201, show(placed));
+      const path = `/api/v1/orders/${placed.body.id}`;
+      const booked = await sales('POST', `${path}/delivery-slot`, { starts_at: slots[0].starts_at });
+      assert.equal(booked.status, 201, show(booked));
+      const moved = await sales('PUT', `${path}/delivery-slot`, { starts_at: slots[2].starts_at });
+      assert.equal(moved.status, 200, show(moved));
+
+      assert.equal((await sales('POST', `${path}/transitions`, { status: 'confirmed' })).status, 200);
+      const [confirmation] = await received(smtp, 'helene.levy@exemple.fr', 1);
+      assert.equal(confirmation.headers.Subject, 'Votre commande CMD-1001 est confirmée');
+      assert.equal(confirmation.headers.To, 'Hélène Lévy <helene.levy@exemple.fr>');
+      const text = confirmation.parts[0].text;
+      assert.match(text, /^Bonjour Hélène,/);
+      assert.match(text, /- Tondeuse électrique \(réf\. TON-42\) : 1 × 199,90\u00a0€ = 199,90\u00a0€/);
+      assert.match(text, /- Engrais gazon \(réf\. ENG-1\) : 2 × 12,90\u00a0€ = 25,80\u00a0€/);
+      assert.match(text, /Frais de livraison : 5,90\u00a0€/);
+      assert.match(text, /Total : 231,60\u00a0€/);
+      assert.match(text, /Livraison à domicile/);
+      assert.match(text, /12 rue de la République/);
+      assert.match(text, /Créneau de livraison : \S+ \d+(er)? \S+, \d+\u00a0h – \d+\u00a0h/);
+      const link = text.match(/Suivre votre commande : (\S+)/)[1];
+      assert.ok(link.startsWith('https://boutique.exemple.fr/api/v1/track/'), link);
+
+      // The customer follows the link from the e-mail.
+      const tracked = await api(server, 'GET', link.slice('https://boutique.exemple.fr'.length));
+      assert.equal(tracked.status, 200, show(tracked));
+      assert.equal(tracked.body.status, 'confirmed');
+      assert.equal(tracked.body.delivery_slot.starts_at, slots[2].starts_at);
+
+      const shipped = await sales('POST', `${path}/shipments`, { carrier: 'Colissimo', tracking_number: '6A12345678', tracking_url: 'https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678' });
+      assert.equal(shipped.status, 201, show(shipped));
+      const both = await received(smtp, 'helene.levy@exemple.fr', 2);
+      const shipping = both[1];
+      assert.match(shipping.headers.Subject, /CMD-1001/);
+      assert.match(shipping.parts[0].text, /Numéro de suivi : 6A12345678/);
+      assert.match(shipping.parts[0].text, /laposte\.fr\/outils\/suivre-vos-envois\?code=6A12345678/);
+
+      // A second parcel repeats the "shipped" event: no second shipping e-mail.
+      assert.equal((await sales('POST', `${path}/shipments`, { carrier: 'Colissimo', tracking_number: '6A99' })).status, 201);
+      await sleep(1500);
+      assert.equal(smtp.messages().filter((m) => m.rcpt_tos.includes('helene.levy@exemple.fr')).length, 2);
+      const outbox = await api(server, 'GET', `/api/v1/mail/messages?customer_id=${placed.body.customer_id}`, { role: 'agent' });
+      assert.equal(outbox.status, 200, show(outbox));
+      assert.deepEqual(outbox.body.items.map((m) => m.status).sort(), ['sent', 'sent']);
+    });
+  });
+}
