@@ -3,8 +3,12 @@
 
 -- A merged customer stays as a soft-deleted record pointing at the one it was merged into.
 ALTER TABLE customers ADD COLUMN merged_into BIGINT;
--- Candidate search on insert: "same birth date and a similar name".
-CREATE INDEX customers_birth_date ON customers (birth_date);
+-- Candidate search on insert (merging/candidates.cpp): the same name in the same postcode, and the
+-- same birth date with the same first name (in either name order). The name index keeps serving
+-- prefix search.
+DROP INDEX customers_name_key;
+CREATE INDEX customers_name_key ON customers (name_key, postcode);
+CREATE INDEX customers_birth_name ON customers (birth_date, name_key2);
 
 ALTER TABLE imports ADD COLUMN queued BIGINT NOT NULL DEFAULT 0;
 

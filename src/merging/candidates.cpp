@@ -17,27 +17,19 @@ constexpr std::string_view kCandidatesSql =
     "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
     "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
     "ORDER BY ph.position LIMIT 1) "
-    "FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $7 AND c.id IN ("
+    "FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ("
+    // the same e-mail; the same phone
     "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
     "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key = $3 LIMIT 50) k3 "
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key = $4 LIMIT 50) k4 "
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $5 "
-    "AND (substr(name_key, 1, 3) = $6 OR substr(name_key2, 1, 3) = $6) LIMIT 50) k5) "
+    // the same name, either order, in the same postcode
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key IN ($3, $4) AND postcode = $5 LIMIT 50) k3 "
+    // the same birth date and the same name in the other order, or the same first name (a new surname)
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 = $3 LIMIT 50) k4 "
+    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 >= $7 AND name_key2 < $8 "
+    "LIMIT 50) k5) "
     "LIMIT 200";
 
 Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
-
-// The first three characters (code points) of a search key.
-std::string first3(std::string_view key) {
-  size_t i = 0, n = 0;
-  while (i < key.size() && n < 3) {
-    unsigned char c = static_cast<unsigned char>(key[i]);
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    ++n;
-  }
-  return std::string(key.substr(0, std::min(i, key.size())));
-}
 
 }  // namespace
 
@@ -50,13 +42,17 @@ Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Rec
     last_first = text::search_key(r.last_name + " " + r.first_name);
     first_last = text::search_key(r.first_name + " " + r.last_name);
   }
-  std::string prefix = first3(last.empty() ? first : last);
+  // name_key2 is "first last": the same first name is the prefix "first ".
+  std::string first_prefix = first.empty() || last.empty() ? std::string() : first + " ";
+  std::string first_upper = first_prefix.empty() ? std::string() : text::prefix_upper_bound(first_prefix);
   Value p[] = {or_null(text::to_lower(text::trim(r.email))),
                or_null(phone),
                or_null(last_first),
                or_null(first_last == last_first ? std::string() : first_last),
-               or_null(prefix.empty() ? std::string() : r.birth_date),
-               or_null(prefix),
+               or_null(r.postcode),
+               or_null(r.birth_date),
+               or_null(first_prefix),
+               or_null(first_upper),
                exclude};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(kCandidatesSql, p));
   std::vector<Candidate> out;

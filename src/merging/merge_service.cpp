@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "merging/merging_internal.h"
 
 namespace fidelis::merging {
@@ -20,7 +21,7 @@ Result<CreateOutcome> MergeService::create(customers::CustomerService& customers
   if (!dedup) return out;
   Millis now = clock_.now();
   dedup::Record rec = record_of(created);
-  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+  Status matched = db_.transact([&](storage::Tx& tx) -> Status {
     FIDELIS_ASSIGN_OR_RETURN(std::vector<Candidate> found, find_candidates(tx, rec, model_, created.id));
     out.queued_with.clear();
     if (!found.empty() && found.front().decision == dedup::Decision::kMerge) {
@@ -36,7 +37,17 @@ Result<CreateOutcome> MergeService::create(customers::CustomerService& customers
       if (queued) out.queued_with.push_back(c.customer_id);
     }
     return ok();
-  }));
+  });
+  if (!matched) {
+    // The customer exists: failing the request now would make the caller create it again. The
+    // whole-base run finds what this missed.
+    log::warn("duplicate detection after a create failed", {{"customer_id", std::to_string(created.id)},
+                                                             {"error", matched.error().message}});
+    out.merged = false;
+    out.merge.reset();
+    out.queued_with.clear();
+    return out;
+  }
   if (out.merged) {
     FIDELIS_ASSIGN_OR_RETURN(out.customer, customers.get(out.merge->winner_id));
   }

@@ -243,7 +243,8 @@ class MergeService {
 
   // customers::CustomerService::create, then the new customer's candidates: above the merge
   // threshold it is merged into the best one (which survives), between the thresholds it is queued
-  // for review with each. `dedup` false: a plain create.
+  // for review with each. `dedup` false: a plain create. Detection runs in its own transaction
+  // after the create: if it fails, the created customer is returned (logged; a later run matches it).
   Result<CreateOutcome> create(customers::CustomerService& customers, customers::CustomerInput in,
                                const audit::Actor& actor, bool dedup = true);
 
