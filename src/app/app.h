@@ -8,6 +8,7 @@
 #include "merging/merging.h"
 #include "mail/mail.h"
 #include "commerce/commerce.h"
+#include "tracking/tracking.h"
 
 namespace fidelis::app {
 
@@ -25,5 +26,9 @@ std::unique_ptr<MxChecker> mx_checker(const Config& config);
 // e-mail; the tracking link is `public_url`/api/v1/track/TOKEN. Nothing without an address.
 Status queue_order_mail(storage::Tx& tx, commerce::OrderService& orders, std::string_view public_url,
                         const commerce::Order& o, std::string_view event, Millis now);
+// The tracking module's options from the configuration (tracking.*).
+tracking::Options tracking_options(const Config& config);
+// Registers the tracking and interaction tables with merging (their rows follow a merge). Idempotent.
+void register_tracking_tables();
 
 }  // namespace fidelis::app

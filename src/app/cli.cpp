@@ -1,4 +1,4 @@
-// Subcommands: serve, migrate, user, apikey, demo, import, export, dedup, mail, routes.
+// Subcommands: serve, migrate, user, apikey, demo, import (customers, interactions), export, dedup, mail, routes.
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -19,6 +19,7 @@
 #include "commerce/commerce.h"
 #include "dedup/dedup.h"
 #include "imports/imports.h"
+#include "timeline/timeline.h"
 #include "http/api.h"
 #include "storage/migrate.h"
 
@@ -124,6 +125,11 @@ int run(int argc, char** argv) {
   import_orders_cmd->add_option("--source", o_source, "the system the file comes from, e.g. prestashop")->capture_default_str();
   import_orders_cmd->add_option("--currency", o_currency, "currency of orders without a currency column")->capture_default_str();
   import_orders_cmd->add_option("--rejects", o_rejects, "where to write rejected lines (default FILE.rejects.csv)");
+  auto* import_interactions = import_cmd->add_subcommand(
+      "interactions", "Import a CSV file of interactions (calls, meetings, letters...); refused rows go to a rejects file");
+  std::string ii_file, ii_rejects;
+  import_interactions->add_option("FILE", ii_file, "the CSV file")->required();
+  import_interactions->add_option("--rejects", ii_rejects, "where to write refused rows (default FILE.rejects.csv)");
 
   auto* export_cmd = cli.add_subcommand("export", "Export data");
   export_cmd->require_subcommand(1);
@@ -190,8 +196,11 @@ int run(int argc, char** argv) {
     if (!mail) return fail(mail.error());
     commerce::OrderService orders(**db, clock);
     commerce::SlotService slots(**db, clock);
+    tracking::TrackingService tracking(**db, clock, tracking_options(config));
+    timeline::InteractionService interactions(**db, clock);
+    timeline::TimelineService timeline(**db);
     http::Api api({**db, clock, config, auth, customers, runner, uploads, questionnaires, deliverability, catalogue,
-                   merges, **mail, orders, slots, {}});
+                   merges, **mail, orders, slots, tracking, interactions, timeline, {}});
     http::Json out = http::Json::array();
     for (const auto& r : api.router().routes()) {
       http::Json roles = http::Json::array();
@@ -297,6 +306,25 @@ int run(int argc, char** argv) {
     return st->orders_rejected > 0 || st->lines_rejected > 0 ? 1 : 0;
   }
 
+  if (*import_cmd && import_interactions->parsed()) {
+    register_tracking_tables();
+    auto report = timeline::import_interactions(**db, clock, ii_file, cli_actor());
+    if (!report) return fail(report.error());
+    std::string rejects_path = ii_rejects.empty() ? ii_file + ".rejects.csv" : ii_rejects;
+    if (!report->rejects.empty()) {
+      std::ofstream out(rejects_path);
+      if (!out) return fail(Error::invalid_argument("rejects", "cannot write " + rejects_path));
+      out << "line,field,reason\n";
+      for (const auto& r : report->rejects) {
+        std::string fields[] = {std::to_string(r.line), r.field, r.reason};
+        out << imports::csv_line(fields, ',') << "\n";
+      }
+    }
+    std::printf("%lld rows, %lld imported, %zu rejected%s\n", static_cast<long long>(report->rows),
+                static_cast<long long>(report->imported), report->rejects.size(),
+                report->rejects.empty() ? "" : (" (see " + rejects_path + ")").c_str());
+    return report->rejects.empty() ? 0 : 3;
+  }
   if (*import_cmd) {
     imports::ImportOptions o;
     o.path = i_file;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <mutex>
 
 #include "app/app.h"
 #include "auth/auth.h"
@@ -40,7 +41,23 @@ std::unique_ptr<MxChecker> mx_checker(const Config& config) {
                                                         .nameserver = config.email_mx_nameserver});
 }
 
+tracking::Options tracking_options(const Config& c) {
+  return {.require_consent = c.tracking_require_consent, .honor_dnt = c.tracking_honor_dnt};
+}
+
+void register_tracking_tables() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    merging::register_attached_table({"web_visitors", {"visitor_id"}});
+    merging::register_attached_table({"web_sessions", {"id"}});
+    merging::register_attached_table({"web_events", {"id"}});
+    merging::register_attached_table({"customer_web_counters", {"visitor_id"}});
+    merging::register_attached_table({"interactions", {"id"}});
+  });
+}
+
 int serve(const Config& config) {
+  register_tracking_tables();
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
   int pool = config.db.starts_with("sqlite:") ? std::max(config.db_pool_size, config.io_threads + config.worker_threads)
@@ -75,6 +92,9 @@ int serve(const Config& config) {
   deliverability::DeliverabilityService deliverability(
       **db, clock, {config.soft_bounces_before_hard, config.npai_alert_rate, config.npai_alert_min_sent});
   commerce::CatalogueService catalogue(**db, clock);
+  tracking::TrackingService tracking(**db, clock, tracking_options(config));
+  timeline::InteractionService interactions(**db, clock);
+  timeline::TimelineService timeline(**db);
   auto mail = mail::MailService::create(**db, clock, mail_options(config));
   if (!mail) {
     log::error("bad mail configuration", {{"key", mail.error().field}, {"error", mail.error().message}});
@@ -122,7 +142,7 @@ int serve(const Config& config) {
 
   http::Server* server_ptr = nullptr;
   http::Api api({**db, clock, config, auth, customers, import_runner, uploads, questionnaires, deliverability, catalogue,
-                 merges, **mail, orders, slots, [&server_ptr] {
+                 merges, **mail, orders, slots, tracking, interactions, timeline, [&server_ptr] {
                    return server_ptr != nullptr ? server_ptr->stats() : http::ServerStats{};
                  }});
   http::Server server(

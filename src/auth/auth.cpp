@@ -19,7 +19,8 @@ constexpr std::string_view kPermissionNames[] = {
     "custom_fields:manage", "users:manage", "api_keys:manage", "audit:read", "imports:manage",
     "questionnaires:manage", "deliverability:manage", "catalogue:read", "catalogue:manage",
     "customers:merge", "customers:export", "dedup:run", "mail:read", "mail:manage",
-    "orders:read", "orders:manage", "delivery:manage"};
+    "orders:read", "orders:manage", "delivery:manage",
+    "tracking:write", "interactions:write"};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -96,6 +97,8 @@ bool role_has(Role role, Permission p) {
     case Permission::kDedupRun: return role == Role::kAdmin || role == Role::kMarketer;
     case Permission::kCustomersMerge: return role == Role::kAdmin || role == Role::kMarketer || role == Role::kAgent;
     case Permission::kMailManage: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kTrackingWrite: return role == Role::kAdmin || role == Role::kMarketer;
+    case Permission::kInteractionsWrite: return role != Role::kViewer;
     case Permission::kMailRead: return role == Role::kAdmin || role == Role::kMarketer || role == Role::kAgent;
     case Permission::kCustomersRestore:
     case Permission::kCustomFieldsManage:

@@ -54,6 +54,8 @@ enum class Permission {
   kOrdersRead,       // every role
   kOrdersManage,     // admin, agent, sales: create orders, move them through the workflow, returns, shipments, slots
   kDeliveryManage,   // admin, agent: delivery zones and slot templates
+  kTrackingWrite,    // admin, marketer: send web events and identify visitors (API keys of shops)
+  kInteractionsWrite,  // admin, marketer, agent, sales: record, change and delete interactions
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kCustomersRead, Permission::kCustomersWrite, Permission::kCustomersDelete,
@@ -62,7 +64,8 @@ inline constexpr Permission kAllPermissions[] = {
     Permission::kQuestionnairesManage, Permission::kDeliverabilityManage, Permission::kCatalogueRead,
     Permission::kCatalogueManage, Permission::kCustomersMerge, Permission::kCustomersExport,
     Permission::kDedupRun, Permission::kMailRead, Permission::kMailManage,
-    Permission::kOrdersRead, Permission::kOrdersManage, Permission::kDeliveryManage};
+    Permission::kOrdersRead, Permission::kOrdersManage, Permission::kDeliveryManage,
+    Permission::kTrackingWrite, Permission::kInteractionsWrite};
 std::string_view permission_name(Permission p);
 Result<Permission> parse_permission(std::string_view name, std::string_view field = "scopes");
 bool role_has(Role role, Permission p);

@@ -149,6 +149,9 @@ const std::vector<Key>& keys() {
       string_key("mail_from", &Config::mail_from),
       int_key("mail_max_attempts", &Config::mail_max_attempts),
       int_key("mail_retry_base_ms", &Config::mail_retry_base_ms),
+      bool_key("tracking.require_consent", &Config::tracking_require_consent),
+      bool_key("tracking.honor_dnt", &Config::tracking_honor_dnt),
+      string_key("tracking.user_id_source", &Config::tracking_user_id_source),
   };
   return k;
 }

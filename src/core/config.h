@@ -47,6 +47,10 @@ struct Config {
   std::string mail_from = "Fidelis <noreply@fidelis.invalid>";  // "Display Name <address>"
   int mail_max_attempts = 8;                    // attempts before a message fails
   int64_t mail_retry_base_ms = 60'000;          // first retry delay, doubled at each attempt (at most 6 h)
+  // Web tracking (docs/TRACKING.md).
+  bool tracking_require_consent = false;        // browser events stored only once the page signals consent
+  bool tracking_honor_dnt = true;               // DNT: 1 / Sec-GPC: 1 from a browser: nothing stored
+  std::string tracking_user_id_source = "shop"; // external-id source a Segment userId is looked up in
 
   // Reads `path` (TOML) if non-empty, then the environment. InvalidArgument names the bad key.
   static Result<Config> load(const std::string& path);

@@ -14,5 +14,6 @@ struct File {
 
 std::span<const File> migrations();  // migrations/*.sql, sorted by name
 std::span<const File> openapi();     // docs/api/openapi.yaml
+std::span<const File> snippet();     // web/t.js, the tracking snippet served as /t.js
 
 }  // namespace fidelis::embedded

@@ -29,6 +29,17 @@ bool sane_request_id(std::string_view id) {
 
 bool safe_method(std::string_view m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
 
+// The user name of HTTP Basic credentials ("user:password" in base64), or "" when malformed.
+std::string basic_user(std::string_view b64) {
+  std::string raw(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), b64.data(), b64.size(), " ", &len,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+    return "";
+  raw.resize(len);
+  return raw.substr(0, raw.find(':'));
+}
+
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -48,6 +59,9 @@ Api::Api(Services services) : s_(std::move(services)), metrics_(std::make_unique
   add_mail_routes(router_, s_);
   add_order_routes(router_, s_);
   add_delivery_routes(router_, s_);
+  add_tracking_routes(router_, s_);
+  add_segment_routes(router_, s_);
+  add_interaction_routes(router_, s_);
 }
 
 bool Api::blocking(std::string_view method, std::string_view path) const {
@@ -56,7 +70,7 @@ bool Api::blocking(std::string_view method, std::string_view path) const {
   // On SQLite a GET is a few microseconds of local reading that never waits for the writer (its
   // bookkeeping writes are best-effort try_transact): handing it to the worker pool costs more
   // than it does (measured, docs/BENCHMARKS.md). PostgreSQL round trips always go to the pool.
-  return !(method == "GET" && s_.db.dialect() == storage::Dialect::kSqlite);
+  return !(method == "GET" && s_.db.dialect() == storage::Dialect::kSqlite && !m.route->get_writes);
 }
 
 Response Api::handle(const Request& req) {
@@ -87,6 +101,9 @@ Response Api::handle(const Request& req) {
       bool via_session = false;
       if (authz.size() > 7 && text::to_lower_ascii(authz.substr(0, 7)) == "bearer ") {
         p = s_.auth.authenticate_api_key(authz.substr(7));
+      } else if (authz.size() > 6 && text::to_lower_ascii(authz.substr(0, 6)) == "basic ") {
+        // HTTP Basic with an API key as the user name (the Segment SDKs' write key); no password.
+        p = s_.auth.authenticate_api_key(basic_user(authz.substr(6)));
       } else if (std::string token = cookie_value(req.header("Cookie"), "fidelis_session"); !token.empty()) {
         p = s_.auth.authenticate_session(token);
         via_session = true;

@@ -31,6 +31,8 @@
 #include "mail/mail.h"
 #include "questionnaires/questionnaires.h"
 #include "storage/db.h"
+#include "timeline/timeline.h"
+#include "tracking/tracking.h"
 
 namespace fidelis::http {
 
@@ -79,6 +81,7 @@ struct Route {
   bool blocking = true;             // touches the database or hashes: runs on the worker pool
                                     // (GETs on SQLite excepted, see Api::blocking)
   RouteHandler handler;
+  bool get_writes = false;          // a GET that writes (the tracking pixel): always on the worker pool
 };
 
 class Router {
@@ -164,6 +167,9 @@ struct Services {
   mail::MailService& mail;
   commerce::OrderService& orders;
   commerce::SlotService& slots;
+  tracking::TrackingService& tracking;
+  timeline::InteractionService& interactions;
+  timeline::TimelineService& timeline;
   std::function<ServerStats()> server_stats;  // for /metrics; may be empty
 };
 
@@ -192,6 +198,9 @@ void add_merge_routes(Router& r, Services& s);  // before the customer routes: /
 void add_mail_routes(Router& r, Services& s);
 void add_order_routes(Router& r, Services& s);
 void add_delivery_routes(Router& r, Services& s);
+void add_tracking_routes(Router& r, Services& s);     // /t.js, /t.gif, /t/collect, /api/v1/tracking/*
+void add_segment_routes(Router& r, Services& s);      // /v1/identify, /v1/track, /v1/page, /v1/batch
+void add_interaction_routes(Router& r, Services& s);  // interactions and the timeline
 
 // Customer JSON input (customer_json.cpp); the output is customers::render_document.
 // Parses a create (`patch` false) or PATCH body (null clears a scalar). InvalidArgument naming the field.

@@ -238,7 +238,7 @@ for (const driver of drivers()) {
       const me = await api(server, 'GET', ME, { cookie: s.cookie });
       assert.equal(me.status, 200, show(me));
       assert.equal(me.body.role, 'agent');
-      assert.deepEqual(me.body.permissions, ['customers:read', 'customers:write', 'catalogue:read', 'customers:merge', 'mail:read', 'orders:read', 'orders:manage', 'delivery:manage']);
+      assert.deepEqual(me.body.permissions, ['customers:read', 'customers:write', 'catalogue:read', 'customers:merge', 'mail:read', 'orders:read', 'orders:manage', 'delivery:manage', 'interactions:write']);
       const made = await api(server, 'POST', C, { cookie: s.cookie, headers: { 'X-CSRF-Token': s.csrf }, body: { last_name: 'ByAgent' } });
       assert.equal(made.status, 201, show(made));
       const del = await api(server, 'DELETE', `${C}/${made.body.id}`, { cookie: s.cookie, headers: { 'X-CSRF-Token': s.csrf } });

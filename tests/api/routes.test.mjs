@@ -109,6 +109,12 @@ for (const driver of drivers()) {
       assert.equal(find('GET', '/api/v1/track/{token}').public, true);
       assert.equal(find('GET', '/healthz').public, true);
       assert.equal(find('GET', '/api/v1/auth/me').public, false);
+      for (const p of ['/t.js', '/t.gif']) assert.equal(find('GET', p).public, true, p);
+      assert.equal(find('POST', '/t/collect').public, true);
+      assert.deepEqual(find('POST', '/api/v1/tracking/events').roles, ['admin', 'marketer']);
+      assert.deepEqual(find('POST', '/v1/batch').roles, ['admin', 'marketer']);
+      assert.deepEqual(find('POST', '/api/v1/interactions').roles, ['admin', 'marketer', 'agent', 'sales']);
+      assert.deepEqual(find('GET', '/api/v1/customers/{id}/timeline').roles, ROLES);
     });
 
     test('every route x every role: 403 exactly when the role lacks the permission', async () => {
