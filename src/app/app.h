@@ -28,7 +28,5 @@ Status queue_order_mail(storage::Tx& tx, commerce::OrderService& orders, std::st
                         const commerce::Order& o, std::string_view event, Millis now);
 // The tracking module's options from the configuration (tracking.*).
 tracking::Options tracking_options(const Config& config);
-// Registers the tracking and interaction tables with merging (their rows follow a merge). Idempotent.
-void register_tracking_tables();
 
 }  // namespace fidelis::app

@@ -307,7 +307,6 @@ int run(int argc, char** argv) {
   }
 
   if (*import_cmd && import_interactions->parsed()) {
-    register_tracking_tables();
     auto report = timeline::import_interactions(**db, clock, ii_file, cli_actor());
     if (!report) return fail(report.error());
     std::string rejects_path = ii_rejects.empty() ? ii_file + ".rejects.csv" : ii_rejects;

@@ -45,19 +45,7 @@ tracking::Options tracking_options(const Config& c) {
   return {.require_consent = c.tracking_require_consent, .honor_dnt = c.tracking_honor_dnt};
 }
 
-void register_tracking_tables() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    merging::register_attached_table({"web_visitors", {"visitor_id"}});
-    merging::register_attached_table({"web_sessions", {"id"}});
-    merging::register_attached_table({"web_events", {"id"}});
-    merging::register_attached_table({"customer_web_counters", {"visitor_id"}});
-    merging::register_attached_table({"interactions", {"id"}});
-  });
-}
-
 int serve(const Config& config) {
-  register_tracking_tables();
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
   int pool = config.db.starts_with("sqlite:") ? std::max(config.db_pool_size, config.io_threads + config.worker_threads)

@@ -37,6 +37,12 @@ std::vector<AttachedTable>& registry() {
       {"order_returns", {"id"}},
       {"shipments", {"id"}},
       {"slot_bookings", {"order_id"}},
+      {"mail_messages", {"id"}},
+      {"web_visitors", {"visitor_id"}},
+      {"web_sessions", {"id"}},
+      {"web_events", {"id"}},
+      {"customer_web_counters", {"visitor_id"}},
+      {"interactions", {"id"}},
   };
   return tables;
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "merging/merging.h"
 #include "storage/test_db.h"
 
@@ -370,6 +372,26 @@ TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes
   ASSERT_TRUE(third);
   EXPECT_EQ(third->merged, 0);
   EXPECT_EQ(customers_->list({})->items.size(), 5u);
+}
+
+TEST_P(MergingTest, EveryTableWithCustomerRowsFollowsAMerge) {
+  // Profile tables are merged by survivorship; the event log and the rendered document are not moved.
+  const std::set<std::string> profile = {"customers", "customer_docs", "customer_emails", "customer_phones",
+                                         "customer_household", "customer_affinities", "customer_consents",
+                                         "customer_tags", "customer_custom_values", "outbox_events"};
+  std::set<std::string> attached;
+  for (const auto& t : attached_tables()) attached.insert(t.table);
+  auto tables = GetParam() == "sqlite"
+                    ? t_.db->query("SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c "
+                                   "WHERE m.type = 'table' AND c.name = 'customer_id'")
+                    : t_.db->query("SELECT table_name FROM information_schema.columns WHERE column_name = 'customer_id' "
+                                   "AND table_schema = current_schema()");
+  ASSERT_TRUE(tables) << tables.error().message;
+  ASSERT_GT(tables->rows.size(), 20u);
+  for (const auto& r : tables->rows) {
+    std::string name = r.str(0);
+    EXPECT_TRUE(profile.contains(name) || attached.contains(name)) << name << " has customer rows a merge would leave behind";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, MergingTest, ::testing::Values("sqlite", "postgres"));
