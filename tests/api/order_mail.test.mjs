@@ -1,7 +1,8 @@
 // The purchase journey by e-mail: an order placed through the API with a delivery slot, the
 // confirmation e-mail received by a real SMTP server (references, quantities, prices, delivery
 // terms, slot, tracking link), the tracking link followed, the slot moved, the shipping e-mail with
-// the tracking number, and each e-mail sent once even when its event repeats.
+// the tracking number, each e-mail sent once even when its event repeats; then the visitor's
+// browsing before the order joined to the profile, a phone call, and the whole story on one timeline.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,6 +100,35 @@ for (const driver of drivers()) {
       const outbox = await api(server, 'GET', `/api/v1/mail/messages?customer_id=${placed.body.customer_id}`, { role: 'agent' });
       assert.equal(outbox.status, 200, show(outbox));
       assert.deepEqual(outbox.body.items.map((m) => m.status).sort(), ['sent', 'sent']);
+
+      // Before ordering she browsed anonymously; she logs in and the visits join her profile.
+      const customerId = placed.body.customer_id;
+      const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
+      const events = await api(server, 'POST', '/api/v1/tracking/events', { role: 'marketer', body: { events: [
+        { visitor_id: 'v-helene', type: 'page_view', at: minutesAgo(90), url: 'https://boutique.exemple.fr/jardin?utm_medium=email&utm_source=newsletter' },
+        { visitor_id: 'v-helene', type: 'product_view', at: minutesAgo(89), url: 'https://boutique.exemple.fr/p/ton-42', sku: 'TON-42' },
+        { visitor_id: 'v-helene', type: 'cart_add', at: minutesAgo(88), sku: 'TON-42', quantity: 1 },
+      ] } });
+      assert.equal(events.status, 200, show(events));
+      const ident = await api(server, 'POST', '/api/v1/tracking/identify', { role: 'marketer', body: { visitor_id: 'v-helene', customer_id: customerId } });
+      assert.equal(ident.status, 200, show(ident));
+      assert.equal(ident.body.events_attributed, 3);
+      const call = await api(server, 'POST', '/api/v1/interactions', { role: 'agent', body: {
+        customer_id: customerId, channel: 'call', direction: 'inbound', subject: 'Question sur la livraison', outcome: 'résolu' } });
+      assert.equal(call.status, 201, show(call));
+
+      const timeline = await api(server, 'GET', `/api/v1/customers/${customerId}/timeline?limit=100`, { role: 'viewer' });
+      assert.equal(timeline.status, 200, show(timeline));
+      const kinds = new Set(timeline.body.items.map((i) => i.kind));
+      for (const kind of ['order', 'order_status', 'shipment', 'email', 'web_session', 'interaction'])
+        assert.ok(kinds.has(kind), `the timeline lacks ${kind}: ${[...kinds].join(', ')}`);
+      const times = timeline.body.items.map((i) => Date.parse(i.at));
+      assert.ok(times.every(Number.isFinite), show(timeline));
+      assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+      const session = timeline.body.items.find((i) => i.kind === 'web_session');
+      assert.equal(session.details.source, 'email');
+      const onlyOrders = await api(server, 'GET', `/api/v1/customers/${customerId}/timeline?kind=order,shipment`, { role: 'viewer' });
+      assert.ok(onlyOrders.body.items.length >= 3 && onlyOrders.body.items.every((i) => ['order', 'shipment'].includes(i.kind)), show(onlyOrders));
     });
   });
 }
