@@ -29,7 +29,8 @@ mail::MailOptions mail_options(const Config& c) {
                    .user = c.smtp_user,
                    .password = c.smtp_password,
                    .require_starttls = c.smtp_starttls,
-                   .timeout_ms = c.smtp_timeout_ms},
+                   .timeout_ms = c.smtp_timeout_ms,
+                   .ca_file = c.smtp_ca_file},
           .from = c.mail_from,
           .max_attempts = c.mail_max_attempts,
           .retry_base_ms = c.mail_retry_base_ms};

@@ -146,6 +146,7 @@ const std::vector<Key>& keys() {
       string_key("smtp_password", &Config::smtp_password),
       bool_key("smtp_starttls", &Config::smtp_starttls),
       int_key("smtp_timeout_ms", &Config::smtp_timeout_ms),
+      string_key("smtp_ca_file", &Config::smtp_ca_file),
       string_key("mail_from", &Config::mail_from),
       int_key("mail_max_attempts", &Config::mail_max_attempts),
       int_key("mail_retry_base_ms", &Config::mail_retry_base_ms),

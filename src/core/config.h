@@ -44,6 +44,7 @@ struct Config {
   std::string smtp_user, smtp_password;         // AUTH when smtp_user is set
   bool smtp_starttls = false;                   // smtp://: refuse to send unless STARTTLS succeeds
   int64_t smtp_timeout_ms = 30'000;             // one SMTP exchange, connection included
+  std::string smtp_ca_file;                     // PEM certificates to trust for TLS; empty: the system's
   std::string mail_from = "Fidelis <noreply@fidelis.invalid>";  // "Display Name <address>"
   int mail_max_attempts = 8;                    // attempts before a message fails
   int64_t mail_retry_base_ms = 60'000;          // first retry delay, doubled at each attempt (at most 6 h)

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -91,7 +92,7 @@ Result<OrderInput> order_from_json(const Json& b, const std::string& prefix = ""
   FIDELIS_RETURN_IF_ERROR(reject_unknown(b,
                                          {"number", "customer_id", "customer", "channel", "currency", "payment_state", "delivery_method",
                                           "status", "lines", "shipping_minor", "order_discount_minor", "subtotal_minor", "discount_minor",
-                                          "total_minor", "delivery_address", "placed_at", "notes"},
+                                          "total_minor", "delivery_address", "placed_at", "notes", "visitor_id"},
                                          prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1)));
   OrderInput in;
   FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> number, get_string(b, "number", f("number")));
@@ -230,8 +231,19 @@ void add_order_routes(Router& r, Services& s) {
              if (!body) return problem(body.error());
              auto in = order_from_json(*body);
              if (!in) return problem(in.error());
+             // The shop's visitor id for the buyer (the snippet's fid_vid): the browsing before the
+             // order joins the customer's profile.
+             auto visitor = get_string(*body, "visitor_id", "visitor_id");
+             if (!visitor) return problem(visitor.error());
+             if (*visitor && !tracking::valid_visitor_id(**visitor))
+               return problem(Error::invalid_argument("visitor_id", "expected 1 to 64 of letters, digits, '.', '_', ':', '-'"));
              auto c = s.orders.create(std::move(*in), ctx.actor);
              if (!c) return problem(c.error());
+             if (*visitor) {
+               if (auto st = s.tracking.identify(**visitor, c->order.customer_id, ctx.actor); !st)
+                 log::warn("cannot join a visitor to an order's customer",
+                           {{"order", c->order.number}, {"error", st.error().message}});
+             }
              return order_response(c->created ? 201 : 200, c->order, s.orders);
            });
          }});

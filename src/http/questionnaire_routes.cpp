@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -203,6 +204,12 @@ void add_questionnaire_routes(Router& r, Services& s) {
            if (!answers) return problem(answers.error());
            auto f = s.questionnaires.answer(ctx.params.at("token"), *answers, ctx.actor);
            if (!f) return problem(f.error());
+           // A browser the tracking snippet knows: its visits join the profile of who answered.
+           std::string visitor = cookie_value(ctx.req.header("Cookie"), "fid_vid");
+           if (!visitor.empty() && tracking::valid_visitor_id(visitor)) {
+             if (auto st = s.tracking.identify(visitor, f->customer_id, ctx.actor); !st)
+               log::warn("cannot join a visitor to a questionnaire's customer", {{"error", st.error().message}});
+           }
            Response res = json_response(200, form_json(*f));
            res.set("Cache-Control", "no-store");
            return res;

@@ -124,6 +124,7 @@ struct SmtpOptions {
   std::string user, password;  // AUTH when user is not empty
   bool require_starttls = false;  // smtp:// only: refuse to send unless STARTTLS succeeds
   Millis timeout_ms = 30'000;     // whole exchange, connection included
+  std::string ca_file;            // PEM certificates to trust (a private CA); empty: the system's
 };
 
 struct SmtpReply {

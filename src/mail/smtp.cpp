@@ -90,6 +90,7 @@ SmtpReply smtp_send(const SmtpOptions& o, const std::string& from_email, const s
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
   curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &replies);
   if (o.require_starttls) curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (!o.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, o.ca_file.c_str());
   if (!o.user.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, o.user.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, o.password.c_str());

@@ -2,7 +2,8 @@
 // confirmation e-mail received by a real SMTP server (references, quantities, prices, delivery
 // terms, slot, tracking link), the tracking link followed, the slot moved, the shipping e-mail with
 // the tracking number, each e-mail sent once even when its event repeats; then the visitor's
-// browsing before the order joined to the profile, a phone call, and the whole story on one timeline.
+// browsing before the order joined to the profile with the order, a login on another device, a
+// phone call, and the whole story on one timeline.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,8 +49,21 @@ for (const driver of drivers()) {
       const to = new Date(Date.parse(from) + 86_400_000).toISOString();
       const slots = (await api(server, 'GET', `/api/v1/delivery/slots?postcode=69002&from=${from}&to=${to}`, { role: 'viewer' })).body.items;
 
+      // Before ordering she browsed anonymously; the shop sends her visitor id with the order.
+      const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
+      const events = await api(server, 'POST', '/api/v1/tracking/events', { role: 'marketer', body: { events: [
+        { visitor_id: 'v-helene', type: 'page_view', at: minutesAgo(90), url: 'https://boutique.exemple.fr/jardin?utm_medium=email&utm_source=newsletter' },
+        { visitor_id: 'v-helene', type: 'product_view', at: minutesAgo(89), url: 'https://boutique.exemple.fr/p/ton-42', sku: 'TON-42' },
+        { visitor_id: 'v-helene', type: 'cart_add', at: minutesAgo(88), sku: 'TON-42', quantity: 1 },
+      ] } });
+      assert.equal(events.status, 200, show(events));
+      const badVisitor = await sales('POST', '/api/v1/orders', { number: 'CMD-X', visitor_id: 'pas un id !', customer: { email: 'x@exemple.fr' },
+                                                                 lines: [{ sku: 'TON-42', quantity: 1 }] });
+      assert.equal(badVisitor.status, 400, show(badVisitor));
+      assert.equal(badVisitor.body.field, 'visitor_id');
       const placed = await sales('POST', '/api/v1/orders', {
         number: 'CMD-1001',
+        visitor_id: 'v-helene',
         customer: { email: 'helene.levy@exemple.fr', first_name: 'Hélène', last_name: 'Lévy' },
         currency: 'EUR',
         lines: [{ sku: 'TON-42', quantity: 1 }, { sku: 'ENG-1', name: 'Engrais gazon', quantity: 2, unit_price_minor: 1290 }],
@@ -101,18 +115,16 @@ for (const driver of drivers()) {
       assert.equal(outbox.status, 200, show(outbox));
       assert.deepEqual(outbox.body.items.map((m) => m.status).sort(), ['sent', 'sent']);
 
-      // Before ordering she browsed anonymously; she logs in and the visits join her profile.
+      // The visits before the order joined her profile with the order; a later login on another
+      // device joins that one too.
       const customerId = placed.body.customer_id;
-      const minutesAgo = (m) => new Date(Date.now() - m * 60_000).toISOString();
-      const events = await api(server, 'POST', '/api/v1/tracking/events', { role: 'marketer', body: { events: [
-        { visitor_id: 'v-helene', type: 'page_view', at: minutesAgo(90), url: 'https://boutique.exemple.fr/jardin?utm_medium=email&utm_source=newsletter' },
-        { visitor_id: 'v-helene', type: 'product_view', at: minutesAgo(89), url: 'https://boutique.exemple.fr/p/ton-42', sku: 'TON-42' },
-        { visitor_id: 'v-helene', type: 'cart_add', at: minutesAgo(88), sku: 'TON-42', quantity: 1 },
-      ] } });
-      assert.equal(events.status, 200, show(events));
-      const ident = await api(server, 'POST', '/api/v1/tracking/identify', { role: 'marketer', body: { visitor_id: 'v-helene', customer_id: customerId } });
+      const counters = await api(server, 'GET', `/api/v1/customers/${customerId}/web-counters`, { role: 'viewer' });
+      assert.equal(counters.body.events, 3, show(counters));
+      await api(server, 'POST', '/api/v1/tracking/events', { role: 'marketer', body: { events: [
+        { visitor_id: 'v-helene-mobile', type: 'page_view', at: minutesAgo(5), url: 'https://boutique.exemple.fr/compte' }] } });
+      const ident = await api(server, 'POST', '/api/v1/tracking/identify', { role: 'marketer', body: { visitor_id: 'v-helene-mobile', customer_id: customerId } });
       assert.equal(ident.status, 200, show(ident));
-      assert.equal(ident.body.events_attributed, 3);
+      assert.equal(ident.body.events_attributed, 1);
       const call = await api(server, 'POST', '/api/v1/interactions', { role: 'agent', body: {
         customer_id: customerId, channel: 'call', direction: 'inbound', subject: 'Question sur la livraison', outcome: 'résolu' } });
       assert.equal(call.status, 201, show(call));
@@ -125,8 +137,8 @@ for (const driver of drivers()) {
       const times = timeline.body.items.map((i) => Date.parse(i.at));
       assert.ok(times.every(Number.isFinite), show(timeline));
       assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
-      const session = timeline.body.items.find((i) => i.kind === 'web_session');
-      assert.equal(session.details.source, 'email');
+      const sessions = timeline.body.items.filter((i) => i.kind === 'web_session');
+      assert.deepEqual(sessions.map((i) => i.details.source), ['direct', 'email'], show(timeline));
       const onlyOrders = await api(server, 'GET', `/api/v1/customers/${customerId}/timeline?kind=order,shipment`, { role: 'viewer' });
       assert.ok(onlyOrders.body.items.length >= 3 && onlyOrders.body.items.every((i) => ['order', 'shipment'].includes(i.kind)), show(onlyOrders));
     });

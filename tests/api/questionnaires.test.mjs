@@ -235,7 +235,12 @@ for (const driver of drivers()) {
     });
 
     test('a partial answer updates the profile', async () => {
-      const r = await pub('POST', token, { body: { answers: { telephone: '06 12 34 56 78', naissance: '14/02/1988' } } });
+      // The browser browsed the shop before (Fidelis's visitor cookie): its visits join the profile.
+      const seen = await api(server, 'POST', '/api/v1/tracking/events', { role: 'marketer', body: { events: [
+        { visitor_id: 'q-visitor-1', type: 'page_view', url: 'https://shop.fr/jardin', referrer: 'https://www.google.fr/' }] } });
+      assert.equal(seen.status, 200, show(seen));
+      const r = await pub('POST', token, { body: { answers: { telephone: '06 12 34 56 78', naissance: '14/02/1988' } },
+                                           headers: { Cookie: 'fid_vid=q-visitor-1' } });
       assert.equal(r.status, 200, show(r));
       assert.equal(r.headers.get('cache-control'), 'no-store');
       assert.deepEqual(r.body.answered, ['naissance', 'telephone']);
@@ -248,6 +253,10 @@ for (const driver of drivers()) {
       assert.equal(c.address.city, 'Lyon', 'unanswered questions change nothing');
       assert.equal(c.version, customer.version + 1);
       customer = c;
+      const web = await call('GET', `/api/v1/customers/${c.id}/web-counters`);
+      assert.equal(web.status, 200, show(web));
+      assert.equal(web.body.visits, 1, show(web));
+      assert.equal(web.body.page_views, 1);
 
       const stats = await call('GET', `${Q}/${questionnaire.id}/completion`);
       assert.equal(stats.status, 200, show(stats));

@@ -63,3 +63,46 @@ export async function startSmtp() {
     },
   };
 }
+
+// The same recording server behind TLS with AUTH required (tests/smtp/secure_server.py): mode
+// "starttls" (STARTTLS required on a plain port) or "smtps" (TLS from the first byte). A
+// self-signed certificate for 127.0.0.1 is made with openssl; `caFile` is what a client must trust.
+export async function startSecureSmtp({ mode, user, password }) {
+  const dir = mkdtempSync(join(tmpdir(), 'fidelis-smtps-'));
+  const certDir = mkdtempSync(join(tmpdir(), 'fidelis-cert-'));
+  const cert = join(certDir, 'cert.pem');
+  const key = join(certDir, 'key.pem');
+  await new Promise((resolve, reject) => {
+    const p = spawn('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl exited ${code}`))));
+  });
+  const port = await freePort();
+  const proc = spawn('/usr/bin/python3', [join(ROOT, 'tests', 'smtp', 'secure_server.py'), '--port', String(port), '--dir', dir,
+    '--cert', cert, '--key', key, '--mode', mode, '--user', user, '--password', password], {
+    env: { ...process.env, PYTHONPATH: join(ROOT, 'tests', 'smtp') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const end = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (Date.now() > end || proc.exitCode !== null) throw new Error(`the TLS SMTP server did not start: ${stderr}`);
+    await sleep(50);
+  }
+  return {
+    url: `${mode === 'smtps' ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
+    caFile: cert,
+    messages() {
+      return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(certDir, { recursive: true, force: true });
+    },
+  };
+}
