@@ -107,7 +107,7 @@ int run(int argc, char** argv) {
   std::string i_file, i_source, i_mapping, i_country = "FR", i_rejects;
   std::optional<int> i_priority;
   bool i_no_dedup = false, i_dry_run = false;
-  int64_t i_batch = 5000;
+  int64_t i_batch = 20000;
   import_customers->add_option("FILE", i_file, "the CSV file")->required();
   import_customers->add_option("--source", i_source, "the system the file comes from, e.g. prestashop")->required();
   import_customers->add_option("--mapping", i_mapping, "JSON file: {\"column header\": \"field\", ...}");
