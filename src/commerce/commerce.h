@@ -310,6 +310,10 @@ class OrderService {
   // workflow forbids (shipped -> placed, cancel after shipping, ...); InvalidArgument ("at") for a
   // time in the future or before the previous transition; NotFound ("id").
   Result<Order> transition(int64_t id, OrderStatus to, std::optional<Millis> at, const audit::Actor& actor);
+  // Records the payment's progress: pending -> paid or failed; failed -> pending or paid; paid ->
+  // refunded or partially_refunded; partially_refunded -> partially_refunded or refunded; refunded
+  // is final. Conflict ("payment_state") for another move; NotFound ("id").
+  Result<Order> set_payment_state(int64_t id, PaymentState to, const audit::Actor& actor);
   // Records returned quantities per line. Conflict ("status") unless shipped or delivered;
   // InvalidArgument ("lines[i].quantity") beyond what is left to return. The order becomes
   // returned when every line is fully returned.

@@ -192,6 +192,44 @@ Result<Order> OrderService::add_returns(int64_t id, const std::vector<ReturnInpu
   return out;
 }
 
+Result<Order> OrderService::set_payment_state(int64_t id, PaymentState to, const audit::Actor& actor) {
+  using P = PaymentState;
+  auto allowed = [](P from, P to) {
+    switch (from) {
+      case P::kPending: return to == P::kPaid || to == P::kFailed;
+      case P::kFailed: return to == P::kPending || to == P::kPaid;
+      case P::kPaid: return to == P::kRefunded || to == P::kPartiallyRefunded;
+      case P::kPartiallyRefunded: return to == P::kPartiallyRefunded || to == P::kRefunded;
+      case P::kRefunded: return false;
+    }
+    return false;
+  };
+  Millis now = clock_.now();
+  Order out;
+  Status s = db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(Order o, load_order(tx, id));
+    if (!allowed(o.payment_state, to))
+      return state_conflict("payment_state", fmt::format("a payment cannot go from {} to {}", payment_state_name(o.payment_state),
+                                                         payment_state_name(to)));
+    Value p[] = {o.id, std::string(payment_state_name(to)), now, o.version};
+    FIDELIS_ASSIGN_OR_RETURN(int64_t n, tx.exec("UPDATE orders SET payment_state = $2, updated_at = $3, version = version + 1 "
+                                                "WHERE id = $1 AND version = $4",
+                                                p));
+    if (n != 1) return Error::conflict("the order changed at the same time; retry");
+    std::string before = fmt::format(R"({{"payment_state":"{}"}})", payment_state_name(o.payment_state));
+    std::string after = fmt::format(R"({{"payment_state":"{}"}})", payment_state_name(to));
+    FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor, {"order.payment", "order", std::to_string(id), before, after}, now));
+    FIDELIS_RETURN_IF_ERROR(audit::emit(
+        tx, {"order.payment", o.customer_id, std::to_string(id),
+             fmt::format(R"({{"id":{},"payment_state":"{}"}})", o.id, payment_state_name(to))},
+        now));
+    FIDELIS_ASSIGN_OR_RETURN(out, load_order(tx, id));
+    return ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
 Result<Order> OrderService::add_shipment(int64_t id, ShipmentInput in, const audit::Actor& actor) {
   in.carrier = std::string(text::trim(in.carrier));
   in.tracking_number = std::string(text::trim(in.tracking_number));

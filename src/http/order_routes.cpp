@@ -311,6 +311,22 @@ void add_order_routes(Router& r, Services& s) {
            return order_response(200, *o, s.orders);
          }});
 
+  r.add({"POST", "/api/v1/orders/{id}/payment", "setOrderPayment", Permission::kOrdersManage, false, true, [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           auto body = ctx.json_body();
+           if (!body) return problem(body.error());
+           if (auto st = reject_unknown(*body, {"payment_state"}); !st) return problem(st.error());
+           auto state = get_string(*body, "payment_state", "payment_state");
+           if (!state) return problem(state.error());
+           if (!*state) return problem(Error::invalid_argument("payment_state", "is required"));
+           auto to = parse_payment_state(**state, "payment_state");
+           if (!to) return problem(to.error());
+           auto o = s.orders.set_payment_state(*id, *to, ctx.actor);
+           if (!o) return problem(o.error());
+           return order_response(200, *o, s.orders);
+         }});
+
   r.add({"POST", "/api/v1/orders/{id}/transitions", "transitionOrder", Permission::kOrdersManage, false, true, [&s](Context& ctx) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());

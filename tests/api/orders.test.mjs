@@ -109,6 +109,19 @@ for (const driver of drivers()) {
       assert.equal(tooMuch.status, 400);
       assert.equal(tooMuch.body.field, 'lines[0].quantity');
 
+      // The payment: paid, then partly refunded for the returned bag; a refund cannot be unpaid.
+      const paid = await sales('POST', `${path}/payment`, { payment_state: 'paid' });
+      assert.equal(paid.status, 200, show(paid));
+      assert.equal(paid.body.payment_state, 'paid');
+      assert.equal((await sales('POST', `${path}/payment`, { payment_state: 'partially_refunded' })).body.payment_state, 'partially_refunded');
+      const back = await sales('POST', `${path}/payment`, { payment_state: 'pending' });
+      assert.equal(back.status, 409, show(back));
+      assert.equal(back.body.field, 'payment_state');
+      const unknownState = await sales('POST', `${path}/payment`, { payment_state: 'gratuit' });
+      assert.equal(unknownState.status, 400);
+      assert.equal(unknownState.body.field, 'payment_state');
+      assert.equal((await viewer('POST', `${path}/payment`, { payment_state: 'refunded' })).status, 403);
+
       const got = await viewer('GET', path);
       assert.deepEqual(got.body.history.map((h) => h.status), ['placed', 'confirmed', 'shipped', 'delivered']);
 
