@@ -305,7 +305,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
             }
           }
-          std::optional<int64_t> keeper = match ? match : duplicate ? std::optional(duplicate->customer_id) : std::nullopt;
+          std::optional<int64_t> keeper = match;
+          if (!keeper && duplicate) keeper = duplicate->customer_id;
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
           // left for review.
           if (row.input.emails) {

@@ -63,8 +63,9 @@ class Recorder:
             "content_type": message.get_content_type(),
             "parts": parts,
         }
-        self._write(base + ".json", json.dumps(summary, ensure_ascii=False).encode("utf-8"))
+        # The .eml first: a reader lists the .json files, so one it sees always has its .eml.
         self._write(base + ".eml", envelope.original_content)
+        self._write(base + ".json", json.dumps(summary, ensure_ascii=False).encode("utf-8"))
         return "250 2.0.0 Ok: queued as %06d" % n
 
     @staticmethod
