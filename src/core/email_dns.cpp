@@ -56,6 +56,7 @@ Answer query(res_state state, const std::string& domain, int type) {
       default: return Answer::kFailed;  // TRY_AGAIN (timeout, SERVFAIL), NO_RECOVERY
     }
   }
+  if (n > static_cast<int>(sizeof buf)) return Answer::kFailed;  // truncated to the buffer: not parsed
   ns_msg msg;
   if (ns_initparse(buf, n, &msg) < 0) return Answer::kFailed;
   int count = ns_msg_count(msg, ns_s_an);

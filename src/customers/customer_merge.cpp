@@ -98,20 +98,29 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
   return merged;
 }
 
-Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now) {
+Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now,
+                            std::optional<int64_t> expected_version) {
   NameKeys keys = name_keys(in.first_name, in.last_name);
   const Address a = in.address.value_or(Address{});
   Value p[] = {id, storage::opt(in.civility), storage::opt(in.first_name), storage::opt(in.last_name), keys.last_first,
                keys.first_last, storage::opt(in.birth_date), storage::opt(a.street), storage::opt(a.street2),
                storage::opt(a.postcode), storage::opt(a.city),
-               a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
+               a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now,
+               expected_version ? Value(*expected_version) : storage::null()};
   FIDELIS_ASSIGN_OR_RETURN(
       int64_t changed,
       tx.exec("UPDATE customers SET civility = $2, first_name = $3, last_name = $4, name_key = $5, name_key2 = $6, "
               "birth_date = $7, street = $8, street2 = $9, postcode = $10, city = $11, city_key = $12, country = $13, "
-              "updated_at = $14, version = version + 1 WHERE id = $1 AND deleted_at IS NULL",
+              "updated_at = $14, version = version + 1 WHERE id = $1 AND deleted_at IS NULL "
+              "AND (CAST($15 AS BIGINT) IS NULL OR version = CAST($15 AS BIGINT))",
               p));
-  if (changed == 0) return Error::not_found("id", fmt::format("no customer {}", id));
+  if (changed == 0) {
+    Value q[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live,
+                             tx.one("SELECT 1 FROM customers WHERE id = $1 AND deleted_at IS NULL", q));
+    if (live) return Error::conflict(fmt::format("customer {} changed at the same time; retry", id));
+    return Error::not_found("id", fmt::format("no customer {}", id));
+  }
   FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
   return refresh_document(tx, id);
 }

@@ -243,8 +243,10 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
 // Sets live customer `id`'s scalar fields (civility, names, birth date, address) to exactly `in`'s
 // (unset = NULL), replaces the lists `in` sets and upserts its consents, inside `tx`: what a merge's
 // survivorship decided. Bumps the version and rewrites the document; no audit entry or event.
-// NotFound if `id` is not a live customer.
-Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now);
+// NotFound if `id` is not a live customer; Conflict when `expected_version` is given and the
+// customer changed since it was read (another transaction committed in between).
+Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now,
+                            std::optional<int64_t> expected_version = std::nullopt);
 // Recomputes customer `id`'s search keys from its row after its columns were written directly (an
 // unmerge restoring rows), bumps the version and rewrites the document.
 Result<Customer> reindex_in(storage::Tx& tx, int64_t id, Millis now);

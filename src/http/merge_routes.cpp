@@ -224,7 +224,8 @@ void add_merge_routes(Router& r, Services& s) {
            return json_response(200, run_json(*run));
          }});
 
-  // The whole base as a file: written to a temporary file (memory stays flat), then streamed.
+  // The whole base as a file: written to a temporary file (memory stays flat), then streamed. On the
+  // worker pool even on SQLite: writing the file takes seconds the I/O threads must not wait.
   r.add({"GET", "/api/v1/customers/export", "exportCustomers", Permission::kCustomersExport, false, true,
          [&s](Context& ctx) {
            auto format = imports::parse_export_format(ctx.query_param("format").value_or("csv"));
@@ -243,6 +244,11 @@ void add_merge_routes(Router& r, Services& s) {
            int fd = mkstemp(path.data());
            if (fd < 0) return problem(Error::internal("cannot create a temporary export file in data_dir"));
            std::FILE* out = fdopen(fd, "wb");
+           if (out == nullptr) {
+             close(fd);
+             std::remove(path.c_str());
+             return problem(Error::internal("cannot open the temporary export file"));
+           }
            auto n = imports::export_customers(s.db, *format, include_deleted, [&](std::string_view chunk) -> Status {
              if (std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size())
                return Error::internal("cannot write the export file (disk full?)");
@@ -261,7 +267,7 @@ void add_merge_routes(Router& r, Services& s) {
            res.set("Fidelis-Export-Count", std::to_string(*n));
            res.body_file = path;
            return res;
-         }});
+         }, /*get_writes=*/true});
 }
 
 }  // namespace fidelis::http

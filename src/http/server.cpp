@@ -58,6 +58,8 @@ using tcp = asio::ip::tcp;
 using SteadyTime = std::chrono::steady_clock::time_point;
 using BeastResponse = bhttp::response<bhttp::string_body>;
 using FileResponse = bhttp::response<bhttp::file_body>;
+// How long a client has to download a file body (Response::body_file), from the end of the handler.
+constexpr auto kFileBodyWriteTime = std::chrono::minutes(30);
 
 namespace {
 
@@ -735,6 +737,8 @@ struct Server::Impl {
       const bool keep_alive = client_keep_alive && !handler_closes && !stopping_.load();
       stream.expires_at(deadline);
       if (!response.body_file.empty()) {
+        // A file (an export) may take a slow client longer than a request's deadline to download.
+        stream.expires_after(kFileBodyWriteTime);
         std::optional<FileResponse> file = to_beast_file(response, version, head, keep_alive);
         if (file) {
           co_await bhttp::async_write(stream, *file, asio::redirect_error(asio::use_awaitable, ec));

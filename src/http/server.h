@@ -49,7 +49,8 @@ struct Response {
   std::vector<Header> headers;  // Content-Length and Date are added by the server
   std::string body;
   // When set, the body is this file's content instead, streamed from disk; the server removes the
-  // file once it has opened it (a temporary file made for this response).
+  // file once it has opened it (a temporary file made for this response). Its download has 30
+  // minutes, whatever the request deadline.
   std::string body_file;
   void set(std::string name, std::string value);  // replaces an existing header of that name
 };

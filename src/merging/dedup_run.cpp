@@ -142,7 +142,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   d.compared = static_cast<int64_t>(matched->stats.compared_pairs);
   d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
   d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);
-  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) { return save(tx, d); }));
+  if (Status st = db_.transact([&](storage::Tx& tx) { return save(tx, d); }); !st) return finish(st);
   report();
   if (options.dry_run) return finish(ok());
 
@@ -153,22 +153,30 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
     if (stopping_) return finish(Error::unavailable("the server stopped during the run; run it again"));
     Millis now = clock_.now();
     DedupRun next = d;
-    Status st = db_.transact([&](storage::Tx& tx) -> Status {
+    // A batch that lost a race (a deadlock with a merge made through the API, on PostgreSQL) is
+    // rolled back whole: run it again.
+    Status st = ok();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+    st = db_.transact([&](storage::Tx& tx) -> Status {
       next = d;
       for (size_t i = start; i < std::min(pairs.size(), start + kBatch); ++i) {
         const dedup::ScoredPair& p = pairs[i];
         ++next.done;
-        Value known[] = {std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)};
-        FIDELIS_ASSIGN_OR_RETURN(
-            std::optional<storage::Row> decided,
-            tx.one("SELECT status FROM merge_reviews WHERE customer_a = $1 AND customer_b = $2", known));
-        if (decided && decided->str(0) == "rejected") {
-          ++next.skipped;
-          continue;
-        }
         FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> a, survivor(tx, p.a_id));
         FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> b, survivor(tx, p.b_id));
         if (!a || !b || *a == *b) {
+          ++next.skipped;
+          continue;
+        }
+        // Two people by a person's decision (a rejected review, an undone merge): never merged,
+        // whether the pair is the one scored or the customers they now are.
+        Value known[] = {std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id), std::min(*a, *b), std::max(*a, *b)};
+        FIDELIS_ASSIGN_OR_RETURN(
+            std::optional<storage::Row> decided,
+            tx.one("SELECT 1 FROM merge_reviews WHERE status = 'rejected' AND ((customer_a = $1 AND customer_b = $2) "
+                   "OR (customer_a = $3 AND customer_b = $4))",
+                   known));
+        if (decided) {
           ++next.skipped;
           continue;
         }
@@ -188,6 +196,8 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
       next.updated_at = now;
       return save(tx, next);
     });
+    if (st || st.error().code != Code::kConflict) break;
+    }
     if (!st) return finish(st);
     d = next;
     report();

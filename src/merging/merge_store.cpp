@@ -357,7 +357,9 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   FIDELIS_RETURN_IF_ERROR(tx.exec(
       "UPDATE customers SET deleted_at = $2, merged_into = $3, updated_at = $2, version = version + 1 WHERE id = $1", del));
   FIDELIS_ASSIGN_OR_RETURN(Json moved, move_attached(tx, loser, winner));
-  FIDELIS_ASSIGN_OR_RETURN(customers::Customer merged, customers::replace_in(tx, winner, s.input, now));
+  // Read without a row lock: a change to the winner committed since then makes this a Conflict
+  // (retry), never a silent overwrite.
+  FIDELIS_ASSIGN_OR_RETURN(customers::Customer merged, customers::replace_in(tx, winner, s.input, now, w.version));
   if (auto r = customers::reindex_in(tx, loser, now); !r) return r.error();
   FIDELIS_ASSIGN_OR_RETURN(Json after, dump_profile(tx, winner));
 
@@ -419,6 +421,13 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after, now));
   FIDELIS_RETURN_IF_ERROR(move_back(tx, moved, m.winner_id, m.loser_id));
   // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
+  // The addresses are locked as creates lock them, so no create can take one meanwhile.
+  {
+    Value q[] = {m.loser_id};
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows keys,
+                             tx.query("SELECT email_key FROM customer_emails WHERE customer_id = $1 ORDER BY email_key", q));
+    for (const auto& k : keys.rows) FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + k.str(0)));
+  }
   Value pl[] = {m.loser_id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows shared,

@@ -166,7 +166,7 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
 // ---- reviews (reviews.cpp) ----
 
 // Queues the pair (in either order) for review unless it is already known (pending, accepted or
-// rejected). Returns whether it was queued.
+// rejected); an obsolete pair is queued again. Returns whether it was queued.
 Result<bool> queue_review_in(storage::Tx& tx, int64_t a, int64_t b, const Candidate& c, const dedup::Model& model,
                              std::string_view origin, Millis now);
 
@@ -186,7 +186,8 @@ struct Review {
   std::string status;       // pending, accepted, rejected, obsolete (one side deleted or merged)
   std::string origin;
   std::vector<FieldSideBySide> fields;
-  std::string a_document, b_document;  // the profiles' JSON documents
+  std::string a_document, b_document;  // the profiles' JSON documents; empty (and no fields) when
+                                       // a side is deleted or merged since
   Millis created_at = 0;
   std::optional<Millis> decided_at;
   std::optional<std::string> decided_by;

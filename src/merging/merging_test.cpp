@@ -375,6 +375,24 @@ TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes
   EXPECT_EQ(customers_->list({})->items.size(), 5u);
 }
 
+TEST_P(MergingTest, ARunNeverJoinsTwoPeopleAPersonSeparatedThroughAThirdRecord) {
+  Customer a = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
+  Customer c = make(input("Helene", "Levy", "h.levy@gmail.com", "06 12 34 56 78"));
+  // Merged, then undone: a person said A and C are two people.
+  auto m = svc_->merge({a.id, c.id}, actor_);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  // B looks like both. The run merges B with one of them, then must not merge that one with the other.
+  Customer b = make(input("Hélène", "LEVY", "hlevy@free.fr", "0612345678"));
+  auto run = svc_->run_dedup({}, actor_);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->merged, 1);
+  EXPECT_GE(run->skipped, 1);
+  EXPECT_TRUE(customers_->get(a.id));
+  EXPECT_TRUE(customers_->get(c.id));
+  EXPECT_EQ(customers_->get(b.id).error().code, Code::kNotFound);
+}
+
 TEST_P(MergingTest, EveryTableWithCustomerRowsFollowsAMerge) {
   // Profile tables are merged by survivorship; the event log and the rendered document are not moved.
   const std::set<std::string> profile = {"customers", "customer_docs", "customer_emails", "customer_phones",

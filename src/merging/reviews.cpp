@@ -61,7 +61,8 @@ Result<Review> review_from_row(storage::Tx& tx, const storage::Row& row, const d
   if (r.status == "pending" && row.i64(10) < 2) r.status = "obsolete";
   int64_t ids[] = {r.customer_a, r.customer_b};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<customers::Customer> both, customers::load_customers_for_export(tx, ids));
-  if (both.size() == 2) {
+  // A side that was deleted or merged since shows no profile: deleted customers are for admins.
+  if (both.size() == 2 && !both[0].deleted_at && !both[1].deleted_at) {
     r.a_document = customers::render_document(both[0]);
     r.b_document = customers::render_document(both[1]);
     dedup::Record ra = record_of(both[0]), rb = record_of(both[1]);
@@ -91,7 +92,10 @@ Result<bool> queue_review_in(storage::Tx& tx, int64_t a, int64_t b, const Candid
   Value p[] = {std::min(a, b), std::max(a, b), c.score, comparison_json(c.comparison, model).dump(), std::string(origin), now};
   FIDELIS_ASSIGN_OR_RETURN(
       int64_t n, tx.exec("INSERT INTO merge_reviews (customer_a, customer_b, score, comparison, origin, status, created_at) "
-                         "VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (customer_a, customer_b) DO NOTHING",
+                         "VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (customer_a, customer_b) DO UPDATE SET "
+                         "status = 'pending', score = excluded.score, comparison = excluded.comparison, "
+                         "origin = excluded.origin, created_at = excluded.created_at, decided_at = NULL, "
+                         "decided_by = NULL WHERE merge_reviews.status = 'obsolete'",
                          p));
   return n > 0;
 }
