@@ -5,6 +5,7 @@
 
 #include "app/app.h"
 #include "commerce/commerce.h"
+#include "core/text.h"
 #include "mail/mail.h"
 
 namespace fidelis::app {
@@ -25,8 +26,7 @@ Status queue_order_mail(storage::Tx& tx, commerce::OrderService& orders, std::st
              "ORDER BY e.position LIMIT 1) FROM customers c WHERE c.id = $1",
              p));
   if (row) {
-    name = fmt::format("{} {}", row->str(0), row->str(1));
-    if (name.front() == ' ' || name.back() == ' ') name = name.front() == ' ' ? name.substr(1) : name.substr(0, name.size() - 1);
+    name = text::trim(fmt::format("{} {}", row->str(0), row->str(1)));
     if (!to && !row->is_null(2)) to = row->str(2);
   }
   if (!to) return ok();

@@ -116,6 +116,18 @@ TEST(Text, Base64UrlRoundTrip) {
   EXPECT_FALSE(text::base64url_decode("ab$c", out));
 }
 
+TEST(Text, HexAndPercentDecoding) {
+  std::string out;
+  ASSERT_TRUE(text::hex_decode(text::hex_encode(std::string("\0\xff\x10", 3)), out));
+  EXPECT_EQ(out, std::string("\0\xff\x10", 3));
+  ASSERT_TRUE(text::hex_decode("C3A9", out));
+  EXPECT_EQ(out, "é");
+  EXPECT_FALSE(text::hex_decode("abc", out));
+  EXPECT_FALSE(text::hex_decode("zz", out));
+  EXPECT_EQ(text::percent_decode("caf%C3%A9+cr%c3%a8me%2", true), "café crème%2");
+  EXPECT_EQ(text::percent_decode("/a+b/%2F%zz", false), "/a+b//%zz");
+}
+
 TEST(Text, CaseMappingCoversFrenchLetters) {
   EXPECT_EQ(text::to_lower("ÉLODIE ŒUVRARD ÇA"), "élodie œuvrard ça");
   EXPECT_EQ(text::to_upper("éèêëàâîïôûùüÿçœ"), "ÉÈÊËÀÂÎÏÔÛÙÜŸÇŒ");

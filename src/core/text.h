@@ -23,5 +23,12 @@ std::string base64url_encode(std::string_view bytes);
 // Empty optional-like result: returns false when `in` is not valid unpadded base64url.
 bool base64url_decode(std::string_view in, std::string& out);
 std::string hex_encode(std::string_view bytes);
+// Lower- or upper-case hex to bytes; false (and `out` unspecified) on an odd length or a non-hex digit.
+bool hex_decode(std::string_view in, std::string& out);
+// 0..15 for a hex digit, -1 otherwise.
+int hex_digit(char c);
+// URL decoding: %XX becomes the byte (a '%' not followed by two hex digits is kept as is), and '+'
+// becomes a space when `plus_is_space` (query strings, forms), not in paths.
+std::string percent_decode(std::string_view s, bool plus_is_space);
 
 }  // namespace fidelis::text

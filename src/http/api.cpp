@@ -70,7 +70,7 @@ bool Api::blocking(std::string_view method, std::string_view path) const {
   // On SQLite a GET is a few microseconds of local reading that never waits for the writer (its
   // bookkeeping writes are best-effort try_transact): handing it to the worker pool costs more
   // than it does (measured, docs/BENCHMARKS.md). PostgreSQL round trips always go to the pool.
-  return !(method == "GET" && s_.db.dialect() == storage::Dialect::kSqlite && !m.route->get_writes);
+  return !(method == "GET" && s_.db.dialect() == storage::Dialect::kSqlite && !m.route->always_on_pool);
 }
 
 Response Api::handle(const Request& req) {

@@ -64,6 +64,9 @@ struct Context {
   Result<Json> json_body() const;
   // Path parameter as a positive integer; InvalidArgument naming it otherwise.
   Result<int64_t> id_param(const std::string& name = "id") const;
+  // Query parameter as a positive integer (an id filter); nullopt when absent, InvalidArgument
+  // naming it when not a positive integer.
+  Result<std::optional<int64_t>> id_query(const std::string& name) const;
 
  private:
   mutable std::optional<std::map<std::string, std::string>> query_;
@@ -81,7 +84,8 @@ struct Route {
   bool blocking = true;             // touches the database or hashes: runs on the worker pool
                                     // (GETs on SQLite excepted, see Api::blocking)
   RouteHandler handler;
-  bool get_writes = false;          // a GET that writes (the tracking pixel): always on the worker pool
+  bool always_on_pool = false;      // a GET that writes (the tracking pixel) or works long (an export):
+                                    // on the worker pool even on SQLite
 };
 
 class Router {

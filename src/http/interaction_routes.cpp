@@ -69,13 +69,9 @@ Response list_interactions(Services& s, Context& ctx, std::optional<int64_t> cus
   }
   q.channel = ctx.query_param("channel");
   if (!customer) {
-    if (auto c = ctx.query_param("customer_id")) {
-      try {
-        q.customer_id = std::stoll(*c);
-      } catch (const std::exception&) {
-        return problem(Error::invalid_argument("customer_id", "expected an integer"));
-      }
-    }
+    auto c = ctx.id_query("customer_id");
+    if (!c) return problem(c.error());
+    q.customer_id = *c;
   }
   auto page = s.interactions.list(q);
   if (!page) return problem(page.error());

@@ -91,12 +91,9 @@ void add_mail_routes(Router& r, Services& s) {
              if (!state) return problem(state.error());
              q.state = *state;
            }
-           if (auto c = ctx.query_param("customer_id")) {
-             char* end = nullptr;
-             long long id = std::strtoll(c->c_str(), &end, 10);
-             if (c->empty() || *end != '\0' || id < 1) return problem(Error::invalid_argument("customer_id", "expected a positive integer"));
-             q.customer_id = id;
-           }
+           auto customer = ctx.id_query("customer_id");
+           if (!customer) return problem(customer.error());
+           q.customer_id = *customer;
            auto page = s.mail.list_messages(q);
            if (!page) return problem(page.error());
            Json items = Json::array();

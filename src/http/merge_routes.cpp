@@ -77,21 +77,13 @@ Json run_json(const DedupRun& d) {
           {"finished_at", d.finished_at ? Json(iso(*d.finished_at)) : Json(nullptr)}};
 }
 
-Result<std::optional<int64_t>> optional_id(const Context& ctx, const std::string& name) {
-  auto v = ctx.query_param(name);
-  if (!v) return std::optional<int64_t>();
-  if (v->empty() || v->size() > 18 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Error::invalid_argument(name, "expected a positive integer");
-  return std::optional<int64_t>(std::stoll(*v));
-}
-
 }  // namespace
 
 void add_merge_routes(Router& r, Services& s) {
   r.add({"GET", "/api/v1/merge-reviews", "listMergeReviews", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
            ReviewQuery q;
            if (auto st = ctx.query_param("status")) q.status = *st;
-           auto customer = optional_id(ctx, "customer_id");
+           auto customer = ctx.id_query("customer_id");
            if (!customer) return problem(customer.error());
            q.customer_id = *customer;
            if (auto c = ctx.query_param("cursor")) {
@@ -164,7 +156,7 @@ void add_merge_routes(Router& r, Services& s) {
            return res;
          }});
   r.add({"GET", "/api/v1/merges", "listMerges", Permission::kCustomersRead, false, true, [&s](Context& ctx) {
-           auto customer = optional_id(ctx, "customer_id");
+           auto customer = ctx.id_query("customer_id");
            if (!customer) return problem(customer.error());
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());
@@ -267,7 +259,7 @@ void add_merge_routes(Router& r, Services& s) {
            res.set("Fidelis-Export-Count", std::to_string(*n));
            res.body_file = path;
            return res;
-         }, /*get_writes=*/true});
+         }, /*always_on_pool=*/true});
 }
 
 }  // namespace fidelis::http

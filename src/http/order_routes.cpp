@@ -197,11 +197,7 @@ Result<OrderQuery> order_query(const Context& ctx, bool with_customer) {
     FIDELIS_ASSIGN_OR_RETURN(int64_t after, decode_cursor(*c));
     q.after_id = after;
   }
-  if (auto c = ctx.query_param("customer_id")) {
-    if (c->empty() || c->size() > 18 || c->find_first_not_of("0123456789") != std::string::npos)
-      return Error::invalid_argument("customer_id", "expected a customer id");
-    q.customer_id = std::stoll(*c);
-  }
+  FIDELIS_ASSIGN_OR_RETURN(q.customer_id, ctx.id_query("customer_id"));
   if (auto s = ctx.query_param("status")) {
     FIDELIS_ASSIGN_OR_RETURN(q.status, parse_status(*s, "status"));
   }

@@ -35,27 +35,6 @@ bool match_pattern(const std::vector<std::string>& ps, const std::vector<std::st
   return true;
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string decode_component(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out += ' ';
-    else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void Router::add(Route route) {
@@ -95,8 +74,8 @@ const std::map<std::string, std::string>& Context::query() const {
       std::string_view pair = q.substr(start, end - start);
       if (!pair.empty()) {
         size_t eq = pair.find('=');
-        std::string key = decode_component(pair.substr(0, eq));
-        std::string value = eq == std::string_view::npos ? "" : decode_component(pair.substr(eq + 1));
+        std::string key = text::percent_decode(pair.substr(0, eq), true);
+        std::string value = eq == std::string_view::npos ? "" : text::percent_decode(pair.substr(eq + 1), true);
         (*query_)[key] = value;
       }
       start = end + 1;
@@ -123,15 +102,29 @@ Result<Json> Context::json_body() const {
   return body;
 }
 
-Result<int64_t> Context::id_param(const std::string& name) const {
-  auto it = params.find(name);
-  if (it == params.end()) return Error::invalid_argument(name, "is missing");
-  const std::string& s = it->second;
+namespace {
+
+Result<int64_t> positive_id(const std::string& s, const std::string& name) {
   if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return Error::invalid_argument(name, "expected a positive integer");
   int64_t v = std::stoll(s);
   if (v <= 0) return Error::invalid_argument(name, "expected a positive integer");
   return v;
+}
+
+}  // namespace
+
+Result<int64_t> Context::id_param(const std::string& name) const {
+  auto it = params.find(name);
+  if (it == params.end()) return Error::invalid_argument(name, "is missing");
+  return positive_id(it->second, name);
+}
+
+Result<std::optional<int64_t>> Context::id_query(const std::string& name) const {
+  auto v = query_param(name);
+  if (!v) return std::optional<int64_t>();
+  FIDELIS_ASSIGN_OR_RETURN(int64_t id, positive_id(*v, name));
+  return std::optional<int64_t>(id);
 }
 
 }  // namespace fidelis::http

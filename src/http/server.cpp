@@ -42,6 +42,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/text.h"
 
 // GCC 12 inlines Asio's coroutine-frame operator new (which calls ::operator new) into every
 // coroutine and then flags the frame's class-specific operator delete as "mismatched". The pair is
@@ -102,33 +103,6 @@ bool has_token(std::string_view value, std::string_view token) {
     value.remove_prefix(comma + 1);
   }
   return false;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX sequences become bytes; a '%' not followed by two hex digits is kept as is, since routing
-// will simply not match such a path (a 404 is a better answer than a 400 here).
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]);
-      int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
 }
 
 // RFC 9110 token characters, for header names coming from handlers.
@@ -651,7 +625,9 @@ struct Server::Impl {
       target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     }
     std::size_t q = target.find('?');
-    r.path = percent_decode(target.substr(0, q));
+    // A '%' not followed by two hex digits stays: routing will not match such a path (a 404 is a
+    // better answer than a 400 here).
+    r.path = text::percent_decode(target.substr(0, q), /*plus_is_space=*/false);
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
     for (const auto& field : msg) r.headers.push_back({std::string(sv(field.name_string())), std::string(sv(field.value()))});
     r.body = std::move(msg.body());

@@ -1,9 +1,11 @@
 // Candidate duplicates of one record, found through the database's indexes and scored.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/text.h"
-#include "merging/merging.h"
+#include "merging/merging_internal.h"
 
 namespace fidelis::merging {
 
@@ -12,22 +14,22 @@ using storage::Value;
 namespace {
 
 // Each block is capped on its own, so one crowded name cannot hide an e-mail or phone match.
-constexpr std::string_view kCandidatesSql =
-    "SELECT c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
-    "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
-    "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
-    "ORDER BY ph.position LIMIT 1) "
-    "FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ("
-    // the same e-mail; the same phone
-    "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
-    "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
-    // the same name, either order, in the same postcode
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key IN ($3, $4) AND postcode = $5 LIMIT 50) k3 "
-    // the same birth date and the same name in the other order, or the same first name (a new surname)
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 = $3 LIMIT 50) k4 "
-    "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 >= $7 AND name_key2 < $8 "
-    "LIMIT 50) k5) "
-    "LIMIT 200";
+const std::string& candidates_sql() {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ("
+      // the same e-mail; the same phone
+      "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
+      "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
+      // the same name, either order, in the same postcode
+      "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key IN ($3, $4) AND postcode = $5 LIMIT 50) k3 "
+      // the same birth date and the same name in the other order, or the same first name (a new surname)
+      "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 = $3 LIMIT 50) k4 "
+      "UNION SELECT id FROM (SELECT id FROM customers WHERE birth_date = $6 AND name_key2 >= $7 AND name_key2 < $8 "
+      "LIMIT 50) k5) "
+      "LIMIT 200",
+      kRecordColumns);
+  return sql;
+}
 
 Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
 
@@ -54,20 +56,11 @@ Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Rec
                or_null(first_prefix),
                or_null(first_upper),
                exclude};
-  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(kCandidatesSql, p));
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(candidates_sql(), p));
   std::vector<Candidate> out;
   dedup::PreparedRecord self(r);
   for (const auto& row : rows.rows) {
-    dedup::Record other;
-    other.id = row.i64(0);
-    other.first_name = row.str(1);
-    other.last_name = row.str(2);
-    other.birth_date = row.str(3);
-    other.street = row.str(4);
-    other.postcode = row.str(5);
-    other.city = row.str(6);
-    other.email = row.str(7);
-    other.phone_e164 = row.str(8);
+    dedup::Record other = record_from_row(row);
     Candidate c;
     c.customer_id = other.id;
     c.comparison = dedup::compare(self, dedup::PreparedRecord(other));

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -15,13 +14,10 @@ namespace fidelis::merging {
 using storage::Value;
 using Json = nlohmann::json;
 
-// ---- the registry of attached tables ----
+// ---- the tables attached to a customer ----
 
-namespace {
-
-std::mutex registry_mu;
-std::vector<AttachedTable>& registry() {
-  static std::vector<AttachedTable> tables = {
+const std::vector<AttachedTable>& attached_tables() {
+  static const std::vector<AttachedTable> tables = {
       {"customer_external_ids", {"source", "external_id"}},
       {"customer_provenance", {"import_id", "line"}},
       {"customer_flags", {"field", "value"}},
@@ -45,19 +41,6 @@ std::vector<AttachedTable>& registry() {
       {"interactions", {"id"}},
   };
   return tables;
-}
-
-}  // namespace
-
-void register_attached_table(AttachedTable t) {
-  std::lock_guard lock(registry_mu);
-  auto& r = registry();
-  if (std::none_of(r.begin(), r.end(), [&](const AttachedTable& x) { return x.table == t.table; })) r.push_back(std::move(t));
-}
-
-std::vector<AttachedTable> attached_tables() {
-  std::lock_guard lock(registry_mu);
-  return registry();
 }
 
 // ---- rows as JSON ----
@@ -287,7 +270,7 @@ Result<Json> move_attached(storage::Tx& tx, int64_t from, int64_t to) {
 }
 
 Status move_back(storage::Tx& tx, const Json& moved, int64_t from, int64_t to) {
-  auto tables = attached_tables();
+  const auto& tables = attached_tables();
   for (const auto& [table, keys] : moved.items()) {
     auto t = std::find_if(tables.begin(), tables.end(), [&](const AttachedTable& x) { return x.table == table; });
     if (t == tables.end()) return Error::internal(fmt::format("merge moved rows of unknown table {}", table));

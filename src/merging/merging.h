@@ -17,9 +17,9 @@
 //                attached to it in other tables (external ids, provenance, quality flags, consent
 //                history, questionnaire links and answers, e-mail statuses and events, orders and
 //                their lines, history, returns, shipments and slot bookings, e-mails sent, web
-//                visitors, sessions, events and counters, interactions, and what an extension
-//                registers) are moved to the winner. The merge keeps the
-//                winner's profile rows before and after, and the keys of every moved row.
+//                visitors, sessions, events and counters, interactions: attached_tables()) are
+//                moved to the winner. The merge keeps the winner's profile rows before and after,
+//                and the keys of every moved row.
 //                Unmerge puts the moved rows back, revives the loser as it was, and gives the winner
 //                back its own values: a field or list entry changed on the winner since the merge
 //                keeps its new value.
@@ -129,11 +129,9 @@ struct AttachedTable {
   std::string table;
   std::vector<std::string> key;
 };
-// The registry: every table of the schema with customer rows is listed in merge_store.cpp (so that
-// every command, not only `serve`, moves them); a new module adds its tables there, or registers
-// them before any merge runs, e.g. register_attached_table({"loyalty_points", {"id"}}).
-void register_attached_table(AttachedTable t);
-std::vector<AttachedTable> attached_tables();
+// Every table of the schema with customer rows, beside the profile's own (listed in merge_store.cpp;
+// a new module's table goes there, and a test checks the list against the schema).
+const std::vector<AttachedTable>& attached_tables();
 
 struct MergeRequest {
   int64_t a = 0, b = 0;

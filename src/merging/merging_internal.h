@@ -7,6 +7,15 @@
 
 namespace fidelis::merging {
 
+// A customer (table alias c) as a dedup record: these columns, read back by record_from_row.
+inline constexpr std::string_view kRecordColumns =
+    "c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
+    "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
+    "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
+    "ORDER BY ph.position LIMIT 1)";
+inline constexpr size_t kRecordColumnCount = 9;
+dedup::Record record_from_row(const storage::Row& r);
+
 nlohmann::json value_json(const storage::Value& v);
 storage::Value json_value(const nlohmann::json& j);
 

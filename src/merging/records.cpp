@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "merging/merging.h"
+#include "merging/merging_internal.h"
 
 namespace fidelis::merging {
 
@@ -59,35 +59,37 @@ dedup::Record record_of(const customers::CustomerInput& in) {
   return r;
 }
 
+dedup::Record record_from_row(const storage::Row& r) {
+  dedup::Record rec;
+  rec.id = r.i64(0);
+  rec.first_name = r.str(1);
+  rec.last_name = r.str(2);
+  rec.birth_date = r.str(3);
+  rec.street = r.str(4);
+  rec.postcode = r.str(5);
+  rec.city = r.str(6);
+  rec.email = r.str(7);
+  rec.phone_e164 = r.str(8);
+  return rec;
+}
+
 Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
+  static const std::string sql = fmt::format(
+      "SELECT {}, "
+      "(SELECT x.source FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1), "
+      "(SELECT x.external_id FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1) "
+      "FROM customers c WHERE c.deleted_at IS NULL AND c.id > $1 ORDER BY c.id LIMIT $2",
+      kRecordColumns);
   std::vector<dedup::Record> out;
   int64_t after = 0;
   while (true) {
     storage::Value p[] = {after, int64_t{20'000}};
-    FIDELIS_ASSIGN_OR_RETURN(
-        storage::Rows rows,
-        db.query("SELECT c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
-                 "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
-                 "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
-                 "ORDER BY ph.position LIMIT 1), "
-                 "(SELECT x.source FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1), "
-                 "(SELECT x.external_id FROM customer_external_ids x WHERE x.customer_id = c.id ORDER BY x.source, x.external_id LIMIT 1) "
-                 "FROM customers c WHERE c.deleted_at IS NULL AND c.id > $1 ORDER BY c.id LIMIT $2",
-                 p));
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query(sql, p));
     if (rows.rows.empty()) break;
     for (const auto& r : rows.rows) {
-      dedup::Record rec;
-      rec.id = r.i64(0);
-      rec.first_name = r.str(1);
-      rec.last_name = r.str(2);
-      rec.birth_date = r.str(3);
-      rec.street = r.str(4);
-      rec.postcode = r.str(5);
-      rec.city = r.str(6);
-      rec.email = r.str(7);
-      rec.phone_e164 = r.str(8);
-      rec.source = r.str(9);
-      rec.external_id = r.str(10);
+      dedup::Record rec = record_from_row(r);
+      rec.source = r.str(kRecordColumnCount);
+      rec.external_id = r.str(kRecordColumnCount + 1);
       out.push_back(std::move(rec));
     }
     after = out.back().id;

@@ -371,24 +371,7 @@ Result<std::string> QuestionnaireService::secret() {
   std::lock_guard lock(key_mu_);
   if (!link_key_.empty()) return link_key_;
   if (sodium_init() < 0) return Error::internal("libsodium failed to initialise");
-  Value k[] = {std::string("questionnaire_link_key")};
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, db_.one("SELECT value FROM settings WHERE key = $1", k));
-  if (!row) {
-    unsigned char fresh[crypto_auth_KEYBYTES];
-    crypto_auth_keygen(fresh);
-    Value p[] = {k[0], text::hex_encode(std::string_view(reinterpret_cast<char*>(fresh), sizeof fresh))};
-    FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
-      // Another process may have made it first: its key wins, read back below.
-      FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", p));
-      return ok();
-    }));
-    FIDELIS_ASSIGN_OR_RETURN(row, db_.one("SELECT value FROM settings WHERE key = $1", k));
-  }
-  // Stored as hex; crypto_auth wants the raw bytes.
-  std::string hex = row->str(0), raw;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) raw += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
-  if (raw.size() != crypto_auth_KEYBYTES) return Error::internal("the questionnaire link key in settings is malformed");
+  FIDELIS_ASSIGN_OR_RETURN(std::string raw, storage::secret_setting(db_, "questionnaire_link_key", crypto_auth_KEYBYTES));
   link_key_ = raw;
   return link_key_;
 }

@@ -132,6 +132,12 @@ class Db {
   Result<int64_t> exec(std::string_view sql, std::span<const Value> params = {});
 };
 
+// A secret of `bytes` random bytes kept in the settings table under `name` (hex), made from the
+// operating system's random source the first time it is asked for; every process then reads the
+// same one (when two make it at once, the first stored wins). Internal error when the stored value
+// is not `bytes` bytes of hex.
+Result<std::string> secret_setting(Db& db, std::string_view name, size_t bytes);
+
 // Storage-internal helpers shared by both drivers.
 namespace detail {
 // True when `sql` starts (after blanks and comments) with SELECT or WITH.

@@ -10,29 +10,6 @@ namespace fidelis::tracking {
 
 namespace {
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Query parameter `name` of `url`, percent-decoded; nullopt when absent.
 std::optional<std::string> url_param(std::string_view url, std::string_view name) {
   size_t q = url.find('?');
@@ -43,7 +20,7 @@ std::optional<std::string> url_param(std::string_view url, std::string_view name
     size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string() : text::percent_decode(pair.substr(eq + 1), /*plus_is_space=*/true);
     if (amp == std::string_view::npos) break;
     rest = rest.substr(amp + 1);
   }

@@ -5,19 +5,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, sleep } from './harness.mjs';
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { drivers, startServer, api, show, sleep, freePort, uploadFile, waitForImport } from './harness.mjs';
 
 const NO_MAIL = 'its domain cannot receive mail (no MX or address record in DNS)';
 
@@ -59,18 +49,10 @@ for (const driver of drivers()) {
 
     test('an import flags the same, row by row', async () => {
       const csv = Buffer.from('email,nom\nluc@boutique.test,Arnaud\nzoe@nulle-part.test,Faure\n');
-      const up = await api(server, 'POST', '/api/v1/uploads', { role: 'marketer' });
-      await api(server, 'PUT', `/api/v1/uploads/${up.body.upload_id}?offset=0`, {
-        role: 'marketer', raw: csv, headers: { 'Content-Type': 'application/octet-stream' },
-      });
-      const started = await api(server, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: up.body.upload_id, source: 'crm' } });
+      const upload = await uploadFile(server, 'marketer', csv);
+      const started = await api(server, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: upload, source: 'crm' } });
       assert.equal(started.status, 202, show(started));
-      let status;
-      for (let i = 0; i < 100; i++) {
-        status = await api(server, 'GET', started.headers.get('location'), { role: 'marketer' });
-        if (status.body.status !== 'running') break;
-        await sleep(50);
-      }
+      const status = await waitForImport(server, started.headers.get('location'), 'marketer');
       assert.equal(status.body.status, 'done', show(status));
       assert.equal(status.body.accepted, 2);
       assert.equal(status.body.flagged, 1);

@@ -9,8 +9,10 @@
 //   FIDELIS_TEST_PSQL    the psql binary (default: the newest /usr/lib/postgresql/*/bin/psql, else psql)
 
 import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, accessSync, constants as fsConstants } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -328,4 +330,44 @@ export async function api(server, method, path, { key, role, cookie, body, heade
 // A short description of a response, for assertion messages.
 export function show(res) {
   return `${res.status} ${typeof res.body === 'string' ? res.body.slice(0, 500) : JSON.stringify(res.body).slice(0, 500)}`;
+}
+
+// A TCP port free on loopback right now (for a server a test starts).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Uploads `bytes` in chunks of `chunk` bytes (POST /uploads, then PUT each chunk); returns the upload id.
+export async function uploadFile(server, role, bytes, chunk = bytes.length) {
+  const created = await api(server, 'POST', '/api/v1/uploads', { role });
+  assert.equal(created.status, 201, show(created));
+  const id = created.body.upload_id;
+  for (let off = 0; off < bytes.length; off += chunk) {
+    const part = bytes.subarray(off, off + chunk);
+    const r = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=${off}`, {
+      role, raw: part, headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(r.status, 200, show(r));
+    assert.equal(r.body.size, Math.min(off + chunk, bytes.length));
+  }
+  return id;
+}
+
+// Follows an import (GET `location`) until it is no longer running; returns its last status response.
+export async function waitForImport(server, location, role) {
+  let status;
+  for (let i = 0; i < 200; i++) {
+    status = await api(server, 'GET', location, { role });
+    assert.equal(status.status, 200, show(status));
+    if (status.body.status !== 'running') break;
+    await sleep(50);
+  }
+  return status;
 }

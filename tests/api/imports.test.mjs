@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, sleep } from './harness.mjs';
+import { drivers, startServer, api, show, sleep, uploadFile, waitForImport } from './harness.mjs';
 
 // The shop's own export, as French Excel writes it: ';' and Windows-1252.
 const SHOP = Buffer.from(
@@ -26,20 +26,7 @@ for (const driver of drivers()) {
       await server?.stop();
     });
 
-    async function upload(role, bytes, chunk = 64) {
-      const created = await api(server, 'POST', '/api/v1/uploads', { role });
-      assert.equal(created.status, 201, show(created));
-      const id = created.body.upload_id;
-      for (let off = 0; off < bytes.length; off += chunk) {
-        const part = bytes.subarray(off, off + chunk);
-        const r = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=${off}`, {
-          role, raw: part, headers: { 'Content-Type': 'application/octet-stream' },
-        });
-        assert.equal(r.status, 200, show(r));
-        assert.equal(r.body.size, Math.min(off + chunk, bytes.length));
-      }
-      return id;
-    }
+    const upload = (role, bytes, chunk = 64) => uploadFile(server, role, bytes, chunk);
 
     test('uploads in chunks; a repeated chunk is harmless, a gap is refused', async () => {
       const id = await upload('marketer', SHOP.subarray(0, 100), 50);
@@ -83,13 +70,7 @@ for (const driver of drivers()) {
       assert.equal(started.status, 202, show(started));
       const location = started.headers.get('location');
       assert.match(location, /^\/api\/v1\/imports\/\d+$/);
-      let status;
-      for (let i = 0; i < 100; i++) {
-        status = await api(server, 'GET', location, { role: 'marketer' });
-        assert.equal(status.status, 200, show(status));
-        if (status.body.status !== 'running') break;
-        await sleep(100);
-      }
+      const status = await waitForImport(server, location, 'marketer');
       assert.equal(status.body.status, 'done', show(status));
       assert.equal(status.body.rows_read, 3);
       assert.equal(status.body.accepted, 2);

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { drivers, startServer, api, show, cliOk, sleep } from './harness.mjs';
-import { startSmtp } from './smtp.mjs';
+import { startSmtp, waitForMessage } from './smtp.mjs';
 
 const ORDER = {
   customer: { first_name: 'Hélène' },
@@ -20,18 +20,6 @@ const ORDER = {
   delivery: { method: 'Colissimo à domicile', address_lines: ['12 rue de la République', '69002 Lyon'], slot: 'mardi 20 janvier, 8 h – 13 h' },
   shop: { name: 'Boutique Éléonore' },
 };
-
-// Polls GET /mail/messages/{id} until `done(message)`.
-async function waitFor(server, id, done, what, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await api(server, 'GET', `/api/v1/mail/messages/${id}`, { role: 'agent' });
-    assert.equal(r.status, 200, show(r));
-    if (done(r.body)) return r.body;
-    if (Date.now() > end) assert.fail(`message ${id} never got ${what}: ${show(r)}`);
-    await sleep(100);
-  }
-}
 
 for (const driver of drivers()) {
   describe(driver, () => {
@@ -68,7 +56,7 @@ for (const driver of drivers()) {
       assert.equal(again.status, 200, show(again));
       assert.equal(again.body.id, q.body.id);
 
-      const sent = await waitFor(server, q.body.id, (m) => m.status === 'sent', 'sent');
+      const sent = await waitForMessage(server, q.body.id, (m) => m.status === 'sent', 'sent');
       assert.equal(sent.attempts, 1);
       assert.equal(sent.last_code, 250);
       assert.match(sent.last_reply, /^250 /);
@@ -105,7 +93,7 @@ for (const driver of drivers()) {
     test('a refused recipient fails with the reply; a failed message can be sent again', async () => {
       const q = await queue({ template_key: 'order_shipped', locale: 'en', to_email: 'reject.me@exemple.fr', context: ORDER });
       assert.equal(q.status, 201, show(q));
-      const failed = await waitFor(server, q.body.id, (m) => m.status === 'failed', 'failed');
+      const failed = await waitForMessage(server, q.body.id, (m) => m.status === 'failed', 'failed');
       assert.equal(failed.attempts, 1, 'a 5xx is not retried');
       assert.equal(failed.last_code, 550);
       assert.equal(failed.last_reply, '550 5.1.1 <reject.me@exemple.fr>: mailbox unavailable');
@@ -117,7 +105,7 @@ for (const driver of drivers()) {
       const retried = await api(server, 'POST', path, { role: 'marketer' });
       assert.equal(retried.status, 200, show(retried));
       assert.ok(['queued', 'sending', 'failed'].includes(retried.body.status), show(retried));
-      const again = await waitFor(server, q.body.id, (m) => m.status === 'failed' && m.updated_at > failed.updated_at, 'failed again');
+      const again = await waitForMessage(server, q.body.id, (m) => m.status === 'failed' && m.updated_at > failed.updated_at, 'failed again');
       assert.equal(again.attempts, 1);
       // Only a failed message goes back to the queue.
       const other = await queue({ template_key: 'order_shipped', to_email: 'ok@exemple.fr' });
@@ -129,12 +117,12 @@ for (const driver of drivers()) {
     test('a temporary refusal is retried, then fails after the last attempt', async () => {
       const q = await queue({ template_key: 'order_confirmation', to_email: 'tempfail@exemple.fr', context: ORDER });
       assert.equal(q.status, 201, show(q));
-      const first = await waitFor(server, q.body.id, (m) => m.attempts >= 1 && m.status !== 'sending', 'a first attempt');
+      const first = await waitForMessage(server, q.body.id, (m) => m.attempts >= 1 && m.status !== 'sending', 'a first attempt');
       if (first.status === 'queued') {
         assert.equal(first.last_code, 451);
         assert.ok(Date.parse(first.next_attempt_at) > Date.parse(first.updated_at) - 1);
       }
-      const failed = await waitFor(server, q.body.id, (m) => m.status === 'failed', 'failed');
+      const failed = await waitForMessage(server, q.body.id, (m) => m.status === 'failed', 'failed');
       assert.equal(failed.attempts, 2);
       assert.equal(failed.last_code, 451);
       assert.match(failed.last_reply, /^451 4\.3\.0 /);

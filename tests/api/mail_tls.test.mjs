@@ -4,19 +4,8 @@
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, show, sleep } from './harness.mjs';
-import { startSecureSmtp } from './smtp.mjs';
-
-async function waitFor(server, id, done, what, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await api(server, 'GET', `/api/v1/mail/messages/${id}`, { role: 'agent' });
-    assert.equal(r.status, 200, show(r));
-    if (done(r.body)) return r.body;
-    if (Date.now() > end) assert.fail(`message ${id} never got ${what}: ${show(r)}`);
-    await sleep(100);
-  }
-}
+import { startServer, api, show } from './harness.mjs';
+import { startSecureSmtp, waitForMessage } from './smtp.mjs';
 
 const CONTEXT = { order: { number: 'TLS-1', lines: [], total: { minor: 100, currency: 'EUR' } }, delivery: { method: 'Colissimo' } };
 
@@ -44,7 +33,7 @@ for (const mode of ['starttls', 'smtps']) {
       const q = await api(server, 'POST', '/api/v1/mail/messages', { role: 'marketer', body: {
         template_key: 'order_confirmation', locale: 'fr', to_email: 'client@exemple.fr', context: CONTEXT } });
       assert.equal(q.status, 201, show(q));
-      const sent = await waitFor(server, q.body.id, (m) => m.status !== 'queued' && m.status !== 'sending', 'a result');
+      const sent = await waitForMessage(server, q.body.id, (m) => m.status !== 'queued' && m.status !== 'sending', 'a result');
       assert.equal(sent.status, 'sent', show({ status: 200, body: sent }));
       const got = smtp.messages();
       assert.equal(got.length, 1);
@@ -56,14 +45,14 @@ for (const mode of ['starttls', 'smtps']) {
       const wrong = await setup(() => ({ FIDELIS_SMTP_PASSWORD: 'faux' }));
       const q = await api(wrong.server, 'POST', '/api/v1/mail/messages', { role: 'marketer', body: {
         template_key: 'order_confirmation', locale: 'fr', to_email: 'client@exemple.fr', context: CONTEXT } });
-      const failed = await waitFor(wrong.server, q.body.id, (m) => m.status === 'failed', 'failed');
+      const failed = await waitForMessage(wrong.server, q.body.id, (m) => m.status === 'failed', 'failed');
       assert.equal(failed.last_code, 535, show({ status: 200, body: failed }));
       assert.equal(wrong.smtp.messages().length, 0);
 
       const untrusted = await setup(() => ({ FIDELIS_SMTP_CA_FILE: '' }));
       const u = await api(untrusted.server, 'POST', '/api/v1/mail/messages', { role: 'marketer', body: {
         template_key: 'order_confirmation', locale: 'fr', to_email: 'client@exemple.fr', context: CONTEXT } });
-      const refused = await waitFor(untrusted.server, u.body.id, (m) => m.status === 'failed', 'failed');
+      const refused = await waitForMessage(untrusted.server, u.body.id, (m) => m.status === 'failed', 'failed');
       assert.equal(refused.last_code, 0, show({ status: 200, body: refused }));
       assert.match(refused.last_reply, /certificate|SSL|TLS/i);
       assert.equal(untrusted.smtp.messages().length, 0);

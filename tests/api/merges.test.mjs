@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, sleep } from './harness.mjs';
+import { drivers, startServer, api, show, sleep, uploadFile, waitForImport } from './harness.mjs';
 
 // The shop's export, as French Excel writes it: ';' and Windows-1252.
 const SHOP = Buffer.from(
@@ -38,22 +38,11 @@ for (const driver of drivers()) {
     });
 
     async function importFile(bytes, source, priority) {
-      const created = await api(server, 'POST', '/api/v1/uploads', { role: 'marketer' });
-      assert.equal(created.status, 201, show(created));
-      const id = created.body.upload_id;
-      const put = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=0`, {
-        role: 'marketer', raw: bytes, headers: { 'Content-Type': 'application/octet-stream' },
-      });
-      assert.equal(put.status, 200, show(put));
+      const id = await uploadFile(server, 'marketer', bytes);
       const started = await api(server, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: id, source, priority } });
       assert.equal(started.status, 202, show(started));
       const location = started.headers.get('location');
-      let status;
-      for (let i = 0; i < 200; i++) {
-        status = await api(server, 'GET', location, { role: 'marketer' });
-        if (status.body.status !== 'running') break;
-        await sleep(50);
-      }
+      const status = await waitForImport(server, location, 'marketer');
       assert.equal(status.body.status, 'done', show(status));
       return { ...status.body, location };
     }

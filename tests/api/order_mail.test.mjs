@@ -8,17 +8,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { drivers, startServer, api, show, sleep } from './harness.mjs';
-import { startSmtp } from './smtp.mjs';
+import { startSmtp, receivedBy } from './smtp.mjs';
 
-async function received(smtp, to, count, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = smtp.messages().filter((m) => m.rcpt_tos.includes(to));
-    if (got.length >= count) return got;
-    if (Date.now() > end) assert.fail(`${to} received ${got.length} messages, expected ${count}`);
-    await sleep(100);
-  }
-}
 
 for (const driver of drivers()) {
   describe(driver, () => {
@@ -78,7 +69,7 @@ for (const driver of drivers()) {
       assert.equal(moved.status, 200, show(moved));
 
       assert.equal((await sales('POST', `${path}/transitions`, { status: 'confirmed' })).status, 200);
-      const [confirmation] = await received(smtp, 'helene.levy@exemple.fr', 1);
+      const [confirmation] = await receivedBy(smtp, 'helene.levy@exemple.fr', 1);
       assert.equal(confirmation.headers.Subject, 'Votre commande CMD-1001 est confirmée');
       assert.equal(confirmation.headers.To, 'Hélène Lévy <helene.levy@exemple.fr>');
       const text = confirmation.parts[0].text;
@@ -101,7 +92,7 @@ for (const driver of drivers()) {
 
       const shipped = await sales('POST', `${path}/shipments`, { carrier: 'Colissimo', tracking_number: '6A12345678', tracking_url: 'https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678' });
       assert.equal(shipped.status, 201, show(shipped));
-      const both = await received(smtp, 'helene.levy@exemple.fr', 2);
+      const both = await receivedBy(smtp, 'helene.levy@exemple.fr', 2);
       const shipping = both[1];
       assert.match(shipping.headers.Subject, /CMD-1001/);
       assert.match(shipping.parts[0].text, /Numéro de suivi : 6A12345678/);

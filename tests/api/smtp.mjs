@@ -4,21 +4,11 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, sleep } from './harness.mjs';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { ROOT, sleep, freePort, api, show } from './harness.mjs';
 
 function accepts(port) {
   return new Promise((resolve) => {
@@ -31,10 +21,9 @@ function accepts(port) {
   });
 }
 
-export async function startSmtp() {
-  const dir = mkdtempSync(join(tmpdir(), 'fidelis-smtp-'));
-  const port = await freePort();
-  const proc = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'recorder.Recorder', dir], {
+// Runs a Python SMTP server from tests/smtp on `port` and waits until it accepts connections.
+async function spawnPythonSmtp(args, port, what) {
+  const proc = spawn('/usr/bin/python3', args, {
     env: { ...process.env, PYTHONPATH: join(ROOT, 'tests', 'smtp') },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -42,9 +31,17 @@ export async function startSmtp() {
   proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const end = Date.now() + 10_000;
   while (!(await accepts(port))) {
-    if (Date.now() > end || proc.exitCode !== null) throw new Error(`aiosmtpd did not start: ${stderr}`);
+    if (Date.now() > end || proc.exitCode !== null) throw new Error(`${what} did not start: ${stderr}`);
     await sleep(50);
   }
+  return proc;
+}
+
+export async function startSmtp() {
+  const dir = mkdtempSync(join(tmpdir(), 'fidelis-smtp-'));
+  const port = await freePort();
+  const proc = await spawnPythonSmtp(['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'recorder.Recorder', dir],
+    port, 'aiosmtpd');
   return {
     url: `smtp://127.0.0.1:${port}`,
     // The messages received so far, oldest first: {raw, ...summary}.
@@ -78,18 +75,8 @@ export async function startSecureSmtp({ mode, user, password }) {
     p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl exited ${code}`))));
   });
   const port = await freePort();
-  const proc = spawn('/usr/bin/python3', [join(ROOT, 'tests', 'smtp', 'secure_server.py'), '--port', String(port), '--dir', dir,
-    '--cert', cert, '--key', key, '--mode', mode, '--user', user, '--password', password], {
-    env: { ...process.env, PYTHONPATH: join(ROOT, 'tests', 'smtp') },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  const end = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (Date.now() > end || proc.exitCode !== null) throw new Error(`the TLS SMTP server did not start: ${stderr}`);
-    await sleep(50);
-  }
+  const proc = await spawnPythonSmtp([join(ROOT, 'tests', 'smtp', 'secure_server.py'), '--port', String(port), '--dir', dir,
+    '--cert', cert, '--key', key, '--mode', mode, '--user', user, '--password', password], port, 'the TLS SMTP server');
   return {
     url: `${mode === 'smtps' ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
     caFile: cert,
@@ -105,4 +92,27 @@ export async function startSecureSmtp({ mode, user, password }) {
       rmSync(certDir, { recursive: true, force: true });
     },
   };
+}
+
+// Polls GET /mail/messages/{id} on `server` until `done(message)`; returns the message.
+export async function waitForMessage(server, id, done, what, timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api(server, 'GET', `/api/v1/mail/messages/${id}`, { role: 'agent' });
+    assert.equal(r.status, 200, show(r));
+    if (done(r.body)) return r.body;
+    if (Date.now() > end) assert.fail(`message ${id} never got ${what}: ${show(r)}`);
+    await sleep(100);
+  }
+}
+
+// Waits until `smtp` has received `count` messages for `to`; returns them, oldest first.
+export async function receivedBy(smtp, to, count, timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = smtp.messages().filter((m) => m.rcpt_tos.includes(to));
+    if (got.length >= count) return got;
+    if (Date.now() > end) assert.fail(`${to} received ${got.length} messages, expected ${count}`);
+    await sleep(100);
+  }
 }
