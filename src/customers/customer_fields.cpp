@@ -51,12 +51,15 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   if (util.Parse(out.raw, std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) return out;
-  if (!util.IsValidNumber(number)) return out;
+  // A number is valid exactly when its type is known (IsValidNumber is that same test), so one
+  // type lookup answers both: matching a number against its region's patterns is the costly part.
+  const PhoneNumberUtil::PhoneNumberType type = util.GetNumberType(number);
+  if (type == PhoneNumberUtil::UNKNOWN) return out;
   out.valid = true;
   std::string e164;
   util.Format(number, PhoneNumberUtil::E164, &e164);
   out.e164 = e164;
-  switch (util.GetNumberType(number)) {
+  switch (type) {
     case PhoneNumberUtil::MOBILE: out.type = PhoneType::kMobile; break;
     case PhoneNumberUtil::FIXED_LINE: out.type = PhoneType::kFixed; break;
     case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: out.type = PhoneType::kUnknown; break;

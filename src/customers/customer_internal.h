@@ -12,12 +12,6 @@ namespace fidelis::customers {
 Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now);
 Status validate_custom_field_def(CustomFieldDef& def);
 
-// Search keys stored beside the profile for prefix search.
-struct NameKeys {
-  std::string last_first, first_last;
-};
-NameKeys name_keys(const std::optional<std::string>& first, const std::optional<std::string>& last);
-std::string phone_key(const Phone& p);
 // A search string as typed in a phone field ("06 12", "+33 6") as phone_key digits; empty if it
 // does not look like a phone number.
 std::string phone_query_key(std::string_view q);

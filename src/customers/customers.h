@@ -185,6 +185,15 @@ Phone normalize_phone(std::string_view raw, std::string_view label = "", std::st
 // "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil"; mixed case kept.
 std::string normalize_name(std::string_view s);
 
+// The search keys stored beside a profile (customers.name_key, name_key2; customer_phones.phone_key)
+// that prefix search and duplicate blocking look up: search_key("last first") and
+// search_key("first last"); a phone's E.164 digits without '+', or its raw digits when invalid.
+struct NameKeys {
+  std::string last_first, first_last;
+};
+NameKeys name_keys(const std::optional<std::string>& first, const std::optional<std::string>& last);
+std::string phone_key(const Phone& p);
+
 class CustomerService {
  public:
   // `mx`: when set, create() flags e-mails whose domain cannot receive mail (DNS).

@@ -1,6 +1,7 @@
 // CustomerService on both drivers.
 
 #include <gtest/gtest.h>
+#include <phonenumbers/phonenumberutil.h>
 
 #include "customers/customer_internal.h"
 #include "customers/customers.h"
@@ -329,6 +330,28 @@ TEST(Normalise, Phones) {
   EXPECT_EQ(phone_query_key("06 12"), "33612");
   EXPECT_EQ(phone_query_key("0033 6"), "336");
   EXPECT_EQ(phone_query_key("dupont"), "");
+}
+
+// Validity comes from the number's type alone: it must agree with the library's own validity test,
+// including calling codes shared by several regions and non-geographic numbers.
+TEST(Normalise, PhoneValidityAgreesWithTheLibrary) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  const char* numbers[] = {"06 12 34 56 78", "01 42 68 53 00", "09 70 00 00 00", "08 00 00 00 00", "06 12",
+                           "+33 1 00 00 00 00", "+262 692 12 34 56", "+262 269 61 00 00", "+1 415 555 2671",
+                           "+1 604 555 0123", "+1 200 555 0100", "+800 1234 5678", "+44 7700 900123", "+32 470 12 34 56",
+                           "+49 30 1234567", "+590 690 00 11 22", "+687 75 12 34", "0033 6 12 34 56 78", "3615",
+                           "+33 6 12 34 56 78 90", "+999 123", "dupont"};
+  int valid = 0;
+  for (const char* raw : numbers) {
+    PhoneNumber n;
+    bool parsed = util.Parse(raw, "FR", &n) == PhoneNumberUtil::NO_PARSING_ERROR;
+    bool expected = parsed && util.IsValidNumber(n);
+    EXPECT_EQ(normalize_phone(raw).valid, expected) << raw;
+    valid += expected;
+  }
+  EXPECT_GE(valid, 10);  // the list holds both kinds
 }
 
 }  // namespace

@@ -33,6 +33,24 @@ const std::string& candidates_sql() {
 
 Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
 
+std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& rows, const dedup::Model& model) {
+  std::vector<Candidate> out;
+  dedup::PreparedRecord self(r);
+  for (const auto& row : rows.rows) {
+    dedup::Record other = record_from_row(row);
+    Candidate c;
+    c.customer_id = other.id;
+    c.comparison = dedup::compare(self, dedup::PreparedRecord(other));
+    c.score = model.score(c.comparison);
+    c.decision = model.decide(c.score);
+    if (c.decision != dedup::Decision::kDistinct) out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.customer_id < b.customer_id;
+  });
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
@@ -57,21 +75,24 @@ Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Rec
                or_null(first_upper),
                exclude};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(candidates_sql(), p));
-  std::vector<Candidate> out;
-  dedup::PreparedRecord self(r);
-  for (const auto& row : rows.rows) {
-    dedup::Record other = record_from_row(row);
-    Candidate c;
-    c.customer_id = other.id;
-    c.comparison = dedup::compare(self, dedup::PreparedRecord(other));
-    c.score = model.score(c.comparison);
-    c.decision = model.decide(c.score);
-    if (c.decision != dedup::Decision::kDistinct) out.push_back(std::move(c));
+  return score_rows(r, rows, model);
+}
+
+Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Record& r, std::span<const int64_t> ids,
+                                                const dedup::Model& model, int64_t exclude) {
+  if (ids.empty()) return std::vector<Candidate>{};
+  std::string in_list;
+  std::vector<Value> p{Value(exclude)};
+  for (size_t i = 0; i < ids.size() && i < static_cast<size_t>(kMaxCandidates); ++i) {
+    in_list += fmt::format("{}${}", i ? ", " : "", i + 2);
+    p.emplace_back(ids[i]);
   }
-  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
-    return a.score != b.score ? a.score > b.score : a.customer_id < b.customer_id;
-  });
-  return out;
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      tx.query(fmt::format("SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $1 AND c.id IN ({})",
+                           kRecordColumns, in_list),
+               p));
+  return score_rows(r, rows, model);
 }
 
 }  // namespace fidelis::merging

@@ -79,6 +79,52 @@ struct Candidate {
 inline constexpr int kMaxCandidates = 200;
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
                                                int64_t exclude = 0);
+// The same scoring for the live customers among `ids` only (found by a KeyIndex).
+Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Record& r, std::span<const int64_t> ids,
+                                                const dedup::Model& model, int64_t exclude = 0);
+
+// ---- in-memory blocking (key_index.cpp) ----
+
+// The blocking keys find_candidates() asks the database for (e-mails, phones, names in either
+// order with the postcode, birth date with the name or the first name), held in memory instead:
+// what a bulk import uses while the database's secondary indexes are set aside. A key is stored as
+// a 64-bit hash with the customer's id, 16 bytes (about six keys a customer, so some 100 bytes per
+// customer with the table's free slots); a collision only brings one more candidate, which scoring
+// then turns down. Each block is capped at kBlockCap customers, as in the database query. Not
+// thread-safe.
+class KeyIndex {
+ public:
+  static constexpr size_t kBlockCap = 50;
+  // Every live customer's keys, read by walking primary keys (no secondary index needed).
+  static Result<KeyIndex> load(storage::Db& db);
+  // The keys of the profile stored (created, or merged into) as customer `id`: all its e-mails and
+  // phones, its name keys with its postcode and birth date.
+  void add(int64_t id, const customers::CustomerInput& in);
+  // The keys of customers `ids` as stored now, read inside `tx` (profiles another writer changed).
+  Status add_stored(storage::Tx& tx, std::span<const int64_t> ids);
+  // Customers that may share one of `r`'s blocks, ascending, at most kMaxCandidates; deleted ones
+  // included (score_candidates skips them).
+  std::vector<int64_t> candidates(const dedup::Record& r) const;
+  // Customers that may have `email` among theirs (the caller checks in the database).
+  std::vector<int64_t> email_holders(std::string_view email) const;
+  size_t keys() const { return used_; }
+  size_t bytes() const { return slots_.size() * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;  // 0: empty
+    int64_t id = 0;
+  };
+  void insert(uint64_t hash, int64_t id);
+  void grow();
+  void lookup(uint64_t hash, std::vector<int64_t>& out) const;
+  void add_person(int64_t id, std::string_view name_key, std::string_view name_key2, std::string_view postcode,
+                  std::string_view birth_date);
+  void add_email(int64_t id, std::string_view email_key);
+  void add_phone(int64_t id, std::string_view phone_key);
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
+};
 
 // ---- survivorship (survivorship.cpp): pure ----
 

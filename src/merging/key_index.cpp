@@ -1,0 +1,195 @@
+// The blocking keys of find_candidates() in memory: an open-addressing table of (key hash,
+// customer id) pairs, for bulk imports that set the database's secondary indexes aside.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "core/text.h"
+#include "merging/merging_internal.h"
+
+namespace fidelis::merging {
+
+using storage::Value;
+
+namespace {
+
+// One block's key: its kind and up to two parts, hashed. The unit separator keeps ("ab", "c") and
+// ("a", "bc") apart.
+uint64_t key_hash(char kind, std::string_view a, std::string_view b = {}) {
+  std::string buf;
+  buf.reserve(a.size() + b.size() + 2);
+  buf += kind;
+  buf += a;
+  buf += '\x1f';
+  buf += b;
+  uint64_t h = std::hash<std::string_view>{}(buf);
+  return h == 0 ? 1 : h;  // 0 marks an empty slot
+}
+
+// name_key2 ("first last") sliced at each space: "jean pierre dupont" -> "jean ", "jean pierre ".
+// The same-first-name block asks for exactly these prefixes.
+template <typename F>
+void word_prefixes(std::string_view name_key2, F&& f) {
+  for (size_t i = name_key2.find(' '); i != std::string_view::npos; i = name_key2.find(' ', i + 1))
+    f(name_key2.substr(0, i + 1));
+}
+
+}  // namespace
+
+void KeyIndex::insert(uint64_t hash, int64_t id) {
+  if ((used_ + 1) * 10 >= slots_.size() * 7) grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.hash == 0) {
+      s = {hash, id};
+      ++used_;
+      return;
+    }
+    if (s.hash == hash && s.id == id) return;  // already there
+  }
+}
+
+void KeyIndex::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.empty() ? size_t{1} << 16 : old.size() * 2, Slot{});
+  used_ = 0;
+  for (const Slot& s : old)
+    if (s.hash != 0) insert(s.hash, s.id);
+}
+
+void KeyIndex::lookup(uint64_t hash, std::vector<int64_t>& out) const {
+  if (slots_.empty()) return;
+  size_t mask = slots_.size() - 1, found = 0;
+  for (size_t i = hash & mask; slots_[i].hash != 0 && found < kBlockCap; i = (i + 1) & mask)
+    if (slots_[i].hash == hash) {
+      out.push_back(slots_[i].id);
+      ++found;
+    }
+}
+
+void KeyIndex::add_person(int64_t id, std::string_view name_key, std::string_view name_key2,
+                          std::string_view postcode, std::string_view birth_date) {
+  if (!name_key.empty() && !postcode.empty()) insert(key_hash('N', name_key, postcode), id);
+  if (!birth_date.empty() && !name_key2.empty()) {
+    insert(key_hash('B', birth_date, name_key2), id);
+    word_prefixes(name_key2, [&](std::string_view p) { insert(key_hash('F', birth_date, p), id); });
+  }
+}
+
+void KeyIndex::add_email(int64_t id, std::string_view email_key) {
+  if (!email_key.empty()) insert(key_hash('E', email_key), id);
+}
+
+void KeyIndex::add_phone(int64_t id, std::string_view phone_key) {
+  if (!phone_key.empty()) insert(key_hash('P', phone_key), id);
+}
+
+void KeyIndex::add(int64_t id, const customers::CustomerInput& in) {
+  customers::NameKeys k = customers::name_keys(in.first_name, in.last_name);
+  std::string postcode = in.address ? in.address->postcode.value_or("") : "";
+  add_person(id, k.last_first, k.first_last, postcode, in.birth_date.value_or(""));
+  if (in.emails)
+    for (const auto& e : *in.emails) add_email(id, text::to_lower(e.email));
+  if (in.phones)
+    for (const auto& p : *in.phones) add_phone(id, customers::phone_key(p));
+}
+
+std::vector<int64_t> KeyIndex::candidates(const dedup::Record& r) const {
+  // The same blocks, from the same parts of the record, as candidates_sql() in candidates.cpp.
+  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
+  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  std::vector<int64_t> out;
+  std::string email = text::to_lower(text::trim(r.email));
+  if (!email.empty()) lookup(key_hash('E', email), out);
+  if (!phone.empty()) lookup(key_hash('P', phone), out);
+  if (!last.empty() || !first.empty()) {
+    std::string last_first = text::search_key(r.last_name + " " + r.first_name);
+    std::string first_last = text::search_key(r.first_name + " " + r.last_name);
+    if (!r.postcode.empty()) {
+      lookup(key_hash('N', last_first, r.postcode), out);
+      if (first_last != last_first) lookup(key_hash('N', first_last, r.postcode), out);
+    }
+    if (!r.birth_date.empty()) {
+      lookup(key_hash('B', r.birth_date, last_first), out);
+      if (!first.empty() && !last.empty()) lookup(key_hash('F', r.birth_date, first + " "), out);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.size() > static_cast<size_t>(kMaxCandidates)) out.resize(kMaxCandidates);
+  return out;
+}
+
+std::vector<int64_t> KeyIndex::email_holders(std::string_view email) const {
+  std::vector<int64_t> out;
+  lookup(key_hash('E', text::to_lower(email)), out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Status KeyIndex::add_stored(storage::Tx& tx, std::span<const int64_t> ids) {
+  if (ids.empty()) return ok();
+  std::string in_list;
+  std::vector<Value> p;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    in_list += fmt::format("{}${}", i ? ", " : "", i + 1);
+    p.emplace_back(ids[i]);
+  }
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows people,
+      tx.query(fmt::format("SELECT id, name_key, name_key2, postcode, birth_date FROM customers WHERE deleted_at IS NULL "
+                           "AND id IN ({})",
+                           in_list),
+               p));
+  for (const auto& r : people.rows) add_person(r.i64(0), r.str(1), r.str(2), r.str(3), r.str(4));
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows emails,
+      tx.query(fmt::format("SELECT customer_id, email_key FROM customer_emails WHERE customer_id IN ({})", in_list), p));
+  for (const auto& r : emails.rows) add_email(r.i64(0), r.str(1));
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows phones,
+      tx.query(fmt::format("SELECT customer_id, phone_key FROM customer_phones WHERE customer_id IN ({})", in_list), p));
+  for (const auto& r : phones.rows) add_phone(r.i64(0), r.str(1));
+  return ok();
+}
+
+Result<KeyIndex> KeyIndex::load(storage::Db& db) {
+  KeyIndex index;
+  // A page of live customers at a time, then the e-mails and phones of that id range: every
+  // statement walks a primary key, so no secondary index is needed.
+  FIDELIS_RETURN_IF_ERROR(db.read([&](storage::Tx& tx) -> Status {
+    int64_t after = 0;
+    while (true) {
+      Value p[] = {after, int64_t{50'000}};
+      FIDELIS_ASSIGN_OR_RETURN(storage::Rows people,
+                               tx.query("SELECT id, name_key, name_key2, postcode, birth_date FROM customers WHERE "
+                                        "deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+                                        p));
+      if (people.rows.empty()) break;
+      for (const auto& r : people.rows) index.add_person(r.i64(0), r.str(1), r.str(2), r.str(3), r.str(4));
+      int64_t last = people.rows.back().i64(0);
+      Value range[] = {after, last};
+      FIDELIS_ASSIGN_OR_RETURN(storage::Rows emails,
+                               tx.query("SELECT e.customer_id, e.email_key FROM customer_emails e JOIN customers c ON "
+                                        "c.id = e.customer_id WHERE e.customer_id > $1 AND e.customer_id <= $2 AND "
+                                        "c.deleted_at IS NULL",
+                                        range));
+      for (const auto& r : emails.rows) index.add_email(r.i64(0), r.str(1));
+      FIDELIS_ASSIGN_OR_RETURN(storage::Rows phones,
+                               tx.query("SELECT p.customer_id, p.phone_key FROM customer_phones p JOIN customers c ON "
+                                        "c.id = p.customer_id WHERE p.customer_id > $1 AND p.customer_id <= $2 AND "
+                                        "c.deleted_at IS NULL",
+                                        range));
+      for (const auto& r : phones.rows) index.add_phone(r.i64(0), r.str(1));
+      after = last;
+    }
+    return ok();
+  }));
+  return index;
+}
+
+}  // namespace fidelis::merging
