@@ -108,6 +108,7 @@ int run(int argc, char** argv) {
   std::optional<int> i_priority;
   bool i_no_dedup = false, i_dry_run = false;
   int64_t i_batch = 20000;
+  std::string i_bulk = "auto";
   import_customers->add_option("FILE", i_file, "the CSV file")->required();
   import_customers->add_option("--source", i_source, "the system the file comes from, e.g. prestashop")->required();
   import_customers->add_option("--mapping", i_mapping, "JSON file: {\"column header\": \"field\", ...}");
@@ -116,6 +117,10 @@ int run(int argc, char** argv) {
   import_customers->add_option("--rejects", i_rejects, "where to write rejected rows (default FILE.rejects.csv)");
   import_customers->add_option("--batch", i_batch, "rows per transaction")->capture_default_str();
   import_customers->add_flag("--no-dedup", i_no_dedup, "always create: do not match existing customers");
+  import_customers->add_option("--bulk", i_bulk,
+                               "auto, on or off: set the search indexes aside while loading and rebuild them at the end "
+                               "(auto: files of 100 000 rows or more, at least as large as the base; SQLite)")
+      ->capture_default_str();
   import_customers->add_flag("--dry-run", i_dry_run, "show the first rows as they would be stored, change nothing");
 
   auto* import_orders_cmd = import_cmd->add_subcommand(
@@ -331,6 +336,9 @@ int run(int argc, char** argv) {
     o.source_priority = i_priority;
     o.default_country = i_country;
     o.dedup = !i_no_dedup;
+    auto bulk = imports::parse_bulk_mode(i_bulk);
+    if (!bulk) return fail(bulk.error());
+    o.bulk = *bulk;
     o.rejects_path = i_rejects;
     o.batch_rows = i_batch;
     if (!i_mapping.empty()) {
@@ -380,6 +388,11 @@ int run(int argc, char** argv) {
     bool tty = isatty(fileno(stderr));
     int last_decile = -1;
     o.progress = [&](const imports::ImportStatus& s) {
+      if (s.phase == "indexes") {
+        std::fprintf(stderr, "%s%lld rows written; rebuilding the search indexes...%s", tty ? "\r" : "",
+                     static_cast<long long>(s.rows_read), tty ? "                                        " : "\n");
+        return;
+      }
       double frac = s.bytes_total > 0 ? static_cast<double>(s.bytes_done) / static_cast<double>(s.bytes_total) : 0;
       int decile = static_cast<int>(frac * 10);
       if (!tty && decile == last_decile) return;
@@ -397,10 +410,10 @@ int run(int argc, char** argv) {
     if (tty) std::fprintf(stderr, "\n");
     if (!st) return fail(st.error());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("import %lld %s%s: %lld rows read, %lld accepted, %lld merged, %lld queued for review, %lld rejected, "
+    std::printf("import %lld %s%s%s: %lld rows read, %lld accepted, %lld merged, %lld queued for review, %lld rejected, "
                 "%lld flagged in %.1f s (%s, '%c')\n",
                 static_cast<long long>(st->id), st->status.c_str(), st->resumed ? " (resumed)" : "",
-                static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
+                st->bulk ? " (bulk load)" : "", static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
                 static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
                 st->delimiter);
     if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());

@@ -93,7 +93,7 @@ void add_import_routes(Router& r, Services& s) {
            auto body = ctx.json_body();
            if (!body) return problem(body.error());
            if (auto st = reject_unknown(*body, {"upload_id", "source", "priority", "mapping", "default_country", "dedup",
-                                                "dry_run"});
+                                                "dry_run", "bulk"});
                !st)
              return problem(st.error());
            auto upload = get_string(*body, "upload_id", "upload_id");
@@ -102,6 +102,8 @@ void add_import_routes(Router& r, Services& s) {
            auto priority = get_int(*body, "priority", "priority");
            auto dedup = get_bool(*body, "dedup", "dedup");
            auto dry = get_bool(*body, "dry_run", "dry_run");
+           auto bulk = get_string(*body, "bulk", "bulk");
+           if (!bulk) return problem(bulk.error());
            if (!upload) return problem(upload.error());
            if (!source) return problem(source.error());
            if (!country) return problem(country.error());
@@ -118,6 +120,11 @@ void add_import_routes(Router& r, Services& s) {
            if (*priority) o.source_priority = static_cast<int>(**priority);
            if (*country) o.default_country = **country;
            o.dedup = dedup->value_or(true);
+           if (*bulk) {
+             auto mode = imports::parse_bulk_mode(**bulk);
+             if (!mode) return problem(mode.error());
+             o.bulk = *mode;
+           }
            if (auto m = body->find("mapping"); m != body->end() && !m->is_null()) {
              if (!m->is_object()) return problem(Error::invalid_argument("mapping", "expected {\"column header\": \"field\"}"));
              for (auto it = m->begin(); it != m->end(); ++it) {

@@ -10,7 +10,8 @@
 
 #include "core/log.h"
 #include "core/text.h"
-#include "imports/imports.h"
+#include "imports/imports_internal.h"
+#include "storage/migrate.h"
 
 namespace fidelis::imports {
 
@@ -87,7 +88,51 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   return field;
 }
 
+// How this run finds the customers a row may be, decided on its first batch.
+struct MatchPlan {
+  std::unique_ptr<RowMatcher> matcher;
+  bool dropped = false;  // this run set the indexes aside and rebuilds them at the end
+};
+
+Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Model& model, int64_t estimated_rows) {
+  MatchPlan plan;
+  bool bulk = mode == BulkMode::kOn;
+  if (mode == BulkMode::kAuto && db.dialect() == storage::Dialect::kSqlite && estimated_rows >= kBulkMinRows) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live, db.one("SELECT COUNT(*) FROM customers WHERE deleted_at IS NULL"));
+    bulk = estimated_rows >= live->i64(0);
+  }
+  // Another bulk load (an import, the demo generator) has the indexes aside already: it rebuilds
+  // them, and until then only the keys in memory make matching fast.
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> aside, db.one("SELECT COUNT(*) FROM bulk_dropped_indexes"));
+  bool missing = aside->i64(0) > 0;
+  if (bulk && !missing) {
+    FIDELIS_ASSIGN_OR_RETURN(int dropped, storage::drop_indexes_for_bulk(db, bulk_tables(), bulk_kept_indexes()));
+    plan.dropped = dropped > 0;
+  }
+  if (bulk || missing) {
+    FIDELIS_ASSIGN_OR_RETURN(plan.matcher, memory_matcher(db, model));
+  } else {
+    plan.matcher = indexed_matcher(model);
+  }
+  return plan;
+}
+
 }  // namespace
+
+std::string_view bulk_mode_name(BulkMode m) {
+  switch (m) {
+    case BulkMode::kOn: return "on";
+    case BulkMode::kOff: return "off";
+    default: return "auto";
+  }
+}
+
+Result<BulkMode> parse_bulk_mode(std::string_view name, std::string_view field) {
+  if (name == "auto") return BulkMode::kAuto;
+  if (name == "on") return BulkMode::kOn;
+  if (name == "off") return BulkMode::kOff;
+  return Error::invalid_argument(std::string(field), "expected auto, on or off");
+}
 
 Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options)
     : db_(db), clock_(clock), model_(dedup::Model::default_french().with_thresholds(merge_options.thresholds)),
@@ -99,6 +144,7 @@ std::string encode_options(const ImportOptions& o) {
   std::string out = fmt::format("source={}\ndedup={}\ndefault_country={}\nbatch_rows={}\nrejects={}\n", o.source,
                                 o.dedup ? 1 : 0, o.default_country, o.batch_rows, o.rejects_path);
   if (o.source_priority) out += fmt::format("priority={}\n", *o.source_priority);
+  out += fmt::format("bulk={}\n", bulk_mode_name(o.bulk));
   for (const auto& [h, f] : o.mapping) out += "map=" + h + "\t" + f + "\n";
   return out;
 }
@@ -120,6 +166,7 @@ ImportOptions decode_options(std::string_view text) {
     else if (k == "batch_rows") o.batch_rows = std::max<int64_t>(1, std::strtoll(std::string(v).c_str(), nullptr, 10));
     else if (k == "rejects") o.rejects_path = std::string(v);
     else if (k == "priority") o.source_priority = std::atoi(std::string(v).c_str());
+    else if (k == "bulk") o.bulk = parse_bulk_mode(v).value_or(BulkMode::kAuto);
     else if (k == "map") {
       size_t tab = v.find('\t');
       if (tab != std::string_view::npos) o.mapping[std::string(v.substr(0, tab))] = std::string(v.substr(tab + 1));
@@ -166,6 +213,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   if (o.source_priority && (*o.source_priority < 0 || *o.source_priority > 100))
     return Error::invalid_argument("priority", "must be between 0 and 100");
   if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
+  if (o.bulk == BulkMode::kOn && db_.dialect() != storage::Dialect::kSqlite)
+    return Error::invalid_argument("bulk", "a bulk load is for SQLite: PostgreSQL imports keep their indexes");
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
@@ -265,6 +314,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     b.bytes = src->bytes_read();
     return b;
   };
+  const int64_t first_byte = src->bytes_read();
+  MatchPlan plan;
   std::future<Built> next_batch = std::async(std::launch::async, build_batch);
   while (true) {
     Built built = next_batch.get();
@@ -273,10 +324,23 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     int64_t last_number = built.last_number;
     bool end = built.end;
     if (!built.status) outcome = built.status;
+    if (!plan.matcher) {
+      // The rest of the file holds about as many rows per byte as its first batch.
+      int64_t rows = static_cast<int64_t>(batch.size()), used = std::max<int64_t>(1, built.bytes - first_byte);
+      int64_t estimated = end ? rows : rows + rows * std::max<int64_t>(0, src->size() - built.bytes) / used;
+      auto planned = plan_matching(db_, o.bulk, model_, estimated);
+      if (!planned) {
+        outcome = planned.error();
+        break;
+      }
+      plan = std::move(*planned);
+    }
+    RowMatcher& matcher = *plan.matcher;
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
         int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0, queued = 0;
+        FIDELIS_RETURN_IF_ERROR(matcher.batch_begins(tx));
         for (Pending& p : batch) {
           if (p.rejection) {
             Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
@@ -299,7 +363,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           std::vector<merging::Candidate> to_review;
           if (o.dedup && !match) {
             FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
-                                     merging::find_candidates(tx, merging::record_of(row.input), model_));
+                                     matcher.candidates(tx, merging::record_of(row.input)));
             for (auto& c : found) {
               if (c.decision == dedup::Decision::kMerge && !duplicate) duplicate = c;
               else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
@@ -312,7 +376,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
             for (const auto& e : *row.input.emails) {
-              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_email(tx, e.email));
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, e.email));
               if (owner && owner != keeper)
                 row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
               else
@@ -374,6 +438,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                 fl));
           }
           if (!row.flags.empty()) ++flagged;
+          matcher.stored(merge_after ? duplicate->customer_id : customer_id, row.input);
           if (merge_after) {
             merging::MergeRequest req{duplicate->customer_id, customer_id, duplicate->customer_id, "auto",
                                       fmt::format("import:{}", import_id), duplicate->score};
@@ -395,12 +460,13 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
             "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8, queued = queued + $9 WHERE id = $1",
             up));
-        return ok();
+        return matcher.batch_ends(tx);
       });
       if (!st) {
         outcome = st;
         break;
       }
+      matcher.batch_committed();
       records_done = last_number;
       ++batches;
       if (o.progress) {
@@ -413,6 +479,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             if (bytes_rate > 0) s->eta_seconds = static_cast<double>(s->bytes_total - s->bytes_done) / bytes_rate;
           }
           s->resumed = resumed;
+          s->bulk = plan.dropped;
           o.progress(*s);
         }
       }
@@ -430,6 +497,18 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (end) break;
   }
 
+  // The indexes come back before the import says it is done (a crash or a stop leaves them to the
+  // next start).
+  if (plan.dropped) {
+    if (o.progress) {
+      if (auto s = status(import_id)) {
+        s->bulk = true;
+        s->phase = "indexes";
+        o.progress(*s);
+      }
+    }
+    if (Status st = storage::restore_bulk_indexes(db_); !st && outcome) outcome = st;
+  }
   Millis done_at = clock_.now();
   std::string rejects_path = o.rejects_path.empty() ? o.path + ".rejects.csv" : o.rejects_path;
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
@@ -447,6 +526,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(ImportStatus final_status, status(import_id));
   final_status.rejects_path = rejects_path;
   final_status.resumed = resumed;
+  final_status.bulk = plan.dropped;
   if (!outcome) log::warn("import failed", {{"import", std::to_string(import_id)}, {"error", outcome.error().message}});
   return final_status;
 }

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "imports/imports.h"
+#include "storage/migrate.h"
 #include "storage/test_db.h"
 
 namespace fidelis::imports {
@@ -251,6 +254,153 @@ TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   EXPECT_EQ((*count)->i64(0), 250);
   auto dup = t_.db->one("SELECT COUNT(*) FROM (SELECT email_key FROM customer_emails GROUP BY email_key HAVING COUNT(*) > 1) d");
   EXPECT_EQ((*dup)->i64(0), 0);
+}
+
+// A labelled set with duplicates, namesakes and households, as one CSV file.
+std::string test_set_csv(uint64_t seed, size_t people) {
+  auto set = dedup::generate_test_set({.seed = seed, .people = people});
+  EXPECT_TRUE(set);
+  std::string csv = "id;first_name;last_name;email;phone;birth_date;street;postcode;city\n";
+  for (const auto& r : set->records) {
+    std::string fields[] = {"R" + std::to_string(r.id), r.first_name, r.last_name, r.email, r.phone_e164, r.birth_date,
+                            r.street, r.postcode, r.city};
+    csv += csv_line(fields, ';') + "\n";
+  }
+  return csv;
+}
+
+// Every live customer as the API renders it, in id order.
+std::string exported(storage::Db& db) {
+  std::string out;
+  EXPECT_TRUE(export_customers(db, ExportFormat::kJsonLines, false, [&](std::string_view c) -> Status {
+    out += c;
+    return ok();
+  }));
+  return out;
+}
+
+int64_t count_of(storage::Db& db, const std::string& sql) {
+  auto r = db.one(sql);
+  return r && *r ? (*r)->i64(0) : -1;
+}
+
+// A bulk load stores, merges and queues exactly what the row-by-row import does, into an empty
+// base and into one that already has customers, and gives the indexes back.
+TEST(BulkImport, StoresMergesAndQueuesWhatTheIndexedImportDoes) {
+  auto first = write_temp("bulk_first.csv", test_set_csv(3, 300));
+  auto second = write_temp("bulk_second.csv", test_set_csv(4, 300));
+  FakeClock clock;
+  audit::Actor actor = audit::Actor::cli("test");
+  std::string results[2];
+  for (BulkMode mode : {BulkMode::kOff, BulkMode::kOn}) {
+    auto t = storage::testing::make_test_db("sqlite");
+    int64_t indexes = count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'");
+    Importer importer(*t.db, clock);
+    std::string summary;
+    for (const auto& path : {first, second}) {
+      auto st = importer.run({.path = path, .source = "shop", .batch_rows = 150, .bulk = mode}, actor);
+      ASSERT_TRUE(st) << st.error().message;
+      EXPECT_EQ(st->status, "done");
+      EXPECT_EQ(st->bulk, mode == BulkMode::kOn);
+      summary += fmt::format("{} accepted {} merged {} queued {} rejected {} flagged\n", st->accepted, st->merged,
+                             st->queued, st->rejected, st->flagged);
+    }
+    EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"), indexes);
+    EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM bulk_dropped_indexes"), 0);
+    summary += exported(*t.db);
+    summary += fmt::format("reviews {}\n", count_of(*t.db, "SELECT COUNT(*) FROM merge_reviews"));
+    results[mode == BulkMode::kOn] = summary;
+  }
+  // Line by line, so a difference shows as one customer rather than the whole base.
+  std::istringstream off(results[0]), on(results[1]);
+  std::string a, b;
+  int line = 0, differences = 0;
+  while (true) {
+    bool more_a = static_cast<bool>(std::getline(off, a)), more_b = static_cast<bool>(std::getline(on, b));
+    if (!more_a && !more_b) break;
+    ++line;
+    if (a != b && ++differences <= 3) ADD_FAILURE() << "line " << line << "\nrow by row: " << a << "\nbulk:       " << b;
+    a.clear();
+    b.clear();
+  }
+  EXPECT_EQ(differences, 0);
+  // The first file's duplicates were merged and its doubtful pairs queued: the comparison is not
+  // between two runs that matched nothing.
+  EXPECT_EQ(results[0].find("0 merged 0 queued"), std::string::npos) << results[0].substr(0, 200);
+}
+
+// A customer another writer creates between two batches is matched like one already in the base.
+TEST(BulkImport, SeesCustomersOtherWritersAddBetweenBatches) {
+  std::string csv = "email;nom;prenom\n";
+  for (int i = 0; i < 300; ++i)
+    csv += fmt::format("client{}@exemple.fr;Nom{};Prenom{}\n", i, std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i), i);
+  auto path = write_temp("bulk_concurrent.csv", csv);
+  auto t = storage::testing::make_test_db("sqlite");
+  FakeClock clock;
+  audit::Actor actor = audit::Actor::cli("test");
+  customers::CustomerService svc(*t.db, clock);
+  Importer importer(*t.db, clock);
+  int batches = 0;
+  int64_t other = 0;
+  auto st = importer.run({.path = path, .source = "shop", .batch_rows = 100, .bulk = BulkMode::kOn,
+                          .progress =
+                              [&](const ImportStatus&) {
+                                if (++batches != 1) return;
+                                customers::CustomerInput in;
+                                in.emails = std::vector<customers::EmailAddress>{{"client250@exemple.fr", ""}};
+                                in.last_name = "Nomc250";
+                                in.first_name = "Prenom250";
+                                auto c = svc.create(in, actor);
+                                ASSERT_TRUE(c) << c.error().message;
+                                other = c->id;
+                              }},
+                         actor);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_TRUE(st->bulk);
+  EXPECT_EQ(st->merged, 1);
+  EXPECT_EQ(st->accepted, 299);
+  EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+                             "WHERE e.email_key = 'client250@exemple.fr' AND c.deleted_at IS NULL"),
+            1);
+  EXPECT_TRUE(svc.get(other));
+}
+
+// A bulk load killed midway leaves its indexes aside; the next start (a migrate) brings them back
+// and the rerun resumes without storing a row twice. PostgreSQL imports keep their indexes.
+TEST(BulkImport, AKilledLoadGetsItsIndexesBackAndResumes) {
+  auto path = write_temp("bulk_killed.csv", test_set_csv(5, 200));
+  auto t = storage::testing::make_test_db("sqlite");
+  int64_t indexes = count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'");
+  FakeClock clock;
+  audit::Actor actor = audit::Actor::cli("test");
+  Importer importer(*t.db, clock);
+  auto first = importer.run({.path = path, .source = "shop", .batch_rows = 100, .bulk = BulkMode::kOn,
+                             .stop_after_batches = 1},
+                            actor);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->status, "interrupted");
+  EXPECT_GT(count_of(*t.db, "SELECT COUNT(*) FROM bulk_dropped_indexes"), 0);
+  EXPECT_LT(count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"), indexes);
+  ASSERT_TRUE(storage::migrate(*t.db, clock.now()));
+  EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM bulk_dropped_indexes"), 0);
+  EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"), indexes);
+  auto second = importer.run({.path = path, .source = "shop", .batch_rows = 100, .bulk = BulkMode::kOn}, actor);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_TRUE(second->resumed);
+  EXPECT_EQ(second->status, "done");
+  EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"), indexes);
+  EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM (SELECT source, external_id FROM customer_external_ids GROUP BY "
+                            "source, external_id HAVING COUNT(*) > 1) d"),
+            0);
+  EXPECT_EQ(second->rows_read, count_of(*t.db, "SELECT COUNT(*) FROM customer_provenance"));
+
+  auto pg = storage::testing::make_test_db("postgres");
+  if (!pg.skipped.empty()) return;
+  Importer on_pg(*pg.db, clock);
+  auto refused = on_pg.run({.path = path, .source = "shop", .bulk = BulkMode::kOn}, actor);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "bulk");
+  EXPECT_EQ(parse_bulk_mode("sometimes").error().field, "bulk");
 }
 
 TEST_P(ImportTest, PreviewChangesNothing) {

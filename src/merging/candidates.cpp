@@ -33,6 +33,37 @@ const std::string& candidates_sql() {
 
 Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
 
+// $1..$8 of the blocks for record `r`, then `exclude` as $9.
+std::vector<Value> block_params(const dedup::Record& r, int64_t exclude) {
+  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
+  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  std::string last_first, first_last;
+  if (!last.empty() || !first.empty()) {
+    last_first = text::search_key(r.last_name + " " + r.first_name);
+    first_last = text::search_key(r.first_name + " " + r.last_name);
+  }
+  // name_key2 is "first last": the same first name is the prefix "first ".
+  std::string first_prefix = first.empty() || last.empty() ? std::string() : first + " ";
+  std::string first_upper = first_prefix.empty() ? std::string() : text::prefix_upper_bound(first_prefix);
+  return {or_null(text::to_lower(text::trim(r.email))),
+          or_null(phone),
+          or_null(last_first),
+          or_null(first_last == last_first ? std::string() : first_last),
+          or_null(r.postcode),
+          or_null(r.birth_date),
+          or_null(first_prefix),
+          or_null(first_upper),
+          exclude};
+}
+
+// The same blocks as a condition on one customer row c (found some other way, e.g. in memory).
+constexpr std::string_view kInSomeBlock =
+    "(EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND e.email_key = $1) "
+    "OR EXISTS (SELECT 1 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.phone_key = $2) "
+    "OR (c.name_key IN ($3, $4) AND c.postcode = $5) "
+    "OR (c.birth_date = $6 AND c.name_key2 = $3) "
+    "OR (c.birth_date = $6 AND c.name_key2 >= $7 AND c.name_key2 < $8))";
+
 std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& rows, const dedup::Model& model) {
   std::vector<Candidate> out;
   dedup::PreparedRecord self(r);
@@ -55,25 +86,7 @@ std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& r
 
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
                                                int64_t exclude) {
-  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
-  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
-  std::string last_first, first_last;
-  if (!last.empty() || !first.empty()) {
-    last_first = text::search_key(r.last_name + " " + r.first_name);
-    first_last = text::search_key(r.first_name + " " + r.last_name);
-  }
-  // name_key2 is "first last": the same first name is the prefix "first ".
-  std::string first_prefix = first.empty() || last.empty() ? std::string() : first + " ";
-  std::string first_upper = first_prefix.empty() ? std::string() : text::prefix_upper_bound(first_prefix);
-  Value p[] = {or_null(text::to_lower(text::trim(r.email))),
-               or_null(phone),
-               or_null(last_first),
-               or_null(first_last == last_first ? std::string() : first_last),
-               or_null(r.postcode),
-               or_null(r.birth_date),
-               or_null(first_prefix),
-               or_null(first_upper),
-               exclude};
+  std::vector<Value> p = block_params(r, exclude);
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(candidates_sql(), p));
   return score_rows(r, rows, model);
 }
@@ -81,16 +94,18 @@ Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Rec
 Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Record& r, std::span<const int64_t> ids,
                                                 const dedup::Model& model, int64_t exclude) {
   if (ids.empty()) return std::vector<Candidate>{};
+  // The ids may be stale (keys the customer no longer has) or collisions: only those in one of the
+  // record's blocks now are scored, as find_candidates would.
+  std::vector<Value> p = block_params(r, exclude);
   std::string in_list;
-  std::vector<Value> p{Value(exclude)};
   for (size_t i = 0; i < ids.size() && i < static_cast<size_t>(kMaxCandidates); ++i) {
-    in_list += fmt::format("{}${}", i ? ", " : "", i + 2);
+    in_list += fmt::format("{}${}", i ? ", " : "", p.size() + 1);
     p.emplace_back(ids[i]);
   }
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
-      tx.query(fmt::format("SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $1 AND c.id IN ({})",
-                           kRecordColumns, in_list),
+      tx.query(fmt::format("SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ({}) AND {}",
+                           kRecordColumns, in_list, kInSomeBlock),
                p));
   return score_rows(r, rows, model);
 }

@@ -79,7 +79,8 @@ struct Candidate {
 inline constexpr int kMaxCandidates = 200;
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
                                                int64_t exclude = 0);
-// The same scoring for the live customers among `ids` only (found by a KeyIndex).
+// The same for the live customers among `ids` only (found by a KeyIndex): those that are in one of
+// `r`'s blocks as they are stored now are scored.
 Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Record& r, std::span<const int64_t> ids,
                                                 const dedup::Model& model, int64_t exclude = 0);
 

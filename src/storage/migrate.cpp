@@ -1,7 +1,8 @@
 #include "storage/migrate.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/embedded.h"
 
@@ -70,7 +71,8 @@ Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms) {
   return applied;
 }
 
-Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables) {
+Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables,
+                                  std::span<const std::string_view> keep) {
   int dropped = 0;
   Status s = db.transact([&](Tx& tx) -> Status {
     for (std::string_view table : tables) {
@@ -85,6 +87,8 @@ Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tabl
       for (const Row& r : idx.rows) {
         // An index led by customer_id follows the load order (ids ascend): cheap to keep up.
         if (r.str(1).find("(customer_id") != std::string::npos) continue;
+        if (r.str(1).starts_with("CREATE UNIQUE")) continue;
+        if (std::find(keep.begin(), keep.end(), r.str(0)) != keep.end()) continue;
         Value keep[] = {r.str(0), r.str(1)};
         FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO bulk_dropped_indexes (name, ddl) VALUES ($1, $2)", keep));
         FIDELIS_RETURN_IF_ERROR(tx.exec_script("DROP INDEX " + r.str(0)));

@@ -34,9 +34,12 @@ Result<std::vector<int64_t>> migrate(Db& db, int64_t now_ms);
 // Bulk loads into large tables run faster without their secondary indexes, rebuilt once at the end
 // (a sort instead of millions of random B-tree inserts). The dropped indexes' DDL is kept in the
 // database in the same transaction as the drop, so an interrupted load gets them back at the next
-// migrate (every start runs one). Primary keys, unique constraints and indexes led by customer_id
-// (which a load in id order appends to cheaply) are kept. Use on a database no one else writes to.
-Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables);
+// migrate (every start runs one). Primary keys, unique constraints and indexes, indexes led by
+// customer_id (which a load in id order appends to cheaply) and the indexes named in `keep` stay.
+// Other writers stay correct meanwhile (nothing that enforces uniqueness is dropped), but their
+// look-ups through a dropped index scan the table until it is back. Returns how many it dropped.
+Result<int> drop_indexes_for_bulk(Db& db, std::span<const std::string_view> tables,
+                                  std::span<const std::string_view> keep = {});
 Status restore_bulk_indexes(Db& db);
 
 }  // namespace fidelis::storage

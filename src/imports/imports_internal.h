@@ -1,0 +1,42 @@
+#pragma once
+// Internal to the imports module: how an import finds the customers a row may be.
+
+#include <memory>
+
+#include "imports/imports.h"
+
+namespace fidelis::imports {
+
+// The look-ups an import row needs beside the external-id primary key: duplicate candidates and
+// the owner of an e-mail address. Calls happen inside the batch's transaction.
+class RowMatcher {
+ public:
+  virtual ~RowMatcher() = default;
+  // Live customers that may be the person of `r`, scored, best first (merging::find_candidates).
+  virtual Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) = 0;
+  // The live customer (lowest id) that has `email`, if any.
+  virtual Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) = 0;
+  // The row's profile was stored as, or merged into, customer `id`.
+  virtual void stored(int64_t id, const customers::CustomerInput& in) = 0;
+  // Around each batch's transaction: first thing in it, last thing in it, after it committed.
+  virtual Status batch_begins(storage::Tx& tx) = 0;
+  virtual Status batch_ends(storage::Tx& tx) = 0;
+  virtual void batch_committed() = 0;
+  // Bytes of memory its look-ups hold (0 for the database's indexes).
+  virtual size_t memory_bytes() const = 0;
+};
+
+// Through the database's indexes (the usual case).
+std::unique_ptr<RowMatcher> indexed_matcher(const dedup::Model& model);
+// Through a merging::KeyIndex loaded from the base, fed with every row stored and, at each batch,
+// with the profiles other writers changed since the last one (read from the event outbox): what a
+// bulk load uses while the secondary indexes are set aside. Its memory grows with the base and
+// the file.
+Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup::Model& model);
+
+// Secondary indexes a bulk load sets aside: those with keys in no particular order, which every
+// batch would otherwise rewrite all over.
+std::span<const std::string_view> bulk_tables();
+std::span<const std::string_view> bulk_kept_indexes();
+
+}  // namespace fidelis::imports

@@ -1,0 +1,117 @@
+// Finding the customers an import row may be: through the database's indexes, or through
+// blocking keys held in memory while a bulk load has set those indexes aside.
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+#include "imports/imports_internal.h"
+
+namespace fidelis::imports {
+
+using storage::Value;
+
+namespace {
+
+class IndexedMatcher final : public RowMatcher {
+ public:
+  explicit IndexedMatcher(const dedup::Model& model) : model_(model) {}
+  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) override {
+    return merging::find_candidates(tx, r, model_);
+  }
+  Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) override {
+    return customers::find_by_email(tx, email);
+  }
+  void stored(int64_t, const customers::CustomerInput&) override {}
+  Status batch_begins(storage::Tx&) override { return ok(); }
+  Status batch_ends(storage::Tx&) override { return ok(); }
+  void batch_committed() override {}
+  size_t memory_bytes() const override { return 0; }
+
+ private:
+  const dedup::Model& model_;
+};
+
+class MemoryMatcher final : public RowMatcher {
+ public:
+  MemoryMatcher(const dedup::Model& model, merging::KeyIndex index, int64_t last_event)
+      : model_(model), index_(std::move(index)), last_event_(last_event) {}
+
+  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) override {
+    return merging::score_candidates(tx, r, index_.candidates(r), model_);
+  }
+
+  Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) override {
+    std::vector<int64_t> holders = index_.email_holders(email);
+    if (holders.empty()) return std::optional<int64_t>();
+    // The index may hold a stale or colliding id: the database says who has the address now.
+    std::string in_list;
+    std::vector<Value> p{Value(text::to_lower(email))};
+    for (size_t i = 0; i < holders.size(); ++i) {
+      in_list += fmt::format("{}${}", i ? ", " : "", i + 2);
+      p.emplace_back(holders[i]);
+    }
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> row,
+        tx.one(fmt::format("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id WHERE "
+                           "e.customer_id IN ({}) AND e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id "
+                           "LIMIT 1",
+                           in_list),
+               p));
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(row->i64(0));
+  }
+
+  void stored(int64_t id, const customers::CustomerInput& in) override { index_.add(id, in); }
+
+  // Profiles other writers created or changed between two batches have events in the outbox after
+  // the last one this import saw: their keys join the index before the batch matches anything.
+  Status batch_begins(storage::Tx& tx) override {
+    Value p[] = {last_event_};
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                             tx.query("SELECT DISTINCT customer_id FROM outbox_events WHERE id > $1 AND customer_id IS "
+                                      "NOT NULL",
+                                      p));
+    std::vector<int64_t> ids;
+    for (const auto& r : rows.rows) ids.push_back(r.i64(0));
+    for (size_t i = 0; i < ids.size(); i += 500)
+      FIDELIS_RETURN_IF_ERROR(
+          index_.add_stored(tx, std::span<const int64_t>(ids).subspan(i, std::min<size_t>(500, ids.size() - i))));
+    return ok();
+  }
+  Status batch_ends(storage::Tx& tx) override {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one("SELECT COALESCE(MAX(id), 0) FROM outbox_events"));
+    pending_event_ = row->i64(0);
+    return ok();
+  }
+  void batch_committed() override { last_event_ = pending_event_; }
+  size_t memory_bytes() const override { return index_.bytes(); }
+
+ private:
+  const dedup::Model& model_;
+  merging::KeyIndex index_;
+  int64_t last_event_ = 0, pending_event_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RowMatcher> indexed_matcher(const dedup::Model& model) { return std::make_unique<IndexedMatcher>(model); }
+
+Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup::Model& model) {
+  // The outbox position first: a change made while the base is read is caught up at the first batch.
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one("SELECT COALESCE(MAX(id), 0) FROM outbox_events"));
+  FIDELIS_ASSIGN_OR_RETURN(merging::KeyIndex index, merging::KeyIndex::load(db));
+  return std::unique_ptr<RowMatcher>(std::make_unique<MemoryMatcher>(model, std::move(index), last->i64(0)));
+}
+
+std::span<const std::string_view> bulk_tables() {
+  static constexpr std::string_view kTables[] = {"customers", "customer_emails", "customer_phones"};
+  return kTables;
+}
+
+std::span<const std::string_view> bulk_kept_indexes() {
+  // Creation times only grow: appended at the end, cheap to keep up.
+  static constexpr std::string_view kKept[] = {"customers_created_at"};
+  return kKept;
+}
+
+}  // namespace fidelis::imports
