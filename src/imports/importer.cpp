@@ -108,6 +108,7 @@ Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Mod
   if (bulk && !missing) {
     FIDELIS_ASSIGN_OR_RETURN(int dropped, storage::drop_indexes_for_bulk(db, bulk_tables(), bulk_kept_indexes()));
     plan.dropped = dropped > 0;
+    if (plan.dropped) FIDELIS_RETURN_IF_ERROR(db.set_bulk_loading(true));
   }
   if (bulk || missing) {
     FIDELIS_ASSIGN_OR_RETURN(plan.matcher, memory_matcher(db, model));
@@ -384,7 +385,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             }
             row.input.emails = std::move(kept);
           }
-          if (row.external_id && !match) {
+          // (With dedup on, the look-up above already found no owner.)
+          if (row.external_id && !match && !o.dedup) {
             FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_external_id(tx, source, *row.external_id));
             if (owner) {
               row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", *owner)});
@@ -508,6 +510,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       }
     }
     if (Status st = storage::restore_bulk_indexes(db_); !st && outcome) outcome = st;
+    if (Status st = db_.set_bulk_loading(false); !st && outcome) outcome = st;
   }
   Millis done_at = clock_.now();
   std::string rejects_path = o.rejects_path.empty() ? o.path + ".rejects.csv" : o.rejects_path;

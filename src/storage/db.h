@@ -123,6 +123,10 @@ class Db {
   // per call on PostgreSQL; on SQLite each batch of `batch_rows` commits on its own.
   virtual Result<int64_t> bulk_insert(std::string_view table, std::span<const std::string> columns,
                                       const RowSource& source, int64_t batch_rows = 50'000) = 0;
+  // Between set_bulk_loading(true) and (false), a loader writing large batches: SQLite lets the WAL
+  // grow (far fewer checkpoints, pages rewritten again and again are copied once) and checkpoints
+  // when it ends; nothing on PostgreSQL.
+  virtual Status set_bulk_loading(bool on) = 0;
   virtual PoolStats pool_stats() const = 0;
   // After rows were inserted with explicit ids into `table` (bulk loads), makes the next generated
   // id larger than all of them (PostgreSQL moves the identity sequence; SQLite needs nothing).

@@ -229,6 +229,8 @@ class PgDb final : public Db {
     return result;
   }
 
+  Status set_bulk_loading(bool) override { return ok(); }
+
   Status sync_id_sequence(std::string_view table) override {
     std::string t(table);
     FIDELIS_RETURN_IF_ERROR(query(fmt::format("SELECT setval(pg_get_serial_sequence('{0}', 'id'), "

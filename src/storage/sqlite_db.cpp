@@ -197,6 +197,9 @@ class SqliteTx final : public Tx {
   Conn& c_;
 };
 
+constexpr std::string_view kBulkCheckpoints = "PRAGMA wal_autocheckpoint=100000";
+constexpr std::string_view kUsualCheckpoints = "PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(PASSIVE)";
+
 class SqliteDb final : public Db {
  public:
   SqliteDb(std::unique_ptr<Conn> writer, std::string path, DbOptions o)
@@ -263,10 +266,10 @@ class SqliteDb final : public Db {
     sql += ")";
     std::lock_guard lock(write_mu_);
     // Fewer, larger checkpoints while loading: pages touched again and again are copied once.
-    FIDELIS_RETURN_IF_ERROR(writer_->exec_script("PRAGMA wal_autocheckpoint=100000"));
+    FIDELIS_RETURN_IF_ERROR(writer_->exec_script(kBulkCheckpoints));
     struct RestoreCheckpoint {
       Conn& c;
-      ~RestoreCheckpoint() { (void)c.exec_script("PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(PASSIVE)"); }
+      ~RestoreCheckpoint() { (void)c.exec_script(kUsualCheckpoints); }
     } restore{*writer_};
     FIDELIS_ASSIGN_OR_RETURN(Conn::Stmt * insert, writer_->prepare(sql));
     int64_t total = 0;
@@ -296,6 +299,11 @@ class SqliteDb final : public Db {
       total += in_batch;
     }
     return total;
+  }
+
+  Status set_bulk_loading(bool on) override {
+    std::lock_guard lock(write_mu_);
+    return writer_->exec_script(on ? kBulkCheckpoints : kUsualCheckpoints);
   }
 
   Status sync_id_sequence(std::string_view) override { return ok(); }
