@@ -28,6 +28,8 @@ Json status_json(const imports::ImportStatus& s) {
             {"bytes_done", s.bytes_done},
             {"bytes_total", s.bytes_total},
             {"rows_per_second", s.rows_per_second},
+            {"bulk", s.bulk},
+            {"phase", s.phase},
             {"eta_seconds", s.eta_seconds ? Json(*s.eta_seconds) : Json(nullptr)},
             {"error", s.error ? Json(*s.error) : Json(nullptr)},
             {"started_at", iso(s.started_at)},

@@ -53,6 +53,9 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.updated_at = r.i64(15);
   s.finished_at = r.opt_i64(16);
   s.queued = r.i64(17);
+  s.bulk = r.i64(18) != 0;
+  // Every row is written; the indexes are being rebuilt.
+  if (s.bulk && s.status == "running" && s.bytes_total > 0 && s.bytes_done >= s.bytes_total) s.phase = "indexes";
   double secs = static_cast<double>(std::max<Millis>(1, (s.finished_at.value_or(s.updated_at) - s.started_at))) / 1000.0;
   s.rows_per_second = static_cast<double>(s.rows_read) / secs;
   if (s.status == "running" && s.bytes_done > 0 && s.bytes_total > s.bytes_done)
@@ -62,7 +65,7 @@ ImportStatus status_from_row(const storage::Row& r) {
 
 constexpr std::string_view kStatusColumns =
     "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
-    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued";
+    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk";
 
 struct Pending {
   int64_t line = 0;
@@ -335,6 +338,13 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         break;
       }
       plan = std::move(*planned);
+      if (plan.dropped) {
+        Value b[] = {import_id};
+        if (auto r = db_.exec("UPDATE imports SET bulk = 1 WHERE id = $1", b); !r) {
+          outcome = r.error();
+          break;
+        }
+      }
     }
     RowMatcher& matcher = *plan.matcher;
     if (!batch.empty()) {

@@ -187,8 +187,8 @@ struct ImportStatus {
   std::optional<Millis> finished_at;
   std::string rejects_path;
   bool resumed = false;
-  // This run set the indexes aside (a bulk load); "rows" while rows are written, then "indexes"
-  // while they are rebuilt. Neither is stored: they describe the run in hand.
+  // The import set the indexes aside (a bulk load); phase is "rows" while rows are written, then
+  // "indexes" while they are rebuilt.
   bool bulk = false;
   std::string phase = "rows";
 };

@@ -87,6 +87,34 @@ for (const driver of drivers()) {
       assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
     });
 
+    test('a bulk load sets the search indexes aside, says so, and leaves them back', async () => {
+      const rows = ['email;nom;prenom;code postal'];
+      for (let i = 0; i < 400; i++) rows.push(`bulk${i}@exemple.fr;Nom${i};Prenom${i};750${String(i % 20).padStart(2, '0')}`);
+      rows.push('bulk7@exemple.fr;Nom7;Prenom7;75007'); // the same person twice in the file
+      const id = await upload('admin', Buffer.from(rows.join('\n') + '\n'), 4096);
+      const odd = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'bulk', bulk: 'sometimes' } });
+      assert.equal(odd.status, 400, show(odd));
+      assert.equal(odd.body.field, 'bulk');
+      const started = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'bulk', bulk: 'on' } });
+      if (driver === 'postgres') {
+        assert.equal(started.status, 400, show(started));
+        assert.equal(started.body.field, 'bulk');
+        return;
+      }
+      assert.equal(started.status, 202, show(started));
+      const status = await waitForImport(server, started.headers.get('location'), 'admin');
+      assert.equal(status.body.status, 'done', show(status));
+      assert.equal(status.body.bulk, true);
+      assert.equal(status.body.phase, 'rows');
+      assert.equal(status.body.accepted, 400);
+      assert.equal(status.body.merged, 1);
+      // Searches work through the rebuilt indexes, and the duplicate row is one customer.
+      const found = await api(server, 'GET', '/api/v1/customers?q=bulk7@', { role: 'viewer' });
+      assert.equal(found.body.items.length, 1, show(found));
+      const byName = await api(server, 'GET', '/api/v1/customers?q=Nom399', { role: 'viewer' });
+      assert.equal(byName.body.items.length, 1, show(byName));
+    });
+
     test('bad requests name the field; agents and viewers may not import', async () => {
       const none = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { source: 'x' } });
       assert.equal(none.status, 400);
