@@ -3,9 +3,12 @@
 
 #include <fmt/format.h>
 
-#include "core/log.h"
-
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+
+#include "core/log.h"
 #include "merging/merging_internal.h"
 
 namespace fidelis::merging {
@@ -65,7 +68,20 @@ Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
 
 }  // namespace
 
+Status MergeService::fail_abandoned_runs() {
+  Millis now = clock_.now();
+  Value p[] = {now - kRunAbandonedAfter,
+               std::string("stopped without finishing: its process ended (no sign of life for 5 minutes); run it again")};
+  return db_.exec("UPDATE dedup_runs SET status = 'failed', error = $2, finished_at = updated_at WHERE status = 'running' "
+                  "AND updated_at < $1",
+                  p)
+                 .has_value()
+             ? ok()
+             : Status(Error::internal("cannot mark abandoned deduplication runs"));
+}
+
 Result<DedupRun> MergeService::begin_run(bool dry_run, const audit::Actor& actor) {
+  FIDELIS_RETURN_IF_ERROR(fail_abandoned_runs());
   DedupRun d;
   d.status = "running";
   d.dry_run = dry_run;
@@ -111,7 +127,45 @@ MergeService::~MergeService() {
   if (t.joinable()) t.join();
 }
 
+namespace {
+
+// Writes the run's updated_at every kRunHeartbeat (real time) until destroyed, so that a run busy
+// matching for minutes is not taken for a dead one. Best effort: a beat skipped while the writer is
+// busy (the run's own batches write updated_at anyway) is no harm.
+class Heartbeat {
+ public:
+  Heartbeat(storage::Db& db, const Clock& clock, int64_t run_id)
+      : thread_([this, &db, &clock, run_id] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::milliseconds(MergeService::kRunHeartbeat), [this] { return done_; })) {
+            Value p[] = {run_id, clock.now()};
+            (void)db.try_transact([&](storage::Tx& tx) -> Status {
+              FIDELIS_RETURN_IF_ERROR(tx.exec(
+                  "UPDATE dedup_runs SET updated_at = $2 WHERE id = $1 AND status = 'running' AND updated_at < $2", p));
+              return ok();
+            });
+          }
+        }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& options, const audit::Actor& actor) {
+  Heartbeat heartbeat(db_, clock_, d.id);
   auto report = [&] {
     d.updated_at = clock_.now();
     if (options.progress) options.progress(d);
@@ -206,6 +260,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
 }
 
 Result<DedupRun> MergeService::dedup_run(int64_t id) {
+  FIDELIS_RETURN_IF_ERROR(fail_abandoned_runs());
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " WHERE id = $1", p));
   if (rows.rows.empty()) return Error::not_found("id", fmt::format("no deduplication run {}", id));
@@ -214,6 +269,7 @@ Result<DedupRun> MergeService::dedup_run(int64_t id) {
 
 Result<std::vector<DedupRun>> MergeService::dedup_runs(int limit) {
   if (limit < 1 || limit > 200) return Error::invalid_argument("limit", "must be between 1 and 200");
+  FIDELIS_RETURN_IF_ERROR(fail_abandoned_runs());
   Value p[] = {static_cast<int64_t>(limit)};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " ORDER BY id DESC LIMIT $1", p));
   std::vector<DedupRun> out;

@@ -309,7 +309,12 @@ class MergeService {
   // Merges involving the customer (as winner or loser), newest first; all merges without one.
   Result<std::vector<MergeRecord>> merges(std::optional<int64_t> customer_id, int limit = 100);
 
-  // The whole-base run; the run's row is written as it goes (see dedup_run()).
+  // The whole-base run; the run's row is written as it goes (see dedup_run()), and its updated_at
+  // at least every kRunHeartbeat while it runs. A run still "running" with no sign of life for
+  // kRunAbandonedAfter died with its process (a crash, a kill): the next look at the runs, or the
+  // next run, marks it failed, whichever server (sharing the database) looks.
+  static constexpr Millis kRunHeartbeat = 30'000;
+  static constexpr Millis kRunAbandonedAfter = 5 * 60'000;
   Result<DedupRun> run_dedup(const DedupRunOptions& options, const audit::Actor& actor);
   // The same on a background thread; returns the run's id. Conflict while another runs.
   Result<int64_t> start_dedup(DedupRunOptions options, const audit::Actor& actor);
@@ -319,6 +324,7 @@ class MergeService {
  private:
   Result<DedupRun> begin_run(bool dry_run, const audit::Actor& actor);
   Result<DedupRun> execute_run(DedupRun d, const DedupRunOptions& options, const audit::Actor& actor);
+  Status fail_abandoned_runs();
 
   storage::Db& db_;
   const Clock& clock_;

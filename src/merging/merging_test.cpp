@@ -439,6 +439,40 @@ TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes
   EXPECT_EQ(customers_->list({})->items.size(), 5u);
 }
 
+// A run whose process died stays "running" only until someone looks: past five minutes without a
+// sign of life it is failed, saying why; a run that beats is left alone, and a new run can start.
+TEST_P(MergingTest, ARunThatDiedWithItsProcessIsMarkedFailed) {
+  make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
+  storage::Value dead[] = {clock_.now() - MergeService::kRunAbandonedAfter - 1000};
+  auto died = t_.db->one("INSERT INTO dedup_runs (status, dry_run, actor, started_at, updated_at) VALUES ('running', 0, "
+                         "'cli:test', $1, $1) RETURNING id",
+                         dead);
+  ASSERT_TRUE(died && *died);
+  storage::Value alive[] = {clock_.now() - MergeService::kRunHeartbeat};
+  auto beating = t_.db->one("INSERT INTO dedup_runs (status, dry_run, actor, started_at, updated_at) VALUES ('running', 0, "
+                            "'cli:test', $1, $1) RETURNING id",
+                            alive);
+  ASSERT_TRUE(beating && *beating);
+  auto runs = svc_->dedup_runs();
+  ASSERT_TRUE(runs) << runs.error().message;
+  for (const auto& r : *runs) {
+    if (r.id == (*died)->i64(0)) {
+      EXPECT_EQ(r.status, "failed");
+      ASSERT_TRUE(r.error);
+      EXPECT_NE(r.error->find("process ended"), std::string::npos) << *r.error;
+      EXPECT_EQ(r.finished_at, r.updated_at);
+    }
+    if (r.id == (*beating)->i64(0)) EXPECT_EQ(r.status, "running");
+  }
+  auto run = svc_->run_dedup({}, actor_);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->status, "done");
+  EXPECT_EQ(svc_->dedup_run((*beating)->i64(0))->status, "running");
+  clock_.advance(MergeService::kRunAbandonedAfter);
+  EXPECT_EQ(svc_->dedup_run((*beating)->i64(0))->status, "failed");
+  EXPECT_EQ(svc_->dedup_run(run->id)->status, "done");
+}
+
 TEST_P(MergingTest, ARunNeverJoinsTwoPeopleAPersonSeparatedThroughAThirdRecord) {
   Customer a = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78"));
   Customer c = make(input("Helene", "Levy", "h.levy@gmail.com", "06 12 34 56 78"));
