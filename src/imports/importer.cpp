@@ -512,6 +512,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   // The indexes come back before the import says it is done (a crash or a stop leaves them to the
   // next start).
   if (plan.dropped) {
+    log::info("bulk load written; rebuilding the search indexes",
+              {{"import", std::to_string(import_id)},
+               {"key_index_mib", fmt::format("{:.0f}", static_cast<double>(plan.matcher->memory_bytes()) / 1048576.0)}});
     if (o.progress) {
       if (auto s = status(import_id)) {
         s->bulk = true;
