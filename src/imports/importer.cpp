@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -71,6 +72,7 @@ struct Pending {
   int64_t line = 0;
   std::vector<std::string> fields;
   std::optional<BuiltRow> row;
+  RowKeys keys;
   std::optional<Error> rejection;
 };
 
@@ -286,6 +288,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     Status status = ok();
   };
   const char delimiter = src->dialect().delimiter;
+  // Set once the run knows it matches in memory: the reading threads then hash the rows' keys too.
+  std::atomic<bool> want_hashes{false};
   auto build_batch = [&, last = records_done]() mutable {
     Built b;
     b.last_number = last;
@@ -305,6 +309,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       b.last_number = (*rec)->number;
       auto built = build_row(**rec, columns, ro, defs);
       if (built) {
+        p.keys = row_keys(built->input, want_hashes.load());
         p.row = std::move(*built);
       } else {
         Error e = built.error();
@@ -338,6 +343,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         break;
       }
       plan = std::move(*planned);
+      want_hashes = plan.matcher->wants_hashes();
       if (plan.dropped) {
         Value b[] = {import_id};
         if (auto r = db_.exec("UPDATE imports SET bulk = 1 WHERE id = $1", b); !r) {
@@ -347,6 +353,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       }
     }
     RowMatcher& matcher = *plan.matcher;
+    if (matcher.wants_hashes())
+      for (Pending& p : batch)
+        if (p.row && !p.keys.hashed) p.keys = row_keys(p.row->input, true);
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
@@ -373,8 +382,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           std::optional<merging::Candidate> duplicate;
           std::vector<merging::Candidate> to_review;
           if (o.dedup && !match) {
-            FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
-                                     matcher.candidates(tx, merging::record_of(row.input)));
+            FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found, matcher.candidates(tx, p.keys));
             for (auto& c : found) {
               if (c.decision == dedup::Decision::kMerge && !duplicate) duplicate = c;
               else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
@@ -450,7 +458,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                 fl));
           }
           if (!row.flags.empty()) ++flagged;
-          matcher.stored(merge_after ? duplicate->customer_id : customer_id, row.input);
+          matcher.stored(merge_after ? duplicate->customer_id : customer_id, p.keys);
           if (merge_after) {
             merging::MergeRequest req{duplicate->customer_id, customer_id, duplicate->customer_id, "auto",
                                       fmt::format("import:{}", import_id), duplicate->score};

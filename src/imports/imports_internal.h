@@ -7,17 +7,29 @@
 
 namespace fidelis::imports {
 
+// What an import row is matched by, prepared on the reading threads while the previous batch is
+// written.
+struct RowKeys {
+  dedup::Record record;          // merging::record_of(the row's input)
+  bool hashed = false;           // query and stored are set (only a memory matcher needs them)
+  std::vector<uint64_t> query;   // merging::KeyIndex::query_keys(record)
+  std::vector<uint64_t> stored;  // merging::KeyIndex::stored_keys(the row's input)
+};
+RowKeys row_keys(const customers::CustomerInput& in, bool hashed);
+
 // The look-ups an import row needs beside the external-id primary key: duplicate candidates and
 // the owner of an e-mail address. Calls happen inside the batch's transaction.
 class RowMatcher {
  public:
   virtual ~RowMatcher() = default;
   // Live customers that may be the person of `r`, scored, best first (merging::find_candidates).
-  virtual Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) = 0;
+  virtual Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const RowKeys& k) = 0;
   // The live customer (lowest id) that has `email`, if any.
   virtual Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) = 0;
   // The row's profile was stored as, or merged into, customer `id`.
-  virtual void stored(int64_t id, const customers::CustomerInput& in) = 0;
+  virtual void stored(int64_t id, const RowKeys& k) = 0;
+  // Whether candidates() and stored() need the keys hashed.
+  virtual bool wants_hashes() const = 0;
   // Around each batch's transaction: first thing in it, last thing in it, after it committed.
   virtual Status batch_begins(storage::Tx& tx) = 0;
   virtual Status batch_ends(storage::Tx& tx) = 0;

@@ -15,13 +15,14 @@ namespace {
 class IndexedMatcher final : public RowMatcher {
  public:
   explicit IndexedMatcher(const dedup::Model& model) : model_(model) {}
-  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) override {
-    return merging::find_candidates(tx, r, model_);
+  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const RowKeys& k) override {
+    return merging::find_candidates(tx, k.record, model_);
   }
   Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) override {
     return customers::find_by_email(tx, email);
   }
-  void stored(int64_t, const customers::CustomerInput&) override {}
+  void stored(int64_t, const RowKeys&) override {}
+  bool wants_hashes() const override { return false; }
   Status batch_begins(storage::Tx&) override { return ok(); }
   Status batch_ends(storage::Tx&) override { return ok(); }
   void batch_committed() override {}
@@ -36,8 +37,8 @@ class MemoryMatcher final : public RowMatcher {
   MemoryMatcher(const dedup::Model& model, merging::KeyIndex index, int64_t last_event)
       : model_(model), index_(std::move(index)), last_event_(last_event) {}
 
-  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const dedup::Record& r) override {
-    return merging::score_candidates(tx, r, index_.candidates(r), model_);
+  Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const RowKeys& k) override {
+    return merging::score_candidates(tx, k.record, index_.candidates(k.query), model_);
   }
 
   Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) override {
@@ -61,7 +62,8 @@ class MemoryMatcher final : public RowMatcher {
     return std::optional<int64_t>(row->i64(0));
   }
 
-  void stored(int64_t id, const customers::CustomerInput& in) override { index_.add(id, in); }
+  void stored(int64_t id, const RowKeys& k) override { index_.add(id, k.stored); }
+  bool wants_hashes() const override { return true; }
 
   // Profiles other writers created or changed between two batches have events in the outbox after
   // the last one this import saw: their keys join the index before the batch matches anything.
@@ -94,6 +96,17 @@ class MemoryMatcher final : public RowMatcher {
 
 }  // namespace
 
+RowKeys row_keys(const customers::CustomerInput& in, bool hashed) {
+  RowKeys k;
+  k.record = merging::record_of(in);
+  if (hashed) {
+    k.query = merging::KeyIndex::query_keys(k.record);
+    k.stored = merging::KeyIndex::stored_keys(in);
+    k.hashed = true;
+  }
+  return k;
+}
+
 std::unique_ptr<RowMatcher> indexed_matcher(const dedup::Model& model) { return std::make_unique<IndexedMatcher>(model); }
 
 Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup::Model& model) {
@@ -109,8 +122,9 @@ std::span<const std::string_view> bulk_tables() {
 }
 
 std::span<const std::string_view> bulk_kept_indexes() {
-  // Creation times only grow: appended at the end, cheap to keep up.
-  static constexpr std::string_view kKept[] = {"customers_created_at"};
+  // Creation times only grow: appended at the end. Cities are few: new rows land at the end of a
+  // few thousand runs. Both are cheaper to keep up than to rebuild.
+  static constexpr std::string_view kKept[] = {"customers_created_at", "customers_city_key"};
   return kKept;
 }
 

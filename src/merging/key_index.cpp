@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "core/text.h"
@@ -18,13 +19,19 @@ namespace {
 // One block's key: its kind and up to two parts, hashed. The unit separator keeps ("ab", "c") and
 // ("a", "bc") apart.
 uint64_t key_hash(char kind, std::string_view a, std::string_view b = {}) {
-  std::string buf;
-  buf.reserve(a.size() + b.size() + 2);
-  buf += kind;
-  buf += a;
-  buf += '\x1f';
-  buf += b;
-  uint64_t h = std::hash<std::string_view>{}(buf);
+  char local[256];
+  std::string heap;
+  size_t n = a.size() + b.size() + 2;
+  char* buf = local;
+  if (n > sizeof local) {
+    heap.resize(n);
+    buf = heap.data();
+  }
+  buf[0] = kind;
+  std::memcpy(buf + 1, a.data(), a.size());
+  buf[1 + a.size()] = '\x1f';
+  std::memcpy(buf + 2 + a.size(), b.data(), b.size());
+  uint64_t h = std::hash<std::string_view>{}(std::string_view(buf, n));
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
@@ -70,14 +77,68 @@ void KeyIndex::lookup(uint64_t hash, std::vector<int64_t>& out) const {
     }
 }
 
-void KeyIndex::add_person(int64_t id, std::string_view name_key, std::string_view name_key2,
-                          std::string_view postcode, std::string_view birth_date) {
-  if (!name_key.empty() && !postcode.empty()) insert(key_hash('N', name_key, postcode), id);
+void KeyIndex::person_keys(std::string_view name_key, std::string_view name_key2, std::string_view postcode,
+                           std::string_view birth_date, std::vector<uint64_t>& out) {
+  if (!name_key.empty() && !postcode.empty()) out.push_back(key_hash('N', name_key, postcode));
   if (!birth_date.empty() && !name_key2.empty()) {
-    insert(key_hash('B', birth_date, name_key2), id);
-    word_prefixes(name_key2, [&](std::string_view p) { insert(key_hash('F', birth_date, p), id); });
+    out.push_back(key_hash('B', birth_date, name_key2));
+    word_prefixes(name_key2, [&](std::string_view p) { out.push_back(key_hash('F', birth_date, p)); });
   }
 }
+
+std::vector<uint64_t> KeyIndex::stored_keys(const customers::CustomerInput& in) {
+  std::vector<uint64_t> out;
+  customers::NameKeys k = customers::name_keys(in.first_name, in.last_name);
+  std::string postcode = in.address ? in.address->postcode.value_or("") : "";
+  person_keys(k.last_first, k.first_last, postcode, in.birth_date.value_or(""), out);
+  if (in.emails)
+    for (const auto& e : *in.emails)
+      if (!e.email.empty()) out.push_back(key_hash('E', text::to_lower(e.email)));
+  if (in.phones)
+    for (const auto& p : *in.phones)
+      if (std::string key = customers::phone_key(p); !key.empty()) out.push_back(key_hash('P', key));
+  return out;
+}
+
+std::vector<uint64_t> KeyIndex::query_keys(const dedup::Record& r) {
+  // The same blocks, from the same parts of the record, as candidates_sql() in candidates.cpp.
+  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
+  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  std::vector<uint64_t> out;
+  std::string email = text::to_lower(text::trim(r.email));
+  if (!email.empty()) out.push_back(key_hash('E', email));
+  if (!phone.empty()) out.push_back(key_hash('P', phone));
+  if (!last.empty() || !first.empty()) {
+    std::string last_first = text::search_key(r.last_name + " " + r.first_name);
+    std::string first_last = text::search_key(r.first_name + " " + r.last_name);
+    if (!r.postcode.empty()) {
+      out.push_back(key_hash('N', last_first, r.postcode));
+      if (first_last != last_first) out.push_back(key_hash('N', first_last, r.postcode));
+    }
+    if (!r.birth_date.empty()) {
+      out.push_back(key_hash('B', r.birth_date, last_first));
+      if (!first.empty() && !last.empty()) out.push_back(key_hash('F', r.birth_date, first + " "));
+    }
+  }
+  return out;
+}
+
+void KeyIndex::add(int64_t id, std::span<const uint64_t> keys) {
+  for (uint64_t h : keys) insert(h, id);
+}
+
+void KeyIndex::add(int64_t id, const customers::CustomerInput& in) { add(id, stored_keys(in)); }
+
+std::vector<int64_t> KeyIndex::candidates(std::span<const uint64_t> keys) const {
+  std::vector<int64_t> out;
+  for (uint64_t h : keys) lookup(h, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.size() > static_cast<size_t>(kMaxCandidates)) out.resize(kMaxCandidates);
+  return out;
+}
+
+std::vector<int64_t> KeyIndex::candidates(const dedup::Record& r) const { return candidates(query_keys(r)); }
 
 void KeyIndex::add_email(int64_t id, std::string_view email_key) {
   if (!email_key.empty()) insert(key_hash('E', email_key), id);
@@ -85,42 +146,6 @@ void KeyIndex::add_email(int64_t id, std::string_view email_key) {
 
 void KeyIndex::add_phone(int64_t id, std::string_view phone_key) {
   if (!phone_key.empty()) insert(key_hash('P', phone_key), id);
-}
-
-void KeyIndex::add(int64_t id, const customers::CustomerInput& in) {
-  customers::NameKeys k = customers::name_keys(in.first_name, in.last_name);
-  std::string postcode = in.address ? in.address->postcode.value_or("") : "";
-  add_person(id, k.last_first, k.first_last, postcode, in.birth_date.value_or(""));
-  if (in.emails)
-    for (const auto& e : *in.emails) add_email(id, text::to_lower(e.email));
-  if (in.phones)
-    for (const auto& p : *in.phones) add_phone(id, customers::phone_key(p));
-}
-
-std::vector<int64_t> KeyIndex::candidates(const dedup::Record& r) const {
-  // The same blocks, from the same parts of the record, as candidates_sql() in candidates.cpp.
-  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
-  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
-  std::vector<int64_t> out;
-  std::string email = text::to_lower(text::trim(r.email));
-  if (!email.empty()) lookup(key_hash('E', email), out);
-  if (!phone.empty()) lookup(key_hash('P', phone), out);
-  if (!last.empty() || !first.empty()) {
-    std::string last_first = text::search_key(r.last_name + " " + r.first_name);
-    std::string first_last = text::search_key(r.first_name + " " + r.last_name);
-    if (!r.postcode.empty()) {
-      lookup(key_hash('N', last_first, r.postcode), out);
-      if (first_last != last_first) lookup(key_hash('N', first_last, r.postcode), out);
-    }
-    if (!r.birth_date.empty()) {
-      lookup(key_hash('B', r.birth_date, last_first), out);
-      if (!first.empty() && !last.empty()) lookup(key_hash('F', r.birth_date, first + " "), out);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.size() > static_cast<size_t>(kMaxCandidates)) out.resize(kMaxCandidates);
-  return out;
 }
 
 std::vector<int64_t> KeyIndex::email_holders(std::string_view email) const {
@@ -145,7 +170,12 @@ Status KeyIndex::add_stored(storage::Tx& tx, std::span<const int64_t> ids) {
                            "AND id IN ({})",
                            in_list),
                p));
-  for (const auto& r : people.rows) add_person(r.i64(0), r.str(1), r.str(2), r.str(3), r.str(4));
+  std::vector<uint64_t> keys;
+  for (const auto& r : people.rows) {
+    keys.clear();
+    person_keys(r.str(1), r.str(2), r.str(3), r.str(4), keys);
+    add(r.i64(0), keys);
+  }
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows emails,
       tx.query(fmt::format("SELECT customer_id, email_key FROM customer_emails WHERE customer_id IN ({})", in_list), p));
@@ -170,7 +200,12 @@ Result<KeyIndex> KeyIndex::load(storage::Db& db) {
                                         "deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
                                         p));
       if (people.rows.empty()) break;
-      for (const auto& r : people.rows) index.add_person(r.i64(0), r.str(1), r.str(2), r.str(3), r.str(4));
+      std::vector<uint64_t> keys;
+      for (const auto& r : people.rows) {
+        keys.clear();
+        person_keys(r.str(1), r.str(2), r.str(3), r.str(4), keys);
+        index.add(r.i64(0), keys);
+      }
       int64_t last = people.rows.back().i64(0);
       Value range[] = {after, last};
       FIDELIS_ASSIGN_OR_RETURN(storage::Rows emails,

@@ -98,14 +98,20 @@ class KeyIndex {
   static constexpr size_t kBlockCap = 50;
   // Every live customer's keys, read by walking primary keys (no secondary index needed).
   static Result<KeyIndex> load(storage::Db& db);
-  // The keys of the profile stored (created, or merged into) as customer `id`: all its e-mails and
-  // phones, its name keys with its postcode and birth date.
+  // The keys of a profile as stored: all its e-mails and phones, its name keys with its postcode
+  // and birth date. Pure: computable on any thread.
+  static std::vector<uint64_t> stored_keys(const customers::CustomerInput& in);
+  // The keys to look up for record `r`. Pure.
+  static std::vector<uint64_t> query_keys(const dedup::Record& r);
+  // Adds the keys of the profile stored (created, or merged into) as customer `id`.
+  void add(int64_t id, std::span<const uint64_t> stored_keys);
   void add(int64_t id, const customers::CustomerInput& in);
   // The keys of customers `ids` as stored now, read inside `tx` (profiles another writer changed).
   Status add_stored(storage::Tx& tx, std::span<const int64_t> ids);
   // Customers that may share one of `r`'s blocks, ascending, at most kMaxCandidates; deleted ones
   // included (score_candidates skips them).
   std::vector<int64_t> candidates(const dedup::Record& r) const;
+  std::vector<int64_t> candidates(std::span<const uint64_t> query_keys) const;
   // Customers that may have `email` among theirs (the caller checks in the database).
   std::vector<int64_t> email_holders(std::string_view email) const;
   size_t keys() const { return used_; }
@@ -119,8 +125,8 @@ class KeyIndex {
   void insert(uint64_t hash, int64_t id);
   void grow();
   void lookup(uint64_t hash, std::vector<int64_t>& out) const;
-  void add_person(int64_t id, std::string_view name_key, std::string_view name_key2, std::string_view postcode,
-                  std::string_view birth_date);
+  static void person_keys(std::string_view name_key, std::string_view name_key2, std::string_view postcode,
+                          std::string_view birth_date, std::vector<uint64_t>& out);
   void add_email(int64_t id, std::string_view email_key);
   void add_phone(int64_t id, std::string_view phone_key);
   std::vector<Slot> slots_;
