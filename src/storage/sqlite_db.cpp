@@ -197,7 +197,7 @@ class SqliteTx final : public Tx {
   Conn& c_;
 };
 
-constexpr std::string_view kBulkCheckpoints = "PRAGMA wal_autocheckpoint=100000";
+constexpr std::string_view kBulkCheckpoints = "PRAGMA wal_autocheckpoint=10000";
 constexpr std::string_view kUsualCheckpoints = "PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(PASSIVE)";
 
 class SqliteDb final : public Db {
