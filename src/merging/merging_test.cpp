@@ -462,7 +462,9 @@ TEST_P(MergingTest, ARunThatDiedWithItsProcessIsMarkedFailed) {
       EXPECT_NE(r.error->find("process ended"), std::string::npos) << *r.error;
       EXPECT_EQ(r.finished_at, r.updated_at);
     }
-    if (r.id == (*beating)->i64(0)) EXPECT_EQ(r.status, "running");
+    if (r.id == (*beating)->i64(0)) {
+      EXPECT_EQ(r.status, "running");
+    }
   }
   auto run = svc_->run_dedup({}, actor_);
   ASSERT_TRUE(run) << run.error().message;
