@@ -354,5 +354,46 @@ TEST(Normalise, PhoneValidityAgreesWithTheLibrary) {
   EXPECT_GE(valid, 10);  // the list holds both kinds
 }
 
+// French numbers written in full are read without the library's parser: the result must be the
+// parser's, for every kind of French number and the look-alikes that must still go to the parser.
+TEST(Normalise, FrenchNumbersReadDirectlyAreWhatTheParserFinds) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::vector<std::string> numbers = {"00 33 6 12 34 56 78", "0033612345678", "+33 06 12 34 56 78", "+330612345678",
+                                      "06 12 34 56 78 poste 12", "06-12-34-56-78", "+33 (0)6 12 34 56 78",
+                                      "+33 6 12 34 56 7", "0 612 345 678", "+ 33 6 12 34 56 78", "++33612345678",
+                                      "+3361234567a", "01 00 00 00 00", "0800 123 456", "3615"};
+  uint64_t seed = 12345;
+  auto next = [&] { return seed = seed * 6364136223846793005ULL + 1442695040888963407ULL; };
+  for (int i = 0; i < 3000; ++i) {
+    std::string nine;
+    for (int d = 0; d < 9; ++d) nine += static_cast<char>('0' + (next() >> 33) % 10);
+    nine[0] = static_cast<char>('1' + (next() >> 33) % 9);
+    std::string sep = i % 3 == 0 ? " " : i % 3 == 1 ? "." : "";
+    std::string spaced = nine.substr(0, 1) + sep + nine.substr(1, 2) + sep + nine.substr(3, 2) + sep + nine.substr(5, 2) +
+                         sep + nine.substr(7, 2);
+    numbers.push_back(i % 2 ? "0" + spaced : "+33" + sep + spaced);
+  }
+  int valid = 0;
+  for (const std::string& raw : numbers) {
+    for (const char* region : {"FR", "BE"}) {
+      PhoneNumber n;
+      Phone expected;
+      if (util.Parse(raw, region, &n) == PhoneNumberUtil::NO_PARSING_ERROR && util.IsValidNumber(n)) {
+        expected.valid = true;
+        std::string e164;
+        util.Format(n, PhoneNumberUtil::E164, &e164);
+        expected.e164 = e164;
+      }
+      Phone got = normalize_phone(raw, "", region);
+      EXPECT_EQ(got.valid, expected.valid) << raw << " in " << region;
+      EXPECT_EQ(got.e164, expected.e164) << raw << " in " << region;
+      valid += got.valid;
+    }
+  }
+  EXPECT_GT(valid, 1000);
+}
+
 }  // namespace
 }  // namespace fidelis::customers
