@@ -116,7 +116,16 @@ Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Mod
     if (plan.dropped) FIDELIS_RETURN_IF_ERROR(db.set_bulk_loading(true));
   }
   if (bulk || missing) {
-    FIDELIS_ASSIGN_OR_RETURN(plan.matcher, memory_matcher(db, model));
+    auto matcher = memory_matcher(db, model);
+    if (!matcher) {
+      // Nothing was written yet: give the indexes back before saying so.
+      if (plan.dropped) {
+        (void)storage::restore_bulk_indexes(db);
+        (void)db.set_bulk_loading(false);
+      }
+      return matcher.error();
+    }
+    plan.matcher = std::move(*matcher);
   } else {
     plan.matcher = indexed_matcher(model);
   }
