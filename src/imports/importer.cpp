@@ -113,7 +113,12 @@ Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Mod
   if (bulk && !missing) {
     FIDELIS_ASSIGN_OR_RETURN(int dropped, storage::drop_indexes_for_bulk(db, bulk_tables(), bulk_kept_indexes()));
     plan.dropped = dropped > 0;
-    if (plan.dropped) FIDELIS_RETURN_IF_ERROR(db.set_bulk_loading(true));
+    if (plan.dropped) {
+      if (Status st = db.set_bulk_loading(true); !st) {
+        (void)storage::restore_bulk_indexes(db);
+        return st.error();
+      }
+    }
   }
   if (bulk || missing) {
     auto matcher = memory_matcher(db, model);
@@ -357,7 +362,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       // The rest of the file holds about as many rows per byte as its first batch.
       int64_t rows = static_cast<int64_t>(batch.size()), used = std::max<int64_t>(1, built.bytes - first_byte);
       int64_t estimated = end ? rows : rows + rows * std::max<int64_t>(0, src->size() - built.bytes) / used;
-      auto planned = plan_matching(db_, o.bulk, model_, estimated);
+      // Nothing left to read (an empty file, a finished import resumed): nothing to load in bulk.
+      auto planned = plan_matching(db_, batch.empty() && end ? BulkMode::kOff : o.bulk, model_, estimated);
       if (!planned) {
         outcome = planned.error();
         break;
@@ -412,6 +418,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           if (!keeper && duplicate) keeper = duplicate->customer_id;
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
           // left for review.
+          bool emails_dropped = false;
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
             for (const auto& e : *row.input.emails) {
@@ -421,6 +428,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               else
                 kept.push_back(e);
             }
+            emails_dropped = kept.size() != row.input.emails->size();
             row.input.emails = std::move(kept);
           }
           // (With dedup on, the look-up above already found no owner.)
@@ -443,6 +451,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                             pp));
             bool overwrite = best && !best->is_null(0) && source_priority >= best->i64(0);
             FIDELIS_ASSIGN_OR_RETURN(Customer c, merge_into(tx, *match, row.input, overwrite, now));
+            FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, c.id, p.keys, /*reread=*/true));
             customer_id = c.id;
             ++merged;
           } else {
@@ -478,11 +487,15 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                 fl));
           }
           if (!row.flags.empty()) ++flagged;
-          matcher.stored(merge_after ? duplicate->customer_id : customer_id, p.keys);
+          // A new customer's keys are the row's, unless e-mails were left to their owners; a merge
+          // mixes both profiles, so its keys are read back as stored.
+          if (!match && !merge_after)
+            FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/emails_dropped));
           if (merge_after) {
             merging::MergeRequest req{duplicate->customer_id, customer_id, duplicate->customer_id, "auto",
                                       fmt::format("import:{}", import_id), duplicate->score};
             FIDELIS_ASSIGN_OR_RETURN(merging::MergeRecord m, merging::merge_in(tx, req, rules_, actor, now));
+            FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, m.winner_id, p.keys, /*reread=*/true));
             (void)m;
             ++merged;
           } else {
@@ -523,6 +536,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           o.progress(*s);
         }
       }
+      // A stop is the server shutting down (or, in tests, a simulated crash): the indexes a bulk
+      // load set aside come back at the next start, which resumes the import.
       if ((o.stop_after_batches && batches >= *o.stop_after_batches) || (o.should_stop && o.should_stop())) {
         Value mark[] = {import_id, clock_.now()};
         (void)db_.transact([&](storage::Tx& tx) -> Status {

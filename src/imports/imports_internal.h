@@ -26,8 +26,9 @@ class RowMatcher {
   virtual Result<std::vector<merging::Candidate>> candidates(storage::Tx& tx, const RowKeys& k) = 0;
   // The live customer (lowest id) that has `email`, if any.
   virtual Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) = 0;
-  // The row's profile was stored as, or merged into, customer `id`.
-  virtual void stored(int64_t id, const RowKeys& k) = 0;
+  // The row's profile was stored as customer `id` (its keys are the row's), or merged into it or
+  // changed on the way (`reread`: its keys are read back as stored now, inside `tx`).
+  virtual Status stored(storage::Tx& tx, int64_t id, const RowKeys& k, bool reread) = 0;
   // Whether candidates() and stored() need the keys hashed.
   virtual bool wants_hashes() const = 0;
   // Around each batch's transaction: first thing in it, last thing in it, after it committed.

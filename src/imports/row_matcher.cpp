@@ -21,7 +21,7 @@ class IndexedMatcher final : public RowMatcher {
   Result<std::optional<int64_t>> email_owner(storage::Tx& tx, std::string_view email) override {
     return customers::find_by_email(tx, email);
   }
-  void stored(int64_t, const RowKeys&) override {}
+  Status stored(storage::Tx&, int64_t, const RowKeys&, bool) override { return ok(); }
   bool wants_hashes() const override { return false; }
   Status batch_begins(storage::Tx&) override { return ok(); }
   Status batch_ends(storage::Tx&) override { return ok(); }
@@ -62,7 +62,14 @@ class MemoryMatcher final : public RowMatcher {
     return std::optional<int64_t>(row->i64(0));
   }
 
-  void stored(int64_t id, const RowKeys& k) override { index_.add(id, k.stored); }
+  Status stored(storage::Tx& tx, int64_t id, const RowKeys& k, bool reread) override {
+    if (!reread) {
+      index_.add(id, k.stored);
+      return ok();
+    }
+    int64_t ids[] = {id};
+    return index_.add_stored(tx, ids);
+  }
   bool wants_hashes() const override { return true; }
 
   // Profiles other writers created or changed between two batches have events in the outbox after

@@ -47,7 +47,7 @@ void word_prefixes(std::string_view name_key2, F&& f) {
 
 void KeyIndex::insert(uint64_t hash, int64_t id) {
   if ((used_ + 1) * 10 >= slots_.size() * 7) grow();
-  size_t mask = slots_.size() - 1;
+  size_t mask = slots_.size() - 1, same = 0;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     Slot& s = slots_[i];
     if (s.hash == 0) {
@@ -55,7 +55,12 @@ void KeyIndex::insert(uint64_t hash, int64_t id) {
       ++used_;
       return;
     }
-    if (s.hash == hash && s.id == id) return;  // already there
+    if (s.hash == hash) {
+      if (s.id == id) return;  // already there
+      // A key held by kBlockCap customers already (a shared landline, a placeholder number): a
+      // look-up never returns more, and a longer run would make every insert walk it.
+      if (++same >= kBlockCap) return;
+    }
   }
 }
 
@@ -130,11 +135,15 @@ void KeyIndex::add(int64_t id, std::span<const uint64_t> keys) {
 void KeyIndex::add(int64_t id, const customers::CustomerInput& in) { add(id, stored_keys(in)); }
 
 std::vector<int64_t> KeyIndex::candidates(std::span<const uint64_t> keys) const {
-  std::vector<int64_t> out;
-  for (uint64_t h : keys) lookup(h, out);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.size() > static_cast<size_t>(kMaxCandidates)) out.resize(kMaxCandidates);
+  // In the order of the keys (e-mail and phone first), so that crowded name blocks cannot push an
+  // e-mail or phone match past the cap.
+  std::vector<int64_t> found, out;
+  for (uint64_t h : keys) lookup(h, found);
+  out.reserve(std::min(found.size(), static_cast<size_t>(kMaxCandidates)));
+  for (int64_t id : found) {
+    if (out.size() == static_cast<size_t>(kMaxCandidates)) break;
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
   return out;
 }
 

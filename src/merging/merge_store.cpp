@@ -460,6 +460,8 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   FIDELIS_RETURN_IF_ERROR(audit::record(
       tx, actor, {"customer.unmerge", "customer", std::to_string(m.winner_id), std::nullopt, payload}, now));
   FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.unmerged", m.winner_id, std::to_string(m.winner_id), payload}, now));
+  // The loser lives again: its own event, so whoever follows customers' changes sees it back.
+  FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.restored", m.loser_id, std::to_string(m.loser_id), payload}, now));
   m.undone_at = now;
   m.undone_by = who;
   return m;

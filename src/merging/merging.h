@@ -89,10 +89,10 @@ Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Re
 // The blocking keys find_candidates() asks the database for (e-mails, phones, names in either
 // order with the postcode, birth date with the name or the first name), held in memory instead:
 // what a bulk import uses while the database's secondary indexes are set aside. A key is stored as
-// a 64-bit hash with the customer's id, 16 bytes (about six keys a customer, so some 100 bytes per
-// customer with the table's free slots); a collision only brings one more candidate, which scoring
-// then turns down. Each block is capped at kBlockCap customers, as in the database query. Not
-// thread-safe.
+// a 64-bit hash with the customer's id, 16 bytes (about seven keys a customer, so 130 to 270 bytes
+// per customer with the table's free slots: 128 MiB for 1M); a collision only brings one more
+// candidate, which scoring then turns down. Each key keeps at most kBlockCap customers, as the
+// database query reads at most that many per block. Not thread-safe.
 class KeyIndex {
  public:
   static constexpr size_t kBlockCap = 50;
@@ -108,8 +108,8 @@ class KeyIndex {
   void add(int64_t id, const customers::CustomerInput& in);
   // The keys of customers `ids` as stored now, read inside `tx` (profiles another writer changed).
   Status add_stored(storage::Tx& tx, std::span<const int64_t> ids);
-  // Customers that may share one of `r`'s blocks, ascending, at most kMaxCandidates; deleted ones
-  // included (score_candidates skips them).
+  // Customers that may share one of `r`'s blocks, at most kMaxCandidates (those sharing the e-mail
+  // or the phone first); deleted ones included (score_candidates skips them).
   std::vector<int64_t> candidates(const dedup::Record& r) const;
   std::vector<int64_t> candidates(std::span<const uint64_t> query_keys) const;
   // Customers that may have `email` among theirs (the caller checks in the database).
@@ -339,6 +339,7 @@ class MergeService {
   std::mutex run_mu_;
   bool run_active_ = false;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> executing_run_{0};  // the run execute_run() is in, 0 when none
   std::thread run_thread_;
 };
 

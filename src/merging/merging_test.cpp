@@ -241,6 +241,30 @@ TEST_P(MergingTest, TheKeyIndexFindsWhatTheIndexedQueryFinds) {
     }
 }
 
+// A key many customers share (a switchboard, a placeholder number) keeps as many as a look-up
+// returns, so adding more costs no more.
+TEST(KeyIndex, AKeyKeepsAsManyCustomersAsALookUpReturns) {
+  KeyIndex index;
+  for (int64_t id = 1; id <= 500; ++id) {
+    CustomerInput in;
+    in.last_name = "Client" + std::to_string(id);
+    in.address = customers::Address{std::nullopt, std::nullopt, "75011", "Paris", "FR"};
+    in.phones = std::vector<customers::Phone>{customers::normalize_phone("01 42 68 53 00")};
+    index.add(id, in);
+  }
+  dedup::Record r{.last_name = "Martin", .phone_e164 = "+33142685300"};
+  EXPECT_EQ(index.candidates(r).size(), KeyIndex::kBlockCap);
+  EXPECT_EQ(index.keys(), 500u + KeyIndex::kBlockCap);  // one name-and-postcode key each, the phone 50 times
+  // An e-mail match is never crowded out by the name blocks.
+  CustomerInput other;
+  other.emails = std::vector<customers::EmailAddress>{{"martin@exemple.fr", ""}};
+  index.add(9999, other);
+  dedup::Record both{.last_name = "Martin", .email = "martin@exemple.fr", .phone_e164 = "+33142685300"};
+  auto found = index.candidates(both);
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found.front(), 9999);
+}
+
 TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   CustomerInput a = input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 78");
   a.external_ids = std::vector<customers::ExternalId>{{"boutique", "B-1"}};

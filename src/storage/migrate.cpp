@@ -105,10 +105,12 @@ Status restore_bulk_indexes(Db& db) {
   FIDELIS_ASSIGN_OR_RETURN(Rows rows, db.query("SELECT name, ddl FROM bulk_dropped_indexes ORDER BY name"));
   for (const Row& r : rows.rows) {
     FIDELIS_RETURN_IF_ERROR(db.transact([&](Tx& tx) -> Status {
-      FIDELIS_RETURN_IF_ERROR(tx.exec_script(r.str(1)));
+      // Claimed first: two processes restoring at once (a load ending while another one starts)
+      // rebuild each index once; the second finds the row gone and moves on.
       Value p[] = {r.str(0)};
-      FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM bulk_dropped_indexes WHERE name = $1", p));
-      return ok();
+      FIDELIS_ASSIGN_OR_RETURN(int64_t claimed, tx.exec("DELETE FROM bulk_dropped_indexes WHERE name = $1", p));
+      if (claimed == 0) return ok();
+      return tx.exec_script(r.str(1));
     }));
   }
   return ok();
