@@ -93,107 +93,11 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   return field;
 }
 
-// How this run finds the customers a row may be, decided on its first batch.
-struct MatchPlan {
-  std::unique_ptr<RowMatcher> matcher;
-  bool dropped = false;  // this run set the indexes aside and rebuilds them at the end
-};
-
-Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Model& model, int64_t estimated_rows) {
-  MatchPlan plan;
-  bool bulk = mode == BulkMode::kOn;
-  if (mode == BulkMode::kAuto && db.dialect() == storage::Dialect::kSqlite && estimated_rows >= kBulkMinRows) {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live, db.one("SELECT COUNT(*) FROM customers WHERE deleted_at IS NULL"));
-    bulk = estimated_rows >= live->i64(0);
-  }
-  // Another bulk load (an import, the demo generator) has the indexes aside already: it rebuilds
-  // them, and until then only the keys in memory make matching fast.
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> aside, db.one("SELECT COUNT(*) FROM bulk_dropped_indexes"));
-  bool missing = aside->i64(0) > 0;
-  if (bulk && !missing) {
-    FIDELIS_ASSIGN_OR_RETURN(int dropped, storage::drop_indexes_for_bulk(db, bulk_tables(), bulk_kept_indexes()));
-    plan.dropped = dropped > 0;
-    if (plan.dropped) {
-      if (Status st = db.set_bulk_loading(true); !st) {
-        (void)storage::restore_bulk_indexes(db);
-        return st.error();
-      }
-    }
-  }
-  if (bulk || missing) {
-    auto matcher = memory_matcher(db, model);
-    if (!matcher) {
-      // Nothing was written yet: give the indexes back before saying so.
-      if (plan.dropped) {
-        (void)storage::restore_bulk_indexes(db);
-        (void)db.set_bulk_loading(false);
-      }
-      return matcher.error();
-    }
-    plan.matcher = std::move(*matcher);
-  } else {
-    plan.matcher = indexed_matcher(model);
-  }
-  return plan;
-}
-
 }  // namespace
-
-std::string_view bulk_mode_name(BulkMode m) {
-  switch (m) {
-    case BulkMode::kOn: return "on";
-    case BulkMode::kOff: return "off";
-    default: return "auto";
-  }
-}
-
-Result<BulkMode> parse_bulk_mode(std::string_view name, std::string_view field) {
-  if (name == "auto") return BulkMode::kAuto;
-  if (name == "on") return BulkMode::kOn;
-  if (name == "off") return BulkMode::kOff;
-  return Error::invalid_argument(std::string(field), "expected auto, on or off");
-}
 
 Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options)
     : db_(db), clock_(clock), model_(dedup::Model::default_french().with_thresholds(merge_options.thresholds)),
       rules_(merge_options.rules) {}
-
-std::string encode_options(const ImportOptions& o) {
-  // One "key=value" per line; mapping entries as "map=header<TAB>field". Headers and fields with
-  // line breaks or tabs cannot be mapped anyway.
-  std::string out = fmt::format("source={}\ndedup={}\ndefault_country={}\nbatch_rows={}\nrejects={}\n", o.source,
-                                o.dedup ? 1 : 0, o.default_country, o.batch_rows, o.rejects_path);
-  if (o.source_priority) out += fmt::format("priority={}\n", *o.source_priority);
-  out += fmt::format("bulk={}\n", bulk_mode_name(o.bulk));
-  for (const auto& [h, f] : o.mapping) out += "map=" + h + "\t" + f + "\n";
-  return out;
-}
-
-ImportOptions decode_options(std::string_view text) {
-  ImportOptions o;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    size_t eq = line.find('=');
-    if (eq == std::string_view::npos) continue;
-    std::string_view k = line.substr(0, eq), v = line.substr(eq + 1);
-    if (k == "source") o.source = std::string(v);
-    else if (k == "dedup") o.dedup = v == "1";
-    else if (k == "default_country") o.default_country = std::string(v);
-    else if (k == "batch_rows") o.batch_rows = std::max<int64_t>(1, std::strtoll(std::string(v).c_str(), nullptr, 10));
-    else if (k == "rejects") o.rejects_path = std::string(v);
-    else if (k == "priority") o.source_priority = std::atoi(std::string(v).c_str());
-    else if (k == "bulk") o.bulk = parse_bulk_mode(v).value_or(BulkMode::kAuto);
-    else if (k == "map") {
-      size_t tab = v.find('\t');
-      if (tab != std::string_view::npos) o.mapping[std::string(v.substr(0, tab))] = std::string(v.substr(tab + 1));
-    }
-  }
-  return o;
-}
 
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));

@@ -47,6 +47,15 @@ std::unique_ptr<RowMatcher> indexed_matcher(const dedup::Model& model);
 // the file.
 Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup::Model& model);
 
+// How an import finds the customers a row may be, decided on its first batch.
+struct MatchPlan {
+  std::unique_ptr<RowMatcher> matcher;
+  bool dropped = false;  // this run set the indexes aside and rebuilds them at the end
+};
+// Chooses the matcher for an import of about `estimated_rows` rows in `mode` (imports.h: BulkMode)
+// and, for a bulk load, sets the indexes aside (given back if anything after that fails).
+Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Model& model, int64_t estimated_rows);
+
 // Secondary indexes a bulk load sets aside: those with keys in no particular order, which every
 // batch would otherwise rewrite all over.
 std::span<const std::string_view> bulk_tables();

@@ -5,6 +5,7 @@
 
 #include "core/text.h"
 #include "imports/imports_internal.h"
+#include "storage/migrate.h"
 
 namespace fidelis::imports {
 
@@ -121,6 +122,44 @@ Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup:
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one("SELECT COALESCE(MAX(id), 0) FROM outbox_events"));
   FIDELIS_ASSIGN_OR_RETURN(merging::KeyIndex index, merging::KeyIndex::load(db));
   return std::unique_ptr<RowMatcher>(std::make_unique<MemoryMatcher>(model, std::move(index), last->i64(0)));
+}
+
+Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Model& model, int64_t estimated_rows) {
+  MatchPlan plan;
+  bool bulk = mode == BulkMode::kOn;
+  if (mode == BulkMode::kAuto && db.dialect() == storage::Dialect::kSqlite && estimated_rows >= kBulkMinRows) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live, db.one("SELECT COUNT(*) FROM customers WHERE deleted_at IS NULL"));
+    bulk = estimated_rows >= live->i64(0);
+  }
+  // Another bulk load (an import, the demo generator) has the indexes aside already: it rebuilds
+  // them, and until then only the keys in memory make matching fast.
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> aside, db.one("SELECT COUNT(*) FROM bulk_dropped_indexes"));
+  bool missing = aside->i64(0) > 0;
+  if (bulk && !missing) {
+    FIDELIS_ASSIGN_OR_RETURN(int dropped, storage::drop_indexes_for_bulk(db, bulk_tables(), bulk_kept_indexes()));
+    plan.dropped = dropped > 0;
+    if (plan.dropped) {
+      if (Status st = db.set_bulk_loading(true); !st) {
+        (void)storage::restore_bulk_indexes(db);
+        return st.error();
+      }
+    }
+  }
+  if (bulk || missing) {
+    auto matcher = memory_matcher(db, model);
+    if (!matcher) {
+      // Nothing was written yet: give the indexes back before saying so.
+      if (plan.dropped) {
+        (void)storage::restore_bulk_indexes(db);
+        (void)db.set_bulk_loading(false);
+      }
+      return matcher.error();
+    }
+    plan.matcher = std::move(*matcher);
+  } else {
+    plan.matcher = indexed_matcher(model);
+  }
+  return plan;
 }
 
 std::span<const std::string_view> bulk_tables() {
