@@ -224,6 +224,7 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     return Reject{rec->line, column.empty() ? e.field : column, e.message, g.number};
   };
 
+  OrderService orders(db, clock);  // one for the file: it builds the dedup model
   auto flush = [&](Group& g) -> Status {
     if (g.records.empty()) return ok();
     auto built = build(g);
@@ -231,7 +232,6 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     if (auto* r = std::get_if<Reject>(&built)) {
       rej = *r;
     } else {
-      OrderService orders(db, clock);
       bool created = false;
       Status s = db.transact([&](storage::Tx& tx) -> Status {
         FIDELIS_ASSIGN_OR_RETURN(CreatedOrder c, orders.create_in(tx, std::get<OrderInput>(built), now));

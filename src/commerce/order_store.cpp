@@ -47,12 +47,10 @@ Order order_from_row(const storage::Row& r) {
 template <typename Query>
 Status load_children(Query&& query, std::vector<Order>& orders) {
   if (orders.empty()) return ok();
-  std::string ids;
+  std::vector<int64_t> order_ids;
+  for (const auto& o : orders) order_ids.push_back(o.id);
   std::vector<Value> p;
-  for (const auto& o : orders) {
-    p.emplace_back(o.id);
-    ids += fmt::format("{}${}", ids.empty() ? "" : ", ", p.size());
-  }
+  std::string ids = storage::append_in_list(p, order_ids);
   auto find = [&](int64_t id) -> Order* {
     for (auto& o : orders)
       if (o.id == id) return &o;

@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <cstdlib>
@@ -11,16 +12,7 @@ namespace fidelis {
 namespace {
 
 std::string fmt_range(std::string_view what, double lo, double hi) {
-  auto num = [](double d) {
-    std::string t = std::to_string(d);
-    while (t.find('.') != std::string::npos && (t.back() == '0' || t.back() == '.')) {
-      bool dot = t.back() == '.';
-      t.pop_back();
-      if (dot) break;
-    }
-    return t;
-  };
-  return std::string("expected ") + std::string(what) + " " + num(lo) + " and " + num(hi);
+  return fmt::format("expected {} {} and {}", what, lo, hi);
 }
 
 struct Key {

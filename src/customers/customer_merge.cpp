@@ -154,12 +154,13 @@ Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_
   return std::optional<int64_t>(row->i64(0));
 }
 
-Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email) {
-  Value p[] = {text::to_lower(email)};
+Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email, std::span<const int64_t> among) {
+  std::vector<Value> p{text::to_lower(email)};
+  std::string only = among.empty() ? "" : " AND e.customer_id IN (" + storage::append_in_list(p, among) + ")";
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
       tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-             "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
+             "WHERE e.email_key = $1 AND c.deleted_at IS NULL" + only + " ORDER BY e.customer_id LIMIT 1",
              p));
   if (!row) return std::optional<int64_t>();
   return std::optional<int64_t>(row->i64(0));

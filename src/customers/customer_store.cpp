@@ -159,12 +159,8 @@ template <typename Q>
 Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids) {
   std::vector<Customer> out;
   if (ids.empty()) return out;
-  std::string in_list;
   std::vector<Value> params;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    in_list += fmt::format("{}${}", i ? ", " : "", i + 1);
-    params.emplace_back(ids[i]);
-  }
+  std::string in_list = storage::append_in_list(params, ids);
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows base,
       query(fmt::format("SELECT {} FROM customers WHERE id IN ({})", kCustomerColumns, in_list), params));

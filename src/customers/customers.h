@@ -263,7 +263,9 @@ Result<Customer> reindex_in(storage::Tx& tx, int64_t id, Millis now);
 Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids);
 // A live customer with this id in `source`, or with this e-mail (normalised), inside `tx`.
 Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_view source, std::string_view external_id);
-Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email);
+// With `among`, only those customers are considered (ids that may be stale: a key table's).
+Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email,
+                                             std::span<const int64_t> among = {});
 
 // `fidelis demo`: plausible French customers (names, real postcodes and communes, phones,
 // birthdays, families, affinities, consents with history, tags, shop ids), deterministic for a

@@ -160,9 +160,7 @@ void add_auth_routes(Router& r, Services& s) {
          }});
 
   r.add({"GET", "/api/v1/audit", "listAudit", Permission::kAuditRead, false, true, [&s](Context& ctx) {
-           for (const auto& [k, v] : ctx.query())
-             if (k != "limit" && k != "cursor" && k != "entity" && k != "entity_id")
-               return problem(Error::invalid_argument(k, "unknown query parameter"));
+           if (auto st = reject_unknown_query(ctx, {"limit", "cursor", "entity", "entity_id"}); !st) return problem(st.error());
            audit::Query q;
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());

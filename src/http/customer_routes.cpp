@@ -66,12 +66,8 @@ Result<ListQuery> list_query(const Context& ctx) {
     q.include_deleted = *d == "include";
     q.only_deleted = *d == "only";
   }
-  for (const auto& [k, v] : ctx.query()) {
-    static constexpr std::string_view kKnown[] = {"limit", "cursor", "tag", "city", "postcode", "q", "consent",
-                                                  "created_after", "created_before", "deleted"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown))
-      return Error::invalid_argument(k, "unknown query parameter");
-  }
+  FIDELIS_RETURN_IF_ERROR(reject_unknown_query(
+      ctx, {"limit", "cursor", "tag", "city", "postcode", "q", "consent", "created_after", "created_before", "deleted"}));
   return q;
 }
 

@@ -140,8 +140,7 @@ void add_delivery_routes(Router& r, Services& s) {
                                       {"length_minutes", created->length_minutes}, {"capacity", created->capacity}});
          }});
   r.add({"GET", "/api/v1/delivery/slots", "listDeliverySlots", Permission::kOrdersRead, false, true, [&s](Context& ctx) {
-           for (const auto& [k, v] : ctx.query())
-             if (k != "postcode" && k != "from" && k != "to") return problem(Error::invalid_argument(k, "unknown query parameter"));
+           if (auto st = reject_unknown_query(ctx, {"postcode", "from", "to"}); !st) return problem(st.error());
            auto postcode = ctx.query_param("postcode");
            if (!postcode) return problem(Error::invalid_argument("postcode", "is required"));
            auto from = time_param(ctx, "from");
@@ -155,8 +154,7 @@ void add_delivery_routes(Router& r, Services& s) {
            return json_response(200, {{"items", items}});
          }});
   r.add({"GET", "/api/v1/delivery/promise-rate", "getPromiseRate", Permission::kOrdersRead, false, true, [&s](Context& ctx) {
-           for (const auto& [k, v] : ctx.query())
-             if (k != "zone" && k != "from" && k != "to") return problem(Error::invalid_argument(k, "unknown query parameter"));
+           if (auto st = reject_unknown_query(ctx, {"zone", "from", "to"}); !st) return problem(st.error());
            auto from = time_param(ctx, "from");
            auto to = time_param(ctx, "to");
            if (!from) return problem(from.error());

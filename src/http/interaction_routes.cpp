@@ -157,9 +157,7 @@ void add_interaction_routes(Router& r, Services& s) {
            if (!id) return problem(id.error());
            TimelineQuery q;
            q.customer_id = *id;
-           for (const auto& [k, v] : ctx.query())
-             if (k != "limit" && k != "cursor" && k != "kind" && k != "channel" && k != "from" && k != "to")
-               return problem(Error::invalid_argument(k, "unknown query parameter"));
+           if (auto st = reject_unknown_query(ctx, {"limit", "cursor", "kind", "channel", "from", "to"}); !st) return problem(st.error());
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());
            q.limit = *limit;

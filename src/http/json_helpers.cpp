@@ -38,6 +38,13 @@ Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> a
   return ok();
 }
 
+Status reject_unknown_query(const Context& ctx, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : ctx.query())
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      return Error::invalid_argument(k, "unknown query parameter");
+  return ok();
+}
+
 std::string etag(int64_t version) { return fmt::format("\"v{}\"", version); }
 
 std::optional<int64_t> parse_etag(std::string_view tag) {

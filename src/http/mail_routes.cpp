@@ -78,9 +78,7 @@ void add_mail_routes(Router& r, Services& s) {
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());
            q.limit = *limit;
-           for (const auto& [k, v] : ctx.query())
-             if (k != "limit" && k != "cursor" && k != "status" && k != "customer_id")
-               return problem(Error::invalid_argument(k, "unknown query parameter"));
+           if (auto st = reject_unknown_query(ctx, {"limit", "cursor", "status", "customer_id"}); !st) return problem(st.error());
            if (auto c = ctx.query_param("cursor")) {
              auto before = decode_cursor(*c);
              if (!before) return problem(before.error());

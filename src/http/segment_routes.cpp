@@ -16,7 +16,9 @@
 #include <sodium.h>
 
 #include <set>
+#include <tuple>
 
+#include "core/text.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -37,9 +39,7 @@ struct Message {
 std::string hashed(std::string_view prefix, std::string_view v) {
   unsigned char h[12];
   crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(v.data()), v.size(), nullptr, 0);
-  std::string out(prefix);
-  for (unsigned char c : h) out += fmt::format("{:02x}", c);
-  return out;
+  return std::string(prefix) + text::hex_encode({reinterpret_cast<const char*>(h), sizeof h});
 }
 
 std::string str_at(const Json& o, std::initializer_list<std::string_view> path) {
@@ -156,10 +156,13 @@ Response handle(Services& s, Context& ctx, const std::string& type) {
       return problem(e);
     }
   }
-  // Stitch each anonymous visitor named with a known customer, once per request.
+  // Stitch each anonymous visitor named with a known customer, once per request: the same visitor
+  // and name (SDKs repeat them on every message) are looked up once.
   std::set<std::pair<std::string, int64_t>> stitched;
+  std::set<std::tuple<std::string, std::string, std::string>> looked_up;
   for (const auto& m : messages) {
     if (m.visitor_id.empty() || (m.user_id.empty() && m.email.empty())) continue;
+    if (!looked_up.emplace(m.visitor_id, m.user_id, m.email).second) continue;
     auto customer = s.tracking.resolve_customer(m.user_id, s.config.tracking_user_id_source, m.email);
     if (!customer) return problem(customer.error());
     if (!*customer || !stitched.emplace(m.visitor_id, **customer).second) continue;

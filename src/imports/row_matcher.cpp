@@ -46,21 +46,7 @@ class MemoryMatcher final : public RowMatcher {
     std::vector<int64_t> holders = index_.email_holders(email);
     if (holders.empty()) return std::optional<int64_t>();
     // The index may hold a stale or colliding id: the database says who has the address now.
-    std::string in_list;
-    std::vector<Value> p{Value(text::to_lower(email))};
-    for (size_t i = 0; i < holders.size(); ++i) {
-      in_list += fmt::format("{}${}", i ? ", " : "", i + 2);
-      p.emplace_back(holders[i]);
-    }
-    FIDELIS_ASSIGN_OR_RETURN(
-        std::optional<storage::Row> row,
-        tx.one(fmt::format("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id WHERE "
-                           "e.customer_id IN ({}) AND e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id "
-                           "LIMIT 1",
-                           in_list),
-               p));
-    if (!row) return std::optional<int64_t>();
-    return std::optional<int64_t>(row->i64(0));
+    return customers::find_by_email(tx, email, holders);
   }
 
   Status stored(storage::Tx& tx, int64_t id, const RowKeys& k, bool reread) override {

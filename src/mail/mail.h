@@ -256,6 +256,8 @@ class MailService {
 
  private:
   MailService(storage::Db& db, const Clock& clock, MailOptions options, Address from);
+  // After an attempt: sent, failed (permanent reply, or no attempt left), or queued again.
+  State next_state(const Message& claimed, const SmtpReply& reply) const;
   storage::Db& db_;
   const Clock& clock_;
   MailOptions options_;

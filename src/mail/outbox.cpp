@@ -70,7 +70,11 @@ Result<State> parse_state(std::string_view name, std::string_view field) {
   return Error::invalid_argument(std::string(field), "expected queued, sending, sent or failed");
 }
 
-Result<int64_t> enqueue(storage::Tx& tx, const Outgoing& m, Millis now) {
+namespace {
+
+// enqueue(), telling whether this call inserted the message (false: its dedup key was there).
+Result<int64_t> enqueue_in(storage::Tx& tx, const Outgoing& m, Millis now, bool& created) {
+  created = false;
   FIDELIS_ASSIGN_OR_RETURN(std::string to, normalize_email(m.to_email, "to_email"));
   if (m.to_name.find_first_of("\r\n") != std::string::npos || m.to_name.size() > 200)
     return Error::invalid_argument("to_name", "must be one line of at most 200 bytes");
@@ -105,6 +109,7 @@ Result<int64_t> enqueue(storage::Tx& tx, const Outgoing& m, Millis now) {
     return *existing;
   }
   int64_t id = row->i64(0);
+  created = true;
   FIDELIS_RETURN_IF_ERROR(audit::emit(
       tx,
       {"mail.queued", m.customer_id, std::to_string(id),
@@ -113,16 +118,18 @@ Result<int64_t> enqueue(storage::Tx& tx, const Outgoing& m, Millis now) {
   return id;
 }
 
+}  // namespace
+
+Result<int64_t> enqueue(storage::Tx& tx, const Outgoing& m, Millis now) {
+  bool created = false;
+  return enqueue_in(tx, m, now, created);
+}
+
 Result<MailService::Queued> MailService::queue(const Outgoing& m, const audit::Actor& actor) {
   Millis now = clock_.now();
   Queued out;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
-    std::optional<int64_t> existing;
-    if (!m.dedup_key.empty()) {
-      FIDELIS_ASSIGN_OR_RETURN(existing, by_dedup_key(tx, m.dedup_key));
-    }
-    FIDELIS_ASSIGN_OR_RETURN(out.id, enqueue(tx, m, now));
-    out.created = !existing && out.id != 0;
+    FIDELIS_ASSIGN_OR_RETURN(out.id, enqueue_in(tx, m, now, out.created));
     if (!out.created) return ok();
     return audit::record(tx, actor,
                          {"mail.queue", "mail_message", std::to_string(out.id), std::nullopt,

@@ -87,11 +87,14 @@ Result<std::vector<Message>> MailService::claim_due(int limit) {
   return out;
 }
 
+State MailService::next_state(const Message& claimed, const SmtpReply& reply) const {
+  if (reply.delivered) return State::kSent;
+  return reply.permanent || claimed.attempts >= options_.max_attempts ? State::kFailed : State::kQueued;
+}
+
 Result<bool> MailService::record(const Message& claimed, const SmtpReply& reply) {
   Millis now = clock_.now();
-  State next = reply.delivered ? State::kSent
-               : (reply.permanent || claimed.attempts >= options_.max_attempts) ? State::kFailed
-                                                                                 : State::kQueued;
+  State next = next_state(claimed, reply);
   bool recorded = false;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     Value next_at = next == State::kQueued ? Value(now + retry_delay(claimed.attempts, options_.retry_base_ms)) : storage::null();
@@ -132,9 +135,10 @@ Result<SendReport> MailService::send_pending(const std::atomic<bool>* stop) {
       SmtpReply reply = smtp_send(options_.smtp, from_.email, m.to_email, mime);
       FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply));
       if (!recorded) continue;
-      if (reply.delivered) {
+      State next = next_state(m, reply);
+      if (next == State::kSent) {
         ++report.sent;
-      } else if (reply.permanent || m.attempts >= options_.max_attempts) {
+      } else if (next == State::kFailed) {
         ++report.failed;
         log::warn("mail failed", {{"id", std::to_string(m.id)}, {"attempts", std::to_string(m.attempts)}, {"reply", reply.text}});
       } else {

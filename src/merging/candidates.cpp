@@ -35,25 +35,11 @@ Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::m
 
 // $1..$8 of the blocks for record `r`, then `exclude` as $9.
 std::vector<Value> block_params(const dedup::Record& r, int64_t exclude) {
-  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
-  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
-  std::string last_first, first_last;
-  if (!last.empty() || !first.empty()) {
-    last_first = text::search_key(r.last_name + " " + r.first_name);
-    first_last = text::search_key(r.first_name + " " + r.last_name);
-  }
-  // name_key2 is "first last": the same first name is the prefix "first ".
-  std::string first_prefix = first.empty() || last.empty() ? std::string() : first + " ";
-  std::string first_upper = first_prefix.empty() ? std::string() : text::prefix_upper_bound(first_prefix);
-  return {or_null(text::to_lower(text::trim(r.email))),
-          or_null(phone),
-          or_null(last_first),
-          or_null(first_last == last_first ? std::string() : first_last),
-          or_null(r.postcode),
-          or_null(r.birth_date),
-          or_null(first_prefix),
-          or_null(first_upper),
-          exclude};
+  BlockParts b = block_parts(r);
+  std::string first_upper = b.first_prefix.empty() ? std::string() : text::prefix_upper_bound(b.first_prefix);
+  return {or_null(std::move(b.email)),      or_null(std::move(b.phone)),      or_null(std::move(b.last_first)),
+          or_null(std::move(b.first_last)), or_null(std::move(b.postcode)),   or_null(std::move(b.birth_date)),
+          or_null(std::move(b.first_prefix)), or_null(std::move(first_upper)), exclude};
 }
 
 // The same blocks as a condition on one customer row c (found some other way, e.g. in memory).
@@ -84,6 +70,23 @@ std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& r
 
 }  // namespace
 
+BlockParts block_parts(const dedup::Record& r) {
+  BlockParts b;
+  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
+  b.email = text::to_lower(text::trim(r.email));
+  b.phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  if (!last.empty() || !first.empty()) {
+    b.last_first = text::search_key(r.last_name + " " + r.first_name);
+    b.first_last = text::search_key(r.first_name + " " + r.last_name);
+    if (b.first_last == b.last_first) b.first_last.clear();
+  }
+  // name_key2 is "first last": the same first name is the prefix "first ".
+  if (!first.empty() && !last.empty()) b.first_prefix = first + " ";
+  b.postcode = r.postcode;
+  b.birth_date = r.birth_date;
+  return b;
+}
+
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
                                                int64_t exclude) {
   std::vector<Value> p = block_params(r, exclude);
@@ -97,11 +100,8 @@ Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Re
   // The ids may be stale (keys the customer no longer has) or collisions: only those in one of the
   // record's blocks now are scored, as find_candidates would.
   std::vector<Value> p = block_params(r, exclude);
-  std::string in_list;
-  for (size_t i = 0; i < ids.size() && i < static_cast<size_t>(kMaxCandidates); ++i) {
-    in_list += fmt::format("{}${}", i ? ", " : "", p.size() + 1);
-    p.emplace_back(ids[i]);
-  }
+  std::string in_list =
+      storage::append_in_list(p, ids.subspan(0, std::min(ids.size(), static_cast<size_t>(kMaxCandidates))));
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
       tx.query(fmt::format("SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ({}) AND {}",

@@ -68,22 +68,32 @@ Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
 
 }  // namespace
 
-Status MergeService::fail_abandoned_runs() {
+Status MergeService::fail_abandoned_runs(bool reading) {
   Millis now = clock_.now();
   // Never the run this process is executing, whatever its last beat says.
   Value p[] = {now - kRunAbandonedAfter,
                std::string("stopped without finishing: its process ended (no sign of life for 5 minutes); run it again"),
                executing_run_.load()};
-  return db_.exec("UPDATE dedup_runs SET status = 'failed', error = $2, finished_at = updated_at WHERE status = 'running' "
-                  "AND updated_at < $1 AND id <> $3",
-                  p)
-                 .has_value()
-             ? ok()
-             : Status(Error::internal("cannot mark abandoned deduplication runs"));
+  constexpr std::string_view kAbandoned = "status = 'running' AND updated_at < $1 AND id <> $3";
+  auto mark = [&](storage::Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        fmt::format("UPDATE dedup_runs SET status = 'failed', error = $2, finished_at = updated_at WHERE {}", kAbandoned), p));
+    return ok();
+  };
+  if (!reading) return db_.transact(mark);
+  // A read (a progress poll) looks on a reader first and writes only when there is something to
+  // mark, without waiting for a busy writer: the next look marks it then.
+  Value q[] = {p[0], p[2]};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> any,
+                           db_.one("SELECT 1 FROM dedup_runs WHERE status = 'running' AND updated_at < $1 AND id <> $2 "
+                                   "LIMIT 1",
+                                   q));
+  if (!any) return ok();
+  return db_.try_transact(mark);
 }
 
 Result<DedupRun> MergeService::begin_run(bool dry_run, const audit::Actor& actor) {
-  FIDELIS_RETURN_IF_ERROR(fail_abandoned_runs());
+  FIDELIS_RETURN_IF_ERROR(fail_abandoned_runs(/*reading=*/false));
   DedupRun d;
   d.status = "running";
   d.dry_run = dry_run;
@@ -267,7 +277,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
 }
 
 Result<DedupRun> MergeService::dedup_run(int64_t id) {
-  (void)fail_abandoned_runs();  // best effort: a read answers even when the mark cannot be written
+  (void)fail_abandoned_runs(/*reading=*/true);  // best effort: a read answers even when the mark cannot be written
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " WHERE id = $1", p));
   if (rows.rows.empty()) return Error::not_found("id", fmt::format("no deduplication run {}", id));
@@ -276,7 +286,7 @@ Result<DedupRun> MergeService::dedup_run(int64_t id) {
 
 Result<std::vector<DedupRun>> MergeService::dedup_runs(int limit) {
   if (limit < 1 || limit > 200) return Error::invalid_argument("limit", "must be between 1 and 200");
-  (void)fail_abandoned_runs();  // best effort, as above
+  (void)fail_abandoned_runs(/*reading=*/true);  // best effort, as above
   Value p[] = {static_cast<int64_t>(limit)};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db_.query(std::string(kRunSelect) + " ORDER BY id DESC LIMIT $1", p));
   std::vector<DedupRun> out;

@@ -106,24 +106,16 @@ std::vector<uint64_t> KeyIndex::stored_keys(const customers::CustomerInput& in) 
 }
 
 std::vector<uint64_t> KeyIndex::query_keys(const dedup::Record& r) {
-  // The same blocks, from the same parts of the record, as candidates_sql() in candidates.cpp.
-  std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
-  std::string phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
+  // The same blocks as candidates_sql() in candidates.cpp, from the same parts.
+  BlockParts b = block_parts(r);
   std::vector<uint64_t> out;
-  std::string email = text::to_lower(text::trim(r.email));
-  if (!email.empty()) out.push_back(key_hash('E', email));
-  if (!phone.empty()) out.push_back(key_hash('P', phone));
-  if (!last.empty() || !first.empty()) {
-    std::string last_first = text::search_key(r.last_name + " " + r.first_name);
-    std::string first_last = text::search_key(r.first_name + " " + r.last_name);
-    if (!r.postcode.empty()) {
-      out.push_back(key_hash('N', last_first, r.postcode));
-      if (first_last != last_first) out.push_back(key_hash('N', first_last, r.postcode));
-    }
-    if (!r.birth_date.empty()) {
-      out.push_back(key_hash('B', r.birth_date, last_first));
-      if (!first.empty() && !last.empty()) out.push_back(key_hash('F', r.birth_date, first + " "));
-    }
+  if (!b.email.empty()) out.push_back(key_hash('E', b.email));
+  if (!b.phone.empty()) out.push_back(key_hash('P', b.phone));
+  if (!b.last_first.empty() && !b.postcode.empty()) out.push_back(key_hash('N', b.last_first, b.postcode));
+  if (!b.first_last.empty() && !b.postcode.empty()) out.push_back(key_hash('N', b.first_last, b.postcode));
+  if (!b.birth_date.empty()) {
+    if (!b.last_first.empty()) out.push_back(key_hash('B', b.birth_date, b.last_first));
+    if (!b.first_prefix.empty()) out.push_back(key_hash('F', b.birth_date, b.first_prefix));
   }
   return out;
 }
@@ -165,19 +157,16 @@ std::vector<int64_t> KeyIndex::email_holders(std::string_view email) const {
   return out;
 }
 
-Status KeyIndex::add_stored(storage::Tx& tx, std::span<const int64_t> ids) {
-  if (ids.empty()) return ok();
-  std::string in_list;
-  std::vector<Value> p;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    in_list += fmt::format("{}${}", i ? ", " : "", i + 1);
-    p.emplace_back(ids[i]);
-  }
+// The keys of the live customers whose id meets `which` ("{0}" stands for the id column), read
+// from the customer rows, then their e-mails and phones: every statement walks a primary key, so no
+// secondary index is needed.
+Status KeyIndex::add_where(storage::Tx& tx, std::string_view which, std::span<const Value> p) {
+  auto where = [&](std::string_view column) { return fmt::format(fmt::runtime(which), column); };
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows people,
-      tx.query(fmt::format("SELECT id, name_key, name_key2, postcode, birth_date FROM customers WHERE deleted_at IS NULL "
-                           "AND id IN ({})",
-                           in_list),
+      tx.query(fmt::format("SELECT c.id, c.name_key, c.name_key2, c.postcode, c.birth_date FROM customers c WHERE "
+                           "c.deleted_at IS NULL AND {}",
+                           where("c.id")),
                p));
   std::vector<uint64_t> keys;
   for (const auto& r : people.rows) {
@@ -187,49 +176,42 @@ Status KeyIndex::add_stored(storage::Tx& tx, std::span<const int64_t> ids) {
   }
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows emails,
-      tx.query(fmt::format("SELECT customer_id, email_key FROM customer_emails WHERE customer_id IN ({})", in_list), p));
+      tx.query(fmt::format("SELECT e.customer_id, e.email_key FROM customer_emails e JOIN customers c ON c.id = "
+                           "e.customer_id WHERE c.deleted_at IS NULL AND {}",
+                           where("e.customer_id")),
+               p));
   for (const auto& r : emails.rows) add_email(r.i64(0), r.str(1));
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows phones,
-      tx.query(fmt::format("SELECT customer_id, phone_key FROM customer_phones WHERE customer_id IN ({})", in_list), p));
+      tx.query(fmt::format("SELECT ph.customer_id, ph.phone_key FROM customer_phones ph JOIN customers c ON c.id = "
+                           "ph.customer_id WHERE c.deleted_at IS NULL AND {}",
+                           where("ph.customer_id")),
+               p));
   for (const auto& r : phones.rows) add_phone(r.i64(0), r.str(1));
   return ok();
 }
 
+Status KeyIndex::add_stored(storage::Tx& tx, std::span<const int64_t> ids) {
+  if (ids.empty()) return ok();
+  std::vector<Value> p;
+  std::string in_list = storage::append_in_list(p, ids);
+  return add_where(tx, "{0} IN (" + in_list + ")", p);
+}
+
 Result<KeyIndex> KeyIndex::load(storage::Db& db) {
   KeyIndex index;
-  // A page of live customers at a time, then the e-mails and phones of that id range: every
-  // statement walks a primary key, so no secondary index is needed.
+  // 50 000 customers at a time: the last id of the page, then the keys of that id range.
   FIDELIS_RETURN_IF_ERROR(db.read([&](storage::Tx& tx) -> Status {
     int64_t after = 0;
     while (true) {
-      Value p[] = {after, int64_t{50'000}};
-      FIDELIS_ASSIGN_OR_RETURN(storage::Rows people,
-                               tx.query("SELECT id, name_key, name_key2, postcode, birth_date FROM customers WHERE "
-                                        "deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
-                                        p));
-      if (people.rows.empty()) break;
-      std::vector<uint64_t> keys;
-      for (const auto& r : people.rows) {
-        keys.clear();
-        person_keys(r.str(1), r.str(2), r.str(3), r.str(4), keys);
-        index.add(r.i64(0), keys);
-      }
-      int64_t last = people.rows.back().i64(0);
-      Value range[] = {after, last};
-      FIDELIS_ASSIGN_OR_RETURN(storage::Rows emails,
-                               tx.query("SELECT e.customer_id, e.email_key FROM customer_emails e JOIN customers c ON "
-                                        "c.id = e.customer_id WHERE e.customer_id > $1 AND e.customer_id <= $2 AND "
-                                        "c.deleted_at IS NULL",
-                                        range));
-      for (const auto& r : emails.rows) index.add_email(r.i64(0), r.str(1));
-      FIDELIS_ASSIGN_OR_RETURN(storage::Rows phones,
-                               tx.query("SELECT p.customer_id, p.phone_key FROM customer_phones p JOIN customers c ON "
-                                        "c.id = p.customer_id WHERE p.customer_id > $1 AND p.customer_id <= $2 AND "
-                                        "c.deleted_at IS NULL",
-                                        range));
-      for (const auto& r : phones.rows) index.add_phone(r.i64(0), r.str(1));
-      after = last;
+      Value page[] = {after, int64_t{50'000}};
+      FIDELIS_ASSIGN_OR_RETURN(
+          std::optional<storage::Row> last,
+          tx.one("SELECT MAX(id) FROM (SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2) page", page));
+      if (!last || last->is_null(0)) break;
+      Value range[] = {after, last->i64(0)};
+      FIDELIS_RETURN_IF_ERROR(index.add_where(tx, "{0} > $1 AND {0} <= $2", range));
+      after = last->i64(0);
     }
     return ok();
   }));

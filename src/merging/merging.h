@@ -127,6 +127,7 @@ class KeyIndex {
   void lookup(uint64_t hash, std::vector<int64_t>& out) const;
   static void person_keys(std::string_view name_key, std::string_view name_key2, std::string_view postcode,
                           std::string_view birth_date, std::vector<uint64_t>& out);
+  Status add_where(storage::Tx& tx, std::string_view which, std::span<const storage::Value> params);
   void add_email(int64_t id, std::string_view email_key);
   void add_phone(int64_t id, std::string_view phone_key);
   std::vector<Slot> slots_;
@@ -330,7 +331,8 @@ class MergeService {
  private:
   Result<DedupRun> begin_run(bool dry_run, const audit::Actor& actor);
   Result<DedupRun> execute_run(DedupRun d, const DedupRunOptions& options, const audit::Actor& actor);
-  Status fail_abandoned_runs();
+  // Marks runs silent for kRunAbandonedAfter failed. `reading`: for a read path, best effort.
+  Status fail_abandoned_runs(bool reading);
 
   storage::Db& db_;
   const Clock& clock_;

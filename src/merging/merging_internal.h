@@ -14,6 +14,18 @@ inline constexpr std::string_view kRecordColumns =
     "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
     "ORDER BY ph.position LIMIT 1)";
 inline constexpr size_t kRecordColumnCount = 9;
+
+// What the insert-time blocks look up for a record (candidates_sql() and KeyIndex::query_keys);
+// an empty part takes no block.
+struct BlockParts {
+  std::string email;       // lower-cased, trimmed
+  std::string phone;       // E.164 digits without '+'
+  std::string last_first;  // search_key("last first"); empty without a name
+  std::string first_last;  // search_key("first last"); empty when the same as last_first
+  std::string first_prefix;  // "first " when both names are set: the same first name, another surname
+  std::string postcode, birth_date;
+};
+BlockParts block_parts(const dedup::Record& r);
 dedup::Record record_from_row(const storage::Row& r);
 
 nlohmann::json value_json(const storage::Value& v);

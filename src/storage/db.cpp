@@ -78,6 +78,15 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& url, const DbOptions& op
   return Error::invalid_argument("db", "expected sqlite:PATH or postgresql://..., got '" + url + "'");
 }
 
+std::string append_in_list(std::vector<Value>& params, std::span<const int64_t> ids) {
+  std::string out;
+  for (int64_t id : ids) {
+    params.emplace_back(id);
+    out += fmt::format("{}${}", out.empty() ? "" : ", ", params.size());
+  }
+  return out;
+}
+
 namespace detail {
 bool is_read_only(std::string_view sql) {
   size_t i = 0;

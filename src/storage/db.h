@@ -142,6 +142,10 @@ class Db {
 // is not `bytes` bytes of hex.
 Result<std::string> secret_setting(Db& db, std::string_view name, size_t bytes);
 
+// Appends `ids` to `params` and returns their placeholders, numbered after the parameters already
+// there: with two parameters before, three ids give "$3, $4, $5" (for `x IN (...)`).
+std::string append_in_list(std::vector<Value>& params, std::span<const int64_t> ids);
+
 // Storage-internal helpers shared by both drivers.
 namespace detail {
 // True when `sql` starts (after blanks and comments) with SELECT or WITH.

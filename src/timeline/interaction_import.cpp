@@ -62,17 +62,12 @@ Result<ImportReport> import_interactions(storage::Db& db, const Clock& clock, co
       imported = 0;
       for (Row& r : batch) {
         if (!r.customer_email.empty()) {
-          Value p[] = {text::to_lower(r.customer_email)};
-          FIDELIS_ASSIGN_OR_RETURN(
-              std::optional<storage::Row> c,
-              tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-                     "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
-                     p));
+          FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> c, customers::find_by_email(tx, r.customer_email));
           if (!c) {
             rejected.push_back({r.line, "customer_email", "no customer has this e-mail"});
             continue;
           }
-          r.in.customer_id = c->i64(0);
+          r.in.customer_id = *c;
         }
         if (!r.agent_email.empty()) {
           Value p[] = {text::to_lower(r.agent_email)};

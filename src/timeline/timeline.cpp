@@ -2,36 +2,25 @@
 // one UNION ALL statement, cut at the cursor (time, kind, id).
 
 #include <fmt/format.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
+#include "core/text.h"
 #include "timeline/timeline.h"
 
 namespace fidelis::timeline {
 
 using storage::Value;
 
-std::string encode_cursor(const Cursor& c) {
-  std::string raw = fmt::format("{}:{}:{}", c.at, c.kind, c.id);
-  std::string out(sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()), raw.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
+std::string encode_cursor(const Cursor& c) { return text::base64url_encode(fmt::format("{}:{}:{}", c.at, c.kind, c.id)); }
 
 Result<Cursor> decode_cursor(std::string_view text) {
   auto bad = [] { return Error::invalid_argument("cursor", "is not a cursor from a previous page"); };
   if (text.empty() || text.size() > 200) return bad();
-  std::string raw(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), text.data(), text.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-    return bad();
-  raw.resize(len);
+  std::string raw;
+  if (!text::base64url_decode(text, raw)) return bad();
   size_t a = raw.find(':'), b = raw.rfind(':');
   if (a == std::string::npos || b == a) return bad();
   Cursor c;
