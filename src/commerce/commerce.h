@@ -331,6 +331,8 @@ class OrderService {
   Result<TrackingView> track_token(std::string_view token);
 
  private:
+  // create_in() for an input check_input() has already normalised.
+  Result<CreatedOrder> create_checked(storage::Tx& tx, const OrderInput& in, Millis now);
   Result<std::string> link_key();
   Result<TrackingView> view(int64_t id);
   Status emit_transition(storage::Tx& tx, const Order& o, std::string_view event, Millis now);

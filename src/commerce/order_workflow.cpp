@@ -7,6 +7,7 @@
 
 #include "commerce/commerce.h"
 #include "commerce/commerce_internal.h"
+#include "commerce/slots_internal.h"
 #include "core/text.h"
 
 namespace fidelis::commerce {
@@ -105,13 +106,7 @@ Result<Order> OrderService::transition(int64_t id, OrderStatus to, std::optional
     }
     if (to == OrderStatus::kCancelled) {
       // A cancelled order gives its delivery slot back.
-      Value op[] = {id};
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> b, tx.one("SELECT slot_id FROM slot_bookings WHERE order_id = $1", op));
-      if (b) {
-        Value sp[] = {b->i64(0)};
-        FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE delivery_slots SET booked = booked - 1 WHERE id = $1 AND booked > 0", sp));
-        FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM slot_bookings WHERE order_id = $1", op));
-      }
+      FIDELIS_RETURN_IF_ERROR(internal::release_slot_in(tx, id));
     }
     FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor,
                                           {"order.transition", "order", std::to_string(id),

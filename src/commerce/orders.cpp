@@ -214,7 +214,7 @@ Result<CreatedOrder> OrderService::create(OrderInput in, const audit::Actor& act
   FIDELIS_RETURN_IF_ERROR(check_input(in, now));
   CreatedOrder out;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(out, create_in(tx, in, now));
+    FIDELIS_ASSIGN_OR_RETURN(out, create_checked(tx, in, now));
     if (!out.created) return ok();
     return audit::record(tx, actor, {"order.create", "order", std::to_string(out.order.id), std::nullopt,
                                      fmt::format(R"({{"number":{},"customer_id":{}}})", internal::json_quoted(out.order.number),
@@ -227,6 +227,10 @@ Result<CreatedOrder> OrderService::create(OrderInput in, const audit::Actor& act
 
 Result<CreatedOrder> OrderService::create_in(storage::Tx& tx, OrderInput in, Millis now) {
   FIDELIS_RETURN_IF_ERROR(check_input(in, now));
+  return create_checked(tx, in, now);
+}
+
+Result<CreatedOrder> OrderService::create_checked(storage::Tx& tx, const OrderInput& in, Millis now) {
   std::string hash = content_hash(in);
   // Two requests with one number: the second waits here, then sees the first's order.
   FIDELIS_RETURN_IF_ERROR(tx.lock_key("order_number:" + in.number));

@@ -75,13 +75,21 @@ std::string slot_json(int64_t order_id, const DeliverySlot& s) {
 
 namespace {
 
-// The order's booking; NotFound ("slot") when it has none.
-Result<SlotBooking> read_booking(storage::Tx& tx, int64_t order_id) {
+// The order's customer; NotFound ("id") as load_order says it, without loading the whole order.
+Result<int64_t> order_customer(storage::Tx& tx, int64_t order_id) {
+  Value p[] = {order_id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one("SELECT customer_id FROM orders WHERE id = $1", p));
+  if (!row) return Error::not_found("id", fmt::format("no order {}", order_id));
+  return row->i64(0);
+}
+
+// The order's booking (and, when asked, the id of its slot row); NotFound ("slot") when it has none.
+Result<SlotBooking> read_booking(storage::Tx& tx, int64_t order_id, int64_t* slot_id = nullptr) {
   Value p[] = {order_id};
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
       tx.one("SELECT b.zone_id, z.name, b.slot_starts_at, b.slot_ends_at, z.utc_offset_minutes, s.capacity, s.booked, b.booked_at, "
-             "b.delivered_at, b.late FROM slot_bookings b JOIN delivery_zones z ON z.id = b.zone_id "
+             "b.delivered_at, b.late, b.slot_id FROM slot_bookings b JOIN delivery_zones z ON z.id = b.zone_id "
              "JOIN delivery_slots s ON s.id = b.slot_id WHERE b.order_id = $1",
              p));
   if (!row) return Error::not_found("slot", "the order has no delivery slot");
@@ -92,10 +100,20 @@ Result<SlotBooking> read_booking(storage::Tx& tx, int64_t order_id) {
   b.booked_at = row->i64(7);
   b.delivered_at = row->opt_i64(8);
   if (!row->is_null(9)) b.late = row->i64(9) != 0;
+  if (slot_id != nullptr) *slot_id = row->i64(10);
   return b;
 }
 
 }  // namespace
+
+Result<bool> internal::release_slot_in(storage::Tx& tx, int64_t order_id) {
+  Value op[] = {order_id};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> b, tx.one("SELECT slot_id FROM slot_bookings WHERE order_id = $1", op));
+  if (!b) return false;
+  FIDELIS_RETURN_IF_ERROR(free_place(tx, b->i64(0)));
+  FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM slot_bookings WHERE order_id = $1", op));
+  return true;
+}
 
 Result<std::optional<SlotBooking>> load_booking(storage::Tx& tx, int64_t order_id) {
   auto b = read_booking(tx, order_id);
@@ -132,16 +150,15 @@ Result<SlotBooking> SlotService::reschedule(int64_t order_id, Millis starts_at, 
   SlotBooking out;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     FIDELIS_ASSIGN_OR_RETURN(Target t, target(tx, order_id));
-    FIDELIS_ASSIGN_OR_RETURN(SlotBooking old, read_booking(tx, order_id));
+    int64_t old_slot = 0;
+    FIDELIS_ASSIGN_OR_RETURN(SlotBooking old, read_booking(tx, order_id, &old_slot));
     if (old.slot.starts_at == starts_at && old.slot.zone_id == t.zone.id) {
       out = std::move(old);
       return ok();
     }
-    Value op[] = {order_id};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> old_slot, tx.one("SELECT slot_id FROM slot_bookings WHERE order_id = $1", op));
     // The new place first: if it is full, the old booking stays as it was (the transaction rolls back).
     FIDELIS_ASSIGN_OR_RETURN(Taken taken, take_place(tx, t.zone, starts_at, now));
-    FIDELIS_RETURN_IF_ERROR(free_place(tx, old_slot->i64(0)));
+    FIDELIS_RETURN_IF_ERROR(free_place(tx, old_slot));
     Value p[] = {order_id, taken.slot_id, t.zone.id, taken.slot.starts_at, taken.slot.ends_at, now};
     FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE slot_bookings SET slot_id = $2, zone_id = $3, slot_starts_at = $4, slot_ends_at = $5, "
                                     "booked_at = $6, delivered_at = NULL, late = NULL WHERE order_id = $1",
@@ -162,23 +179,20 @@ Result<SlotBooking> SlotService::reschedule(int64_t order_id, Millis starts_at, 
 Status SlotService::release(int64_t order_id, const audit::Actor& actor) {
   Millis now = clock_.now();
   return db_.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(Order o, load_order(tx, order_id));
+    FIDELIS_ASSIGN_OR_RETURN(int64_t customer_id, order_customer(tx, order_id));
     FIDELIS_ASSIGN_OR_RETURN(SlotBooking old, read_booking(tx, order_id));
     if (old.delivered_at) return state_conflict("status", "the order was delivered in this slot; it stays on record");
-    Value op[] = {order_id};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> slot, tx.one("SELECT slot_id FROM slot_bookings WHERE order_id = $1", op));
-    FIDELIS_RETURN_IF_ERROR(free_place(tx, slot->i64(0)));
-    FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM slot_bookings WHERE order_id = $1", op));
+    FIDELIS_RETURN_IF_ERROR(internal::release_slot_in(tx, order_id));
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"delivery_slot.release", "order", std::to_string(order_id), slot_json(order_id, old.slot), std::nullopt}, now));
-    return audit::emit(tx, {"order.slot_released", o.customer_id, std::to_string(order_id), slot_json(order_id, old.slot)}, now);
+    return audit::emit(tx, {"order.slot_released", customer_id, std::to_string(order_id), slot_json(order_id, old.slot)}, now);
   });
 }
 
 Result<std::optional<SlotBooking>> SlotService::booking(int64_t order_id) {
   std::optional<SlotBooking> out;
   FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-    FIDELIS_RETURN_IF_ERROR(load_order(tx, order_id));
+    FIDELIS_RETURN_IF_ERROR(order_customer(tx, order_id));
     FIDELIS_ASSIGN_OR_RETURN(out, load_booking(tx, order_id));
     return ok();
   }));

@@ -52,6 +52,13 @@ std::optional<uint64_t> french_national_number(std::string_view raw, std::string
 
 }  // namespace
 
+std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx) {
+  if (is_disposable_email(email)) return "disposable address (kept, but it will not last)";
+  if (mx != nullptr && mx->check(email) == MailDomain::kNoMail)
+    return "its domain cannot receive mail (no MX or address record in DNS)";
+  return std::nullopt;
+}
+
 std::string_view channel_name(Channel c) { return kChannels[static_cast<size_t>(c)]; }
 std::string_view purpose_name(Purpose p) { return kPurposes[static_cast<size_t>(p)]; }
 std::string_view phone_type_name(PhoneType t) { return kPhoneTypes[static_cast<size_t>(t)]; }

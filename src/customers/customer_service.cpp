@@ -61,12 +61,8 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
   Millis now = clock_.now();
   // DNS before the transaction: a slow answer must not hold the writer.
   std::vector<std::pair<std::string, std::string>> email_flags;
-  for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{})) {
-    if (is_disposable_email(e.email))
-      email_flags.emplace_back(e.email, "disposable address (kept, but it will not last)");
-    else if (mx_ != nullptr && mx_->check(e.email) == MailDomain::kNoMail)
-      email_flags.emplace_back(e.email, "its domain cannot receive mail (no MX or address record in DNS)");
-  }
+  for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{}))
+    if (auto reason = email_flag_reason(e.email, mx_)) email_flags.emplace_back(e.email, std::string(*reason));
   Customer created;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));

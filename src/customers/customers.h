@@ -192,6 +192,9 @@ struct NameKeys {
   std::string last_first, first_last;
 };
 NameKeys name_keys(const std::optional<std::string>& first, const std::optional<std::string>& last);
+// Why an accepted e-mail address is flagged on the customer, if it is: a disposable domain, or
+// (with `mx`) a domain that cannot receive mail. API creates and imports flag alike.
+std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
 
 class CustomerService {

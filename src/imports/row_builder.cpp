@@ -229,9 +229,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     out.flags.push_back({flag_field(e.field), value, e.message});
   }
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
-    if (is_disposable_email(e.email)) out.flags.push_back({"email", e.email, "disposable address (kept, but it will not last)"});
-    else if (options.mx != nullptr && options.mx->check(e.email) == MailDomain::kNoMail)
-      out.flags.push_back({"email", e.email, "its domain cannot receive mail (no MX or address record in DNS)"});
+    if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
     if (!p.valid) out.flags.push_back({"phone", p.raw, "not a valid phone number (kept as given)"});
   bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) || (in.phones && !in.phones->empty());

@@ -40,30 +40,21 @@ Result<Cursor> decode_cursor(std::string_view text) {
 TimelineService::TimelineService(storage::Db& db) : db_(db) {}
 
 std::vector<std::string> TimelineService::kinds() {
-  std::call_once(probed_, [this] {
-    for (const auto& s : timeline_sources())
-      if (db_.query(fmt::format("SELECT 1 FROM {} WHERE 1 = 0", s.requires_table))) available_.push_back(&s);
-  });
   std::vector<std::string> out;
-  for (const auto* s : available_) out.push_back(s->kind);
+  for (const auto& s : timeline_sources()) out.push_back(s.kind);
   return out;
 }
 
 Result<TimelinePage> TimelineService::list(const TimelineQuery& q) {
   if (q.limit < 1 || q.limit > 500) return Error::invalid_argument("limit", "must be between 1 and 500");
-  std::vector<std::string> known = kinds();
   for (const auto& k : q.kinds) {
     bool is_source = std::any_of(timeline_sources().begin(), timeline_sources().end(), [&](const auto& s) { return s.kind == k; });
-    if (!is_source) {
-      std::vector<std::string> all;
-      for (const auto& s : timeline_sources()) all.push_back(s.kind);
-      return Error::invalid_argument("kind", fmt::format("unknown kind '{}'; expected {}", k, fmt::join(all, ", ")));
-    }
+    if (!is_source) return Error::invalid_argument("kind", fmt::format("unknown kind '{}'; expected {}", k, fmt::join(kinds(), ", ")));
   }
   if (q.from && q.to && *q.from >= *q.to) return Error::invalid_argument("from", "must be before to");
   std::vector<const SourceSpec*> used;
-  for (const auto* s : available_)
-    if (q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), s->kind) != q.kinds.end()) used.push_back(s);
+  for (const auto& s : timeline_sources())
+    if (q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), s.kind) != q.kinds.end()) used.push_back(&s);
 
   TimelinePage page;
   Status st = db_.read([&](storage::Tx& tx) -> Status {

@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,7 +138,6 @@ struct TimelinePage {
 // One kind of timeline item: a SELECT of the item columns from one table. See timeline_sources.cpp.
 struct SourceSpec {
   std::string kind;
-  std::string requires_table;  // the source is used only when this table exists
   std::string from;            // FROM clause (table and joins)
   std::string customer, id, at, channel, title, text1, text2, number1, number2;  // SQL expressions
 };
@@ -150,13 +148,11 @@ class TimelineService {
   TimelineService(storage::Db& db);
   // InvalidArgument ("kind", "limit", "from"); NotFound ("id") for no live customer.
   Result<TimelinePage> list(const TimelineQuery& q);
-  // The kinds whose tables exist in this database.
+  // Every kind of item, in the order of timeline_sources().
   std::vector<std::string> kinds();
 
  private:
   storage::Db& db_;
-  std::once_flag probed_;
-  std::vector<const SourceSpec*> available_;
 };
 
 }  // namespace fidelis::timeline
