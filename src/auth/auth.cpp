@@ -356,13 +356,12 @@ Result<NewApiKey> AuthService::create_api_key(std::string_view name_in, Role rol
   Millis now = clock_.now();
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {name, prefix, token_hash(out.secret), std::string(role_name(role)), scopes_text(scopes), now};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
-                             tx.one("INSERT INTO api_keys (name, prefix, key_hash, role, scopes, created_at) VALUES "
-                                    "($1, $2, $3, $4, $5, $6) RETURNING id",
-                                    p));
-    out.key = ApiKey{row->i64(0), name, prefix, role, scopes, now, std::nullopt, std::nullopt};
+    FIDELIS_ASSIGN_OR_RETURN(int64_t id, tx.insert_id("INSERT INTO api_keys (name, prefix, key_hash, role, scopes, "
+                                                      "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                                                      p));
+    out.key = ApiKey{id, name, prefix, role, scopes, now, std::nullopt, std::nullopt};
     return audit::record(tx, actor,
-                         {"api_key.create", "api_key", row->str(0), std::nullopt,
+                         {"api_key.create", "api_key", std::to_string(id), std::nullopt,
                           fmt::format(R"({{"name":"{}","role":"{}","scopes":"{}"}})", log::json_escape(name),
                                       role_name(role), scopes_text(scopes))},
                          now);

@@ -87,10 +87,10 @@ Result<Category> CatalogueService::create_category(std::string slug, std::string
       c.path = row->str(1) + slug + "/";
     }
     Value p[] = {c.slug, c.name, storage::opt(c.parent_id), c.path, now};
-    auto row = tx.one("INSERT INTO categories (slug, name, parent_id, path, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id", p);
-    if (!row && row.error().code == Code::kAlreadyExists) return Error::already_exists("slug", "a department has this slug");
-    if (!row) return row.error();
-    c.id = (*row)->i64(0);
+    auto id = tx.insert_id("INSERT INTO categories (slug, name, parent_id, path, created_at) VALUES ($1, $2, $3, $4, $5)", p);
+    if (!id && id.error().code == Code::kAlreadyExists) return Error::already_exists("slug", "a department has this slug");
+    if (!id) return id.error();
+    c.id = *id;
     return audit::record(tx, actor, {"category.create", "category", std::to_string(c.id), std::nullopt,
                                      fmt::format(R"({{"path":"{}"}})", c.path)},
                          now);

@@ -249,15 +249,15 @@ Result<Order> OrderService::add_shipment(int64_t id, ShipmentInput in, const aud
     Millis at = in.shipped_at.value_or(now);
     FIDELIS_RETURN_IF_ERROR(check_at(o, at, now, "shipped_at"));
     Value p[] = {o.id, o.customer_id, in.carrier, in.tracking_number, storage::opt(in.tracking_url), at, now};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
-                             tx.one("INSERT INTO shipments (order_id, customer_id, carrier, tracking_number, tracking_url, shipped_at, "
-                                    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                                    p));
+    FIDELIS_ASSIGN_OR_RETURN(int64_t shipment_id,
+                             tx.insert_id("INSERT INTO shipments (order_id, customer_id, carrier, tracking_number, "
+                                          "tracking_url, shipped_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                          p));
     if (o.status == OrderStatus::kConfirmed) FIDELIS_RETURN_IF_ERROR(set_status(tx, o, OrderStatus::kShipped, at, now));
     else FIDELIS_RETURN_IF_ERROR(bump_version(tx, o, now));
     FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor,
                                           {"order.shipment", "order", std::to_string(id), fmt::format(R"({{"version":{}}})", o.version),
-                                           fmt::format(R"({{"version":{},"shipment_id":{}}})", o.version + 1, row->i64(0))},
+                                           fmt::format(R"({{"version":{},"shipment_id":{}}})", o.version + 1, shipment_id)},
                                           now));
     FIDELIS_ASSIGN_OR_RETURN(out, load_order(tx, id));
     // Every parcel is news for the customer: the hook hears "order.shipped" for each shipment (the

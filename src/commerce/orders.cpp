@@ -321,17 +321,16 @@ Result<CreatedOrder> OrderService::create_checked(storage::Tx& tx, const OrderIn
                storage::opt(o.address.street2), storage::opt(o.address.postcode), storage::opt(o.address.city),
                storage::opt(o.address.country), storage::opt(o.contact_email), std::string(status_name(o.status)),
                storage::opt(o.notes), o.source, hash, o.placed_at, now};
-  auto row = tx.one(
+  auto id = tx.insert_id(
       "INSERT INTO orders (number, customer_id, channel, currency, subtotal_minor, discount_minor, shipping_minor, total_minor, "
       "payment_state, delivery_method, delivery_name, delivery_street, delivery_street2, delivery_postcode, delivery_city, "
       "delivery_country, contact_email, status, notes, source, content_hash, placed_at, created_at, updated_at, version) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1) "
-      "RETURNING id",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1)",
       p);
-  if (!row && row.error().code == Code::kAlreadyExists)
+  if (!id && id.error().code == Code::kAlreadyExists)
     return Error::already_exists("number", "an order with this number was created at the same time");
-  if (!row) return row.error();
-  o.id = (*row)->i64(0);
+  if (!id) return id.error();
+  o.id = *id;
   for (const auto& l : o.lines) {
     Value lp[] = {o.id, o.customer_id, int64_t{l.position}, l.sku, l.name, storage::opt(l.product_id), l.quantity,
                   l.unit_price_minor, l.discount_minor};

@@ -102,10 +102,10 @@ Result<DeliveryZone> SlotService::create_zone(DeliveryZone zone, const audit::Ac
   Millis now = clock_.now();
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {zone.name, int64_t{zone.utc_offset_minutes}, now};
-    auto row = tx.one("INSERT INTO delivery_zones (name, utc_offset_minutes, created_at) VALUES ($1, $2, $3) RETURNING id", p);
-    if (!row && row.error().code == Code::kAlreadyExists) return Error::already_exists("name", "a zone has this name");
-    if (!row) return row.error();
-    zone.id = (*row)->i64(0);
+    auto id = tx.insert_id("INSERT INTO delivery_zones (name, utc_offset_minutes, created_at) VALUES ($1, $2, $3)", p);
+    if (!id && id.error().code == Code::kAlreadyExists) return Error::already_exists("name", "a zone has this name");
+    if (!id) return id.error();
+    zone.id = *id;
     for (size_t i = 0; i < zone.postcodes.size(); ++i) {
       Value pp[] = {zone.postcodes[i], zone.id};
       auto ins = tx.exec("INSERT INTO delivery_zone_prefixes (prefix, zone_id) VALUES ($1, $2)", pp);
@@ -152,11 +152,9 @@ Result<SlotTemplate> SlotService::create_template(SlotTemplate t, const audit::A
     if (!z) return Error::not_found("zone_id", fmt::format("no delivery zone {}", t.zone_id));
     Value p[] = {t.zone_id, int64_t{t.weekdays}, int64_t{t.start_minute}, int64_t{t.end_minute}, int64_t{t.length_minutes},
                  int64_t{t.capacity}, now};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
-                             tx.one("INSERT INTO slot_templates (zone_id, weekdays, start_minute, end_minute, length_minutes, capacity, "
-                                    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                                    p));
-    t.id = row->i64(0);
+    FIDELIS_ASSIGN_OR_RETURN(t.id, tx.insert_id("INSERT INTO slot_templates (zone_id, weekdays, start_minute, end_minute, "
+                                                "length_minutes, capacity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                                p));
     return audit::record(tx, actor, {"slot_template.create", "slot_template", std::to_string(t.id), std::nullopt,
                                      fmt::format(R"({{"zone_id":{},"capacity":{}}})", t.zone_id, t.capacity)},
                          now);

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+
 #include "core/clock.h"
 #include "core/email.h"
 #include "core/money.h"
@@ -25,6 +29,29 @@ TEST(Result, PropagatesTheFirstError) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().field, "x");
   EXPECT_EQ(code_name(r.error().code), "invalid_argument");
+}
+
+// The arithmetic formatter agrees with the C library's calendar, leap days, centuries and times
+// before 1970 included, and round-trips through the parser (which takes years 1900 to 2100).
+TEST(Clock, FormatsLikeTheCalendar) {
+  std::mt19937_64 rng(7);
+  std::vector<Millis> samples = {-1, -86'400'000, -2'208'988'800'000, 951'782'400'000, 951'868'799'999,
+                                 4'107'542'400'000, 253'402'300'799'999};
+  std::uniform_int_distribution<Millis> any(-2'208'988'800'000, 253'402'300'799'999);
+  for (int i = 0; i < 20'000; ++i) samples.push_back(any(rng));
+  for (Millis ms : samples) {
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - secs * 1000));
+    ASSERT_EQ(format_iso8601(ms), want) << ms;
+    if (tm.tm_year + 1900 >= 1900 && tm.tm_year + 1900 <= 2100) {  // the parser's years
+      ASSERT_EQ(*parse_iso8601(want, "t"), ms) << want;
+    }
+  }
 }
 
 TEST(Clock, FormatsAndParsesIso8601) {

@@ -335,12 +335,11 @@ Result<Customer> insert_customer(storage::Tx& tx, const CustomerInput& in, Milli
                storage::opt(a.postcode), storage::opt(a.city),
                a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country), now};
   FIDELIS_ASSIGN_OR_RETURN(
-      std::optional<storage::Row> row,
-      tx.one("INSERT INTO customers (civility, first_name, last_name, name_key, name_key2, birth_date, street, street2, "
-             "postcode, city, city_key, country, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-             "$8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
-             p));
-  int64_t id = row->i64(0);
+      int64_t id,
+      tx.insert_id("INSERT INTO customers (civility, first_name, last_name, name_key, name_key2, birth_date, street, "
+                   "street2, postcode, city, city_key, country, version, created_at, updated_at) VALUES ($1, $2, $3, "
+                   "$4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)",
+                   p));
   FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now, /*fresh=*/true));
   // The stored profile is exactly the input, in the order load_customers gives: no need to read it back.
   Customer c;

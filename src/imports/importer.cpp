@@ -176,12 +176,11 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
                    encode_options(o), start, std::filesystem::absolute(o.path).string()};
     FIDELIS_ASSIGN_OR_RETURN(
-        std::optional<storage::Row> row,
-        tx.one("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, status, "
-               "records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'running', 1, $8, $8) "
-               "RETURNING id",
-               ins));
-    import_id = row->i64(0);
+        import_id,
+        tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
+                     "status, records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'running', "
+                     "1, $8, $8)",
+                     ins));
     return ok();
   }));
 

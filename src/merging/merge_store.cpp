@@ -359,11 +359,10 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   Value ins[] = {winner, loser, req.score ? Value(*req.score) : storage::null(), req.reason, req.origin, before.dump(),
                  after.dump(), choices_json(m.choices).dump(), moved.dump(), now, m.actor};
   FIDELIS_ASSIGN_OR_RETURN(
-      std::optional<storage::Row> row,
-      tx.one("INSERT INTO customer_merges (winner_id, loser_id, score, reason, origin, winner_before, winner_after, "
-             "survivorship, moved, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-             ins));
-  m.id = row->i64(0);
+      m.id, tx.insert_id("INSERT INTO customer_merges (winner_id, loser_id, score, reason, origin, winner_before, "
+                         "winner_after, survivorship, moved, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                         "$10, $11)",
+                         ins));
   // Pairs waiting for review with the loser are now about a record that no longer stands alone.
   Value ob[] = {loser};
   FIDELIS_RETURN_IF_ERROR(tx.exec(

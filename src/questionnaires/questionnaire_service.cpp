@@ -315,10 +315,10 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
   Millis now = clock_.now();
   Status st = db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {q.slug, q.title, q.intro, now};
-    auto row = tx.one("INSERT INTO questionnaires (slug, title, intro, created_at) VALUES ($1, $2, $3, $4) RETURNING id", p);
-    if (!row && row.error().code == Code::kAlreadyExists) return Error::already_exists("slug", "a questionnaire has this slug");
-    if (!row) return row.error();
-    q.id = (*row)->i64(0);
+    auto id = tx.insert_id("INSERT INTO questionnaires (slug, title, intro, created_at) VALUES ($1, $2, $3, $4)", p);
+    if (!id && id.error().code == Code::kAlreadyExists) return Error::already_exists("slug", "a questionnaire has this slug");
+    if (!id) return id.error();
+    q.id = *id;
     q.created_at = now;
     int64_t position = 0;
     for (const Section& sec : q.sections)

@@ -57,6 +57,12 @@ Result<int64_t> Tx::exec(std::string_view sql, std::span<const Value> params) {
   return rows.affected;
 }
 
+Result<int64_t> Tx::insert_id(std::string_view sql, std::span<const Value> params) {
+  FIDELIS_ASSIGN_OR_RETURN(Rows rows, query(std::string(sql) + " RETURNING id", params));
+  if (rows.rows.empty()) return Error::internal("an insert returned no id");
+  return rows.rows.front().i64(0);
+}
+
 Result<std::optional<Row>> Db::one(std::string_view sql, std::span<const Value> params) {
   FIDELIS_ASSIGN_OR_RETURN(Rows rows, query(sql, params));
   if (rows.rows.empty()) return std::optional<Row>();

@@ -78,6 +78,10 @@ class Tx {
   // Convenience: first row, or nullopt.
   Result<std::optional<Row>> one(std::string_view sql, std::span<const Value> params = {});
   Result<int64_t> exec(std::string_view sql, std::span<const Value> params = {});
+  // Inserts one row with a plain `INSERT INTO t (..) VALUES (..)` (no ON CONFLICT, no RETURNING)
+  // and returns the `id` it was given. SQLite reads the new rowid, sparing the result table a
+  // RETURNING clause costs it on every row; PostgreSQL appends `RETURNING id`.
+  virtual Result<int64_t> insert_id(std::string_view sql, std::span<const Value> params = {});
 };
 
 struct PoolStats {

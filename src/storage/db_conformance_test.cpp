@@ -65,6 +65,38 @@ TEST_P(DbConformance, UpsertWithReturning) {
   EXPECT_EQ((*r)->i64(0), 10);
 }
 
+// insert_id gives each row the id it was stored under, and a failed insert is an error (with the
+// unique-key mapping), not a stale id from the row before.
+TEST_P(DbConformance, InsertIdReturnsTheNewRowsId) {
+  std::vector<int64_t> ids;
+  Status s = db().transact([&](Tx& tx) -> Status {
+    for (std::string k : {"a", "b", "c"}) {
+      Value p[] = {k, int64_t{static_cast<int64_t>(k[0])}};
+      FIDELIS_ASSIGN_OR_RETURN(int64_t id, tx.insert_id("INSERT INTO kv (k, v) VALUES ($1, $2)", p));
+      ids.push_back(id);
+    }
+    return ok();
+  });
+  ASSERT_TRUE(s) << s.error().message;
+  Status dup = db().transact([&](Tx& tx) -> Status {
+    Value p[] = {std::string("b"), int64_t{0}};
+    FIDELIS_RETURN_IF_ERROR(tx.insert_id("INSERT INTO kv (k, v) VALUES ($1, $2)", p));
+    return ok();
+  });
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Code::kAlreadyExists);
+  EXPECT_EQ(dup.error().field, "k");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Value p[] = {ids[i]};
+    auto r = db().one("SELECT k FROM kv WHERE id = $1", p);
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->str(0), std::string(1, static_cast<char>('a' + i)));
+  }
+}
+
 TEST_P(DbConformance, FailedTransactionLeavesNothing) {
   Status s = db().transact([](Tx& tx) -> Status {
     Value p[] = {std::string("a")};

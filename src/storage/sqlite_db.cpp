@@ -32,6 +32,10 @@ Error sqlite_error(sqlite3* db, int rc) {
 class Conn {
  public:
   static Result<std::unique_ptr<Conn>> open(const std::string& path, const DbOptions& o, bool readonly) {
+    // Nothing reads SQLite's memory statistics: without them its allocator takes no global mutex
+    // (every row an import writes allocates several times). Must precede the library's first use.
+    static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+    (void)configured;
     sqlite3* db = nullptr;
     int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;
@@ -145,6 +149,8 @@ class Conn {
     return step_prepared(*prepared, params);
   }
 
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
   // For loops over one statement: prepare once, then step_prepared per row.
   Status step_prepared(Stmt& prepared_ref, std::span<const Value> params) {
     Stmt* prepared = &prepared_ref;
@@ -192,6 +198,10 @@ class SqliteTx final : public Tx {
   }
   Status exec_script(std::string_view sql) override { return c_.exec_script(sql); }
   Status lock_key(std::string_view) override { return ok(); }
+  Result<int64_t> insert_id(std::string_view sql, std::span<const Value> params) override {
+    FIDELIS_RETURN_IF_ERROR(c_.insert_row(sql, params));
+    return c_.last_insert_rowid();
+  }
 
  private:
   Conn& c_;

@@ -91,12 +91,10 @@ Result<Interaction> insert_interaction(storage::Tx& tx, const InteractionInput& 
   Value p[] = {i.customer_id, i.channel, i.direction, i.at, storage::opt(i.agent_id), i.subject, i.notes, i.outcome,
                i.source, now};
   FIDELIS_ASSIGN_OR_RETURN(
-      std::optional<storage::Row> row,
-      tx.one("INSERT INTO interactions (customer_id, channel, direction, at, agent_id, subject, notes, outcome, source, "
-             "version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING id",
-             p));
-  if (!row) return Error::internal("the new interaction has no id");
-  i.id = row->i64(0);
+      i.id, tx.insert_id("INSERT INTO interactions (customer_id, channel, direction, at, agent_id, subject, notes, "
+                         "outcome, source, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                         "$9, 1, $10, $10)",
+                         p));
   FIDELIS_RETURN_IF_ERROR(audit::record(tx, actor,
                                         {"interaction.create", "interaction", std::to_string(i.id), std::nullopt,
                                          fmt::format(R"({{"customer_id":{},"channel":"{}"}})", i.customer_id, i.channel)},

@@ -169,13 +169,12 @@ Result<IngestResult> TrackingService::ingest(std::vector<Event> events) {
                         text_or_null(e.utm.campaign),
                         text_or_null(e.url)};
           FIDELIS_ASSIGN_OR_RETURN(
-              std::optional<storage::Row> made,
-              tx.one("INSERT INTO web_sessions (visitor_id, customer_id, started_at, last_at, source, referrer, utm_source, "
-                     "utm_medium, utm_campaign, landing_url, page_views, events) "
-                     "VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 0, 0) RETURNING id",
-                     np));
-          if (!made) return Error::internal("the new session has no id");
-          cur = OpenSession{made->i64(0), at, at, src};
+              int64_t made,
+              tx.insert_id("INSERT INTO web_sessions (visitor_id, customer_id, started_at, last_at, source, referrer, "
+                           "utm_source, utm_medium, utm_campaign, landing_url, page_views, events) "
+                           "VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, 0, 0)",
+                           np));
+          cur = OpenSession{made, at, at, src};
           ++result.sessions_started;
           ++delta.visits;
           ++delta.by_source[static_cast<size_t>(src)];
