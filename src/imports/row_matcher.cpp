@@ -154,9 +154,10 @@ std::span<const std::string_view> bulk_tables() {
 }
 
 std::span<const std::string_view> bulk_kept_indexes() {
-  // Creation times only grow: appended at the end. Cities are few: new rows land at the end of a
-  // few thousand runs. Both are cheaper to keep up than to rebuild.
-  static constexpr std::string_view kKept[] = {"customers_created_at", "customers_city_key"};
+  // Creation times only grow: appended at the end, cheaper to keep up than to rebuild. (The city
+  // index, whose rows land at the ends of a few thousand runs, was kept too until a profile of a
+  // 1M-row load showed the writer spending 12 % less CPU with it set aside, its rebuild included.)
+  static constexpr std::string_view kKept[] = {"customers_created_at"};
   return kKept;
 }
 

@@ -88,9 +88,9 @@ for (const driver of drivers()) {
     });
 
     test('a bulk load sets the search indexes aside, says so, and leaves them back', async () => {
-      const rows = ['email;nom;prenom;code postal'];
-      for (let i = 0; i < 400; i++) rows.push(`bulk${i}@exemple.fr;Nom${i};Prenom${i};750${String(i % 20).padStart(2, '0')}`);
-      rows.push('bulk7@exemple.fr;Nom7;Prenom7;75007'); // the same person twice in the file
+      const rows = ['email;nom;prenom;code postal;ville'];
+      for (let i = 0; i < 400; i++) rows.push(`bulk${i}@exemple.fr;Nom${i};Prenom${i};750${String(i % 20).padStart(2, '0')};Ville ${i % 8}`);
+      rows.push('bulk7@exemple.fr;Nom7;Prenom7;75007;Ville 7'); // the same person twice in the file
       const id = await upload('admin', Buffer.from(rows.join('\n') + '\n'), 4096);
       const odd = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'bulk', bulk: 'sometimes' } });
       assert.equal(odd.status, 400, show(odd));
@@ -113,6 +113,9 @@ for (const driver of drivers()) {
       assert.equal(found.body.items.length, 1, show(found));
       const byName = await api(server, 'GET', '/api/v1/customers?q=Nom399', { role: 'viewer' });
       assert.equal(byName.body.items.length, 1, show(byName));
+      const byCity = await api(server, 'GET', '/api/v1/customers?city=ville%203&limit=100', { role: 'viewer' });
+      assert.equal(byCity.body.items.length, 50, show(byCity));
+      assert.ok(byCity.body.items.every((c) => c.address.city === 'Ville 3'), show(byCity));
     });
 
     test('bad requests name the field; agents and viewers may not import', async () => {
