@@ -100,12 +100,12 @@ Result<DedupRun> MergeService::begin_run(bool dry_run, const audit::Actor& actor
   d.actor = actor.name.empty() ? actor.type : actor.type + ":" + actor.name;
   d.started_at = d.updated_at = clock_.now();
   Value ins[] = {int64_t{d.dry_run}, d.actor, d.started_at};
-  FIDELIS_ASSIGN_OR_RETURN(
-      std::optional<storage::Row> row,
-      db_.one("INSERT INTO dedup_runs (status, dry_run, actor, started_at, updated_at) VALUES ('running', $1, $2, $3, $3) "
-              "RETURNING id",
-              ins));
-  d.id = row->i64(0);
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(d.id, tx.insert_id("INSERT INTO dedup_runs (status, dry_run, actor, started_at, updated_at) "
+                                                "VALUES ('running', $1, $2, $3, $3)",
+                                                ins));
+    return ok();
+  }));
   return d;
 }
 

@@ -86,6 +86,15 @@ TEST_P(DbConformance, InsertIdReturnsTheNewRowsId) {
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, Code::kAlreadyExists);
   EXPECT_EQ(dup.error().field, "k");
+  // Misuse fails loudly on both drivers: an insert that stores nothing has no id to give (SQLite
+  // would otherwise still report the previous row's).
+  Status nothing = db().transact([&](Tx& tx) -> Status {
+    Value p[] = {std::string("a"), int64_t{0}};
+    FIDELIS_RETURN_IF_ERROR(tx.insert_id("INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING", p));
+    return ok();
+  });
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().code, Code::kInternal);
   ASSERT_EQ(ids.size(), 3u);
   EXPECT_LT(ids[0], ids[1]);
   EXPECT_LT(ids[1], ids[2]);

@@ -150,6 +150,7 @@ class Conn {
   }
 
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  int64_t changes() const { return sqlite3_changes64(db_); }
 
   // For loops over one statement: prepare once, then step_prepared per row.
   Status step_prepared(Stmt& prepared_ref, std::span<const Value> params) {
@@ -200,6 +201,8 @@ class SqliteTx final : public Tx {
   Status lock_key(std::string_view) override { return ok(); }
   Result<int64_t> insert_id(std::string_view sql, std::span<const Value> params) override {
     FIDELIS_RETURN_IF_ERROR(c_.insert_row(sql, params));
+    // An insert that stored nothing (OR IGNORE, DO NOTHING) would leave the previous row's id.
+    if (c_.changes() != 1) return Error::internal("an insert returned no id");
     return c_.last_insert_rowid();
   }
 
