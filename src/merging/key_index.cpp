@@ -174,20 +174,21 @@ Status KeyIndex::add_where(storage::Tx& tx, std::string_view which, std::span<co
     person_keys(r.str(1), r.str(2), r.str(3), r.str(4), keys);
     add(r.i64(0), keys);
   }
-  FIDELIS_ASSIGN_OR_RETURN(
-      storage::Rows emails,
-      tx.query(fmt::format("SELECT e.customer_id, e.email_key FROM customer_emails e JOIN customers c ON c.id = "
-                           "e.customer_id WHERE c.deleted_at IS NULL AND {}",
-                           where("e.customer_id")),
-               p));
-  for (const auto& r : emails.rows) add_email(r.i64(0), r.str(1));
-  FIDELIS_ASSIGN_OR_RETURN(
-      storage::Rows phones,
-      tx.query(fmt::format("SELECT ph.customer_id, ph.phone_key FROM customer_phones ph JOIN customers c ON c.id = "
-                           "ph.customer_id WHERE c.deleted_at IS NULL AND {}",
-                           where("ph.customer_id")),
-               p));
-  for (const auto& r : phones.rows) add_phone(r.i64(0), r.str(1));
+  // E-mails and phones: one query shape over each list table.
+  struct List {
+    std::string_view table, key;
+    void (KeyIndex::*add_key)(int64_t, std::string_view);
+  };
+  for (const List& l : {List{"customer_emails", "email_key", &KeyIndex::add_email},
+                         List{"customer_phones", "phone_key", &KeyIndex::add_phone}}) {
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.query(fmt::format("SELECT k.customer_id, k.{} FROM {} k JOIN customers c ON c.id = k.customer_id WHERE "
+                             "c.deleted_at IS NULL AND {}",
+                             l.key, l.table, where("k.customer_id")),
+                 p));
+    for (const auto& r : rows.rows) (this->*l.add_key)(r.i64(0), r.str(1));
+  }
   return ok();
 }
 

@@ -78,21 +78,21 @@ TEST_P(DbConformance, InsertIdReturnsTheNewRowsId) {
     return ok();
   });
   ASSERT_TRUE(s) << s.error().message;
-  Status dup = db().transact([&](Tx& tx) -> Status {
-    Value p[] = {std::string("b"), int64_t{0}};
-    FIDELIS_RETURN_IF_ERROR(tx.insert_id("INSERT INTO kv (k, v) VALUES ($1, $2)", p));
-    return ok();
-  });
+  // One insert_id in a transaction of its own (a failed statement ends a PostgreSQL transaction).
+  auto insert_alone = [&](std::string_view sql, std::string k) {
+    return db().transact([&](Tx& tx) -> Status {
+      Value p[] = {std::move(k), int64_t{0}};
+      FIDELIS_RETURN_IF_ERROR(tx.insert_id(sql, p));
+      return ok();
+    });
+  };
+  Status dup = insert_alone("INSERT INTO kv (k, v) VALUES ($1, $2)", "b");
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, Code::kAlreadyExists);
   EXPECT_EQ(dup.error().field, "k");
   // Misuse fails loudly on both drivers: an insert that stores nothing has no id to give (SQLite
   // would otherwise still report the previous row's).
-  Status nothing = db().transact([&](Tx& tx) -> Status {
-    Value p[] = {std::string("a"), int64_t{0}};
-    FIDELIS_RETURN_IF_ERROR(tx.insert_id("INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING", p));
-    return ok();
-  });
+  Status nothing = insert_alone("INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING", "a");
   ASSERT_FALSE(nothing);
   EXPECT_EQ(nothing.error().code, Code::kInternal);
   ASSERT_EQ(ids.size(), 3u);
