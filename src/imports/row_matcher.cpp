@@ -13,6 +13,9 @@ using storage::Value;
 
 namespace {
 
+// The last event in the outbox: what the memory matcher has seen so far.
+constexpr std::string_view kOutboxHead = "SELECT COALESCE(MAX(id), 0) FROM outbox_events";
+
 class IndexedMatcher final : public RowMatcher {
  public:
   explicit IndexedMatcher(const dedup::Model& model) : model_(model) {}
@@ -75,7 +78,7 @@ class MemoryMatcher final : public RowMatcher {
     return ok();
   }
   Status batch_ends(storage::Tx& tx) override {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one("SELECT COALESCE(MAX(id), 0) FROM outbox_events"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one(kOutboxHead));
     pending_event_ = row->i64(0);
     return ok();
   }
@@ -105,7 +108,7 @@ std::unique_ptr<RowMatcher> indexed_matcher(const dedup::Model& model) { return 
 
 Result<std::unique_ptr<RowMatcher>> memory_matcher(storage::Db& db, const dedup::Model& model) {
   // The outbox position first: a change made while the base is read is caught up at the first batch.
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one("SELECT COALESCE(MAX(id), 0) FROM outbox_events"));
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one(kOutboxHead));
   FIDELIS_ASSIGN_OR_RETURN(merging::KeyIndex index, merging::KeyIndex::load(db));
   return std::unique_ptr<RowMatcher>(std::make_unique<MemoryMatcher>(model, std::move(index), last->i64(0)));
 }

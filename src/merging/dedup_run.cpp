@@ -71,23 +71,20 @@ Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
 Status MergeService::fail_abandoned_runs(bool reading) {
   Millis now = clock_.now();
   // Never the run this process is executing, whatever its last beat says.
-  Value p[] = {now - kRunAbandonedAfter,
-               std::string("stopped without finishing: its process ended (no sign of life for 5 minutes); run it again"),
-               executing_run_.load()};
-  constexpr std::string_view kAbandoned = "status = 'running' AND updated_at < $1 AND id <> $3";
+  Value p[] = {now - kRunAbandonedAfter, executing_run_.load(),
+               std::string("stopped without finishing: its process ended (no sign of life for 5 minutes); run it again")};
+  constexpr std::string_view kAbandoned = "status = 'running' AND updated_at < $1 AND id <> $2";
   auto mark = [&](storage::Tx& tx) -> Status {
     FIDELIS_RETURN_IF_ERROR(tx.exec(
-        fmt::format("UPDATE dedup_runs SET status = 'failed', error = $2, finished_at = updated_at WHERE {}", kAbandoned), p));
+        fmt::format("UPDATE dedup_runs SET status = 'failed', error = $3, finished_at = updated_at WHERE {}", kAbandoned), p));
     return ok();
   };
   if (!reading) return db_.transact(mark);
   // A read (a progress poll) looks on a reader first and writes only when there is something to
   // mark, without waiting for a busy writer: the next look marks it then.
-  Value q[] = {p[0], p[2]};
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> any,
-                           db_.one("SELECT 1 FROM dedup_runs WHERE status = 'running' AND updated_at < $1 AND id <> $2 "
-                                   "LIMIT 1",
-                                   q));
+                           db_.one(fmt::format("SELECT 1 FROM dedup_runs WHERE {} LIMIT 1", kAbandoned),
+                                   std::span<const Value>(p, 2)));
   if (!any) return ok();
   return db_.try_transact(mark);
 }
