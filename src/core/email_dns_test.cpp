@@ -20,10 +20,29 @@ namespace {
 
 class DnsServer {
  public:
-  explicit DnsServer(int port) : port_(port) {
+  // Tries a few ports: one may be taken (dnsmasq then exits), and "ready" means a real answer.
+  DnsServer() {
+    for (int attempt = 0; attempt < 5 && !ready_; ++attempt) {
+      port_ = 20000 + static_cast<int>((getpid() * 7919 + attempt * 104729) % 20000);
+      start();
+      MxChecker probe({.timeout_ms = 200, .nameserver = address()});
+      for (int i = 0; i < 100 && pid_ > 0 && !ready_; ++i) {
+        ready_ = probe.check("boutique.test") == MailDomain::kAccepts;
+        if (!ready_ && waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = 0;  // it could not bind
+        if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (!ready_) stop();
+    }
+  }
+  ~DnsServer() { stop(); }
+  bool running() const { return ready_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void start() {
     std::vector<std::string> args = {
         "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-        "--listen-address=127.0.0.1", "--bind-interfaces", "--port=" + std::to_string(port), "--pid-file=",
+        "--listen-address=127.0.0.1", "--bind-interfaces", "--port=" + std::to_string(port_), "--pid-file=",
         "--user=root",
         // Answers for .test itself: what it does not know does not exist.
         "--local=/test/",
@@ -38,30 +57,22 @@ class DnsServer {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    // Ready when it answers.
-    MxChecker probe({.timeout_ms = 200, .nameserver = "127.0.0.1:" + std::to_string(port)});
-    for (int i = 0; i < 50 && pid_ > 0; ++i) {
-      if (probe.check("boutique.test") == MailDomain::kAccepts) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
   }
-  ~DnsServer() {
+  void stop() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
       waitpid(pid_, nullptr, 0);
     }
+    pid_ = 0;
   }
-  bool running() const { return pid_ > 0; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
- private:
-  int port_;
+  int port_ = 0;
   pid_t pid_ = 0;
+  bool ready_ = false;
 };
 
 TEST(MxChecker, AsksARealDnsServer) {
-  int port = 20000 + static_cast<int>(getpid() % 20000);
-  DnsServer dns(port);
+  DnsServer dns;
   ASSERT_TRUE(dns.running()) << "dnsmasq (Debian package dnsmasq-base) is needed: scripts/install-deps test";
   MxChecker mx({.timeout_ms = 1000, .nameserver = dns.address()});
   EXPECT_EQ(mx.check("client@boutique.test"), MailDomain::kAccepts);

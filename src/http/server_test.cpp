@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -182,14 +183,38 @@ class ServerTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    release_held();
     if (server_) server_->stop();
+  }
+
+  // Lets every /slow-hold handler return.
+  void release_held() {
+    std::lock_guard lock(hold_mu_);
+    released_ = true;
+    hold_cv_.notify_all();
+  }
+
+  // Waits (up to 10 s) until `n` /slow-long or /slow-hold handlers have started: a request the
+  // handler runs has been read, whatever the machine's load.
+  bool wait_started(int n) {
+    for (int i = 0; i < 2000 && started_.load() < n; ++i) std::this_thread::sleep_for(milliseconds(5));
+    return started_.load() >= n;
   }
 
   Response handle(const Request& r) {
     Response res;
     if (r.path == "/throw") throw std::runtime_error("boom");
     if (r.path == "/slow") std::this_thread::sleep_for(milliseconds(50));
-    if (r.path == "/slow-long") std::this_thread::sleep_for(milliseconds(300));
+    if (r.path == "/slow-long") {
+      ++started_;
+      std::this_thread::sleep_for(milliseconds(300));
+    }
+    if (r.path == "/slow-hold") {
+      ++started_;
+      std::unique_lock lock(hold_mu_);
+      hold_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
+      ++held_done_;
+    }
     if (r.path == "/slow" || r.path == "/fast") {
       std::lock_guard lock(mu_);
       (r.path == "/slow" ? slow_thread_ : fast_thread_) = std::this_thread::get_id();
@@ -209,6 +234,11 @@ class ServerTest : public ::testing::Test {
   std::mutex mu_;
   std::thread::id slow_thread_;
   std::thread::id fast_thread_;
+  std::atomic<int> started_{0};
+  std::atomic<int> held_done_{0};  // /slow-hold handlers that returned
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool released_ = false;
 };
 
 TEST_F(ServerTest, AnswersASimpleGet) {
@@ -429,12 +459,13 @@ TEST_F(ServerTest, AnInlineRequestIsNotHeldUpByABlockingOne) {
   o.io_threads = 1;  // the worker pool, not a second I/O thread, must be what keeps /fast quick
   start(o);
   Client slow(port_), fast(port_);
-  ASSERT_TRUE(slow.send(get("/slow-long")));
-  std::this_thread::sleep_for(milliseconds(30));
-  const auto begin = Clock::now();
+  // The slow handler holds its worker until released: /fast is answered while it still runs.
+  ASSERT_TRUE(slow.send(get("/slow-hold")));
+  ASSERT_TRUE(wait_started(1));
   ASSERT_TRUE(fast.send(get("/fast")));
   ASSERT_TRUE(fast.read_response());
-  EXPECT_LT(Clock::now() - begin, milliseconds(200));
+  EXPECT_EQ(held_done_.load(), 0) << "/fast waited for the held handler";
+  release_held();
   auto r = slow.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -459,7 +490,7 @@ TEST_F(ServerTest, StopLetsAnInFlightRequestFinish) {
   start();
   Client c(port_);
   ASSERT_TRUE(c.send(get("/slow-long")));
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(wait_started(1));
   const auto begin = Clock::now();
   server_->stop();
   EXPECT_LT(Clock::now() - begin, milliseconds(1500));
@@ -477,6 +508,7 @@ TEST_F(ServerTest, StopForceClosesWhatOutlivesTheGracePeriod) {
   Client busy(port_), loris(port_);
   ASSERT_TRUE(busy.send(get("/slow-long")));
   ASSERT_TRUE(loris.send("GET / HTTP/1.1\r\n"));
+  ASSERT_TRUE(wait_started(1));
   std::this_thread::sleep_for(milliseconds(50));
   const auto begin = Clock::now();
   server_->stop();  // waits for the running handler itself, not for its response

@@ -89,7 +89,7 @@ class SmtpServer {
       pid_ = 0;
       return;
     }
-    for (int i = 0; i < 200 && !accepts_connections(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 800 && !accepts_connections(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     if (!accepts_connections(port_)) error_ = "aiosmtpd did not listen on " + listen;
   }
   ~SmtpServer() {

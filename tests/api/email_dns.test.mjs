@@ -4,6 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,17 +12,38 @@ import { drivers, startServer, api, show, sleep, freePort, uploadFile, waitForIm
 
 const NO_MAIL = 'its domain cannot receive mail (no MX or address record in DNS)';
 
+// dnsmasq on a free port, once it answers a real query. The port is free for TCP when chosen; if
+// dnsmasq cannot bind it (UDP taken, or taken since), it exits and another port is tried.
+async function startDns() {
+  for (let attempt = 1; ; ++attempt) {
+    const port = await freePort();
+    const proc = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+      '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--user=root',
+      '--local=/test/', '--mx-host=boutique.test,mx1.boutique.test,10', '--host-record=mx1.boutique.test,127.0.0.10'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const resolver = new Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    for (const end = Date.now() + 10_000; proc.exitCode === null && Date.now() < end;) {
+      try {
+        if ((await resolver.resolveMx('boutique.test')).length > 0) return { dns: proc, port };
+      } catch {
+        await sleep(100);
+      }
+    }
+    proc.kill('SIGTERM');
+    if (attempt === 5) throw new Error(`dnsmasq did not answer on 127.0.0.1:${port}: ${stderr}`);
+  }
+}
+
 for (const driver of drivers()) {
   describe(driver, () => {
     let server;
     let dns;
     before(async () => {
-      const port = await freePort();
-      dns = spawn('/usr/sbin/dnsmasq', ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-        '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--user=root',
-        '--local=/test/', '--mx-host=boutique.test,mx1.boutique.test,10', '--host-record=mx1.boutique.test,127.0.0.10'],
-      { stdio: 'ignore' });
-      await sleep(300);
+      let port;
+      ({ dns, port } = await startDns());
       server = await startServer(driver, {
         env: { FIDELIS_EMAIL_MX_CHECK: 'true', FIDELIS_EMAIL_MX_NAMESERVER: `127.0.0.1:${port}`,
                FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) },

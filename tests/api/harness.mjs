@@ -362,12 +362,24 @@ export async function uploadFile(server, role, bytes, chunk = bytes.length) {
 
 // Follows an import (GET `location`) until it is no longer running; returns its last status response.
 export async function waitForImport(server, location, role) {
-  let status;
-  for (let i = 0; i < 200; i++) {
-    status = await api(server, 'GET', location, { role });
+  return waitForJob(server, location, role);
+}
+
+// Polls a job (an import, a deduplication run) until it is no longer running, for up to
+// `deadlineMs` of wall time: a busy machine slows the job, not the verdict.
+export async function waitForJob(server, location, role, deadlineMs = 60_000) {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const status = await api(server, 'GET', location, { role });
     assert.equal(status.status, 200, show(status));
-    if (status.body.status !== 'running') break;
+    if (status.body.status !== 'running' || Date.now() > end) return status;
     await sleep(50);
   }
-  return status;
+}
+
+// `token` with one character changed, `fromEnd` characters from its end: always a change, whatever
+// the character was.
+export function tamper(token, fromEnd = 5) {
+  const i = token.length - fromEnd;
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 }

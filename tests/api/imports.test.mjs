@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, sleep, uploadFile, waitForImport } from './harness.mjs';
+import { drivers, startServer, api, show, uploadFile, waitForImport, waitForJob } from './harness.mjs';
 
 // The shop's own export, as French Excel writes it: ';' and Windows-1252.
 const SHOP = Buffer.from(
@@ -159,12 +159,7 @@ for (const driver of drivers()) {
       assert.equal(put.status, 200, show(put));
       const started = await api(server, 'POST', '/api/v1/imports', { role: 'admin', body: { upload_id: id, source: 'salon' } });
       assert.equal(started.status, 202, show(started));
-      let st;
-      for (let i = 0; i < 100; i++) {
-        st = await api(server, 'GET', started.headers.get('location'), { role: 'admin' });
-        if (st.body.status !== 'running') break;
-        await sleep(100);
-      }
+      const st = await waitForJob(server, started.headers.get('location'), 'admin');
       assert.equal(st.body.status, 'done', show(st));
       assert.equal(st.body.flagged, 1);
       const found = await api(server, 'GET', '/api/v1/customers?q=roux', { role: 'viewer' });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, sleep, uploadFile, waitForImport } from './harness.mjs';
+import { drivers, startServer, api, show, uploadFile, waitForImport, waitForJob } from './harness.mjs';
 
 // The shop's export, as French Excel writes it: ';' and Windows-1252.
 const SHOP = Buffer.from(
@@ -118,12 +118,7 @@ for (const driver of drivers()) {
       // The whole-base run respects both decisions: nothing is merged or queued again.
       const run = await api(server, 'POST', '/api/v1/dedup/runs', { role: 'marketer', body: {} });
       assert.equal(run.status, 202, show(run));
-      let state;
-      for (let i = 0; i < 200; i++) {
-        state = await api(server, 'GET', run.headers.get('location'), { role: 'marketer' });
-        if (state.body.status !== 'running') break;
-        await sleep(50);
-      }
+      const state = await waitForJob(server, run.headers.get('location'), 'marketer');
       assert.equal(state.body.status, 'done', show(state));
       assert.equal(state.body.merged, 0, show(state));
       assert.equal(state.body.queued, 0, show(state));

@@ -5,7 +5,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { drivers, startServer, api, show } from './harness.mjs';
+import { drivers, startServer, api, show, tamper } from './harness.mjs';
 
 const Q = '/api/v1/questionnaires';
 const PUBLIC = '/api/v1/public/questionnaires';
@@ -61,12 +61,6 @@ function withQuestion(slug, question, extra = {}) {
   d.slug = slug;
   d.sections[0].questions[0] = { ...d.sections[0].questions[0], ...question };
   return { ...d, ...extra };
-}
-
-// The token with one character of its signature changed.
-function tamper(token) {
-  const i = token.length - 5;
-  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 }
 
 for (const driver of drivers()) {
