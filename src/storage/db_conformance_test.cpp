@@ -1,7 +1,9 @@
 // The same storage behaviour, checked on SQLite and on a real PostgreSQL server.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
 
 #include "storage/migrate.h"
@@ -226,6 +228,24 @@ TEST_P(DbConformance, WrongParameterCountIsRefused) {
   auto r = db().query("SELECT $1", two);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Code::kInternal);
+}
+
+TEST_P(DbConformance, ATextReusingAnotherTextsMemoryRunsItsOwnStatement) {
+  // Statements are cached per connection, also by the address their text came from: a buffer
+  // rewritten in place with another statement must run that other statement.
+  std::string sql;
+  sql.reserve(64);
+  const char* at = sql.data();
+  for (int n : {1, 2, 3, 2}) {
+    sql.assign(fmt::format("SELECT {} + $1", n * 10));
+    ASSERT_EQ(sql.data(), at);  // the same memory each time
+    Value p[] = {int64_t{n}};
+    for (int again = 0; again < 2; ++again) {
+      auto r = db().query(sql, p);
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(r->rows.at(0).i64(0), n * 11) << sql;
+    }
+  }
 }
 
 TEST_P(DbConformance, SyntaxErrorIsInternalWithDriverMessage) {

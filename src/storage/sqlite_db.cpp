@@ -67,11 +67,15 @@ class Conn {
   };
 
   Result<Stmt*> prepare(std::string_view sql) {
+    // Most statements are string literals, passed again and again from the same address: that
+    // address finds the statement without hashing the text (which is still compared, since a
+    // formatted statement's memory may be reused for another text).
+    if (auto a = by_address_.find(sql.data()); a != by_address_.end() && *a->second.text == sql)
+      return reuse(a->second.stmt);
     auto it = stmts_.find(sql);
     if (it != stmts_.end()) {
-      sqlite3_reset(it->second.stmt);
-      sqlite3_clear_bindings(it->second.stmt);
-      return &it->second;
+      remember_address(sql.data(), it);
+      return reuse(&it->second);
     }
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
@@ -81,7 +85,9 @@ class Conn {
     int count = sqlite3_bind_parameter_count(stmt);
     for (int n = 1; n <= count; ++n)
       entry.index_of.push_back(sqlite3_bind_parameter_index(stmt, fmt::format("${}", n).c_str()));
-    return &stmts_.emplace(std::string(sql), std::move(entry)).first->second;
+    auto added = stmts_.emplace(std::string(sql), std::move(entry)).first;
+    remember_address(sql.data(), added);
+    return &added->second;
   }
 
   Status bind(const Stmt& s, std::span<const Value> params) {
@@ -189,6 +195,23 @@ class Conn {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, Stmt, Hash, std::equal_to<>> stmts_;
+  // Where a statement's text was last passed from (kept small: formatted texts come from anywhere).
+  struct Known {
+    const std::string* text;  // the key in stmts_ (nodes do not move)
+    Stmt* stmt;
+  };
+  std::unordered_map<const char*, Known> by_address_;
+  static constexpr size_t kMaxAddresses = 512;
+
+  static Stmt* reuse(Stmt* s) {
+    sqlite3_reset(s->stmt);
+    sqlite3_clear_bindings(s->stmt);
+    return s;
+  }
+  void remember_address(const char* at, decltype(stmts_)::iterator it) {
+    if (by_address_.size() >= kMaxAddresses) by_address_.clear();
+    by_address_[at] = Known{&it->first, &it->second};
+  }
 };
 
 class SqliteTx final : public Tx {
