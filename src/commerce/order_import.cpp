@@ -259,6 +259,13 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
   for (;;) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<imports::CsvRecord> rec, src->next());
     if (!rec) break;
+    if (rec->malformed) {
+      ++stats.lines_read;
+      rejects.push_back({rec->line, rec->malformed_column < head->fields.size() ? head->fields[rec->malformed_column] : "",
+                         *rec->malformed, ""});
+      ++stats.lines_rejected;
+      continue;
+    }
     if (std::all_of(rec->fields.begin(), rec->fields.end(), [](const std::string& f) { return text::trim(f).empty(); })) continue;
     ++stats.lines_read;
     std::string number = field(*rec, Col::kNumber).value_or("");

@@ -3,6 +3,7 @@
 // record knows the line it starts on.
 
 #include <csv.h>
+#include <fmt/format.h>
 #include <iconv.h>
 #include <uchardet/uchardet.h>
 
@@ -119,8 +120,8 @@ struct CsvSource::Impl {
   bool record_open = false;  // a record began on an earlier line and has not ended
   int64_t records = 0;
   std::vector<std::string> fields;
+  std::string text;  // the current record's text so far, for a record whose quoting is broken
   std::deque<CsvRecord> ready;
-  std::optional<Error> error;
 
   ~Impl() {
     if (file != nullptr) std::fclose(file);
@@ -183,11 +184,43 @@ struct CsvSource::Impl {
       return;
     }
     size_t before = ready.size();
-    if (!record_open) record_start = line;
+    if (!record_open) {
+      record_start = line;
+      text.clear();
+    }
+    text += l;
     csv_parse(&parser, l.data(), l.size(), on_field, on_record, this);
+    if (csv_error(&parser) != CSV_SUCCESS) return set_aside_malformed();
     bool ended = ready.size() > before;
     record_open = !ended || !fields.empty();
     if (ended) record_start = line + 1;
+  }
+
+  // The record being read has broken quoting: it becomes a record of its own that says so, and
+  // reading starts afresh on the next line.
+  void set_aside_malformed() {
+    CsvRecord r;
+    r.number = ++records;
+    r.line = record_start;
+    r.malformed = fmt::format("line {}: the quoting is broken ({}): a field with a quote in it must be quoted, "
+                              "and its quotes doubled",
+                              line, csv_strerror(csv_error(&parser)));
+    r.malformed_column = fields.size();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    r.raw = std::move(text);
+    text.clear();
+    fields.clear();
+    ready.push_back(std::move(r));
+    csv_free(&parser);
+    reset_parser();
+    record_open = false;
+    record_start = line + 1;
+  }
+
+  bool reset_parser() {
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) return false;
+    csv_set_delim(&parser, static_cast<unsigned char>(dialect.delimiter));
+    return true;
   }
 };
 
@@ -225,23 +258,17 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
     if (impl->conv == reinterpret_cast<iconv_t>(-1))
       return Error::invalid_argument("file", "unsupported encoding " + impl->dialect.encoding);
   }
-  if (csv_init(&impl->parser, CSV_STRICT | CSV_STRICT_FINI) != 0) return Error::internal("cannot initialise libcsv");
-  csv_set_delim(&impl->parser, static_cast<unsigned char>(impl->dialect.delimiter));
+  if (!impl->reset_parser()) return Error::internal("cannot initialise libcsv");
   return std::unique_ptr<CsvSource>(new CsvSource(std::move(impl)));
 }
 
 Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
-    if (m.error) return *m.error;
     size_t nl = m.buffer.find('\n', m.pos);
     if (nl != std::string::npos) {
       m.feed_line(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos));
       m.pos = nl + 1;
-      if (csv_error(&m.parser) != CSV_SUCCESS) {
-        m.error = Error::invalid_argument("file", "line " + std::to_string(m.line) + ": " +
-                                                       csv_strerror(csv_error(&m.parser)));
-      }
       continue;
     }
     if (!m.eof) {
@@ -261,6 +288,8 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
   }
   CsvRecord r = std::move(m.ready.front());
   m.ready.pop_front();
+  // Without its header row, no record of the file can be read.
+  if (r.malformed && r.number == 1) return Error::invalid_argument("file", "the header row cannot be read: " + *r.malformed);
   return std::optional<CsvRecord>(std::move(r));
 }
 

@@ -70,7 +70,8 @@ constexpr std::string_view kStatusColumns =
 
 struct Pending {
   int64_t line = 0;
-  std::vector<std::string> fields;
+  std::vector<std::string> fields;  // kept for a row that is, or may yet be, rejected
+  std::string raw;                  // a malformed record's text, as in the file
   std::optional<BuiltRow> row;
   RowKeys keys;
   std::optional<Error> rejection;
@@ -234,6 +235,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         e.field = column_for(e.field, columns);
         p.rejection = e;
         p.fields = std::move((*rec)->fields);
+        p.raw = std::move((*rec)->raw);
       }
       b.rows.push_back(std::move(p));
     }
@@ -293,7 +295,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         for (Pending& p : batch) {
           if (p.rejection) {
             Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
-                         csv_line(p.fields, delimiter)};
+                         p.raw.empty() ? csv_line(p.fields, delimiter) : p.raw};
             FIDELIS_RETURN_IF_ERROR(tx.exec(
                 "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (import_id, line) DO NOTHING",

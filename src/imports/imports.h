@@ -52,6 +52,13 @@ struct CsvRecord {
   int64_t number = 0;  // 1 for the header row
   int64_t line = 0;    // physical line where the record starts (quoted fields may span lines)
   std::vector<std::string> fields;  // UTF-8
+  // Set when the record's quoting is broken (a quote inside an unquoted field, text after a
+  // closing quote): why, the 0-based column where reading failed, and the record's text as it
+  // is in the file. `fields` is then empty, and the next record is read normally. (A header row
+  // with broken quoting is an error of next() instead.)
+  std::optional<std::string> malformed;
+  size_t malformed_column = 0;
+  std::string raw;
 };
 
 // Streams records from a file in 1 MiB chunks.

@@ -87,6 +87,40 @@ TEST(CsvSource, UnclosedQuoteIsAnErrorNamingTheLine) {
   EXPECT_FALSE(CsvSource::open("/nonexistent/x.csv"));
 }
 
+TEST(CsvSource, BrokenQuotingSetsTheRecordAsideAndReadingGoesOn) {
+  auto path = write_temp("stray.csv",
+                         "id;nom;ville\n"
+                         "1;Dupont \"dit Jeannot\";Lyon\n"    // a quote inside an unquoted field
+                         "2;\"Martin\"x;Paris\n"              // text after a closing quote
+                         "3;\"Durand\nsur deux lignes\";Nice\n"
+                         "4;Petit;Lille\n");
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 5u);
+  ASSERT_TRUE(rows[1].malformed);
+  EXPECT_TRUE(rows[1].fields.empty());
+  EXPECT_EQ(rows[1].line, 2);
+  EXPECT_EQ(rows[1].malformed_column, 1u);  // "nom"
+  EXPECT_EQ(rows[1].raw, "1;Dupont \"dit Jeannot\";Lyon");
+  EXPECT_NE(rows[1].malformed->find("line 2"), std::string::npos) << *rows[1].malformed;
+  ASSERT_TRUE(rows[2].malformed);
+  EXPECT_EQ(rows[2].line, 3);
+  EXPECT_EQ(rows[2].raw, "2;\"Martin\"x;Paris");
+  // The records after are read as usual, a quoted line break included.
+  EXPECT_FALSE(rows[3].malformed);
+  EXPECT_EQ(rows[3].fields, (std::vector<std::string>{"3", "Durand\nsur deux lignes", "Nice"}));
+  EXPECT_EQ(rows[3].line, 4);
+  EXPECT_EQ(rows[4].fields, (std::vector<std::string>{"4", "Petit", "Lille"}));
+  EXPECT_EQ(rows[4].line, 6);
+  EXPECT_EQ(rows[4].number, 5);
+  // Without its header, a file cannot be read at all.
+  auto bad_header = CsvSource::open(write_temp("badheader.csv", "id;n\"om\n1;x\n"));
+  ASSERT_TRUE(bad_header);
+  auto header = (*bad_header)->next();
+  ASSERT_FALSE(header);
+  EXPECT_EQ(header.error().field, "file");
+  EXPECT_NE(header.error().message.find("header"), std::string::npos);
+}
+
 TEST(Mapping, GuessesFrenchAndEnglishHeaders) {
   std::vector<std::string> header = {"Civilité", "Prénom", "NOM", "E-mail", "Tél. portable", "Date de naissance",
                                      "Adresse", "Code postal", "Ville", "Pays", "N° client", "Divers"};

@@ -140,6 +140,10 @@ std::string flag_field(const std::string& field) {
 
 Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
                            const std::vector<CustomFieldDef>& custom_fields) {
+  if (record.malformed)
+    return Error::invalid_argument(
+        record.malformed_column < columns.size() ? columns[record.malformed_column].header : std::string("line"),
+        *record.malformed);
   if (record.fields.size() > columns.size()) {
     bool extra_empty = std::all_of(record.fields.begin() + static_cast<long>(columns.size()), record.fields.end(),
                                    [](const std::string& f) { return text::trim(f).empty(); });

@@ -108,6 +108,10 @@ Result<ImportReport> import_interactions(storage::Db& db, const Clock& clock, co
     Row r;
     r.line = rec->line;
     auto reject = [&](const Error& e) { report.rejects.push_back({rec->line, e.field, e.message}); };
+    if (rec->malformed) {
+      reject(Error::invalid_argument("line", *rec->malformed));
+      continue;
+    }
     if (auto id = get("customer_id")) {
       try {
         size_t used = 0;

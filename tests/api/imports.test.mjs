@@ -87,6 +87,31 @@ for (const driver of drivers()) {
       assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
     });
 
+    test('a row with broken quoting is rejected with its text, and the rows after it are imported', async () => {
+      const file = Buffer.from(
+        'Nom;Prénom;E-mail\r\n' +
+          'Roux;Anne;anne.roux@exemple.fr\r\n' +
+          'Dupont "dit Jeannot";Jean;jean.dupont@exemple.fr\r\n' +
+          'Blanc;Paul;paul.blanc@exemple.fr\r\n',
+        'utf8');
+      const started = await api(server, 'POST', '/api/v1/imports', {
+        role: 'marketer', body: { upload_id: await upload('marketer', file), source: 'salon-quotes' },
+      });
+      assert.equal(started.status, 202, show(started));
+      const status = await waitForImport(server, started.headers.get('location'), 'marketer');
+      assert.equal(status.body.status, 'done', show(status));
+      assert.equal(status.body.rows_read, 3);
+      assert.equal(status.body.accepted, 2);
+      assert.equal(status.body.rejected, 1);
+      const rejects = await api(server, 'GET', `${started.headers.get('location')}/rejects`, { role: 'marketer' });
+      const lines = rejects.text.trim().split('\r\n');
+      assert.equal(lines.length, 2, rejects.text);
+      assert.match(lines[1], /^3,Nom,"line 3: the quoting is broken/);
+      assert.ok(lines[1].endsWith(',"Dupont ""dit Jeannot"";Jean;jean.dupont@exemple.fr"'), lines[1]);
+      const after = await api(server, 'GET', '/api/v1/customers?q=paul.blanc@', { role: 'viewer' });
+      assert.equal(after.body.items.length, 1);
+    });
+
     test('a bulk load sets the search indexes aside, says so, and leaves them back', async () => {
       const rows = ['email;nom;prenom;code postal;ville'];
       for (let i = 0; i < 400; i++) rows.push(`bulk${i}@exemple.fr;Nom${i};Prenom${i};750${String(i % 20).padStart(2, '0')};Ville ${i % 8}`);
