@@ -8,6 +8,7 @@
 #include "merging/merging.h"
 #include "mail/mail.h"
 #include "commerce/commerce.h"
+#include "deliverability/deliverability.h"
 #include "tracking/tracking.h"
 
 namespace fidelis::app {
@@ -28,5 +29,21 @@ Status queue_order_mail(storage::Tx& tx, commerce::OrderService& orders, std::st
                         const commerce::Order& o, std::string_view event, Millis now);
 // The tracking module's options from the configuration (tracking.*).
 tracking::Options tracking_options(const Config& config);
+// The deliverability module's options from the configuration (npai.*).
+deliverability::Options deliverability_options(const Config& config);
+
+// The mail sender's recipients, from the deliverability module: nothing is sent to an NPAI (hard
+// bounce) or spam-complaint address (an unsubscribed one still gets its order mails); a delivery,
+// and a permanent refusal of the address itself (5.1.x, 5.2.1 in the reply), are recorded as the
+// address's events (via "smtp"), so the NPAI rate counts the addresses Fidelis sent to.
+class DeliverabilityRecipients final : public mail::Recipients {
+ public:
+  explicit DeliverabilityRecipients(deliverability::DeliverabilityService& d) : deliverability_(d) {}
+  Result<std::optional<std::string>> refused(std::string_view email) override;
+  Status answered(std::string_view email, const mail::SmtpReply& reply) override;
+
+ private:
+  deliverability::DeliverabilityService& deliverability_;
+};
 
 }  // namespace fidelis::app

@@ -231,7 +231,11 @@ int run(int argc, char** argv) {
   }
 
   if (*mail_cmd && mail_send->parsed()) {
-    auto mail = mail::MailService::create(**db, clock, mail_options(config));
+    deliverability::DeliverabilityService deliverability(**db, clock, deliverability_options(config));
+    DeliverabilityRecipients recipients(deliverability);
+    mail::MailOptions options = mail_options(config);
+    options.recipients = &recipients;
+    auto mail = mail::MailService::create(**db, clock, options);
     if (!mail) return fail(mail.error());
     auto report = (*mail)->send_pending();
     if (!report) return fail(report.error());

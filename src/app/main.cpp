@@ -46,6 +46,10 @@ tracking::Options tracking_options(const Config& c) {
   return {.require_consent = c.tracking_require_consent, .honor_dnt = c.tracking_honor_dnt};
 }
 
+deliverability::Options deliverability_options(const Config& c) {
+  return {c.soft_bounces_before_hard, c.npai_alert_rate, c.npai_alert_min_sent};
+}
+
 int serve(const Config& config) {
   SystemClock clock;
   // On SQLite every I/O and worker thread may hold a reader at once: never make one wait for another.
@@ -78,13 +82,15 @@ int serve(const Config& config) {
   imports::ImportRunner import_runner(**db, clock, *options, mx.get());
   imports::Uploads uploads(config.data_dir);
   questionnaires::QuestionnaireService questionnaires(**db, clock, customers);
-  deliverability::DeliverabilityService deliverability(
-      **db, clock, {config.soft_bounces_before_hard, config.npai_alert_rate, config.npai_alert_min_sent});
+  deliverability::DeliverabilityService deliverability(**db, clock, deliverability_options(config));
+  DeliverabilityRecipients recipients(deliverability);
   commerce::CatalogueService catalogue(**db, clock);
   tracking::TrackingService tracking(**db, clock, tracking_options(config));
   timeline::InteractionService interactions(**db, clock);
   timeline::TimelineService timeline(**db);
-  auto mail = mail::MailService::create(**db, clock, mail_options(config));
+  mail::MailOptions mail_opts = mail_options(config);
+  mail_opts.recipients = &recipients;
+  auto mail = mail::MailService::create(**db, clock, mail_opts);
   if (!mail) {
     log::error("bad mail configuration", {{"key", mail.error().field}, {"error", mail.error().message}});
     return 2;

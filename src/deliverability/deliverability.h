@@ -4,8 +4,9 @@
 // (bounces module), the NPAI rate per source, per import and overall with an alert past a
 // threshold, postal NPAI flags, and the rule campaigns use to exclude undeliverable addresses.
 //
-// "Sent to" means the address has at least one delivery event (delivered or bounced); the NPAI
-// rate is the share of those now in hard bounce. Thread-safe.
+// "Sent to" means the address has at least one delivery event (delivered or bounced, from a
+// provider or from Fidelis's own sender); the NPAI rate is the share of those now in hard bounce.
+// Thread-safe.
 
 #include <atomic>
 #include <cstdint>

@@ -195,8 +195,21 @@ struct TemplateHistory {
   std::vector<Template> versions;  // every version, newest first, without bodies
 };
 
+// What the sender asks and tells about recipients' addresses: the app answers with the address
+// statuses of the deliverability module (which this module does not depend on).
+class Recipients {
+ public:
+  virtual ~Recipients() = default;
+  // Why nothing may be sent to `email` (an NPAI address, a spam complaint), or nullopt.
+  virtual Result<std::optional<std::string>> refused(std::string_view email) = 0;
+  // The SMTP server's answer for a message to `email` (delivered, or refused for good), so the
+  // address's status follows what the server said.
+  virtual Status answered(std::string_view email, const SmtpReply& reply) = 0;
+};
+
 struct MailOptions {
   SmtpOptions smtp;
+  Recipients* recipients = nullptr;  // not owned; null: every address is sent to, nothing is told
   std::string from = "Fidelis <noreply@fidelis.invalid>";  // "Display Name <address>": set it
   int max_attempts = 8;
   Millis retry_base_ms = 60'000;

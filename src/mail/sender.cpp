@@ -130,11 +130,27 @@ Result<SendReport> MailService::send_pending(const std::atomic<bool>* stop) {
     for (const Message& m : batch) {
       // Claimed messages not sent because of a stop are claimed again once their lease expires.
       if (stop != nullptr && stop->load()) return report;
-      std::string mime = build_mime({from_, {m.to_name, m.to_email}, m.subject, m.text, m.html, m.message_id.value_or(""),
-                                     clock_.now(), m.id});
-      SmtpReply reply = smtp_send(options_.smtp, from_.email, m.to_email, mime);
+      std::optional<std::string> refused;
+      if (options_.recipients != nullptr) {
+        FIDELIS_ASSIGN_OR_RETURN(refused, options_.recipients->refused(m.to_email));
+      }
+      SmtpReply reply;
+      if (refused) {
+        // Not sent at all: failed for good, with the reason as its last reply (an admin may retry
+        // it once the address works again).
+        reply.permanent = true;
+        reply.text = "not sent: " + *refused;
+      } else {
+        std::string mime = build_mime({from_, {m.to_name, m.to_email}, m.subject, m.text, m.html,
+                                       m.message_id.value_or(""), clock_.now(), m.id});
+        reply = smtp_send(options_.smtp, from_.email, m.to_email, mime);
+      }
       FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply));
       if (!recorded) continue;
+      if (!refused && options_.recipients != nullptr) {
+        if (Status told = options_.recipients->answered(m.to_email, reply); !told)
+          log::warn("cannot record the address's status", {{"id", std::to_string(m.id)}, {"error", told.error().message}});
+      }
       State next = next_state(m, reply);
       if (next == State::kSent) {
         ++report.sent;

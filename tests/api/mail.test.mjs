@@ -88,6 +88,12 @@ for (const driver of drivers()) {
       assert.equal(list.status, 200, show(list));
       assert.deepEqual(list.body.items.map((i) => i.id), [q.body.id]);
       assert.equal(list.body.items[0].text, undefined);
+
+      // The server's acceptance is the address's delivery event: it counts as sent to.
+      const status = await api(server, 'GET', '/api/v1/email-status/helene@exemple.fr', { role: 'viewer' });
+      assert.equal(status.status, 200, show(status));
+      assert.equal(status.body.status, 'valid');
+      assert.equal(status.body.sent, true);
     });
 
     test('a refused recipient fails with the reply; a failed message can be sent again', async () => {
@@ -105,13 +111,39 @@ for (const driver of drivers()) {
       const retried = await api(server, 'POST', path, { role: 'marketer' });
       assert.equal(retried.status, 200, show(retried));
       assert.ok(['queued', 'sending', 'failed'].includes(retried.body.status), show(retried));
+      // 5.1.1 refuses the address itself: it is NPAI now, and nothing more is sent to it.
+      const npai = await api(server, 'GET', '/api/v1/email-status/reject.me@exemple.fr', { role: 'viewer' });
+      assert.equal(npai.body.status, 'hard_bounce', show(npai));
+      assert.equal(npai.body.sent, true);
       const again = await waitForMessage(server, q.body.id, (m) => m.status === 'failed' && m.updated_at > failed.updated_at, 'failed again');
       assert.equal(again.attempts, 1);
+      assert.equal(again.last_reply, 'not sent: the address is NPAI (hard bounce 5.1.1)');
+      assert.equal(again.last_code, 0);
+      // Once an admin says the address works again, it is tried again (and refused again here).
+      const cleared = await api(server, 'POST', '/api/v1/email-status/reject.me@exemple.fr/clear', { role: 'admin' });
+      assert.equal(cleared.status, 200, show(cleared));
+      assert.equal((await api(server, 'POST', path, { role: 'marketer' })).status, 200);
+      const third = await waitForMessage(server, q.body.id, (m) => m.status === 'failed' && m.updated_at > again.updated_at, 'failed a third time');
+      assert.equal(third.last_code, 550);
       // Only a failed message goes back to the queue.
       const other = await queue({ template_key: 'order_shipped', to_email: 'ok@exemple.fr' });
       const notFailed = await api(server, 'POST', `/api/v1/mail/messages/${other.body.id}/retry`, { role: 'admin' });
       assert.equal(notFailed.status, 412, show(notFailed));
       assert.equal(notFailed.body.field, 'status');
+    });
+
+    test('nothing is sent to an address that complained; an unsubscribed one still gets its order mail', async () => {
+      for (const [type, email] of [['complaint', 'plainte@exemple.fr'], ['unsubscribe', 'desabonne@exemple.fr']]) {
+        const r = await api(server, 'POST', '/api/v1/bounces/webhook', { role: 'marketer', body: { type, email } });
+        assert.equal(r.status, 200, show(r));
+      }
+      const complained = await queue({ template_key: 'order_confirmation', to_email: 'plainte@exemple.fr', context: ORDER });
+      const unsubscribed = await queue({ template_key: 'order_confirmation', to_email: 'desabonne@exemple.fr', context: ORDER });
+      const refused = await waitForMessage(server, complained.body.id, (m) => m.status === 'failed', 'failed');
+      assert.equal(refused.last_reply, 'not sent: the recipient reported a message as spam');
+      await waitForMessage(server, unsubscribed.body.id, (m) => m.status === 'sent', 'sent');
+      assert.equal(smtp.messages().filter((m) => m.rcpt_tos.includes('plainte@exemple.fr')).length, 0);
+      assert.equal(smtp.messages().filter((m) => m.rcpt_tos.includes('desabonne@exemple.fr')).length, 1);
     });
 
     test('a temporary refusal is retried, then fails after the last attempt', async () => {
