@@ -9,7 +9,9 @@
 namespace fidelis::customers {
 
 // Normalises `in` in place; InvalidArgument naming the first bad field.
-Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now);
+// Phone numbers without a country code are read as the address's country's, else `phone_region`'s.
+Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now,
+                      std::string_view phone_region = "FR");
 Status validate_custom_field_def(CustomFieldDef& def);
 
 // A search string as typed in a phone field ("06 12", "+33 6") as phone_key digits; empty if it

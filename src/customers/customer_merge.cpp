@@ -12,8 +12,9 @@ namespace fidelis::customers {
 
 using storage::Value;
 
-Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now) {
-  return validate_input(in, defs, now);
+Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now,
+                               std::string_view phone_region) {
+  return validate_input(in, defs, now, phone_region);
 }
 
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now) {

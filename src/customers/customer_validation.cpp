@@ -32,7 +32,7 @@ Status check_birth_date(std::optional<std::string>& v, std::string_view field, M
 
 }  // namespace
 
-Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now) {
+Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now, std::string_view phone_region) {
   for (const std::string& c : in.clear) {
     if (c != "civility" && c != "first_name" && c != "last_name" && c != "birth_date")
       return Error::invalid_argument("clear", "cannot clear '" + c + "'; clearable: civility, first_name, last_name, birth_date");
@@ -67,6 +67,13 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       e.label = label.value_or("");
     }
   }
+  // A number written without its country code is read as one of the address's country, else of
+  // `phone_region`.
+  std::string region(phone_region.empty() ? "FR" : phone_region);
+  if (in.address && in.address->country) {
+    std::string c = text::to_upper(text::trim(*in.address->country));
+    if (c.size() == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z') region = c;
+  }
   if (in.phones) {
     if (in.phones->size() > 10) return Error::invalid_argument("phones", "at most 10 phone numbers");
     for (size_t i = 0; i < in.phones->size(); ++i) {
@@ -77,7 +84,7 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       std::optional<std::string> label = p.label;
       FIDELIS_RETURN_IF_ERROR(check_text(label, fmt::format("phones[{}].label", i), 50));
       // Invalid numbers are kept as given and flagged, not rejected: a person may still call them.
-      p = normalize_phone(*raw, label.value_or(""), "FR");
+      p = normalize_phone(*raw, label.value_or(""), region);
     }
   }
   if (in.address) {

@@ -243,7 +243,10 @@ class CustomerService {
 
 // ---- for imports and merges (customer_merge.cpp) ----
 // Validates and normalises `in` as create() does (InvalidArgument naming the field).
-Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now);
+// Phone numbers without a country code are read as the address's country's, else `phone_region`'s
+// (an import's default country).
+Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now,
+                               std::string_view phone_region = "FR");
 // Inserts a validated customer inside the caller's transaction. No audit entry (the caller records
 // one for the whole import); a customer.created event is emitted.
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);

@@ -94,6 +94,14 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   return field;
 }
 
+// The country given to rows without one: empty, or an ISO 3166-1 alpha-2 code (any case).
+Result<std::string> default_country_of(const ImportOptions& o) {
+  std::string c = text::to_upper(text::trim(o.default_country));
+  if (!c.empty() && (c.size() != 2 || !std::all_of(c.begin(), c.end(), [](char x) { return x >= 'A' && x <= 'Z'; })))
+    return Error::invalid_argument("default_country", "expected an ISO 3166-1 alpha-2 code such as FR, BE or CH");
+  return c;
+}
+
 }  // namespace
 
 Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options)
@@ -108,7 +116,8 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   Preview p;
   p.dialect = src->dialect();
   FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
-  RowOptions ro{text::to_lower(o.source), o.default_country, clock_.now(), o.mx};
+  FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
+  RowOptions ro{text::to_lower(o.source), country, clock_.now(), o.mx};
   for (int i = 0; i < rows; ++i) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
     if (!rec) break;
@@ -138,6 +147,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   if (o.source_priority && (*o.source_priority < 0 || *o.source_priority > 100))
     return Error::invalid_argument("priority", "must be between 0 and 100");
   if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
+  FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
   if (o.bulk == BulkMode::kOn && db_.dialect() != storage::Dialect::kSqlite)
     return Error::invalid_argument("bulk", "a bulk load is for SQLite: PostgreSQL imports keep their indexes");
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
@@ -192,7 +202,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (!rec || rec->number >= records_done) break;
   }
 
-  RowOptions ro{source, o.default_country, start, o.mx};
+  RowOptions ro{source, country, start, o.mx};
   int64_t batches = 0;
   auto t0 = std::chrono::steady_clock::now();
   Status outcome = ok();

@@ -99,8 +99,9 @@ struct Column {
 
 // `explicit_mapping`: header -> field name ("first_name", "last_name", "email", "phone",
 // "birth_date", "street", "street2", "postcode", "city", "country", "civility", "external_id",
-// "tags", "ignore", or a custom field key). Headers it does not name are guessed from French and
-// English names ("Nom", "Prénom", "Code postal", "E-mail", "Date de naissance", ...) or ignored.
+// "tags", "ignore", or a custom field key). With a mapping, the headers it does not name are
+// ignored; without one, every header is guessed from French and English names ("Nom", "Prénom",
+// "Code postal", "E-mail", "Date de naissance", ...) or a custom field's key, or ignored.
 // InvalidArgument naming "mapping.<header>" for an unknown field, "mapping" for a header not in the
 // file, and "header" when two columns map to the same single-valued field.
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,

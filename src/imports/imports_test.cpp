@@ -149,6 +149,14 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ(map_columns(header, {{"col1", "shoe"}}, {}).error().field, "mapping.col1");
   EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping");
   EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Nom de famille"}, {}, {}).error().field, "header");
+  // With a mapping, the columns it does not name are ignored, not guessed: an export's row number
+  // headed "ID" is not taken for an id, and a second name column is no conflict.
+  auto only = map_columns(std::vector<std::string>{"ID", "Nom client", "Nom", "E-mail"}, {{"Nom client", "last_name"}}, {});
+  ASSERT_TRUE(only) << only.error().message;
+  EXPECT_EQ((*only)[0].target, Target::kIgnore);
+  EXPECT_EQ((*only)[1].target, Target::kLastName);
+  EXPECT_EQ((*only)[2].target, Target::kIgnore);
+  EXPECT_EQ((*only)[3].target, Target::kIgnore);
 }
 
 TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {

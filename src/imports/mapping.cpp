@@ -111,6 +111,8 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       } else {
         return Error::invalid_argument("mapping." + raw, fmt::format("unknown field \"{}\"", it->second));
       }
+    } else if (!explicit_mapping.empty()) {
+      // A mapping says which columns to read: the others are ignored, not guessed.
     } else if (auto g = guess(c.header)) {
       c.target = *g;
     } else {

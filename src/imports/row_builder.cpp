@@ -222,7 +222,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   // Validate; drop and flag each optional value that fails, until the rest is valid.
   for (int attempt = 0; attempt < 64; ++attempt) {
     CustomerInput trial = in;
-    Status st = validate_customer_input(trial, custom_fields, options.now);
+    Status st = validate_customer_input(trial, custom_fields, options.now, options.default_country);
     if (st) {
       in = std::move(trial);
       break;

@@ -3,7 +3,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers, startServer, spawnServer, freshDatabase, cli, cliOk, api, show } from './harness.mjs';
@@ -108,6 +108,31 @@ for (const driver of drivers()) {
       const again = await cli(['--db', db, 'apikey', 'revoke', '--name', 'shop-sync']);
       assert.notEqual(again.code, 0);
       assert.match(again.stderr, /name/);
+    });
+
+    test('import customers --mapping reads only the mapped columns; --default-country is checked and used', async () => {
+      const db = await fresh();
+      const dir = mkdtempSync(join(tmpdir(), 'fidelis-cli-import-'));
+      try {
+        const file = join(dir, 'belges.csv');
+        writeFileSync(file, 'ID;Nom client;Nom;Tel;Mail\r\n1;Peeters;Ignoré;0470 12 34 56;an.peeters@exemple.be\r\n');
+        const map = join(dir, 'map.json');
+        writeFileSync(map, JSON.stringify({ 'Nom client': 'last_name', Tel: 'phone', Mail: 'email' }));
+        const bad = await cli(['--db', db, 'import', 'customers', file, '--source', 'bxl', '--mapping', map, '--default-country', 'Belgique']);
+        assert.notEqual(bad.code, 0);
+        assert.match(bad.stderr, /default_country/);
+        await cliOk(['--db', db, 'import', 'customers', file, '--source', 'bxl', '--mapping', map, '--default-country', 'be']);
+        const out = await cliOk(['--db', db, 'export', 'customers', '--format', 'jsonl']);
+        const rows = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+        assert.equal(rows.length, 1, out.stdout);
+        const c = rows[0];
+        assert.equal(c.last_name, 'Peeters');
+        assert.deepEqual(c.external_ids, [], 'the unmapped "ID" column is not taken for an id');
+        // Without a country code, the number is read as one of the import's default country.
+        assert.deepEqual(c.phones.map((p) => [p.e164, p.type, p.valid]), [['+32470123456', 'mobile', true]]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('user add / list / disable / enable; short passwords are refused naming password', async () => {

@@ -156,6 +156,13 @@ for (const driver of drivers()) {
       });
       assert.equal(badMap.status, 400, show(badMap));
       assert.equal(badMap.body.field, 'mapping.Nom');
+      for (const dry_run of [false, true]) {
+        const badCountry = await api(server, 'POST', '/api/v1/imports', {
+          role: 'admin', body: { upload_id: id, source: 'x', default_country: 'France', dry_run },
+        });
+        assert.equal(badCountry.status, 400, show(badCountry));
+        assert.equal(badCountry.body.field, 'default_country');
+      }
       for (const role of ['agent', 'sales', 'viewer']) {
         const r = await api(server, 'POST', '/api/v1/uploads', { role });
         assert.equal(r.status, 403, `${role}: ${show(r)}`);
