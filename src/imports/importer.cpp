@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <set>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -76,6 +77,11 @@ struct Pending {
   RowKeys keys;
   std::optional<Error> rejection;
 };
+
+// A row that identifies its person only by e-mail: no name and no phone.
+bool only_emails_identify(const CustomerInput& in) {
+  return !in.first_name && !in.last_name && (!in.phones || in.phones->empty());
+}
 
 std::string column_for(const std::string& field, std::span<const Column> columns) {
   Target t = Target::kIgnore;
@@ -238,6 +244,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       b.last_number = (*rec)->number;
       auto built = build_row(**rec, columns, ro, defs);
       if (built) {
+        // Such a row may yet be rejected (its e-mails belonging to several others): its text is kept.
+        if (only_emails_identify(built->input)) p.fields = (*rec)->fields;
         p.keys = row_keys(built->input, want_hashes.load());
         p.row = std::move(*built);
       } else {
@@ -334,17 +342,33 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,
           // left for review.
           bool emails_dropped = false;
+          std::set<int64_t> email_owners;  // of the e-mails left to other customers
+          const size_t flags_before = row.flags.size();
+          std::optional<std::vector<EmailAddress>> given = row.input.emails;
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
             for (const auto& e : *row.input.emails) {
               FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, e.email));
-              if (owner && owner != keeper)
+              if (owner && owner != keeper) {
+                email_owners.insert(*owner);
                 row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
-              else
+              } else {
                 kept.push_back(e);
+              }
             }
             emails_dropped = kept.size() != row.input.emails->size();
             row.input.emails = std::move(kept);
+          }
+          // A row that identifies its person only by e-mail addresses, all of one customer's (a
+          // newsletter list, say), is that customer: an address belongs to one live customer at most.
+          if (o.dedup && !match && email_owners.size() == 1 && only_emails_identify(row.input) &&
+              row.input.emails->empty()) {
+            match = *email_owners.begin();
+            row.input.emails = std::move(given);
+            row.flags.resize(flags_before);
+            emails_dropped = false;
+            duplicate.reset();
+            to_review.clear();
           }
           // (With dedup on, the look-up above already found no owner.)
           if (row.external_id && !match && !o.dedup) {
@@ -372,9 +396,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           } else {
             if (!row.input.first_name && !row.input.last_name && (!row.input.emails || row.input.emails->empty()) &&
                 (!row.input.phones || row.input.phones->empty())) {
-              Value r[] = {import_id, p.line, std::string("email"),
-                           std::string("its only e-mail belongs to another customer: nothing left to make a customer from"),
-                           std::string("")};
+              Value r[] = {import_id, p.line, column_for("emails", columns),
+                           std::string(o.dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
+                                               : "its only e-mail belongs to another customer: nothing left to make a customer from"),
+                           csv_line(p.fields, delimiter)};
               FIDELIS_RETURN_IF_ERROR(tx.exec(
                   "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
                   "ON CONFLICT (import_id, line) DO NOTHING",

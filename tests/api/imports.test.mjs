@@ -112,6 +112,39 @@ for (const driver of drivers()) {
       assert.equal(after.body.items.length, 1);
     });
 
+    test('a newsletter list: a row known only by a customer\'s e-mail is that customer; one split between two is rejected', async () => {
+      const known = [];
+      for (const [last_name, email] of [['Lenoir', 'claire.lenoir@exemple.fr'], ['Morel', 'luc.morel@exemple.fr']]) {
+        const c = await api(server, 'POST', '/api/v1/customers', { role: 'sales', body: { last_name, emails: [{ email }] } });
+        assert.equal(c.status, 201, show(c));
+        known.push(c.body);
+      }
+      const file = Buffer.from(
+        'E-mail;E-mail 2;Tags\r\n' +
+          'Claire.Lenoir@exemple.fr;;newsletter\r\n' +
+          'nouvelle.abonnee@exemple.fr;;newsletter\r\n' +
+          'claire.lenoir@exemple.fr;luc.morel@exemple.fr;newsletter\r\n',
+        'utf8');
+      const started = await api(server, 'POST', '/api/v1/imports', {
+        role: 'marketer', body: { upload_id: await upload('marketer', file), source: 'newsletter', mapping: { 'E-mail': 'email', 'E-mail 2': 'email', Tags: 'tags' } },
+      });
+      assert.equal(started.status, 202, show(started));
+      const status = await waitForImport(server, started.headers.get('location'), 'marketer');
+      assert.equal(status.body.status, 'done', show(status));
+      assert.deepEqual([status.body.rows_read, status.body.accepted, status.body.merged, status.body.rejected, status.body.queued],
+                       [3, 1, 1, 1, 0], show(status));
+      const claire = await api(server, 'GET', `/api/v1/customers/${known[0].id}`, { role: 'viewer' });
+      assert.deepEqual(claire.body.tags, ['newsletter'], show(claire));
+      assert.deepEqual(claire.body.emails.map((e) => e.email), ['claire.lenoir@exemple.fr']);
+      const flags = await api(server, 'GET', `/api/v1/customers/${known[0].id}/flags`, { role: 'viewer' });
+      assert.deepEqual(flags.body.items, []);
+      const rejects = await api(server, 'GET', `${started.headers.get('location')}/rejects`, { role: 'marketer' });
+      const lines = rejects.text.trim().split('\r\n');
+      assert.equal(lines.length, 2, rejects.text);
+      assert.match(lines[1], /^4,E-mail,its e-mails belong to different customers/);
+      assert.ok(lines[1].endsWith(',claire.lenoir@exemple.fr;luc.morel@exemple.fr;newsletter'), lines[1]);
+    });
+
     test('a bulk load sets the search indexes aside, says so, and leaves them back', async () => {
       const rows = ['email;nom;prenom;code postal;ville'];
       for (let i = 0; i < 400; i++) rows.push(`bulk${i}@exemple.fr;Nom${i};Prenom${i};750${String(i % 20).padStart(2, '0')};Ville ${i % 8}`);
