@@ -137,6 +137,19 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
                                                            std::string(raw) + "'");
   };
   if (s.empty()) return bad();
+  // A time after the date ("1984-07-09 00:00:00", "1984-07-09T00:00:00Z", "09/07/1984 00:00", as
+  // database and shop exports write birth dates) is dropped: the date is what is kept.
+  if (size_t colon = s.find(':'); colon != std::string_view::npos) {
+    size_t start = s.find_last_of(" T", colon);
+    if (start == std::string_view::npos || start == 0) return bad();
+    std::string_view time = s.substr(start + 1);
+    if (time.empty() || !std::all_of(time.begin(), time.end(), [](char c) {
+          return (c >= '0' && c <= '9') || c == ':' || c == '.' || c == ',' || c == '+' || c == '-' || c == 'Z' || c == 'z';
+        }))
+      return bad();
+    s = s.substr(0, start);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  }
   // Split into numeric and word tokens.
   std::vector<std::string> tokens;
   std::string cur;

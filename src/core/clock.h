@@ -49,7 +49,8 @@ Result<Date> parse_date(std::string_view text, std::string_view field);
 // Dates as French and international files write them: "1984-07-09", "09/07/1984", "9-7-1984",
 // "09.07.1984", "09/07/84" (two-digit years are the most recent past year with those digits,
 // relative to `now`), "1984/07/09", "9 juillet 1984", "1er juillet 1984", "9 juil. 1984",
-// "July 9, 1984". Day first whenever it is ambiguous (the French order). InvalidArgument naming
+// "July 9, 1984"; a time after the date is dropped ("1984-07-09 00:00:00", "1984-07-09T00:00:00Z",
+// "09/07/1984 00:00"). Day first whenever it is ambiguous (the French order). InvalidArgument naming
 // `field` otherwise.
 Result<Date> parse_date_flexible(std::string_view text, std::string_view field, Millis now);
 

@@ -91,6 +91,15 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_EQ(d("1er août 1984"), "1984-08-01");
   EXPECT_EQ(d("12 déc. 1999"), "1999-12-12");
   EXPECT_EQ(d("July 9, 1984"), "1984-07-09");
+  // Exports that write a time after the date.
+  EXPECT_EQ(d("1984-07-09 00:00:00"), "1984-07-09");
+  EXPECT_EQ(d("1984-07-09T00:00:00Z"), "1984-07-09");
+  EXPECT_EQ(d("1984-07-09T00:00:00.000+02:00"), "1984-07-09");
+  EXPECT_EQ(d("09/07/1984 00:00"), "1984-07-09");
+  EXPECT_EQ(d(" 09/07/1984  12:30:05 "), "1984-07-09");
+  EXPECT_TRUE(d("09/07/1984 midi:30").starts_with("error"));
+  EXPECT_TRUE(d("12:30").starts_with("error"));
+  EXPECT_TRUE(d("31/02/1984 00:00").starts_with("error"));
   EXPECT_TRUE(d("31/02/1984").starts_with("error"));
   EXPECT_TRUE(d("hier").starts_with("error"));
   EXPECT_TRUE(d("").starts_with("error"));
