@@ -416,7 +416,16 @@ Result<Form> QuestionnaireService::open(std::string_view token) {
   if (exp <= clock_.now()) return bad();
   Form f;
   FIDELIS_ASSIGN_OR_RETURN(f.questionnaire, get(qid));
+  // A link sent before its customer was merged into another answers for the one that remains.
   auto c = customers_.get(cid);
+  for (int hops = 0; !c && c.error().code == Code::kNotFound && hops < 16; ++hops) {
+    Value id[] = {int64_t{cid}};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> merged,
+                             db_.one("SELECT merged_into FROM customers WHERE id = $1 AND merged_into IS NOT NULL", id));
+    if (!merged) break;
+    cid = merged->i64(0);
+    c = customers_.get(cid);
+  }
   if (!c) return bad();
   f.customer_id = cid;
   f.expires_at = exp;

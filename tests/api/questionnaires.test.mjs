@@ -364,6 +364,21 @@ for (const driver of drivers()) {
       expectProblem(await call('POST', `${Q}/${questionnaire.id}/links`, { body: { customer_id: gone.id } }), 404);
     });
 
+    test('a link sent before its customer was merged into another answers for the one that remains', async () => {
+      const loser = await newCustomer({ last_name: 'Garnier', emails: ['l.garnier@example.fr'] });
+      const winner = await newCustomer({ last_name: 'Garnier', first_name: 'Léa', emails: ['lea.garnier@example.fr'] });
+      const { token: t } = await issueLink(questionnaire.id, loser.id);
+      const merged = await api(server, 'POST', '/api/v1/merges', {
+        role: 'agent', body: { a: loser.id, b: winner.id, winner_id: winner.id },
+      });
+      assert.equal(merged.status, 201, show(merged));
+      const form = await pub('GET', t);
+      assert.equal(form.status, 200, show(form));
+      const answered = await pub('POST', t, { body: { answers: { ville: 'Annecy' } } });
+      assert.equal(answered.status, 200, show(answered));
+      assert.equal((await getCustomer(winner.id)).address.city, 'Annecy');
+    });
+
     test('answers sent at the same time are all applied', async () => {
       const c = await newCustomer({ last_name: 'Simon', emails: ['julie.simon@example.fr'] });
       const { token: t } = await issueLink(questionnaire.id, c.id);
