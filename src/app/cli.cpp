@@ -478,12 +478,22 @@ int run(int argc, char** argv) {
   }
 
   if (*dedup_cmd) {
+    // The pairs a run would act on: scored with the configured thresholds, less those a person
+    // already said are two people.
+    auto options = merge_options(config);
+    if (!options) return fail(options.error());
     auto start = std::chrono::steady_clock::now();
     auto records = merging::load_records(**db);
     if (!records) return fail(records.error());
+    auto rejected = merging::rejected_pairs(**db);
+    if (!rejected) return fail(rejected.error());
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    auto result = dedup::match(*records, dedup::Model::default_french(), {.threads = d_threads});
+    auto result = dedup::match(*records, dedup::Model::default_french().with_thresholds(options->thresholds),
+                               {.threads = d_threads});
     if (!result) return fail(result.error());
+    size_t left_out = std::erase_if(result->pairs, [&](const dedup::ScoredPair& p) {
+      return rejected->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)});
+    });
     std::FILE* out = std::fopen(d_pairs.c_str(), "wb");
     if (out == nullptr) return fail(Error::invalid_argument("pairs", "cannot write " + d_pairs));
     std::string head = "external_id_a,external_id_b,score,decision\r\n";
@@ -501,7 +511,8 @@ int run(int argc, char** argv) {
                 "%.1f s (%.1f s reading), peak memory %.0f MiB\n",
                 st.records, st.compared_pairs, st.decisions[2], st.decisions[1], st.oversized_blocks, secs, load_s,
                 static_cast<double>(ru.ru_maxrss) / 1024.0);
-    std::printf("pairs written to %s\n", d_pairs.c_str());
+    std::printf("%zu pairs written to %s (%zu left out: a person said they are two people)\n", result->pairs.size(),
+                d_pairs.c_str(), left_out);
     return 0;
   }
 

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +64,9 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db);
 // The fields of a pair's line for `fidelis dedup --pairs`: external_id_a, external_id_b, score,
 // decision (a customer without an external id is named "id:<customer id>").
 std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records);
+// Pairs of customers a person said are two people (a rejected review, an undone merge), as
+// (smaller id, larger id): a deduplication run never merges or queues them.
+Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db);
 
 // ---- candidates (candidates.cpp) ----
 

@@ -97,6 +97,13 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
   return out;
 }
 
+Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db) {
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query("SELECT customer_a, customer_b FROM merge_reviews WHERE status = 'rejected'"));
+  std::set<std::pair<int64_t, int64_t>> out;
+  for (const auto& r : rows.rows) out.emplace(std::min(r.i64(0), r.i64(1)), std::max(r.i64(0), r.i64(1)));
+  return out;
+}
+
 std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records) {
   auto name = [](const dedup::Record& r) { return r.external_id.empty() ? fmt::format("id:{}", r.id) : r.external_id; };
   return {name(records[p.a]), name(records[p.b]), fmt::format("{:.2f}", p.score), std::string(dedup::decision_name(p.decision))};

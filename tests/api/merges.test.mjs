@@ -4,10 +4,10 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, startServer, api, show, uploadFile, waitForImport, waitForJob } from './harness.mjs';
+import { drivers, startServer, api, show, cliOk, uploadFile, waitForImport, waitForJob } from './harness.mjs';
 
 // The shop's export, as French Excel writes it: ';' and Windows-1252.
 const SHOP = Buffer.from(
@@ -124,6 +124,12 @@ for (const driver of drivers()) {
       assert.equal(state.body.queued, 0, show(state));
       assert.ok(state.body.skipped >= 1, show(state));
       assert.equal((await api(server, 'POST', '/api/v1/dedup/runs', { role: 'agent', body: {} })).status, 403);
+      // So do the pairs `fidelis dedup --pairs` lists: the two pairs decided by a person are left out.
+      const out = join(mkdtempSync(join(tmpdir(), 'fidelis-pairs-')), 'pairs.csv');
+      const listed = await cliOk(['--db', server.db, 'dedup', '--pairs', out]);
+      assert.match(listed.stdout, /pairs written to .* \(2 left out: a person said they are two people\)/, listed.stdout);
+      const written = readFileSync(out, 'utf8');
+      assert.equal(written.trim().split('\r\n').length, 1, written);  // the header alone
     });
 
     test('a create merges into a known customer or queues the doubt; manual merges name bad input', async () => {
