@@ -34,6 +34,19 @@ Result<std::string> key_of(std::string_view email) {
   return text::to_lower(e);
 }
 
+// The customer's postal address as one comparable key (accents, case and spacing folded), or
+// nullopt when no live customer has the id.
+Result<std::optional<std::string>> address_key(storage::Tx& tx, int64_t customer_id) {
+  Value c[] = {customer_id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("SELECT street, street2, postcode, city, country FROM customers WHERE id = $1 AND deleted_at IS NULL", c));
+  if (!row) return std::optional<std::string>();
+  std::string key;
+  for (int i = 0; i < 5; ++i) key += text::search_key(row->str(i)) + "|";
+  return std::optional<std::string>(std::move(key));
+}
+
 }  // namespace
 
 DeliverabilityService::DeliverabilityService(storage::Db& db, const Clock& clock, Options options)
@@ -180,16 +193,44 @@ Result<bool> DeliverabilityService::sendable(std::string_view email) {
 Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor) {
   Millis now = clock_.now();
   return db_.transact([&](storage::Tx& tx) -> Status {
-    Value c[] = {customer_id};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live,
-                             tx.one("SELECT id FROM customers WHERE id = $1 AND deleted_at IS NULL", c));
-    if (!live) return Error::not_found("id", fmt::format("no customer {}", customer_id));
-    Value p[] = {customer_id, std::string(reason.empty() ? "returned mail" : reason), now};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
+    Value p[] = {customer_id, std::string(reason.empty() ? "returned mail" : reason), now, *address};
     FIDELIS_RETURN_IF_ERROR(tx.exec(
-        "INSERT INTO postal_npai (customer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT (customer_id) DO UPDATE SET "
-        "reason = excluded.reason, at = excluded.at",
+        "INSERT INTO postal_npai (customer_id, reason, at, address_key) VALUES ($1, $2, $3, $4) ON CONFLICT (customer_id) "
+        "DO UPDATE SET reason = excluded.reason, at = excluded.at, address_key = excluded.address_key",
         p));
     return audit::record(tx, actor, {"postal.npai", "customer", std::to_string(customer_id), std::nullopt, std::nullopt}, now);
+  });
+}
+
+Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
+  PostalNpai out;
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
+    Value c[] = {customer_id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> flag,
+                             tx.one("SELECT reason, at, address_key FROM postal_npai WHERE customer_id = $1", c));
+    if (!flag) return ok();
+    out.reason = flag->str(0);
+    out.at = flag->i64(1);
+    out.npai = flag->str(2) == *address;
+    out.address_changed = !out.npai;
+    return ok();
+  }));
+  return out;
+}
+
+Status DeliverabilityService::clear_postal_npai(int64_t customer_id, const audit::Actor& actor) {
+  Millis now = clock_.now();
+  return db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
+    Value c[] = {customer_id};
+    FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM postal_npai WHERE customer_id = $1", c));
+    return audit::record(tx, actor, {"postal.npai_cleared", "customer", std::to_string(customer_id), std::nullopt, std::nullopt},
+                         now);
   });
 }
 

@@ -38,6 +38,13 @@ struct EmailStatus {
   Millis updated_at = 0;
 };
 
+struct PostalNpai {
+  bool npai = false;                   // the flag applies to the customer's current address
+  std::optional<std::string> reason;   // of the last flag, also when it was for a former address
+  std::optional<Millis> at;
+  bool address_changed = false;        // flagged, but for an address the customer no longer has
+};
+
 struct Rate {
   std::string key;        // source name, import id, or "overall"
   int64_t sent = 0;
@@ -67,7 +74,13 @@ class DeliverabilityService {
   Result<Rates> rates();
   // False for hard bounces, complaints and unsubscribes: campaigns skip them.
   Result<bool> sendable(std::string_view email);
+  // Postal NPAI: mail sent to customer `id`'s postal address came back. The flag is kept with the
+  // address it was raised for and applies while the customer's address is that one. NotFound
+  // ("id") when no live customer has the id.
   Status flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor);
+  Result<PostalNpai> postal_npai(int64_t customer_id);
+  // An admin's "mail reaches this address again": removes the flag (audited).
+  Status clear_postal_npai(int64_t customer_id, const audit::Actor& actor);
   // For /metrics: the last computed overall rate and whether the alert is on.
   double last_rate() const { return last_rate_.load(); }
   bool alert_on() const { return alert_on_.load(); }

@@ -146,6 +146,26 @@ void add_deliverability_routes(Router& r, Services& s) {
            res.status = 204;
            return res;
          }});
+  r.add({"GET", "/api/v1/customers/{id}/postal-npai", "getPostalNpai", Permission::kCustomersRead, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           auto flag = s.deliverability.postal_npai(*id);
+           if (!flag) return problem(flag.error());
+           return json_response(200, {{"npai", flag->npai},
+                                      {"reason", flag->reason ? Json(*flag->reason) : Json(nullptr)},
+                                      {"at", flag->at ? Json(iso(*flag->at)) : Json(nullptr)},
+                                      {"address_changed", flag->address_changed}});
+         }});
+  r.add({"DELETE", "/api/v1/customers/{id}/postal-npai", "clearPostalNpai", Permission::kDeliverabilityManage, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           if (auto st = s.deliverability.clear_postal_npai(*id, ctx.actor); !st) return problem(st.error());
+           Response res;
+           res.status = 204;
+           return res;
+         }});
 }
 
 }  // namespace fidelis::http

@@ -238,6 +238,12 @@ for (const driver of drivers()) {
       });
       assert.equal(c.status, 201, show(c));
       const path = `/api/v1/customers/${c.body.id}/postal-npai`;
+      const read = async () => {
+        const g = await call('GET', path, { role: 'viewer' });
+        assert.equal(g.status, 200, show(g));
+        return g.body;
+      };
+      assert.deepEqual(await read(), { npai: false, reason: null, at: null, address_changed: false });
       const r = await call('POST', path);
       assert.equal(r.status, 204, show(r));
       assert.equal(r.text, '');
@@ -247,8 +253,26 @@ for (const driver of drivers()) {
       expectProblem(await call('POST', '/api/v1/customers/abc/postal-npai'), 400, 'id');
       expectProblem(await call('POST', path, { body: { motif: 'retour' } }), 400, 'motif');
       expectProblem(await call('POST', path, { body: { reason: 12 } }), 400, 'reason');
+      const flagged = await read();
+      assert.equal(flagged.npai, true);
+      assert.equal(flagged.reason, 'courrier retourné : destinataire inconnu');
+      assert.ok(Date.parse(flagged.at) > 0, flagged.at);
+      // The customer moves: the flag was for the former address.
+      const moved = await call('PATCH', `/api/v1/customers/${c.body.id}`, {
+        role: 'sales', body: { address: { street: '8 rue Mercière', postcode: '69002', city: 'Lyon' } }, headers: { 'If-Match': '"v1"' },
+      });
+      assert.equal(moved.status, 200, show(moved));
+      assert.deepEqual(await read(), { ...flagged, npai: false, address_changed: true });
+      // Flagged again at the new address, then cleared by someone who may.
+      assert.equal((await call('POST', path)).status, 204);
+      assert.equal((await read()).npai, true);
+      assert.equal((await call('DELETE', path, { role: 'viewer' })).status, 403);
+      assert.equal((await call('DELETE', path)).status, 204);
+      assert.deepEqual(await read(), { npai: false, reason: null, at: null, address_changed: false });
+      expectProblem(await call('GET', '/api/v1/customers/999999/postal-npai', { role: 'viewer' }), 404, 'id');
       const audit = await call('GET', `/api/v1/audit?entity=customer&entity_id=${c.body.id}`, { role: 'admin' });
-      assert.equal(audit.body.items.filter((e) => e.action === 'postal.npai').length, 2, show(audit));
+      assert.equal(audit.body.items.filter((e) => e.action === 'postal.npai').length, 3, show(audit));
+      assert.equal(audit.body.items.filter((e) => e.action === 'postal.npai_cleared').length, 1, show(audit));
       const del = await call('DELETE', `/api/v1/customers/${c.body.id}`);
       assert.equal(del.status, 204, show(del));
       expectProblem(await call('POST', path), 404, 'id');
