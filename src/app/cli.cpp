@@ -149,12 +149,15 @@ int run(int argc, char** argv) {
   auto* dedup_cmd = cli.add_subcommand(
       "dedup",
       "Deduplicate the whole base: merge sure duplicates, queue doubtful pairs for review, with progress. "
-      "--pairs OUT.csv only writes the pairs with their scores and changes nothing");
-  std::string d_pairs;
+      "--pairs OUT.csv only writes the pairs with their scores and changes nothing; --estimate OUT.txt "
+      "estimates the model's weights from the base and writes them for dedup.model_file");
+  std::string d_pairs, d_estimate;
   unsigned d_threads = 2;
   bool d_dry_run = false;
   dedup_cmd->add_option("--pairs", d_pairs, "CSV to write: external_id_a,external_id_b,score,decision");
   dedup_cmd->add_flag("--dry-run", d_dry_run, "count what would be merged and queued; change nothing");
+  dedup_cmd->add_option("--estimate", d_estimate,
+                        "model file to write: m and u per field estimated (EM) from the base's candidate pairs");
   dedup_cmd->add_option("--threads", d_threads, "threads for scoring")->capture_default_str();
 
   auto* mail_cmd = cli.add_subcommand("mail", "Transactional e-mail");
@@ -440,6 +443,49 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  if (*dedup_cmd && !d_estimate.empty()) {
+    if (!d_pairs.empty() || d_dry_run) return fail(Error::invalid_argument("estimate", "--estimate goes alone"));
+    auto options = merge_options(config);
+    if (!options) return fail(options.error());
+    auto records = merging::load_records(**db);
+    if (!records) return fail(records.error());
+    // Every candidate pair the blocking finds, distinct ones included: EM needs both classes.
+    auto result = dedup::match(*records, options->model, {.keep_distinct = true, .threads = d_threads});
+    if (!result) return fail(result.error());
+    std::vector<dedup::Comparison> comparisons;
+    comparisons.reserve(result->pairs.size());
+    for (const auto& p : result->pairs) comparisons.push_back(p.comparison);
+    if (comparisons.empty()) return fail(Error::failed_precondition("estimate", "the base has no candidate pairs to learn from"));
+    auto em = options->model.estimate(comparisons);
+    if (!em) return fail(em.error());
+    std::vector<dedup::Field> kept;
+    em->model = dedup::keep_unlearned(em->model, options->model, comparisons, 20, kept);
+    if (Status usable = dedup::check_estimate(*em); !usable) {
+      auto e = usable.error();
+      e.message = fmt::format("{} customers, {} candidate pairs: {}; nothing written", records->size(), comparisons.size(),
+                              e.message);
+      return fail(e);
+    }
+    std::ofstream out(d_estimate, std::ios::binary | std::ios::trunc);
+    out << dedup::model_to_text(em->model);
+    if (!out.flush()) return fail(Error::invalid_argument("estimate", "cannot write " + d_estimate));
+    std::printf("%zu customers, %zu candidate pairs: estimated match share %.4f after %d iterations%s\n",
+                records->size(), comparisons.size(), em->match_share, em->iterations,
+                em->converged ? "" : " (not converged)");
+    for (size_t f = 0; f < dedup::kFieldCount; ++f) {
+      auto field = static_cast<dedup::Field>(f);
+      int top = dedup::level_count(field) - 1;
+      std::printf("  %-10s agreement %+6.2f (now %+6.2f), disagreement %+6.2f (now %+6.2f)\n",
+                  std::string(dedup::field_name(field)).c_str(), em->model.weight(field, top), options->model.weight(field, top),
+                  em->model.weight(field, 0), options->model.weight(field, 0));
+    }
+    for (dedup::Field f : kept)
+      std::printf("  %s: too few pairs agree or disagree on it to learn from; its current values are kept\n",
+                  std::string(dedup::field_name(f)).c_str());
+    std::printf("model written to %s: set dedup.model_file to it to use it\n", d_estimate.c_str());
+    return 0;
+  }
+
   if (*dedup_cmd && d_pairs.empty()) {
     auto options = merge_options(config);
     if (!options) return fail(options.error());
@@ -488,8 +534,7 @@ int run(int argc, char** argv) {
     auto rejected = merging::rejected_pairs(**db);
     if (!rejected) return fail(rejected.error());
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    auto result = dedup::match(*records, dedup::Model::default_french().with_thresholds(options->thresholds),
-                               {.threads = d_threads});
+    auto result = dedup::match(*records, options->model, {.threads = d_threads});
     if (!result) return fail(result.error());
     size_t left_out = std::erase_if(result->pairs, [&](const dedup::ScoredPair& p) {
       return rejected->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)});

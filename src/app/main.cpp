@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 
 #include "app/app.h"
@@ -17,7 +19,18 @@ namespace fidelis::app {
 
 Result<merging::Options> merge_options(const Config& config) {
   merging::Options o;
-  o.thresholds = {config.dedup_review_threshold, config.dedup_merge_threshold};
+  dedup::Thresholds thresholds{config.dedup_review_threshold, config.dedup_merge_threshold};
+  o.model = dedup::Model::default_french().with_thresholds(thresholds);
+  if (!config.dedup_model_file.empty()) {
+    std::ifstream file(config.dedup_model_file, std::ios::binary);
+    if (!file) return Error::invalid_argument("dedup.model_file", "cannot read " + config.dedup_model_file);
+    std::stringstream text;
+    text << file.rdbuf();
+    auto model = dedup::model_from_text(text.str(), thresholds);
+    if (!model) return Error::invalid_argument("dedup.model_file", config.dedup_model_file + ": " + model.error().field + ": " +
+                                                                       model.error().message);
+    o.model = *model;
+  }
   auto rules = merging::parse_rules(config.dedup_survivorship);
   if (!rules) return Error::invalid_argument("dedup.survivorship", rules.error().message);
   o.rules = *rules;
@@ -106,7 +119,7 @@ int serve(const Config& config) {
     return queue_order_mail(tx, *orders_ptr, public_url, o, event, now);
   };
   commerce::OrdersOptions orders_options;
-  orders_options.match_thresholds = options->thresholds;
+  orders_options.match_model = options->model;
   commerce::OrderService orders(**db, clock, order_events, orders_options);
   orders_ptr = &orders;
   // The tracking link key is made now, not inside an order's transaction.

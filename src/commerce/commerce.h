@@ -288,7 +288,7 @@ struct OrdersOptions {
   int tracking_max_failures = 20;                  // wrong look-ups per address per window
   Millis tracking_window_ms = 15LL * 60'000;
   bool match_customers = true;  // use the dedup model when no customer has the order's e-mail
-  dedup::Thresholds match_thresholds = dedup::Model::default_french().thresholds();
+  dedup::Model match_model = dedup::Model::default_french();
 };
 
 class OrderService {

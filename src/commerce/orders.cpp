@@ -207,7 +207,7 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
 
 OrderService::OrderService(storage::Db& db, const Clock& clock, OrderEvents events, OrdersOptions options)
     : db_(db), clock_(clock), events_(std::move(events)), options_(options),
-      model_(dedup::Model::default_french().with_thresholds(options.match_thresholds)) {}
+      model_(options.match_model) {}
 
 Result<CreatedOrder> OrderService::create(OrderInput in, const audit::Actor& actor) {
   Millis now = clock_.now();

@@ -129,6 +129,7 @@ const std::vector<Key>& keys() {
       double_key("dedup.review_threshold", &Config::dedup_review_threshold, -100, 200, false),
       double_key("dedup.merge_threshold", &Config::dedup_merge_threshold, -100, 200, false),
       string_key("dedup.survivorship", &Config::dedup_survivorship),
+      string_key("dedup.model_file", &Config::dedup_model_file),
       bool_key("dedup.on_create", &Config::dedup_on_create),
       bool_key("email.mx_check", &Config::email_mx_check),
       int_key("email.mx_timeout_ms", &Config::email_mx_timeout_ms),

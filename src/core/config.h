@@ -35,6 +35,7 @@ struct Config {
   // Duplicates (merging/merging.h): scores in log2 likelihood-ratio units; see docs/DEDUP.md.
   double dedup_review_threshold = 12;           // at or above: queued for review
   double dedup_merge_threshold = 18;            // at or above: merged automatically
+  std::string dedup_model_file;                 // m and u per field (dedup::model_from_text); empty: built in
   std::string dedup_survivorship;               // "field=rule,...": changes the default rules
   bool dedup_on_create = true;                  // API creates look for duplicates
   bool email_mx_check = false;                  // check that e-mail domains can receive mail (DNS)

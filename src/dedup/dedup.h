@@ -247,12 +247,31 @@ class Model {
   Thresholds thresholds_;
 };
 
+// A model's parameters as text: "<field> <context> m|u <one value per level>" lines, commented
+// with the level names ('#' starts a comment). model_from_text starts from default_french() and
+// replaces the rows the text gives; InvalidArgument naming "line N" for an unreadable line, or
+// "params[<field>]" from Model::create when a row does not sum to 1.
+std::string model_to_text(const Model& model);
+Result<Model> model_from_text(std::string_view text, Thresholds thresholds);
+
 struct EmResult {
   Model model;
   double match_share = 0;  // estimated P(match) among the pairs
   int iterations = 0;
   bool converged = false;  // false: stopped at max_iterations
 };
+
+// Whether an estimate can score duplicates: EM finds *a* split of the pairs in two classes, which is
+// the duplicates only when the pairs hold enough of them. FailedPrecondition when it did not
+// converge ("iterations"), when the "match" class is most of the pairs ("match_share", above 0.5),
+// or when agreeing on a field counts against a match, or disagreeing for it ("params[<field>]").
+Status check_estimate(const EmResult& r);
+// `estimated` where the pairs teach something, `prior` elsewhere: a field that fewer than
+// `min_pairs` of the pairs show agreeing (its top level), or disagreeing (level 0), keeps `prior`'s
+// parameters, since EM cannot learn a level it does not see (live customers never share an
+// e-mail address, say). Its fields are added to `kept`. Thresholds are `estimated`'s.
+Model keep_unlearned(const Model& estimated, const Model& prior, std::span<const Comparison> pairs, size_t min_pairs,
+                     std::vector<Field>& kept);
 
 // ---------------------------------------------------------------------------------------------
 // 5. Matching a set of records.

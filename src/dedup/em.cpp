@@ -3,6 +3,8 @@
 // a two-class latent model, fields conditionally independent given the class, missing fields
 // ignored. Pairs are first reduced to distinct comparison patterns with counts, so one iteration
 // costs O(patterns), not O(pairs).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -155,6 +157,47 @@ Result<EmResult> Model::estimate(std::span<const Comparison> pairs, const EmOpti
   result.model = model;
   result.match_share = share;
   return result;
+}
+
+Model keep_unlearned(const Model& estimated, const Model& prior, std::span<const Comparison> pairs, size_t min_pairs,
+                     std::vector<Field>& kept) {
+  std::array<FieldParams, kFieldCount> params = estimated.params();
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    auto field = static_cast<Field>(f);
+    int top = level_count(field) - 1;
+    size_t agree = 0, disagree = 0;
+    for (const Comparison& c : pairs) {
+      if (!Model::counts(c, field)) continue;
+      agree += c.level[f] == top;
+      disagree += c.level[f] == 0;
+    }
+    if (agree >= min_pairs && disagree >= min_pairs) continue;
+    params[f] = prior.params()[f];
+    kept.push_back(field);
+  }
+  // Both parameter sets are valid, so their mix is.
+  return *Model::create(params, estimated.thresholds());
+}
+
+Status check_estimate(const EmResult& r) {
+  if (!r.converged)
+    return Error::failed_precondition("iterations", fmt::format("no stable estimate after {} iterations", r.iterations));
+  if (r.match_share > 0.5)
+    return Error::failed_precondition(
+        "match_share", fmt::format("{:.1f} % of the candidate pairs would be duplicates: the split found is not "
+                                   "duplicates against different people",
+                                   100 * r.match_share));
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    auto field = static_cast<Field>(f);
+    int top = level_count(field) - 1;
+    if (!(r.model.weight(field, top) > 0) || !(r.model.weight(field, 0) < 0))
+      return Error::failed_precondition(
+          fmt::format("params[{}]", field_name(field)),
+          fmt::format("the estimate weighs {} the wrong way (agreement {:+.2f}, disagreement {:+.2f}): the candidate pairs "
+                      "hold too few duplicates, or too different ones, to learn from",
+                      field_name(field), r.model.weight(field, top), r.model.weight(field, 0)));
+  }
+  return ok();
 }
 
 }  // namespace fidelis::dedup

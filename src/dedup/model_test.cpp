@@ -236,3 +236,83 @@ TEST(Em, ProbabilitiesStayAwayFromZero) {
 
 }  // namespace
 }  // namespace fidelis::dedup
+
+namespace fidelis::dedup {
+namespace {
+
+TEST(ModelFile, RoundTripsAndNamesTheBadLine) {
+  Model base = Model::default_french();
+  std::string text = model_to_text(base);
+  auto back = model_from_text(text, base.thresholds());
+  ASSERT_TRUE(back) << back.error().message;
+  for (size_t f = 0; f < kFieldCount; ++f)
+    for (int ctx = 0; ctx < 2; ++ctx)
+      for (int l = 0; l < level_count(static_cast<Field>(f)); ++l) {
+        EXPECT_EQ(back->m(static_cast<Field>(f), l, ctx), base.m(static_cast<Field>(f), l, ctx));
+        EXPECT_EQ(back->u(static_cast<Field>(f), l, ctx), base.u(static_cast<Field>(f), l, ctx));
+      }
+  // One row replaced, the rest built in; the thresholds are the caller's.
+  auto edited = model_from_text("# e-mails are shared in this shop\nemail 0 u 0.9 0.05 0.05\n", {10, 20});
+  ASSERT_TRUE(edited) << edited.error().message;
+  EXPECT_DOUBLE_EQ(edited->u(Field::kEmail, 2), 0.05);
+  EXPECT_LT(edited->weight(Field::kEmail, 2), base.weight(Field::kEmail, 2));
+  EXPECT_EQ(edited->m(Field::kFirstName, 3), base.m(Field::kFirstName, 3));
+  EXPECT_EQ(edited->thresholds().merge, 20);
+  auto field = [](std::string_view t) {
+    auto r = model_from_text(t, Model::default_french().thresholds());
+    return r ? std::string("ok") : r.error().field + ": " + r.error().message;
+  };
+  EXPECT_EQ(field("\n\nshoe_size 0 m 1\n"), "line 3: unknown field \"shoe_size\"");
+  EXPECT_EQ(field("email 1 m 0.3 0.1 0.6\n"), "line 1: email has context 0 only");
+  EXPECT_EQ(field("email 0 x 0.3 0.1 0.6\n"), "line 1: expected m or u after the context");
+  EXPECT_EQ(field("email 0 m 0.3 0.1\n"), "line 1: email has 3 levels");
+  EXPECT_EQ(field("email 0 m 0.3 0.1 0.6 0.1\n"), "line 1: email has 3 levels");
+  EXPECT_EQ(field("email 0 m 0.3 zéro 0.6\n"), "line 1: \"zéro\" is not a number");
+  EXPECT_TRUE(field("email 0 m 0.3 0.3 0.6\n").starts_with("params[email]: "));
+}
+
+}  // namespace
+}  // namespace fidelis::dedup
+
+namespace fidelis::dedup {
+namespace {
+
+TEST(ModelFile, AnEstimateIsCheckedAndKeepsWhatItCannotLearn) {
+  Model base = Model::default_french();
+  EmResult good{base, 0.1, 12, true};
+  EXPECT_TRUE(check_estimate(good));
+  EmResult stuck = good;
+  stuck.converged = false;
+  EXPECT_EQ(check_estimate(stuck).error().field, "iterations");
+  EmResult most = good;
+  most.match_share = 0.9;
+  EXPECT_EQ(check_estimate(most).error().field, "match_share");
+  // Agreeing on the last name counting against a match: the "match" class is not the duplicates.
+  auto params = base.params();
+  auto& last = params[static_cast<size_t>(Field::kLastName)];
+  last.m[0] = {0.5, 0.2, 0.2, 0.1};
+  last.u[0] = {0.1, 0.2, 0.2, 0.5};
+  EmResult wrong{*Model::create(params, base.thresholds()), 0.1, 12, true};
+  EXPECT_EQ(check_estimate(wrong).error().field, "params[last_name]");
+
+  // Pairs that only ever agree on the e-mail: it cannot be learned, and keeps the prior's values.
+  Comparison c;
+  c.level.fill(kMissing);
+  c.level[static_cast<size_t>(Field::kEmail)] = 2;
+  c.level[static_cast<size_t>(Field::kFirstName)] = 3;
+  Comparison d = c;
+  d.level[static_cast<size_t>(Field::kFirstName)] = 0;
+  std::vector<Comparison> pairs(30, c);
+  pairs.insert(pairs.end(), 30, d);
+  std::vector<Field> kept;
+  Model mixed = keep_unlearned(wrong.model, base, pairs, 20, kept);
+  EXPECT_EQ(mixed.m(Field::kFirstName, 3), wrong.model.m(Field::kFirstName, 3));  // seen both ways: learned
+  EXPECT_EQ(mixed.m(Field::kEmail, 2), base.m(Field::kEmail, 2));
+  EXPECT_EQ(mixed.m(Field::kLastName, 3), base.m(Field::kLastName, 3));            // never seen
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), Field::kFirstName), 0);
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), Field::kEmail), 1);
+  EXPECT_EQ(kept.size(), kFieldCount - 1);
+}
+
+}  // namespace
+}  // namespace fidelis::dedup

@@ -111,7 +111,7 @@ Result<std::string> default_country_of(const ImportOptions& o) {
 }  // namespace
 
 Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options)
-    : db_(db), clock_(clock), model_(dedup::Model::default_french().with_thresholds(merge_options.thresholds)),
+    : db_(db), clock_(clock), model_(merge_options.model),
       rules_(merge_options.rules) {}
 
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {

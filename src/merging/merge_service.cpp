@@ -11,7 +11,7 @@ using storage::Value;
 
 MergeService::MergeService(storage::Db& db, const Clock& clock, Options options)
     : db_(db), clock_(clock), options_(std::move(options)),
-      model_(dedup::Model::default_french().with_thresholds(options_.thresholds)) {}
+      model_(options_.model) {}
 
 Result<CreateOutcome> MergeService::create(customers::CustomerService& customers, customers::CustomerInput in,
                                            const audit::Actor& actor, bool dedup) {

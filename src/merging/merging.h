@@ -264,7 +264,9 @@ struct ReviewPage {
 // ---- the service ----
 
 struct Options {
-  dedup::Thresholds thresholds = dedup::Model::default_french().thresholds();
+  // The model that scores pairs, with its thresholds: the built-in one unless the configuration
+  // gives thresholds or a model file (dedup.model_file, made by `fidelis dedup --estimate`).
+  dedup::Model model = dedup::Model::default_french();
   Rules rules = Rules::defaults();
 };
 

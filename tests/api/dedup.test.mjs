@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drivers, freshDatabase, cliOk } from './harness.mjs';
+import { drivers, freshDatabase, cli, cliOk } from './harness.mjs';
 
 const SHOP = [
   'N° client;Prénom;Nom;E-mail;Téléphone;Date de naissance;Adresse;Code postal;Ville',
@@ -25,8 +25,70 @@ const NEWSLETTER = [
   'N4,Sophie,Bernard,sophie.b@laposte.net,07 12 34 56 78,1995-05-05,2 place Ronde,13001,Marseille',
 ].join('\n') + '\n';
 
+// 300 people: the first 150 twice (sometimes with a new e-mail or mobile), the others beside a
+// namesake at their postcode. Deterministic: a small linear congruential generator.
+function duplicatesFile() {
+  let seed = 7;
+  const rand = (n) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const firsts = ['Jean', 'Marie', 'Luc', 'Anne', 'Paul', 'Claire', 'Louis', 'Julie', 'Hugo', 'Emma', 'Noah', 'Tom'];
+  const digits = (n) => String(rand(10 ** n)).padStart(n, '0');
+  const rows = ['Prénom;Nom;E-mail;Téléphone;Date de naissance;Code postal'];
+  for (let i = 0; i < 300; ++i) {
+    const first = firsts[rand(firsts.length)];
+    const last = `Durand${i}`;
+    const postcode = `${10 + rand(85)}${digits(3)}`;
+    const born = `${String(1 + rand(28)).padStart(2, '0')}/${String(1 + rand(12)).padStart(2, '0')}/${1950 + rand(50)}`;
+    const phone = `06${digits(8)}`;
+    rows.push(`${first};${last};${first.toLowerCase()}.${i}@exemple.fr;${phone};${born};${postcode}`);
+    if (i < 150) {
+      const email = rand(10) < 6 ? `${first.toLowerCase()}.${i}@exemple.fr` : `${first.toLowerCase()}${i}@autre.fr`;
+      rows.push(`${first};${last};${email};${rand(10) < 7 ? phone : `07${digits(8)}`};${born};${postcode}`);
+    } else {
+      const other = firsts.filter((f) => f !== first)[rand(firsts.length - 1)];
+      rows.push(`${other};${last};${other.toLowerCase()}.${i}@ailleurs.fr;06${digits(8)};${String(1 + rand(28)).padStart(2, '0')}/03/${1950 + rand(50)};${postcode}`);
+    }
+  }
+  return rows.join('\r\n') + '\r\n';
+}
+
 for (const driver of drivers()) {
   describe(driver, () => {
+    test('dedup --estimate learns the weights from the base; dedup.model_file uses them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fidelis-estimate-'));
+      const { db, drop } = await freshDatabase(driver);
+      try {
+        writeFileSync(join(dir, 'dups.csv'), duplicatesFile());
+        await cliOk(['--db', db, 'import', 'customers', join(dir, 'dups.csv'), '--source', 'shop', '--no-dedup']);
+        const model = join(dir, 'model.txt');
+        const r = await cliOk(['--db', db, 'dedup', '--estimate', model]);
+        assert.match(r.stdout, /^600 customers, \d+ candidate pairs: estimated match share 0\.\d+/);
+        // Live customers never share an e-mail: that field keeps its values.
+        assert.match(r.stdout, /email: too few pairs agree or disagree on it to learn from/);
+        const text = readFileSync(model, 'utf8');
+        assert.match(text, /^birth_date 0 m /m);
+        // The file is what scores the pairs then: other decisions than the built-in model's, and
+        // only true duplicates (customers 2k-1 and 2k, k <= 150) merged.
+        const pairsFile = join(dir, 'pairs.csv');
+        const merges = async (env) => {
+          const out = await cliOk(['--db', db, 'dedup', '--pairs', pairsFile], { env });
+          const lines = readFileSync(pairsFile, 'utf8').trim().split('\r\n').slice(1).map((l) => l.split(','));
+          const merged = lines.filter((l) => l[3] === 'merge').map((l) => l.slice(0, 2).map((x) => Number(x.slice(3))).sort((a, b) => a - b));
+          for (const [a, b] of merged) assert.ok(b === a + 1 && a % 2 === 1 && a < 300, `${a}-${b} merged\n${out.stdout}`);
+          return { summary: out.stdout.split('\n')[0].replace(/; [\d.]+ s.*/, ''), merged: merged.length };
+        };
+        const builtIn = await merges({});
+        const learned = await merges({ FIDELIS_DEDUP_MODEL_FILE: model });
+        assert.notEqual(learned.summary, builtIn.summary);
+        assert.ok(learned.merged > 50, JSON.stringify(learned));
+        writeFileSync(join(dir, 'bad.txt'), 'first_name 0 m 0.5 0.5\n');
+        const bad = await cli(['--db', db, 'dedup', '--pairs', pairsFile], { env: { FIDELIS_DEDUP_MODEL_FILE: join(dir, 'bad.txt') } });
+        assert.notEqual(bad.code, 0);
+        assert.match(bad.stderr, /dedup\.model_file: .*line 1: first_name has 4 levels/);
+      } finally {
+        await drop();
+      }
+    });
+
     test('finds the same people across two sources and changes nothing', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'fidelis-dedup-'));
       const { db, drop } = await freshDatabase(driver);
