@@ -29,6 +29,26 @@ bool utf8_sample(std::string_view s) {
   return false;
 }
 
+// When the sample is plain ASCII, it says nothing of the encoding: the text from the file's first
+// byte above 0x7F (up to 64 KiB of it) does. Empty when the whole file is ASCII.
+std::string first_non_ascii_text(std::FILE* file) {
+  std::string chunk(1 << 20, '\0');
+  long offset = std::ftell(file);
+  for (;;) {
+    size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
+    if (n == 0) return {};
+    auto high = std::find_if(chunk.begin(), chunk.begin() + static_cast<long>(n),
+                             [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    if (high != chunk.begin() + static_cast<long>(n)) {
+      std::fseek(file, offset + (high - chunk.begin()), SEEK_SET);
+      std::string window(kSample, '\0');
+      window.resize(std::fread(window.data(), 1, window.size(), file));
+      return window;
+    }
+    offset += static_cast<long>(n);
+  }
+}
+
 // Fields per line for `delim`, outside double quotes, over the first lines of the sample.
 std::vector<int> counts(std::string_view sample, char delim) {
   std::vector<int> out;
@@ -246,8 +266,13 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
   std::fseek(impl->file, 0, SEEK_SET);
   std::string sample(kSample, '\0');
   sample.resize(std::fread(sample.data(), 1, sample.size(), impl->file));
-  std::fseek(impl->file, 0, SEEK_SET);
   impl->dialect = detect_dialect(sample);
+  if (!impl->dialect.bom && impl->dialect.encoding == "UTF-8" && sample.size() == kSample &&
+      std::all_of(sample.begin(), sample.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::string later = first_non_ascii_text(impl->file);
+    if (!later.empty()) impl->dialect.encoding = detect_dialect(later).encoding;
+  }
+  std::fseek(impl->file, 0, SEEK_SET);
   if (impl->dialect.bom) {
     char skip[3];
     if (std::fread(skip, 1, 3, impl->file) != 3) return Error::invalid_argument("file", "cannot read the byte-order mark");

@@ -344,7 +344,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           bool emails_dropped = false;
           std::set<int64_t> email_owners;  // of the e-mails left to other customers
           const size_t flags_before = row.flags.size();
-          std::optional<std::vector<EmailAddress>> given = row.input.emails;
+          std::optional<std::vector<EmailAddress>> given;  // the row's e-mails, when some were left to others
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
             for (const auto& e : *row.input.emails) {
@@ -357,6 +357,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               }
             }
             emails_dropped = kept.size() != row.input.emails->size();
+            if (emails_dropped) given = std::move(row.input.emails);
             row.input.emails = std::move(kept);
           }
           // A row that identifies its person only by e-mail addresses, all of one customer's (a

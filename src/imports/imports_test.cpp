@@ -75,6 +75,21 @@ TEST(CsvSource, QuotingLinesAndConversion) {
   EXPECT_EQ(rows[2].fields[2], "œuvre");  // 0x9C is œ in Windows-1252, not in Latin-1
 }
 
+TEST(CsvSource, AnAsciiStartDoesNotHideTheEncodingOfWhatFollows) {
+  std::string ascii = "nom;ville\n";
+  while (ascii.size() < 70'000) ascii += "Martin;Lyon\n";
+  for (auto [tail, encoding] : {std::pair<std::string, std::string>{"L\xE9vy;S\xE8te\n", "WINDOWS-1252"},
+                                {"L\xC3\xA9vy;S\xC3\xA8te\n", "UTF-8"}}) {
+    auto path = write_temp("late-accents.csv", ascii + tail);
+    auto src = CsvSource::open(path);
+    ASSERT_TRUE(src);
+    EXPECT_EQ((*src)->dialect().encoding, encoding);
+    auto rows = read_all(path);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows.back().fields, (std::vector<std::string>{"Lévy", "Sète"})) << encoding;
+  }
+}
+
 TEST(CsvSource, UnclosedQuoteIsAnErrorNamingTheLine) {
   auto path = write_temp("broken.csv", "a,b\n1,\"never closed\n2,3\n");
   auto src = CsvSource::open(path);
