@@ -186,6 +186,20 @@ void add_import_routes(Router& r, Services& s) {
            return json_response(200, status_json(*st));
          }});
 
+  r.add({"GET", "/api/v1/customers/{id}/provenance", "getCustomerProvenance", Permission::kCustomersRead, false, true,
+         [&s](Context& ctx) {
+           auto id = ctx.id_param();
+           if (!id) return problem(id.error());
+           imports::Importer importer(s.db, s.clock);
+           auto found = importer.provenance(*id);
+           if (!found) return problem(found.error());
+           Json items = Json::array();
+           for (const auto& p : *found)
+             items.push_back({{"import_id", p.import_id}, {"source", p.source}, {"file_name", p.file_name},
+                              {"line", p.line}, {"at", iso(p.at)}});
+           return json_response(200, {{"items", items}});
+         }});
+
   r.add({"GET", "/api/v1/imports/{id}/rejects", "getImportRejects", Permission::kImportsManage, false, true,
          [&s](Context& ctx) {
            auto id = ctx.id_param();

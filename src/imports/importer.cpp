@@ -540,6 +540,25 @@ Result<ImportStatus> Importer::status(int64_t id) {
   return status_from_row(*row);
 }
 
+Result<std::vector<Provenance>> Importer::provenance(int64_t customer_id, int limit) {
+  std::vector<Provenance> out;
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    Value c[] = {customer_id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> live,
+                             tx.one("SELECT id FROM customers WHERE id = $1 AND deleted_at IS NULL", c));
+    if (!live) return Error::not_found("id", fmt::format("no customer {}", customer_id));
+    Value p[] = {customer_id, int64_t{limit}};
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.query("SELECT p.import_id, p.source, i.file_name, p.line, p.at FROM customer_provenance p JOIN imports i ON "
+                 "i.id = p.import_id WHERE p.customer_id = $1 ORDER BY p.at DESC, p.import_id DESC, p.line DESC LIMIT $2",
+                 p));
+    for (const auto& r : rows.rows) out.push_back({r.i64(0), r.str(1), r.str(2), r.i64(3), r.i64(4)});
+    return ok();
+  }));
+  return out;
+}
+
 Result<std::vector<ImportStatus>> Importer::list(int limit) {
   Value p[] = {int64_t{limit}};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,

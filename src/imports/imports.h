@@ -213,6 +213,15 @@ struct Preview {
   std::vector<PreviewRow> rows;
 };
 
+// Where a customer's data came from: one imported record (a merge brings the loser's along).
+struct Provenance {
+  int64_t import_id = 0;
+  std::string source;     // the source system, as the import named it
+  std::string file_name;  // the imported file's name
+  int64_t line = 0;       // where the record starts in the file
+  Millis at = 0;          // when it was stored
+};
+
 class Importer {
  public:
   Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options = {});
@@ -229,6 +238,9 @@ class Importer {
   Status write_rejects(int64_t id, const std::string& path);
   // The same rejects as CSV text (rejected rows are few: they are read whole).
   Result<std::string> rejects_csv(int64_t id);
+  // The imported records behind customer `id`, newest first (at most `limit`). NotFound ("id") when
+  // no live customer has the id.
+  Result<std::vector<Provenance>> provenance(int64_t customer_id, int limit = 200);
 
  private:
   storage::Db& db_;

@@ -83,6 +83,16 @@ for (const driver of drivers()) {
       const found = await api(server, 'GET', '/api/v1/customers?q=helene.levy@', { role: 'viewer' });
       assert.equal(found.body.items.length, 1);
       assert.equal(found.body.items[0].external_ids[0].source, 'boutique');
+      // Her record's provenance: this import, its source, the file and the line.
+      const importId = Number(location.split('/').at(-1));
+      const prov = await api(server, 'GET', `/api/v1/customers/${found.body.items[0].id}/provenance`, { role: 'viewer' });
+      assert.equal(prov.status, 200, show(prov));
+      assert.equal(prov.body.items.length, 1, show(prov));
+      const { at, file_name, ...where } = prov.body.items[0];
+      assert.deepEqual(where, { import_id: importId, source: 'boutique', line: 2 });
+      assert.ok(file_name.length > 0 && Date.parse(at) > 0, show(prov));
+      const none = await api(server, 'GET', '/api/v1/customers/999999/provenance', { role: 'viewer' });
+      assert.equal(none.status, 404, show(none));
       const list = await api(server, 'GET', '/api/v1/imports', { role: 'admin' });
       assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
     });
