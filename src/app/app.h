@@ -33,9 +33,10 @@ tracking::Options tracking_options(const Config& config);
 deliverability::Options deliverability_options(const Config& config);
 
 // The mail sender's recipients, from the deliverability module: nothing is sent to an NPAI (hard
-// bounce) or spam-complaint address (an unsubscribed one still gets its order mails); a delivery,
-// and a permanent refusal of the address itself (5.1.x, 5.2.1 in the reply), are recorded as the
-// address's events (via "smtp"), so the NPAI rate counts the addresses Fidelis sent to.
+// bounce) or spam-complaint address (an unsubscribed one still gets its order mails); an accepted
+// message makes its address count as sent to (its status unchanged), and a permanent refusal of
+// the address itself (5.1.1, 5.1.2, 5.1.3, 5.1.6, 5.1.10, 5.2.1) is recorded as a hard bounce
+// (via "smtp"), so the NPAI rate counts the addresses Fidelis sent to.
 class DeliverabilityRecipients final : public mail::Recipients {
  public:
   explicit DeliverabilityRecipients(deliverability::DeliverabilityService& d) : deliverability_(d) {}

@@ -306,8 +306,11 @@ int run(int argc, char** argv) {
   }
 
   if (*import_orders_cmd) {
+    auto options = merge_options(config);
+    if (!options) return fail(options.error());
     auto st = commerce::import_orders(**db, clock,
-                                      {.path = o_file, .source = o_source, .default_currency = o_currency, .rejects_path = o_rejects},
+                                      {.path = o_file, .source = o_source, .default_currency = o_currency,
+                                       .rejects_path = o_rejects, .match_model = options->model},
                                       cli_actor());
     if (!st) return fail(st.error());
     std::printf("orders import: %lld lines read, %lld orders created, %lld already known, %lld rejected (%lld lines) (%s, '%c')\n",
@@ -552,9 +555,15 @@ int run(int argc, char** argv) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     const auto& st = result->stats;
+    // What a run would act on: the pairs left once a person's decisions are taken out.
+    auto count = [&](dedup::Decision d) {
+      return static_cast<size_t>(std::count_if(result->pairs.begin(), result->pairs.end(),
+                                               [&](const dedup::ScoredPair& p) { return p.decision == d; }));
+    };
     std::printf("%zu customers, %zu pairs compared: %zu to merge, %zu to review (%zu oversized blocks skipped); "
                 "%.1f s (%.1f s reading), peak memory %.0f MiB\n",
-                st.records, st.compared_pairs, st.decisions[2], st.decisions[1], st.oversized_blocks, secs, load_s,
+                st.records, st.compared_pairs, count(dedup::Decision::kMerge), count(dedup::Decision::kReview),
+                st.oversized_blocks, secs, load_s,
                 static_cast<double>(ru.ru_maxrss) / 1024.0);
     std::printf("%zu pairs written to %s (%zu left out: a person said they are two people)\n", result->pairs.size(),
                 d_pairs.c_str(), left_out);

@@ -18,11 +18,16 @@ std::string enhanced_code(const std::string& text) {
   return std::regex_search(text, m, code) ? m[1].str() : std::string();
 }
 
-// Codes that refuse the address itself, whichever server or message: 5.1.x (no such mailbox, no
-// such domain, bad syntax) and 5.2.1 (mailbox disabled). Other refusals (policy, content, the
-// relay's own configuration) say nothing certain about the address: the provider's bounce
+// Codes that refuse the recipient's address itself, whichever server or message: no such mailbox
+// (5.1.1), bad syntax (5.1.3), no such system or domain (5.1.2, 5.1.10), moved (5.1.6), mailbox
+// disabled (5.2.1). Not 5.1.7 and 5.1.8, which refuse the sender's address; nor policy, content or
+// the relay's own settings, which say nothing certain of the recipient: the provider's bounce
 // reports and webhooks tell those.
-bool refuses_the_address(const std::string& code) { return code.starts_with("5.1.") || code == "5.2.1"; }
+bool refuses_the_address(const std::string& code) {
+  for (std::string_view c : {"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1"})
+    if (code == c) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -37,17 +42,15 @@ Result<std::optional<std::string>> DeliverabilityRecipients::refused(std::string
 }
 
 Status DeliverabilityRecipients::answered(std::string_view email, const mail::SmtpReply& reply) {
+  // Accepted: sent to, and no more (a relay's acceptance is no delivery to the mailbox).
+  if (reply.delivered) return deliverability_.record_sent(email);
   bounces::WebhookEvent event;
   event.email = std::string(email);
-  if (reply.delivered) {
-    event.type = "delivered";
-  } else {
-    event.status_code = enhanced_code(reply.text);
-    if (!reply.permanent || !refuses_the_address(event.status_code)) return ok();
-    event.type = "bounce";
-    event.bounce_type = "hard";
-    event.diagnostic = reply.text;
-  }
+  event.status_code = enhanced_code(reply.text);
+  if (!reply.permanent || !refuses_the_address(event.status_code)) return ok();
+  event.type = "bounce";
+  event.bounce_type = "hard";
+  event.diagnostic = reply.text;
   FIDELIS_ASSIGN_OR_RETURN(bounces::Bounce b, bounces::from_webhook(event));
   FIDELIS_RETURN_IF_ERROR(deliverability_.record({b}, "smtp", kSender));
   return ok();

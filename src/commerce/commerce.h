@@ -449,6 +449,7 @@ struct OrderImportOptions {
   std::string source = "import";
   std::string default_currency = "EUR";  // for orders without a currency column
   std::string rejects_path;              // default: <path>.rejects.csv
+  dedup::Model match_model = dedup::Model::default_french();  // finds the orders' customers (OrdersOptions)
 };
 struct OrderImportStats {
   int64_t lines_read = 0;

@@ -84,6 +84,7 @@ struct Reject {
 struct Group {
   std::string number;
   std::vector<imports::CsvRecord> records;
+  std::optional<std::string> broken;  // a line of the order could not be read: why (the order is rejected)
 };
 
 }  // namespace
@@ -224,12 +225,20 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     return Reject{rec->line, column.empty() ? e.field : column, e.message, g.number};
   };
 
-  OrderService orders(db, clock);  // one for the file: it builds the dedup model
+  OrdersOptions orders_options;
+  orders_options.match_model = options.match_model;
+  OrderService orders(db, clock, {}, orders_options);  // one for the file
   auto flush = [&](Group& g) -> Status {
     if (g.records.empty()) return ok();
-    auto built = build(g);
     std::optional<Reject> rej;
-    if (auto* r = std::get_if<Reject>(&built)) {
+    std::variant<OrderInput, Reject> built = Reject{};
+    if (g.broken) {
+      // Its own unreadable line is the reason when it has one; else the neighbouring line's.
+      rej = Reject{g.records.front().line, "", *g.broken, g.number};
+      for (const auto& r : g.records)
+        if (r.malformed) rej = Reject{r.line, r.malformed_column < head->fields.size() ? head->fields[r.malformed_column] : "",
+                                      *r.malformed, g.number};
+    } else if (built = build(g); auto* r = std::get_if<Reject>(&built)) {
       rej = *r;
     } else {
       bool created = false;
@@ -256,14 +265,31 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
   };
 
   Group group;
+  // A line that cannot be read, and whose order number cannot be read either, may belong to the
+  // order before it or to the one after: both are rejected rather than imported without it.
+  std::optional<std::string> poison_next;
   for (;;) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<imports::CsvRecord> rec, src->next());
     if (!rec) break;
     if (rec->malformed) {
       ++stats.lines_read;
-      rejects.push_back({rec->line, rec->malformed_column < head->fields.size() ? head->fields[rec->malformed_column] : "",
-                         *rec->malformed, ""});
-      ++stats.lines_rejected;
+      std::string number = field(*rec, Col::kNumber).value_or("");
+      std::string why = fmt::format("line {} of the file could not be read", rec->line);
+      if (number.empty()) {
+        rejects.push_back({rec->line, rec->malformed_column < head->fields.size() ? head->fields[rec->malformed_column] : "",
+                           *rec->malformed, ""});
+        ++stats.lines_rejected;
+        if (!group.records.empty()) group.broken = why;
+        poison_next = why;
+        continue;
+      }
+      if (number != group.number) {
+        FIDELIS_RETURN_IF_ERROR(flush(group));
+        seen.insert(number);
+        group.number = number;
+      }
+      group.broken = why;
+      group.records.push_back(std::move(*rec));
       continue;
     }
     if (std::all_of(rec->fields.begin(), rec->fields.end(), [](const std::string& f) { return text::trim(f).empty(); })) continue;
@@ -288,7 +314,9 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       }
       seen.insert(number);
       group.number = number;
+      if (poison_next) group.broken = *poison_next;
     }
+    poison_next.reset();
     group.records.push_back(std::move(*rec));
   }
   FIDELIS_RETURN_IF_ERROR(flush(group));

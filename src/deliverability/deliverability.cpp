@@ -108,8 +108,12 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                                      fmt::format(R"({{"via":"{}","events":{}}})", via, events.size())},
                          now);
   }));
-  // Recompute the rate and raise the alert when it crosses the threshold.
-  if (!rate_moved) return out;
+  if (rate_moved) FIDELIS_RETURN_IF_ERROR(check_alert(now));
+  return out;
+}
+
+// Recomputes the rate and raises the alert when it crosses the threshold.
+Status DeliverabilityService::check_alert(Millis now) {
   bool was = alert_on_.load();
   FIDELIS_ASSIGN_OR_RETURN(Rates r, rates());
   if (r.alert && !was) {
@@ -122,7 +126,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                          now);
     }));
   }
-  return out;
+  return ok();
 }
 
 Result<EmailStatus> DeliverabilityService::status(std::string_view email) {
@@ -204,6 +208,33 @@ Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_
   });
 }
 
+Status DeliverabilityService::record_sent(std::string_view email) {
+  FIDELIS_ASSIGN_OR_RETURN(std::string key, key_of(email));
+  Millis now = clock_.now();
+  bool newly = false;
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("email_status:" + key));
+    Value k[] = {key};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> cur, tx.one("SELECT sent FROM email_status WHERE email_key = $1", k));
+    if (cur && cur->i64(0) != 0) return ok();  // already counted: nothing changes
+    newly = true;
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> owner,
+        tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+               "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
+               k));
+    Value up[] = {key, owner ? Value(owner->i64(0)) : storage::null(), now};
+    return tx.exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, last_reason, "
+                   "updated_at) VALUES ($1, $2, 'unverified', 0, 1, '', '', $3) ON CONFLICT (email_key) DO UPDATE SET "
+                   "sent = 1, updated_at = excluded.updated_at",
+                   up)
+               .has_value()
+               ? ok()
+               : Status(Error::internal("cannot record the address as sent to"));
+  }));
+  return newly ? check_alert(now) : ok();
+}
+
 Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
   PostalNpai out;
   FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
@@ -215,7 +246,8 @@ Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
     if (!flag) return ok();
     out.reason = flag->str(0);
     out.at = flag->i64(1);
-    out.npai = flag->str(2) == *address;
+    // A flag from before addresses were kept with it applies to the address the customer has.
+    out.npai = flag->str(2).empty() || flag->str(2) == *address;
     out.address_changed = !out.npai;
     return ok();
   }));

@@ -72,6 +72,10 @@ class DeliverabilityService {
   // An admin's "this address works again" (bounces::clear_bounces).
   Result<EmailStatus> clear(std::string_view email, const audit::Actor& actor);
   Result<Rates> rates();
+  // A message to `email` left Fidelis (its SMTP server accepted it): the address counts as sent to
+  // for the NPAI rate; its status is left as it is (the server is often a relay: acceptance says
+  // nothing of the mailbox). May raise the alert, like record().
+  Status record_sent(std::string_view email);
   // False for hard bounces, complaints and unsubscribes: campaigns skip them.
   Result<bool> sendable(std::string_view email);
   // Postal NPAI: mail sent to customer `id`'s postal address came back. The flag is kept with the
@@ -86,6 +90,8 @@ class DeliverabilityService {
   bool alert_on() const { return alert_on_.load(); }
 
  private:
+  Status check_alert(Millis now);
+
   storage::Db& db_;
   const Clock& clock_;
   Options options_;

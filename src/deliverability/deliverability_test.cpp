@@ -112,6 +112,39 @@ TEST_P(DeliverabilityTest, RawDsnEndToEnd) {
   EXPECT_EQ(svc_->status((*parsed)[0].recipient)->status, bounces::AddressStatus::kHardBounce);
 }
 
+TEST_P(DeliverabilityTest, AcceptedBySmtpCountsAsSentAndLeavesTheStatus) {
+  // Two soft bounces, then the relay accepts another message: still two, still soft.
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(svc_->record({event("soft@exemple.fr", bounces::Kind::kSoft, "4.2.2")}, "dsn", actor_));
+  ASSERT_TRUE(svc_->record_sent("soft@exemple.fr"));
+  auto s = svc_->status("soft@exemple.fr");
+  EXPECT_EQ(s->status, bounces::AddressStatus::kSoftBounce);
+  EXPECT_EQ(s->soft_count, 2);
+  ASSERT_TRUE(svc_->record_sent("Nouveau@Exemple.fr"));
+  ASSERT_TRUE(svc_->record_sent("nouveau@exemple.fr"));  // twice: the same
+  auto fresh = svc_->status("nouveau@exemple.fr");
+  EXPECT_EQ(fresh->status, bounces::AddressStatus::kUnverified);
+  EXPECT_TRUE(fresh->sent);
+  EXPECT_EQ(svc_->rates()->overall.sent, 2);
+  EXPECT_EQ(svc_->record_sent("pas une adresse").error().field, "email");
+}
+
+TEST_P(DeliverabilityTest, APostalFlagFromBeforeAddressesWereKeptStillApplies) {
+  customers::CustomerService customers(*t_.db, clock_);
+  customers::CustomerInput in;
+  in.last_name = "Garnier";
+  in.address = customers::Address{"3 place Bellecour", std::nullopt, "69002", "Lyon", "FR"};
+  auto c = customers.create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(svc_->flag_postal_npai(c->id, "", actor_));
+  storage::Value id[] = {c->id};
+  ASSERT_TRUE(t_.db->exec("UPDATE postal_npai SET address_key = '' WHERE customer_id = $1", id));
+  auto flag = svc_->postal_npai(c->id);
+  ASSERT_TRUE(flag) << flag.error().message;
+  EXPECT_TRUE(flag->npai);
+  EXPECT_FALSE(flag->address_changed);
+  EXPECT_EQ(flag->reason, "returned mail");
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, DeliverabilityTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -226,6 +226,7 @@ struct CsvSource::Impl {
                               "and its quotes doubled",
                               line, csv_strerror(csv_error(&parser)));
     r.malformed_column = fields.size();
+    r.fields = std::move(fields);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     r.raw = std::move(text);
     text.clear();

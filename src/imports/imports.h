@@ -54,8 +54,8 @@ struct CsvRecord {
   std::vector<std::string> fields;  // UTF-8
   // Set when the record's quoting is broken (a quote inside an unquoted field, text after a
   // closing quote): why, the 0-based column where reading failed, and the record's text as it
-  // is in the file. `fields` is then empty, and the next record is read normally. (A header row
-  // with broken quoting is an error of next() instead.)
+  // is in the file. `fields` then holds only the fields read before the break, and the next record
+  // is read normally. (A header row with broken quoting is an error of next() instead.)
   std::optional<std::string> malformed;
   size_t malformed_column = 0;
   std::string raw;

@@ -112,7 +112,7 @@ TEST(CsvSource, BrokenQuotingSetsTheRecordAsideAndReadingGoesOn) {
   auto rows = read_all(path);
   ASSERT_EQ(rows.size(), 5u);
   ASSERT_TRUE(rows[1].malformed);
-  EXPECT_TRUE(rows[1].fields.empty());
+  EXPECT_EQ(rows[1].fields, std::vector<std::string>{"1"});  // what was read before the break
   EXPECT_EQ(rows[1].line, 2);
   EXPECT_EQ(rows[1].malformed_column, 1u);  // "nom"
   EXPECT_EQ(rows[1].raw, "1;Dupont \"dit Jeannot\";Lyon");

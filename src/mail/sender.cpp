@@ -145,12 +145,14 @@ Result<SendReport> MailService::send_pending(const std::atomic<bool>* stop) {
                                        m.message_id.value_or(""), clock_.now(), m.id});
         reply = smtp_send(options_.smtp, from_.email, m.to_email, mime);
       }
-      FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply));
-      if (!recorded) continue;
+      // The address's status first, so that a message seen sent or failed has its address's
+      // status already told.
       if (!refused && options_.recipients != nullptr) {
         if (Status told = options_.recipients->answered(m.to_email, reply); !told)
           log::warn("cannot record the address's status", {{"id", std::to_string(m.id)}, {"error", told.error().message}});
       }
+      FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply));
+      if (!recorded) continue;
       State next = next_state(m, reply);
       if (next == State::kSent) {
         ++report.sent;

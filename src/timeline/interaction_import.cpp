@@ -109,7 +109,9 @@ Result<ImportReport> import_interactions(storage::Db& db, const Clock& clock, co
     r.line = rec->line;
     auto reject = [&](const Error& e) { report.rejects.push_back({rec->line, e.field, e.message}); };
     if (rec->malformed) {
-      reject(Error::invalid_argument("line", *rec->malformed));
+      reject(Error::invalid_argument(
+          rec->malformed_column < header->fields.size() ? std::string(text::trim(header->fields[rec->malformed_column])) : "line",
+          *rec->malformed));
       continue;
     }
     if (auto id = get("customer_id")) {

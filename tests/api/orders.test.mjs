@@ -218,6 +218,28 @@ for (const driver of drivers()) {
         assert.ok(h1, show(list));
         assert.equal(h1.total_minor, 2500 + 990);
         assert.equal(h1.source, 'prestashop');
+
+        // A line that cannot be read rejects its whole order, never imports it short of a line;
+        // one whose order number cannot be read rejects the orders on both sides of it.
+        const broken = join(dir, 'cassees.csv');
+        writeFileSync(broken,
+          'Numéro commande;Date;E-mail;SKU;Quantité;Prix unitaire\n' +
+          'Q-1;2025-04-01;anne@exemple.fr;ENG-1;1;12,50\n' +
+          'Q-1;2025-04-01;anne@exemple.fr;GANTS "L";1;9,90\n' +
+          'Q-1;2025-04-01;anne@exemple.fr;ENG-2;1;5,00\n' +
+          'Q-2;2025-04-02;marc@exemple.fr;ENG-1;1;12,50\n' +
+          '"Q-3"x;2025-04-02;marc@exemple.fr;ENG-1;1;12,50\n' +
+          'Q-4;2025-04-03;zoe@exemple.fr;ENG-1;1;12,50\n' +
+          'Q-5;2025-04-04;ines@exemple.fr;ENG-1;1;12,50\n');
+        const b = await cli(['--db', server.db, 'import', 'orders', broken, '--source', 'prestashop']);
+        assert.equal(b.code, 1, b.stdout + b.stderr);
+        assert.match(b.stdout, /7 lines read, 1 orders created, 0 already known, 3 rejected \(6 lines\)/, b.stdout);
+        const lines = readFileSync(`${broken}.rejects.csv`, 'utf8');
+        assert.match(lines, /\n3,SKU,"line 3: the quoting is broken/);
+        assert.match(lines, /\n6,Numéro commande,"line 6: the quoting is broken/);
+        const numbers = (await viewer('GET', '/api/v1/orders?limit=100')).body.items.map((o) => o.number);
+        assert.ok(numbers.includes('Q-5'), numbers.join());
+        for (const n of ['Q-1', 'Q-2', 'Q-4']) assert.ok(!numbers.includes(n), `${n} in ${numbers.join()}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
