@@ -368,7 +368,6 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             row.input.emails = std::move(given);
             row.flags.resize(flags_before);
             emails_dropped = false;
-            duplicate.reset();
             to_review.clear();
           }
           // (With dedup on, the look-up above already found no owner.)
