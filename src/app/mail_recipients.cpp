@@ -1,22 +1,12 @@
 // The mail sender's recipients as the deliverability module sees them.
 
-#include <regex>
-
 #include "app/app.h"
-#include "core/log.h"
 
 namespace fidelis::app {
 
 namespace {
 
 const audit::Actor kSender{"system", std::nullopt, "mail sender", "", ""};
-
-// The enhanced status code (RFC 3463) in an SMTP reply's text, if there is one.
-std::string enhanced_code(const std::string& text) {
-  static const std::regex code(R"((?:^|[\s-])([245]\.\d{1,3}\.\d{1,3})(?=$|[\s:;,.]))");
-  std::smatch m;
-  return std::regex_search(text, m, code) ? m[1].str() : std::string();
-}
 
 // Codes that refuse the recipient's address itself, whichever server or message: no such mailbox
 // (5.1.1), bad syntax (5.1.3), no such system or domain (5.1.2, 5.1.10), moved (5.1.6), mailbox
@@ -44,14 +34,12 @@ Result<std::optional<std::string>> DeliverabilityRecipients::refused(std::string
 Status DeliverabilityRecipients::answered(std::string_view email, const mail::SmtpReply& reply) {
   // Accepted: sent to, and no more (a relay's acceptance is no delivery to the mailbox).
   if (reply.delivered) return deliverability_.record_sent(email);
-  bounces::WebhookEvent event;
-  event.email = std::string(email);
-  event.status_code = enhanced_code(reply.text);
-  if (!reply.permanent || !refuses_the_address(event.status_code)) return ok();
-  event.type = "bounce";
-  event.bounce_type = "hard";
-  event.diagnostic = reply.text;
-  FIDELIS_ASSIGN_OR_RETURN(bounces::Bounce b, bounces::from_webhook(event));
+  if (!reply.permanent) return ok();
+  // The bounces module reads the reply's enhanced status code out of its text, as for a provider's.
+  FIDELIS_ASSIGN_OR_RETURN(bounces::Bounce b,
+                           bounces::from_webhook({.type = "bounce", .email = std::string(email), .status_code = reply.text,
+                                                  .diagnostic = reply.text, .bounce_type = "hard"}));
+  if (!refuses_the_address(b.status_code)) return ok();
   FIDELIS_RETURN_IF_ERROR(deliverability_.record({b}, "smtp", kSender));
   return ok();
 }

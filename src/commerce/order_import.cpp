@@ -225,6 +225,10 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     return Reject{rec->line, column.empty() ? e.field : column, e.message, g.number};
   };
 
+  // The header of the column where an unreadable line's reading failed.
+  auto broken_column = [&](const imports::CsvRecord& r) {
+    return r.malformed_column < head->fields.size() ? head->fields[r.malformed_column] : std::string();
+  };
   OrdersOptions orders_options;
   orders_options.match_model = options.match_model;
   OrderService orders(db, clock, {}, orders_options);  // one for the file
@@ -236,8 +240,7 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       // Its own unreadable line is the reason when it has one; else the neighbouring line's.
       rej = Reject{g.records.front().line, "", *g.broken, g.number};
       for (const auto& r : g.records)
-        if (r.malformed) rej = Reject{r.line, r.malformed_column < head->fields.size() ? head->fields[r.malformed_column] : "",
-                                      *r.malformed, g.number};
+        if (r.malformed) rej = Reject{r.line, broken_column(r), *r.malformed, g.number};
     } else if (built = build(g); auto* r = std::get_if<Reject>(&built)) {
       rej = *r;
     } else {
@@ -276,8 +279,7 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       std::string number = field(*rec, Col::kNumber).value_or("");
       std::string why = fmt::format("line {} of the file could not be read", rec->line);
       if (number.empty()) {
-        rejects.push_back({rec->line, rec->malformed_column < head->fields.size() ? head->fields[rec->malformed_column] : "",
-                           *rec->malformed, ""});
+        rejects.push_back({rec->line, broken_column(*rec), *rec->malformed, ""});
         ++stats.lines_rejected;
         if (!group.records.empty()) group.broken = why;
         poison_next = why;

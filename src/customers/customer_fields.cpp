@@ -74,6 +74,10 @@ Result<CustomFieldType> parse_custom_field_type(std::string_view s, std::string_
   return parse_enum<CustomFieldType>(kFieldTypes, s, field, "type");
 }
 
+bool is_country_code(std::string_view code) {
+  return code.size() == 2 && std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
 Phone normalize_phone(std::string_view raw, std::string_view label, std::string_view region) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;

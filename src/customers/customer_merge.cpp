@@ -34,6 +34,19 @@ void add_missing(std::vector<T>& into, const std::vector<T>& from, Same same) {
 
 }  // namespace
 
+Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
+  for (int hop = 0; hop < 16; ++hop) {
+    Value p[] = {id};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
+                             tx.one("SELECT deleted_at, merged_into FROM customers WHERE id = $1", p));
+    if (!row) return std::optional<int64_t>();
+    if (row->is_null(0)) return std::optional<int64_t>(id);
+    if (row->is_null(1)) return std::optional<int64_t>();
+    id = row->i64(1);
+  }
+  return std::optional<int64_t>();
+}
+
 Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));

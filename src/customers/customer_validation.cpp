@@ -72,7 +72,7 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
   std::string region(phone_region.empty() ? "FR" : phone_region);
   if (in.address && in.address->country) {
     std::string c = text::to_upper(text::trim(*in.address->country));
-    if (c.size() == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z') region = c;
+    if (is_country_code(c)) region = c;
   }
   if (in.phones) {
     if (in.phones->size() > 10) return Error::invalid_argument("phones", "at most 10 phone numbers");
@@ -96,7 +96,7 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
     FIDELIS_RETURN_IF_ERROR(check_text(a.country, "address.country", 2));
     if (a.country) {
       std::string c = text::to_upper(*a.country);
-      if (c.size() != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z')
+      if (!is_country_code(c))
         return Error::invalid_argument("address.country", "expected an ISO 3166-1 alpha-2 code such as FR");
       a.country = c;
     }

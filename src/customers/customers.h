@@ -196,6 +196,8 @@ NameKeys name_keys(const std::optional<std::string>& first, const std::optional<
 // (with `mx`) a domain that cannot receive mail. API creates and imports flag alike.
 std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
+// The form of an ISO 3166-1 alpha-2 country code, upper-cased: two letters A-Z ("FR", "BE").
+bool is_country_code(std::string_view code);
 
 class CustomerService {
  public:
@@ -255,6 +257,9 @@ Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now)
 // external ids, household members and affinities it lacks are added; consents are upserted.
 // Bumps the version, emits customer.updated. NotFound if `id` is not a live customer.
 Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
+// The live customer record `id` ended up in: itself, or the customer it was merged into (followed
+// through later merges); nullopt when it is gone otherwise (deleted, or no such id).
+Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id);
 // Sets live customer `id`'s scalar fields (civility, names, birth date, address) to exactly `in`'s
 // (unset = NULL), replaces the lists `in` sets and upserts its consents, inside `tx`: what a merge's
 // survivorship decided. Bumps the version and rewrites the document; no audit entry or event.

@@ -234,12 +234,6 @@ TEST(Em, ProbabilitiesStayAwayFromZero) {
   EXPECT_TRUE(std::isfinite(r->model.weight(Field::kEmail, 0)));
 }
 
-}  // namespace
-}  // namespace fidelis::dedup
-
-namespace fidelis::dedup {
-namespace {
-
 TEST(ModelFile, RoundTripsAndNamesTheBadLine) {
   Model base = Model::default_french();
   std::string text = model_to_text(base);
@@ -270,12 +264,6 @@ TEST(ModelFile, RoundTripsAndNamesTheBadLine) {
   EXPECT_EQ(field("email 0 m 0.3 zéro 0.6\n"), "line 1: \"zéro\" is not a number");
   EXPECT_TRUE(field("email 0 m 0.3 0.3 0.6\n").starts_with("params[email]: "));
 }
-
-}  // namespace
-}  // namespace fidelis::dedup
-
-namespace fidelis::dedup {
-namespace {
 
 TEST(ModelFile, AnEstimateIsCheckedAndKeepsWhatItCannotLearn) {
   Model base = Model::default_french();

@@ -34,6 +34,18 @@ Result<std::string> key_of(std::string_view email) {
   return text::to_lower(e);
 }
 
+// The live customer (lowest id) whose e-mail has key `key`, if any.
+Result<std::optional<int64_t>> owner_of(storage::Tx& tx, const std::string& key) {
+  Value k[] = {key};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> row,
+      tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+             "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
+             k));
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(row->i64(0));
+}
+
 // The customer's postal address as one comparable key (accents, case and spacing folded), or
 // nullopt when no live customer has the id.
 Result<std::optional<std::string>> address_key(storage::Tx& tx, int64_t customer_id) {
@@ -68,12 +80,8 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
       if (cur) state = {bounces::parse_address_status(cur->str(2)).value_or(bounces::AddressStatus::kUnverified),
                         static_cast<int>(cur->i64(3))};
       bounces::AddressState next = bounces::apply_event(state, b, {options_.soft_bounces_before_hard});
-      FIDELIS_ASSIGN_OR_RETURN(
-          std::optional<storage::Row> owner,
-          tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-                 "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
-                 k));
-      Value customer = owner ? Value(owner->i64(0)) : storage::null();
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, owner_of(tx, key));
+      Value customer = storage::opt(owner);
       bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;
       bool was_sent = cur && cur->i64(4) != 0;
       bool hard_before = state.status == bounces::AddressStatus::kHardBounce;
@@ -98,7 +106,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
           ev));
       if (next.status != state.status)
-        FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"email.status_changed", owner ? std::optional<int64_t>(owner->i64(0)) : std::nullopt, key,
+        FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"email.status_changed", owner, key,
                                                  fmt::format(R"({{"from":"{}","to":"{}"}})", bounces::address_status_name(state.status),
                                                              bounces::address_status_name(next.status))},
                                             now));
@@ -218,12 +226,8 @@ Status DeliverabilityService::record_sent(std::string_view email) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> cur, tx.one("SELECT sent FROM email_status WHERE email_key = $1", k));
     if (cur && cur->i64(0) != 0) return ok();  // already counted: nothing changes
     newly = true;
-    FIDELIS_ASSIGN_OR_RETURN(
-        std::optional<storage::Row> owner,
-        tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-               "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
-               k));
-    Value up[] = {key, owner ? Value(owner->i64(0)) : storage::null(), now};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, owner_of(tx, key));
+    Value up[] = {key, storage::opt(owner), now};
     return tx.exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, last_reason, "
                    "updated_at) VALUES ($1, $2, 'unverified', 0, 1, '', '', $3) ON CONFLICT (email_key) DO UPDATE SET "
                    "sent = 1, updated_at = excluded.updated_at",

@@ -45,6 +45,8 @@ int http_status(Code code);
 Response problem(const Error& e);
 Response problem(int status, std::string_view detail, std::string_view field = {});
 Response json_response(int status, const Json& body);
+// 204 No Content: a write that has nothing to say back.
+Response no_content();
 
 // ---- request context and routes (router.cpp) ----
 struct Context {

@@ -59,8 +59,7 @@ void add_auth_routes(Router& r, Services& s) {
   r.add({"POST", "/api/v1/auth/logout", "logout", std::nullopt, true, true, [&s](Context& ctx) {
            if (std::string token = cookie_value(ctx.req.header("Cookie"), "fidelis_session"); !token.empty())
              if (auto st = s.auth.logout(token); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
+           Response res = no_content();
            res.set("Set-Cookie", session_cookie(s, "", 0));
            return res;
          }});
@@ -109,9 +108,7 @@ void add_auth_routes(Router& r, Services& s) {
            disable ? "disableUser" : "enableUser", Permission::kUsersManage, false, true, [&s, disable](Context& ctx) {
              if (auto st = s.auth.set_user_disabled(ctx.params.at("email"), disable, ctx.actor); !st)
                return problem(st.error());
-             Response res;
-             res.status = 204;
-             return res;
+             return no_content();
            }});
   }
 
@@ -154,9 +151,7 @@ void add_auth_routes(Router& r, Services& s) {
 
   r.add({"DELETE", "/api/v1/api-keys/{name}", "revokeApiKey", Permission::kApiKeysManage, false, true, [&s](Context& ctx) {
            if (auto st = s.auth.revoke_api_key(ctx.params.at("name"), ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
 
   r.add({"GET", "/api/v1/audit", "listAudit", Permission::kAuditRead, false, true, [&s](Context& ctx) {

@@ -198,9 +198,7 @@ void add_customer_routes(Router& r, Services& s) {
              if (!version) return problem(Error::invalid_argument("If-Match", "expected an ETag such as \"v3\""));
            }
            if (auto st = s.customers.remove(*id, version, ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
 
   r.add({"POST", "/api/v1/customers/{id}/restore", "restoreCustomer", Permission::kCustomersRestore, false, true,

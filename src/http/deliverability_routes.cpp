@@ -142,9 +142,7 @@ void add_deliverability_routes(Router& r, Services& s) {
              reason = rs->value_or("");
            }
            if (auto st = s.deliverability.flag_postal_npai(*id, reason, ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
   r.add({"GET", "/api/v1/customers/{id}/postal-npai", "getPostalNpai", Permission::kCustomersRead, false, true,
          [&s](Context& ctx) {
@@ -162,9 +160,7 @@ void add_deliverability_routes(Router& r, Services& s) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());
            if (auto st = s.deliverability.clear_postal_npai(*id, ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
 }
 

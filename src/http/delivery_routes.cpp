@@ -194,9 +194,7 @@ void add_delivery_routes(Router& r, Services& s) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());
            if (auto st = s.slots.release(*id, ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
 }
 

@@ -73,6 +73,12 @@ Response problem(int status, std::string_view detail, std::string_view field) {
   return make_problem(status, code, detail, field);
 }
 
+Response no_content() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
 Response json_response(int status, const Json& body) {
   Response r;
   r.status = status;

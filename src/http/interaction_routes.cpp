@@ -141,9 +141,7 @@ void add_interaction_routes(Router& r, Services& s) {
            auto id = ctx.id_param();
            if (!id) return problem(id.error());
            if (auto st = s.interactions.remove(*id, ctx.actor); !st) return problem(st.error());
-           Response res;
-           res.status = 204;
-           return res;
+           return no_content();
          }});
   r.add({"GET", "/api/v1/customers/{id}/interactions", "listCustomerInteractions", Permission::kCustomersRead, false, true,
          [&s](Context& ctx) {

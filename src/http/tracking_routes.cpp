@@ -184,8 +184,7 @@ void add_tracking_routes(Router& r, Services& s) {
            if (auto st = reject_unknown(body, {"visitor_id", "consent", "events"}); !st) return problem(st.error());
            auto consent = get_bool(body, "consent", "consent");
            if (!consent) return problem(consent.error());
-           Response res;
-           res.status = 204;
+           Response res = no_content();
            Privacy p = privacy_of(ctx, consent->value_or(false));
            if (!s.tracking.may_store(p)) {
              res.set("Tracking", not_stored_reason(s, p));

@@ -103,7 +103,7 @@ std::string column_for(const std::string& field, std::span<const Column> columns
 // The country given to rows without one: empty, or an ISO 3166-1 alpha-2 code (any case).
 Result<std::string> default_country_of(const ImportOptions& o) {
   std::string c = text::to_upper(text::trim(o.default_country));
-  if (!c.empty() && (c.size() != 2 || !std::all_of(c.begin(), c.end(), [](char x) { return x >= 'A' && x <= 'Z'; })))
+  if (!c.empty() && !is_country_code(c))
     return Error::invalid_argument("default_country", "expected an ISO 3166-1 alpha-2 code such as FR, BE or CH");
   return c;
 }
@@ -394,8 +394,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             customer_id = c.id;
             ++merged;
           } else {
-            if (!row.input.first_name && !row.input.last_name && (!row.input.emails || row.input.emails->empty()) &&
-                (!row.input.phones || row.input.phones->empty())) {
+            if (only_emails_identify(row.input) && (!row.input.emails || row.input.emails->empty())) {
               Value r[] = {import_id, p.line, column_for("emails", columns),
                            std::string(o.dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
                                                : "its only e-mail belongs to another customer: nothing left to make a customer from"),

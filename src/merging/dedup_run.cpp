@@ -52,20 +52,6 @@ Status save(storage::Tx& tx, const DedupRun& d) {
   return ok();
 }
 
-// The live customer a record ended up in (itself, or what it was merged into); nullopt when deleted.
-Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
-  for (int hop = 0; hop < 16; ++hop) {
-    Value p[] = {id};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
-                             tx.one("SELECT deleted_at, merged_into FROM customers WHERE id = $1", p));
-    if (!row) return std::optional<int64_t>();
-    if (row->is_null(0)) return std::optional<int64_t>(id);
-    if (row->is_null(1)) return std::optional<int64_t>();
-    id = row->i64(1);
-  }
-  return std::optional<int64_t>();
-}
-
 }  // namespace
 
 Status MergeService::fail_abandoned_runs(bool reading) {
@@ -230,8 +216,8 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
       for (size_t i = start; i < std::min(pairs.size(), start + kBatch); ++i) {
         const dedup::ScoredPair& p = pairs[i];
         ++next.done;
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> a, survivor(tx, p.a_id));
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> b, survivor(tx, p.b_id));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> a, customers::survivor(tx, p.a_id));
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> b, customers::survivor(tx, p.b_id));
         if (!a || !b || *a == *b) {
           ++next.skipped;
           continue;

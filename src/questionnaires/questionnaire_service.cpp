@@ -417,15 +417,14 @@ Result<Form> QuestionnaireService::open(std::string_view token) {
   Form f;
   FIDELIS_ASSIGN_OR_RETURN(f.questionnaire, get(qid));
   // A link sent before its customer was merged into another answers for the one that remains.
+  std::optional<int64_t> live;
+  FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(live, survivor(tx, cid));
+    return ok();
+  }));
+  if (!live) return bad();
+  cid = *live;
   auto c = customers_.get(cid);
-  for (int hops = 0; !c && c.error().code == Code::kNotFound && hops < 16; ++hops) {
-    Value id[] = {int64_t{cid}};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> merged,
-                             db_.one("SELECT merged_into FROM customers WHERE id = $1 AND merged_into IS NOT NULL", id));
-    if (!merged) break;
-    cid = merged->i64(0);
-    c = customers_.get(cid);
-  }
   if (!c) return bad();
   f.customer_id = cid;
   f.expires_at = exp;
