@@ -207,6 +207,7 @@ struct EscalationConfig {
 //     hard bounce                    -> hard_bounce (count kept)
 //     soft bounce                    -> soft_bounce, count + 1; hard_bounce once count reaches
 //                                       soft_bounces_before_hard
+//     soft bounce, action delayed    -> unchanged: a warning while the server still retries
 //     delivered                      -> valid, count 0
 //     relayed / expanded             -> unchanged (a relay accepting it proves nothing)
 //     hard_bounce --anything but complaint/unsubscribe--> hard_bounce: a "delivered" seen later

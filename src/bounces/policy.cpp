@@ -47,6 +47,8 @@ AddressState apply_event(const AddressState& current, const Bounce& event, const
       return next;
     case Kind::kSoft: {
       if (current.status == AddressStatus::kHardBounce) return next;
+      // "Delayed" is a warning while the server still retries: the message has not failed yet.
+      if (event.action == Action::kDelayed) return next;
       int threshold = std::max(1, config.soft_bounces_before_hard);
       // A stored count that is corrupt or past the threshold must neither overflow nor go negative.
       next.soft_count = std::clamp(current.soft_count, 0, threshold - 1) + 1;

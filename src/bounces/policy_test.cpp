@@ -34,10 +34,19 @@ TEST(ApplyEvent, SoftBouncesEscalateAtTheThreshold) {
   AddressState s{S::kValid, 0};
   s = apply_event(s, kSoft);
   EXPECT_EQ(s, (AddressState{S::kSoftBounce, 1}));
-  s = apply_event(s, kDelayed);
+  s = apply_event(s, kSoft);
   EXPECT_EQ(s, (AddressState{S::kSoftBounce, 2}));
   s = apply_event(s, kSoft);
   EXPECT_EQ(s, (AddressState{S::kHardBounce, 3}));  // default: 3 soft bounces make an NPAI
+}
+
+TEST(ApplyEvent, DelayWarningsCountForNothing) {
+  // "Action: delayed" says the server is still retrying: however many come, the address stays.
+  AddressState s{S::kValid, 0};
+  for (int i = 0; i < 5; ++i) s = apply_event(s, kDelayed);
+  EXPECT_EQ(s, (AddressState{S::kValid, 0}));
+  s = apply_event(apply_event({S::kValid, 0}, kSoft), kDelayed);
+  EXPECT_EQ(s, (AddressState{S::kSoftBounce, 1}));
 }
 
 TEST(ApplyEvent, ThresholdIsConfigurable) {

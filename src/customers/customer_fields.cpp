@@ -1,10 +1,12 @@
 // Names of the customer enums, and normalisation of names and phone numbers.
 
 #include <phonenumbers/phonenumberutil.h>
+#include <unicode/uloc.h>
 
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <unordered_set>
 
 #include "core/text.h"
 #include "customers/customers.h"
@@ -75,7 +77,35 @@ Result<CustomFieldType> parse_custom_field_type(std::string_view s, std::string_
 }
 
 bool is_country_code(std::string_view code) {
-  return code.size() == 2 && std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (code.size() != 2 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+    return false;
+  static const std::unordered_set<std::string> known = [] {
+    std::unordered_set<std::string> out;
+    for (const char* const* c = uloc_getISOCountries(); *c; ++c) out.insert(*c);
+    return out;
+  }();
+  return known.contains(std::string(code));
+}
+
+Address combine_addresses(const Address& chosen, const Address& other) {
+  auto agree = [](const std::optional<std::string>& a, const std::optional<std::string>& b, auto key) {
+    return !a || !b || key(*a) == key(*b);
+  };
+  auto same = [](const std::string& s) { return text::search_key(s); };
+  auto digits = [](const std::string& s) {
+    std::string d;
+    for (char c : s)
+      if (c != ' ') d += c;
+    return d;
+  };
+  bool shared = (chosen.postcode && other.postcode) || (chosen.city && other.city);
+  if (!shared || !agree(chosen.postcode, other.postcode, digits) || !agree(chosen.city, other.city, same) ||
+      !agree(chosen.country, other.country, same) || !agree(chosen.street, other.street, same))
+    return chosen;
+  Address out = chosen;
+  for (auto f : {&Address::street, &Address::street2, &Address::postcode, &Address::city, &Address::country})
+    if (!(out.*f)) out.*f = other.*f;
+  return out;
 }
 
 Phone normalize_phone(std::string_view raw, std::string_view label, std::string_view region) {

@@ -62,7 +62,8 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
   std::optional<std::string> birth = pick(in.birth_date, cur.birth_date);
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
-  if (in.address && (overwrite || !has_address)) a = *in.address;
+  if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);
+  else if (in.address) a = combine_addresses(a, *in.address);
 
   CustomerInput lists;
   lists.emails = cur.emails;

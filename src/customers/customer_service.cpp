@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "core/email.h"
 #include "core/log.h"
@@ -56,20 +57,25 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
     FIDELIS_ASSIGN_OR_RETURN(defs, load_custom_field_defs(db_));
   }
   FIDELIS_RETURN_IF_ERROR(validate(in, defs));
-  if (!in.first_name && !in.last_name && (!in.emails || in.emails->empty()) && (!in.phones || in.phones->empty()))
-    return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
+  bool valid_phone = in.phones && std::any_of(in.phones->begin(), in.phones->end(), [](const Phone& p) { return p.valid; });
+  if (!in.first_name && !in.last_name && (!in.emails || in.emails->empty()) && !valid_phone)
+    return Error::invalid_argument(in.phones && !in.phones->empty() ? "phones" : "last_name",
+                                   "a customer needs at least a name, an e-mail or a valid phone number");
   Millis now = clock_.now();
-  // DNS before the transaction: a slow answer must not hold the writer.
-  std::vector<std::pair<std::string, std::string>> email_flags;
+  // Flagged as an import flags them: disposable or unreachable e-mails (DNS before the
+  // transaction: a slow answer must not hold the writer), numbers kept as given but invalid.
+  std::vector<std::array<std::string, 3>> flags;  // field, value, reason
   for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{}))
-    if (auto reason = email_flag_reason(e.email, mx_)) email_flags.emplace_back(e.email, std::string(*reason));
+    if (auto reason = email_flag_reason(e.email, mx_)) flags.push_back({"email", e.email, std::string(*reason)});
+  for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
+    if (!p.valid) flags.push_back({"phone", p.raw, std::string(kInvalidPhoneReason)});
   Customer created;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
     FIDELIS_ASSIGN_OR_RETURN(created, insert_customer(tx, in, now));
     int64_t id = created.id;
-    for (const auto& [email, reason] : email_flags) {
-      Value f[] = {id, std::string("email"), email, reason, std::string("api"), now};
+    for (const auto& [field, value, reason] : flags) {
+      Value f[] = {id, field, value, reason, std::string("api"), now};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
           "ON CONFLICT (customer_id, field, value) DO NOTHING",

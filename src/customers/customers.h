@@ -196,8 +196,17 @@ NameKeys name_keys(const std::optional<std::string>& first, const std::optional<
 // (with `mx`) a domain that cannot receive mail. API creates and imports flag alike.
 std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
-// The form of an ISO 3166-1 alpha-2 country code, upper-cased: two letters A-Z ("FR", "BE").
+// The reason a number kept as given is flagged on its customer.
+inline constexpr std::string_view kInvalidPhoneReason = "not a valid phone number (kept as given)";
+// An ISO 3166-1 alpha-2 country code, upper-cased ("FR", "BE"), that ICU knows as a country:
+// "XX" or "fr" are not.
 bool is_country_code(std::string_view code);
+// `chosen` with the parts it lacks (street, street2, postcode, city, country) taken from `other`
+// when both are the same place: the postcodes, cities and countries both give agree, at least a
+// postcode or a city is on both sides, and they do not give two different streets. Otherwise
+// `chosen` as it is: an address moves as one, and a street from one side with a postcode from the
+// other is nowhere.
+Address combine_addresses(const Address& chosen, const Address& other);
 
 class CustomerService {
  public:

@@ -116,6 +116,57 @@ TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {
   EXPECT_EQ(svc_->flags(999999).error().code, Code::kNotFound);
 }
 
+TEST_P(CustomersTest, InvalidPhonesAreFlaggedAndMakeNoCustomerAlone) {
+  CustomerInput in;
+  in.last_name = "Numéro";
+  in.phones = std::vector<Phone>{Phone{.raw = "abc"}, Phone{.raw = "06 12 34 56 78"}};
+  auto c = svc_->create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto flags = svc_->flags(c->id);
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].field, "phone");
+  EXPECT_EQ((*flags)[0].value, "abc");
+  EXPECT_EQ((*flags)[0].reason, kInvalidPhoneReason);
+
+  CustomerInput only_bad;
+  only_bad.phones = std::vector<Phone>{Phone{.raw = "12"}};
+  auto refused = svc_->create(only_bad, actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "phones");
+
+  CustomerInput nowhere;
+  nowhere.last_name = "Nulle-Part";
+  nowhere.address = Address{std::nullopt, std::nullopt, "75011", "Paris", "XX"};
+  EXPECT_EQ(svc_->create(nowhere, actor_).error().field, "address.country");
+}
+
+TEST(Addresses, CountryCodesAreIsoOnesAndTheSamePlaceIsCompleted) {
+  EXPECT_TRUE(is_country_code("FR"));
+  EXPECT_TRUE(is_country_code("BE"));
+  EXPECT_TRUE(is_country_code("RE"));
+  EXPECT_FALSE(is_country_code("XX"));
+  EXPECT_FALSE(is_country_code("fr"));
+  EXPECT_FALSE(is_country_code("FRA"));
+
+  Address full{"12 rue de la République", "Bât. B", "69002", "Lyon", "FR"};
+  Address partial{std::nullopt, std::nullopt, "69 002", "lyon", std::nullopt};
+  Address done = combine_addresses(partial, full);
+  EXPECT_EQ(done.street, "12 rue de la République");
+  EXPECT_EQ(done.street2, "Bât. B");
+  EXPECT_EQ(done.postcode, "69 002");
+  EXPECT_EQ(done.city, "lyon");
+  EXPECT_EQ(done.country, "FR");
+  Address elsewhere{std::nullopt, std::nullopt, "69003", "Lyon", "FR"};
+  EXPECT_FALSE(combine_addresses(elsewhere, full).street);
+  Address other_country{std::nullopt, std::nullopt, "69002", "Lyon", "BE"};
+  EXPECT_FALSE(combine_addresses(other_country, full).street);
+  Address city_only{std::nullopt, std::nullopt, std::nullopt, "Lyon", std::nullopt};
+  EXPECT_EQ(combine_addresses(city_only, full).street, "12 rue de la République");
+  Address street_only{"1 rue X", std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+  EXPECT_FALSE(combine_addresses(street_only, full).city);  // nothing on both sides says it is the same place
+}
+
 TEST_P(CustomersTest, EmailAndExternalIdConflicts) {
   ASSERT_TRUE(svc_->create(jeanne(), actor_));
   CustomerInput other;

@@ -80,6 +80,20 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
       if (cur) state = {bounces::parse_address_status(cur->str(2)).value_or(bounces::AddressStatus::kUnverified),
                         static_cast<int>(cur->i64(3))};
       bounces::AddressState next = bounces::apply_event(state, b, {options_.soft_bounces_before_hard});
+      if (b.kind == bounces::Kind::kSoft || b.kind == bounces::Kind::kNotABounce) {
+        // Recorded, but changing nothing: an event older than one already recorded (a delivery
+        // reported late must not clear a newer bounce), and a soft bounce of a message already
+        // counted (a provider reporting each retry of one message).
+        Value q[] = {key, b.message_id};
+        FIDELIS_ASSIGN_OR_RETURN(
+            std::optional<storage::Row> seen,
+            tx.one("SELECT MAX(at), COUNT(CASE WHEN kind = 'soft' AND message_id = $2 AND message_id <> '' THEN 1 END) "
+                   "FROM email_events WHERE email_key = $1",
+                   q));
+        bool late = seen && !seen->is_null(0) && (b.at_ms > 0 ? b.at_ms : now) < seen->i64(0);
+        bool retry = b.kind == bounces::Kind::kSoft && seen && seen->i64(1) > 0;
+        if (late || retry) next = state;
+      }
       FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, owner_of(tx, key));
       Value customer = storage::opt(owner);
       bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;

@@ -64,6 +64,8 @@ class DeliverabilityService {
   DeliverabilityService(storage::Db& db, const Clock& clock, Options options = {});
 
   // Records each event and moves the address's status; `via` says how it came ("webhook", "dsn").
+  // A soft bounce or a delivery dated before an event already recorded for the address, and a
+  // soft bounce of a message (message_id) already counted, are recorded but move nothing.
   // Raises the alert (event npai.alert in the outbox, a warning in the log) when the overall rate
   // crosses the threshold. Returns the new statuses.
   Result<std::vector<EmailStatus>> record(const std::vector<bounces::Bounce>& events, std::string_view via,

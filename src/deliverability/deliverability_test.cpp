@@ -56,6 +56,33 @@ TEST_P(DeliverabilityTest, StatusesFollowBouncesAndDeliveries) {
   EXPECT_EQ(svc_->status("not-an-email").error().field, "email");
 }
 
+TEST_P(DeliverabilityTest, LateDeliveriesAndRetriesOfOneMessageMoveNothing) {
+  // Three reports of one message's retries are one soft bounce, not an NPAI.
+  for (int i = 0; i < 3; ++i) {
+    bounces::Bounce b = event("retry@exemple.fr", bounces::Kind::kSoft, "4.2.2");
+    b.message_id = "<m1@fidelis>";
+    ASSERT_TRUE(svc_->record({b}, "webhook", actor_));
+  }
+  EXPECT_EQ(svc_->status("retry@exemple.fr")->status, bounces::AddressStatus::kSoftBounce);
+  EXPECT_EQ(svc_->status("retry@exemple.fr")->soft_count, 1);
+  bounces::Bounce other = event("retry@exemple.fr", bounces::Kind::kSoft, "4.2.2");
+  other.message_id = "<m2@fidelis>";
+  ASSERT_TRUE(svc_->record({other}, "webhook", actor_));
+  EXPECT_EQ(svc_->status("retry@exemple.fr")->soft_count, 2);
+
+  // A delivery reported after a newer bounce, but dated before it, does not clear it.
+  bounces::Bounce soft = event("late@exemple.fr", bounces::Kind::kSoft, "4.2.2");
+  soft.at_ms = 2'000'000;
+  ASSERT_TRUE(svc_->record({soft}, "webhook", actor_));
+  bounces::Bounce delivered = event("late@exemple.fr", bounces::Kind::kNotABounce, "2.0.0");
+  delivered.at_ms = 1'000'000;
+  ASSERT_TRUE(svc_->record({delivered}, "webhook", actor_));
+  EXPECT_EQ(svc_->status("late@exemple.fr")->status, bounces::AddressStatus::kSoftBounce);
+  delivered.at_ms = 3'000'000;  // a later one does
+  ASSERT_TRUE(svc_->record({delivered}, "webhook", actor_));
+  EXPECT_EQ(svc_->status("late@exemple.fr")->status, bounces::AddressStatus::kValid);
+}
+
 TEST_P(DeliverabilityTest, RatesBySourceAndTheAlert) {
   customers::CustomerService customers(*t_.db, clock_);
   // 20 customers from "salon" and 20 from "web"; 3 salon addresses bounce hard.

@@ -21,6 +21,9 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 constexpr size_t kSample = 64 << 10;
+// A quoted field may span lines, up to this much text for its record: past it, the quote that
+// opened the field is taken for a stray one (as at the end of the file).
+constexpr size_t kMaxRecordBytes = 1 << 20;
 
 // Valid UTF-8 except, possibly, a character cut at the end of the sample.
 bool utf8_sample(std::string_view s) {
@@ -214,17 +217,64 @@ struct CsvSource::Impl {
     bool ended = ready.size() > before;
     record_open = !ended || !fields.empty();
     if (ended) record_start = line + 1;
+    if (record_open && text.size() > kMaxRecordBytes) set_aside_unclosed("runs on past 1 MiB of text");
+  }
+
+  // The record being read opened a quoted field that never closes (at the end of the file, or past
+  // kMaxRecordBytes).
+  void set_aside_unclosed(std::string_view how) {
+    set_aside_first_line(fmt::format("line {}: a quoted field opens and never closes (it {}): a quote inside a "
+                                     "field must be doubled, and the field quoted",
+                                     record_start, how));
+  }
+
+  // The first line of the record being read becomes a record that says `why`, and the lines after
+  // it are read again as records of their own.
+  void set_aside_first_line(std::string why) {
+    std::string all = std::move(text);
+    text.clear();
+    size_t first_end = all.find('\n');
+    std::string rest = first_end == std::string::npos ? std::string() : all.substr(first_end + 1);
+    std::string first = all.substr(0, first_end);
+    while (!first.empty() && first.back() == '\r') first.pop_back();
+    CsvRecord r;
+    r.number = ++records;
+    r.line = record_start;
+    r.malformed = std::move(why);
+    r.malformed_column = fields.size();
+    r.fields = std::move(fields);
+    r.raw = std::move(first);
+    fields.clear();
+    ready.push_back(std::move(r));
+    csv_free(&parser);
+    reset_parser();
+    record_open = false;
+    line = record_start;
+    record_start = line + 1;
+    for (size_t at = 0; at < rest.size();) {
+      size_t nl = rest.find('\n', at);
+      size_t end = nl == std::string::npos ? rest.size() : nl + 1;
+      feed_line(std::string_view(rest).substr(at, end - at));
+      at = end;
+    }
   }
 
   // The record being read has broken quoting: it becomes a record of its own that says so, and
   // reading starts afresh on the next line.
   void set_aside_malformed() {
+    // A record that ran over several lines before breaking most likely began with a stray quote
+    // that swallowed the lines after it: those are read again.
+    if (line > record_start)
+      return set_aside_first_line(fmt::format(
+          "line {}: the quoting is broken: a quote on this line opens a field that runs on to line {} and breaks "
+          "there; a quote inside a field must be doubled, and the field quoted",
+          record_start, line));
     CsvRecord r;
     r.number = ++records;
     r.line = record_start;
-    r.malformed = fmt::format("line {}: the quoting is broken ({}): a field with a quote in it must be quoted, "
-                              "and its quotes doubled",
-                              line, csv_strerror(csv_error(&parser)));
+    r.malformed = fmt::format("line {}: the quoting is broken: a quote inside a field must be doubled and the "
+                              "field quoted, and nothing may follow a closing quote but the delimiter",
+                              line);
     r.malformed_column = fields.size();
     r.fields = std::move(fields);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -307,9 +357,10 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
       m.pos = 0;
       continue;
     }
-    if (csv_fini(&m.parser, Impl::on_field, Impl::on_record, &m) != 0)
-      return Error::invalid_argument("file", "line " + std::to_string(m.record_start) +
-                                                 ": a quoted field is not closed before the end of the file");
+    if (csv_fini(&m.parser, Impl::on_field, Impl::on_record, &m) != 0) {
+      m.set_aside_unclosed("runs to the end of the file");
+      continue;
+    }
     if (m.ready.empty()) return std::optional<CsvRecord>();
   }
   CsvRecord r = std::move(m.ready.front());

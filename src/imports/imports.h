@@ -55,7 +55,9 @@ struct CsvRecord {
   // Set when the record's quoting is broken (a quote inside an unquoted field, text after a
   // closing quote): why, the 0-based column where reading failed, and the record's text as it
   // is in the file. `fields` then holds only the fields read before the break, and the next record
-  // is read normally. (A header row with broken quoting is an error of next() instead.)
+  // is read normally. A quoted field that never closes (it reaches the end of the file, or its
+  // record passes 1 MiB of text) is such a record too, of its first line only: the lines after it
+  // are read again as records. (A header row with broken quoting is an error of next() instead.)
   std::optional<std::string> malformed;
   size_t malformed_column = 0;
   std::string raw;
@@ -70,8 +72,8 @@ class CsvSource {
   const Dialect& dialect() const;
   int64_t size() const;        // bytes
   int64_t bytes_read() const;  // bytes consumed so far
-  // The next record, or nullopt at the end. InvalidArgument ("file") on unbalanced quotes at the
-  // end of the file or text that is not valid in the detected encoding.
+  // The next record, or nullopt at the end. InvalidArgument ("file") on text that is not valid in
+  // the detected encoding, or a header row whose quoting is broken.
   Result<std::optional<CsvRecord>> next();
 
  private:

@@ -90,15 +90,66 @@ TEST(CsvSource, AnAsciiStartDoesNotHideTheEncodingOfWhatFollows) {
   }
 }
 
-TEST(CsvSource, UnclosedQuoteIsAnErrorNamingTheLine) {
-  auto path = write_temp("broken.csv", "a,b\n1,\"never closed\n2,3\n");
-  auto src = CsvSource::open(path);
-  ASSERT_TRUE(src);
-  Result<std::optional<CsvRecord>> r = (*src)->next();
-  while (r && *r) r = (*src)->next();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().field, "file");
-  EXPECT_NE(r.error().message.find("line 2"), std::string::npos) << r.error().message;
+// Every record of a file, or the error that stopped reading.
+Result<std::vector<CsvRecord>> read_records(const std::string& path) {
+  FIDELIS_ASSIGN_OR_RETURN(auto src, CsvSource::open(path));
+  std::vector<CsvRecord> out;
+  for (;;) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> r, src->next());
+    if (!r) return out;
+    out.push_back(std::move(*r));
+  }
+}
+
+TEST(CsvSource, UnclosedQuoteSetsItsLineAsideAndTheNextLinesAreRead) {
+  // The stray quote on line 2 opens a field that the quote on line 4 closes, wrongly: line 2 alone
+  // is set aside, and the lines after it are read as the records they are.
+  auto all = read_records(write_temp("broken.csv", "a,b\n1,\"never closed\n2,3\n\"multi\nline\",4\n"));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 4u);
+  const CsvRecord& bad = (*all)[1];
+  ASSERT_TRUE(bad.malformed);
+  EXPECT_EQ(bad.line, 2);
+  EXPECT_EQ(bad.raw, "1,\"never closed");
+  EXPECT_EQ(bad.malformed_column, 1u);
+  EXPECT_NE(bad.malformed->find("line 2: the quoting is broken: a quote on this line opens a field that runs on to "
+                                "line 4"),
+            std::string::npos)
+      << *bad.malformed;
+  EXPECT_EQ((*all)[2].fields, (std::vector<std::string>{"2", "3"}));
+  EXPECT_EQ((*all)[2].line, 3);
+  EXPECT_EQ((*all)[3].fields, (std::vector<std::string>{"multi\nline", "4"}));
+  EXPECT_EQ((*all)[3].line, 4);
+
+  // Two in a row, the second one running to the end of the file; the record numbers follow one
+  // another.
+  all = read_records(write_temp("broken2.csv", "a,b\n\"x,1\n\"y,2\n3,4\n"));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_TRUE((*all)[1].malformed);
+  ASSERT_TRUE((*all)[2].malformed);
+  EXPECT_EQ((*all)[2].line, 3);
+  EXPECT_NE((*all)[2].malformed->find("line 3: a quoted field opens and never closes (it runs to the end of the file)"),
+            std::string::npos)
+      << *(*all)[2].malformed;
+  EXPECT_EQ((*all)[3].fields, (std::vector<std::string>{"3", "4"}));
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].number, static_cast<int64_t>(i + 1));
+
+  // A quoted field may span lines, but not past 1 MiB: then its quote is taken for a stray one.
+  std::string big = "a,b\n1,\"open\n";
+  for (int i = 0; i < 60000; ++i) big += fmt::format("{},filler line of text\n", i);
+  all = read_records(write_temp("broken3.csv", big));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 60002u);
+  EXPECT_TRUE((*all)[1].malformed);
+  EXPECT_NE((*all)[1].malformed->find("past 1 MiB"), std::string::npos);
+  EXPECT_EQ((*all)[60001].fields, (std::vector<std::string>{"59999", "filler line of text"}));
+  EXPECT_EQ((*all)[60001].line, 60002);
+
+  // The header row is the one record an import cannot do without.
+  auto header = read_records(write_temp("broken4.csv", "\"a,b\n1,2\n"));
+  ASSERT_FALSE(header);
+  EXPECT_EQ(header.error().field, "file");
   EXPECT_FALSE(CsvSource::open("/nonexistent/x.csv"));
 }
 
@@ -205,6 +256,32 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
 
   CsvRecord too_many{4, 4, {"a", "b", "c", "d", "e", "f", "g", "h", "extra"}};
   EXPECT_EQ(build_row(too_many, cols, o, {}).error().field, "line");
+
+  // A number kept as given but invalid reaches nobody: alone, it makes no customer.
+  CsvRecord only_bad_phone{6, 6, {"", "", "", "12", "", "", "", ""}};
+  auto no_phone = build_row(only_bad_phone, cols, o, {});
+  ASSERT_FALSE(no_phone);
+  EXPECT_NE(no_phone.error().message.find("no valid phone"), std::string::npos) << no_phone.error().message;
+
+  // Four-digit postcodes are Belgian, Swiss, Danish...: only a French one gets its zero back.
+  CsvRecord belgian{7, 7, {"Luc", "Peeters", "", "", "", "1000", "Bruxelles", "Belgique"}};
+  auto be = build_row(belgian, cols, o, {});
+  ASSERT_TRUE(be) << be.error().message;
+  EXPECT_EQ(be->input.address->country, "BE");
+  EXPECT_EQ(be->input.address->postcode, "1000");
+  RowOptions swiss = o;
+  swiss.default_country = "CH";
+  CsvRecord no_country{8, 8, {"Anna", "Keller", "", "", "", "8001", "Zürich", ""}};
+  auto ch = build_row(no_country, cols, swiss, {});
+  ASSERT_TRUE(ch) << ch.error().message;
+  EXPECT_EQ(ch->input.address->postcode, "8001");
+
+  // "XX" has the form of a country code but is none: flagged, not stored.
+  CsvRecord unknown_country{9, 9, {"Eva", "Roux", "", "", "", "75011", "Paris", "XX"}};
+  auto xx = build_row(unknown_country, cols, o, {});
+  ASSERT_TRUE(xx) << xx.error().message;
+  ASSERT_EQ(xx->flags.size(), 1u);
+  EXPECT_EQ(xx->flags[0].field, "country");
 }
 
 class ImportTest : public ::testing::TestWithParam<std::string> {

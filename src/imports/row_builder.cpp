@@ -181,9 +181,6 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       case Target::kStreet: address.street = value; has_address = true; break;
       case Target::kStreet2: address.street2 = value; has_address = true; break;
       case Target::kPostcode:
-        // Spreadsheets drop the leading zero of "01000": put it back for a four-digit French code.
-        if (value.size() == 4 && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
-          value = "0" + value;
         address.postcode = value;
         has_address = true;
         break;
@@ -216,6 +213,12 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   if (has_address) {
     if (!address.country && !options.default_country.empty()) address.country = options.default_country;
+    // Spreadsheets drop the leading zero of "01000": put it back for a four-digit French code (a
+    // Belgian or Swiss postcode has four digits of its own).
+    if (std::optional<std::string>& pc = address.postcode; pc && address.country.value_or("FR") == "FR" &&
+                                                           pc->size() == 4 &&
+                                                           std::all_of(pc->begin(), pc->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      *pc = "0" + *pc;
     in.address = address;
   }
   if (out.external_id) in.external_ids = std::vector<ExternalId>{{options.source, *out.external_id}};
@@ -235,11 +238,13 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
-    if (!p.valid) out.flags.push_back({"phone", p.raw, "not a valid phone number (kept as given)"});
-  bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) || (in.phones && !in.phones->empty());
+    if (!p.valid) out.flags.push_back({"phone", p.raw, std::string(customers::kInvalidPhoneReason)});
+  // A number kept as given but invalid reaches nobody: it does not make a customer on its own.
+  bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) ||
+                (in.phones && std::any_of(in.phones->begin(), in.phones->end(), [](const Phone& p) { return p.valid; }));
   if (!usable) {
     std::string column = !email_column.empty() ? email_column : !name_column.empty() ? name_column : "line";
-    std::string why = "no name, no valid e-mail and no phone: nothing to make a customer from";
+    std::string why = "no name, no valid e-mail and no valid phone: nothing to make a customer from";
     for (const Flag& f : out.flags) why += fmt::format("; {} '{}': {}", f.field, f.value, f.reason);
     return Error::invalid_argument(column, why);
   }

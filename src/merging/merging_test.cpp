@@ -69,6 +69,29 @@ TEST(Survivorship, SourcePriorityThenRecencyPerField) {
   EXPECT_EQ(s.input.address->city, "Paris");
 }
 
+TEST(Survivorship, TheSameAddressLessCompleteKeepsTheStreet) {
+  // The newer record knows only the postcode and city of the same place: taking "its" address must
+  // not wipe the street the older one gave.
+  Customer w = person(1, 100), l = person(2, 200);
+  w.address = {"12 rue de la République", std::nullopt, "69002", "Lyon", "FR"};
+  l.address = {std::nullopt, std::nullopt, "69002", "LYON", std::nullopt};
+  Survived s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  ASSERT_TRUE(s.input.address);
+  EXPECT_EQ(s.input.address->street, "12 rue de la République");
+  EXPECT_EQ(s.input.address->city, "LYON");  // the chosen side's own spelling
+  EXPECT_EQ(s.input.address->country, "FR");
+
+  // Another place altogether moves as one: no street from one side with the city of the other.
+  l.address = {std::nullopt, std::nullopt, "33000", "Bordeaux", "FR"};
+  s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  EXPECT_FALSE(s.input.address->street);
+  EXPECT_EQ(s.input.address->city, "Bordeaux");
+  // Two different streets in the same town are two addresses, too.
+  l.address = {"3 place Bellecour", std::nullopt, "69002", "Lyon", "FR"};
+  s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  EXPECT_EQ(s.input.address->street, "3 place Bellecour");
+}
+
 TEST(Survivorship, AnEmptySideNeverWinsAndBadRulesAreNamed) {
   Customer w = person(1, 500), l = person(2, 100);
   w.first_name = "Jean";

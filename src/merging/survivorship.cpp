@@ -143,7 +143,9 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules) {
                  l.address.city == w.address.city && l.address.street2 == w.address.street2)) {
       Rule rule = rules.rule[static_cast<size_t>(RuledField::kAddress)];
       bool take = loser_wins(rule, winner, loser, [](const Customer& c) { return address_completeness(c.address); });
-      if (take) in.address = l.address;
+      // The same place, one side more complete: what the chosen side lacks comes from the other.
+      in.address = take ? customers::combine_addresses(l.address, w.address)
+                        : customers::combine_addresses(w.address, l.address);
       out.choices.push_back({"address", take, std::string(rule_name(rule))});
     }
   }
