@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 
 #include "core/email.h"
 #include "core/log.h"
@@ -51,6 +50,35 @@ Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFiel
   return validate_input(in, defs, clock_.now());
 }
 
+namespace {
+// Flagged as an import flags them: disposable or unreachable e-mails (`mx` asks DNS: call it
+// before a transaction, a slow answer must not hold the writer), numbers kept as given but invalid.
+std::vector<QualityFlag> flags_of(const CustomerInput& in, MxChecker* mx, std::string_view source, Millis now) {
+  std::vector<QualityFlag> out;
+  for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{}))
+    if (auto reason = email_flag_reason(e.email, mx)) out.push_back({"email", e.email, std::string(*reason), std::string(source), now});
+  for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
+    if (!p.valid) out.push_back({"phone", p.raw, std::string(kInvalidPhoneReason), std::string(source), now});
+  return out;
+}
+
+Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& flags) {
+  for (const QualityFlag& f : flags) {
+    Value p[] = {id, f.field, f.value, f.reason, f.source, f.at};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (customer_id, field, value) DO NOTHING",
+        p));
+  }
+  return ok();
+}
+}  // namespace
+
+Status CustomerService::add_flag(int64_t id, QualityFlag flag) {
+  if (flag.at == 0) flag.at = clock_.now();
+  return db_.transact([&](storage::Tx& tx) -> Status { return store_flags(tx, id, {flag}); });
+}
+
 Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& actor) {
   std::vector<CustomFieldDef> defs;
   if (in.custom_fields) {
@@ -62,25 +90,13 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
     return Error::invalid_argument(in.phones && !in.phones->empty() ? "phones" : "last_name",
                                    "a customer needs at least a name, an e-mail or a valid phone number");
   Millis now = clock_.now();
-  // Flagged as an import flags them: disposable or unreachable e-mails (DNS before the
-  // transaction: a slow answer must not hold the writer), numbers kept as given but invalid.
-  std::vector<std::array<std::string, 3>> flags;  // field, value, reason
-  for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{}))
-    if (auto reason = email_flag_reason(e.email, mx_)) flags.push_back({"email", e.email, std::string(*reason)});
-  for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
-    if (!p.valid) flags.push_back({"phone", p.raw, std::string(kInvalidPhoneReason)});
+  std::vector<QualityFlag> flags = flags_of(in, mx_, "api", now);  // DNS before the transaction
   Customer created;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     if (in.emails) FIDELIS_RETURN_IF_ERROR(check_emails_free(tx, 0, *in.emails));
     FIDELIS_ASSIGN_OR_RETURN(created, insert_customer(tx, in, now));
     int64_t id = created.id;
-    for (const auto& [field, value, reason] : flags) {
-      Value f[] = {id, field, value, reason, std::string("api"), now};
-      FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-          "ON CONFLICT (customer_id, field, value) DO NOTHING",
-          f));
-    }
+    FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_RETURN_IF_ERROR(audit::record(
         tx, actor, {"customer.create", "customer", std::to_string(id), std::nullopt, audit_state(created)}, now));
     return audit::emit(tx, {"customer.created", id, std::to_string(id), audit_state(created)}, now);
@@ -105,6 +121,7 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
   }
   FIDELIS_RETURN_IF_ERROR(validate(in, defs));
   Millis now = clock_.now();
+  std::vector<QualityFlag> flags = flags_of(in, mx_, actor.type == "public" ? "questionnaire" : "api", now);
   Customer updated;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     int64_t ids[] = {id};
@@ -140,6 +157,7 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
                 p));
     if (changed != 1) return Error::conflict("the customer changed during the update; retry");
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+    FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
     if (!updated.first_name && !updated.last_name && updated.emails.empty() && updated.phones.empty())
       return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");

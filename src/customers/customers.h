@@ -221,7 +221,8 @@ class CustomerService {
   // NotFound when missing, or deleted and !include_deleted.
   Result<Customer> get(int64_t id, bool include_deleted = false);
   // FailedPrecondition ("If-Match") when `expected_version` is not the current version;
-  // InvalidArgument ("last_name") when the result would have no name, e-mail or phone.
+  // InvalidArgument ("last_name") when the result would have no name, e-mail or phone. Flags the
+  // given e-mails and phones as create() does (source "questionnaire" for a public actor).
   Result<Customer> update(int64_t id, int64_t expected_version, CustomerInput in, const audit::Actor& actor);
   // Soft delete. NotFound if missing or already deleted.
   Status remove(int64_t id, std::optional<int64_t> expected_version, const audit::Actor& actor);
@@ -238,6 +239,8 @@ class CustomerService {
 
   // NotFound when missing, or deleted and !include_deleted.
   Result<std::vector<QualityFlag>> flags(int64_t id, bool include_deleted = false);
+  // Flags a value on the customer (kept once per field and value); `at` 0 means now.
+  Status add_flag(int64_t id, QualityFlag flag);
 
   Result<std::vector<CustomFieldDef>> custom_fields();
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);

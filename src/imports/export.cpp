@@ -17,6 +17,13 @@ Result<ExportFormat> parse_export_format(std::string_view name, std::string_view
   return Error::invalid_argument(std::string(field), "expected csv, csv-excel-fr or jsonl");
 }
 
+std::string spreadsheet_text(std::string value) {
+  // A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): a
+  // leading apostrophe makes it text, which it shows without the apostrophe.
+  if (!value.empty() && std::string_view("=+-@\t\r").find(value[0]) != std::string_view::npos) value.insert(0, 1, '\'');
+  return value;
+}
+
 Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool include_deleted,
                                  const std::function<Status(std::string_view chunk)>& sink) {
   const bool csv = format != ExportFormat::kJsonLines;
@@ -52,10 +59,11 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
         chunk += render_document(c);
         chunk += '\n';
       } else {
+        // Lists in one cell, '|' between items: an import reads them back as they were.
         auto join = [](const auto& list, size_t from, auto get) {
           std::string out;
           for (size_t i = from; i < list.size(); ++i) {
-            if (!out.empty()) out += ' ';
+            if (!out.empty()) out += '|';
             out += get(list[i]);
           }
           return out;
@@ -78,6 +86,8 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
                                 format_iso8601(c.created_at),
                                 format_iso8601(c.updated_at),
                                 c.deleted_at ? format_iso8601(*c.deleted_at) : ""};
+        if (format == ExportFormat::kCsvExcelFr)
+          for (std::string& f : fields) f = spreadsheet_text(f);
         chunk += csv_line(fields, delim) + "\r\n";
       }
       ++written;

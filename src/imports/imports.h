@@ -296,12 +296,17 @@ class ImportRunner {
 
 enum class ExportFormat {
   kCsv,          // UTF-8, ',' , CRLF, RFC 4180
-  kCsvExcelFr,   // what French Excel opens directly: ';', CRLF, UTF-8 with BOM
+  kCsvExcelFr,   // what French Excel opens directly: ';', CRLF, UTF-8 with BOM, no cell read as a formula
   kJsonLines     // one customer document per line
 };
 Result<ExportFormat> parse_export_format(std::string_view name, std::string_view field = "format");
+// `value` as a spreadsheet cell that cannot run as a formula: an apostrophe before a leading "=",
+// "+", "-", "@", tab or carriage return (an import takes it off again).
+std::string spreadsheet_text(std::string value);
 // Streams every live customer (or every customer when include_deleted) to `sink`, a chunk at a
-// time, in id order; memory stays flat. Returns how many customers were written.
+// time, in id order; memory stays flat. Returns how many customers were written. In CSV, the
+// other e-mails, other phones and tags are each one cell, '|' between items; an import of the
+// file reads them back.
 Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool include_deleted,
                                  const std::function<Status(std::string_view chunk)>& sink);
 

@@ -590,6 +590,46 @@ TEST_P(ImportTest, ExportsCsvForFrenchExcelAndJsonLines) {
   EXPECT_EQ(parse_export_format("xml").error().field, "format");
 }
 
+TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
+  customers::CustomerService svc(*t_.db, clock_);
+  customers::CustomerInput in;
+  in.first_name = "Zoé";
+  in.last_name = "Martin";
+  in.emails = std::vector<customers::EmailAddress>{{"zoe@exemple.fr", ""}, {"zoe.martin@travail.fr", ""}, {"zm@free.fr", ""}};
+  in.phones = std::vector<customers::Phone>{customers::Phone{.raw = "06 12 34 56 78"}, customers::Phone{.raw = "01 45 67 89 10"}};
+  in.tags = std::vector<std::string>{"vip", "client fidèle"};
+  in.address = customers::Address{"=HYPERLINK(\"http://evil\";\"x\")", std::nullopt, "75011", "Paris", "FR"};
+  auto made = svc.create(in, actor_);
+  ASSERT_TRUE(made) << made.error().message;
+  std::string excel;
+  ASSERT_TRUE(export_customers(*t_.db, ExportFormat::kCsvExcelFr, false, [&](std::string_view c) -> Status {
+    excel += c;
+    return ok();
+  }));
+  EXPECT_NE(excel.find(";\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\";"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";'+33612345678;'+33145678910;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";zoe.martin@travail.fr|zm@free.fr;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";client fidèle|vip;"), std::string::npos) << excel;
+
+  // Into an empty base, the file gives the same profile back.
+  auto other = storage::testing::make_test_db("sqlite");
+  Importer importer(*other.db, clock_);
+  auto r = importer.run({.path = write_temp(GetParam() + "_roundtrip.csv", excel), .source = "export"}, actor_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->accepted, 1);
+  customers::CustomerService back(*other.db, clock_);
+  auto c = back.get(1);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->emails.size(), 3u);
+  EXPECT_EQ(c->emails[2].email, "zm@free.fr");
+  ASSERT_EQ(c->phones.size(), 2u);
+  EXPECT_EQ(c->phones[1].e164, "+33145678910");
+  EXPECT_EQ(c->tags, (std::vector<std::string>{"client fidèle", "vip"}));
+  EXPECT_EQ(c->address.street, "=HYPERLINK(\"http://evil\";\"x\")");  // the apostrophe taken off again
+  EXPECT_EQ(spreadsheet_text("-12"), "'-12");
+  EXPECT_EQ(spreadsheet_text("Dupont"), "Dupont");
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

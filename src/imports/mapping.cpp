@@ -66,6 +66,9 @@ constexpr Name kGuesses[] = {
     {"client id", Target::kExternalId}, {"n client", Target::kExternalId}, {"etiquettes", Target::kTags},
     {"segments", Target::kTags}, {"civility", Target::kCivility}, {"street2", Target::kStreet2},
     {"street 2", Target::kStreet2}, {"external id", Target::kExternalId}, {"birthday", Target::kBirthDate},
+    // The columns of Fidelis's own export, so that an export imports back as it was.
+    {"other emails", Target::kEmail}, {"other phones", Target::kPhone}, {"autres emails", Target::kEmail},
+    {"autres e mails", Target::kEmail}, {"autres telephones", Target::kPhone}, {"date naiss", Target::kBirthDate},
 };
 
 std::optional<Target> guess(std::string_view header) {

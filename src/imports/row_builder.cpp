@@ -159,6 +159,9 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     const Column& col = columns[i];
     std::string value(text::trim(record.fields[i]));
     if (value.empty() || col.target == Target::kIgnore) continue;
+    // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@" to keep a cell text.
+    if (value.size() > 1 && value[0] == '\'' && std::string_view("=+-@").find(value[1]) != std::string_view::npos)
+      value.erase(0, 1);
     switch (col.target) {
       case Target::kCivility: in.civility = value; break;
       case Target::kFirstName: in.first_name = value; name_column = col.header; break;
@@ -166,11 +169,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       case Target::kEmail:
         email_column = col.header;
         if (!in.emails) in.emails.emplace();
-        for (auto& e : split_any(value, ",; ")) in.emails->push_back({e, ""});
+        for (auto& e : split_any(value, ",; |")) in.emails->push_back({e, ""});
         break;
       case Target::kPhone:
         if (!in.phones) in.phones.emplace();
-        for (auto& p : split_any(value, ",;/")) in.phones->push_back(Phone{.raw = p});
+        for (auto& p : split_any(value, ",;/|")) in.phones->push_back(Phone{.raw = p});
         break;
       case Target::kBirthDate: {
         auto d = parse_date_flexible(value, "birth_date", options.now);

@@ -461,10 +461,28 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
       FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, alone, defs, now, field));
       if (Status st = validate_customer_input(alone, defs, now); !st)
         return Error::invalid_argument(field, st.error().message);
+      // The person is there to correct it: a number that is no phone number is refused.
+      if (q->target == "phone" && alone.phones && !alone.phones->empty() && !alone.phones->front().valid)
+        return Error::invalid_argument(field, "not a valid phone number");
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
     // Changed meanwhile (another answer of the same customer, say): redo on fresh data.
     if (!updated && (updated.error().code == Code::kFailedPrecondition || updated.error().code == Code::kConflict)) continue;
+    // An e-mail another customer has: the answer is kept and the profile's e-mails are not
+    // changed; a flag tells the team (a likely duplicate). The link holder learns nothing of the
+    // other customer: the answer is taken like any other.
+    if (!updated && updated.error().code == Code::kAlreadyExists && updated.error().field.starts_with("emails") &&
+        in.emails) {
+      std::string given = in.emails->front().email;
+      in.emails.reset();
+      updated = customers_.update(form.customer_id, cur.version, in, actor);
+      if (!updated && (updated.error().code == Code::kFailedPrecondition || updated.error().code == Code::kConflict))
+        continue;
+      if (updated)
+        FIDELIS_RETURN_IF_ERROR(customers_.add_flag(
+            form.customer_id, {"email", given, "given in a questionnaire, but another customer has this address: a likely "
+                               "duplicate", "questionnaire", now}));
+    }
     if (!updated) return updated.error();
     FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
       for (const Answer& a : answers) {

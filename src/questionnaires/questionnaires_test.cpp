@@ -16,7 +16,8 @@ Questionnaire qualification() {
   q.sections = {
       {"coordonnees", "Vos coordonnées",
        {{"mobile", "Votre mobile", QuestionType::kText, "phone", {}, true},
-        {"ville", "Votre ville", QuestionType::kText, "city", {}, false}}},
+        {"ville", "Votre ville", QuestionType::kText, "city", {}, false},
+        {"courriel", "Votre e-mail", QuestionType::kText, "email", {}, false}}},
       {"anniversaires", "Anniversaires", {{"naissance", "Votre date de naissance", QuestionType::kDate, "birth_date", {}, true}}},
       {"famille", "Votre famille", {{"enfants", "Vos enfants", QuestionType::kChildren, "children", {}, false}}},
       {"appetences", "Vos rayons préférés",
@@ -108,6 +109,41 @@ TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {
   EXPECT_EQ(svc_->answer(token, {{"rayons", std::vector<std::string>{"voyages"}}}).error().field, "answers.rayons");
   EXPECT_EQ(svc_->answer(token, {{"nope", true}}).error().field, "answers.nope");
   EXPECT_EQ(svc_->answer(token, {{"newsletter", std::string("oui")}}).error().field, "answers.newsletter");
+  // The person answering is there to correct it: no number, no answer.
+  EXPECT_EQ(svc_->answer(token, {{"mobile", std::string("abc")}}).error().field, "answers.mobile");
+  EXPECT_TRUE(customers_->get(customer_)->phones.empty());
+}
+
+TEST_P(QuestionnaireTest, AnEmailOfAnotherCustomerIsFlaggedAndTellsTheLinkHolderNothing) {
+  customers::CustomerInput other;
+  other.last_name = "Autre";
+  other.emails = std::vector<customers::EmailAddress>{{"jeanne.dupont@orange.fr", ""}};
+  ASSERT_TRUE(customers_->create(other, actor_));
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q);
+  auto token = *svc_->issue_link(q->id, customer_, 86'400'000, actor_);
+  audit::Actor visitor{"public", std::nullopt, "", "127.0.0.1", "r1"};
+  auto r = svc_->answer(token, {{"courriel", std::string("Jeanne.Dupont@orange.fr")}, {"ville", std::string("Lyon")}}, visitor);
+  ASSERT_TRUE(r) << r.error().field << ": " << r.error().message;  // taken like any answer
+  auto c = customers_->get(customer_);
+  ASSERT_EQ(c->emails.size(), 1u);
+  EXPECT_EQ(c->emails[0].email, "claire.morel@exemple.fr");  // the profile keeps its own
+  EXPECT_EQ(c->address.city, "Lyon");                       // the other answers apply
+  auto flags = customers_->flags(customer_);
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].value, "Jeanne.Dupont@orange.fr");
+  EXPECT_EQ((*flags)[0].source, "questionnaire");
+  EXPECT_NE((*flags)[0].reason.find("likely duplicate"), std::string::npos);
+  EXPECT_EQ(svc_->open(token)->answered, (std::vector<std::string>{"courriel", "ville"}));
+
+  // A throwaway address given through a questionnaire is flagged, as by the API.
+  ASSERT_TRUE(svc_->answer(token, {{"courriel", std::string("claire@yopmail.com")}}, visitor));
+  flags = customers_->flags(customer_);
+  ASSERT_EQ(flags->size(), 2u);
+  EXPECT_TRUE(std::any_of(flags->begin(), flags->end(), [](const customers::QualityFlag& f) {
+    return f.value == "claire@yopmail.com" && f.source == "questionnaire" && f.reason.starts_with("disposable");
+  }));
 }
 
 TEST_P(QuestionnaireTest, LinksAreSignedAndExpire) {
