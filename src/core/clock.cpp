@@ -194,7 +194,10 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     if (tokens[0].size() > 2 || tokens[1].size() > 2) return bad();
     int y = year_of(tokens[2]);
     if (y < 0) return bad();
-    auto r = make_date(y, std::stoi(tokens[1]), std::stoi(tokens[0]), field);  // D M Y
+    int first = std::stoi(tokens[0]), second = std::stoi(tokens[1]);
+    // Day first, as in France; month first only when the second number cannot be a month
+    // (12/25/1990 is unambiguous).
+    auto r = second > 12 && first <= 12 ? make_date(y, first, second, field) : make_date(y, second, first, field);
     return r ? r : bad();
   }
   if (is_num(tokens[0]) && !is_num(tokens[1]) && is_num(tokens[2])) {  // 9 juillet 1984

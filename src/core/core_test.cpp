@@ -91,6 +91,9 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_EQ(d("1er août 1984"), "1984-08-01");
   EXPECT_EQ(d("12 déc. 1999"), "1999-12-12");
   EXPECT_EQ(d("July 9, 1984"), "1984-07-09");
+  EXPECT_EQ(d("12/25/1990"), "1990-12-25");  // month first only when nothing else can be meant
+  EXPECT_EQ(d("05/06/1990"), "1990-06-05");  // day first otherwise, as in France
+  EXPECT_TRUE(d("13/25/1990").starts_with("error"));
   // Exports that write a time after the date.
   EXPECT_EQ(d("1984-07-09 00:00:00"), "1984-07-09");
   EXPECT_EQ(d("1984-07-09T00:00:00Z"), "1984-07-09");
@@ -112,6 +115,10 @@ TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(normalize_email("jean@@x.fr").error().field, "email");
   EXPECT_FALSE(normalize_email("jean@localhost"));
   EXPECT_FALSE(normalize_email("jean..d@x.fr"));
+  // An IDN domain is one address in either spelling.
+  EXPECT_EQ(*normalize_email("jurgen@xn--exmple-cua.fr"), "jurgen@exämple.fr");
+  EXPECT_EQ(*normalize_email("jurgen@mail.XN--EXMPLE-CUA.fr"), "jurgen@mail.exämple.fr");
+  EXPECT_EQ(normalize_email("jurgen@xn--.fr").error().field, "email");
   EXPECT_TRUE(is_disposable_email("x@yopmail.com"));
   EXPECT_TRUE(is_disposable_email("x@alias.mailinator.com"));
   EXPECT_FALSE(is_disposable_email("x@orange.fr"));

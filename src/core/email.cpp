@@ -1,5 +1,7 @@
 #include "core/email.h"
 
+#include <idn2.h>
+
 #include "core/text.h"
 
 namespace fidelis {
@@ -36,6 +38,17 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
     auto u = static_cast<unsigned char>(d[i]);
     if (!(u >= 0x80 || (d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-'))
       return bad("the domain has a character not allowed in a domain name");
+  }
+  // An IDN domain in its ASCII form ("xn--exmple-cua.fr") is the same domain as "exämple.fr": kept
+  // in the form people read, so that both spellings are one address.
+  if (d.starts_with("xn--") || d.find(".xn--") != std::string::npos) {
+    char* unicode = nullptr;
+    int rc = idn2_to_unicode_8z8z(d.c_str(), &unicode, 0);
+    std::string converted = rc == IDN2_OK && unicode != nullptr ? std::string(unicode) : std::string();
+    idn2_free(unicode);
+    if (converted.empty() || !text::is_valid_utf8(converted))
+      return bad("the domain's xn-- (IDN) form cannot be read");
+    d = converted;
   }
   return std::string(local) + "@" + d;
 }

@@ -12,7 +12,8 @@ namespace fidelis {
 
 // InvalidArgument naming `field` unless `text` is `local@domain` with a dot-separated domain of
 // letters, digits and hyphens (UTF-8 letters allowed: IDN), a local part without spaces or
-// control characters, at most 254 bytes in all. Returns the normalised address.
+// control characters, at most 254 bytes in all. Returns the normalised address: an IDN domain
+// written in its ASCII form (xn--...) is given back in Unicode, as people read it.
 Result<std::string> normalize_email(std::string_view text, std::string_view field = "email");
 
 // True when the address's domain is a known disposable-address service (yopmail, mailinator, ...):

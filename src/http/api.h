@@ -149,8 +149,8 @@ std::string encode_cursor(int64_t after_id);
 Result<int64_t> decode_cursor(std::string_view cursor);
 // The value of cookie `name` in a Cookie header, or empty.
 std::string cookie_value(std::string_view header, std::string_view name);
-// `limit` query parameter: default 50, 1..500.
-Result<int> limit_param(const Context& ctx);
+// `limit` query parameter: default 50 (or `max` when lower), 1..max; InvalidArgument ("limit") outside.
+Result<int> limit_param(const Context& ctx, int max = 500);
 
 // ---- Idempotency-Key on POST (idempotency.cpp) ----
 // Without the header, runs `work`. With it, the first request's answer is stored under (caller,

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/text.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -95,7 +96,7 @@ void add_import_routes(Router& r, Services& s) {
            auto body = ctx.json_body();
            if (!body) return problem(body.error());
            if (auto st = reject_unknown(*body, {"upload_id", "source", "priority", "mapping", "default_country", "dedup",
-                                                "dry_run", "bulk"});
+                                                "dry_run", "bulk", "file_name"});
                !st)
              return problem(st.error());
            auto upload = get_string(*body, "upload_id", "upload_id");
@@ -105,7 +106,12 @@ void add_import_routes(Router& r, Services& s) {
            auto dedup = get_bool(*body, "dedup", "dedup");
            auto dry = get_bool(*body, "dry_run", "dry_run");
            auto bulk = get_string(*body, "bulk", "bulk");
+           auto file_name = get_string(*body, "file_name", "file_name");
            if (!bulk) return problem(bulk.error());
+           if (!file_name) return problem(file_name.error());
+           if (*file_name && ((*file_name)->empty() || (*file_name)->size() > 255 ||
+                              (*file_name)->find_first_of("/\\") != std::string::npos || !text::is_valid_utf8(**file_name)))
+             return problem(Error::invalid_argument("file_name", "expected a file's name: 1 to 255 bytes of UTF-8, no / or \\"));
            if (!upload) return problem(upload.error());
            if (!source) return problem(source.error());
            if (!country) return problem(country.error());
@@ -119,6 +125,7 @@ void add_import_routes(Router& r, Services& s) {
            imports::ImportOptions o;
            o.path = *path;
            o.source = **source;
+           if (*file_name) o.file_name = **file_name;
            if (*priority) o.source_priority = static_cast<int>(**priority);
            if (*country) o.default_country = **country;
            o.dedup = dedup->value_or(true);

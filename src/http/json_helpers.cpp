@@ -85,13 +85,14 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return {};
 }
 
-Result<int> limit_param(const Context& ctx) {
+Result<int> limit_param(const Context& ctx, int max) {
   auto v = ctx.query_param("limit");
-  if (!v) return 50;
+  if (!v) return std::min(50, max);
+  std::string range = fmt::format("expected an integer between 1 and {}", max);
   if (v->empty() || v->size() > 4 || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return Error::invalid_argument("limit", "expected an integer between 1 and 500");
+    return Error::invalid_argument("limit", range);
   int n = std::stoi(*v);
-  if (n < 1 || n > 500) return Error::invalid_argument("limit", "expected an integer between 1 and 500");
+  if (n < 1 || n > max) return Error::invalid_argument("limit", range);
   return n;
 }
 

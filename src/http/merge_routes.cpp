@@ -91,9 +91,9 @@ void add_merge_routes(Router& r, Services& s) {
              if (!after) return problem(after.error());
              q.after_id = *after;
            }
-           auto limit = limit_param(ctx);
+           auto limit = limit_param(ctx, 200);
            if (!limit) return problem(limit.error());
-           q.limit = std::min(*limit, 200);
+           q.limit = *limit;
            auto page = s.merges.reviews(q);
            if (!page) return problem(page.error());
            Json items = Json::array();

@@ -164,6 +164,7 @@ void add_questionnaire_routes(Router& r, Services& s) {
            if (!customer) return problem(customer.error());
            if (!days) return problem(days.error());
            if (!*customer) return problem(Error::invalid_argument("customer_id", "is required"));
+           if (**customer < 1) return problem(Error::invalid_argument("customer_id", "must be a customer id (1 or more)"));
            Millis ttl = days->value_or(30) * 86'400'000;
            auto token = s.questionnaires.issue_link(*id, **customer, ttl, ctx.actor);
            if (!token) return problem(token.error());

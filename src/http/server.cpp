@@ -122,12 +122,22 @@ bool valid_header(const Header& h) {
 }
 
 // A small RFC 9457 problem document, for the errors the server answers on its own.
+// An answer given before any handler ran, shaped like the API's (http/api.h): with a code, and the
+// part of the request at fault as its field.
 Response problem(int status, std::string_view title, std::string_view detail) {
+  std::string_view code = status == 408   ? "request_timeout"
+                          : status == 413 ? "payload_too_large"
+                          : status == 431 ? "headers_too_large"
+                          : status == 503 ? "unavailable"
+                          : status >= 500 ? "internal"
+                                          : "invalid_argument";
+  std::string_view field = status == 413 ? "body" : status == 431 ? "headers" : "";
   Response r;
   r.status = status;
   r.set("Content-Type", "application/problem+json");
-  r.body = fmt::format(R"({{"type":"about:blank","title":"{}","status":{},"detail":"{}"}})",
-                       log::json_escape(title), status, log::json_escape(detail));
+  r.body = fmt::format(R"({{"type":"about:blank","title":"{}","status":{},"detail":"{}","code":"{}"{}}})",
+                       log::json_escape(title), status, log::json_escape(detail), code,
+                       field.empty() ? std::string() : fmt::format(R"(,"field":"{}")", field));
   return r;
 }
 

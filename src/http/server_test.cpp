@@ -343,7 +343,8 @@ TEST_F(ServerTest, AnswersAnOversizedBodyWith413) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->body,
-            R"({"type":"about:blank","title":"Payload Too Large","status":413,"detail":"request body exceeds 1024 bytes"})");
+            R"({"type":"about:blank","title":"Payload Too Large","status":413,"detail":"request body exceeds 1024 bytes",)"
+            R"("code":"payload_too_large","field":"body"})");
   EXPECT_TRUE(c.closed_by_peer());
 
   // Same for a chunked body that grows past the limit.

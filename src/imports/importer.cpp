@@ -163,7 +163,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Column> columns, map_columns(header->fields, o.mapping, defs));
 
   const Millis start = clock_.now();
-  const std::string file_name = std::filesystem::path(o.path).filename().string();
+  const std::string file_name = o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
   const std::string fp = fingerprint(o.path, src->size());
   int64_t import_id = 0, records_done = 1;
   bool resumed = false;

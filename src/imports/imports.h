@@ -156,6 +156,7 @@ Result<BulkMode> parse_bulk_mode(std::string_view name, std::string_view field =
 
 struct ImportOptions {
   std::string path;
+  std::string file_name;            // the name the file is known by (an upload's); default: the path's
   std::string source;               // required: the system the file comes from
   std::optional<int> source_priority;  // merge priority of the source (higher wins); kept per source
   std::map<std::string, std::string> mapping;
@@ -262,9 +263,10 @@ class Uploads {
  public:
   explicit Uploads(std::string dir);
   Result<std::string> create();
-  // Appends `data` at `offset`, which must be the current size (a retried chunk whose bytes are
-  // already there is accepted and ignored). Returns the new size. NotFound ("upload_id");
-  // InvalidArgument ("offset") on a gap; ResourceExhausted ("upload") past `max_bytes`.
+  // Appends `data` at `offset`, which must be the current size; a chunk sent again may start
+  // earlier when the bytes it overlaps are the ones already there (what is past them is appended).
+  // Returns the new size. NotFound ("upload_id"); InvalidArgument ("offset") on a gap or on bytes
+  // that differ from those stored; ResourceExhausted ("upload") past `kMaxBytes`.
   Result<int64_t> append(std::string_view id, int64_t offset, std::string_view data);
   Result<std::string> path(std::string_view id) const;
   static constexpr int64_t kMaxBytes = 4LL << 30;  // 4 GiB

@@ -1,6 +1,7 @@
 // Files uploaded in chunks: appended in order under a data directory, so a file larger than the
 // HTTP body limit can still arrive, and a retried chunk is harmless.
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <cstdio>
@@ -47,8 +48,23 @@ Result<int64_t> Uploads::append(std::string_view id, int64_t offset, std::string
   if (offset < 0 || offset > size)
     return Error::invalid_argument("offset", "the upload has " + std::to_string(size) + " bytes; send the chunk at that offset");
   int64_t end = offset + static_cast<int64_t>(data.size());
-  if (end <= size) return size;  // a retried chunk already stored
   if (end > kMaxBytes) return Error::resource_exhausted("upload", "an upload is at most 4 GiB");
+  if (offset < size) {
+    // A retried chunk: the bytes the upload already has must be the chunk's, or it is another file.
+    std::FILE* in = std::fopen(p.c_str(), "rb");
+    if (in == nullptr) return Error::unavailable("cannot open the upload file");
+    auto overlap = static_cast<size_t>(std::min(end, size) - offset);
+    std::string have(overlap, '\0');
+    bool read = std::fseek(in, static_cast<long>(offset), SEEK_SET) == 0 && std::fread(have.data(), 1, overlap, in) == overlap;
+    std::fclose(in);
+    if (!read) return Error::unavailable("cannot read the upload file");
+    if (have != data.substr(0, overlap))
+      return Error::invalid_argument(
+          "offset", fmt::format("the upload already has other bytes at {}..{}: only a chunk sent again may overlap "
+                                "them; send the next chunk at {}",
+                                offset, offset + static_cast<int64_t>(overlap), size));
+    if (end <= size) return size;
+  }
   std::FILE* f = std::fopen(p.c_str(), "ab");
   if (f == nullptr) return Error::unavailable("cannot open the upload file");
   std::string_view rest = data.substr(static_cast<size_t>(size - offset));

@@ -315,7 +315,7 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
                              Millis now) {
   if (req.a == req.b) return Error::invalid_argument("b", "a customer cannot be merged with itself");
   int64_t winner = req.winner.value_or(std::min(req.a, req.b));
-  if (winner != req.a && winner != req.b) return Error::invalid_argument("winner", "must be one of the two customers");
+  if (winner != req.a && winner != req.b) return Error::invalid_argument("winner_id", "must be one of the two customers");
   int64_t loser = winner == req.a ? req.b : req.a;
   // Two merges touching the same customers run one after the other.
   FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::min(winner, loser))));

@@ -40,6 +40,19 @@ for (const driver of drivers()) {
       });
       assert.equal(gap.status, 400, show(gap));
       assert.equal(gap.body.field, 'offset');
+      // A chunk sent again that overlaps the stored bytes with others is another file: refused,
+      // and the upload is left as it was.
+      const other = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=0`, {
+        role: 'marketer', raw: Buffer.from('x'.repeat(60)), headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(other.status, 400, show(other));
+      assert.equal(other.body.field, 'offset');
+      // One that overlaps them with the same bytes appends only what is past them.
+      const longer = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=90`, {
+        role: 'marketer', raw: SHOP.subarray(90, 130), headers: { 'Content-Type': 'application/octet-stream' },
+      });
+      assert.equal(longer.status, 200, show(longer));
+      assert.equal(longer.body.size, 130);
       const unknown = await api(server, 'PUT', `/api/v1/uploads/${'0'.repeat(32)}?offset=0`, {
         role: 'marketer', raw: 'x', headers: { 'Content-Type': 'application/octet-stream' },
       });
@@ -65,7 +78,7 @@ for (const driver of drivers()) {
     test('imports in the background with progress, counts and a rejects file', async () => {
       const id = await upload('marketer', SHOP);
       const started = await api(server, 'POST', '/api/v1/imports', {
-        role: 'marketer', body: { upload_id: id, source: 'Boutique', priority: 80 },
+        role: 'marketer', body: { upload_id: id, source: 'Boutique', priority: 80, file_name: 'clients-boutique.csv' },
       });
       assert.equal(started.status, 202, show(started));
       const location = started.headers.get('location');
@@ -90,7 +103,13 @@ for (const driver of drivers()) {
       assert.equal(prov.body.items.length, 1, show(prov));
       const { at, file_name, ...where } = prov.body.items[0];
       assert.deepEqual(where, { import_id: importId, source: 'boutique', line: 2 });
-      assert.ok(file_name.length > 0 && Date.parse(at) > 0, show(prov));
+      assert.equal(file_name, 'clients-boutique.csv', show(prov));
+      assert.ok(Date.parse(at) > 0, show(prov));
+      const badName = await api(server, 'POST', '/api/v1/imports', {
+        role: 'marketer', body: { upload_id: id, source: 'boutique', file_name: '../etc/passwd' },
+      });
+      assert.equal(badName.status, 400, show(badName));
+      assert.equal(badName.body.field, 'file_name');
       const none = await api(server, 'GET', '/api/v1/customers/999999/provenance', { role: 'viewer' });
       assert.equal(none.status, 404, show(none));
       const list = await api(server, 'GET', '/api/v1/imports', { role: 'admin' });
