@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -350,6 +351,7 @@ int run(int argc, char** argv) {
     if (!bulk) return fail(bulk.error());
     o.bulk = *bulk;
     o.rejects_path = i_rejects;
+    if (i_batch < 1) return fail(Error::invalid_argument("batch", "--batch must be at least 1 row"));
     o.batch_rows = i_batch;
     if (!i_mapping.empty()) {
       std::ifstream in(i_mapping);
@@ -373,10 +375,15 @@ int run(int argc, char** argv) {
       std::printf("encoding %s, delimiter '%s'%s\n", p->dialect.encoding.c_str(),
                   p->dialect.delimiter == '\t' ? "\\t" : std::string(1, p->dialect.delimiter).c_str(),
                   p->dialect.bom ? ", byte-order mark" : "");
-      for (const auto& c : p->columns)
-        std::printf("  column %-28s -> %s\n", ("\"" + c.header + "\"").c_str(),
+      for (const auto& c : p->columns) {
+        // Padded by characters, not bytes: "Prénom" lines up with "Nom".
+        std::string quoted = "\"" + c.header + "\"";
+        auto chars = std::count_if(quoted.begin(), quoted.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; });
+        quoted.append(static_cast<size_t>(std::max<long>(0, 28 - chars)), ' ');
+        std::printf("  column %s -> %s\n", quoted.c_str(),
                     c.target == imports::Target::kCustom ? ("custom field " + c.custom_key).c_str()
                                                          : std::string(imports::target_name(c.target)).c_str());
+      }
       for (const auto& r : p->rows) {
         if (r.rejection) {
           std::printf("line %lld: REJECTED (%s: %s)\n", static_cast<long long>(r.line), r.rejection->field.c_str(),

@@ -223,6 +223,12 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*only)[1].target, Target::kLastName);
   EXPECT_EQ((*only)[2].target, Target::kIgnore);
   EXPECT_EQ((*only)[3].target, Target::kIgnore);
+  // Fidelis's own export, and abbreviations files use.
+  auto own = map_columns(std::vector<std::string>{"other_emails", "other_phones", "Date naiss."}, {}, {});
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_EQ((*own)[0].target, Target::kEmail);
+  EXPECT_EQ((*own)[1].target, Target::kPhone);
+  EXPECT_EQ((*own)[2].target, Target::kBirthDate);
 }
 
 TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {

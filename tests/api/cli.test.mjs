@@ -130,6 +130,17 @@ for (const driver of drivers()) {
         assert.deepEqual(c.external_ids, [], 'the unmapped "ID" column is not taken for an id');
         // Without a country code, the number is read as one of the import's default country.
         assert.deepEqual(c.phones.map((p) => [p.e164, p.type, p.valid]), [['+32470123456', 'mobile', true]]);
+        // The dry run's columns line up whatever the accents; --batch 0 is refused under its own name.
+        const accents = join(dir, 'accents.csv');
+        writeFileSync(accents, 'Prénom;Nom;Téléphone\r\nAnaïs;Leroy;06 12 34 56 78\r\n');
+        const dry = await cliOk(['--db', db, 'import', 'customers', accents, '--source', 'x', '--dry-run']);
+        const arrows = dry.stdout.split('\n').filter((l) => l.startsWith('  column ')).map((l) => [...l].indexOf('>'));
+        assert.equal(arrows.length, 3, dry.stdout);
+        assert.equal(new Set(arrows).size, 1, dry.stdout);
+        const zero = await cli(['--db', db, 'import', 'customers', accents, '--source', 'x', '--batch', '0']);
+        assert.notEqual(zero.code, 0);
+        assert.match(zero.stderr, /batch/);
+        assert.doesNotMatch(zero.stderr, /batch_rows/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
