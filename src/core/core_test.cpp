@@ -119,6 +119,7 @@ TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email("jurgen@xn--exmple-cua.fr"), "jurgen@exämple.fr");
   EXPECT_EQ(*normalize_email("jurgen@mail.XN--EXMPLE-CUA.fr"), "jurgen@mail.exämple.fr");
   EXPECT_EQ(normalize_email("jurgen@xn--.fr").error().field, "email");
+  EXPECT_EQ(*normalize_email("Hans@MÜNCHEN.DE"), "Hans@münchen.de");
   EXPECT_TRUE(is_disposable_email("x@yopmail.com"));
   EXPECT_TRUE(is_disposable_email("x@alias.mailinator.com"));
   EXPECT_FALSE(is_disposable_email("x@orange.fr"));

@@ -24,7 +24,7 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
   }
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
     return bad("the part before @ has a misplaced dot");
-  std::string d = text::to_lower_ascii(domain);
+  std::string d = text::to_lower(domain);  // IDN letters too: MÜNCHEN.DE is münchen.de
   if (d.find('.') == std::string::npos) return bad("the domain needs a dot, e.g. example.fr");
   size_t label_start = 0;
   for (size_t i = 0; i <= d.size(); ++i) {

@@ -2,10 +2,12 @@
 
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/uloc.h>
+#include <unicode/ustring.h>
 
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/text.h"
@@ -85,6 +87,41 @@ bool is_country_code(std::string_view code) {
     return out;
   }();
   return known.contains(std::string(code));
+}
+
+std::optional<std::string> country_from_name(std::string_view name) {
+  // Every country ICU knows, by its name in the languages files arrive in, plus the usual short
+  // forms; keys folded like searches ("Pays-Bas", "pays bas" and "PAYS BAS" are one).
+  static const std::unordered_map<std::string, std::string> names = [] {
+    std::unordered_map<std::string, std::string> out;
+    for (const char* const* c = uloc_getISOCountries(); *c; ++c) {
+      std::string locale = std::string("und_") + *c;
+      for (const char* lang : {"fr", "en", "de", "es", "it", "nl", "pt"}) {
+        UChar buf[128];
+        UErrorCode err = U_ZERO_ERROR;
+        int32_t n = uloc_getDisplayCountry(locale.c_str(), lang, buf, 128, &err);
+        if (U_FAILURE(err) || n <= 0) continue;
+        char utf8[512];
+        int32_t len = 0;
+        err = U_ZERO_ERROR;
+        u_strToUTF8(utf8, sizeof utf8, &len, buf, n, &err);
+        if (U_FAILURE(err)) continue;
+        out.emplace(text::search_key(std::string_view(utf8, static_cast<size_t>(len))), *c);
+      }
+    }
+    for (auto [alias, code] : {std::pair{"france metropolitaine", "FR"}, {"uk", "GB"}, {"angleterre", "GB"},
+                               {"england", "GB"}, {"usa", "US"}, {"etats unis d amerique", "US"}, {"hollande", "NL"},
+                               {"reunion", "RE"}, {"ile de la reunion", "RE"}})
+      out.emplace(alias, code);
+    return out;
+  }();
+  std::string key = text::search_key(name);
+  if (key.size() == 2) {
+    std::string code = text::to_upper(key);
+    return is_country_code(code) ? std::optional(code) : std::nullopt;
+  }
+  auto it = names.find(key);
+  return it == names.end() ? std::nullopt : std::optional(it->second);
 }
 
 Address combine_addresses(const Address& chosen, const Address& other) {

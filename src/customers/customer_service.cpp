@@ -159,8 +159,10 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
     FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
-    if (!updated.first_name && !updated.last_name && updated.emails.empty() && updated.phones.empty())
-      return Error::invalid_argument("last_name", "a customer needs at least a name, an e-mail or a phone number");
+    if (!updated.first_name && !updated.last_name && updated.emails.empty() &&
+        std::none_of(updated.phones.begin(), updated.phones.end(), [](const Phone& p) { return p.valid; }))
+      return Error::invalid_argument(updated.phones.empty() ? "last_name" : "phones",
+                                     "a customer needs at least a name, an e-mail or a valid phone number");
     std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
     FIDELIS_RETURN_IF_ERROR(
         audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));

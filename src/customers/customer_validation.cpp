@@ -43,13 +43,16 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
   if (in.first_name) in.first_name = normalize_name(*in.first_name);
   if (in.last_name) in.last_name = normalize_name(*in.last_name);
   if (in.civility) {
-    static constexpr std::string_view kCivilities[] = {"M.", "Mme", "Mx", "Dr", "Me"};
-    std::string c = *in.civility;
-    if (c == "M" || c == "Mr" || c == "Monsieur") c = "M.";
-    if (c == "Mme." || c == "Madame" || c == "Mrs" || c == "Ms" || c == "Mlle") c = "Mme";
-    if (std::find(std::begin(kCivilities), std::end(kCivilities), c) == std::end(kCivilities))
-      return Error::invalid_argument("civility", "expected M., Mme, Mx, Dr or Me");
-    in.civility = c;
+    // As files and forms write them, in any case, with or without the dot.
+    static constexpr std::pair<std::string_view, std::string_view> kForms[] = {
+        {"m", "M."},   {"mr", "M."},  {"monsieur", "M."}, {"mme", "Mme"}, {"madame", "Mme"}, {"mrs", "Mme"},
+        {"ms", "Mme"}, {"mlle", "Mme"}, {"mademoiselle", "Mme"}, {"miss", "Mme"}, {"mx", "Mx"}, {"dr", "Dr"},
+        {"docteur", "Dr"}, {"doctor", "Dr"}, {"me", "Me"}, {"maitre", "Me"}};
+    std::string key = text::search_key(*in.civility);
+    while (!key.empty() && key.back() == '.') key.pop_back();
+    auto form = std::find_if(std::begin(kForms), std::end(kForms), [&](const auto& f) { return f.first == key; });
+    if (form == std::end(kForms)) return Error::invalid_argument("civility", "expected M., Mme, Mx, Dr or Me");
+    in.civility = std::string(form->second);
   }
   FIDELIS_RETURN_IF_ERROR(check_birth_date(in.birth_date, "birth_date", now));
 

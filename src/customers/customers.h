@@ -201,6 +201,10 @@ inline constexpr std::string_view kInvalidPhoneReason = "not a valid phone numbe
 // An ISO 3166-1 alpha-2 country code, upper-cased ("FR", "BE"), that ICU knows as a country:
 // "XX" or "fr" are not.
 bool is_country_code(std::string_view code);
+// The ISO code of a country written as files write it: a code ("fr", "BE") or a name in French,
+// English, German, Spanish, Italian, Dutch or Portuguese ("Belgique", "Deutschland", "La Réunion",
+// "Royaume-Uni"), case and accents aside; nullopt when it is none of them.
+std::optional<std::string> country_from_name(std::string_view name);
 // `chosen` with the parts it lacks (street, street2, postcode, city, country) taken from `other`
 // when both are the same place: the postcodes, cities and countries both give agree, at least a
 // postcode or a city is on both sides, and they do not give two different streets. Otherwise

@@ -359,6 +359,22 @@ TEST_P(CustomersTest, CustomFieldsAreTyped) {
 INSTANTIATE_TEST_SUITE_P(Drivers, CustomersTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
+TEST(Normalise, Civilities) {
+  auto civility = [](std::string given) -> std::string {
+    CustomerInput in;
+    in.last_name = "Martin";
+    in.civility = given;
+    Status st = validate_customer_input(in, {}, 1'767'225'600'000);
+    return st ? *in.civility : "error " + st.error().field;
+  };
+  for (const char* m : {"M", "M.", "m.", "MR", "Mr.", "monsieur", "MONSIEUR"}) EXPECT_EQ(civility(m), "M.") << m;
+  for (const char* mme : {"Mme", "MME", "mme.", "Madame", "madame", "Mrs.", "Mlle", "Mademoiselle"})
+    EXPECT_EQ(civility(mme), "Mme") << mme;
+  EXPECT_EQ(civility("Dr."), "Dr");
+  EXPECT_EQ(civility("Maître"), "Me");
+  EXPECT_EQ(civility("Sir"), "error civility");
+}
+
 TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("DUPONT"), "Dupont");
   EXPECT_EQ(normalize_name("jean-pierre"), "Jean-Pierre");

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/email.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -80,6 +82,9 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
       if (cur) state = {bounces::parse_address_status(cur->str(2)).value_or(bounces::AddressStatus::kUnverified),
                         static_cast<int>(cur->i64(3))};
       bounces::AddressState next = bounces::apply_event(state, b, {options_.soft_bounces_before_hard});
+      // When it happened, as the provider says; never later than now (a clock in the future must
+      // not make every later event look older).
+      Millis event_at = b.at_ms > 0 ? std::min(b.at_ms, now) : now;
       if (b.kind == bounces::Kind::kSoft || b.kind == bounces::Kind::kNotABounce) {
         // Recorded, but changing nothing: an event older than one already recorded (a delivery
         // reported late must not clear a newer bounce), and a soft bounce of a message already
@@ -90,7 +95,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
             tx.one("SELECT MAX(at), COUNT(CASE WHEN kind = 'soft' AND message_id = $2 AND message_id <> '' THEN 1 END) "
                    "FROM email_events WHERE email_key = $1",
                    q));
-        bool late = seen && !seen->is_null(0) && (b.at_ms > 0 ? b.at_ms : now) < seen->i64(0);
+        bool late = seen && !seen->is_null(0) && event_at < seen->i64(0);
         bool retry = b.kind == bounces::Kind::kSoft && seen && seen->i64(1) > 0;
         if (late || retry) next = state;
       }
@@ -114,7 +119,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                  up));
       Value ev[] = {key, customer, std::string(bounces::kind_name(b.kind)), b.status_code,
                     std::string(bounces::reason_name(b.reason)), b.diagnostic.substr(0, 2000), b.message_id,
-                    std::string(via), b.at_ms > 0 ? b.at_ms : now};
+                    std::string(via), event_at};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO email_events (email_key, customer_id, kind, status_code, reason, diagnostic, message_id, via, at) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

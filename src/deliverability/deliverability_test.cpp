@@ -81,6 +81,14 @@ TEST_P(DeliverabilityTest, LateDeliveriesAndRetriesOfOneMessageMoveNothing) {
   delivered.at_ms = 3'000'000;  // a later one does
   ASSERT_TRUE(svc_->record({delivered}, "webhook", actor_));
   EXPECT_EQ(svc_->status("late@exemple.fr")->status, bounces::AddressStatus::kValid);
+
+  // A provider clock in the future counts as now: it does not freeze the address.
+  bounces::Bounce future = event("future@exemple.fr", bounces::Kind::kSoft, "4.2.2");
+  future.at_ms = clock_.now() + 100LL * 365 * 86'400'000;
+  ASSERT_TRUE(svc_->record({future}, "webhook", actor_));
+  clock_.advance(1000);
+  ASSERT_TRUE(svc_->record({event("future@exemple.fr", bounces::Kind::kNotABounce, "2.0.0")}, "webhook", actor_));
+  EXPECT_EQ(svc_->status("future@exemple.fr")->status, bounces::AddressStatus::kValid);
 }
 
 TEST_P(DeliverabilityTest, RatesBySourceAndTheAlert) {

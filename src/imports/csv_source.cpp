@@ -52,7 +52,8 @@ std::string first_non_ascii_text(std::FILE* file) {
   }
 }
 
-// Fields per line for `delim`, outside double quotes, over the first lines of the sample.
+// Fields per line for `delim`, outside double quotes, over the first lines of the sample. Each line
+// is counted on its own: a stray quote on one line must not swallow the lines after it.
 std::vector<int> counts(std::string_view sample, char delim) {
   std::vector<int> out;
   int n = 1;
@@ -60,9 +61,10 @@ std::vector<int> counts(std::string_view sample, char delim) {
   for (char c : sample) {
     if (c == '"') quoted = !quoted;
     else if (!quoted && c == delim) ++n;
-    else if (!quoted && c == '\n') {
+    else if (c == '\n') {
       if (any) out.push_back(n);
       n = 1;
+      quoted = false;
       any = false;
       if (out.size() >= 30) break;
       continue;
@@ -91,17 +93,26 @@ Dialect detect_dialect(std::string_view sample) {
       found = "WINDOWS-1252";
     d.encoding = found;
   }
-  int best = 0;
+  // The header's field count must hold on most lines (a line ending in one more delimiter, as
+  // spreadsheets write them, holds it too); among such candidates, the most fields. When none holds
+  // (a short file with a stray quote, uneven rows), the one that splits the header most.
+  int best = 0, widest = 0;
+  char consistent = 0, header_split = 0;
   for (char delim : {',', ';', '\t'}) {
     std::vector<int> c = counts(sample, delim);
     if (c.empty() || c[0] < 2) continue;
-    int same = static_cast<int>(std::count(c.begin(), c.end(), c[0]));
-    // The header's field count must hold on most lines; among consistent candidates, the most fields.
+    int same = static_cast<int>(std::count_if(c.begin(), c.end(), [&](int n) { return n == c[0] || n == c[0] + 1; }));
     if (same * 10 >= static_cast<int>(c.size()) * 8 && c[0] > best) {
       best = c[0];
-      d.delimiter = delim;
+      consistent = delim;
+    }
+    if (c[0] > widest) {
+      widest = c[0];
+      header_split = delim;
     }
   }
+  if (consistent) d.delimiter = consistent;
+  else if (header_split) d.delimiter = header_split;
   return d;
 }
 

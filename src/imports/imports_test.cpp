@@ -55,6 +55,16 @@ TEST(Dialect, RecognisesEncodingAndDelimiter) {
   EXPECT_EQ(detect_dialect("a\tb\tc\n1\t2\t3\n").delimiter, '\t');
   // Commas inside quoted fields do not fool it.
   EXPECT_EQ(detect_dialect("nom;adresse\n\"Dupont\";\"3, rue des Lilas\"\n").delimiter, ';');
+  // A stray quote on an early line of a short file, or rows ending in one more delimiter, do not
+  // make it fall back to ','.
+  EXPECT_EQ(detect_dialect("prenom;nom;email\nAnne;Petit;a@sfr.fr\n\"Jean Le Grand;Legrand;j@sfr.fr\nLuc;Roux;l@sfr.fr\n").delimiter,
+            ';');
+  std::string uneven = "prenom;nom;email\n";
+  for (int i = 0; i < 50; ++i) uneven += fmt::format("P{0};N{0};p{0}@sfr.fr{1}\n", i, i % 4 == 0 ? ";" : "");
+  EXPECT_EQ(detect_dialect(uneven).delimiter, ';');
+  std::string trailing = "prenom;nom;email\n";
+  for (int i = 0; i < 50; ++i) trailing += fmt::format("P{0};N{0};p{0}@sfr.fr;\n", i);
+  EXPECT_EQ(detect_dialect(trailing).delimiter, ';');
 }
 
 TEST(CsvSource, QuotingLinesAndConversion) {
@@ -282,6 +292,17 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   ASSERT_TRUE(ch) << ch.error().message;
   EXPECT_EQ(ch->input.address->postcode, "8001");
 
+  // Country names in the languages files come in; one nobody recognises is flagged and left
+  // empty, not taken for the default country.
+  CsvRecord german{10, 10, {"Hans", "Müller", "", "", "", "10115", "Berlin", "Deutschland"}};
+  EXPECT_EQ(build_row(german, cols, o, {})->input.address->country, "DE");
+  CsvRecord reunion{11, 11, {"Lina", "Payet", "", "", "", "97400", "Saint-Denis", "La Réunion"}};
+  EXPECT_EQ(build_row(reunion, cols, o, {})->input.address->country, "RE");
+  CsvRecord narnia{12, 12, {"Lucy", "Pevensie", "", "", "", "1234", "Cair Paravel", "Narnia"}};
+  auto nowhere = build_row(narnia, cols, o, {});
+  ASSERT_TRUE(nowhere) << nowhere.error().message;
+  EXPECT_FALSE(nowhere->input.address->country);
+  EXPECT_TRUE(std::any_of(nowhere->flags.begin(), nowhere->flags.end(), [](const Flag& f) { return f.field == "country"; }));
   // "XX" has the form of a country code but is none: flagged, not stored.
   CsvRecord unknown_country{9, 9, {"Eva", "Roux", "", "", "", "75011", "Paris", "XX"}};
   auto xx = build_row(unknown_country, cols, o, {});

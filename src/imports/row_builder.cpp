@@ -28,22 +28,6 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   return out;
 }
 
-// Country names as files write them -> ISO 3166-1 alpha-2; two-letter codes pass through.
-std::optional<std::string> country_code(std::string_view raw) {
-  std::string key = text::search_key(raw);
-  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
-      {"france", "FR"}, {"france metropolitaine", "FR"}, {"belgique", "BE"}, {"belgium", "BE"}, {"suisse", "CH"},
-      {"switzerland", "CH"}, {"luxembourg", "LU"}, {"espagne", "ES"}, {"spain", "ES"}, {"italie", "IT"},
-      {"italy", "IT"}, {"allemagne", "DE"}, {"germany", "DE"}, {"royaume uni", "GB"}, {"united kingdom", "GB"},
-      {"uk", "GB"}, {"portugal", "PT"}, {"pays bas", "NL"}, {"netherlands", "NL"}, {"monaco", "MC"},
-      {"canada", "CA"}, {"etats unis", "US"}, {"usa", "US"}, {"united states", "US"}, {"maroc", "MA"},
-      {"morocco", "MA"}, {"algerie", "DZ"}, {"tunisie", "TN"}};
-  for (const auto& [name, code] : kNames)
-    if (key == name) return std::string(code);
-  if (key.size() == 2) return text::to_upper(key);
-  return std::nullopt;
-}
-
 Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
@@ -153,7 +137,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   BuiltRow out;
   CustomerInput& in = out.input;
   Address address;
-  bool has_address = false;
+  bool has_address = false, country_given = false;
   std::string email_column, name_column;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
@@ -189,8 +173,9 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         break;
       case Target::kCity: address.city = value; has_address = true; break;
       case Target::kCountry:
-        if (auto cc = country_code(value)) address.country = *cc;
+        if (auto cc = customers::country_from_name(value)) address.country = *cc;
         else out.flags.push_back({"country", value, "not a country this import recognises"});
+        country_given = true;
         has_address = true;
         break;
       case Target::kExternalId: out.external_id = value; break;
@@ -215,10 +200,13 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     }
   }
   if (has_address) {
-    if (!address.country && !options.default_country.empty()) address.country = options.default_country;
+    // The default country is for addresses that give none: one that gives a country nobody
+    // recognises stays without (it is flagged), rather than being taken for the default's.
+    if (!address.country && !country_given && !options.default_country.empty()) address.country = options.default_country;
     // Spreadsheets drop the leading zero of "01000": put it back for a four-digit French code (a
     // Belgian or Swiss postcode has four digits of its own).
-    if (std::optional<std::string>& pc = address.postcode; pc && address.country.value_or("FR") == "FR" &&
+    bool french = address.country ? *address.country == "FR" : !country_given;
+    if (std::optional<std::string>& pc = address.postcode; pc && french &&
                                                            pc->size() == 4 &&
                                                            std::all_of(pc->begin(), pc->end(), [](char c) { return c >= '0' && c <= '9'; }))
       *pc = "0" + *pc;

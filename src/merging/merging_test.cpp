@@ -69,6 +69,22 @@ TEST(Survivorship, SourcePriorityThenRecencyPerField) {
   EXPECT_EQ(s.input.address->city, "Paris");
 }
 
+TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
+  Customer w = person(1, 100), l = person(2, 200);  // the loser is newer: "most recent" would pick it
+  w.first_name = "Mathieu";
+  w.last_name = "Garnier";
+  l.first_name = "GARNIER";
+  l.last_name = "Mathieu";
+  Survived s = survive({&w, 50}, {&l, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Mathieu");
+  EXPECT_EQ(s.input.last_name, "Garnier");
+  // Not swapped: the rules apply per field as before.
+  l.first_name = "Matthieu";
+  l.last_name = "Garnier";
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Matthieu");
+}
+
 TEST(Survivorship, TheSameAddressLessCompleteKeepsTheStreet) {
   // The newer record knows only the postcode and city of the same place: taking "its" address must
   // not wipe the street the older one gave.

@@ -129,8 +129,21 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules) {
     return take ? lv : wv;
   };
   in.civility = scalar(RuledField::kCivility, &Customer::civility);
-  in.first_name = scalar(RuledField::kFirstName, &Customer::first_name);
-  in.last_name = scalar(RuledField::kLastName, &Customer::last_name);
+  // The same two names the other way round: one side typed them in the wrong boxes. Rules per field
+  // would give one side's first name with the other's last name, the same name twice; the
+  // winner's order is kept.
+  auto key = [](const std::optional<std::string>& v) { return v ? text::search_key(*v) : std::string(); };
+  bool swapped = w.first_name && w.last_name && l.first_name && l.last_name && key(w.first_name) != key(w.last_name) &&
+                 key(w.first_name) == key(l.last_name) && key(w.last_name) == key(l.first_name);
+  if (swapped) {
+    in.first_name = w.first_name;
+    in.last_name = w.last_name;
+    out.choices.push_back({"first_name", false, "names swapped on the other side"});
+    out.choices.push_back({"last_name", false, "names swapped on the other side"});
+  } else {
+    in.first_name = scalar(RuledField::kFirstName, &Customer::first_name);
+    in.last_name = scalar(RuledField::kLastName, &Customer::last_name);
+  }
   in.birth_date = scalar(RuledField::kBirthDate, &Customer::birth_date);
 
   // The address moves as one: a street from one side and a postcode from the other is nowhere.
