@@ -31,6 +31,26 @@ Result<E> parse_enum(const std::array<std::string_view, N>& names, std::string_v
                                  "unknown " + std::string(what) + " '" + std::string(s) + "'; expected one of " + expected);
 }
 
+}  // namespace
+
+std::string_view overseas_region(std::string_view raw) {
+  std::string digits;
+  for (char c : raw) {
+    if (c >= '0' && c <= '9') digits += c;
+    else if (c != ' ' && c != '.' && c != '-') return {};
+  }
+  if (digits.size() != 10 || digits[0] != '0') return {};
+  static constexpr std::pair<std::string_view, std::string_view> kPrefixes[] = {
+      {"0262", "RE"}, {"0263", "RE"}, {"0692", "RE"}, {"0693", "RE"}, {"0269", "YT"}, {"0639", "YT"},
+      {"0590", "GP"}, {"0690", "GP"}, {"0691", "GP"}, {"0594", "GF"}, {"0694", "GF"}, {"0596", "MQ"},
+      {"0696", "MQ"}, {"0697", "MQ"}, {"0508", "PM"}};
+  for (const auto& [prefix, region] : kPrefixes)
+    if (digits.starts_with(prefix)) return region;
+  return {};
+}
+
+namespace {
+
 // A French number written in full, "+33 6 12 34 56 78" or, when the default region is France,
 // "06.12.34.56.78": its nine national digits, read off directly. The library's free-text parser
 // (most of the cost of a phone, which an import pays for every row) would find the same number:
@@ -153,6 +173,9 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
   out.label = std::string(label);
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
+  if (region == "FR") {
+    if (std::string_view overseas = overseas_region(out.raw); !overseas.empty()) region = overseas;
+  }
   if (std::optional<uint64_t> fr = french_national_number(out.raw, region)) {
     number.set_country_code(33);
     number.set_national_number(*fr);
@@ -183,14 +206,20 @@ std::string normalize_name(std::string_view in) {
     if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
     collapsed += c;
   }
-  // Each part (between spaces, hyphens and apostrophes) written all in capitals or all in small
-  // letters is case-normalised; a part in mixed case ("McDonald", "La") is the person's own spelling.
-  static constexpr std::string_view kParticles[] = {"de", "du", "des", "la", "le", "les", "d", "van", "von", "der", "et"};
+  // Each part (between spaces, hyphens and apostrophes, straight or curly) written all in capitals
+  // or all in small letters is case-normalised; a part in mixed case ("McDonald", "La") is the
+  // person's own spelling. Particles after the first part stay small, in names and in towns
+  // ("Aix-en-Provence", "La Roche-sur-Yon", "Pointe-à-Pitre").
+  static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",  "les", "d",  "l",
+                                                    "van", "von", "der", "et",  "en",  "sur", "sous", "à",
+                                                    "au",  "aux", "lès", "lez", "di",  "da"};
+  constexpr std::string_view kCurly = "\u2019";
   std::string out;
   size_t i = 0, part_index = 0;
   while (i < collapsed.size()) {
-    size_t end = collapsed.find_first_of(" -'", i);
+    size_t end = std::min(collapsed.find_first_of(" -'", i), collapsed.find(kCurly, i));
     if (end == std::string::npos) end = collapsed.size();
+    size_t sep = end < collapsed.size() && collapsed.compare(end, kCurly.size(), kCurly) == 0 ? kCurly.size() : 1;
     std::string part = collapsed.substr(i, end - i);
     std::string lower = text::to_lower(part), upper = text::to_upper(part);
     if (part == lower || part == upper) {
@@ -205,8 +234,8 @@ std::string normalize_name(std::string_view in) {
       }
     }
     out += part;
-    if (end < collapsed.size()) out += collapsed[end];
-    i = end + 1;
+    if (end < collapsed.size()) out += collapsed.substr(end, sep);
+    i = end + sep;
     ++part_index;
   }
   return out;

@@ -180,7 +180,13 @@ struct DocumentPage {
   std::optional<int64_t> next_after_id;
 };
 
-// Normalises a phone number with libphonenumber (default region `region`, e.g. "FR").
+// The French numbering plan also covers the overseas departments: dialled as 0590..., 0692...,
+// they are numbers of regions of their own for libphonenumber (+590 590..., +262 692...). The
+// region ("GP", "RE", "MQ", "GF", "YT", "PM") a national number written with one of these
+// prefixes belongs to (ARCEP's plan), else empty.
+std::string_view overseas_region(std::string_view national_number);
+// Normalises a phone number with libphonenumber (default region `region`, e.g. "FR"; a French
+// national number of an overseas department is read in its region: see overseas_region).
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
 // "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil"; mixed case kept.
 std::string normalize_name(std::string_view s);

@@ -385,6 +385,15 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("jean-PIERRE"), "Jean-Pierre");
   EXPECT_EQ(normalize_name("de La Tour"), "De La Tour");
   EXPECT_EQ(normalize_name("LE GOFF"), "Le Goff");
+  EXPECT_EQ(normalize_name("D'ARTAGNAN"), "D'Artagnan");
+  EXPECT_EQ(normalize_name("D\u2019ARTAGNAN"), "D\u2019Artagnan");  // a curly apostrophe is kept, and splits too
+  EXPECT_EQ(normalize_name("jean d'ormesson"), "Jean d'Ormesson");
+  EXPECT_EQ(normalize_name("JEAN A DUPONT"), "Jean A Dupont");
+  // Towns go through the same rules.
+  EXPECT_EQ(normalize_name("Aix-en-Provence"), "Aix-en-Provence");
+  EXPECT_EQ(normalize_name("LA ROCHE-SUR-YON"), "La Roche-sur-Yon");
+  EXPECT_EQ(normalize_name("POINTE-À-PITRE"), "Pointe-à-Pitre");
+  EXPECT_EQ(normalize_name("saint-martin-en-haut"), "Saint-Martin-en-Haut");
 }
 
 TEST(Normalise, Phones) {
@@ -394,6 +403,12 @@ TEST(Normalise, Phones) {
   EXPECT_EQ(p.type, PhoneType::kFixed);
   EXPECT_EQ(normalize_phone("+32 470 12 34 56").e164, "+32470123456");
   EXPECT_FALSE(normalize_phone("06 12").valid);
+  // Overseas departments, dialled the French way, are numbers of their own regions.
+  EXPECT_EQ(normalize_phone("0692 12 34 56").e164, "+262692123456");  // La Réunion, mobile
+  EXPECT_EQ(normalize_phone("0692 12 34 56").type, PhoneType::kMobile);
+  EXPECT_EQ(normalize_phone("05 90 12 34 56").e164, "+590590123456");  // Guadeloupe, fixed
+  EXPECT_EQ(normalize_phone("0696 12 34 56").e164, "+596696123456");  // Martinique, mobile
+  EXPECT_EQ(normalize_phone("05 56 12 34 56").e164, "+33556123456");  // Bordeaux stays French
   EXPECT_EQ(phone_query_key("06 12"), "33612");
   EXPECT_EQ(phone_query_key("0033 6"), "336");
   EXPECT_EQ(phone_query_key("dupont"), "");
@@ -447,7 +462,9 @@ TEST(Normalise, FrenchNumbersReadDirectlyAreWhatTheParserFinds) {
     for (const char* region : {"FR", "BE"}) {
       PhoneNumber n;
       Phone expected;
-      if (util.Parse(raw, region, &n) == PhoneNumberUtil::NO_PARSING_ERROR && util.IsValidNumber(n)) {
+      std::string_view overseas = std::string_view(region) == "FR" ? overseas_region(raw) : std::string_view();
+      std::string in_region = overseas.empty() ? std::string(region) : std::string(overseas);
+      if (util.Parse(raw, in_region, &n) == PhoneNumberUtil::NO_PARSING_ERROR && util.IsValidNumber(n)) {
         expected.valid = true;
         std::string e164;
         util.Format(n, PhoneNumberUtil::E164, &e164);

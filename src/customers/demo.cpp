@@ -116,8 +116,12 @@ DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now,
     std::string_view seconds = six ? k06 : k07;
     add_phone(six ? '6' : '7', seconds[rng.next() % seconds.size()], PhoneType::kMobile, "mobile");
   }
-  if (rng.chance(30) || c.phones.empty())
-    add_phone(fixed_prefix(c.postcode), static_cast<char>('0' + rng.range(1, 9)), PhoneType::kFixed, "domicile");
+  if (rng.chance(30) || c.phones.empty()) {
+    // Not 026x or 059x: those are La Réunion, Mayotte and the Antilles (customers::overseas_region).
+    char first = fixed_prefix(c.postcode), second = static_cast<char>('0' + rng.range(1, 9));
+    if ((first == '2' && second == '6') || (first == '5' && second == '9')) second = '8';
+    add_phone(first, second, PhoneType::kFixed, "domicile");
+  }
 
   if (age >= 26 && age <= 75 && rng.chance(55)) {
     const auto& partner = rng.pick(demo::first_names());

@@ -148,8 +148,8 @@ Date random_date(Rng& rng, int from_year, int to_year) {
   return d;
 }
 
-// French numbers that libphonenumber accepts as valid: mobiles 06 (not 063x/069x) and 07 [3-9];
-// landlines 01-05.
+// Metropolitan French numbers that libphonenumber accepts as valid: mobiles 06 (not 063x/069x)
+// and 07 [3-9]; landlines 01-05 (not 026x or 059x, overseas).
 std::string random_mobile(Rng& rng) {
   static constexpr std::string_view k6[] = {"60", "61", "62", "64", "65", "66", "67", "68"};
   std::string n;
@@ -173,6 +173,8 @@ std::string random_landline(Rng& rng, std::string_view postcode) {
                                                                                                            : '5';
   std::string n(1, zone);
   n += static_cast<char>('1' + rng.below(9));
+  // Not 026x or 059x: those are La Réunion, Mayotte and the Antilles.
+  if ((zone == '2' && n[1] == '6') || (zone == '5' && n[1] == '9')) n[1] = '8';
   while (n.size() < 9) n += static_cast<char>('0' + rng.below(10));
   return n;
 }
