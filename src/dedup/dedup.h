@@ -223,7 +223,12 @@ class Model {
   double weight(Field f, int level, int context = 0) const;  // log2(m / u); 0 for kMissing
   std::array<double, kFieldCount> field_weights(const Comparison& c) const;  // 0 where !counts
   double score(const Comparison& c) const;  // sum of field_weights
-  Decision decide(double score) const;
+  Decision decide(double score) const;  // by the thresholds alone
+  // The decision for a pair: by the thresholds, except that a pair whose e-mails or phones differ
+  // (level 0) goes to review instead of a merge unless an e-mail, a phone or a whole birth date
+  // agrees (levels >= 1, >= 1, 2) or the street does (>= 1): namesakes in one postcode are not
+  // merged unseen.
+  Decision decide(const Comparison& c, double score) const;
   const Thresholds& thresholds() const { return thresholds_; }
   const std::array<FieldParams, kFieldCount>& params() const { return params_; }
   Model with_thresholds(Thresholds t) const;  // review > merge is clamped to review = merge

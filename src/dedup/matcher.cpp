@@ -46,7 +46,7 @@ struct Scorer {
           if (seen) continue;
           Comparison c = compare(prepared[i], prepared[j]);
           double score = model.score(c);
-          Decision d = model.decide(score);
+          Decision d = model.decide(c, score);
           ++stats.compared_pairs;
           ++stats.decisions[static_cast<size_t>(d)];
           if (d == Decision::kDistinct && !keep_distinct) continue;

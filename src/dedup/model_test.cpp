@@ -101,6 +101,39 @@ TEST(Model, HouseholdMembersAreNotMerged) {
   EXPECT_EQ(d.decide(s), Decision::kDistinct) << s;
 }
 
+TEST(Model, NamesakesInOnePostcodeGoToReviewNotToAMerge) {
+  // Four Jean Dupont in the 15th arrondissement, each with his own e-mail: the names and the
+  // postcode score past the merge threshold, but nothing identifies one person.
+  Model d = Model::default_french();
+  Record a{.id = 1, .first_name = "Jean", .last_name = "Dupont", .email = "jean.dupont@free.fr", .postcode = "75015",
+           .city = "Paris"};
+  Record b = a;
+  b.id = 2;
+  b.email = "jdupont75@orange.fr";
+  Comparison c = compare(a, b);
+  double s = d.score(c);
+  ASSERT_GE(s, d.thresholds().merge);
+  EXPECT_EQ(d.decide(s), Decision::kMerge);        // the thresholds alone
+  EXPECT_EQ(d.decide(c, s), Decision::kReview);    // the pair
+  // The same street, a phone or a whole birth date that agrees: a merge again.
+  Record same_street = b;
+  a.street = same_street.street = "12 rue de la Convention";
+  c = compare(a, same_street);
+  EXPECT_EQ(d.decide(c, d.score(c)), Decision::kMerge);
+  a.street.clear();
+  Record born = b;
+  a.birth_date = born.birth_date = "1970-03-04";
+  c = compare(a, born);
+  EXPECT_EQ(d.decide(c, d.score(c)), Decision::kMerge);
+  // No e-mail on one side: nothing conflicts, the thresholds decide.
+  Record no_email = b;
+  no_email.email.clear();
+  a.birth_date.clear();
+  no_email.birth_date.clear();
+  c = compare(a, no_email);
+  EXPECT_EQ(d.decide(c, d.score(c)), d.decide(d.score(c)));
+}
+
 TEST(Model, DuplicatesAreFoundDespiteChanges) {
   Model d = Model::default_french();
   Record moved = person();

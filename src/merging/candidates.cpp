@@ -59,7 +59,7 @@ std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& r
     c.customer_id = other.id;
     c.comparison = dedup::compare(self, dedup::PreparedRecord(other));
     c.score = model.score(c.comparison);
-    c.decision = model.decide(c.score);
+    c.decision = model.decide(c.comparison, c.score);
     if (c.decision != dedup::Decision::kDistinct) out.push_back(std::move(c));
   }
   std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
