@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -110,8 +111,11 @@ void add_import_routes(Router& r, Services& s) {
            if (!bulk) return problem(bulk.error());
            if (!file_name) return problem(file_name.error());
            if (*file_name && ((*file_name)->empty() || (*file_name)->size() > 255 ||
-                              (*file_name)->find_first_of("/\\") != std::string::npos || !text::is_valid_utf8(**file_name)))
-             return problem(Error::invalid_argument("file_name", "expected a file's name: 1 to 255 bytes of UTF-8, no / or \\"));
+                              (*file_name)->find_first_of("/\\") != std::string::npos || !text::is_valid_utf8(**file_name) ||
+                              std::any_of((*file_name)->begin(), (*file_name)->end(),
+                                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })))
+             return problem(Error::invalid_argument("file_name",
+                                                    "expected a file's name: 1 to 255 bytes of UTF-8, no / or \\, no control character"));
            if (!upload) return problem(upload.error());
            if (!source) return problem(source.error());
            if (!country) return problem(country.error());
@@ -148,8 +152,9 @@ void add_import_routes(Router& r, Services& s) {
              Json cols = Json::array();
              for (const auto& c : p->columns)
                cols.push_back({{"header", c.header},
-                               {"field", c.target == imports::Target::kCustom ? "custom_fields." + c.custom_key
-                                                                                : std::string(imports::target_name(c.target))}});
+                               {"field", c.target == imports::Target::kCustom    ? "custom_fields." + c.custom_key
+                                         : c.target == imports::Target::kConsent ? "consent:" + c.custom_key
+                                                                                 : std::string(imports::target_name(c.target))}});
              Json rows = Json::array();
              for (const auto& row : p->rows) {
                Json flags = Json::array();

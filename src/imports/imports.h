@@ -89,19 +89,20 @@ std::string csv_line(std::span<const std::string> fields, char delimiter);
 
 enum class Target {
   kIgnore, kCivility, kFirstName, kLastName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
-  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom
+  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent
 };
 std::string_view target_name(Target t);
 
 struct Column {
   std::string header;
   Target target = Target::kIgnore;
-  std::string custom_key;  // kCustom only
+  std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter")
 };
 
 // `explicit_mapping`: header -> field name ("first_name", "last_name", "email", "phone",
 // "birth_date", "street", "street2", "postcode", "city", "country", "civility", "external_id",
-// "tags", "ignore", or a custom field key). With a mapping, the headers it does not name are
+// "tags", "ignore", "consent:CHANNEL:PURPOSE" (a yes/no column: oui/non, yes/no, 1/0, true/false,
+// x or empty), or a custom field key). With a mapping, the headers it does not name are
 // ignored; without one, every header is guessed from French and English names ("Nom", "Prénom",
 // "Code postal", "E-mail", "Date de naissance", ...) or a custom field's key, or ignored.
 // InvalidArgument naming "mapping.<header>" for an unknown field, "mapping" for a header not in the

@@ -233,6 +233,17 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*only)[1].target, Target::kLastName);
   EXPECT_EQ((*only)[2].target, Target::kIgnore);
   EXPECT_EQ((*only)[3].target, Target::kIgnore);
+  // Consents: an opt-in column by its usual names, or any channel and purpose by the mapping.
+  auto consents = map_columns(std::vector<std::string>{"E-mail", "Opt-in", "SMS ok"}, {}, {});
+  ASSERT_TRUE(consents) << consents.error().message;
+  EXPECT_EQ((*consents)[1].target, Target::kConsent);
+  EXPECT_EQ((*consents)[1].custom_key, "email:newsletter");
+  auto sms = map_columns(std::vector<std::string>{"E-mail", "SMS ok"}, {{"E-mail", "email"}, {"SMS ok", "consent:sms:offers"}}, {});
+  ASSERT_TRUE(sms) << sms.error().message;
+  EXPECT_EQ((*sms)[1].custom_key, "sms:offers");
+  EXPECT_EQ(map_columns(std::vector<std::string>{"SMS ok"}, {{"SMS ok", "consent:pigeon:offers"}}, {}).error().field,
+            "mapping.SMS ok");
+  EXPECT_EQ(map_columns(std::vector<std::string>{"SMS ok"}, {{"SMS ok", "consent:sms"}}, {}).error().field, "mapping.SMS ok");
   // Fidelis's own export, and abbreviations files use.
   auto own = map_columns(std::vector<std::string>{"other_emails", "other_phones", "Date naiss."}, {}, {});
   ASSERT_TRUE(own) << own.error().message;
@@ -332,10 +343,10 @@ std::string shop_export() {
          "M;Ga\xEBl;Le Goff;gael.legoff@gmail.com;02 98 00 00 00;1 mars 1990;;29200;Brest;C004\r\n";
 }
 std::string newsletter_export() {
-  return "email,first name,last name,zip,city\n"
-         "helene.levy@orange.fr,Hélène,Lévy,75011,Paris\n"
-         "zoe.martin@laposte.net,Zoé,Martin,33000,Bordeaux\n"
-         "f.dupont@free.fr,François,Dupont,69002,Lyon\n";
+  return "email,first name,last name,zip,city,Newsletter\n"
+         "helene.levy@orange.fr,Hélène,Lévy,75011,Paris,oui\n"
+         "zoe.martin@laposte.net,Zoé,Martin,33000,Bordeaux,x\n"
+         "f.dupont@free.fr,François,Dupont,69002,Lyon,non\n";
 }
 
 TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
@@ -371,6 +382,16 @@ TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
   EXPECT_EQ(h.last_name, "Lévy");  // the shop's (higher priority) spelling is kept
   EXPECT_EQ(h.birth_date, "1984-07-09");
   EXPECT_EQ(h.external_ids.size(), 1u);
+  // The newsletter tool's opt-in column is her consent, from that source.
+  ASSERT_EQ(h.consents.size(), 1u);
+  EXPECT_EQ(h.consents[0].channel, customers::Channel::kEmail);
+  EXPECT_EQ(h.consents[0].purpose, customers::Purpose::kNewsletter);
+  EXPECT_TRUE(h.consents[0].granted);
+  EXPECT_EQ(h.consents[0].source, "newsletter");
+  auto francois = svc.list({.q = "f.dupont@"});
+  ASSERT_EQ(francois->items.size(), 1u);
+  ASSERT_EQ(francois->items[0].consents.size(), 1u);
+  EXPECT_FALSE(francois->items[0].consents[0].granted);
   storage::Value p[] = {h.id};
   auto prov = t_.db->query("SELECT source FROM customer_provenance WHERE customer_id = $1 ORDER BY source", p);
   ASSERT_TRUE(prov);

@@ -66,6 +66,9 @@ constexpr Name kGuesses[] = {
     {"client id", Target::kExternalId}, {"n client", Target::kExternalId}, {"etiquettes", Target::kTags},
     {"segments", Target::kTags}, {"civility", Target::kCivility}, {"street2", Target::kStreet2},
     {"street 2", Target::kStreet2}, {"external id", Target::kExternalId}, {"birthday", Target::kBirthDate},
+    {"newsletter", Target::kConsent}, {"optin", Target::kConsent}, {"opt in", Target::kConsent},
+    {"optin newsletter", Target::kConsent}, {"inscrit newsletter", Target::kConsent},
+    {"abonne newsletter", Target::kConsent}, {"accepte newsletter", Target::kConsent},
     // The columns of Fidelis's own export, so that an export imports back as it was.
     {"other emails", Target::kEmail}, {"other phones", Target::kPhone}, {"autres emails", Target::kEmail},
     {"autres e mails", Target::kEmail}, {"autres telephones", Target::kPhone}, {"date naiss", Target::kBirthDate},
@@ -89,7 +92,7 @@ bool single_valued(Target t) { return t != Target::kIgnore && t != Target::kEmai
 std::string_view target_name(Target t) {
   for (const auto& n : kFieldNames)
     if (n.target == t) return n.name;
-  return "custom";
+  return t == Target::kConsent ? "consent" : "custom";
 }
 
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
@@ -107,6 +110,17 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       auto named = std::find_if(std::begin(kFieldNames), std::end(kFieldNames), [&](const Name& n) { return n.name == it->second; });
       if (named != std::end(kFieldNames)) {
         c.target = named->target;
+      } else if (std::string_view f = it->second; f.starts_with("consent:")) {
+        // consent:CHANNEL:PURPOSE, as questionnaires name consents.
+        std::string_view rest = f.substr(8);
+        size_t colon = rest.find(':');
+        std::string field = "mapping." + raw;
+        if (colon == std::string_view::npos)
+          return Error::invalid_argument(field, "expected consent:CHANNEL:PURPOSE, e.g. consent:email:newsletter");
+        FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(rest.substr(0, colon), field));
+        FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(rest.substr(colon + 1), field));
+        c.target = Target::kConsent;
+        c.custom_key = fmt::format("{}:{}", customers::channel_name(ch), customers::purpose_name(pu));
       } else if (std::any_of(custom_fields.begin(), custom_fields.end(),
                              [&](const customers::CustomFieldDef& d) { return d.key == it->second; })) {
         c.target = Target::kCustom;
@@ -118,6 +132,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       // A mapping says which columns to read: the others are ignored, not guessed.
     } else if (auto g = guess(c.header)) {
       c.target = *g;
+      if (c.target == Target::kConsent) c.custom_key = "email:newsletter";  // the consent columns files carry
     } else {
       // A header that is a custom field's key maps to it.
       auto def = std::find_if(custom_fields.begin(), custom_fields.end(),

@@ -196,6 +196,26 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         (*in.custom_fields)[def->key] = *v;
         break;
       }
+      case Target::kConsent: {
+        // A yes/no column ("x" for yes, as ticked boxes are exported): the source's consent.
+        std::string k = text::search_key(value);
+        std::optional<bool> granted;
+        if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y" || k == "x")
+          granted = true;
+        else if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n")
+          granted = false;
+        if (!granted) {
+          out.flags.push_back({"consent:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0 or x"});
+          break;
+        }
+        size_t colon = col.custom_key.find(':');
+        auto channel = customers::parse_channel(col.custom_key.substr(0, colon), col.header);
+        auto purpose = customers::parse_purpose(col.custom_key.substr(colon + 1), col.header);
+        if (!channel || !purpose) break;  // map_columns checked them
+        if (!in.consents) in.consents.emplace();
+        in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
+        break;
+      }
       case Target::kIgnore: break;
     }
   }
