@@ -104,7 +104,9 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       a.country = c;
     }
     if (a.postcode && a.country.value_or("FR") == "FR") {
-      const std::string& pc = *a.postcode;
+      std::string& pc = *a.postcode;
+      // "75 001", as some forms write it, is 75001.
+      if (pc.size() == 6 && pc[2] == ' ') pc = pc.substr(0, 2) + pc.substr(3);
       bool five_digits = pc.size() == 5 && std::all_of(pc.begin(), pc.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!five_digits) return Error::invalid_argument("address.postcode", "a French postcode has five digits");
     }
@@ -202,9 +204,15 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
           FIDELIS_RETURN_IF_ERROR(parse_date(std::get<std::string>(v), field));
           break;
         case CustomFieldType::kChoice: {
-          const auto* s = std::get_if<std::string>(&v);
-          if (s == nullptr || std::find(def->choices.begin(), def->choices.end(), *s) == def->choices.end())
+          // Case and accents aside ("OR" is the choice "or"), stored as the choice is written.
+          auto* s = std::get_if<std::string>(&v);
+          auto choice = s == nullptr ? def->choices.end()
+                                     : std::find_if(def->choices.begin(), def->choices.end(), [&](const std::string& c) {
+                                         return text::search_key(c) == text::search_key(*s);
+                                       });
+          if (choice == def->choices.end())
             return Error::invalid_argument(field, "expected one of: " + fmt::format("{}", fmt::join(def->choices, ", ")));
+          *s = *choice;
           break;
         }
       }

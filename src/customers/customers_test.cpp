@@ -346,6 +346,11 @@ TEST_P(CustomersTest, CustomFieldsAreTyped) {
   EXPECT_EQ(std::get<bool>(c->custom_fields.at("vip")), true);
   EXPECT_DOUBLE_EQ(std::get<double>(c->custom_fields.at("panier_moyen")), 42.0);  // integers widen to numbers
   CustomerInput bad;
+  CustomerInput upper;  // a choice in another case is that choice
+  upper.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"canal_prefere", std::string("SMS")}};
+  CustomerInput copy = upper;
+  ASSERT_TRUE(validate_customer_input(copy, *svc_->custom_fields(), 1'767'225'600'000));
+  EXPECT_EQ(std::get<std::string>(*copy.custom_fields->at("canal_prefere")), "sms");
   bad.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"canal_prefere", std::string("pigeon")}};
   EXPECT_EQ(svc_->update(c->id, 1, bad, actor_).error().field, "custom_fields.canal_prefere");
   CustomerInput removal;

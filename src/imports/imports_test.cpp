@@ -245,11 +245,13 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
             "mapping.SMS ok");
   EXPECT_EQ(map_columns(std::vector<std::string>{"SMS ok"}, {{"SMS ok", "consent:sms"}}, {}).error().field, "mapping.SMS ok");
   // Fidelis's own export, and abbreviations files use.
-  auto own = map_columns(std::vector<std::string>{"other_emails", "other_phones", "Date naiss."}, {}, {});
+  auto own = map_columns(std::vector<std::string>{"other_emails", "other_phones", "Date naiss.", "Mail 2"}, {}, {});
   ASSERT_TRUE(own) << own.error().message;
   EXPECT_EQ((*own)[0].target, Target::kEmail);
   EXPECT_EQ((*own)[1].target, Target::kPhone);
   EXPECT_EQ((*own)[2].target, Target::kBirthDate);
+  EXPECT_EQ((*own)[3].target, Target::kEmail);
+  EXPECT_EQ((*map_columns(std::vector<std::string>{"Né(e) le"}, {}, {}))[0].target, Target::kBirthDate);
 }
 
 TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
@@ -303,6 +305,8 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   ASSERT_TRUE(ch) << ch.error().message;
   EXPECT_EQ(ch->input.address->postcode, "8001");
 
+  CsvRecord spaced{13, 13, {"Léa", "Blanc", "", "", "", "75 001", "Paris", "France"}};
+  EXPECT_EQ(build_row(spaced, cols, o, {})->input.address->postcode, "75001");
   // Country names in the languages files come in; one nobody recognises is flagged and left
   // empty, not taken for the default country.
   CsvRecord german{10, 10, {"Hans", "Müller", "", "", "", "10115", "Berlin", "Deutschland"}};

@@ -72,13 +72,16 @@ constexpr Name kGuesses[] = {
     // The columns of Fidelis's own export, so that an export imports back as it was.
     {"other emails", Target::kEmail}, {"other phones", Target::kPhone}, {"autres emails", Target::kEmail},
     {"autres e mails", Target::kEmail}, {"autres telephones", Target::kPhone}, {"date naiss", Target::kBirthDate},
+    {"mail 2", Target::kEmail}, {"email 2", Target::kEmail}, {"e mail 2", Target::kEmail}, {"autre email", Target::kEmail},
+    {"autre e mail", Target::kEmail}, {"telephone 2", Target::kPhone}, {"tel 2", Target::kPhone},
+    {"ne e le", Target::kBirthDate}, {"nee le", Target::kBirthDate},
 };
 
 std::optional<Target> guess(std::string_view header) {
   // search_key keeps the characters of e-mail addresses; headers want none of them.
   std::string raw = text::search_key(header);
   for (char& c : raw)
-    if (c == '.' || c == '_' || c == '@' || c == '+') c = ' ';
+    if (c == '.' || c == '_' || c == '@' || c == '+' || c == '(' || c == ')') c = ' ';
   std::string key = text::search_key(raw);
   for (const auto& g : kGuesses)
     if (g.name == key) return g.target;

@@ -108,6 +108,32 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   if (field.starts_with("emails[")) return at(in.emails, "emails[", [](const EmailAddress& e) { return e.email; });
   if (field.starts_with("phones[")) return at(in.phones, "phones[", [](const Phone& p) { return p.raw; });
   if (field.starts_with("tags[")) return at(in.tags, "tags[", [](const std::string& t) { return t; });
+  if (in.address) {
+    if (field == "address.city") return in.address->city.value_or("");
+    if (field == "address.street") return in.address->street.value_or("");
+    if (field == "address.street2") return in.address->street2.value_or("");
+  }
+  if (field.starts_with("custom_fields.") && in.custom_fields) {
+    auto it = in.custom_fields->find(field.substr(14));
+    if (it == in.custom_fields->end() || !it->second) return "";
+    return std::visit(
+        [](const auto& v) -> std::string {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, std::string>) return v;
+          else if constexpr (std::is_same_v<V, bool>) return v ? "true" : "false";
+          else return fmt::format("{}", v);
+        },
+        *it->second);
+  }
+  // Past a list's limit: what is dropped, one item after the other.
+  auto rest = [](const auto& list, size_t keep, auto get) {
+    std::string out;
+    for (size_t i = keep; list && i < list->size(); ++i) out += (out.empty() ? "" : " ") + get((*list)[i]);
+    return out;
+  };
+  if (field == "emails") return rest(in.emails, 10, [](const EmailAddress& e) { return e.email; });
+  if (field == "phones") return rest(in.phones, 10, [](const Phone& p) { return p.raw; });
+  if (field == "tags") return rest(in.tags, 100, [](const std::string& t) { return t; });
   return "";
 }
 
