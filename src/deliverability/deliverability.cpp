@@ -95,7 +95,10 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
             tx.one("SELECT MAX(at), COUNT(CASE WHEN kind = 'soft' AND message_id = $2 AND message_id <> '' THEN 1 END) "
                    "FROM email_events WHERE email_key = $1",
                    q));
-        bool late = seen && !seen->is_null(0) && event_at < seen->i64(0);
+        // Only an event that says when it happened can be late: one without a time is "now", in
+        // the order events arrive (two requests may read the clock in one order and take the
+        // address's lock in the other).
+        bool late = b.at_ms > 0 && seen && !seen->is_null(0) && event_at < seen->i64(0);
         bool retry = b.kind == bounces::Kind::kSoft && seen && seen->i64(1) > 0;
         if (late || retry) next = state;
       }
