@@ -90,7 +90,12 @@ DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now,
   for (char& ch : local)
     if (ch == ' ') ch = '-';
   c.emails.push_back({fmt::format("{}{}@{}", local, index, rng.pick(demo::email_domains())), "perso"});
-  if (rng.chance(20)) c.emails.push_back({fmt::format("{}.{}@{}", text::search_key(c.last), index, "entreprise.fr"), "travail"});
+  if (rng.chance(20)) {
+    std::string work = text::search_key(c.last);  // "le goff" -> "le-goff": no space in an address
+    for (char& ch : work)
+      if (ch == ' ') ch = '-';
+    c.emails.push_back({fmt::format("{}.{}@{}", work, index, "entreprise.fr"), "travail"});
+  }
 
   auto digits = [&](int n) {
     std::string s;

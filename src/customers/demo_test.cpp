@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/email.h"
 #include "customers/customers.h"
 #include "storage/test_db.h"
 
@@ -46,6 +47,10 @@ TEST_P(DemoTest, GeneratesValidFrenchCustomersAfterExistingOnes) {
       EXPECT_EQ(c.address.postcode->size(), 5u);
       ASSERT_FALSE(c.emails.empty());
       EXPECT_TRUE(emails.insert(c.emails[0].email).second) << "duplicate " << c.emails[0].email;
+      for (const EmailAddress& e : c.emails) {  // what an import of the demo's export would accept
+        auto valid = normalize_email(e.email);
+        EXPECT_TRUE(valid && *valid == e.email) << e.email;
+      }
       ASSERT_FALSE(c.phones.empty());
       for (const Phone& p : c.phones) {
         Phone check = normalize_phone(p.raw);
