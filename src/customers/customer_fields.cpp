@@ -144,6 +144,12 @@ std::optional<std::string> country_from_name(std::string_view name) {
   return it == names.end() ? std::nullopt : std::optional(it->second);
 }
 
+bool makes_a_customer(const std::optional<std::string>& first_name, const std::optional<std::string>& last_name,
+                      std::span<const EmailAddress> emails, std::span<const Phone> phones) {
+  return first_name || last_name || !emails.empty() ||
+         std::any_of(phones.begin(), phones.end(), [](const Phone& p) { return p.valid; });
+}
+
 Address combine_addresses(const Address& chosen, const Address& other) {
   auto agree = [](const std::optional<std::string>& a, const std::optional<std::string>& b, auto key) {
     return !a || !b || key(*a) == key(*b);

@@ -62,6 +62,13 @@ std::vector<QualityFlag> flags_of(const CustomerInput& in, MxChecker* mx, std::s
   return out;
 }
 
+// Why a profile is refused when it does not make a customer (makes_a_customer), naming its phones
+// when it has only invalid ones.
+Error not_a_customer(const std::vector<Phone>& phones) {
+  return Error::invalid_argument(phones.empty() ? "last_name" : "phones",
+                                 "a customer needs at least a name, an e-mail or a valid phone number");
+}
+
 Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& flags) {
   for (const QualityFlag& f : flags) {
     Value p[] = {id, f.field, f.value, f.reason, f.source, f.at};
@@ -85,10 +92,9 @@ Result<Customer> CustomerService::create(CustomerInput in, const audit::Actor& a
     FIDELIS_ASSIGN_OR_RETURN(defs, load_custom_field_defs(db_));
   }
   FIDELIS_RETURN_IF_ERROR(validate(in, defs));
-  bool valid_phone = in.phones && std::any_of(in.phones->begin(), in.phones->end(), [](const Phone& p) { return p.valid; });
-  if (!in.first_name && !in.last_name && (!in.emails || in.emails->empty()) && !valid_phone)
-    return Error::invalid_argument(in.phones && !in.phones->empty() ? "phones" : "last_name",
-                                   "a customer needs at least a name, an e-mail or a valid phone number");
+  std::vector<EmailAddress> emails = in.emails.value_or(std::vector<EmailAddress>{});
+  std::vector<Phone> phones = in.phones.value_or(std::vector<Phone>{});
+  if (!makes_a_customer(in.first_name, in.last_name, emails, phones)) return not_a_customer(phones);
   Millis now = clock_.now();
   std::vector<QualityFlag> flags = flags_of(in, mx_, "api", now);  // DNS before the transaction
   Customer created;
@@ -159,10 +165,8 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
     FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
-    if (!updated.first_name && !updated.last_name && updated.emails.empty() &&
-        std::none_of(updated.phones.begin(), updated.phones.end(), [](const Phone& p) { return p.valid; }))
-      return Error::invalid_argument(updated.phones.empty() ? "last_name" : "phones",
-                                     "a customer needs at least a name, an e-mail or a valid phone number");
+    if (!makes_a_customer(updated.first_name, updated.last_name, updated.emails, updated.phones))
+      return not_a_customer(updated.phones);
     std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
     FIDELIS_RETURN_IF_ERROR(
         audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));

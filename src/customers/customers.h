@@ -202,6 +202,10 @@ NameKeys name_keys(const std::optional<std::string>& first, const std::optional<
 // (with `mx`) a domain that cannot receive mail. API creates and imports flag alike.
 std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
+// Whether a profile has what makes a customer: a name, an e-mail or a valid phone number (one kept
+// as given but invalid reaches nobody).
+bool makes_a_customer(const std::optional<std::string>& first_name, const std::optional<std::string>& last_name,
+                      std::span<const EmailAddress> emails, std::span<const Phone> phones);
 // The reason a number kept as given is flagged on its customer.
 inline constexpr std::string_view kInvalidPhoneReason = "not a valid phone number (kept as given)";
 // An ISO 3166-1 alpha-2 country code, upper-cased ("FR", "BE"), that ICU knows as a country:

@@ -9,6 +9,7 @@
 #include "core/email.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "customers/customers.h"
 
 namespace fidelis::deliverability {
 
@@ -34,18 +35,6 @@ constexpr std::string_view kColumns = "email_key, customer_id, status, soft_coun
 Result<std::string> key_of(std::string_view email) {
   FIDELIS_ASSIGN_OR_RETURN(std::string e, normalize_email(email, "email"));
   return text::to_lower(e);
-}
-
-// The live customer (lowest id) whose e-mail has key `key`, if any.
-Result<std::optional<int64_t>> owner_of(storage::Tx& tx, const std::string& key) {
-  Value k[] = {key};
-  FIDELIS_ASSIGN_OR_RETURN(
-      std::optional<storage::Row> row,
-      tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
-             "WHERE e.email_key = $1 AND c.deleted_at IS NULL ORDER BY e.customer_id LIMIT 1",
-             k));
-  if (!row) return std::optional<int64_t>();
-  return std::optional<int64_t>(row->i64(0));
 }
 
 // The customer's postal address as one comparable key (accents, case and spacing folded), or
@@ -102,7 +91,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
         bool retry = b.kind == bounces::Kind::kSoft && seen && seen->i64(1) > 0;
         if (late || retry) next = state;
       }
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, owner_of(tx, key));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, key));
       Value customer = storage::opt(owner);
       bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;
       bool was_sent = cur && cur->i64(4) != 0;
@@ -248,15 +237,14 @@ Status DeliverabilityService::record_sent(std::string_view email) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> cur, tx.one("SELECT sent FROM email_status WHERE email_key = $1", k));
     if (cur && cur->i64(0) != 0) return ok();  // already counted: nothing changes
     newly = true;
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, owner_of(tx, key));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, key));
     Value up[] = {key, storage::opt(owner), now};
-    return tx.exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, last_reason, "
-                   "updated_at) VALUES ($1, $2, 'unverified', 0, 1, '', '', $3) ON CONFLICT (email_key) DO UPDATE SET "
-                   "sent = 1, updated_at = excluded.updated_at",
-                   up)
-               .has_value()
-               ? ok()
-               : Status(Error::internal("cannot record the address as sent to"));
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, last_reason, "
+                "updated_at) VALUES ($1, $2, 'unverified', 0, 1, '', '', $3) ON CONFLICT (email_key) DO UPDATE SET "
+                "sent = 1, updated_at = excluded.updated_at",
+                up));
+    return ok();
   }));
   return newly ? check_alert(now) : ok();
 }

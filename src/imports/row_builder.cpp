@@ -28,6 +28,14 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   return out;
 }
 
+// A yes/no cell as French and English files write it, or nullopt.
+std::optional<bool> yes_no(std::string_view cell) {
+  std::string k = text::search_key(cell);
+  if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y") return true;
+  if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n") return false;
+  return std::nullopt;
+}
+
 Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
@@ -47,9 +55,7 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
       return CustomValue(d);
     }
     case CustomFieldType::kBoolean: {
-      std::string k = text::search_key(v);
-      if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y") return CustomValue(true);
-      if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n") return CustomValue(false);
+      if (std::optional<bool> b = yes_no(v)) return CustomValue(*b);
       return Error::invalid_argument(field, "expected oui/non, yes/no, true/false or 1/0");
     }
     case CustomFieldType::kDate: {
@@ -128,7 +134,10 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   // Past a list's limit: what is dropped, one item after the other.
   auto rest = [](const auto& list, size_t keep, auto get) {
     std::string out;
-    for (size_t i = keep; list && i < list->size(); ++i) out += (out.empty() ? "" : " ") + get((*list)[i]);
+    for (size_t i = keep; list && i < list->size(); ++i) {
+      if (!out.empty()) out += ' ';
+      out += get((*list)[i]);
+    }
     return out;
   };
   if (field == "emails") return rest(in.emails, 10, [](const EmailAddress& e) { return e.email; });
@@ -224,12 +233,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       }
       case Target::kConsent: {
         // A yes/no column ("x" for yes, as ticked boxes are exported): the source's consent.
-        std::string k = text::search_key(value);
-        std::optional<bool> granted;
-        if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y" || k == "x")
-          granted = true;
-        else if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n")
-          granted = false;
+        std::optional<bool> granted = text::search_key(value) == "x" ? std::optional(true) : yes_no(value);
         if (!granted) {
           out.flags.push_back({"consent:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0 or x"});
           break;
@@ -276,10 +280,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
     if (!p.valid) out.flags.push_back({"phone", p.raw, std::string(customers::kInvalidPhoneReason)});
-  // A number kept as given but invalid reaches nobody: it does not make a customer on its own.
-  bool usable = in.first_name || in.last_name || (in.emails && !in.emails->empty()) ||
-                (in.phones && std::any_of(in.phones->begin(), in.phones->end(), [](const Phone& p) { return p.valid; }));
-  if (!usable) {
+  if (!customers::makes_a_customer(in.first_name, in.last_name, in.emails.value_or(std::vector<EmailAddress>{}),
+                                   in.phones.value_or(std::vector<Phone>{}))) {
     std::string column = !email_column.empty() ? email_column : !name_column.empty() ? name_column : "line";
     std::string why = "no name, no valid e-mail and no valid phone: nothing to make a customer from";
     for (const Flag& f : out.flags) why += fmt::format("; {} '{}': {}", f.field, f.value, f.reason);

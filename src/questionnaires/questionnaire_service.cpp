@@ -445,6 +445,10 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
   Millis now = clock_.now();
   audit::Actor actor{"public", std::nullopt, "questionnaire:" + form.questionnaire.slug, request.ip, request.request_id};
+  // Changed meanwhile (another answer of the same customer, say): redone on fresh data.
+  auto changed_meanwhile = [](const Result<Customer>& r) {
+    return !r && (r.error().code == Code::kFailedPrecondition || r.error().code == Code::kConflict);
+  };
   for (int attempt = 0; attempt < 8; ++attempt) {
     FIDELIS_ASSIGN_OR_RETURN(Customer cur, customers_.get(form.customer_id));
     CustomerInput in;
@@ -466,8 +470,7 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
         return Error::invalid_argument(field, "not a valid phone number");
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
-    // Changed meanwhile (another answer of the same customer, say): redo on fresh data.
-    if (!updated && (updated.error().code == Code::kFailedPrecondition || updated.error().code == Code::kConflict)) continue;
+    if (changed_meanwhile(updated)) continue;
     // An e-mail another customer has: the answer is kept and the profile's e-mails are not
     // changed; a flag tells the team (a likely duplicate). The link holder learns nothing of the
     // other customer: the answer is taken like any other.
@@ -476,8 +479,7 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
       std::string given = in.emails->front().email;
       in.emails.reset();
       updated = customers_.update(form.customer_id, cur.version, in, actor);
-      if (!updated && (updated.error().code == Code::kFailedPrecondition || updated.error().code == Code::kConflict))
-        continue;
+      if (changed_meanwhile(updated)) continue;
       if (updated)
         FIDELIS_RETURN_IF_ERROR(customers_.add_flag(
             form.customer_id, {"email", given, "given in a questionnaire, but another customer has this address: a likely "
