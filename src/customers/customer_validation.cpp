@@ -158,6 +158,10 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       std::optional<std::string> t = (*in.tags)[i];
       FIDELIS_RETURN_IF_ERROR(check_text(t, fmt::format("tags[{}]", i), 50));
       if (!t) return Error::invalid_argument(fmt::format("tags[{}]", i), "is empty");
+      // A file's tag cell lists its tags with these between them: a tag holding one would come back
+      // from an export as two.
+      if (t->find_first_of(",;|") != std::string::npos)
+        return Error::invalid_argument(fmt::format("tags[{}]", i), "cannot contain ',', ';' or '|' (they separate tags in files)");
       tags.push_back(text::to_lower(*t));
     }
     std::sort(tags.begin(), tags.end());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "http/api.h"
 
 namespace fidelis::http {
@@ -38,7 +39,11 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
   CustomerInput in;
   for (std::string_view key : {"civility", "first_name", "last_name", "birth_date"}) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_string(body, key, key));
-    if (patch && body.contains(key) && body[key].is_null()) in.clear.emplace_back(key);
+    // In a change, null or an empty text clears the field (a form sends what its user emptied).
+    if (patch && body.contains(key) && (body[key].is_null() || (v && text::trim(*v).empty()))) {
+      in.clear.emplace_back(key);
+      v.reset();
+    }
     if (key == "civility") in.civility = v;
     else if (key == "first_name") in.first_name = v;
     else if (key == "last_name") in.last_name = v;

@@ -218,7 +218,14 @@ void add_import_routes(Router& r, Services& s) {
            if (!id) return problem(id.error());
            imports::Importer importer(s.db, s.clock);
            if (auto st = importer.status(*id); !st) return problem(st.error());
-           auto csv = importer.rejects_csv(*id);
+           auto format = imports::ExportFormat::kCsv;
+           if (auto f = ctx.query_param("format")) {
+             auto parsed = imports::parse_export_format(*f);
+             if (!parsed || *parsed == imports::ExportFormat::kJsonLines)
+               return problem(Error::invalid_argument("format", "expected csv or csv-excel-fr"));
+             format = *parsed;
+           }
+           auto csv = importer.rejects_csv(*id, format);
            if (!csv) return problem(csv.error());
            Response res;
            res.set("Content-Type", "text/csv; charset=utf-8");

@@ -566,22 +566,29 @@ Result<std::vector<ImportStatus>> Importer::list(int limit) {
   return out;
 }
 
-Result<std::string> Importer::rejects_csv(int64_t id) {
+Result<std::string> Importer::rejects_csv(int64_t id, ExportFormat format) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
                            db_.query("SELECT line, column_name, reason, raw FROM import_rejects WHERE import_id = $1 "
                                      "ORDER BY line",
                                      p));
-  std::string out = "line,column,reason,original\r\n";
+  const bool excel = format == ExportFormat::kCsvExcelFr;
+  const char delim = excel ? ';' : ',';
+  std::string header[] = {"line", "column", "reason", "original"};
+  std::string out = (excel ? "\xEF\xBB\xBF" : "") + csv_line(header, delim) + "\r\n";
   for (const auto& r : rows.rows) {
     std::string fields[] = {r.str(0), r.str(1), r.str(2), r.str(3)};
-    out += csv_line(fields, ',') + "\r\n";
+    // Column names, reasons and lines quote the sender's text: in a spreadsheet, none may run as a formula.
+    if (excel)
+      for (std::string& f : fields) f = spreadsheet_text(std::move(f));
+    out += csv_line(fields, delim) + "\r\n";
   }
   return out;
 }
 
 Status Importer::write_rejects(int64_t id, const std::string& path) {
-  FIDELIS_ASSIGN_OR_RETURN(std::string csv, rejects_csv(id));
+  FIDELIS_ASSIGN_OR_RETURN(ImportStatus s, status(id));
+  FIDELIS_ASSIGN_OR_RETURN(std::string csv, rejects_csv(id, s.delimiter == ';' ? ExportFormat::kCsvExcelFr : ExportFormat::kCsv));
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return Error::invalid_argument("rejects", "cannot write " + path);
   bool written = std::fwrite(csv.data(), 1, csv.size(), f) == csv.size();

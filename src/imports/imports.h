@@ -84,6 +84,13 @@ class CsvSource {
 
 // One CSV line with RFC 4180 quoting (no line break at the end).
 std::string csv_line(std::span<const std::string> fields, char delimiter);
+// The flavours of CSV Fidelis writes (exports, rejects), and JSON Lines for exports.
+enum class ExportFormat {
+  kCsv,          // UTF-8, ',' , CRLF, RFC 4180
+  kCsvExcelFr,   // what French Excel opens directly: ';', CRLF, UTF-8 with BOM, no cell read as a formula
+  kJsonLines     // one customer document per line
+};
+Result<ExportFormat> parse_export_format(std::string_view name, std::string_view field = "format");
 
 // ---- mapping columns to fields (mapping.cpp) ----
 
@@ -238,10 +245,10 @@ class Importer {
   Result<ImportStatus> status(int64_t id);
   Result<std::vector<ImportStatus>> list(int limit = 50);
   // Writes the rejects of import `id` to `path` (CSV: line, column, reason, then the original
-  // fields).
+  // fields), in French Excel's flavour when the source was `;`-separated, as such files come from it.
   Status write_rejects(int64_t id, const std::string& path);
-  // The same rejects as CSV text (rejected rows are few: they are read whole).
-  Result<std::string> rejects_csv(int64_t id);
+  // The same rejects as CSV text (rejected rows are few: they are read whole); kCsv or kCsvExcelFr.
+  Result<std::string> rejects_csv(int64_t id, ExportFormat format = ExportFormat::kCsv);
   // The imported records behind customer `id`, newest first (at most `limit`). NotFound ("id") when
   // no live customer has the id.
   Result<std::vector<Provenance>> provenance(int64_t customer_id, int limit = 200);
@@ -297,12 +304,6 @@ class ImportRunner {
 
 // ---- export (export.cpp) ----
 
-enum class ExportFormat {
-  kCsv,          // UTF-8, ',' , CRLF, RFC 4180
-  kCsvExcelFr,   // what French Excel opens directly: ';', CRLF, UTF-8 with BOM, no cell read as a formula
-  kJsonLines     // one customer document per line
-};
-Result<ExportFormat> parse_export_format(std::string_view name, std::string_view field = "format");
 // `value` as a spreadsheet cell that cannot run as a formula: an apostrophe before a leading "=",
 // "+", "-", "@", tab or carriage return (an import takes it off again).
 std::string spreadsheet_text(std::string value);

@@ -318,6 +318,9 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   ASSERT_TRUE(nowhere) << nowhere.error().message;
   EXPECT_FALSE(nowhere->input.address->country);
   EXPECT_TRUE(std::any_of(nowhere->flags.begin(), nowhere->flags.end(), [](const Flag& f) { return f.field == "country"; }));
+  // Its postcode is kept as given: nothing says it should have a French form.
+  EXPECT_EQ(nowhere->input.address->postcode, "1234");
+  EXPECT_EQ(nowhere->flags.size(), 1u);
   // "XX" has the form of a country code but is none: flagged, not stored.
   CsvRecord unknown_country{9, 9, {"Eva", "Roux", "", "", "", "75011", "Paris", "XX"}};
   auto xx = build_row(unknown_country, cols, o, {});
@@ -366,9 +369,13 @@ TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
   EXPECT_EQ(shop->accepted, 3);
   EXPECT_EQ(shop->rejected, 1);
   EXPECT_EQ(shop->flagged, 1);  // Dupont's impossible birth date
+  // The shop's file came from French Excel: its rejects file opens there directly.
   std::string rejects = read_file(shop->rejects_path);
-  EXPECT_TRUE(rejects.starts_with("line,column,reason,original\r\n4,E-mail,")) << rejects;
+  EXPECT_TRUE(rejects.starts_with("\xEF\xBB\xBFline;column;reason;original\r\n4;E-mail;")) << rejects;
   EXPECT_NE(rejects.find("pas-un-email"), std::string::npos) << rejects;
+  auto plain = importer.rejects_csv(shop->id);
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->starts_with("line,column,reason,original\r\n4,E-mail,")) << *plain;
 
   auto news = importer.run({.path = write_temp(GetParam() + "_news.csv", newsletter_export()), .source = "newsletter",
                             .source_priority = 20},

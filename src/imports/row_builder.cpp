@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <utility>
 
 #include "core/email.h"
 #include "core/text.h"
@@ -173,6 +174,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   CustomerInput& in = out.input;
   Address address;
   bool has_address = false, country_given = false;
+  std::optional<std::string> unchecked_postcode;
   std::string email_column, name_column;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
@@ -260,6 +262,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
                                                            pc->size() == 4 &&
                                                            std::all_of(pc->begin(), pc->end(), [](char c) { return c >= '0' && c <= '9'; }))
       *pc = "0" + *pc;
+    // Nor is the postcode of a country nobody recognises checked as French: it is kept as given.
+    if (country_given && !address.country) unchecked_postcode = std::exchange(address.postcode, std::nullopt);
     in.address = address;
   }
   if (out.external_id) in.external_ids = std::vector<ExternalId>{{options.source, *out.external_id}};
@@ -275,6 +279,10 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     std::string value = value_of(in, e.field);
     if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
     out.flags.push_back({flag_field(e.field), value, e.message});
+  }
+  if (unchecked_postcode && in.address) {
+    if (unchecked_postcode->size() <= 20) in.address->postcode = std::move(unchecked_postcode);
+    else out.flags.push_back({"postcode", *unchecked_postcode, "is longer than 20 bytes"});
   }
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});

@@ -180,6 +180,7 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
     std::vector<RowValues> result = n;
     bool changed = false;
     std::vector<std::pair<RowValues, RowValues>> consent_reverts;  // (now, restored)
+    std::vector<RowValues> consents_taken_back;                    // the merge brought them
     for (const auto& ar : a) {
       std::string key = identity_of(t, ar);
       const RowValues* br = find(b, key);
@@ -190,6 +191,7 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
         if (t.table == "customer_consents") consent_reverts.emplace_back(*it, *br);
         *it = *br;
       } else {
+        if (t.table == "customer_consents") consents_taken_back.push_back(*it);
         result.erase(it);
       }
       changed = true;
@@ -213,6 +215,15 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
           ev));
+    }
+    // A consent the merge brought leaves with the loser, and so does the event the merge wrote for
+    // it in the winner's history (the loser's own events went back with its attached rows).
+    for (const auto& r : consents_taken_back) {
+      Value ev[] = {id, r[0], r[1], r[2], r[3], r[4]};
+      FIDELIS_RETURN_IF_ERROR(
+          tx.exec("DELETE FROM consent_events WHERE customer_id = $1 AND channel = $2 AND purpose = $3 AND granted = $4 "
+                  "AND source = $5 AND at = $6",
+                  ev));
     }
   }
   return ok();

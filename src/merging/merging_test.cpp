@@ -322,6 +322,8 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
                           st));
   std::string winner_doc = document(winner.id), loser_doc = document(loser.id);
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", loser.id), 1);  // disposable address
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", winner.id), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", loser.id), 1);
 
   auto m = svc_->merge({winner.id, loser.id}, actor_);
   ASSERT_TRUE(m) << m.error().field << ": " << m.error().message;
@@ -365,6 +367,10 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", loser.id), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM email_status WHERE customer_id = $1", loser.id), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_external_ids WHERE customer_id = $1", loser.id), 1);
+  // Each consent history is as it was: the SMS consent the merge brought is no longer the winner's.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", winner.id), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1 AND channel = 'sms'", winner.id), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", loser.id), 1);
   EXPECT_EQ(svc_->unmerge(m->id, actor_).error().code, Code::kConflict);
   // Undoing said "two people": the pair is recorded as rejected.
   auto rejected = svc_->reviews({.status = "rejected"});

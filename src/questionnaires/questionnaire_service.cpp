@@ -110,9 +110,13 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) picked = *l;
     else return Error::invalid_argument(field, "expected one of the choices");
     if (q.type == QuestionType::kChoice && picked.size() != 1) return Error::invalid_argument(field, "expected one choice");
-    for (const auto& p : picked)
-      if (std::find(q.choices.begin(), q.choices.end(), p) == q.choices.end())
-        return Error::invalid_argument(field, "'" + p + "' is not one of the choices");
+    // Case, accents and spaces aside ("mme" is the choice "Mme"), taken as the choice is written.
+    for (auto& p : picked) {
+      auto choice = std::find_if(q.choices.begin(), q.choices.end(),
+                                 [&](const std::string& c) { return text::search_key(c) == text::search_key(p); });
+      if (choice == q.choices.end()) return Error::invalid_argument(field, "'" + p + "' is not one of the choices");
+      p = *choice;
+    }
     if (t == "affinities") {
       // Categories are stored lower-case; choices are compared the same way.
       auto offered = [&](const std::string& category) {

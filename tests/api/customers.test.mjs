@@ -167,7 +167,19 @@ for (const driver of drivers()) {
         headers: { 'If-Match': '"v5"' },
       });
       expectProblem(emptied, 400);
+      // Nor by empty texts, which a form sends for the fields its user emptied.
+      const blanked = await call('PATCH', `${C}/${c.id}`, {
+        body: { first_name: '', last_name: '  ', emails: [], phones: [] },
+        headers: { 'If-Match': '"v5"' },
+      });
+      expectProblem(blanked, 400);
       assert.equal((await call('GET', `${C}/${c.id}`)).body.version, 5);
+      // An empty text clears the field like null.
+      const blankFirst = await call('PATCH', `${C}/${c.id}`, { body: { first_name: ' ' }, headers: { 'If-Match': '"v5"' } });
+      assert.equal(blankFirst.status, 200, show(blankFirst));
+      assert.equal(blankFirst.body.first_name, null);
+      assert.equal(blankFirst.body.last_name, 'Dupont');
+      assert.equal(blankFirst.headers.get('etag'), '"v6"');
 
       const missing = await call('GET', `${C}/999999`);
       expectProblem(missing, 404);
@@ -405,6 +417,8 @@ for (const driver of drivers()) {
         [{ first_name: 12 }, 'first_name'],
         [{ tags: 'vip' }, 'tags'],
         [{ tags: [1] }, 'tags[0]'],
+        [{ tags: ['vip', 'or|argent'] }, 'tags[1]'],
+        [{ tags: ['salon 2026, Lyon'] }, 'tags[0]'],
         [{ affinities: [{ category: 'jardin', strength: 101 }] }, 'affinities[0].strength'],
         [{ affinities: [{ category: 'jardin', strength: -1 }] }, 'affinities[0].strength'],
         [{ consents: [{ channel: 'fax', purpose: 'newsletter', granted: true }] }, 'consents[0].channel'],

@@ -93,6 +93,12 @@ for (const driver of drivers()) {
       assert.equal(rejects.status, 200, show(rejects));
       assert.match(rejects.headers.get('content-type'), /text\/csv/);
       assert.match(rejects.text, /^line,column,reason,original\r\n4,E-mail,/);
+      const excel = await api(server, 'GET', `${location}/rejects?format=csv-excel-fr`, { role: 'marketer' });
+      assert.equal(excel.status, 200, show(excel));
+      assert.match(excel.text, /^\uFEFF?line;column;reason;original\r\n4;E-mail;/);
+      const odd = await api(server, 'GET', `${location}/rejects?format=jsonl`, { role: 'marketer' });
+      assert.equal(odd.status, 400, show(odd));
+      assert.equal(odd.body.field, 'format');
       const found = await api(server, 'GET', '/api/v1/customers?q=helene.levy@', { role: 'viewer' });
       assert.equal(found.body.items.length, 1);
       assert.equal(found.body.items[0].external_ids[0].source, 'boutique');

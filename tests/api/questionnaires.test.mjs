@@ -457,6 +457,16 @@ for (const driver of drivers()) {
         'the form shows the choices the profile holds');
     });
 
+    test('a choice is recognised whatever its case and accents, and a wrong one is named', async () => {
+      const { c, t } = await answeringAgain({ last_name: 'Lemaire', emails: ['paul.lemaire@example.fr'] });
+      const r = await pub('POST', t, { body: { answers: { rayons: ['jardin', 'CUISINE'] } } });
+      assert.equal(r.status, 200, show(r));
+      const cats = (await getCustomer(c.id)).affinities.map((a) => a.category).sort();
+      assert.deepEqual(cats, ['cuisine', 'jardin']);
+      const wrong = await pub('POST', t, { body: { answers: { rayons: ['Garage'] } } });
+      expectProblem(wrong, 400, 'answers.rayons');
+    });
+
     test('a phone number the profile already has is not added twice', async () => {
       const { c, t } = await answeringAgain({ last_name: 'Roux', phones: ['06 98 76 54 32'] });
       const r = await pub('POST', t, { body: { answers: { mobile: '06 98 76 54 32' } } });
