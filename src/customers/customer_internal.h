@@ -21,7 +21,10 @@ std::string phone_query_key(std::string_view q);
 // Replaces the lists `in` sets and upserts its consents (writing consent events when a consent
 // changes), for customer `id`.
 // `fresh`: the customer was just inserted, so there is nothing to delete or compare against.
-Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh = false);
+// `merged_consents`: the consents are another record's decisions taken over by a merge: they keep
+// their own time and source, and no event is written (that record's history moves with it).
+Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh = false,
+                      bool merged_consents = false);
 // Loads whole profiles, in the order of `ids`; missing ids are skipped.
 Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const int64_t> ids);
 Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids);

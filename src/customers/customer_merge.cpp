@@ -136,7 +136,8 @@ Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in
     if (live) return Error::conflict(fmt::format("customer {} changed at the same time; retry", id));
     return Error::not_found("id", fmt::format("no customer {}", id));
   }
-  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
+  // The consents survivorship took from the loser are its person's decisions, with their times.
+  FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now, /*fresh=*/false, /*merged_consents=*/true));
   return refresh_document(tx, id);
 }
 
@@ -158,15 +159,16 @@ Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::sp
   return load_customers(tx, ids);
 }
 
-Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_view source, std::string_view external_id) {
+Result<std::optional<ExternalIdOwner>> external_id_owner(storage::Tx& tx, std::string_view source,
+                                                         std::string_view external_id) {
   Value p[] = {text::to_lower(source), std::string(external_id)};
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
-      tx.one("SELECT x.customer_id FROM customer_external_ids x JOIN customers c ON c.id = x.customer_id "
-             "WHERE x.source = $1 AND x.external_id = $2 AND c.deleted_at IS NULL",
+      tx.one("SELECT x.customer_id, CASE WHEN c.deleted_at IS NULL THEN 0 ELSE 1 END FROM customer_external_ids x "
+             "JOIN customers c ON c.id = x.customer_id WHERE x.source = $1 AND x.external_id = $2",
              p));
-  if (!row) return std::optional<int64_t>();
-  return std::optional<int64_t>(row->i64(0));
+  if (!row) return std::optional<ExternalIdOwner>();
+  return std::optional<ExternalIdOwner>(ExternalIdOwner{row->i64(0), row->i64(1) != 0});
 }
 
 Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email, std::span<const int64_t> among) {

@@ -40,7 +40,7 @@ std::string phone_query_key(std::string_view q) {
   return digits;
 }
 
-Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh) {
+Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh, bool merged_consents) {
   auto replace = [&](std::string_view table) -> Status {
     if (fresh) return ok();  // a new customer has nothing to replace
     Value p[] = {id};
@@ -135,12 +135,13 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
       }
       if (cur && (cur->i64(0) != 0) == c.granted) continue;  // unchanged: no event
       Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
-                   c.source, now};
+                   c.source, merged_consents ? c.changed_at : now};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) "
           "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
           "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at",
           p));
+      if (merged_consents) continue;
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
           p));

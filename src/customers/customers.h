@@ -287,7 +287,8 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).
 Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id);
 // Sets live customer `id`'s scalar fields (civility, names, birth date, address) to exactly `in`'s
-// (unset = NULL), replaces the lists `in` sets and upserts its consents, inside `tx`: what a merge's
+// (unset = NULL), replaces the lists `in` sets and upserts its consents (keeping their own time and
+// source, writing no consent event: the loser's history moves with it), inside `tx`: what a merge's
 // survivorship decided. Bumps the version and rewrites the document; no audit entry or event.
 // NotFound if `id` is not a live customer; Conflict when `expected_version` is given and the
 // customer changed since it was read (another transaction committed in between).
@@ -298,9 +299,16 @@ Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in
 Result<Customer> reindex_in(storage::Tx& tx, int64_t id, Millis now);
 // Whole profiles by id inside `tx`, in the order of `ids` (missing ids skipped).
 Result<std::vector<Customer>> load_customers_for_export(storage::Tx& tx, std::span<const int64_t> ids);
-// A live customer with this id in `source`, or with this e-mail (normalised), inside `tx`.
-Result<std::optional<int64_t>> find_by_external_id(storage::Tx& tx, std::string_view source, std::string_view external_id);
-// With `among`, only those customers are considered (ids that may be stale: a key table's).
+// The customer holding this id in `source` (an id is unique per source, deleted customers
+// included: a merged-away record's ids moved to its survivor), inside `tx`.
+struct ExternalIdOwner {
+  int64_t customer_id = 0;
+  bool deleted = false;
+};
+Result<std::optional<ExternalIdOwner>> external_id_owner(storage::Tx& tx, std::string_view source,
+                                                         std::string_view external_id);
+// A live customer with this e-mail (normalised), inside `tx`. With `among`, only those customers
+// are considered (ids that may be stale: a key table's).
 Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email,
                                              std::span<const int64_t> among = {});
 

@@ -8,7 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
 #include <set>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -21,6 +27,43 @@ using storage::Value;
 using namespace customers;
 
 namespace {
+
+// ---- who runs an import ----
+// A run claims its import as "host:pid". Another run of the same file for the same source is
+// refused while that worker lives: on this host, while its process exists (a killed import is
+// resumed at once); elsewhere (a shared PostgreSQL), until it has been silent for kWorkerSilence.
+
+constexpr Millis kWorkerSilence = 120'000;
+
+std::string host_name() {
+  char h[256] = {};
+  if (::gethostname(h, sizeof h - 1) != 0) return "localhost";
+  return h;
+}
+
+std::string this_worker() { return fmt::format("{}:{}", host_name(), static_cast<long>(::getpid())); }
+
+// The imports this process is running, per database.
+struct RunningHere {
+  std::mutex mu;
+  std::set<std::pair<const void*, int64_t>> ids;
+};
+RunningHere& running_here() {
+  static RunningHere r;
+  return r;
+}
+
+bool worker_alive(const std::string& worker, Millis updated_at, Millis now, const void* db, int64_t id) {
+  size_t colon = worker.rfind(':');
+  if (worker.empty() || colon == std::string::npos) return false;
+  long pid = std::strtol(worker.c_str() + colon + 1, nullptr, 10);
+  if (worker.substr(0, colon) != host_name()) return now - updated_at < kWorkerSilence;
+  if (pid == static_cast<long>(::getpid())) {
+    std::lock_guard lock(running_here().mu);
+    return running_here().ids.contains({db, id});
+  }
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 // FNV-1a over the first 64 KiB and the size: recognises the same file when an import is rerun.
 std::string fingerprint(const std::string& path, int64_t size) {
@@ -176,30 +219,50 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                "ON CONFLICT (name) DO UPDATE SET priority = COALESCE(CAST($2 AS BIGINT), sources.priority) RETURNING priority",
                sp));
     source_priority = static_cast<int>(s->i64(0));
+    // One run at a time per file and source, across processes (the CLI beside the server).
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("import:" + source + ":" + fp));
     Value fpp[] = {fp, source};
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> prev,
-                             tx.one("SELECT id, records_done FROM imports WHERE fingerprint = $1 AND source = $2 AND "
-                                    "status <> 'done' ORDER BY id DESC LIMIT 1",
+                             tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE "
+                                    "fingerprint = $1 AND source = $2 AND status <> 'done' ORDER BY id DESC LIMIT 1",
                                     fpp));
+    if (prev && prev->str(2) == "running" && worker_alive(prev->str(3), prev->i64(4), start, &db_, prev->i64(0)))
+      return Error{Code::kConflict, "file",
+                   fmt::format("import {} of this file for source '{}' is running ({}): wait for it to end, then run "
+                               "it again to resume it if it stopped",
+                               prev->i64(0), source, prev->str(3))};
     if (prev) {
       import_id = prev->i64(0);
       records_done = std::max<int64_t>(1, prev->i64(1));
       resumed = true;
-      Value up[] = {import_id, start};
-      return tx.exec("UPDATE imports SET status = 'running', error = NULL, updated_at = $2 WHERE id = $1", up).has_value()
+      Value up[] = {import_id, start, this_worker()};
+      return tx.exec("UPDATE imports SET status = 'running', error = NULL, updated_at = $2, worker = $3 WHERE id = $1", up)
+                 .has_value()
                  ? ok()
                  : Status(Error::internal("cannot resume the import"));
     }
     Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
-                   encode_options(o), start, std::filesystem::absolute(o.path).string()};
+                   encode_options(o), start, std::filesystem::absolute(o.path).string(), this_worker()};
     FIDELIS_ASSIGN_OR_RETURN(
         import_id,
         tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
-                     "status, records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'running', "
-                     "1, $8, $8)",
+                     "status, records_done, started_at, updated_at, worker) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, "
+                     "'running', 1, $8, $8, $10)",
                      ins));
     return ok();
   }));
+  {
+    std::lock_guard lock(running_here().mu);
+    running_here().ids.insert({&db_, import_id});
+  }
+  struct Release {
+    const void* db;
+    int64_t id;
+    ~Release() {
+      std::lock_guard lock(running_here().mu);
+      running_here().ids.erase({db, id});
+    }
+  } release{&db_, import_id};
 
   if (o.on_started) o.on_started(import_id);
   // Skip what an earlier run committed: records 2..records_done (1 is the header).
@@ -311,21 +374,35 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
         int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0, queued = 0;
         FIDELIS_RETURN_IF_ERROR(matcher.batch_begins(tx));
         for (Pending& p : batch) {
-          if (p.rejection) {
-            Value r[] = {import_id, p.line, p.rejection->field, p.rejection->message,
+          auto reject = [&](std::string column, std::string reason) -> Status {
+            Value r[] = {import_id, p.line, std::move(column), std::move(reason),
                          p.raw.empty() ? csv_line(p.fields, delimiter) : p.raw};
+            ++rejected;
             FIDELIS_RETURN_IF_ERROR(tx.exec(
                 "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (import_id, line) DO NOTHING",
                 r));
-            ++rejected;
+            return ok();
+          };
+          if (p.rejection) {
+            FIDELIS_RETURN_IF_ERROR(reject(p.rejection->field, p.rejection->message));
             continue;
           }
           BuiltRow& row = *p.row;
-          // The same record of the same source: an update, not a duplicate.
+          // The same record of the same source: an update, not a duplicate. A record whose customer
+          // was deleted is not brought back by its source: rejected, naming the customer.
           std::optional<int64_t> match;
-          if (o.dedup && row.external_id) {
-            FIDELIS_ASSIGN_OR_RETURN(match, find_by_external_id(tx, source, *row.external_id));
+          std::optional<customers::ExternalIdOwner> id_owner;
+          if (row.external_id) {
+            FIDELIS_ASSIGN_OR_RETURN(id_owner, customers::external_id_owner(tx, source, *row.external_id));
+            if (id_owner && id_owner->deleted) {
+              FIDELIS_RETURN_IF_ERROR(reject(column_for("external_ids", columns),
+                                             fmt::format("id '{}' belongs to customer {}, which was deleted: restore that "
+                                                         "customer, or import the row without its id",
+                                                         *row.external_id, id_owner->customer_id)));
+              continue;
+            }
+            if (id_owner && o.dedup) match = id_owner->customer_id;
           }
           // Otherwise the probabilistic model decides: merge, review, or a new customer.
           std::optional<merging::Candidate> duplicate;
@@ -371,12 +448,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             to_review.clear();
           }
           // (With dedup on, the look-up above already found no owner.)
-          if (row.external_id && !match && !o.dedup) {
-            FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, find_by_external_id(tx, source, *row.external_id));
-            if (owner) {
-              row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", *owner)});
-              row.input.external_ids.reset();
-            }
+          if (id_owner && !match && !o.dedup) {
+            row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", id_owner->customer_id)});
+            row.input.external_ids.reset();
           }
           int64_t customer_id = 0;
           bool merge_after = false;
@@ -395,15 +469,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             ++merged;
           } else {
             if (only_emails_identify(row.input) && (!row.input.emails || row.input.emails->empty())) {
-              Value r[] = {import_id, p.line, column_for("emails", columns),
-                           std::string(o.dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
-                                               : "its only e-mail belongs to another customer: nothing left to make a customer from"),
-                           csv_line(p.fields, delimiter)};
-              FIDELIS_RETURN_IF_ERROR(tx.exec(
-                  "INSERT INTO import_rejects (import_id, line, column_name, reason, raw) VALUES ($1, $2, $3, $4, $5) "
-                  "ON CONFLICT (import_id, line) DO NOTHING",
-                  r));
-              ++rejected;
+              FIDELIS_RETURN_IF_ERROR(
+                  reject(column_for("emails", columns),
+                         o.dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
+                                 : "its only e-mail belongs to another customer: nothing left to make a customer from"));
               continue;
             }
             // A duplicate is stored as its own record first, then merged: the merge is recorded and

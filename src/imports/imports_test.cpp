@@ -423,6 +423,33 @@ TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
   EXPECT_EQ(svc.list({.limit = 100})->items.size(), 4u);
 }
 
+TEST_P(ImportTest, ARowOfADeletedCustomerIsRejectedAndTheRestImported) {
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = write_temp(GetParam() + "_k1.csv", "id;prenom;nom;email\nK1;Marc;Lambert;marc.lambert@orange.fr\n"),
+                             .source = "inf"},
+                            actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  customers::CustomerService svc(*t_.db, clock_);
+  auto marc = svc.list({.q = "marc.lambert@"});
+  ASSERT_EQ(marc->items.size(), 1u);
+  ASSERT_TRUE(svc.remove(marc->items[0].id, std::nullopt, actor_));
+  auto again = importer.run({.path = write_temp(GetParam() + "_k2.csv",
+                                                "id;prenom;nom;email\nZ1;Alain;Avant;alain.avant@orange.fr\n"
+                                                "K1;Marc;Lambert;marc.lambert@orange.fr\nZ2;Alice;Apres;alice.apres@free.fr\n"),
+                             .source = "inf"},
+                            actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->status, "done");
+  EXPECT_EQ(again->accepted, 2);
+  EXPECT_EQ(again->rejected, 1);
+  auto rejects = importer.rejects_csv(again->id);
+  ASSERT_TRUE(rejects);
+  EXPECT_NE(rejects->find(fmt::format("3,id,\"id 'K1' belongs to customer {}, which was deleted", marc->items[0].id)),
+            std::string::npos)
+      << *rejects;
+  EXPECT_EQ(svc.list({.q = "marc.lambert@"})->items.size(), 0u);  // not brought back
+}
+
 TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   std::string csv = "email;nom\n";
   for (int i = 0; i < 250; ++i) csv += "client" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";
@@ -447,6 +474,39 @@ TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   EXPECT_EQ((*count)->i64(0), 250);
   auto dup = t_.db->one("SELECT COUNT(*) FROM (SELECT email_key FROM customer_emails GROUP BY email_key HAVING COUNT(*) > 1) d");
   EXPECT_EQ((*dup)->i64(0), 0);
+}
+
+TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
+  std::string csv = "email;nom\n";
+  for (int i = 0; i < 100; ++i) csv += "double" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";
+  auto path = write_temp(GetParam() + "_twice.csv", csv);
+  Importer importer(*t_.db, clock_);
+  std::optional<Result<ImportStatus>> second;
+  auto first = importer.run({.path = path, .source = "crm", .dedup = false, .batch_rows = 40,
+                             .on_started = [&](int64_t) {
+                               // Another run of the same file for the same source while this one runs.
+                               Importer other(*t_.db, clock_);
+                               second = other.run({.path = path, .source = "crm", .dedup = false}, actor_);
+                             }},
+                            actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->accepted, 100);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_FALSE(*second);
+  EXPECT_EQ(second->error().code, Code::kConflict);
+  EXPECT_EQ(second->error().field, "file");
+  EXPECT_NE(second->error().message.find(fmt::format("import {} of this file", first->id)), std::string::npos)
+      << second->error().message;
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 100);
+  // A run whose process is gone (killed) is resumed at once.
+  storage::Value dead[] = {first->id};
+  ASSERT_TRUE(t_.db->exec("UPDATE imports SET status = 'running', worker = 'nowhere-host:1' WHERE id = $1", dead));
+  auto stale = t_.db->exec("UPDATE imports SET updated_at = 0 WHERE id = $1", dead);
+  ASSERT_TRUE(stale);
+  auto resumed = importer.run({.path = path, .source = "crm", .dedup = false}, actor_);
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 100);
 }
 
 // A labelled set with duplicates, namesakes and households, as one CSV file.

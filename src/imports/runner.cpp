@@ -5,9 +5,11 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "imports/imports.h"
 
 namespace fidelis::imports {
@@ -25,8 +27,11 @@ struct ImportRunner::Impl {
     std::promise<Result<int64_t>> started;
   };
   std::deque<std::unique_ptr<Job>> queue;
+  std::set<std::string> active;  // file and source of each queued or running job
   std::atomic<bool> stopping{false};
   std::thread worker;
+
+  static std::string key_of(const ImportOptions& o) { return o.path + "\n" + text::to_lower(o.source); }
 
   Impl(storage::Db& d, const Clock& c, merging::Options m, MxChecker* x)
       : db(d), clock(c), merge_options(std::move(m)), mx(x) {
@@ -55,6 +60,10 @@ struct ImportRunner::Impl {
       job->options.mx = mx;
       Importer importer(db, clock, merge_options);
       auto r = importer.run(job->options, job->actor);
+      {
+        std::lock_guard lock(mu);
+        active.erase(key_of(job->options));
+      }
       if (!announced) job->started.set_value(r ? Result<int64_t>(r->id) : Result<int64_t>(r.error()));
       if (!r) log::warn("import failed", {{"file", job->options.path}, {"error", r.error().message}});
       else log::info("import finished", {{"id", std::to_string(r->id)}, {"status", r->status}});
@@ -81,6 +90,11 @@ Result<int64_t> ImportRunner::start(ImportOptions options, const audit::Actor& a
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopping) return Error::unavailable("the server is stopping");
+    // The same upload for the same source, sent twice: the second would wait for the first and
+    // then store its rows again.
+    if (!impl_->active.insert(Impl::key_of(job->options)).second)
+      return Error{Code::kConflict, "upload_id",
+                   "this upload is already being imported for source '" + job->options.source + "': follow that import"};
     impl_->queue.push_back(std::move(job));
   }
   impl_->cv.notify_all();
@@ -98,6 +112,7 @@ Status ImportRunner::resume_unfinished() {
     job->options = std::move(o);
     job->actor = audit::Actor{"system", std::nullopt, "resume", "", ""};
     std::lock_guard lock(impl_->mu);
+    if (!impl_->active.insert(Impl::key_of(job->options)).second) continue;
     impl_->queue.push_back(std::move(job));
     log::info("resuming import", {{"id", r.str(0)}});
   }

@@ -216,8 +216,9 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
           "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
           ev));
     }
-    // A consent the merge brought leaves with the loser, and so does the event the merge wrote for
-    // it in the winner's history (the loser's own events went back with its attached rows).
+    // A consent the merge brought leaves with the loser. Merges recorded before consents kept their
+    // own time wrote an event for it in the winner's history, at the merge's time: it goes too (the
+    // loser's own events went back with its attached rows).
     for (const auto& r : consents_taken_back) {
       Value ev[] = {id, r[0], r[1], r[2], r[3], r[4]};
       FIDELIS_RETURN_IF_ERROR(
@@ -411,8 +412,9 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
                            tx.one("SELECT winner_before, winner_after, moved FROM customer_merges WHERE id = $1", pr));
   Json before = Json::parse(saved->str(0)), after = Json::parse(saved->str(1)), moved = Json::parse(saved->str(2));
 
-  FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after, now));
+  // The loser's rows first: what is left of consent history on the winner is then its own and the merge's.
   FIDELIS_RETURN_IF_ERROR(move_back(tx, moved, m.winner_id, m.loser_id));
+  FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after, now));
   // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
   // The addresses are locked as creates lock them, so no create can take one meanwhile.
   {

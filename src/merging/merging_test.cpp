@@ -378,6 +378,31 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   ASSERT_EQ(rejected->items.size(), 1u);
 }
 
+TEST_P(MergingTest, MergedConsentsKeepTheirTimeSoTheLatestDecisionWins) {
+  using customers::Channel, customers::Purpose;
+  CustomerInput b = input("Odile", "Faure", "odile.b@orange.fr", "");
+  b.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "web-form", 0}};
+  Customer granted = make(b);  // the person subscribed first...
+  CustomerInput c = input("Odile", "Faure", "odile.c@free.fr", "");
+  c.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, false, "unsubscribe-link", 0}};
+  Customer withdrawn = make(c);  // ... and unsubscribed later
+  Customer a = make(input("Odile", "Faure", "odile.a@gmail.com", ""));
+  ASSERT_TRUE(svc_->merge({.a = a.id, .b = granted.id, .winner = a.id}, actor_));
+  auto once = customers_->get(a.id);
+  ASSERT_TRUE(once);
+  ASSERT_EQ(once->consents.size(), 1u);
+  EXPECT_EQ(once->consents[0].changed_at, granted.consents[0].changed_at);  // the subscription's time, not the merge's
+  EXPECT_EQ(once->consents[0].source, "web-form");
+  ASSERT_TRUE(svc_->merge({.a = a.id, .b = withdrawn.id, .winner = a.id}, actor_));
+  auto twice = customers_->get(a.id);
+  ASSERT_TRUE(twice);
+  ASSERT_EQ(twice->consents.size(), 1u);
+  EXPECT_FALSE(twice->consents[0].granted);
+  EXPECT_EQ(twice->consents[0].source, "unsubscribe-link");
+  // The history holds each decision once, at its time: the two records' own events.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", a.id), 2);
+}
+
 TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
   Customer winner = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
   CustomerInput b = input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 32");

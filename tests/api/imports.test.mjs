@@ -122,6 +122,33 @@ for (const driver of drivers()) {
       assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
     });
 
+    test('the same upload sent twice for one source is imported once', async () => {
+      // A server of its own: its rows stay out of the other tests' base.
+      const own = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+      try {
+        let csv = 'prenom;nom;email\n';
+        for (let i = 0; i < 5000; i++) csv += `Prénom${i};Nom${i};deux.fois.${i}@exemple.fr\n`;
+        const id = await uploadFile(own, 'marketer', Buffer.from(csv, 'utf8'));
+        const body = { upload_id: id, source: 'twice', dedup: false };
+        const [a, b] = await Promise.all([
+          api(own, 'POST', '/api/v1/imports', { role: 'marketer', body }),
+          api(own, 'POST', '/api/v1/imports', { role: 'marketer', body }),
+        ]);
+        assert.deepEqual([a.status, b.status].sort(), [202, 409], `${show(a)} ${show(b)}`);
+        const started = a.status === 202 ? a : b;
+        const refused = a.status === 202 ? b : a;
+        assert.equal(refused.body.field, 'upload_id');
+        const done = await waitForImport(own, started.headers.get('location'), 'marketer');
+        assert.equal(done.body.accepted, 5000, show(done));
+        const all = await api(own, 'GET', '/api/v1/customers?limit=1&q=deux.fois.4999@', { role: 'viewer' });
+        assert.equal(all.body.items.length, 1, show(all));
+        const imports = await api(own, 'GET', '/api/v1/imports', { role: 'admin' });
+        assert.equal(imports.body.items.length, 1, show(imports));
+      } finally {
+        await own.stop();
+      }
+    });
+
     test('a row with broken quoting is rejected with its text, and the rows after it are imported', async () => {
       const file = Buffer.from(
         'Nom;Prénom;E-mail\r\n' +
