@@ -398,6 +398,9 @@ int run(int argc, char** argv) {
                     c.phones && !c.phones->empty() ? (*c.phones)[0].e164.value_or((*c.phones)[0].raw).c_str() : "",
                     c.address ? c.address->postcode.value_or("").c_str() : "", c.address ? c.address->city.value_or("").c_str() : "",
                     c.birth_date.value_or("").c_str());
+        for (const auto& k : c.consents.value_or(std::vector<customers::Consent>{}))
+          std::printf("    consent %s:%s %s\n", std::string(customers::channel_name(k.channel)).c_str(),
+                      std::string(customers::purpose_name(k.purpose)).c_str(), k.granted ? "given" : "withdrawn");
         for (const auto& f : r.flags)
           std::printf("    flagged %s '%s': %s\n", f.field.c_str(), f.value.c_str(), f.reason.c_str());
       }

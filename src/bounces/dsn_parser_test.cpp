@@ -293,6 +293,37 @@ TEST(ParseDsn, ReportNestedInAForwardingWrapper) {
   EXPECT_FALSE(bounces[0].heuristic);
 }
 
+TEST(ParseDsn, GlobalReportWithUtf8AddressType) {
+  // RFC 6533: message/global-delivery-status, addresses of type utf-8 (non-ASCII as \x{HEX}).
+  auto r = parse_dsn(
+      "From: MAILER-DAEMON@relay.example\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/report; report-type=global-delivery-status; boundary=b\n"
+      "\n"
+      "--b\n"
+      "Content-Type: text/plain\n"
+      "\n"
+      "failed\n"
+      "--b\n"
+      "Content-Type: message/global-delivery-status\n"
+      "\n"
+      "Reporting-MTA: dns; relay.example\n"
+      "\n"
+      "Final-Recipient: utf-8; ang3@exemple.fr\n"
+      "Action: failed\n"
+      "Status: 5.1.1\n"
+      "\n"
+      "Final-Recipient: utf-8; h\\x{E9}l\\x{E8}ne@exemple.fr\n"
+      "Action: failed\n"
+      "Status: 5.1.1\n"
+      "--b--\n");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].recipient, "ang3@exemple.fr");
+  EXPECT_EQ((*r)[0].kind, Kind::kHard);
+  EXPECT_EQ((*r)[1].recipient, "hélène@exemple.fr");
+}
+
 TEST(ParseDsn, ReportWithoutUsableRecipientIsRejected) {
   Result<std::vector<Bounce>> r = parse_dsn(
       "From: MAILER-DAEMON@relay.example\n"

@@ -92,13 +92,60 @@ std::string clean_text(std::string_view in) {
   return out;
 }
 
+namespace {
+
+// RFC 6533's utf-8 address type writes characters it cannot carry as \x{HEX} (a code point).
+std::string unescape_utf8_address(std::string_view v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    size_t close = v.find('}', i);
+    if (v.substr(i, 3) == "\\x{" && close != std::string_view::npos && close - i >= 4 && close - i <= 9) {
+      uint32_t cp = 0;
+      bool hex = true;
+      for (char c : v.substr(i + 3, close - i - 3)) {
+        int d = text::hex_digit(c);
+        if (d < 0) hex = false;
+        cp = cp * 16 + static_cast<uint32_t>(std::max(d, 0));
+      }
+      if (hex && cp > 0 && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)) {
+        if (cp < 0x80) {
+          out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          out += static_cast<char>(0xC0 | (cp >> 6));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          out += static_cast<char>(0xE0 | (cp >> 12));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          out += static_cast<char>(0xF0 | (cp >> 18));
+          out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        i = close;
+        continue;
+      }
+    }
+    out += v[i];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<std::string> address_from_field(std::string_view value) {
   std::string_view v = text::trim(value);
+  std::string unescaped;
   if (size_t semi = v.find(';'); semi != std::string_view::npos) {
     std::string type = text::to_lower_ascii(text::trim(v.substr(0, semi)));
     // rfc822 is the e-mail address type; utf-8 is its internationalised form (RFC 6533).
     if (type != "rfc822" && type != "utf-8") return std::nullopt;
     v = text::trim(v.substr(semi + 1));
+    if (type == "utf-8") {
+      unescaped = unescape_utf8_address(v);
+      v = unescaped;
+    }
   }
   if (v.size() >= 2 && v.front() == '<' && v.back() == '>') v = text::trim(v.substr(1, v.size() - 2));
   Result<std::string> email = normalize_email(v, "recipient");

@@ -158,6 +158,11 @@ TEST(Text, Base64UrlRoundTrip) {
     EXPECT_EQ(out, s);
   }
   EXPECT_FALSE(text::base64url_decode("ab$c", out));
+  // "a" is "YQ"; "YR" to "Yf" differ only in bits past the byte: not the same text spelled otherwise.
+  EXPECT_TRUE(text::base64url_decode("YQ", out));
+  EXPECT_FALSE(text::base64url_decode("YR", out));
+  EXPECT_FALSE(text::base64url_decode("Yf", out));
+  EXPECT_FALSE(text::base64url_decode("Y", out));
 }
 
 TEST(Text, HexAndPercentDecoding) {

@@ -234,7 +234,9 @@ bool base64url_decode(std::string_view in, std::string& out) {
       out += static_cast<char>((buf >> bits) & 0xFF);
     }
   }
-  return bits < 6;
+  // One spelling per byte string: the bits past the last byte must be zero (else "YQ" and "YR"
+  // would read the same).
+  return bits < 6 && (buf & ((1u << bits) - 1)) == 0;
 }
 
 int hex_digit(char c) {

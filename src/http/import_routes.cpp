@@ -68,6 +68,18 @@ Json input_json(const customers::CustomerInput& c) {
     j["external_ids"] = Json::array();
     for (const auto& x : *c.external_ids) j["external_ids"].push_back({{"source", x.source}, {"id", x.id}});
   }
+  if (c.consents) {
+    j["consents"] = Json::array();
+    for (const auto& k : *c.consents)
+      j["consents"].push_back({{"channel", customers::channel_name(k.channel)},
+                               {"purpose", customers::purpose_name(k.purpose)},
+                               {"granted", k.granted}});
+  }
+  if (c.custom_fields) {
+    j["custom_fields"] = Json::object();
+    for (const auto& [key, value] : *c.custom_fields)
+      j["custom_fields"][key] = value ? std::visit([](const auto& v) { return Json(v); }, *value) : Json(nullptr);
+  }
   return j;
 }
 

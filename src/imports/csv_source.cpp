@@ -25,11 +25,28 @@ constexpr size_t kSample = 64 << 10;
 // opened the field is taken for a stray one (as at the end of the file).
 constexpr size_t kMaxRecordBytes = 1 << 20;
 
-// Valid UTF-8 except, possibly, a character cut at the end of the sample.
+// UTF-8: valid (a character cut at the end of the sample aside), or nearly: a line or two pasted
+// from a Windows-1252 file among many UTF-8 characters (at least four valid characters above
+// ASCII per invalid byte). Such lines are converted as they are read (CsvSource::next).
 bool utf8_sample(std::string_view s) {
-  for (size_t cut = 0; cut < 4 && cut <= s.size(); ++cut)
-    if (text::is_valid_utf8(s.substr(0, s.size() - cut))) return true;
-  return false;
+  size_t valid = 0, invalid = 0;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (n != 0 && i + n > s.size()) break;  // cut at the end of the sample
+    if (n != 0 && text::is_valid_utf8(s.substr(i, n))) {
+      ++valid;
+      i += n;
+    } else {
+      ++invalid;
+      ++i;
+    }
+  }
+  return invalid == 0 || valid >= 4 * invalid;
 }
 
 // When the sample is plain ASCII, it says nothing of the encoding: the text from the file's first
@@ -61,7 +78,7 @@ std::vector<int> counts(std::string_view sample, char delim) {
   for (char c : sample) {
     if (c == '"') quoted = !quoted;
     else if (!quoted && c == delim) ++n;
-    else if (c == '\n') {
+    else if (c == '\n' || c == '\r') {  // CR alone ends a line too (old Mac files); CRLF ends one with an empty one
       if (any) out.push_back(n);
       n = 1;
       quoted = false;
@@ -69,10 +86,18 @@ std::vector<int> counts(std::string_view sample, char delim) {
       if (out.size() >= 30) break;
       continue;
     }
-    if (c != '\r') any = true;
+    any = true;
   }
   if (any && out.size() < 30) out.push_back(n);
   return out;
+}
+
+// The last byte of the line starting at `from`: its LF, the LF of its CRLF, or a CR alone (files
+// of old Mac spreadsheets); npos when no line ends in `s`.
+size_t line_end(std::string_view s, size_t from) {
+  size_t at = s.find_first_of("\r\n", from);
+  if (at != std::string_view::npos && s[at] == '\r' && at + 1 < s.size() && s[at + 1] == '\n') ++at;
+  return at;
 }
 
 }  // namespace
@@ -157,9 +182,13 @@ struct CsvSource::Impl {
   std::string text;  // the current record's text so far, for a record whose quoting is broken
   std::deque<CsvRecord> ready;
 
+  iconv_t from_1252 = reinterpret_cast<iconv_t>(-1);  // for stray Windows-1252 lines of a UTF-8 file
+  std::string converted_line;
+
   ~Impl() {
     if (file != nullptr) std::fclose(file);
     if (conv != reinterpret_cast<iconv_t>(-1)) iconv_close(conv);
+    if (from_1252 != reinterpret_cast<iconv_t>(-1)) iconv_close(from_1252);
     csv_free(&parser);
   }
 
@@ -210,6 +239,25 @@ struct CsvSource::Impl {
     return ok();
   }
 
+  // A line of a UTF-8 file that is not valid UTF-8 was most likely pasted from a Windows-1252 file
+  // (merged exports): it is read as such. One that is not valid Windows-1252 either stays as it is
+  // (its values are then flagged as not UTF-8).
+  std::string_view as_utf8(std::string_view l) {
+    if (conv != reinterpret_cast<iconv_t>(-1) || text::is_valid_utf8(l)) return l;
+    if (from_1252 == reinterpret_cast<iconv_t>(-1)) from_1252 = iconv_open("UTF-8", "WINDOWS-1252");
+    if (from_1252 == reinterpret_cast<iconv_t>(-1)) return l;
+    iconv(from_1252, nullptr, nullptr, nullptr, nullptr);
+    std::string in(l);
+    converted_line.assign(in.size() * 3 + 4, '\0');
+    char* in_p = in.data();
+    size_t in_left = in.size();
+    char* out_p = converted_line.data();
+    size_t out_left = converted_line.size();
+    if (iconv(from_1252, &in_p, &in_left, &out_p, &out_left) == static_cast<size_t>(-1)) return l;
+    converted_line.resize(converted_line.size() - out_left);
+    return converted_line;
+  }
+
   void feed_line(std::string_view l) {
     ++line;
     bool blank = l == "\n" || l == "\r\n" || l == "\r";
@@ -244,10 +292,10 @@ struct CsvSource::Impl {
   void set_aside_first_line(std::string why) {
     std::string all = std::move(text);
     text.clear();
-    size_t first_end = all.find('\n');
+    size_t first_end = line_end(all, 0);
     std::string rest = first_end == std::string::npos ? std::string() : all.substr(first_end + 1);
     std::string first = all.substr(0, first_end);
-    while (!first.empty() && first.back() == '\r') first.pop_back();
+    while (!first.empty() && (first.back() == '\r' || first.back() == '\n')) first.pop_back();
     CsvRecord r;
     r.number = ++records;
     r.line = record_start;
@@ -263,7 +311,7 @@ struct CsvSource::Impl {
     line = record_start;
     record_start = line + 1;
     for (size_t at = 0; at < rest.size();) {
-      size_t nl = rest.find('\n', at);
+      size_t nl = line_end(rest, at);
       size_t end = nl == std::string::npos ? rest.size() : nl + 1;
       feed_line(std::string_view(rest).substr(at, end - at));
       at = end;
@@ -352,9 +400,12 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
 Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
-    size_t nl = m.buffer.find('\n', m.pos);
+    // A line ends at LF, CRLF, or a CR alone (files of old Mac spreadsheets): a CR at the end of
+    // the buffer waits for the next byte.
+    size_t nl = line_end(m.buffer, m.pos);
+    if (nl != std::string::npos && m.buffer[nl] == '\r' && nl + 1 == m.buffer.size() && !m.eof) nl = std::string::npos;
     if (nl != std::string::npos) {
-      m.feed_line(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos));
+      m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos)));
       m.pos = nl + 1;
       continue;
     }
@@ -363,7 +414,7 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
       continue;
     }
     if (m.pos < m.buffer.size()) {  // last line without a line break
-      m.feed_line(std::string_view(m.buffer).substr(m.pos));
+      m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos)));
       m.buffer.clear();
       m.pos = 0;
       continue;

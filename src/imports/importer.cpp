@@ -157,7 +157,25 @@ Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& 
     : db_(db), clock_(clock), model_(merge_options.model),
       rules_(merge_options.rules) {}
 
+Result<std::string> Importer::checked_source(const ImportOptions& o) const {
+  std::string source = text::to_lower(text::trim(o.source));
+  if (source.empty() || source.size() > 50 ||
+      !std::all_of(source.begin(), source.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+      }))
+    return Error::invalid_argument("source", "a source name is 1 to 50 of a-z, 0-9, '-', '_' and '.'");
+  if (o.source_priority && (*o.source_priority < 0 || *o.source_priority > 100))
+    return Error::invalid_argument("priority", "must be between 0 and 100");
+  if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
+  FIDELIS_RETURN_IF_ERROR(default_country_of(o));
+  if (o.bulk == BulkMode::kOn && db_.dialect() != storage::Dialect::kSqlite)
+    return Error::invalid_argument("bulk", "a bulk load is for SQLite: PostgreSQL imports keep their indexes");
+  return source;
+}
+
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
+  // A dry run refuses what the import would refuse.
+  FIDELIS_RETURN_IF_ERROR(checked_source(o));
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
@@ -187,18 +205,8 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
 }
 
 Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& actor) {
-  std::string source = text::to_lower(text::trim(o.source));
-  if (source.empty() || source.size() > 50 ||
-      !std::all_of(source.begin(), source.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-      }))
-    return Error::invalid_argument("source", "a source name is 1 to 50 of a-z, 0-9, '-', '_' and '.'");
-  if (o.source_priority && (*o.source_priority < 0 || *o.source_priority > 100))
-    return Error::invalid_argument("priority", "must be between 0 and 100");
-  if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
+  FIDELIS_ASSIGN_OR_RETURN(std::string source, checked_source(o));
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
-  if (o.bulk == BulkMode::kOn && db_.dialect() != storage::Dialect::kSqlite)
-    return Error::invalid_argument("bulk", "a bulk load is for SQLite: PostgreSQL imports keep their indexes");
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());

@@ -254,6 +254,9 @@ class Importer {
   Result<std::vector<Provenance>> provenance(int64_t customer_id, int limit = 200);
 
  private:
+  // The options' source name, normalised, once every option is checked (InvalidArgument naming it).
+  Result<std::string> checked_source(const ImportOptions& o) const;
+
   storage::Db& db_;
   const Clock& clock_;
   dedup::Model model_;

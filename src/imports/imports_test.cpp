@@ -100,6 +100,28 @@ TEST(CsvSource, AnAsciiStartDoesNotHideTheEncodingOfWhatFollows) {
   }
 }
 
+TEST(CsvSource, AStrayWindows1252LineInAUtf8FileIsReadAsSuch) {
+  // Exports pasted together: 1 000 lines of UTF-8 and, in the middle, one line of Windows-1252.
+  std::string csv = "nom;prenom\n";
+  for (int i = 0; i < 1000; ++i)
+    csv += i == 500 ? "Lef\xE8vre500;H\xE9l\xE8ne\n" : "Lef\xC3\xA8vre" + std::to_string(i) + ";H\xC3\xA9l\xC3\xA8ne\n";
+  auto path = write_temp("mixed-encodings.csv", csv);
+  auto src = CsvSource::open(path);
+  ASSERT_TRUE(src);
+  EXPECT_EQ((*src)->dialect().encoding, "UTF-8");
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 1001u);
+  EXPECT_EQ(rows[1].fields, (std::vector<std::string>{"Lefèvre0", "Hélène"}));
+  EXPECT_EQ(rows[501].fields, (std::vector<std::string>{"Lefèvre500", "Hélène"}));
+  EXPECT_EQ(rows[501].line, 502);
+  // A Windows-1252 file stays one.
+  std::string latin = "nom;prenom\n";
+  for (int i = 0; i < 50; ++i) latin += "Lef\xE8vre;H\xE9l\xE8ne\n";
+  auto latin_src = CsvSource::open(write_temp("latin.csv", latin));
+  ASSERT_TRUE(latin_src);
+  EXPECT_EQ((*latin_src)->dialect().encoding, "WINDOWS-1252");
+}
+
 // Every record of a file, or the error that stopped reading.
 Result<std::vector<CsvRecord>> read_records(const std::string& path) {
   FIDELIS_ASSIGN_OR_RETURN(auto src, CsvSource::open(path));
@@ -109,6 +131,21 @@ Result<std::vector<CsvRecord>> read_records(const std::string& path) {
     if (!r) return out;
     out.push_back(std::move(*r));
   }
+}
+
+TEST(CsvSource, LinesEndingInACarriageReturnAloneAreNumbered) {
+  // Old Mac spreadsheets end lines with CR alone; a blank record and a quoted field across lines
+  // keep their numbers.
+  auto all = read_records(write_temp("mac.csv", "nom;prenom;email\rMacA;Anne;maca@exemple.fr\r\"Mac\rB\";Bea;macb@exemple.fr\r;;\rMacC;Cel;macc@exemple.fr\r"));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].fields, (std::vector<std::string>{"nom", "prenom", "email"}));
+  EXPECT_EQ((*all)[1].line, 2);
+  EXPECT_EQ((*all)[2].fields[0], "Mac\rB");
+  EXPECT_EQ((*all)[2].line, 3);
+  EXPECT_EQ((*all)[3].line, 5);
+  EXPECT_EQ((*all)[4].line, 6);
+  EXPECT_EQ((*all)[4].fields, (std::vector<std::string>{"MacC", "Cel", "macc@exemple.fr"}));
 }
 
 TEST(CsvSource, UnclosedQuoteSetsItsLineAsideAndTheNextLinesAreRead) {

@@ -314,6 +314,16 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) != !qq.choices.empty())
         return Error::invalid_argument(f + ".choices", "choice questions, and only they, have choices");
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
+      // A choice the target field refuses could never be answered.
+      if (qq.type == QuestionType::kChoice && qq.target.starts_with("custom_fields.")) {
+        auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == qq.target.substr(14); });
+        if (def != defs.end() && def->type == customers::CustomFieldType::kChoice)
+          for (const auto& c : qq.choices)
+            if (std::none_of(def->choices.begin(), def->choices.end(),
+                             [&](const std::string& d) { return text::search_key(d) == text::search_key(c); }))
+              return Error::invalid_argument(f + ".choices", fmt::format("'{}' is not a choice of the field '{}' (its choices: {})",
+                                                                         c, def->key, fmt::join(def->choices, ", ")));
+      }
     }
   }
   Millis now = clock_.now();
@@ -511,12 +521,19 @@ Result<CompletionStats> QuestionnaireService::completion(int64_t qid) {
   CompletionStats st;
   st.questionnaire_id = qid;
   Value p[] = {qid};
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> links,
-                           db_.one("SELECT COUNT(*) FROM questionnaire_links WHERE questionnaire_id = $1", p));
+  // Live customers only: a record merged into another (its answers moved to the survivor) or
+  // deleted is no longer a person the questionnaire reaches.
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> links,
+      db_.one("SELECT COUNT(DISTINCT l.customer_id) FROM questionnaire_links l JOIN customers c ON c.id = l.customer_id "
+              "WHERE l.questionnaire_id = $1 AND c.deleted_at IS NULL",
+              p));
   st.links_issued = links->i64(0);
-  FIDELIS_ASSIGN_OR_RETURN(storage::Rows answers,
-                           db_.query("SELECT customer_id, question_key FROM questionnaire_answers WHERE questionnaire_id = $1",
-                                     p));
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows answers,
+      db_.query("SELECT a.customer_id, a.question_key FROM questionnaire_answers a JOIN customers c ON c.id = a.customer_id "
+                "WHERE a.questionnaire_id = $1 AND c.deleted_at IS NULL",
+                p));
   std::map<int64_t, std::set<std::string>> by_customer;
   for (const auto& r : answers.rows) by_customer[r.i64(0)].insert(r.str(1));
   st.started = static_cast<int64_t>(by_customer.size());

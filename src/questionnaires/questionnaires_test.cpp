@@ -96,6 +96,42 @@ TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
   EXPECT_EQ(stats->completed, 1);
   EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
   EXPECT_EQ(svc_->open(*token)->answered.size(), 5u);
+
+  // A second customer starts, then is deleted: no longer counted.
+  customers::CustomerInput other;
+  other.last_name = "Vidal";
+  other.emails = std::vector<customers::EmailAddress>{{"paul.vidal@exemple.fr", ""}};
+  auto o = customers_->create(other, actor_);
+  ASSERT_TRUE(o);
+  auto other_token = svc_->issue_link(q->id, o->id, 86'400'000, actor_);
+  ASSERT_TRUE(other_token);
+  ASSERT_TRUE(svc_->answer(*other_token, {{"mobile", std::string("06 55 44 33 22")}}));
+  stats = svc_->completion(q->id);
+  EXPECT_EQ(stats->links_issued, 2);
+  EXPECT_EQ(stats->started, 2);
+  ASSERT_TRUE(customers_->remove(o->id, std::nullopt, actor_));
+  stats = svc_->completion(q->id);
+  EXPECT_EQ(stats->links_issued, 1);
+  EXPECT_EQ(stats->started, 1);
+  EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
+}
+
+TEST_P(QuestionnaireTest, AChoiceItsTargetFieldRefusesIsRefusedWhenDefined) {
+  ASSERT_TRUE(customers_->define_custom_field(
+      {.key = "niveau", .label = "Niveau", .type = customers::CustomFieldType::kChoice, .choices = {"bronze", "argent", "or"}},
+      actor_));
+  Questionnaire q;
+  q.slug = "niveau";
+  q.title = "Votre niveau";
+  q.sections.push_back({.key = "fidelite", .title = "Fidélité",
+                        .questions = {{.key = "niveau", .label = "Niveau", .type = QuestionType::kChoice,
+                                       .target = "custom_fields.niveau", .choices = {"Bronze", "diamant"}}}});
+  auto refused = svc_->create(q, actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "sections[0].questions[0].choices");
+  EXPECT_NE(refused.error().message.find("'diamant'"), std::string::npos) << refused.error().message;
+  q.sections[0].questions[0].choices = {"Bronze", "Or"};  // case aside, the field's own choices
+  EXPECT_TRUE(svc_->create(q, actor_));
 }
 
 TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {

@@ -71,6 +71,14 @@ for (const driver of drivers()) {
       assert.equal(r.body.rows[0].customer.last_name, 'Lévy');
       assert.equal(r.body.rows[1].flags[0].field, 'birth_date');
       assert.equal(r.body.rows[2].rejection.column, 'E-mail');
+      // The consents a row gives or withdraws show too.
+      const news = await upload('admin', Buffer.from('email,nom,Newsletter\nzoe@exemple.fr,Martin,oui\nluc@exemple.fr,Petit,non\n'));
+      const withConsents = await api(server, 'POST', '/api/v1/imports', {
+        role: 'admin', body: { upload_id: news, source: 'newsletter', dry_run: true },
+      });
+      assert.equal(withConsents.status, 200, show(withConsents));
+      assert.deepEqual(withConsents.body.rows.map((x) => x.customer.consents),
+        [[{ channel: 'email', purpose: 'newsletter', granted: true }], [{ channel: 'email', purpose: 'newsletter', granted: false }]]);
       const list = await api(server, 'GET', '/api/v1/customers', { role: 'admin' });
       assert.equal(list.body.items.length, 0);
     });
@@ -257,6 +265,17 @@ for (const driver of drivers()) {
         });
         assert.equal(badCountry.status, 400, show(badCountry));
         assert.equal(badCountry.body.field, 'default_country');
+        // A dry run refuses what the import would refuse.
+        const badPriority = await api(server, 'POST', '/api/v1/imports', {
+          role: 'admin', body: { upload_id: id, source: 'x', priority: 101, dry_run },
+        });
+        assert.equal(badPriority.status, 400, show(badPriority));
+        assert.equal(badPriority.body.field, 'priority');
+        const badSource = await api(server, 'POST', '/api/v1/imports', {
+          role: 'admin', body: { upload_id: id, source: 'Bad Name!', dry_run },
+        });
+        assert.equal(badSource.status, 400, show(badSource));
+        assert.equal(badSource.body.field, 'source');
       }
       for (const role of ['agent', 'sales', 'viewer']) {
         const r = await api(server, 'POST', '/api/v1/uploads', { role });
