@@ -92,12 +92,10 @@ std::vector<int> counts(std::string_view sample, char delim) {
   return out;
 }
 
-// The last byte of the line starting at `from`: its LF, the LF of its CRLF, or a CR alone (files
-// of old Mac spreadsheets); npos when no line ends in `s`.
-size_t line_end(std::string_view s, size_t from) {
-  size_t at = s.find_first_of("\r\n", from);
-  if (at != std::string_view::npos && s[at] == '\r' && at + 1 < s.size() && s[at + 1] == '\n') ++at;
-  return at;
+// Lines end in LF (or CRLF), or in CR alone in the files of old Mac spreadsheets: a sample with CRs
+// and no LF says which.
+char line_break_of(std::string_view sample) {
+  return sample.find('\n') == std::string_view::npos && sample.find('\r') != std::string_view::npos ? '\r' : '\n';
 }
 
 }  // namespace
@@ -174,6 +172,7 @@ struct CsvSource::Impl {
   size_t pos = 0;
   std::string raw;       // bytes read, not yet converted
   int64_t converted_in = 0, converted_out = 0;
+  char eol = '\n';       // what ends a line: LF (CRLF included) or, in old Mac files, CR
   int64_t line = 0;      // physical lines fed so far
   int64_t record_start = 1;
   bool record_open = false;  // a record began on an earlier line and has not ended
@@ -292,7 +291,7 @@ struct CsvSource::Impl {
   void set_aside_first_line(std::string why) {
     std::string all = std::move(text);
     text.clear();
-    size_t first_end = line_end(all, 0);
+    size_t first_end = all.find(eol);
     std::string rest = first_end == std::string::npos ? std::string() : all.substr(first_end + 1);
     std::string first = all.substr(0, first_end);
     while (!first.empty() && (first.back() == '\r' || first.back() == '\n')) first.pop_back();
@@ -311,7 +310,7 @@ struct CsvSource::Impl {
     line = record_start;
     record_start = line + 1;
     for (size_t at = 0; at < rest.size();) {
-      size_t nl = line_end(rest, at);
+      size_t nl = rest.find(eol, at);
       size_t end = nl == std::string::npos ? rest.size() : nl + 1;
       feed_line(std::string_view(rest).substr(at, end - at));
       at = end;
@@ -377,6 +376,7 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
   std::string sample(kSample, '\0');
   sample.resize(std::fread(sample.data(), 1, sample.size(), impl->file));
   impl->dialect = detect_dialect(sample);
+  impl->eol = line_break_of(sample);
   if (!impl->dialect.bom && impl->dialect.encoding == "UTF-8" && sample.size() == kSample &&
       std::all_of(sample.begin(), sample.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
     std::string later = first_non_ascii_text(impl->file);
@@ -400,10 +400,7 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
 Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
-    // A line ends at LF, CRLF, or a CR alone (files of old Mac spreadsheets): a CR at the end of
-    // the buffer waits for the next byte.
-    size_t nl = line_end(m.buffer, m.pos);
-    if (nl != std::string::npos && m.buffer[nl] == '\r' && nl + 1 == m.buffer.size() && !m.eof) nl = std::string::npos;
+    size_t nl = m.buffer.find(m.eol, m.pos);
     if (nl != std::string::npos) {
       m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos)));
       m.pos = nl + 1;
