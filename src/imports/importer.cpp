@@ -65,6 +65,38 @@ bool worker_alive(const std::string& worker, Millis updated_at, Millis now, cons
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
+// Records the source (its priority when given) and returns its priority.
+Result<int> record_source(storage::Tx& tx, const std::string& source, std::optional<int> priority, Millis now) {
+  Value sp[] = {source, priority ? Value(int64_t{*priority}) : storage::null(), now};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> s,
+      tx.one("INSERT INTO sources (name, priority, created_at) VALUES ($1, COALESCE(CAST($2 AS BIGINT), 50), $3) "
+             "ON CONFLICT (name) DO UPDATE SET priority = COALESCE(CAST($2 AS BIGINT), sources.priority) RETURNING priority",
+             sp));
+  return static_cast<int>(s->i64(0));
+}
+
+Error running_elsewhere(int64_t id, const std::string& source, const std::string& worker) {
+  return Error{Code::kConflict, "file",
+               fmt::format("import {} of this file for source '{}' is running ({}): wait for it to end, then run it "
+                           "again to resume it if it stopped",
+                           id, source, worker)};
+}
+
+// Columns: id, records_done, status, worker, updated_at. With `id`, that import (whatever its
+// status); else the latest unfinished import of the file (by fingerprint) for the source.
+Result<std::optional<storage::Row>> unfinished_import(storage::Tx& tx, const std::string& fp, const std::string& source,
+                                                      int64_t id) {
+  if (id != 0) {
+    Value p[] = {id};
+    return tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE id = $1", p);
+  }
+  Value p[] = {fp, source};
+  return tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE fingerprint = $1 AND source = $2 "
+                "AND status <> 'done' ORDER BY id DESC LIMIT 1",
+                p);
+}
+
 // FNV-1a over the first 64 KiB and the size: recognises the same file when an import is rerun.
 std::string fingerprint(const std::string& path, int64_t size) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -173,6 +205,39 @@ Result<std::string> Importer::checked_source(const ImportOptions& o) const {
   return source;
 }
 
+Result<int64_t> Importer::enqueue(const ImportOptions& o) {
+  FIDELIS_ASSIGN_OR_RETURN(std::string source, checked_source(o));
+  FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
+  if (!header) return Error::invalid_argument("file", "the file is empty");
+  FIDELIS_RETURN_IF_ERROR(map_columns(header->fields, o.mapping, defs));
+  const std::string fp = fingerprint(o.path, src->size());
+  const Millis now = clock_.now();
+  int64_t id = 0;
+  FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(record_source(tx, source, o.source_priority, now));
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("import:" + source + ":" + fp));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> prev, unfinished_import(tx, fp, source, 0));
+    if (prev && prev->str(2) == "running" && worker_alive(prev->str(3), prev->i64(4), now, &db_, prev->i64(0)))
+      return running_elsewhere(prev->i64(0), source, prev->str(3));
+    if (prev) {
+      id = prev->i64(0);
+      return ok();
+    }
+    const std::string file_name = o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
+    Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
+                   encode_options(o), now, std::filesystem::absolute(o.path).string()};
+    FIDELIS_ASSIGN_OR_RETURN(
+        id, tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
+                         "status, records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'queued', "
+                         "1, $8, $8)",
+                         ins));
+    return ok();
+  }));
+  return id;
+}
+
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   // A dry run refuses what the import would refuse.
   FIDELIS_RETURN_IF_ERROR(checked_source(o));
@@ -217,32 +282,25 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   const std::string file_name = o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
   const std::string fp = fingerprint(o.path, src->size());
   int64_t import_id = 0, records_done = 1;
-  bool resumed = false;
+  bool resumed = false, already_done = false;
   int source_priority = 50;
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
-    Value sp[] = {source, o.source_priority ? Value(int64_t{*o.source_priority}) : storage::null(), start};
-    FIDELIS_ASSIGN_OR_RETURN(
-        std::optional<storage::Row> s,
-        tx.one("INSERT INTO sources (name, priority, created_at) VALUES ($1, COALESCE(CAST($2 AS BIGINT), 50), $3) "
-               "ON CONFLICT (name) DO UPDATE SET priority = COALESCE(CAST($2 AS BIGINT), sources.priority) RETURNING priority",
-               sp));
-    source_priority = static_cast<int>(s->i64(0));
+    FIDELIS_ASSIGN_OR_RETURN(source_priority, record_source(tx, source, o.source_priority, start));
     // One run at a time per file and source, across processes (the CLI beside the server).
     FIDELIS_RETURN_IF_ERROR(tx.lock_key("import:" + source + ":" + fp));
-    Value fpp[] = {fp, source};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> prev,
-                             tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE "
-                                    "fingerprint = $1 AND source = $2 AND status <> 'done' ORDER BY id DESC LIMIT 1",
-                                    fpp));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> prev, unfinished_import(tx, fp, source, o.import_id));
+    if (o.import_id && (!prev || prev->str(2) == "done")) {
+      // The queued import was carried out meanwhile (by the CLI, say): nothing is left to do.
+      already_done = true;
+      import_id = o.import_id;
+      return ok();
+    }
     if (prev && prev->str(2) == "running" && worker_alive(prev->str(3), prev->i64(4), start, &db_, prev->i64(0)))
-      return Error{Code::kConflict, "file",
-                   fmt::format("import {} of this file for source '{}' is running ({}): wait for it to end, then run "
-                               "it again to resume it if it stopped",
-                               prev->i64(0), source, prev->str(3))};
+      return running_elsewhere(prev->i64(0), source, prev->str(3));
     if (prev) {
       import_id = prev->i64(0);
       records_done = std::max<int64_t>(1, prev->i64(1));
-      resumed = true;
+      resumed = prev->str(2) != "queued" || records_done > 1;
       Value up[] = {import_id, start, this_worker()};
       return tx.exec("UPDATE imports SET status = 'running', error = NULL, updated_at = $2, worker = $3 WHERE id = $1", up)
                  .has_value()
@@ -259,6 +317,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                      ins));
     return ok();
   }));
+  if (already_done) {
+    FIDELIS_ASSIGN_OR_RETURN(ImportStatus done, status(import_id));
+    return done;
+  }
   {
     std::lock_guard lock(running_here().mu);
     running_here().ids.insert({&db_, import_id});

@@ -186,13 +186,16 @@ struct ImportOptions {
   std::function<void(int64_t id)> on_started;
   // Checked between batches: true stops the run, leaving it resumable (status "interrupted").
   std::function<bool()> should_stop;
+  // Set by the background runner: the queued import (Importer::enqueue) this run carries on. One
+  // that another process finished meanwhile is left as it is.
+  int64_t import_id = 0;
 };
 
 struct ImportStatus {
   int64_t id = 0;
   std::string source;
   std::string file_name;
-  std::string status;  // "running", "done", "failed", "interrupted"
+  std::string status;  // "queued", "running", "done", "failed", "interrupted"
   std::string encoding;
   char delimiter = ',';
   // accepted: new customers; merged: rows that updated or merged into an existing customer;
@@ -240,6 +243,11 @@ class Importer {
   // Runs (or resumes) the import of `options.path` for `options.source`. InvalidArgument naming the
   // option for bad options or a bad header; the status says how far it went.
   Result<ImportStatus> run(const ImportOptions& options, const audit::Actor& actor);
+  // Checks the options and the file's header as run() does, and records the import as queued (or
+  // finds the unfinished import of the same file and source, to be resumed); returns its id.
+  // Conflict ("file") while another process runs it. run() with ImportOptions::import_id set to
+  // the id carries it out.
+  Result<int64_t> enqueue(const ImportOptions& options);
   // The first `rows` rows as they would be stored, with their problems; changes nothing.
   Result<Preview> preview(const ImportOptions& options, int rows = 20);
   Result<ImportStatus> status(int64_t id);

@@ -544,6 +544,21 @@ TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
   ASSERT_TRUE(resumed) << resumed.error().message;
   EXPECT_TRUE(resumed->resumed);
   EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 100);
+
+  // Queued for the server, run meanwhile by the CLI: the server's turn then finds it done.
+  auto later = write_temp(GetParam() + "_queued.csv", "email;nom\nfile.attente@exemple.fr;Attente\n");
+  auto queued = importer.enqueue({.path = later, .source = "crm", .dedup = false});
+  ASSERT_TRUE(queued) << queued.error().message;
+  EXPECT_EQ(importer.status(*queued)->status, "queued");
+  auto by_cli = importer.run({.path = later, .source = "crm", .dedup = false}, actor_);
+  ASSERT_TRUE(by_cli) << by_cli.error().message;
+  EXPECT_EQ(by_cli->id, *queued);
+  EXPECT_FALSE(by_cli->resumed);
+  auto turn = importer.run({.path = later, .source = "crm", .dedup = false, .import_id = *queued}, actor_);
+  ASSERT_TRUE(turn) << turn.error().message;
+  EXPECT_EQ(turn->status, "done");
+  EXPECT_EQ(turn->accepted, 1);
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 101);
 }
 
 // A labelled set with duplicates, namesakes and households, as one CSV file.

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <set>
 #include <thread>
 
@@ -22,9 +21,8 @@ struct ImportRunner::Impl {
   std::mutex mu;
   std::condition_variable cv;
   struct Job {
-    ImportOptions options;
+    ImportOptions options;  // import_id: the queued import
     audit::Actor actor;
-    std::promise<Result<int64_t>> started;
   };
   std::deque<std::unique_ptr<Job>> queue;
   std::set<std::string> active;  // file and source of each queued or running job
@@ -44,18 +42,10 @@ struct ImportRunner::Impl {
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (stopping) {
-          for (auto& j : queue) j->started.set_value(Error::unavailable("the server is stopping"));
-          return;
-        }
+        if (stopping) return;  // the queued imports stay queued: the next start resumes them
         job = std::move(queue.front());
         queue.pop_front();
       }
-      bool announced = false;
-      job->options.on_started = [&](int64_t id) {
-        announced = true;
-        job->started.set_value(id);
-      };
       job->options.should_stop = [this] { return stopping.load(); };
       job->options.mx = mx;
       Importer importer(db, clock, merge_options);
@@ -64,7 +54,6 @@ struct ImportRunner::Impl {
         std::lock_guard lock(mu);
         active.erase(key_of(job->options));
       }
-      if (!announced) job->started.set_value(r ? Result<int64_t>(r->id) : Result<int64_t>(r.error()));
       if (!r) log::warn("import failed", {{"file", job->options.path}, {"error", r.error().message}});
       else log::info("import finished", {{"id", std::to_string(r->id)}, {"status", r->status}});
     }
@@ -86,28 +75,37 @@ Result<int64_t> ImportRunner::start(ImportOptions options, const audit::Actor& a
   auto job = std::make_unique<Impl::Job>();
   job->options = std::move(options);
   job->actor = actor;
-  auto started = job->started.get_future();
+  const std::string key = Impl::key_of(job->options);
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopping) return Error::unavailable("the server is stopping");
-    // The same upload for the same source, sent twice: the second would wait for the first and
-    // then store its rows again.
-    if (!impl_->active.insert(Impl::key_of(job->options)).second)
+    // The same upload for the same source, sent twice: the second would run the file again.
+    if (!impl_->active.insert(key).second)
       return Error{Code::kConflict, "upload_id",
                    "this upload is already being imported for source '" + job->options.source + "': follow that import"};
-    impl_->queue.push_back(std::move(job));
   }
+  // Checked and recorded as queued now, so the caller has its id at once, whatever runs before it.
+  Importer importer(impl_->db, impl_->clock, impl_->merge_options);
+  Result<int64_t> id = importer.enqueue(job->options);
+  std::lock_guard lock(impl_->mu);
+  if (!id || impl_->stopping) {
+    impl_->active.erase(key);
+    return id ? Result<int64_t>(Error::unavailable("the server is stopping")) : id;
+  }
+  job->options.import_id = *id;
+  impl_->queue.push_back(std::move(job));
   impl_->cv.notify_all();
-  return started.get();
+  return id;
 }
 
 Status ImportRunner::resume_unfinished() {
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
-      impl_->db.query("SELECT id, path, options FROM imports WHERE status IN ('running', 'interrupted') ORDER BY id"));
+      impl_->db.query("SELECT id, path, options FROM imports WHERE status IN ('queued', 'running', 'interrupted') ORDER BY id"));
   for (const auto& r : rows.rows) {
     ImportOptions o = decode_options(r.str(2));
     o.path = r.str(1);
+    o.import_id = r.i64(0);
     auto job = std::make_unique<Impl::Job>();
     job->options = std::move(o);
     job->actor = audit::Actor{"system", std::nullopt, "resume", "", ""};

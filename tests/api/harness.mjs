@@ -372,7 +372,7 @@ export async function waitForJob(server, location, role, deadlineMs = 60_000) {
   for (;;) {
     const status = await api(server, 'GET', location, { role });
     assert.equal(status.status, 200, show(status));
-    if (status.body.status !== 'running' || Date.now() > end) return status;
+    if (!['running', 'queued'].includes(status.body.status) || Date.now() > end) return status;
     await sleep(50);
   }
 }

@@ -146,12 +146,21 @@ for (const driver of drivers()) {
         const started = a.status === 202 ? a : b;
         const refused = a.status === 202 ? b : a;
         assert.equal(refused.body.field, 'upload_id');
+        // Another file meanwhile is queued behind it, and its request is answered at once.
+        const small = await uploadFile(own, 'marketer', Buffer.from('prenom;nom;email\nAnne;Suivante;anne.suivante@exemple.fr\n'));
+        const next = await api(own, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: small, source: 'next' } });
+        assert.equal(next.status, 202, show(next));
+        const waiting = await api(own, 'GET', next.headers.get('location'), { role: 'marketer' });
+        assert.equal(waiting.body.status, 'queued', show(waiting));
+        const nextDone = await waitForImport(own, next.headers.get('location'), 'marketer');
+        assert.equal(nextDone.body.status, 'done', show(nextDone));
+        assert.equal(nextDone.body.accepted, 1, show(nextDone));
         const done = await waitForImport(own, started.headers.get('location'), 'marketer');
         assert.equal(done.body.accepted, 5000, show(done));
         const all = await api(own, 'GET', '/api/v1/customers?limit=1&q=deux.fois.4999@', { role: 'viewer' });
         assert.equal(all.body.items.length, 1, show(all));
         const imports = await api(own, 'GET', '/api/v1/imports', { role: 'admin' });
-        assert.equal(imports.body.items.length, 1, show(imports));
+        assert.equal(imports.body.items.length, 2, show(imports));
       } finally {
         await own.stop();
       }
