@@ -321,6 +321,16 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     FIDELIS_ASSIGN_OR_RETURN(ImportStatus done, status(import_id));
     return done;
   }
+  // Whether a row may be rejected for an id of a deleted customer (then rows with ids keep their text).
+  bool ids_of_deleted = false;
+  {
+    Value p[] = {source};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> any,
+                             db_.one("SELECT 1 FROM customer_external_ids x JOIN customers c ON c.id = x.customer_id "
+                                     "WHERE x.source = $1 AND c.deleted_at IS NOT NULL LIMIT 1",
+                                     p));
+    ids_of_deleted = any.has_value();
+  }
   {
     std::lock_guard lock(running_here().mu);
     running_here().ids.insert({&db_, import_id});
@@ -377,8 +387,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       b.last_number = (*rec)->number;
       auto built = build_row(**rec, columns, ro, defs);
       if (built) {
-        // Such a row may yet be rejected (its e-mails belonging to several others): its text is kept.
-        if (only_emails_identify(built->input)) p.fields = (*rec)->fields;
+        // Such a row may yet be rejected (its e-mails belonging to several others, its id to a
+        // deleted customer): its text is kept.
+        if (only_emails_identify(built->input) || (ids_of_deleted && built->external_id)) p.fields = (*rec)->fields;
         p.keys = row_keys(built->input, want_hashes.load());
         p.row = std::move(*built);
       } else {

@@ -484,6 +484,7 @@ TEST_P(ImportTest, ARowOfADeletedCustomerIsRejectedAndTheRestImported) {
   EXPECT_NE(rejects->find(fmt::format("3,id,\"id 'K1' belongs to customer {}, which was deleted", marc->items[0].id)),
             std::string::npos)
       << *rejects;
+  EXPECT_NE(rejects->find("K1;Marc;Lambert;marc.lambert@orange.fr"), std::string::npos) << *rejects;  // its text
   EXPECT_EQ(svc.list({.q = "marc.lambert@"})->items.size(), 0u);  // not brought back
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -155,7 +156,7 @@ std::vector<RowValues> rows_of(const Json& dump, std::string_view table) {
 
 // Three-way restore of the winner: what the merge brought or changed goes back to what it was,
 // unless it changed again since.
-Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after, Millis now) {
+Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after) {
   for (const auto& t : profile_tables()) {
     std::vector<RowValues> b = rows_of(before, t.table), a = rows_of(after, t.table);
     FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> n, dump_table(tx, t, id));
@@ -179,8 +180,7 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
     };
     std::vector<RowValues> result = n;
     bool changed = false;
-    std::vector<std::pair<RowValues, RowValues>> consent_reverts;  // (now, restored)
-    std::vector<RowValues> consents_taken_back;                    // the merge brought them
+    std::vector<RowValues> consents_taken_back;  // the merge brought them
     for (const auto& ar : a) {
       std::string key = identity_of(t, ar);
       const RowValues* br = find(b, key);
@@ -188,7 +188,6 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
       auto it = std::find_if(result.begin(), result.end(), [&](const RowValues& r) { return identity_of(t, r) == key; });
       if (it == result.end() || !same_row(t, *it, ar)) continue;  // changed or removed since: keep
       if (br) {
-        if (t.table == "customer_consents") consent_reverts.emplace_back(*it, *br);
         *it = *br;
       } else {
         if (t.table == "customer_consents") consents_taken_back.push_back(*it);
@@ -208,14 +207,6 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
         p.push_back(t.positional && i == 0 ? Value(static_cast<int64_t>(pos)) : result[pos][i]);
       FIDELIS_RETURN_IF_ERROR(tx.exec(sql, p));
     }
-    // A consent the merge had changed and the unmerge changes back is a change the history shows.
-    for (const auto& [was, restored] : consent_reverts) {
-      if (was[2] == restored[2]) continue;
-      Value ev[] = {id, restored[0], restored[1], restored[2], std::string("unmerge"), now};
-      FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
-          ev));
-    }
     // A consent the merge brought leaves with the loser. Merges recorded before consents kept their
     // own time wrote an event for it in the winner's history, at the merge's time: it goes too (the
     // loser's own events went back with its attached rows).
@@ -229,6 +220,32 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
   }
   return ok();
 }
+
+namespace {
+
+// Each consent of customer `id` is the latest decision its history holds (time, then order of
+// record), and a channel and purpose without any is no consent: after an unmerge gave the loser
+// its history back, the winner's consents are its own decisions and those made on it since, in
+// whatever order merges are undone.
+Status consents_from_history(storage::Tx& tx, int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows events,
+      tx.query("SELECT channel, purpose, granted, source, at FROM consent_events WHERE customer_id = $1 ORDER BY at, id", p));
+  std::map<std::pair<std::string, std::string>, const storage::Row*> latest;
+  for (const auto& r : events.rows) latest[{r.str(0), r.str(1)}] = &r;
+  FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_consents WHERE customer_id = $1", p));
+  for (const auto& [key, r] : latest) {
+    Value row[] = {id, key.first, key.second, r->i64(2), r->str(3), r->i64(4)};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) VALUES ($1, $2, $3, $4, "
+        "$5, $6)",
+        row));
+  }
+  return ok();
+}
+
+}  // namespace
 
 // ---- attached rows ----
 
@@ -414,7 +431,8 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
 
   // The loser's rows first: what is left of consent history on the winner is then its own and the merge's.
   FIDELIS_RETURN_IF_ERROR(move_back(tx, moved, m.winner_id, m.loser_id));
-  FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after, now));
+  FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after));
+  FIDELIS_RETURN_IF_ERROR(consents_from_history(tx, m.winner_id));
   // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
   // The addresses are locked as creates lock them, so no create can take one meanwhile.
   {

@@ -35,7 +35,7 @@ storage::Value json_value(const nlohmann::json& j);
 Result<nlohmann::json> dump_profile(storage::Tx& tx, int64_t id);
 // Gives customer `id` back the rows of `before` that the merge (which left `after`) brought or
 // changed, unless they changed again since.
-Status restore_profile(storage::Tx& tx, int64_t id, const nlohmann::json& before, const nlohmann::json& after, Millis now);
+Status restore_profile(storage::Tx& tx, int64_t id, const nlohmann::json& before, const nlohmann::json& after);
 // Moves the attached rows of customer `from` to `to`; returns the keys moved per table.
 Result<nlohmann::json> move_attached(storage::Tx& tx, int64_t from, int64_t to);
 Status move_back(storage::Tx& tx, const nlohmann::json& moved, int64_t from, int64_t to);

@@ -403,6 +403,45 @@ TEST_P(MergingTest, MergedConsentsKeepTheirTimeSoTheLatestDecisionWins) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", a.id), 2);
 }
 
+TEST_P(MergingTest, UndoingMergesInAnyOrderGivesTheWinnerItsOwnConsentsBack) {
+  using customers::Channel, customers::Purpose;
+  auto with_consent = [&](std::string email, bool granted, std::string source) {
+    CustomerInput in = input("Odile", "Faure", std::move(email), "");
+    in.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, granted, std::move(source), 0}};
+    return make(in);
+  };
+  for (bool in_order : {true, false}) {
+    Customer a = with_consent(in_order ? "a1@orange.fr" : "a2@orange.fr", true, "src-a");    // T0
+    Customer c = with_consent(in_order ? "c1@free.fr" : "c2@free.fr", false, "src-c");       // T1
+    Customer b = with_consent(in_order ? "b1@gmail.com" : "b2@gmail.com", true, "src-b");    // T2
+    auto m1 = svc_->merge({.a = a.id, .b = c.id, .winner = a.id}, actor_);
+    auto m2 = svc_->merge({.a = a.id, .b = b.id, .winner = a.id}, actor_);
+    ASSERT_TRUE(m1 && m2);
+    ASSERT_TRUE(svc_->unmerge(in_order ? m2->id : m1->id, actor_));
+    auto between = customers_->get(a.id);
+    ASSERT_EQ(between->consents.size(), 1u);
+    // The merge left in place decides: B's later consent, or C's later withdrawal.
+    EXPECT_EQ(between->consents[0].source, in_order ? "src-c" : "src-b");
+    ASSERT_TRUE(svc_->unmerge(in_order ? m1->id : m2->id, actor_));
+    auto back = customers_->get(a.id);
+    ASSERT_EQ(back->consents.size(), 1u);
+    EXPECT_TRUE(back->consents[0].granted);
+    EXPECT_EQ(back->consents[0].source, "src-a");
+    EXPECT_EQ(back->consents[0].changed_at, a.consents[0].changed_at);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", a.id), 1);
+    EXPECT_EQ(customers_->get(c.id)->consents[0].source, "src-c");
+    EXPECT_EQ(customers_->get(b.id)->consents[0].source, "src-b");
+  }
+  // A winner without consents is left without any, and without history.
+  Customer bare = make(input("Odile", "Faure", "bare@orange.fr", ""));
+  Customer given = with_consent("given@free.fr", true, "src-g");
+  auto m = svc_->merge({.a = bare.id, .b = given.id, .winner = bare.id}, actor_);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  EXPECT_TRUE(customers_->get(bare.id)->consents.empty());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", bare.id), 0);
+}
+
 TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
   Customer winner = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
   CustomerInput b = input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 32");

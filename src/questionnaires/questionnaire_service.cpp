@@ -315,7 +315,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
         return Error::invalid_argument(f + ".choices", "choice questions, and only they, have choices");
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
       // A choice the target field refuses could never be answered.
-      if (qq.type == QuestionType::kChoice && qq.target.starts_with("custom_fields.")) {
+      if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) && qq.target.starts_with("custom_fields.")) {
         auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == qq.target.substr(14); });
         if (def != defs.end() && def->type == customers::CustomFieldType::kChoice)
           for (const auto& c : qq.choices)

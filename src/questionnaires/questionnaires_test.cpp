@@ -130,6 +130,9 @@ TEST_P(QuestionnaireTest, AChoiceItsTargetFieldRefusesIsRefusedWhenDefined) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().field, "sections[0].questions[0].choices");
   EXPECT_NE(refused.error().message.find("'diamant'"), std::string::npos) << refused.error().message;
+  q.sections[0].questions[0].type = QuestionType::kMultiChoice;
+  EXPECT_EQ(svc_->create(q, actor_).error().field, "sections[0].questions[0].choices");
+  q.sections[0].questions[0].type = QuestionType::kChoice;
   q.sections[0].questions[0].choices = {"Bronze", "Or"};  // case aside, the field's own choices
   EXPECT_TRUE(svc_->create(q, actor_));
 }
