@@ -162,6 +162,8 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       // from an export as two.
       if (t->find_first_of(",;|") != std::string::npos)
         return Error::invalid_argument(fmt::format("tags[{}]", i), "cannot contain ',', ';' or '|' (they separate tags in files)");
+      if (std::any_of(t->begin(), t->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        return Error::invalid_argument(fmt::format("tags[{}]", i), "cannot contain a tab, a line break or another control character");
       tags.push_back(text::to_lower(*t));
     }
     std::sort(tags.begin(), tags.end());

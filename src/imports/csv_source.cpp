@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 
 #include "core/text.h"
@@ -112,8 +113,10 @@ Dialect detect_dialect(std::string_view sample) {
     std::string found = uchardet_get_charset(ud);
     uchardet_delete(ud);
     // Windows-1252 is Latin-1 plus the printable characters French needs in 0x80-0x9F (œ, €, ’).
-    if (found.empty() || found == "ASCII" || found == "ISO-8859-1" || found == "ISO-8859-15" || found == "UTF-8")
-      found = "WINDOWS-1252";
+    // Other single-byte guesses come from samples too short to tell (a few accented names read as
+    // MAC-CENTRALEUROPE): the files Fidelis imports are French and Western European, so they are
+    // Windows-1252 too. Only UTF-16 and UTF-32, which have no such doubt, are kept as found.
+    if (!found.starts_with("UTF-16") && !found.starts_with("UTF-32")) found = "WINDOWS-1252";
     d.encoding = found;
   }
   // The header's field count must hold on most lines (a line ending in one more delimiter, as
@@ -401,6 +404,14 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
     size_t nl = m.buffer.find(m.eol, m.pos);
+    if (nl != std::string::npos && m.eol == '\n' && nl > m.pos) {
+      // A CR before it, other than CRLF's, ends a line too (files with mixed line ends).
+      const void* cr = std::memchr(m.buffer.data() + m.pos, '\r', nl - m.pos);
+      if (cr != nullptr) {
+        size_t at = static_cast<size_t>(static_cast<const char*>(cr) - m.buffer.data());
+        if (at + 1 < nl) nl = at;
+      }
+    }
     if (nl != std::string::npos) {
       m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos)));
       m.pos = nl + 1;

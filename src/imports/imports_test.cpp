@@ -120,6 +120,15 @@ TEST(CsvSource, AStrayWindows1252LineInAUtf8FileIsReadAsSuch) {
   auto latin_src = CsvSource::open(write_temp("latin.csv", latin));
   ASSERT_TRUE(latin_src);
   EXPECT_EQ((*latin_src)->dialect().encoding, "WINDOWS-1252");
+  // Two short rows say too little for a guess (MAC-CENTRALEUROPE): still Windows-1252.
+  auto few = write_temp("few-accents.csv", "id,prenom,nom\nH1,Ga\xEBlle,M\xFCller\nH2,\xC8ve,No\xEBl\n");
+  auto few_src = CsvSource::open(few);
+  ASSERT_TRUE(few_src);
+  EXPECT_EQ((*few_src)->dialect().encoding, "WINDOWS-1252");
+  auto few_rows = read_all(few);
+  ASSERT_EQ(few_rows.size(), 3u);
+  EXPECT_EQ(few_rows[1].fields, (std::vector<std::string>{"H1", "Gaëlle", "Müller"}));
+  EXPECT_EQ(few_rows[2].fields, (std::vector<std::string>{"H2", "Ève", "Noël"}));
 }
 
 // Every record of a file, or the error that stopped reading.
@@ -146,6 +155,12 @@ TEST(CsvSource, LinesEndingInACarriageReturnAloneAreNumbered) {
   EXPECT_EQ((*all)[3].line, 5);
   EXPECT_EQ((*all)[4].line, 6);
   EXPECT_EQ((*all)[4].fields, (std::vector<std::string>{"MacC", "Cel", "macc@exemple.fr"}));
+  // Mixed: LF and CRLF lines with CR-only ones among them.
+  auto mixed = read_records(write_temp("mixed-ends.csv", "id,prenom,nom,email\r\nQ1,A,B,q1@mx.fr\rQ2,,,\rQ3,C,D,q3@mx.fr\nQ4,E,F,q4@mx.fr\r\n"));
+  ASSERT_TRUE(mixed) << mixed.error().message;
+  ASSERT_EQ(mixed->size(), 5u);
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ((*mixed)[i].line, static_cast<int64_t>(i + 1)) << i;
+  EXPECT_EQ((*mixed)[4].fields[0], "Q4");
 }
 
 TEST(CsvSource, UnclosedQuoteSetsItsLineAsideAndTheNextLinesAreRead) {

@@ -137,6 +137,12 @@ for (const driver of drivers()) {
         const arrows = dry.stdout.split('\n').filter((l) => l.startsWith('  column ')).map((l) => [...l].indexOf('>'));
         assert.equal(arrows.length, 3, dry.stdout);
         assert.equal(new Set(arrows).size, 1, dry.stdout);
+        // It shows the consents a row gives or withdraws.
+        const news = join(dir, 'news.csv');
+        writeFileSync(news, 'email,nom,Newsletter\nzoe@exemple.fr,Martin,oui\nluc@exemple.fr,Petit,non\n');
+        const newsDry = await cliOk(['--db', db, 'import', 'customers', news, '--source', 'x', '--dry-run']);
+        assert.match(newsDry.stdout, /line 2: .*\n    consent email:newsletter given\n/, newsDry.stdout);
+        assert.match(newsDry.stdout, /line 3: .*\n    consent email:newsletter withdrawn/, newsDry.stdout);
         const zero = await cli(['--db', db, 'import', 'customers', accents, '--source', 'x', '--batch', '0']);
         assert.notEqual(zero.code, 0);
         assert.match(zero.stderr, /batch/);

@@ -419,6 +419,8 @@ for (const driver of drivers()) {
         [{ tags: [1] }, 'tags[0]'],
         [{ tags: ['vip', 'or|argent'] }, 'tags[1]'],
         [{ tags: ['salon 2026, Lyon'] }, 'tags[0]'],
+        [{ tags: ['vip', 'deux\tmots'] }, 'tags[1]'],
+        [{ tags: ['ligne\ncoupée'] }, 'tags[0]'],
         [{ affinities: [{ category: 'jardin', strength: 101 }] }, 'affinities[0].strength'],
         [{ affinities: [{ category: 'jardin', strength: -1 }] }, 'affinities[0].strength'],
         [{ consents: [{ channel: 'fax', purpose: 'newsletter', granted: true }] }, 'consents[0].channel'],
