@@ -103,7 +103,13 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
         return Error::invalid_argument("address.country", "expected an ISO 3166-1 alpha-2 code such as FR");
       a.country = c;
     }
-    if (a.postcode && a.country.value_or("FR") == "FR") {
+    // Without a country, an address is taken for French when its postcode is written in digits
+    // ("6900" is a French one mistyped); "AB-123" or "SW1A 1AA" belong to a country nobody named
+    // (an import keeps such a postcode when the country given was not recognised).
+    auto digits = [](const std::string& p) {
+      return !p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return (c >= '0' && c <= '9') || c == ' '; });
+    };
+    if (a.postcode && (a.country ? *a.country == "FR" : digits(*a.postcode))) {
       std::string& pc = *a.postcode;
       // "75 001", as some forms write it, is 75001.
       if (pc.size() == 6 && pc[2] == ' ') pc = pc.substr(0, 2) + pc.substr(3);
