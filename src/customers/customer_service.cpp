@@ -165,8 +165,13 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
     FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
-    if (!makes_a_customer(updated.first_name, updated.last_name, updated.emails, updated.phones))
-      return not_a_customer(updated.phones);
+    if (!makes_a_customer(updated.first_name, updated.last_name, updated.emails, updated.phones)) {
+      // Named after what this change took away.
+      auto cleared = [&](std::string_view f) { return std::find(in.clear.begin(), in.clear.end(), f) != in.clear.end(); };
+      std::string field = in.emails ? "emails" : in.phones ? "phones" : cleared("last_name") ? "last_name"
+                          : cleared("first_name") ? "first_name" : not_a_customer(updated.phones).field;
+      return Error::invalid_argument(field, not_a_customer(updated.phones).message);
+    }
     std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":{}}})", id, updated.version, changed_fields(in));
     FIDELIS_RETURN_IF_ERROR(
         audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));

@@ -166,14 +166,17 @@ for (const driver of drivers()) {
         body: { first_name: null, last_name: null, emails: [], phones: [] },
         headers: { 'If-Match': '"v5"' },
       });
-      expectProblem(emptied, 400);
+      expectProblem(emptied, 400, 'emails');
       // Nor by empty texts, which a form sends for the fields its user emptied.
       const blanked = await call('PATCH', `${C}/${c.id}`, {
         body: { first_name: '', last_name: '  ', emails: [], phones: [] },
         headers: { 'If-Match': '"v5"' },
       });
-      expectProblem(blanked, 400);
+      expectProblem(blanked, 400, 'emails');
       assert.equal((await call('GET', `${C}/${c.id}`)).body.version, 5);
+      // Clearing the last name of a customer known only by it names last_name.
+      const onlyName = await create({ last_name: 'Seul' });
+      expectProblem(await call('PATCH', `${C}/${onlyName.id}`, { body: { last_name: '' }, headers: { 'If-Match': '*' } }), 400, 'last_name');
       // An empty text clears the field like null.
       const blankFirst = await call('PATCH', `${C}/${c.id}`, { body: { first_name: ' ' }, headers: { 'If-Match': '"v5"' } });
       assert.equal(blankFirst.status, 200, show(blankFirst));
