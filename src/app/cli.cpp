@@ -402,18 +402,8 @@ int run(int argc, char** argv) {
           std::printf("    consent %s:%s %s\n", std::string(customers::channel_name(k.channel)).c_str(),
                       std::string(customers::purpose_name(k.purpose)).c_str(), k.granted ? "given" : "withdrawn");
         if (c.custom_fields)
-          for (const auto& [key, value] : *c.custom_fields) {
-            if (!value) continue;
-            std::string shown = std::visit(
-                [](const auto& v) -> std::string {
-                  using T = std::decay_t<decltype(v)>;
-                  if constexpr (std::is_same_v<T, std::string>) return v;
-                  else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-                  else return fmt::format("{}", v);
-                },
-                *value);
-            std::printf("    custom field %s: %s\n", key.c_str(), shown.c_str());
-          }
+          for (const auto& [key, value] : *c.custom_fields)
+            if (value) std::printf("    custom field %s: %s\n", key.c_str(), customers::custom_value_text(*value).c_str());
         for (const auto& f : r.flags)
           std::printf("    flagged %s '%s': %s\n", f.field.c_str(), f.value.c_str(), f.reason.c_str());
       }

@@ -98,8 +98,8 @@ namespace {
 std::string unescape_utf8_address(std::string_view v) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
-    size_t close = v.find('}', i);
-    if (v.substr(i, 3) == "\\x{" && close != std::string_view::npos && close - i >= 4 && close - i <= 9) {
+    size_t close = v.substr(i, 3) == "\\x{" ? v.find('}', i) : std::string_view::npos;
+    if (close != std::string_view::npos && close - i >= 4 && close - i <= 9) {
       uint32_t cp = 0;
       bool hex = true;
       for (char c : v.substr(i + 3, close - i - 3)) {
@@ -108,21 +108,7 @@ std::string unescape_utf8_address(std::string_view v) {
         cp = cp * 16 + static_cast<uint32_t>(std::max(d, 0));
       }
       if (hex && cp > 0 && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)) {
-        if (cp < 0x80) {
-          out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-          out += static_cast<char>(0xC0 | (cp >> 6));
-          out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-          out += static_cast<char>(0xE0 | (cp >> 12));
-          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-          out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-          out += static_cast<char>(0xF0 | (cp >> 18));
-          out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-          out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
+        text::append_utf8(cp, out);
         i = close;
         continue;
       }

@@ -135,7 +135,9 @@ uint32_t decode_at(std::string_view s, size_t& i) {
   return cp;
 }
 
-void encode(uint32_t cp, std::string& out) {
+}  // namespace
+
+void append_utf8(uint32_t cp, std::string& out) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
   } else if (cp < 0x800) {
@@ -152,6 +154,8 @@ void encode(uint32_t cp, std::string& out) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
+
+namespace {
 
 // Latin Extended-A pairs upper/lower on even/odd code points, except U+0138 and the
 // U+0139..U+0148 and U+0179..U+017E runs, which pair odd/even.
@@ -184,14 +188,14 @@ uint32_t upper_cp(uint32_t cp) {
 std::string to_lower(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) encode(lower_cp(decode_at(s, i)), out);
+  for (size_t i = 0; i < s.size();) append_utf8(lower_cp(decode_at(s, i)), out);
   return out;
 }
 
 std::string to_upper(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) encode(upper_cp(decode_at(s, i)), out);
+  for (size_t i = 0; i < s.size();) append_utf8(upper_cp(decode_at(s, i)), out);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Text helpers shared by every module: UTF-8 checks, trimming, search keys, encodings.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ std::string to_lower_ascii(std::string_view s);
 // use); other characters pass through. Input must be valid UTF-8.
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
+// Appends code point `cp` (at most U+10FFFF, no surrogate) to `out` in UTF-8.
+void append_utf8(uint32_t cp, std::string& out);
 std::string base64url_encode(std::string_view bytes);
 // Empty optional-like result: returns false when `in` is not valid unpadded base64url.
 bool base64url_decode(std::string_view in, std::string& out);

@@ -1,5 +1,6 @@
 // Names of the customer enums, and normalisation of names and phone numbers.
 
+#include <fmt/format.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
@@ -7,8 +8,10 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 
 #include "core/text.h"
 #include "customers/customers.h"
@@ -142,6 +145,17 @@ std::optional<std::string> country_from_name(std::string_view name) {
   }
   auto it = names.find(key);
   return it == names.end() ? std::nullopt : std::optional(it->second);
+}
+
+std::string custom_value_text(const CustomValue& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) return x;
+        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        else return fmt::format("{}", x);
+      },
+      v);
 }
 
 bool makes_a_customer(const std::optional<std::string>& first_name, const std::optional<std::string>& last_name,

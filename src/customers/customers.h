@@ -88,6 +88,8 @@ struct ExternalId {
 
 // Custom field value: text, integer, number, boolean; dates and choices are text validated by type.
 using CustomValue = std::variant<std::string, int64_t, double, bool>;
+// A custom value as text: the text itself, "true"/"false", or the number.
+std::string custom_value_text(const CustomValue& v);
 
 enum class CustomFieldType { kText, kInteger, kNumber, kBoolean, kDate, kChoice };
 std::string_view custom_field_type_name(CustomFieldType t);

@@ -4,12 +4,12 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
-#include <cerrno>
-#include <cstdlib>
 #include <mutex>
 #include <set>
 
@@ -63,6 +63,22 @@ bool worker_alive(const std::string& worker, Millis updated_at, Millis now, cons
     return running_here().ids.contains({db, id});
   }
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// The file's name for the import: the upload's, else the path's.
+std::string file_name_of(const ImportOptions& o) {
+  return o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
+}
+
+// A new import of the file for `source`, "queued" (for the runner) or "running" (claimed by `worker`).
+Result<int64_t> insert_import(storage::Tx& tx, const ImportOptions& o, const std::string& source, const std::string& fp,
+                              const CsvSource& src, std::string_view status, const std::string& worker, Millis now) {
+  Value ins[] = {source, file_name_of(o), fp, src.size(), src.dialect().encoding, std::string(1, src.dialect().delimiter),
+                 encode_options(o), now, std::filesystem::absolute(o.path).string(), std::string(status), worker};
+  return tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
+                      "status, records_done, started_at, updated_at, worker) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $10, "
+                      "1, $8, $8, $11)",
+                      ins);
 }
 
 // Records the source (its priority when given) and returns its priority.
@@ -225,14 +241,7 @@ Result<int64_t> Importer::enqueue(const ImportOptions& o) {
       id = prev->i64(0);
       return ok();
     }
-    const std::string file_name = o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
-    Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
-                   encode_options(o), now, std::filesystem::absolute(o.path).string()};
-    FIDELIS_ASSIGN_OR_RETURN(
-        id, tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
-                         "status, records_done, started_at, updated_at) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, 'queued', "
-                         "1, $8, $8)",
-                         ins));
+    FIDELIS_ASSIGN_OR_RETURN(id, insert_import(tx, o, source, fp, *src, "queued", "", now));
     return ok();
   }));
   return id;
@@ -279,7 +288,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Column> columns, map_columns(header->fields, o.mapping, defs));
 
   const Millis start = clock_.now();
-  const std::string file_name = o.file_name.empty() ? std::filesystem::path(o.path).filename().string() : o.file_name;
+  const std::string file_name = file_name_of(o);
   const std::string fp = fingerprint(o.path, src->size());
   int64_t import_id = 0, records_done = 1;
   bool resumed = false, already_done = false;
@@ -307,14 +316,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                  ? ok()
                  : Status(Error::internal("cannot resume the import"));
     }
-    Value ins[] = {source, file_name, fp, src->size(), src->dialect().encoding, std::string(1, src->dialect().delimiter),
-                   encode_options(o), start, std::filesystem::absolute(o.path).string(), this_worker()};
-    FIDELIS_ASSIGN_OR_RETURN(
-        import_id,
-        tx.insert_id("INSERT INTO imports (source, file_name, path, fingerprint, file_size, encoding, delimiter, options, "
-                     "status, records_done, started_at, updated_at, worker) VALUES ($1, $2, $9, $3, $4, $5, $6, $7, "
-                     "'running', 1, $8, $8, $10)",
-                     ins));
+    FIDELIS_ASSIGN_OR_RETURN(import_id, insert_import(tx, o, source, fp, *src, "running", this_worker(), start));
     return ok();
   }));
   if (already_done) {

@@ -155,9 +155,10 @@ std::vector<RowValues> rows_of(const Json& dump, std::string_view table) {
 }  // namespace
 
 // Three-way restore of the winner: what the merge brought or changed goes back to what it was,
-// unless it changed again since.
+// unless it changed again since. Consents are left to consents_from_history.
 Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after) {
   for (const auto& t : profile_tables()) {
+    if (t.table == "customer_consents") continue;  // they follow the consent history (consents_from_history)
     std::vector<RowValues> b = rows_of(before, t.table), a = rows_of(after, t.table);
     FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> n, dump_table(tx, t, id));
     if (t.table == "customers") {
@@ -180,7 +181,6 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
     };
     std::vector<RowValues> result = n;
     bool changed = false;
-    std::vector<RowValues> consents_taken_back;  // the merge brought them
     for (const auto& ar : a) {
       std::string key = identity_of(t, ar);
       const RowValues* br = find(b, key);
@@ -190,7 +190,6 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
       if (br) {
         *it = *br;
       } else {
-        if (t.table == "customer_consents") consents_taken_back.push_back(*it);
         result.erase(it);
       }
       changed = true;
@@ -206,16 +205,6 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
       for (size_t i = 0; i < t.columns.size(); ++i)
         p.push_back(t.positional && i == 0 ? Value(static_cast<int64_t>(pos)) : result[pos][i]);
       FIDELIS_RETURN_IF_ERROR(tx.exec(sql, p));
-    }
-    // A consent the merge brought leaves with the loser. Merges recorded before consents kept their
-    // own time wrote an event for it in the winner's history, at the merge's time: it goes too (the
-    // loser's own events went back with its attached rows).
-    for (const auto& r : consents_taken_back) {
-      Value ev[] = {id, r[0], r[1], r[2], r[3], r[4]};
-      FIDELIS_RETURN_IF_ERROR(
-          tx.exec("DELETE FROM consent_events WHERE customer_id = $1 AND channel = $2 AND purpose = $3 AND granted = $4 "
-                  "AND source = $5 AND at = $6",
-                  ev));
     }
   }
   return ok();

@@ -34,7 +34,8 @@ storage::Value json_value(const nlohmann::json& j);
 // A customer's profile rows (the customers row's own fields and every list table) as JSON.
 Result<nlohmann::json> dump_profile(storage::Tx& tx, int64_t id);
 // Gives customer `id` back the rows of `before` that the merge (which left `after`) brought or
-// changed, unless they changed again since.
+// changed, unless they changed again since; consents aside (the unmerge recomputes them from the
+// consent history the winner keeps).
 Status restore_profile(storage::Tx& tx, int64_t id, const nlohmann::json& before, const nlohmann::json& after);
 // Moves the attached rows of customer `from` to `to`; returns the keys moved per table.
 Result<nlohmann::json> move_attached(storage::Tx& tx, int64_t from, int64_t to);

@@ -268,12 +268,7 @@ std::string current_value(const Question& q, const Customer& c) {
   if (t.starts_with("custom_fields.")) {
     auto it = c.custom_fields.find(t.substr(14));
     if (it == c.custom_fields.end()) return "";
-    return std::visit([](const auto& x) -> std::string {
-      using T = std::decay_t<decltype(x)>;
-      if constexpr (std::is_same_v<T, std::string>) return x;
-      else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-      else return fmt::format("{}", x);
-    }, it->second);
+    return custom_value_text(it->second);
   }
   return "";
 }
