@@ -385,5 +385,65 @@ TEST(ParseDsn, InvalidUtf8InDiagnosticIsMadeSafe) {
   EXPECT_TRUE(text::is_valid_utf8(bounces[0].diagnostic)) << bounces[0].diagnostic;
 }
 
+// Text warnings that the server still retries (Exim "message delayed", sendmail "THIS IS A WARNING
+// MESSAGE ONLY") are repeated for days without a copy of the message: each reports its address as
+// delayed, which counts for nothing, never as a soft bounce.
+TEST(ParseDsn, EximDelayWarningIsDelayedNotFailed) {
+  std::vector<Bounce> bounces = parse_sample("exim_delayed.eml");
+  ASSERT_EQ(bounces.size(), 1u);
+  EXPECT_EQ(bounces[0].recipient, "exim.delay@wanadoo.fr");
+  EXPECT_EQ(bounces[0].action, Action::kDelayed);
+  EXPECT_EQ(bounces[0].status_code, "4.2.2");
+  EXPECT_TRUE(bounces[0].heuristic);
+}
+
+TEST(ParseDsn, SendmailWarningIsDelayedNotFailed) {
+  std::vector<Bounce> bounces = parse_sample("sendmail_delayed.eml");
+  ASSERT_EQ(bounces.size(), 1u);
+  EXPECT_EQ(bounces[0].recipient, "sm.delay@neuf.fr");
+  EXPECT_EQ(bounces[0].action, Action::kDelayed);
+}
+
+TEST(ParseDsn, FailureNoticeMentioningAnEarlierDelayStillFails) {
+  // Exim gives up after its retry time: the failure list wins over the words about delays.
+  std::vector<Bounce> bounces = *parse_dsn(
+      "From: Mail Delivery System <Mailer-Daemon@mail.boutique.example>\n"
+      "Subject: Mail delivery failed: returning message to sender\n"
+      "\n"
+      "This message was created automatically by mail delivery software.\n"
+      "A message that you sent could not be delivered to one or more of its recipients.\n"
+      "Delivery attempts will continue no more: retry timeout exceeded.\n"
+      "The following address(es) failed:\n"
+      "\n"
+      "  gone@exemple.fr\n"
+      "    retry timeout exceeded\n");
+  ASSERT_EQ(bounces.size(), 1u);
+  EXPECT_EQ(bounces[0].action, Action::kFailed);
+}
+
+TEST(ParseDsn, RecipientFieldsMayCarryComments) {
+  std::vector<Bounce> bounces = *parse_dsn(
+      "From: MAILER-DAEMON@relay.example\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+      "\n"
+      "--b\n"
+      "Content-Type: message/delivery-status\n"
+      "\n"
+      "Reporting-MTA: dns; relay.example\n"
+      "\n"
+      "Final-Recipient: RFC822; odd1@exemple.fr (Jean (dit Jeannot) Dupont)\n"
+      "Action: failed\n"
+      "Status: 5.1.1 (user unknown)\n"
+      "\n"
+      "Final-Recipient: rfc822; (ancienne adresse) <odd2@exemple.fr>\n"
+      "Action: failed\n"
+      "Status: 5.1.1\n"
+      "--b--\n");
+  ASSERT_EQ(bounces.size(), 2u);
+  EXPECT_EQ(bounces[0].recipient, "odd1@exemple.fr");
+  EXPECT_EQ(bounces[0].status_code, "5.1.1");
+  EXPECT_EQ(bounces[1].recipient, "odd2@exemple.fr");
+}
+
 }  // namespace
 }  // namespace fidelis::bounces

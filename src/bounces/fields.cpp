@@ -118,10 +118,39 @@ std::string unescape_utf8_address(std::string_view v) {
   return out;
 }
 
+// The value without its RFC 5322 comments ("odd@x.fr (Jean Dupont)"), which may nest; text in
+// double quotes (a quoted local part) is kept as it is.
+std::string without_comments(std::string_view v) {
+  std::string out;
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    if (c == '\\' && (quoted || depth > 0) && i + 1 < v.size()) {
+      if (depth == 0) out.append(v.substr(i, 2));
+      ++i;
+      continue;
+    }
+    if (depth == 0 && c == '"') quoted = !quoted;
+    if (!quoted && c == '(') {
+      ++depth;
+      continue;
+    }
+    if (!quoted && c == ')' && depth > 0) {
+      --depth;
+      if (depth == 0) out += ' ';
+      continue;
+    }
+    if (depth == 0) out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> address_from_field(std::string_view value) {
-  std::string_view v = text::trim(value);
+  const std::string uncommented = without_comments(value);
+  std::string_view v = text::trim(uncommented);
   std::string unescaped;
   if (size_t semi = v.find(';'); semi != std::string_view::npos) {
     std::string type = text::to_lower_ascii(text::trim(v.substr(0, semi)));

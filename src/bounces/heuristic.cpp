@@ -13,12 +13,15 @@
 namespace fidelis::bounces::internal {
 namespace {
 
+// The sendmail marker that introduces addresses still being retried (a warning, not a failure).
+constexpr std::string_view kTransientMarker = "following addresses had transient non-fatal errors";
+
 // Lines that introduce the failed recipients, lower-case. They are matched within one line, so
 // only phrases MTAs do not wrap are listed.
 constexpr std::string_view kMarkers[] = {
     "the following address(es) failed",                    // Exim
     "following addresses had permanent fatal errors",      // sendmail
-    "following addresses had transient non-fatal errors",  // sendmail warning
+    kTransientMarker,                                      // sendmail warning
     "wasn't able to deliver your message to the following",  // qmail
     "delivery to the following recipient",                 // Exchange 2003, old Gmail
     "delivery has failed to these recipients",             // Outlook
@@ -56,6 +59,32 @@ constexpr std::string_view kSubjects[] = {
     "echec de remise",
     "message non delivre",
 };
+
+// Phrases of a delay warning (lower-case): the server still retries, so the message is no bounce
+// yet. MTAs repeat such warnings without a copy of the message, so counting them as soft bounces
+// would make a working address NPAI after a few days of a full mailbox.
+constexpr std::string_view kDelayPhrases[] = {
+    "this is a warning message only",                      // sendmail
+    "following addresses had transient non fatal errors",  // sendmail
+    "has not yet been delivered",                          // Exim
+    "delivery attempts will continue",                     // Exim
+    "will keep trying",                                    // sendmail
+    "will retry",                                          // Exchange, Postfix "delayed mail" text
+    "still trying",
+    "message delayed",
+    "delivery delayed",
+    "delivery is delayed",
+    "delivery has been delayed",
+    "n a pas encore ete remis",
+    "n a pas encore pu etre remis",
+    "nouvelles tentatives",
+};
+
+// The same in subjects ("Warning: message 1rAb delayed 24 hours", "Delivery Status Notification
+// (Delay)", "Warning: could not send message for past 4 hours"). Both lists are in
+// text::search_key form: no accents, punctuation as spaces.
+constexpr std::string_view kDelaySubjects[] = {"delayed", "notification delay", "could not send message for past",
+                                               "remise differee", "retarde"};
 
 constexpr std::string_view kDaemonLocalParts[] = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"};
 
@@ -115,6 +144,20 @@ bool from_daemon(std::string_view from) {
   std::vector<std::string> addresses = addresses_in(from, 1);
   if (!addresses.empty() && is_daemon(addresses.front())) return true;
   return text::search_key(from).find("mail delivery") != std::string::npos;  // "Mail Delivery System"
+}
+
+// A warning that delivery is late, not that it failed: a delay phrase in the text or the subject,
+// and no marker of a list of failed addresses (a failure notice may mention earlier delays).
+bool is_delay_warning(std::string_view subject, std::string_view lower_text) {
+  for (std::string_view m : kMarkers)
+    if (m != kTransientMarker && lower_text.find(m) != std::string_view::npos) return false;
+  std::string folded = text::search_key(lower_text.substr(0, std::min<size_t>(lower_text.size(), 16 * 1024)));
+  if (std::any_of(std::begin(kDelayPhrases), std::end(kDelayPhrases),
+                  [&](std::string_view p) { return folded.find(p) != std::string::npos; }))
+    return true;
+  std::string key = text::search_key(subject);
+  return std::any_of(std::begin(kDelaySubjects), std::end(kDelaySubjects),
+                     [&](std::string_view p) { return key.find(p) != std::string::npos; });
 }
 
 // Recipients named on lines of their own, the way failure blocks list them: "  jean@x.fr",
@@ -213,6 +256,8 @@ std::vector<Bounce> read_free_text_bounce(const ScannedMessage& message) {
   std::vector<size_t> starts;
   for (const std::string& r : recipients) starts.push_back(lower_section.find(text::to_lower_ascii(r)));
 
+  // A warning that the server still retries reports each address as delayed: no bounce yet.
+  const bool delayed = is_delay_warning(message.subject, lower);
   std::vector<Bounce> out;
   for (size_t i = 0; i < recipients.size(); ++i) {
     // Each recipient's explanation runs from where it is named to where the next one is.
@@ -232,10 +277,10 @@ std::vector<Bounce> read_free_text_bounce(const ScannedMessage& message) {
     Bounce b;
     b.recipient = recipients[i];
     b.final_recipient = recipients[i];
-    b.action = Action::kFailed;
+    b.action = delayed ? Action::kDelayed : Action::kFailed;
     b.status_code = status;
     b.diagnostic = diagnostic_line(segment, code ? std::string_view(code->text) : std::string_view());
-    Classification c = classify_detailed(b.status_code, b.diagnostic, "failed");
+    Classification c = classify_detailed(b.status_code, b.diagnostic, action_name(b.action));
     // Signals that only come from the sender or the subject must be backed by some evidence of a
     // failure in the text, or an auto-reply from "postmaster" would count as a bounce.
     if (!strong_signal && b.status_code.empty() && c.reason == Reason::kOther) continue;

@@ -55,6 +55,41 @@ TEST(Config, BadValuesNameTheirKey) {
   EXPECT_EQ(sync.error().field, "sqlite_synchronous");
 }
 
+TEST(Config, ValuesOutOfTheirRangeNameTheirKey) {
+  struct Case {
+    const char* env;
+    const char* value;
+    const char* key;
+  } cases[] = {
+      {"FIDELIS_NPAI_SOFT_BOUNCES_BEFORE_HARD", "0", "npai.soft_bounces_before_hard"},
+      {"FIDELIS_NPAI_SOFT_BOUNCES_BEFORE_HARD", "-2", "npai.soft_bounces_before_hard"},
+      {"FIDELIS_NPAI_ALERT_MIN_SENT", "-5", "npai.alert_min_sent"},
+      {"FIDELIS_NPAI_ALERT_RATE", "nan", "npai.alert_rate"},
+      {"FIDELIS_NPAI_ALERT_RATE", "0", "npai.alert_rate"},
+      {"FIDELIS_HTTP_REQUEST_TIMEOUT_MS", "-1", "http.request_timeout_ms"},
+      {"FIDELIS_HTTP_MAX_BODY_BYTES", "0", "http.max_body_bytes"},
+      {"FIDELIS_IO_THREADS", "0", "io_threads"},
+      {"FIDELIS_MAIL_MAX_ATTEMPTS", "101", "mail_max_attempts"},
+      {"FIDELIS_EMAIL_MX_TIMEOUT_MS", "50", "email.mx_timeout_ms"},
+  };
+  for (const Case& c : cases) {
+    ::setenv(c.env, c.value, 1);
+    auto r = Config::load("");
+    ::unsetenv(c.env);
+    ASSERT_FALSE(r) << c.env << "=" << c.value;
+    EXPECT_EQ(r.error().field, c.key);
+  }
+  auto in_file = Config::load(write_toml("[npai]\nsoft_bounces_before_hard = 0\n"));
+  ASSERT_FALSE(in_file);
+  EXPECT_EQ(in_file.error().field, "npai.soft_bounces_before_hard");
+  EXPECT_NE(in_file.error().message.find("between 1 and 100"), std::string::npos) << in_file.error().message;
+  ::setenv("FIDELIS_NPAI_SOFT_BOUNCES_BEFORE_HARD", "1", 1);
+  auto edge = Config::load("");
+  ::unsetenv("FIDELIS_NPAI_SOFT_BOUNCES_BEFORE_HARD");
+  ASSERT_TRUE(edge);
+  EXPECT_EQ(edge->soft_bounces_before_hard, 1);
+}
+
 TEST(Config, MailKeys) {
   auto defaults = Config::load("");
   ASSERT_TRUE(defaults);

@@ -93,13 +93,27 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
       }
       FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, key));
       Value customer = storage::opt(owner);
-      bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint;
+      // Sent to: a delivery or a bounce was seen. A delay warning is neither (the server still
+      // retries), and complaints and unsubscriptions say nothing of delivery.
+      bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint &&
+                  b.action != bounces::Action::kDelayed;
       bool was_sent = cur && cur->i64(4) != 0;
       bool hard_before = state.status == bounces::AddressStatus::kHardBounce;
       bool hard_after = next.status == bounces::AddressStatus::kHardBounce;
       if ((sent && !was_sent) || hard_before != hard_after) rate_moved = true;
+      // The code, the reason and the time are those of the event that last moved the status: an
+      // event that moves nothing (a delivery after a hard bounce, a delay, a late or repeated
+      // report) is recorded in the history only, so an NPAI address keeps the bounce that made it so.
+      const bool moved = next != state;
+      std::string code = b.status_code, reason(bounces::reason_name(b.reason));
+      Millis changed_at = now;
+      if (!moved) {
+        code = cur ? cur->str(5) : std::string();
+        reason = cur ? cur->str(6) : std::string();
+        changed_at = cur ? cur->i64(7) : now;
+      }
       Value up[] = {key, customer, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count},
-                    int64_t{sent}, b.status_code, std::string(bounces::reason_name(b.reason)), now};
+                    int64_t{sent}, code, reason, changed_at};
       FIDELIS_ASSIGN_OR_RETURN(
           std::optional<storage::Row> row,
           tx.one(fmt::format("INSERT INTO email_status ({0}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
@@ -171,6 +185,8 @@ Result<EmailStatus> DeliverabilityService::clear(std::string_view email, const a
         tx.exec("UPDATE email_status SET status = $2, soft_count = $3, updated_at = $4 WHERE email_key = $1", p));
     return audit::record(tx, actor, {"email.clear", "email_status", s.email, std::nullopt, std::nullopt}, now);
   }));
+  // An address that is no longer NPAI lowers the rate: the alert (and its metric) follows.
+  if (s.status == bounces::AddressStatus::kHardBounce && next.status != s.status) FIDELIS_RETURN_IF_ERROR(check_alert(now));
   return status(email);
 }
 

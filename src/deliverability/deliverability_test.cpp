@@ -137,6 +137,46 @@ TEST_P(DeliverabilityTest, RatesBySourceAndTheAlert) {
   EXPECT_EQ((*alerts)->i64(0), 1);
 }
 
+TEST_P(DeliverabilityTest, EventsThatMoveNothingKeepTheBounceThatMadeTheAddressNpai) {
+  bounces::Bounce hard = event("npai@exemple.fr", bounces::Kind::kHard, "5.1.1");
+  hard.at_ms = 1'000'000;
+  clock_.set(2'000'000);
+  ASSERT_TRUE(svc_->record({hard}, "webhook", actor_));
+  const Millis changed = svc_->status("npai@exemple.fr")->updated_at;
+  clock_.set(3'000'000);
+  // A delivery (from a catch-all, say), a delay warning and a late soft bounce: recorded, no move.
+  bounces::Bounce delivered = event("npai@exemple.fr", bounces::Kind::kNotABounce, "2.0.0");
+  bounces::Bounce delayed = event("npai@exemple.fr", bounces::Kind::kSoft, "4.4.1");
+  delayed.action = bounces::Action::kDelayed;
+  ASSERT_TRUE(svc_->record({delivered, delayed}, "dsn", actor_));
+  auto s = svc_->status("npai@exemple.fr");
+  EXPECT_EQ(s->status, bounces::AddressStatus::kHardBounce);
+  EXPECT_EQ(s->last_code, "5.1.1");
+  EXPECT_EQ(s->last_reason, "mailbox_unknown");
+  EXPECT_EQ(s->updated_at, changed);
+  auto events = t_.db->one("SELECT COUNT(*) FROM email_events WHERE email_key = 'npai@exemple.fr'");
+  EXPECT_EQ((*events)->i64(0), 3);  // the history keeps all three
+
+  // A delay warning for an address never sent to before does not make it count as sent to.
+  bounces::Bounce only_delayed = event("late@exemple.fr", bounces::Kind::kSoft, "4.4.1");
+  only_delayed.action = bounces::Action::kDelayed;
+  ASSERT_TRUE(svc_->record({only_delayed}, "dsn", actor_));
+  EXPECT_FALSE(svc_->status("late@exemple.fr")->sent);
+  EXPECT_EQ(svc_->status("late@exemple.fr")->last_code, "");
+  EXPECT_EQ(svc_->rates()->overall.sent, 1);
+}
+
+TEST_P(DeliverabilityTest, ClearingAnAddressRecomputesTheAlert) {
+  // Options{3, 0.04, 10}: ten addresses sent to, one NPAI: 10 % raises the alert.
+  std::vector<bounces::Bounce> events;
+  for (int i = 0; i < 10; ++i)
+    events.push_back(event(fmt::format("a{}@exemple.fr", i), i == 0 ? bounces::Kind::kHard : bounces::Kind::kNotABounce));
+  ASSERT_TRUE(svc_->record(events, "webhook", actor_));
+  EXPECT_TRUE(svc_->alert_on());
+  ASSERT_TRUE(svc_->clear("a0@exemple.fr", actor_));
+  EXPECT_FALSE(svc_->alert_on());  // without anyone asking for the rates
+}
+
 TEST_P(DeliverabilityTest, RawDsnEndToEnd) {
   std::ifstream in(std::string(FIDELIS_SOURCE_DIR) + "/src/bounces/testdata/postfix_5_1_1.eml", std::ios::binary);
   std::stringstream ss;

@@ -10,9 +10,11 @@ using auth::Permission;
 
 namespace {
 
-Json status_json(const deliverability::EmailStatus& s) {
+// `with_owner`: the caller may read customers; otherwise who owns the address is not said (a
+// provider's key must not learn it by posting events).
+Json status_json(const deliverability::EmailStatus& s, bool with_owner = true) {
   return {{"email", s.email},
-          {"customer_id", s.customer_id ? Json(*s.customer_id) : Json(nullptr)},
+          {"customer_id", s.customer_id && with_owner ? Json(*s.customer_id) : Json(nullptr)},
           {"status", bounces::address_status_name(s.status)},
           {"soft_bounces", s.soft_count},
           {"sent", s.sent},
@@ -60,8 +62,9 @@ Error body_field(Error e, const std::string& prefix) {
 Response recorded(Services& s, const std::vector<bounces::Bounce>& events, std::string_view via, Context& ctx) {
   auto st = s.deliverability.record(events, via, ctx.actor);
   if (!st) return problem(st.error());
+  const bool with_owner = ctx.principal && ctx.principal->may(Permission::kCustomersRead);
   Json items = Json::array();
-  for (const auto& x : *st) items.push_back(status_json(x));
+  for (const auto& x : *st) items.push_back(status_json(x, with_owner));
   return json_response(200, {{"recorded", st->size()}, {"addresses", items}});
 }
 
