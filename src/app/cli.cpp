@@ -117,7 +117,7 @@ int run(int argc, char** argv) {
   import_customers->add_option("--priority", i_priority, "merge priority of the source, 0..100 (default 50, kept)");
   import_customers->add_option("--rejects", i_rejects, "where to write rejected rows (default FILE.rejects.csv)");
   import_customers->add_option("--batch", i_batch, "rows per transaction")->capture_default_str();
-  import_customers->add_flag("--no-dedup", i_no_dedup, "always create: do not match existing customers");
+  import_customers->add_flag("--no-dedup", i_no_dedup, "no duplicate matching: every row is a new customer, except a row with the id of a customer in the same source, which updates it");
   import_customers->add_option("--bulk", i_bulk,
                                "auto, on or off: set the search indexes aside while loading and rebuild them at the end "
                                "(auto: files of 100 000 rows or more, at least as large as the base; SQLite)")
@@ -434,11 +434,11 @@ int run(int argc, char** argv) {
     if (tty) std::fprintf(stderr, "\n");
     if (!st) return fail(st.error());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("import %lld %s%s%s: %lld rows read, %lld accepted, %lld merged, %lld queued for review, %lld rejected, "
-                "%lld flagged in %.1f s (%s, '%c')\n",
+    std::printf("import %lld %s%s%s: %lld rows read, %lld accepted, %lld merged, %lld unchanged, %lld queued for review, "
+                "%lld rejected, %lld flagged in %.1f s (%s, '%c')\n",
                 static_cast<long long>(st->id), st->status.c_str(), st->resumed ? " (resumed)" : "",
                 st->bulk ? " (bulk load)" : "", static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
-                static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
+                static_cast<long long>(st->unchanged), static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
                 st->delimiter);
     if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());
     return st->status == "done" ? 0 : 1;

@@ -25,6 +25,10 @@ std::string phone_query_key(std::string_view q);
 // their own time and source, and no event is written (that record's history moves with it).
 Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh = false,
                       bool merged_consents = false);
+// Records `c` as the customer's consent for its channel and purpose, at `now`, from its source, and
+// writes it in the consent history, whether or not `granted` changes (a source confirming a
+// decision is evidence too).
+Status record_consent(storage::Tx& tx, int64_t id, const Consent& c, Millis now);
 // Loads whole profiles, in the order of `ids`; missing ids are skipped.
 Result<std::vector<Customer>> load_customers(storage::Db& db, std::span<const int64_t> ids);
 Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const int64_t> ids);

@@ -47,7 +47,39 @@ Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id) {
   return std::optional<int64_t>();
 }
 
-Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
+namespace {
+
+bool same_address(const Address& x, const Address& y) {
+  return x.street == y.street && x.street2 == y.street2 && x.postcode == y.postcode && x.city == y.city &&
+         x.country == y.country;
+}
+
+// The consents of `in` that are news: what their source says now differs from what it said last
+// (or it never said anything). A source sending the same file again, or its whole base every
+// night, repeats itself: that is no new decision of the person's, and must not undo a withdrawal
+// made since through another channel. News that agrees with the consent held is recorded too, as
+// that source's confirmation (so the source's next change is seen as one).
+Result<std::vector<Consent>> new_consents(storage::Tx& tx, const Customer& cur, const std::vector<Consent>& given) {
+  std::vector<Consent> out;
+  for (const Consent& c : given) {
+    Value q[] = {cur.id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), c.source};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> said,
+                             tx.one("SELECT granted FROM consent_events WHERE customer_id = $1 AND channel = $2 AND "
+                                    "purpose = $3 AND source = $4 ORDER BY at DESC, id DESC LIMIT 1",
+                                    q));
+    if (said && (said->i64(0) != 0) == c.granted) continue;
+    auto held = std::find_if(cur.consents.begin(), cur.consents.end(),
+                             [&](const Consent& k) { return k.channel == c.channel && k.purpose == c.purpose; });
+    // Held as it is, from this very source (a history from before sources were compared): nothing new.
+    if (held != cur.consents.end() && held->granted == c.granted && held->source == c.source) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
   if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
@@ -64,36 +96,49 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
   bool has_address = a.street || a.postcode || a.city;
   if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);
   else if (in.address) a = combine_addresses(a, *in.address);
+  bool changed = civility != cur.civility || first != cur.first_name || last != cur.last_name ||
+                 birth != cur.birth_date || !same_address(a, cur.address);
 
+  // Each list is written only when the row brings something it lacks.
   CustomerInput lists;
-  lists.emails = cur.emails;
-  if (in.emails)
-    add_missing(*lists.emails, *in.emails, [](const EmailAddress& x, const EmailAddress& y) {
-      return text::to_lower(x.email) == text::to_lower(y.email);
-    });
-  lists.phones = cur.phones;
-  if (in.phones)
-    add_missing(*lists.phones, *in.phones, [](const Phone& x, const Phone& y) { return phone_key(x) == phone_key(y); });
-  lists.tags = cur.tags;
-  if (in.tags) {
-    add_missing(*lists.tags, *in.tags, [](const std::string& x, const std::string& y) { return x == y; });
-    std::sort(lists.tags->begin(), lists.tags->end());
+  auto extend = [&changed](auto& into, const auto& current, const auto& given, auto same) {
+    if (!given) return;
+    auto merged = current;
+    add_missing(merged, *given, same);
+    if (merged.size() == current.size()) return;
+    into = std::move(merged);
+    changed = true;
+  };
+  extend(lists.emails, cur.emails, in.emails, [](const EmailAddress& x, const EmailAddress& y) {
+    return text::to_lower(x.email) == text::to_lower(y.email);
+  });
+  extend(lists.phones, cur.phones, in.phones, [](const Phone& x, const Phone& y) { return phone_key(x) == phone_key(y); });
+  extend(lists.tags, cur.tags, in.tags, [](const std::string& x, const std::string& y) { return x == y; });
+  if (lists.tags) std::sort(lists.tags->begin(), lists.tags->end());
+  extend(lists.external_ids, cur.external_ids, in.external_ids,
+         [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
+  extend(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
+    return x.relation == y.relation && x.first_name == y.first_name;
+  });
+  extend(lists.affinities, cur.affinities, in.affinities,
+         [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
+  std::vector<Consent> news;
+  if (in.consents) {
+    FIDELIS_ASSIGN_OR_RETURN(news, new_consents(tx, cur, *in.consents));
+    if (!news.empty()) changed = true;
   }
-  lists.external_ids = cur.external_ids;
-  if (in.external_ids)
-    add_missing(*lists.external_ids, *in.external_ids,
-                [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
-  lists.household = cur.household;
-  if (in.household)
-    add_missing(*lists.household, *in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
-      return x.relation == y.relation && x.first_name == y.first_name;
-    });
-  lists.affinities = cur.affinities;
-  if (in.affinities)
-    add_missing(*lists.affinities, *in.affinities,
-                [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
-  lists.consents = in.consents;
-  lists.custom_fields = in.custom_fields;
+  if (in.custom_fields) {
+    for (const auto& [key, value] : *in.custom_fields) {
+      auto held = cur.custom_fields.find(key);
+      bool same = value ? held != cur.custom_fields.end() && held->second == *value : held == cur.custom_fields.end();
+      if (same) continue;
+      if (!lists.custom_fields) lists.custom_fields.emplace();
+      (*lists.custom_fields)[key] = value;
+      changed = true;
+    }
+  }
+  // The same record sent again: nothing to write, no new version, no event.
+  if (!changed) return MergeOutcome{std::move(cur), false};
 
   NameKeys keys = name_keys(first, last);
   Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,
@@ -106,11 +151,12 @@ Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in
               "updated_at = $14, version = version + 1 WHERE id = $1",
               p));
   FIDELIS_RETURN_IF_ERROR(store_children(tx, id, lists, now));
+  for (const Consent& c : news) FIDELIS_RETURN_IF_ERROR(record_consent(tx, id, c, now));
   FIDELIS_ASSIGN_OR_RETURN(Customer merged, refresh_document(tx, id));
   FIDELIS_RETURN_IF_ERROR(audit::emit(
       tx, {"customer.updated", id, std::to_string(id), fmt::format(R"({{"id":{},"version":{},"merge":true}})", id, merged.version)},
       now));
-  return merged;
+  return MergeOutcome{std::move(merged), true};
 }
 
 Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now,

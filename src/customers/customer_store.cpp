@@ -134,19 +134,31 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
             cur, tx.one("SELECT granted FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND purpose = $3", key));
       }
       if (cur && (cur->i64(0) != 0) == c.granted) continue;  // unchanged: no event
+      if (!merged_consents) {
+        FIDELIS_RETURN_IF_ERROR(record_consent(tx, id, c, now));
+        continue;
+      }
       Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
-                   c.source, merged_consents ? c.changed_at : now};
+                   c.source, c.changed_at};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
           "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) "
           "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
           "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at",
           p));
-      if (merged_consents) continue;
-      FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)",
-          p));
     }
   }
+  return ok();
+}
+
+Status record_consent(storage::Tx& tx, int64_t id, const Consent& c, Millis now) {
+  Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted}, c.source, now};
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+      "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at",
+      p));
+  FIDELIS_RETURN_IF_ERROR(tx.exec(
+      "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)", p));
   return ok();
 }
 

@@ -282,9 +282,16 @@ Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldD
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
 // date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
-// external ids, household members and affinities it lacks are added; consents are upserted.
-// Bumps the version, emits customer.updated. NotFound if `id` is not a live customer.
-Result<Customer> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
+// external ids, household members and affinities it lacks are added; consents are upserted unless
+// their source already said the same before (a source repeating itself is no new decision: it
+// does not undo a withdrawal made since elsewhere); custom fields are set. Bumps the version and
+// emits customer.updated when anything changed; returns the customer untouched otherwise.
+// NotFound if `id` is not a live customer.
+struct MergeOutcome {
+  Customer customer;
+  bool changed = false;  // false: the row brought nothing new, nothing was written
+};
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).
 Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id);

@@ -224,10 +224,10 @@ class Model {
   std::array<double, kFieldCount> field_weights(const Comparison& c) const;  // 0 where !counts
   double score(const Comparison& c) const;  // sum of field_weights
   Decision decide(double score) const;  // by the thresholds alone
-  // The decision for a pair: by the thresholds, except that a pair whose e-mails or phones differ
-  // (level 0) goes to review instead of a merge unless an e-mail, a phone or a whole birth date
-  // agrees (levels >= 1, >= 1, 2) or the street does (>= 1): namesakes in one postcode are not
-  // merged unseen.
+  // The decision for a pair: by the thresholds, except that a pair goes to review instead of a
+  // merge unless an e-mail, a phone or a whole birth date agrees (levels >= 1, >= 1, 2) or the
+  // street does (>= 1): names and a postcode alone, whatever else is missing or differs, are what
+  // namesakes share, and are not merged unseen.
   Decision decide(const Comparison& c, double score) const;
   const Thresholds& thresholds() const { return thresholds_; }
   const std::array<FieldParams, kFieldCount>& params() const { return params_; }

@@ -160,14 +160,13 @@ Decision Model::decide(double score) const {
 Decision Model::decide(const Comparison& c, double score) const {
   Decision d = decide(score);
   if (d != Decision::kMerge) return d;
-  // A name and a postcode are shared by namesakes (four Jean Dupont in one postcode): when the two
-  // give different e-mails or phones, not the same street, and nothing that identifies a person
-  // (e-mail, phone, whole birth date) agrees, a person decides.
+  // A name and a postcode are shared by namesakes (four Jean Dupont in one postcode, one who left a
+  // phone, one an e-mail, one nothing): unless something that identifies a person (e-mail, phone,
+  // whole birth date) or the street agrees, a person decides.
   auto level = [&](Field f) { return c.level[static_cast<size_t>(f)]; };
   bool identified = level(Field::kEmail) >= 1 || level(Field::kPhone) >= 1 || level(Field::kBirthDate) >= 2;
-  bool conflicting = level(Field::kEmail) == 0 || level(Field::kPhone) == 0;
   bool same_street = level(Field::kStreet) >= 1;
-  return identified || !conflicting || same_street ? d : Decision::kReview;
+  return identified || same_street ? d : Decision::kReview;
 }
 
 Model Model::with_thresholds(Thresholds t) const {

@@ -125,13 +125,25 @@ TEST(Model, NamesakesInOnePostcodeGoToReviewNotToAMerge) {
   a.birth_date = born.birth_date = "1970-03-04";
   c = compare(a, born);
   EXPECT_EQ(d.decide(c, d.score(c)), Decision::kMerge);
-  // No e-mail on one side: nothing conflicts, the thresholds decide.
+  // No e-mail on one side, or a phone on one side and an e-mail on the other: nothing conflicts,
+  // but nothing identifies one person either (the namesake who left a phone, the one who left an
+  // e-mail): review too.
   Record no_email = b;
   no_email.email.clear();
   a.birth_date.clear();
   no_email.birth_date.clear();
   c = compare(a, no_email);
-  EXPECT_EQ(d.decide(c, d.score(c)), d.decide(d.score(c)));
+  ASSERT_EQ(d.decide(d.score(c)), Decision::kMerge);
+  EXPECT_EQ(d.decide(c, d.score(c)), Decision::kReview);
+  Record phone_only = no_email;
+  phone_only.phone_e164 = "+33612121212";
+  Record email_only = a;
+  c = compare(email_only, phone_only);
+  EXPECT_EQ(d.decide(c, d.score(c)), Decision::kReview);
+  // The same phone on both: a merge.
+  email_only.phone_e164 = phone_only.phone_e164;
+  c = compare(email_only, phone_only);
+  EXPECT_EQ(d.decide(c, d.score(c)), Decision::kMerge);
 }
 
 TEST(Model, DuplicatesAreFoundDespiteChanges) {

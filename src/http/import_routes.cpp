@@ -24,6 +24,7 @@ Json status_json(const imports::ImportStatus& s) {
             {"rows_read", s.rows_read},
             {"accepted", s.accepted},
             {"merged", s.merged},
+            {"unchanged", s.unchanged},
             {"queued", s.queued},
             {"rejected", s.rejected},
             {"flagged", s.flagged},

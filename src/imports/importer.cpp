@@ -147,6 +147,7 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.finished_at = r.opt_i64(16);
   s.queued = r.i64(17);
   s.bulk = r.i64(18) != 0;
+  s.unchanged = r.i64(19);
   // Every row is written; the indexes are being rebuilt.
   if (s.bulk && s.status == "running" && s.bytes_total > 0 && s.bytes_done >= s.bytes_total) s.phase = "indexes";
   double secs = static_cast<double>(std::max<Millis>(1, (s.finished_at.value_or(s.updated_at) - s.started_at))) / 1000.0;
@@ -158,7 +159,7 @@ ImportStatus status_from_row(const storage::Row& r) {
 
 constexpr std::string_view kStatusColumns =
     "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
-    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk";
+    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk, unchanged";
 
 struct Pending {
   int64_t line = 0;
@@ -454,7 +455,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
-        int64_t accepted = 0, merged = 0, rejected = 0, flagged = 0, queued = 0;
+        int64_t accepted = 0, merged = 0, unchanged = 0, rejected = 0, flagged = 0, queued = 0;
         FIDELIS_RETURN_IF_ERROR(matcher.batch_begins(tx));
         for (Pending& p : batch) {
           auto reject = [&](std::string column, std::string reason) -> Status {
@@ -485,7 +486,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                                          *row.external_id, id_owner->customer_id)));
               continue;
             }
-            if (id_owner && o.dedup) match = id_owner->customer_id;
+            // Even without duplicate matching: the source's id is its record's identity, not a guess.
+            if (id_owner) match = id_owner->customer_id;
           }
           // Otherwise the probabilistic model decides: merge, review, or a new customer.
           std::optional<merging::Candidate> duplicate;
@@ -530,11 +532,6 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             emails_dropped = false;
             to_review.clear();
           }
-          // (With dedup on, the look-up above already found no owner.)
-          if (id_owner && !match && !o.dedup) {
-            row.flags.push_back({"external_id", *row.external_id, fmt::format("already used by customer {}", id_owner->customer_id)});
-            row.input.external_ids.reset();
-          }
           int64_t customer_id = 0;
           bool merge_after = false;
           if (match) {
@@ -546,10 +543,14 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                             "s.name = p.source WHERE p.customer_id = $1",
                                             pp));
             bool overwrite = best && !best->is_null(0) && source_priority >= best->i64(0);
-            FIDELIS_ASSIGN_OR_RETURN(Customer c, merge_into(tx, *match, row.input, overwrite, now));
-            FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, c.id, p.keys, /*reread=*/true));
-            customer_id = c.id;
-            ++merged;
+            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now));
+            customer_id = m.customer.id;
+            if (m.changed) {
+              FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/true));
+              ++merged;
+            } else {
+              ++unchanged;
+            }
           } else {
             if (only_emails_identify(row.input) && (!row.input.emails || row.input.emails->empty())) {
               FIDELIS_RETURN_IF_ERROR(
@@ -599,10 +600,11 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             if (any) ++queued;
           }
         }
-        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now, queued};
+        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now, queued, unchanged};
         FIDELIS_RETURN_IF_ERROR(tx.exec(
             "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
-            "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8, queued = queued + $9 WHERE id = $1",
+            "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8, queued = queued + $9, "
+            "unchanged = unchanged + $10 WHERE id = $1",
             up));
         return matcher.batch_ends(tx);
       });

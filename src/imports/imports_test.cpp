@@ -471,8 +471,77 @@ TEST_P(ImportTest, TwoOverlappingExportsGiveCountsRejectsFlagsAndProvenance) {
   auto again = importer.run({.path = write_temp(GetParam() + "_shop2.csv", shop_export() + "\r\n"), .source = "boutique"}, actor_);
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(again->accepted, 0);
-  EXPECT_EQ(again->merged, 3);
+  EXPECT_EQ(again->merged, 0);
+  EXPECT_EQ(again->unchanged, 3);
   EXPECT_EQ(svc.list({.limit = 100})->items.size(), 4u);
+}
+
+TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
+  Importer importer(*t_.db, clock_);
+  const std::string shop = "N\xB0 client;Nom;Pr\xE9nom;E-mail;Newsletter\r\nC1;MARTIN;Jean;jm@exemple.fr;oui\r\n";
+  auto first = importer.run({.path = write_temp(GetParam() + "_c1.csv", shop), .source = "boutique"}, actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  customers::CustomerService svc(*t_.db, clock_);
+  auto jean = svc.list({.q = "jm@exemple.fr"});
+  ASSERT_EQ(jean->items.size(), 1u);
+  const int64_t id = jean->items[0].id;
+  // He unsubscribes through the newsletter tool.
+  clock_.advance(60'000);
+  auto unsub = importer.run({.path = write_temp(GetParam() + "_c2.csv", "Email;Newsletter\r\njm@exemple.fr;non\r\n"),
+                             .source = "newsletter"},
+                            actor_);
+  ASSERT_TRUE(unsub) << unsub.error().message;
+  EXPECT_EQ(unsub->merged, 1);
+  auto after_unsub = svc.get(id);
+  ASSERT_TRUE(after_unsub);
+  ASSERT_EQ(after_unsub->consents.size(), 1u);
+  EXPECT_FALSE(after_unsub->consents[0].granted);
+  const int64_t version = after_unsub->version;
+  auto events_before = t_.db->one("SELECT COUNT(*) FROM outbox_events");
+
+  // The shop's unchanged file again (another copy, so another import): his "oui" of before is no
+  // new decision.
+  clock_.advance(60'000);
+  auto again = importer.run({.path = write_temp(GetParam() + "_c3.csv", shop + "\r\n"), .source = "boutique"}, actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->merged, 0);
+  EXPECT_EQ(again->unchanged, 1);
+  auto now = svc.get(id);
+  ASSERT_EQ(now->consents.size(), 1u);
+  EXPECT_FALSE(now->consents[0].granted);
+  EXPECT_EQ(now->consents[0].source, "newsletter");
+  EXPECT_EQ(now->version, version);  // nothing written, no new version
+  auto events_after = t_.db->one("SELECT COUNT(*) FROM outbox_events");
+  EXPECT_EQ((*events_after)->i64(0), (*events_before)->i64(0));  // and no event
+
+  // The shop now says "non" (news: it said "oui" before), then "oui" again: each change is news.
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_c4.csv",
+                                                "N\xB0 client;Nom;Pr\xE9nom;E-mail;Newsletter\r\nC1;MARTIN;Jean;jm@exemple.fr;non\r\n"),
+                            .source = "boutique"},
+                           actor_));
+  clock_.advance(60'000);
+  auto resubscribed = importer.run({.path = write_temp(GetParam() + "_c5.csv", shop + "\r\n\r\n"), .source = "boutique"}, actor_);
+  ASSERT_TRUE(resubscribed) << resubscribed.error().message;
+  EXPECT_EQ(resubscribed->merged, 1);
+  EXPECT_TRUE(svc.get(id)->consents[0].granted);
+}
+
+TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
+  Importer importer(*t_.db, clock_);
+  const std::string csv = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0612345678\r\n";
+  auto first = importer.run({.path = write_temp(GetParam() + "_n1.csv", csv), .source = "boutique", .dedup = false}, actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->accepted, 1);
+  auto second = importer.run(
+      {.path = write_temp(GetParam() + "_n2.csv", csv + "C2;Durand;Paul;paul@exemple.fr;\r\n"), .source = "boutique", .dedup = false},
+      actor_);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->accepted, 1);   // Paul
+  EXPECT_EQ(second->unchanged, 1);  // Jeanne, by her id: no copy stripped of its e-mail and id
+  EXPECT_EQ(second->flagged, 0);
+  customers::CustomerService svc(*t_.db, clock_);
+  EXPECT_EQ(svc.list({.limit = 100})->items.size(), 2u);
 }
 
 TEST_P(ImportTest, ARowOfADeletedCustomerIsRejectedAndTheRestImported) {
