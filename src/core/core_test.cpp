@@ -141,6 +141,7 @@ TEST(Text, SearchKeyFoldsAccentsCaseAndPunctuation) {
   EXPECT_EQ(text::search_key("ÉLODIE  Œuvrard"), "elodie oeuvrard");
   EXPECT_EQ(text::search_key("Jean\xE2\x80\x99Pierre"), "jean pierre");
   EXPECT_EQ(text::search_key("Łukasz Dvořák"), "lukasz dvorak");
+  EXPECT_EQ(text::search_key("Pre\xCC\x81nom"), "prenom");  // decomposed: e + U+0301
 }
 
 TEST(Text, Utf8Validation) {

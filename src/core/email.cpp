@@ -39,6 +39,9 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
     if (!(u >= 0x80 || (d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-'))
       return bad("the domain has a character not allowed in a domain name");
   }
+  // Top-level domains have two letters at least ("exemple.c" is a typo of ".com" or ".fr").
+  if (std::string_view tld = std::string_view(d).substr(d.rfind('.') + 1); tld.size() < 2)
+    return bad("the domain ends in a one-letter part: top-level domains have two letters at least");
   // An IDN domain in its ASCII form ("xn--exmple-cua.fr") is the same domain as "exämple.fr": kept
   // in the form people read, so that both spellings are one address.
   if (d.starts_with("xn--") || d.find(".xn--") != std::string::npos) {

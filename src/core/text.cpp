@@ -93,6 +93,9 @@ std::string search_key(std::string_view s) {
     }
     if (std::string_view f = fold_latin(cp); !f.empty()) {
       emit(f);
+    } else if (cp >= 0x300 && cp <= 0x36F) {
+      // a combining accent (decomposed text, as macOS writes it: "e" then U+0301): dropped, as the
+      // accent of a composed letter is
     } else if (cp == 0x2019 || cp == 0x2010 || cp == 0x2013 || (cp >= 0x80 && cp < 0xC0) || cp == 0xD7 || cp == 0xF7) {
       pending_space = true;  // typographic apostrophe, hyphens, Latin-1 symbols (no-break space, °, «, »)
     } else {

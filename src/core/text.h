@@ -9,7 +9,8 @@ namespace fidelis::text {
 
 bool is_valid_utf8(std::string_view s);
 std::string_view trim(std::string_view s);  // ASCII whitespace only
-// Search key: lower-case, accents removed (Latin letters used in French and its neighbours),
+// Search key: lower-case, accents removed (Latin letters used in French and its neighbours, composed
+// or followed by combining accents),
 // runs of spaces, hyphens and apostrophes collapsed to one space, trimmed. "Lefèvre-D'Arc " -> "lefevre d arc".
 std::string search_key(std::string_view s);
 // The smallest string greater than every string starting with `prefix` (for index range scans);

@@ -134,14 +134,21 @@ std::optional<std::string> country_from_name(std::string_view name) {
     }
     for (auto [alias, code] : {std::pair{"france metropolitaine", "FR"}, {"uk", "GB"}, {"angleterre", "GB"},
                                {"england", "GB"}, {"usa", "US"}, {"etats unis d amerique", "US"}, {"hollande", "NL"},
-                               {"reunion", "RE"}, {"ile de la reunion", "RE"}})
+                               {"reunion", "RE"}, {"ile de la reunion", "RE"}, {"ecosse", "GB"}, {"scotland", "GB"},
+                               {"pays de galles", "GB"}, {"wales", "GB"}})
       out.emplace(alias, code);
+    // ISO 3166-1 alpha-3 codes ("FRA", "BEL"), as some systems export them.
+    for (const char* const* c = uloc_getISOCountries(); *c; ++c) {
+      std::string locale = std::string("und_") + *c;
+      std::string alpha3 = text::to_lower_ascii(uloc_getISO3Country(locale.c_str()));
+      if (alpha3.size() == 3) out.emplace(alpha3, *c);
+    }
     return out;
   }();
   std::string key = text::search_key(name);
   if (key.size() == 2) {
     std::string code = text::to_upper(key);
-    return is_country_code(code) ? std::optional(code) : std::nullopt;
+    if (is_country_code(code)) return code;
   }
   auto it = names.find(key);
   return it == names.end() ? std::nullopt : std::optional(it->second);
@@ -226,32 +233,41 @@ std::string normalize_name(std::string_view in) {
     if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
     collapsed += c;
   }
-  // Each part (between spaces, hyphens and apostrophes, straight or curly) written all in capitals
-  // or all in small letters is case-normalised; a part in mixed case ("McDonald", "La") is the
+  // Each part (between spaces, hyphens, dashes and apostrophes, straight or curly) written all in
+  // capitals or all in small letters is case-normalised; a part in mixed case ("McDonald") is the
   // person's own spelling. Particles after the first part stay small, in names and in towns
-  // ("Aix-en-Provence", "La Roche-sur-Yon", "Pointe-à-Pitre").
+  // ("Aix-en-Provence", "La Roche-sur-Yon", "Pointe-à-Pitre"); in a name written in mixed case as
+  // a whole, a particle written small stays small wherever it is ("de Gaulle", "van der Berg").
+  const bool mixed = collapsed != text::to_lower(collapsed) && collapsed != text::to_upper(collapsed);
   static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",  "les", "d",  "l",
                                                     "van", "von", "der", "et",  "en",  "sur", "sous", "à",
                                                     "au",  "aux", "lès", "lez", "di",  "da"};
-  constexpr std::string_view kCurly = "\u2019";
+  static constexpr std::string_view kSeparators[] = {" ", "-", "'", "\u2019", "\u2013", "\u2014"};
+  // The next separator at or after `from`: its position and length (npos when none).
+  auto next_separator = [&](size_t from) {
+    std::pair<size_t, size_t> best{std::string::npos, 0};
+    for (std::string_view sep : kSeparators)
+      if (size_t at = collapsed.find(sep, from); at < best.first) best = {at, sep.size()};
+    return best;
+  };
   std::string out;
   size_t i = 0, part_index = 0;
   while (i < collapsed.size()) {
-    size_t end = std::min(collapsed.find_first_of(" -'", i), collapsed.find(kCurly, i));
+    auto [end, sep] = next_separator(i);
     if (end == std::string::npos) end = collapsed.size();
-    size_t sep = end < collapsed.size() && collapsed.compare(end, kCurly.size(), kCurly) == 0 ? kCurly.size() : 1;
     std::string part = collapsed.substr(i, end - i);
     std::string lower = text::to_lower(part), upper = text::to_upper(part);
-    if (part == lower || part == upper) {
-      bool particle = part_index > 0 && std::find(std::begin(kParticles), std::end(kParticles), lower) != std::end(kParticles);
-      if (particle || lower.empty()) {
-        part = lower;
-      } else {
-        auto c = static_cast<unsigned char>(lower[0]);
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
-        n = std::min(n, lower.size());
-        part = text::to_upper(lower.substr(0, n)) + lower.substr(n);
-      }
+    bool is_particle = std::find(std::begin(kParticles), std::end(kParticles), lower) != std::end(kParticles);
+    bool particle = is_particle && (part_index > 0 || (mixed && part == lower));
+    if (part != lower && part != upper) {
+      // mixed case: kept as written
+    } else if (particle || lower.empty()) {
+      part = lower;
+    } else {
+      auto c = static_cast<unsigned char>(lower[0]);
+      size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+      n = std::min(n, lower.size());
+      part = text::to_upper(lower.substr(0, n)) + lower.substr(n);
     }
     out += part;
     if (end < collapsed.size()) out += collapsed.substr(end, sep);

@@ -30,6 +30,25 @@ Status check_birth_date(std::optional<std::string>& v, std::string_view field, M
   return ok();
 }
 
+// A name must hold a letter, and not be what forms and spreadsheets write for "no name".
+Status check_name(const std::optional<std::string>& v, std::string_view field) {
+  if (!v) return ok();
+  bool letter = std::any_of(v->begin(), v->end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+  });
+  if (!letter) return Error::invalid_argument(std::string(field), "has no letter: not a name");
+  static constexpr std::string_view kPlaceholders[] = {"n a",  "na",     "nc",      "n c",     "nr",   "n r",  "nd",
+                                                       "n d",  "inconnu", "inconnue", "unknown", "aucun", "aucune",
+                                                       "neant", "none",  "null",    "nil",     "xx",   "xxx",  "xxxx"};
+  std::string key = text::search_key(*v);
+  std::replace(key.begin(), key.end(), '.', ' ');
+  key = text::search_key(key);
+  if (std::find(std::begin(kPlaceholders), std::end(kPlaceholders), key) != std::end(kPlaceholders))
+    return Error::invalid_argument(std::string(field), fmt::format("'{}' is a placeholder, not a name", *v));
+  return ok();
+}
+
 }  // namespace
 
 Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs, Millis now, std::string_view phone_region) {
@@ -40,6 +59,8 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
   FIDELIS_RETURN_IF_ERROR(check_text(in.civility, "civility", 20));
   FIDELIS_RETURN_IF_ERROR(check_text(in.first_name, "first_name", 100));
   FIDELIS_RETURN_IF_ERROR(check_text(in.last_name, "last_name", 100));
+  FIDELIS_RETURN_IF_ERROR(check_name(in.first_name, "first_name"));
+  FIDELIS_RETURN_IF_ERROR(check_name(in.last_name, "last_name"));
   if (in.first_name) in.first_name = normalize_name(*in.first_name);
   if (in.last_name) in.last_name = normalize_name(*in.last_name);
   if (in.civility) {
@@ -109,13 +130,35 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
     auto digits = [](const std::string& p) {
       return !p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return (c >= '0' && c <= '9') || c == ' '; });
     };
+    // "F-75001" (the old European prefix) and "75008 CEDEX 08" are French postcodes written the way
+    // letters still carry them.
+    std::optional<std::string> cedex;
+    if (a.postcode) {
+      std::string key = text::search_key(*a.postcode);
+      if (key.size() > 2 && key.starts_with("f ") && digits(key.substr(2))) *a.postcode = key.substr(2);
+      else if (key.size() > 3 && key.starts_with("fr ") && digits(key.substr(3))) *a.postcode = key.substr(3);
+      if (size_t at = key.find(" cedex"); at != std::string::npos && digits(key.substr(0, at))) {
+        *a.postcode = key.substr(0, at);
+        cedex = "Cedex" + key.substr(at + 6);
+        if (!a.country) a.country = "FR";
+      }
+    }
     if (a.postcode && (a.country ? *a.country == "FR" : digits(*a.postcode))) {
       std::string& pc = *a.postcode;
       // "75 001", as some forms write it, is 75001.
       if (pc.size() == 6 && pc[2] == ' ') pc = pc.substr(0, 2) + pc.substr(3);
       bool five_digits = pc.size() == 5 && std::all_of(pc.begin(), pc.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!five_digits) return Error::invalid_argument("address.postcode", "a French postcode has five digits");
+      // Départements 01 to 95, overseas 971 to 978 and 984 to 989, Monaco 980: no postcode starts
+      // otherwise ("00000", "99999" are fillers).
+      std::string_view dept(pc.data(), 2), three(pc.data(), 3);
+      bool valid = dept >= "01" && dept <= "95";
+      valid = valid || (three >= "971" && three <= "978") || three == "980" || (three >= "984" && three <= "989");
+      if (!valid) return Error::invalid_argument("address.postcode", fmt::format("no French postcode starts with {}", dept));
     }
+    // The Cedex mention belongs after the town ("Paris Cedex 08").
+    if (cedex && a.city && text::search_key(*a.city).find("cedex") == std::string::npos) *a.city += " " + *cedex;
+    else if (cedex && !a.city) a.city = *cedex;
     if (a.city) a.city = normalize_name(*a.city);
   }
   if (in.household) {

@@ -87,6 +87,10 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
       {[](CustomerInput& in) { in.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"nope", int64_t{1}}}; },
        "custom_fields.nope"},
       {[](CustomerInput& in) { in.last_name = std::string("caf\xE9"); }, "last_name"},
+      {[](CustomerInput& in) { in.last_name = "N/A"; }, "last_name"},
+      {[](CustomerInput& in) { in.first_name = "."; }, "first_name"},
+      {[](CustomerInput& in) { in.first_name = "inconnu"; }, "first_name"},
+      {[](CustomerInput& in) { in.last_name = "n.c."; }, "last_name"},
   };
   for (auto& c : cases) {
     CustomerInput in = jeanne();
@@ -388,7 +392,12 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("JEAN DE LA FONTAINE"), "Jean de la Fontaine");
   EXPECT_EQ(normalize_name("McDonald"), "McDonald");
   EXPECT_EQ(normalize_name("jean-PIERRE"), "Jean-Pierre");
-  EXPECT_EQ(normalize_name("de La Tour"), "De La Tour");
+  EXPECT_EQ(normalize_name("de La Tour"), "de La Tour");  // a small particle in a mixed-case name is the person's
+  EXPECT_EQ(normalize_name("de Gaulle"), "de Gaulle");
+  EXPECT_EQ(normalize_name("d'Alembert"), "d'Alembert");
+  EXPECT_EQ(normalize_name("van der Berg"), "van der Berg");
+  EXPECT_EQ(normalize_name("DE GAULLE"), "De Gaulle");
+  EXPECT_EQ(normalize_name("DUPONT\u2013MARTIN"), "Dupont\u2013Martin");  // an en dash splits like a hyphen
   EXPECT_EQ(normalize_name("LE GOFF"), "Le Goff");
   EXPECT_EQ(normalize_name("D'ARTAGNAN"), "D'Artagnan");
   EXPECT_EQ(normalize_name("D\u2019ARTAGNAN"), "D\u2019Artagnan");  // a curly apostrophe is kept, and splits too

@@ -95,8 +95,8 @@ Result<ExportFormat> parse_export_format(std::string_view name, std::string_view
 // ---- mapping columns to fields (mapping.cpp) ----
 
 enum class Target {
-  kIgnore, kCivility, kFirstName, kLastName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
-  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent
+  kIgnore, kCivility, kFirstName, kLastName, kFullName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
+  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent, kDeletedAt
 };
 std::string_view target_name(Target t);
 
@@ -104,16 +104,27 @@ struct Column {
   std::string header;
   Target target = Target::kIgnore;
   std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter")
+  // An e-mail or phone column that is not the file's main one ("Email 2", "Other phones",
+  // "billing_phone" beside "phone"): its values come after the main column's.
+  bool secondary = false;
 };
 
-// `explicit_mapping`: header -> field name ("first_name", "last_name", "email", "phone",
-// "birth_date", "street", "street2", "postcode", "city", "country", "civility", "external_id",
-// "tags", "ignore", "consent:CHANNEL:PURPOSE" (a yes/no column: oui/non, yes/no, 1/0, true/false,
-// x or empty), or a custom field key). With a mapping, the headers it does not name are
-// ignored; without one, every header is guessed from French and English names ("Nom", "Prénom",
-// "Code postal", "E-mail", "Date de naissance", ...) or a custom field's key, or ignored.
+// `explicit_mapping`: header -> field name ("first_name", "last_name", "full_name" (first and last
+// name in one cell, split), "email", "phone", "birth_date", "street", "street2", "postcode", "city",
+// "country", "civility", "external_id", "tags", "deleted_at", "ignore", "consent:CHANNEL:PURPOSE" (a
+// yes/no column: oui/non, yes/no, 1/0, true/false, x or empty), or a custom field key). A mapping's
+// header is found in the file as written, else whatever its case, accents and their encoding.
+// With a mapping, the headers it does not name are ignored; without one, every header is guessed
+// from French and English names ("Nom", "Prénom", "Code postal", "E-mail", "Date de naissance",
+// "Mobile Phone", ...), the columns of common shop exports (Shopify's "Default Address ...",
+// WooCommerce's "billing_..." and "shipping_..."), or a custom field's key, or ignored; when two
+// guessed columns would fill one single-valued field, the plainer name wins ("first_name" over
+// "billing_first_name", billing over shipping).
 // InvalidArgument naming "mapping.<header>" for an unknown field, "mapping" for a header not in the
-// file, and "header" when two columns map to the same single-valued field.
+// file, for two mapped columns filling one single-valued field, or for a mapping that names no
+// name, e-mail or phone column; "header" when two guessed columns of the same rank fill one
+// single-valued field, or when no column is recognised as a name, an e-mail or a phone (a file
+// without a header row, whose first customer would be taken for one).
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
                                         const std::map<std::string, std::string>& explicit_mapping,
                                         const std::vector<customers::CustomFieldDef>& custom_fields);

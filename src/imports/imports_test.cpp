@@ -303,7 +303,153 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*own)[1].target, Target::kPhone);
   EXPECT_EQ((*own)[2].target, Target::kBirthDate);
   EXPECT_EQ((*own)[3].target, Target::kEmail);
-  EXPECT_EQ((*map_columns(std::vector<std::string>{"Né(e) le"}, {}, {}))[0].target, Target::kBirthDate);
+  EXPECT_EQ((*map_columns(std::vector<std::string>{"E-mail", "Né(e) le"}, {}, {}))[1].target, Target::kBirthDate);
+  // Two mapped columns for one field: the mapping is what is wrong.
+  EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Prénom"}, {{"Nom", "last_name"}, {"Prénom", "last_name"}}, {}).error().field,
+            "mapping");
+  // A mapping's header is found whatever its case and accents, composed or decomposed (macOS).
+  auto loose = map_columns(std::vector<std::string>{"Prénom", "NOM CLIENT"}, {{"Pre\xCC\x81nom", "first_name"}, {"nom client", "last_name"}}, {});
+  ASSERT_TRUE(loose) << loose.error().message;
+  EXPECT_EQ((*loose)[0].target, Target::kFirstName);
+  EXPECT_EQ((*loose)[1].target, Target::kLastName);
+  // A mapping that names nothing a customer is made from.
+  EXPECT_EQ(map_columns(std::vector<std::string>{"Ville", "Nom"}, {{"Ville", "city"}}, {}).error().field, "mapping");
+}
+
+TEST(Mapping, CommonExportsAndEnglishHeadersAreRecognised) {
+  // Outlook / Google contacts: the main e-mail before "Email 2", phones of every kind, the address.
+  auto outlook = map_columns(std::vector<std::string>{"Full Name", "E-mail Address", "Email 2", "Mobile Phone", "Home Phone",
+                                                      "Street Address", "Address Line 2", "Postal Code", "Country Code",
+                                                      "Date of Birth"},
+                             {}, {});
+  ASSERT_TRUE(outlook) << outlook.error().message;
+  std::vector<Target> want = {Target::kFullName, Target::kEmail,    Target::kEmail,    Target::kPhone,   Target::kPhone,
+                              Target::kStreet,   Target::kStreet2,  Target::kPostcode, Target::kCountry, Target::kBirthDate};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ((*outlook)[i].target, want[i]) << (*outlook)[i].header;
+  EXPECT_FALSE((*outlook)[1].secondary);
+  EXPECT_TRUE((*outlook)[2].secondary);
+  // Shopify's customer export.
+  auto shopify = map_columns(std::vector<std::string>{"Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
+                                                      "Default Address Company", "Default Address Address1",
+                                                      "Default Address Address2", "Default Address City",
+                                                      "Default Address Province Code", "Default Address Country Code",
+                                                      "Default Address Zip", "Default Address Phone", "Phone",
+                                                      "Accepts SMS Marketing", "Total Spent", "Tags"},
+                             {}, {});
+  ASSERT_TRUE(shopify) << shopify.error().message;
+  EXPECT_EQ((*shopify)[0].target, Target::kExternalId);
+  EXPECT_EQ((*shopify)[4].target, Target::kConsent);
+  EXPECT_EQ((*shopify)[4].custom_key, "email:newsletter");
+  EXPECT_EQ((*shopify)[5].target, Target::kIgnore);
+  EXPECT_EQ((*shopify)[6].target, Target::kStreet);
+  EXPECT_EQ((*shopify)[7].target, Target::kStreet2);
+  EXPECT_EQ((*shopify)[8].target, Target::kCity);
+  EXPECT_EQ((*shopify)[10].target, Target::kCountry);
+  EXPECT_EQ((*shopify)[11].target, Target::kPostcode);
+  EXPECT_EQ((*shopify)[12].target, Target::kPhone);
+  EXPECT_TRUE((*shopify)[12].secondary);  // the address's phone after the customer's own
+  EXPECT_EQ((*shopify)[13].target, Target::kPhone);
+  EXPECT_EQ((*shopify)[14].custom_key, "sms:offers");
+  EXPECT_EQ((*shopify)[16].target, Target::kTags);
+  // WooCommerce: the customer's own names win over the billing ones, billing over shipping.
+  auto woo = map_columns(std::vector<std::string>{"customer_id", "first_name", "last_name", "email", "billing_first_name",
+                                                  "billing_address_1", "billing_postcode", "billing_city", "billing_country",
+                                                  "billing_email", "billing_phone", "shipping_address_1", "shipping_city"},
+                         {}, {});
+  ASSERT_TRUE(woo) << woo.error().message;
+  EXPECT_EQ((*woo)[1].target, Target::kFirstName);
+  EXPECT_EQ((*woo)[4].target, Target::kIgnore);
+  EXPECT_EQ((*woo)[5].target, Target::kStreet);
+  EXPECT_EQ((*woo)[6].target, Target::kPostcode);
+  EXPECT_EQ((*woo)[9].target, Target::kEmail);
+  EXPECT_EQ((*woo)[10].target, Target::kPhone);
+  EXPECT_EQ((*woo)[11].target, Target::kIgnore);
+  EXPECT_EQ((*woo)[12].target, Target::kIgnore);
+  // Fidelis's own export: deleted customers are recognised.
+  auto own = map_columns(std::vector<std::string>{"id", "first_name", "last_name", "email", "deleted_at"}, {}, {});
+  ASSERT_TRUE(own);
+  EXPECT_EQ((*own)[4].target, Target::kDeletedAt);
+}
+
+TEST(Mapping, AFileWithoutAHeaderRowIsRefused) {
+  auto data = map_columns(std::vector<std::string>{"Dupont", "Jean", "j@exemple.fr"}, {}, {});
+  ASSERT_FALSE(data);
+  EXPECT_EQ(data.error().field, "header");
+  EXPECT_NE(data.error().message.find("no header row"), std::string::npos) << data.error().message;
+  auto unknown = map_columns(std::vector<std::string>{"Dupont", "Jean", "0612345678"}, {}, {});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().field, "header");
+  EXPECT_NE(unknown.error().message.find("\"Dupont\""), std::string::npos) << unknown.error().message;
+}
+
+TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
+  std::vector<std::string> header = {"Nom complet", "E-mail", "Téléphone", "Téléphone 2", "Code postal", "Ville", "Pays"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  auto row = [&](std::vector<std::string> fields) { return build_row(CsvRecord{2, 2, std::move(fields)}, *cols, o, {}); };
+  // A full name in one cell: the surname in capitals, or after a comma, or the last word with its particles.
+  auto caps = row({"DUPONT Jean-Pierre", "", "0612345678", "", "", "", ""});
+  ASSERT_TRUE(caps) << caps.error().message;
+  EXPECT_EQ(caps->input.first_name, "Jean-Pierre");
+  EXPECT_EQ(caps->input.last_name, "Dupont");
+  auto comma = row({"Martin, Anne", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(comma->input.first_name, "Anne");
+  EXPECT_EQ(comma->input.last_name, "Martin");
+  auto particles = row({"Jean de la Fontaine", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(particles->input.first_name, "Jean");
+  EXPECT_EQ(particles->input.last_name, "de la Fontaine");
+  // E-mails as mail programs export them, a one-letter top-level domain flagged.
+  auto display = row({"Anne Martin", "Anne Martin <anne.martin@orange.fr>", "", "", "", "", ""});
+  ASSERT_TRUE(display) << display.error().message;
+  ASSERT_EQ(display->input.emails->size(), 1u);
+  EXPECT_EQ((*display->input.emails)[0].email, "anne.martin@orange.fr");
+  EXPECT_TRUE(display->flags.empty());
+  auto mailto = row({"Anne Martin", "mailto:anne@free.fr", "", "", "", "", ""});
+  EXPECT_EQ((*mailto->input.emails)[0].email, "anne@free.fr");
+  auto tld = row({"Anne Martin", "anne@exemple.c", "", "", "", "", ""});
+  ASSERT_TRUE(tld);
+  EXPECT_TRUE(tld->input.emails->empty());
+  ASSERT_EQ(tld->flags.size(), 1u);
+  EXPECT_EQ(tld->flags[0].field, "email");
+  // One number in two columns, written two ways, is one number.
+  auto twice = row({"Anne Martin", "", "06 12 34 56 78", "+33612345678", "", "", ""});
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->input.phones->size(), 1u);
+  // Cedex and the old "F-" prefix keep their postcode; "UK" and "FRA" are countries.
+  auto cedex = row({"Anne Martin", "a@free.fr", "", "", "75008 CEDEX 08", "PARIS", ""});
+  ASSERT_TRUE(cedex) << cedex.error().message;
+  EXPECT_EQ(cedex->input.address->postcode, "75008");
+  EXPECT_EQ(cedex->input.address->city, "Paris Cedex 08");
+  EXPECT_TRUE(cedex->flags.empty());
+  auto prefixed = row({"Anne Martin", "a@free.fr", "", "", "F-75001", "Paris", ""});
+  EXPECT_EQ(prefixed->input.address->postcode, "75001");
+  auto uk = row({"Anne Martin", "a@free.fr", "", "", "SW1A 1AA", "London", "UK"});
+  EXPECT_EQ(uk->input.address->country, "GB");
+  EXPECT_EQ(uk->input.address->postcode, "SW1A 1AA");
+  auto fra = row({"Anne Martin", "a@free.fr", "", "", "69002", "Lyon", "FRA"});
+  EXPECT_EQ(fra->input.address->country, "FR");
+  auto filler = row({"Anne Martin", "a@free.fr", "", "", "00000", "Lyon", ""});
+  ASSERT_TRUE(filler);
+  EXPECT_FALSE(filler->input.address->postcode);
+  ASSERT_EQ(filler->flags.size(), 1u);
+  EXPECT_EQ(filler->flags[0].field, "postcode");
+  // Placeholders make no name: a row with nothing else is rejected.
+  auto placeholder = row({"N/A", "n/a", "0000000000", "", "", "", ""});
+  ASSERT_FALSE(placeholder);
+}
+
+TEST(RowBuilder, ADeletedCustomerOfAnExportIsRejected) {
+  std::vector<std::string> header = {"id", "first_name", "last_name", "email", "deleted_at"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols);
+  RowOptions o{"backup", "FR", 1'767'225'600'000};
+  auto live = build_row(CsvRecord{2, 2, {"22", "Bob", "Martin", "bob@free.fr", ""}}, *cols, o, {});
+  ASSERT_TRUE(live) << live.error().message;
+  auto gone = build_row(CsvRecord{3, 3, {"23", "Eve", "Martin", "eve@free.fr", "2026-11-02T10:00:00.000Z"}}, *cols, o, {});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().field, "deleted_at");
+  EXPECT_NE(gone.error().message.find("deleted"), std::string::npos);
 }
 
 TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {

@@ -29,6 +29,26 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   return out;
 }
 
+// The addresses in an e-mail cell: several separated by ',', ';', '|' or spaces, in display-name
+// form as mail programs export them ("Jean Dupont <jean@x.fr>"), or as mailto: links.
+std::vector<std::string> email_cell_addresses(std::string_view cell) {
+  std::vector<std::string> out;
+  if (cell.find('<') != std::string_view::npos && cell.find('>') != std::string_view::npos) {
+    for (size_t open = cell.find('<'); open != std::string_view::npos; open = cell.find('<', open + 1)) {
+      size_t close = cell.find('>', open);
+      if (close == std::string_view::npos) break;
+      std::string_view inside = text::trim(cell.substr(open + 1, close - open - 1));
+      if (inside.find('@') != std::string_view::npos) out.emplace_back(inside);
+    }
+    if (!out.empty()) return out;
+  }
+  for (std::string& e : split_any(cell, ",; |\t")) {
+    if (e.size() > 7 && text::to_lower_ascii(e.substr(0, 7)) == "mailto:") e.erase(0, 7);
+    if (!e.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 // A yes/no cell as French and English files write it, or nullopt.
 std::optional<bool> yes_no(std::string_view cell) {
   std::string k = text::search_key(cell);
@@ -147,6 +167,51 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   return "";
 }
 
+// "DUPONT Jean", "Jean Dupont", "Dupont, Jean", "Jean de la Fontaine": first and last name out of
+// one cell. A part in capitals (of two letters or more) is the surname, as French lists write it;
+// else what follows a comma is the first name; else the last word is the surname, with the
+// particles before it.
+std::pair<std::optional<std::string>, std::optional<std::string>> split_full_name(std::string_view cell) {
+  using Names = std::pair<std::optional<std::string>, std::optional<std::string>>;
+  std::string_view v = text::trim(cell);
+  if (size_t comma = v.find(','); comma != std::string_view::npos) {
+    std::string_view last = text::trim(v.substr(0, comma)), first = text::trim(v.substr(comma + 1));
+    return {first.empty() ? std::nullopt : std::optional<std::string>(first),
+            last.empty() ? std::nullopt : std::optional<std::string>(last)};
+  }
+  std::vector<std::string> words = split_any(v, " \t");
+  if (words.empty()) return {};
+  if (words.size() == 1) return Names{std::nullopt, words[0]};
+  auto capitals = [](const std::string& w) {
+    size_t letters = std::count_if(w.begin(), w.end(), [](char c) { return (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80; });
+    return letters >= 2 && w == text::to_upper(w) && w != text::to_lower(w);
+  };
+  auto join = [&](size_t from, size_t to) {
+    std::string out;
+    for (size_t i = from; i < to; ++i) out += (i > from ? " " : "") + words[i];
+    return out;
+  };
+  size_t caps = static_cast<size_t>(std::count_if(words.begin(), words.end(), capitals));
+  if (caps > 0 && caps < words.size()) {
+    // The capitals are one run, at the start ("DUPONT Jean") or at the end ("Jean DUPONT").
+    if (capitals(words.front())) {
+      size_t n = 0;
+      while (n < words.size() && capitals(words[n])) ++n;
+      if (n == caps) return Names{join(n, words.size()), join(0, n)};
+    } else if (capitals(words.back())) {
+      size_t n = words.size();
+      while (n > 0 && capitals(words[n - 1])) --n;
+      if (words.size() - n == caps) return Names{join(0, n), join(n, words.size())};
+    }
+  }
+  static constexpr std::string_view kParticles[] = {"de", "du", "des", "la", "le", "d'", "van", "von", "der", "di", "da"};
+  size_t start = words.size() - 1;
+  while (start > 1 && std::find(std::begin(kParticles), std::end(kParticles), text::to_lower(words[start - 1])) !=
+                          std::end(kParticles))
+    --start;
+  return Names{join(0, start), join(start, words.size())};
+}
+
 std::string flag_field(const std::string& field) {
   // "emails[1].email" -> "email", "address.postcode" -> "postcode": the profile field a person knows.
   if (field.starts_with("emails[")) return "email";
@@ -174,8 +239,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   CustomerInput& in = out.input;
   Address address;
   bool has_address = false, country_given = false;
-  std::optional<std::string> unchecked_postcode;
+  std::optional<std::string> unchecked_postcode, full_name;
   std::string email_column, name_column;
+  // The main columns' e-mails and phones first, then the others' ("Email 2", "billing_phone").
+  std::vector<EmailAddress> later_emails;
+  std::vector<Phone> later_phones;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
     std::string value(text::trim(record.fields[i]));
@@ -187,15 +255,33 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       case Target::kCivility: in.civility = value; break;
       case Target::kFirstName: in.first_name = value; name_column = col.header; break;
       case Target::kLastName: in.last_name = value; name_column = col.header; break;
-      case Target::kEmail:
-        email_column = col.header;
+      case Target::kFullName:
+        full_name = value;
+        name_column = col.header;
+        break;
+      case Target::kDeletedAt:
+        return Error::invalid_argument(col.header, fmt::format("the customer was deleted ({} {}) where the file comes "
+                                                               "from: deleted customers are not imported",
+                                                               col.header, value));
+      case Target::kEmail: {
+        if (email_column.empty() || !col.secondary) email_column = col.header;
         if (!in.emails) in.emails.emplace();
-        for (auto& e : split_any(value, ",; |")) in.emails->push_back({e, ""});
+        std::vector<EmailAddress>& into = col.secondary ? later_emails : *in.emails;
+        for (auto& e : email_cell_addresses(value)) {
+          auto same = [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e); };
+          // One address in two columns ("email" and "billing_email") is one address.
+          if (std::none_of(in.emails->begin(), in.emails->end(), same) &&
+              std::none_of(later_emails.begin(), later_emails.end(), same))
+            into.push_back({e, ""});
+        }
         break;
-      case Target::kPhone:
+      }
+      case Target::kPhone: {
         if (!in.phones) in.phones.emplace();
-        for (auto& p : split_any(value, ",;/|")) in.phones->push_back(Phone{.raw = p});
+        std::vector<Phone>& into = col.secondary ? later_phones : *in.phones;
+        for (auto& p : split_any(value, ",;/|")) into.push_back(Phone{.raw = p});
         break;
+      }
       case Target::kBirthDate: {
         auto d = parse_date_flexible(value, "birth_date", options.now);
         if (d) in.birth_date = d->to_string();
@@ -251,6 +337,10 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       case Target::kIgnore: break;
     }
   }
+  if (in.emails) in.emails->insert(in.emails->end(), later_emails.begin(), later_emails.end());
+  if (in.phones) in.phones->insert(in.phones->end(), later_phones.begin(), later_phones.end());
+  // A full-name column fills the names when no other column gave them.
+  if (full_name && !in.first_name && !in.last_name) std::tie(in.first_name, in.last_name) = split_full_name(*full_name);
   if (has_address) {
     // The default country is for addresses that give none: one that gives a country nobody
     // recognises stays without (it is flagged), rather than being taken for the default's.
@@ -279,6 +369,14 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     std::string value = value_of(in, e.field);
     if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
     out.flags.push_back({flag_field(e.field), value, e.message});
+  }
+  // One number written twice ("Phone" and "Default Address Phone", in two formats) is one number.
+  if (in.phones) {
+    std::vector<Phone> unique;
+    for (Phone& p : *in.phones)
+      if (std::none_of(unique.begin(), unique.end(), [&](const Phone& q) { return customers::phone_key(q) == customers::phone_key(p); }))
+        unique.push_back(std::move(p));
+    in.phones = std::move(unique);
   }
   if (unchecked_postcode && in.address) {
     if (unchecked_postcode->size() <= 20) in.address->postcode = std::move(unchecked_postcode);
