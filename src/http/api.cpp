@@ -137,7 +137,7 @@ Response Api::handle(const Request& req) {
   bool notable = res.status >= 400 || !safe_method(req.method);
   if (notable || log::enabled(log::Level::kDebug)) {
     log::write(notable ? log::Level::kInfo : log::Level::kDebug, "request",
-               {{"method", req.method}, {"path", req.path}, {"status", std::to_string(res.status)},
+               {{"method", req.method}, {"path", router_.loggable_path(req.path)}, {"status", std::to_string(res.status)},
                 {"ms", fmt::format("{:.3f}", seconds * 1000)}, {"ip", req.remote_ip}});
   }
   log::set_request_id("");

@@ -78,7 +78,9 @@ using RouteHandler = std::function<Response(Context&)>;
 
 struct Route {
   std::string method;   // GET, POST, PATCH, DELETE
-  std::string pattern;  // "/api/v1/customers/{id}"
+  // "/api/v1/customers/{id}". A parameter named {token} is a credential (a signed link): logs
+  // never show it (Router::loggable_path).
+  std::string pattern;
   std::string operation_id;  // as in docs/api/openapi.yaml
   // nullopt: public (no credentials). Otherwise the permission the caller needs.
   std::optional<auth::Permission> permission;
@@ -101,10 +103,15 @@ class Router {
   };
   Match match(std::string_view method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // `path` as the logs may show it: the segment a route's {token} parameter takes is written
+  // "{token}", also in a path no route matches (a 404 or 405 under the same prefix), so a link
+  // that grants access never reaches a log line.
+  std::string loggable_path(std::string_view path) const;
 
  private:
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> patterns_;  // each route's pattern, split at the slashes
+  std::vector<std::vector<std::string>> secrets_;   // pattern segments up to a {token}, included
 };
 
 // ---- metrics (metrics.cpp) ----

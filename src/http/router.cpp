@@ -21,11 +21,13 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
+bool is_param(std::string_view segment) { return segment.size() > 2 && segment.front() == '{' && segment.back() == '}'; }
+
 bool match_pattern(const std::vector<std::string>& ps, const std::vector<std::string_view>& xs,
                    std::map<std::string, std::string>& params) {
   if (ps.size() != xs.size()) return false;
   for (size_t i = 0; i < ps.size(); ++i) {
-    bool param = ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}';
+    bool param = is_param(ps[i]);
     if (!param && ps[i] != xs[i]) return false;
     if (param && xs[i].empty()) return false;
   }
@@ -40,8 +42,33 @@ bool match_pattern(const std::vector<std::string>& ps, const std::vector<std::st
 void Router::add(Route route) {
   std::vector<std::string> parts;
   for (std::string_view p : segments(route.pattern)) parts.emplace_back(p);
+  auto token = std::find(parts.begin(), parts.end(), "{token}");
+  if (token != parts.end()) {
+    std::vector<std::string> secret(parts.begin(), token + 1);
+    if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) secrets_.push_back(std::move(secret));
+  }
   patterns_.push_back(std::move(parts));
   routes_.push_back(std::move(route));
+}
+
+std::string Router::loggable_path(std::string_view path) const {
+  const std::vector<std::string_view> parts = segments(path);
+  std::vector<bool> hidden(parts.size(), false);
+  bool any = false;
+  for (const auto& secret : secrets_) {
+    size_t at = secret.size() - 1;
+    if (parts.size() <= at || parts[at].empty()) continue;
+    bool under = true;
+    for (size_t i = 0; i < at && under; ++i) under = is_param(secret[i]) ? !parts[i].empty() : secret[i] == parts[i];
+    if (under) hidden[at] = any = true;
+  }
+  if (!any) return std::string(path);
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    out += '/';
+    out += hidden[i] ? std::string_view("{token}") : parts[i];
+  }
+  return out;
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {

@@ -5,7 +5,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { drivers, startServer, api, show, tamper } from './harness.mjs';
+import { drivers, startServer, api, show, tamper, routes as readRoutes } from './harness.mjs';
 
 const Q = '/api/v1/questionnaires';
 const PUBLIC = '/api/v1/public/questionnaires';
@@ -396,6 +396,26 @@ for (const driver of drivers()) {
       assert.equal(after.phones[0]?.e164, '+33781223344');
       assert.equal(after.consents.find((x) => x.channel === 'email' && x.purpose === 'newsletter')?.granted, false);
       assert.deepEqual((await pub('GET', t)).body.answered, ['newsletter', 'telephone', 'ville']);
+    });
+
+    test('the server log never holds a link token', async () => {
+      const c = await newCustomer({ last_name: 'Lambert', emails: ['lambert@example.fr'] });
+      const { token: t } = await issueLink(questionnaire.id, c.id);
+      const [payload, mac] = t.split('.');
+      assert.equal((await pub('POST', t, { body: { answers: { ville: 'Dijon' } } })).status, 200);
+      assert.equal((await pub('POST', t, { body: { answers: { naissance: 'hier' } } })).status, 400);
+      assert.equal((await pub('GET', tamper(t))).status, 401);
+      assert.equal((await pub('GET', `${t}/suite`)).status, 404);
+      assert.equal((await pub('PUT', t, { body: { answers: {} } })).status, 405);
+      // An order tracking link is a signed token too.
+      assert.equal((await api(server, 'GET', `/api/v1/track/${t}`)).status, 404);
+      const log = server.stderr();
+      assert.match(log, /"path":"\/api\/v1\/public\/questionnaires\/\{token\}"/, 'the requests are logged');
+      assert.match(log, /"path":"\/api\/v1\/track\/\{token\}"/);
+      for (const secret of [payload, mac]) assert.ok(!log.includes(secret), `the log holds part of a link token: ${secret}`);
+      // Every public route whose path carries a parameter names it {token}, which the log hides.
+      for (const r of await readRoutes())
+        if (r.public && r.path.includes('{')) assert.match(r.path, /\/\{token\}$/, `${r.method} ${r.path}`);
     });
 
     test("the customer's audit entries show the questionnaire as the actor", async () => {
