@@ -152,6 +152,26 @@ TEST(Text, Utf8Validation) {
   EXPECT_FALSE(text::is_valid_utf8("caf\xE9"));  // Latin-1
 }
 
+TEST(Text, LengthCountsCharactersNotBytes) {
+  EXPECT_EQ(text::utf8_length(""), 0u);
+  EXPECT_EQ(text::utf8_length("Noël"), 4u);
+  std::string e;
+  for (int i = 0; i < 101; ++i) e += "é";
+  EXPECT_EQ(e.size(), 202u);
+  EXPECT_EQ(text::utf8_length(e), 101u);
+  EXPECT_EQ(text::utf8_length("\xF0\x9F\x8C\xBB"), 1u);  // one character outside the BMP
+}
+
+TEST(Text, ControlCharactersAreFound) {
+  EXPECT_FALSE(text::has_control_character("Léa, née le 3 mai — « ok »"));
+  EXPECT_TRUE(text::has_control_character(std::string("a\0b", 3)));
+  EXPECT_TRUE(text::has_control_character("ligne\nsuivante"));
+  EXPECT_TRUE(text::has_control_character("a\tb"));
+  EXPECT_TRUE(text::has_control_character("a\x7F"));
+  EXPECT_TRUE(text::has_control_character("a\xC2\x85"));   // U+0085 NEL, a C1 control
+  EXPECT_FALSE(text::has_control_character("a\xC2\xA0"));  // U+00A0 no-break space
+}
+
 TEST(Text, Base64UrlRoundTrip) {
   std::string out;
   for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {

@@ -8,6 +8,13 @@
 namespace fidelis::text {
 
 bool is_valid_utf8(std::string_view s);
+// Characters (code points) in UTF-8 text: what a length limit shown to people counts ("é" is one,
+// though two bytes). Bytes that continue a sequence are not counted, so invalid input never
+// counts more than its bytes.
+size_t utf8_length(std::string_view s);
+// True when `s` holds a control character: C0 (U+0000 to U+001F: NUL, tab, line breaks...), DEL
+// (U+007F) or C1 (U+0080 to U+009F, written C2 80 to C2 9F in UTF-8).
+bool has_control_character(std::string_view s);
 std::string_view trim(std::string_view s);  // ASCII whitespace only
 // Search key: lower-case, accents removed (Latin letters used in French and its neighbours, composed
 // or followed by combining accents),
