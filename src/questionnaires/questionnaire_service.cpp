@@ -19,6 +19,14 @@ namespace {
 
 constexpr std::string_view kTypes[] = {"text", "date", "choice", "multi_choice", "boolean", "children"};
 
+// Length limits of the texts people read, in characters (code points: "é" is one).
+constexpr size_t kMaxTitle = 200, kMaxIntro = 2000, kMaxSectionTitle = 200, kMaxLabel = 500, kMaxChoice = 200;
+
+Status check_length(std::string_view s, size_t max, const std::string& field) {
+  if (text::utf8_length(s) > max) return Error::invalid_argument(field, fmt::format("is longer than {} characters", max));
+  return ok();
+}
+
 bool valid_key(std::string_view k, bool dashes) {
   if (k.empty() || k.size() > 40 || !(k[0] >= 'a' && k[0] <= 'z')) return false;
   return std::all_of(k.begin(), k.end(), [&](char c) {
@@ -289,7 +297,9 @@ QuestionnaireService::QuestionnaireService(storage::Db& db, const Clock& clock, 
 Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit::Actor& actor) {
   if (!valid_key(q.slug, true)) return Error::invalid_argument("slug", "expected 1 to 40 of a-z, 0-9, '-' and '_'");
   q.title = std::string(text::trim(q.title));
-  if (q.title.empty() || q.title.size() > 200) return Error::invalid_argument("title", "must be 1 to 200 characters");
+  if (q.title.empty() || text::utf8_length(q.title) > kMaxTitle)
+    return Error::invalid_argument("title", fmt::format("must be 1 to {} characters", kMaxTitle));
+  FIDELIS_RETURN_IF_ERROR(check_length(q.intro, kMaxIntro, "intro"));
   if (q.sections.empty()) return Error::invalid_argument("sections", "needs at least one section");
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
   std::set<std::string> keys, section_keys;
@@ -298,6 +308,8 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
     std::string sf = fmt::format("sections[{}]", s);
     if (!valid_key(sec.key, false)) return Error::invalid_argument(sf + ".key", "expected a-z, 0-9 and _");
     if (!section_keys.insert(sec.key).second) return Error::invalid_argument(sf + ".key", "appears twice");
+    sec.title = std::string(text::trim(sec.title));
+    FIDELIS_RETURN_IF_ERROR(check_length(sec.title, kMaxSectionTitle, sf + ".title"));
     if (sec.title.empty()) sec.title = sec.key;
     if (sec.questions.empty()) return Error::invalid_argument(sf + ".questions", "needs at least one question");
     for (size_t i = 0; i < sec.questions.size(); ++i) {
@@ -305,9 +317,13 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       std::string f = fmt::format("{}.questions[{}]", sf, i);
       if (!valid_key(qq.key, false)) return Error::invalid_argument(f + ".key", "expected a-z, 0-9 and _");
       if (!keys.insert(qq.key).second) return Error::invalid_argument(f + ".key", "appears twice in the questionnaire");
+      qq.label = std::string(text::trim(qq.label));
       if (qq.label.empty()) return Error::invalid_argument(f + ".label", "is required");
+      FIDELIS_RETURN_IF_ERROR(check_length(qq.label, kMaxLabel, f + ".label"));
       if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) != !qq.choices.empty())
         return Error::invalid_argument(f + ".choices", "choice questions, and only they, have choices");
+      for (size_t c = 0; c < qq.choices.size(); ++c)
+        FIDELIS_RETURN_IF_ERROR(check_length(qq.choices[c], kMaxChoice, fmt::format("{}.choices[{}]", f, c)));
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
       // A choice the target field refuses could never be answered.
       if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) && qq.target.starts_with("custom_fields.")) {

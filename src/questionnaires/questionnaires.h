@@ -33,26 +33,27 @@ enum class QuestionType { kText, kDate, kChoice, kMultiChoice, kBoolean, kChildr
 std::string_view question_type_name(QuestionType t);
 Result<QuestionType> parse_question_type(std::string_view s, std::string_view field);
 
+// Lengths are counted in characters (UTF-8 code points), not bytes.
 struct Question {
   std::string key;     // [a-z][a-z0-9_]*, unique in the questionnaire
-  std::string label;
+  std::string label;   // 1 to 500 characters
   QuestionType type = QuestionType::kText;
   std::string target;  // see above; must suit the type (InvalidArgument otherwise)
-  std::vector<std::string> choices;  // kChoice, kMultiChoice
+  std::vector<std::string> choices;  // kChoice, kMultiChoice; each 1 to 200 characters
   bool required = false;
 };
 
 struct Section {
   std::string key;    // e.g. "coordonnees", "anniversaires", "famille", "appetences", "abonnement"
-  std::string title;  // e.g. "Gestion de l'abonnement"
+  std::string title;  // e.g. "Gestion de l'abonnement"; at most 200 characters, the key when empty
   std::vector<Question> questions;
 };
 
 struct Questionnaire {
   int64_t id = 0;
   std::string slug;   // [a-z0-9-]+, unique
-  std::string title;
-  std::string intro;
+  std::string title;  // 1 to 200 characters
+  std::string intro;  // at most 2000 characters
   std::vector<Section> sections;
   Millis created_at = 0;
 };

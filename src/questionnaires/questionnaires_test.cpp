@@ -211,6 +211,50 @@ TEST_P(QuestionnaireTest, DefinitionsAreChecked) {
   EXPECT_EQ(svc_->create(qualification(), actor_).error().code, Code::kAlreadyExists);
 }
 
+TEST_P(QuestionnaireTest, LengthLimitsCountCharactersNotBytes) {
+  ASSERT_TRUE(customers_->define_custom_field(
+      {.key = "couleur", .label = "Couleur", .type = customers::CustomFieldType::kText}, actor_));
+  auto e = [](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += "é";
+    return s;
+  };
+  auto make = [&](std::string slug) {
+    Questionnaire q;
+    q.slug = std::move(slug);
+    q.title = e(200);  // 400 bytes
+    q.intro = e(2000);
+    q.sections.push_back({.key = "gouts", .title = e(200),
+                          .questions = {{.key = "couleur", .label = e(500), .type = QuestionType::kChoice,
+                                         .target = "custom_fields.couleur", .choices = {e(200), "bleu"}}}});
+    return q;
+  };
+  auto longest = svc_->create(make("longest"), actor_);
+  ASSERT_TRUE(longest) << longest.error().field << ": " << longest.error().message;
+  EXPECT_EQ(svc_->get(longest->id)->title, e(200));
+
+  Questionnaire q = make("too-long");
+  q.title = e(201);
+  auto r = svc_->create(q, actor_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "title");
+  EXPECT_EQ(r.error().message, "must be 1 to 200 characters");
+  q = make("too-long");
+  q.intro = e(2001);
+  EXPECT_EQ(svc_->create(q, actor_).error().field, "intro");
+  q = make("too-long");
+  q.sections[0].title = e(201);
+  EXPECT_EQ(svc_->create(q, actor_).error().field, "sections[0].title");
+  q = make("too-long");
+  q.sections[0].questions[0].label = e(501);
+  r = svc_->create(q, actor_);
+  EXPECT_EQ(r.error().field, "sections[0].questions[0].label");
+  EXPECT_EQ(r.error().message, "is longer than 500 characters");
+  q = make("too-long");
+  q.sections[0].questions[0].choices[1] = e(201);
+  EXPECT_EQ(svc_->create(q, actor_).error().field, "sections[0].questions[0].choices[1]");
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, QuestionnaireTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -170,6 +170,28 @@ for (const driver of drivers()) {
       assert.equal((await call('GET', Q)).body.items.length, before, 'a refused definition is not stored');
     });
 
+    test('length limits count characters, not bytes', async () => {
+      const e = (n) => 'é'.repeat(n);  // two bytes each in UTF-8
+      const longest = withQuestion('q-longest', { label: e(500) }, { title: e(200), intro: e(2000) });
+      longest.sections[0].title = e(200);
+      const r = await call('POST', Q, { body: longest });
+      assert.equal(r.status, 201, show(r));
+      assert.equal(r.body.title, e(200));
+      const tooLong = [
+        [withQuestion('q-long-title', {}, { title: e(201) }), 'title'],
+        [withQuestion('q-long-intro', {}, { intro: e(2001) }), 'intro'],
+        [withQuestion('q-long-label', { label: e(501) }), 'sections[0].questions[0].label'],
+      ];
+      const section = withQuestion('q-long-section', {});
+      section.sections[1].title = e(201);
+      tooLong.push([section, 'sections[1].title']);
+      const choice = withQuestion('q-long-choice', { type: 'choice', target: 'civility', choices: ['Mme', e(201)] });
+      tooLong.push([choice, 'sections[0].questions[0].choices[1]']);
+      for (const [body, field] of tooLong) expectProblem(await call('POST', Q, { body }), 400, field);
+      const title = await call('POST', Q, { body: withQuestion('q-long-title', {}, { title: e(201) }) });
+      assert.equal(title.body.detail, 'must be 1 to 200 characters');
+    });
+
     test('agents, sales and viewers may not manage questionnaires; anonymous callers get 401', async () => {
       for (const role of ['agent', 'sales', 'viewer']) {
         expectProblem(await call('POST', Q, { role, body: withQuestion(`q-${role}`, {}) }), 403);
