@@ -52,34 +52,63 @@ std::vector<std::string> split_lines(std::string_view s) {
   return out;
 }
 
-// Which question types suit a target.
+// What each question type may fill, for the sentence that refuses a pair.
+std::string_view suited_targets(QuestionType type) {
+  switch (type) {
+    case QuestionType::kText:
+      return "a text question fills a name, e-mail, phone, street, postcode, city, civility, or a text, integer, "
+             "number, date or choice custom field";
+    case QuestionType::kDate: return "a date question fills birth_date, or a date or text custom field";
+    case QuestionType::kChoice: return "a choice question fills civility, or a choice or text custom field";
+    case QuestionType::kMultiChoice:
+      return "a multi_choice question needs a target that holds several values (affinities); no custom field does";
+    case QuestionType::kBoolean: return "a boolean question needs a boolean target: consent:<channel>:<purpose> or a boolean custom field";
+    case QuestionType::kChildren: return "a children question fills children";
+  }
+  return "";
+}
+
+// Which question types suit a target: those whose every answer the target can hold. A pair that
+// could never be answered (a boolean on an integer field) or that would lose part of an answer (a
+// multi_choice on a one-value field) is refused.
 Status check_target(const Question& q, const std::vector<CustomFieldDef>& defs, const std::string& field) {
   const std::string& t = q.target;
-  auto want = [&](std::initializer_list<QuestionType> ok_types) -> Status {
+  auto want = [&](std::initializer_list<QuestionType> ok_types, std::string_view what) -> Status {
     if (std::find(ok_types.begin(), ok_types.end(), q.type) == ok_types.end())
-      return Error::invalid_argument(field, fmt::format("a {} question cannot fill {}", question_type_name(q.type), t));
+      return Error::invalid_argument(field, fmt::format("cannot fill {}: {}", what, suited_targets(q.type)));
     return ok();
   };
   if (t == "first_name" || t == "last_name" || t == "email" || t == "phone" || t == "street" || t == "postcode" ||
       t == "city")
-    return want({QuestionType::kText});
-  if (t == "civility") return want({QuestionType::kChoice, QuestionType::kText});
-  if (t == "birth_date") return want({QuestionType::kDate});
-  if (t == "children") return want({QuestionType::kChildren});
-  if (t == "affinities") return want({QuestionType::kMultiChoice});
+    return want({QuestionType::kText}, t);
+  if (t == "civility") return want({QuestionType::kChoice, QuestionType::kText}, t);
+  if (t == "birth_date") return want({QuestionType::kDate}, t);
+  if (t == "children") return want({QuestionType::kChildren}, t);
+  if (t == "affinities") return want({QuestionType::kMultiChoice}, t);
   if (t.starts_with("consent:")) {
     auto rest = t.substr(8);
     auto colon = rest.find(':');
     if (colon == std::string::npos) return Error::invalid_argument(field, "expected consent:<channel>:<purpose>");
     FIDELIS_RETURN_IF_ERROR(parse_channel(rest.substr(0, colon), field));
     FIDELIS_RETURN_IF_ERROR(parse_purpose(rest.substr(colon + 1), field));
-    return want({QuestionType::kBoolean});
+    return want({QuestionType::kBoolean}, t);
   }
   if (t.starts_with("custom_fields.")) {
     std::string key = t.substr(14);
-    if (std::none_of(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == key; }))
-      return Error::invalid_argument(field, "no custom field " + key);
-    return ok();
+    auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == key; });
+    if (def == defs.end()) return Error::invalid_argument(field, "no custom field " + key);
+    std::string what = fmt::format("{} (a{} {} field)", t, def->type == CustomFieldType::kInteger ? "n" : "",
+                                   custom_field_type_name(def->type));
+    // Text is read as the field's type (a whole number, a number, a date written YYYY-MM-DD, one of
+    // the field's choices); choices are checked against the field when the question is defined.
+    switch (def->type) {
+      case CustomFieldType::kText: return want({QuestionType::kText, QuestionType::kDate, QuestionType::kChoice}, what);
+      case CustomFieldType::kInteger:
+      case CustomFieldType::kNumber: return want({QuestionType::kText}, what);
+      case CustomFieldType::kBoolean: return want({QuestionType::kBoolean}, what);
+      case CustomFieldType::kDate: return want({QuestionType::kDate, QuestionType::kText}, what);
+      case CustomFieldType::kChoice: return want({QuestionType::kChoice, QuestionType::kText}, what);
+    }
   }
   return Error::invalid_argument(field, "unknown target '" + t + "'");
 }
@@ -301,6 +330,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
     return Error::invalid_argument("title", fmt::format("must be 1 to {} characters", kMaxTitle));
   FIDELIS_RETURN_IF_ERROR(check_length(q.intro, kMaxIntro, "intro"));
   if (q.sections.empty()) return Error::invalid_argument("sections", "needs at least one section");
+  Millis now = clock_.now();
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
   std::set<std::string> keys, section_keys;
   for (size_t s = 0; s < q.sections.size(); ++s) {
@@ -325,19 +355,19 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       for (size_t c = 0; c < qq.choices.size(); ++c)
         FIDELIS_RETURN_IF_ERROR(check_length(qq.choices[c], kMaxChoice, fmt::format("{}.choices[{}]", f, c)));
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
-      // A choice the target field refuses could never be answered.
-      if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) && qq.target.starts_with("custom_fields.")) {
-        auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == qq.target.substr(14); });
-        if (def != defs.end() && def->type == customers::CustomFieldType::kChoice)
-          for (const auto& c : qq.choices)
-            if (std::none_of(def->choices.begin(), def->choices.end(),
-                             [&](const std::string& d) { return text::search_key(d) == text::search_key(c); }))
-              return Error::invalid_argument(f + ".choices", fmt::format("'{}' is not a choice of the field '{}' (its choices: {})",
-                                                                         c, def->key, fmt::join(def->choices, ", ")));
+      // A choice the target refuses could never be answered: each is tried as an answer.
+      for (size_t c = 0; c < qq.choices.size(); ++c) {
+        std::string cf = fmt::format("{}.choices[{}]", f, c);
+        AnswerValue v = qq.type == QuestionType::kChoice ? AnswerValue(qq.choices[c])
+                                                         : AnswerValue(std::vector<std::string>{qq.choices[c]});
+        CustomerInput in;
+        Status st = apply(qq, v, Customer{}, in, defs, now, cf);
+        if (st) st = validate_customer_input(in, defs, now);
+        if (!st)
+          return Error::invalid_argument(cf, fmt::format("'{}' cannot fill {}: {}", qq.choices[c], qq.target, st.error().message));
       }
     }
   }
-  Millis now = clock_.now();
   Status st = db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {q.slug, q.title, q.intro, now};
     auto id = tx.insert_id("INSERT INTO questionnaires (slug, title, intro, created_at) VALUES ($1, $2, $3, $4)", p);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "questionnaires/questionnaires.h"
 #include "storage/test_db.h"
 
@@ -128,13 +130,90 @@ TEST_P(QuestionnaireTest, AChoiceItsTargetFieldRefusesIsRefusedWhenDefined) {
                                        .target = "custom_fields.niveau", .choices = {"Bronze", "diamant"}}}});
   auto refused = svc_->create(q, actor_);
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().field, "sections[0].questions[0].choices");
+  EXPECT_EQ(refused.error().field, "sections[0].questions[0].choices[1]");
   EXPECT_NE(refused.error().message.find("'diamant'"), std::string::npos) << refused.error().message;
-  q.sections[0].questions[0].type = QuestionType::kMultiChoice;
-  EXPECT_EQ(svc_->create(q, actor_).error().field, "sections[0].questions[0].choices");
+  q.sections[0].questions[0].type = QuestionType::kMultiChoice;  // the field holds one value
+  EXPECT_EQ(svc_->create(q, actor_).error().field, "sections[0].questions[0].target");
   q.sections[0].questions[0].type = QuestionType::kChoice;
   q.sections[0].questions[0].choices = {"Bronze", "Or"};  // case aside, the field's own choices
   EXPECT_TRUE(svc_->create(q, actor_));
+}
+
+TEST_P(QuestionnaireTest, PairsThatCouldNeverBeAnsweredAreRefusedWhenDefined) {
+  using customers::CustomFieldType;
+  ASSERT_TRUE(customers_->define_custom_field({.key = "nb_chiens", .label = "Chiens", .type = CustomFieldType::kInteger}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field({.key = "poids", .label = "Poids", .type = CustomFieldType::kNumber}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field({.key = "papier", .label = "Papier", .type = CustomFieldType::kBoolean}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field({.key = "depuis", .label = "Depuis", .type = CustomFieldType::kDate}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field({.key = "note", .label = "Note", .type = CustomFieldType::kText}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field(
+      {.key = "taille", .label = "Taille", .type = CustomFieldType::kChoice, .choices = {"S", "M", "L"}}, actor_));
+  int n = 0;
+  auto define = [&](QuestionType type, std::string target, std::vector<std::string> choices = {}) {
+    Questionnaire q;
+    q.slug = fmt::format("paire-{}", ++n);
+    q.title = "Une question";
+    q.sections.push_back({.key = "s", .title = "", .questions = {{.key = "q", .label = "Question", .type = type,
+                                                                  .target = std::move(target), .choices = std::move(choices)}}});
+    return svc_->create(q, actor_);
+  };
+  auto refused = [&](Result<Questionnaire> r, std::string_view field) {
+    if (r) return ::testing::AssertionFailure() << "accepted";
+    if (r.error().field != field) return ::testing::AssertionFailure() << r.error().field << ": " << r.error().message;
+    return ::testing::AssertionSuccess();
+  };
+  const std::string target = "sections[0].questions[0].target";
+  // A yes/no answer goes to a consent or a boolean field only.
+  auto boolean = define(QuestionType::kBoolean, "custom_fields.nb_chiens");
+  EXPECT_TRUE(refused(boolean, target));
+  EXPECT_NE(boolean.error().message.find("a boolean question needs a boolean target"), std::string::npos) << boolean.error().message;
+  EXPECT_TRUE(refused(define(QuestionType::kBoolean, "custom_fields.note"), target));
+  EXPECT_TRUE(define(QuestionType::kBoolean, "custom_fields.papier"));
+  // No custom field holds several values: a multiple choice would keep only its first pick.
+  EXPECT_TRUE(refused(define(QuestionType::kMultiChoice, "custom_fields.taille", {"S", "M"}), target));
+  EXPECT_TRUE(refused(define(QuestionType::kMultiChoice, "custom_fields.note", {"a", "b"}), target));
+  EXPECT_TRUE(refused(define(QuestionType::kMultiChoice, "civility", {"Mme", "M."}), target));
+  // A choice the target refuses.
+  auto civility = define(QuestionType::kChoice, "civility", {"Mme", "Monseigneur"});
+  EXPECT_TRUE(refused(civility, "sections[0].questions[0].choices[1]"));
+  EXPECT_NE(civility.error().message.find("'Monseigneur'"), std::string::npos) << civility.error().message;
+  EXPECT_TRUE(define(QuestionType::kChoice, "civility", {"Madame", "Monsieur", "Dr"}));
+  EXPECT_TRUE(refused(define(QuestionType::kChoice, "custom_fields.nb_chiens", {"1", "2"}), target));
+  EXPECT_TRUE(refused(define(QuestionType::kChoice, "custom_fields.papier", {"oui", "non"}), target));
+  EXPECT_TRUE(define(QuestionType::kChoice, "custom_fields.note", {"bien", "moyen"}));
+  // Children fill the household, nothing else; text cannot say yes or no; a date is not a number.
+  EXPECT_TRUE(refused(define(QuestionType::kChildren, "custom_fields.note"), target));
+  EXPECT_TRUE(refused(define(QuestionType::kText, "custom_fields.papier"), target));
+  EXPECT_TRUE(refused(define(QuestionType::kDate, "custom_fields.nb_chiens"), target));
+  EXPECT_TRUE(refused(define(QuestionType::kDate, "custom_fields.poids"), target));
+  EXPECT_TRUE(refused(define(QuestionType::kDate, "custom_fields.taille"), target));
+
+  // What is accepted can be answered.
+  auto text_integer = define(QuestionType::kText, "custom_fields.nb_chiens");
+  auto text_number = define(QuestionType::kText, "custom_fields.poids");
+  auto date_date = define(QuestionType::kDate, "custom_fields.depuis");
+  auto date_text = define(QuestionType::kDate, "custom_fields.note");
+  auto text_choice = define(QuestionType::kText, "custom_fields.taille");
+  auto yes_no = define(QuestionType::kBoolean, "custom_fields.papier");
+  for (auto* q : {&text_integer, &text_number, &date_date, &date_text, &text_choice, &yes_no}) ASSERT_TRUE(*q) << q->error().message;
+  auto answer = [&](const Questionnaire& q, AnswerValue v) {
+    auto token = svc_->issue_link(q.id, customer_, 86'400'000, actor_);
+    EXPECT_TRUE(token);
+    auto r = svc_->answer(*token, {{"q", std::move(v)}});
+    EXPECT_TRUE(r) << q.sections[0].questions[0].target << ": " << r.error().message;
+  };
+  answer(*text_integer, std::string("3"));
+  answer(*text_number, std::string("12,5"));
+  answer(*date_date, std::string("14/02/2019"));
+  answer(*date_text, std::string("2019-02-14"));
+  answer(*text_choice, std::string("m"));
+  answer(*yes_no, true);
+  auto c = customers_->get(customer_);
+  EXPECT_EQ(std::get<int64_t>(c->custom_fields.at("nb_chiens")), 3);
+  EXPECT_DOUBLE_EQ(std::get<double>(c->custom_fields.at("poids")), 12.5);
+  EXPECT_EQ(std::get<std::string>(c->custom_fields.at("depuis")), "2019-02-14");
+  EXPECT_EQ(std::get<std::string>(c->custom_fields.at("taille")), "M");
+  EXPECT_TRUE(std::get<bool>(c->custom_fields.at("papier")));
 }
 
 TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {

@@ -170,6 +170,37 @@ for (const driver of drivers()) {
       assert.equal((await call('GET', Q)).body.items.length, before, 'a refused definition is not stored');
     });
 
+    test('a question its target could never answer is refused when defined', async () => {
+      for (const def of [
+        { key: 'nb_chiens', label: 'Chiens', type: 'integer' },
+        { key: 'taille', label: 'Taille', type: 'choice', choices: ['S', 'M', 'L'] },
+      ]) {
+        const r = await call('POST', '/api/v1/custom-fields', { role: 'admin', body: def });
+        assert.equal(r.status, 201, show(r));
+      }
+      const target = 'sections[0].questions[0].target';
+      const bool = await call('POST', Q, { body: withQuestion('q-bool-int', { type: 'boolean', target: 'custom_fields.nb_chiens' }) });
+      expectProblem(bool, 400, target);
+      assert.match(bool.body.detail, /boolean question needs a boolean target/);
+      const civility = await call('POST', Q, {
+        body: withQuestion('q-civility', { type: 'choice', target: 'civility', choices: ['Mme', 'Monseigneur'] }),
+      });
+      expectProblem(civility, 400, 'sections[0].questions[0].choices[1]');
+      assert.match(civility.body.detail, /'Monseigneur'/);
+      const multi = await call('POST', Q, {
+        body: withQuestion('q-multi-one', { type: 'multi_choice', target: 'custom_fields.taille', choices: ['S', 'M'] }),
+      });
+      expectProblem(multi, 400, target);
+      // What fits is still accepted, and answered.
+      await define(withQuestion('q-text-int', { type: 'text', target: 'custom_fields.nb_chiens' }));
+      const taille = await define(withQuestion('q-choice-one', { type: 'choice', target: 'custom_fields.taille', choices: ['S', 'M'] }));
+      const c = await newCustomer({ last_name: 'Fabre', emails: ['fabre@example.fr'] });
+      const { token: t } = await issueLink(taille.id, c.id);
+      const r = await pub('POST', t, { body: { answers: { telephone: 'm' } } });
+      assert.equal(r.status, 200, show(r));
+      assert.equal((await getCustomer(c.id)).custom_fields.taille, 'M');
+    });
+
     test('length limits count characters, not bytes', async () => {
       const e = (n) => 'é'.repeat(n);  // two bytes each in UTF-8
       const longest = withQuestion('q-longest', { label: e(500) }, { title: e(200), intro: e(2000) });
