@@ -352,8 +352,21 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       FIDELIS_RETURN_IF_ERROR(check_length(qq.label, kMaxLabel, f + ".label"));
       if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) != !qq.choices.empty())
         return Error::invalid_argument(f + ".choices", "choice questions, and only they, have choices");
-      for (size_t c = 0; c < qq.choices.size(); ++c)
-        FIDELIS_RETURN_IF_ERROR(check_length(qq.choices[c], kMaxChoice, fmt::format("{}.choices[{}]", f, c)));
+      // Answers match choices case, accents and spaces aside: two choices equal that way could not
+      // be told apart, and an empty one would take any empty answer. Choices are stored one a line.
+      for (size_t c = 0; c < qq.choices.size(); ++c) {
+        std::string cf = fmt::format("{}.choices[{}]", f, c);
+        std::string& choice = qq.choices[c];
+        choice = std::string(text::trim(choice));
+        if (text::search_key(choice).empty()) return Error::invalid_argument(cf, "is empty");
+        FIDELIS_RETURN_IF_ERROR(check_length(choice, kMaxChoice, cf));
+        if (text::has_control_character(choice))
+          return Error::invalid_argument(cf, "cannot contain a tab, a line break or another control character");
+        for (size_t d = 0; d < c; ++d)
+          if (text::search_key(qq.choices[d]) == text::search_key(choice))
+            return Error::invalid_argument(cf, fmt::format("is the same choice as choices[{}] ('{}') once case and accents are set aside",
+                                                           d, qq.choices[d]));
+      }
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
       // A choice the target refuses could never be answered: each is tried as an answer.
       for (size_t c = 0; c < qq.choices.size(); ++c) {

@@ -216,6 +216,28 @@ TEST_P(QuestionnaireTest, PairsThatCouldNeverBeAnsweredAreRefusedWhenDefined) {
   EXPECT_TRUE(std::get<bool>(c->custom_fields.at("papier")));
 }
 
+TEST_P(QuestionnaireTest, EmptyOrDuplicateChoicesAreRefused) {
+  auto with_choices = [&](std::vector<std::string> choices) {
+    Questionnaire q = qualification();
+    q.sections[3].questions[0].choices = std::move(choices);  // rayons -> affinities
+    return svc_->create(q, actor_);
+  };
+  const std::string f = "sections[3].questions[0].choices";
+  auto twice = with_choices({"jardin", "a", "A"});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, f + "[2]");
+  EXPECT_NE(twice.error().message.find("choices[1] ('a')"), std::string::npos) << twice.error().message;
+  EXPECT_EQ(with_choices({"Crème", "creme"}).error().field, f + "[1]");
+  EXPECT_EQ(with_choices({"jardin", ""}).error().field, f + "[1]");
+  EXPECT_EQ(with_choices({"jardin", "   "}).error().field, f + "[1]");
+  EXPECT_EQ(with_choices({"jardin", "-"}).error().field, f + "[1]");
+  // Choices are kept one a line: a line break would make two of one.
+  EXPECT_EQ(with_choices({"jardin\ncuisine"}).error().field, f + "[0]");
+  auto ok = with_choices({" Jardin ", "Cuisine", "Crème glacée"});
+  ASSERT_TRUE(ok) << ok.error().field << ": " << ok.error().message;
+  EXPECT_EQ(svc_->get(ok->id)->sections[3].questions[0].choices, (std::vector<std::string>{"Jardin", "Cuisine", "Crème glacée"}));
+}
+
 TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {
   auto q = svc_->create(qualification(), actor_);
   ASSERT_TRUE(q);

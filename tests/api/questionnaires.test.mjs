@@ -151,6 +151,10 @@ for (const driver of drivers()) {
         [withQuestion('q-type', { type: 'slider' }), 'sections[0].questions[0].type'],
         [withQuestion('q-nochoices', { type: 'multi_choice', target: 'affinities' }), 'sections[0].questions[0].choices'],
         [withQuestion('q-choices', { choices: ['a', 'b'] }), 'sections[0].questions[0].choices'],
+        // Answers match choices case and accents aside: "a" and "A" are one choice; an empty one is none.
+        [withQuestion('q-dupchoice', { type: 'multi_choice', target: 'affinities', choices: ['a', 'A'] }), 'sections[0].questions[0].choices[1]'],
+        [withQuestion('q-emptychoice', { type: 'multi_choice', target: 'affinities', choices: ['jardin', ''] }), 'sections[0].questions[0].choices[1]'],
+        [withQuestion('q-accentchoice', { type: 'choice', target: 'civility', choices: ['Mme', 'M.', 'MME'] }), 'sections[0].questions[0].choices[2]'],
         [withQuestion('q-dupkey', { key: 'ville' }), 'sections[0].questions[1].key'],
         [withQuestion('q-badkey', { key: 'Téléphone' }), 'sections[0].questions[0].key'],
         [withQuestion('q-nolabel', { label: '' }), 'sections[0].questions[0].label'],
