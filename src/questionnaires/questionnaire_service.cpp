@@ -208,13 +208,21 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     std::vector<HouseholdMember> members;
     for (const auto& m : cur.household)
       if (m.relation != "enfant") members.push_back(m);
-    for (const auto& k : *kids) {
-      std::optional<std::string> birth;
-      if (k.birth_date) {
-        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*k.birth_date, field, now));
+    auto given = [](const std::optional<std::string>& v) -> std::optional<std::string> {
+      if (!v || text::trim(*v).empty()) return std::nullopt;
+      return std::string(text::trim(*v));
+    };
+    for (size_t i = 0; i < kids->size(); ++i) {
+      std::string kf = fmt::format("{}[{}]", field, i);
+      std::optional<std::string> name = given((*kids)[i].first_name), birth = given((*kids)[i].birth_date);
+      if (!name && !birth) return Error::invalid_argument(kf, "a child needs a first name or a birth date");
+      if (name && text::has_control_character(*name))
+        return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control character");
+      if (birth) {
+        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now));
         birth = d.to_string();
       }
-      members.push_back({"enfant", k.first_name, birth});
+      members.push_back({"enfant", name, birth});
     }
     in.household = members;
     return ok();
@@ -527,6 +535,8 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
         for (const auto& qq : s.questions)
           if (qq.key == a.question_key) q = &qq;
       if (q == nullptr) return Error::invalid_argument(field, "no such question");
+      if (const auto* s = std::get_if<std::string>(&a.value); s != nullptr && text::has_control_character(*s))
+        return Error::invalid_argument(field, "cannot contain a line break, a tab or another control character");
       FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, in, defs, now, field));
       // Validate this answer's effect alone, so a bad value names its question.
       CustomerInput alone;

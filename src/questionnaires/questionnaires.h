@@ -108,8 +108,9 @@ class QuestionnaireService {
   // Unauthenticated ("token") for a forged, altered or expired token.
   Result<Form> open(std::string_view token);
   // Applies the answers given (any subset) to the profile. InvalidArgument naming
-  // "answers.<question_key>" for an unknown question or a value that does not fit; nothing is
-  // applied then.
+  // "answers.<question_key>" for an unknown question or a value that does not fit (text holding a
+  // control character: NUL, a line break, a tab, DEL, C1), or "answers.<key>[i]" for a child with
+  // neither first name nor birth date; nothing is applied then.
   // `request` carries the caller's address and request id for the audit log.
   Result<Form> answer(std::string_view token, const std::vector<Answer>& answers, const audit::Actor& request = {});
   Result<CompletionStats> completion(int64_t questionnaire_id);

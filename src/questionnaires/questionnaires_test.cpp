@@ -252,6 +252,29 @@ TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {
   // The person answering is there to correct it: no number, no answer.
   EXPECT_EQ(svc_->answer(token, {{"mobile", std::string("abc")}}).error().field, "answers.mobile");
   EXPECT_TRUE(customers_->get(customer_)->phones.empty());
+  // Control characters in text: NUL, line breaks, tabs, C1.
+  for (std::string bad : {std::string("Ly\0on", 5), std::string("Lyon\nParis"), std::string("Lyon\r"), std::string("Ly\ton"),
+                          std::string("Lyon\xC2\x85")}) {
+    auto r = svc_->answer(token, {{"ville", bad}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().field, "answers.ville");
+  }
+  // A child is someone: a first name or a birth date.
+  EXPECT_EQ(svc_->answer(token, {{"enfants", std::vector<Child>{{}}}}).error().field, "answers.enfants[0]");
+  EXPECT_EQ(svc_->answer(token, {{"enfants", std::vector<Child>{{std::string("Léo"), std::nullopt}, {std::string(" "), std::string("")}}}})
+                .error()
+                .field,
+            "answers.enfants[1]");
+  EXPECT_EQ(svc_->answer(token, {{"enfants", std::vector<Child>{{std::string("Léo\nTom"), std::nullopt}}}}).error().field,
+            "answers.enfants[0].first_name");
+  auto c = customers_->get(customer_);
+  EXPECT_FALSE(c->address.city);
+  EXPECT_TRUE(c->household.empty());
+  ASSERT_TRUE(svc_->answer(token, {{"enfants", std::vector<Child>{{std::nullopt, std::string("2016-05-01")}}}}));
+  c = customers_->get(customer_);
+  ASSERT_EQ(c->household.size(), 1u);
+  EXPECT_EQ(c->household[0].birth_date, "2016-05-01");
+  EXPECT_FALSE(c->household[0].first_name);
 }
 
 TEST_P(QuestionnaireTest, AnEmailOfAnotherCustomerIsFlaggedAndTellsTheLinkHolderNothing) {

@@ -330,6 +330,15 @@ for (const driver of drivers()) {
         [{ ville: 'Paris', enfants: [{ first_name: 'Tom', birth_date: '01/01/2090' }] }, 'answers.enfants'],
         [{ ville: 'Paris', ville2: 12 }, 'answers.ville2'],
         [{ ville: 'Paris', telephone: '   ' }, 'answers.telephone'],
+        // A child is someone: a first name or a birth date.
+        [{ ville: 'Paris', enfants: [{}] }, 'answers.enfants[0]'],
+        [{ ville: 'Paris', enfants: [{ first_name: 'Tom' }, { first_name: ' ', birth_date: null }] }, 'answers.enfants[1]'],
+        [{ ville: 'Paris', enfants: [{ first_name: 'Tom\nJo' }] }, 'answers.enfants[0].first_name'],
+        // No control characters in text: NUL, line breaks, tabs, C1.
+        [{ ville: 'Pa\u0000ris' }, 'answers.ville'],
+        [{ ville: 'Paris\nLyon' }, 'answers.ville'],
+        [{ ville: 'Paris\t' }, 'answers.ville'],
+        [{ ville: 'Paris\u0085' }, 'answers.ville'],
       ];
       for (const [answers, field] of cases) expectProblem(await pub('POST', token, { body: { answers } }), 400, field);
       expectProblem(await pub('POST', token, { body: { answers: {} } }), 400, 'answers');
