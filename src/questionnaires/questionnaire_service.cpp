@@ -246,18 +246,23 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
   else if (t == "street") a.street = s, in.address = a;
   else if (t == "postcode") a.postcode = s, in.address = a;
   else if (t == "city") a.city = s, in.address = a;
+  // The answer comes first. An address or a number the profile already has (written otherwise:
+  // "07.80.28.00.95" for "07 80 28 00 95") keeps its entry as it is, with its label.
   else if (t == "email") {
-    std::vector<EmailAddress> emails{{s, "questionnaire"}};
+    auto same = [&](const EmailAddress& e) { return text::to_lower(e.email) == text::to_lower(s); };
+    auto known = std::find_if(cur.emails.begin(), cur.emails.end(), same);
+    std::vector<EmailAddress> emails{known != cur.emails.end() ? *known : EmailAddress{s, "questionnaire"}};
     for (const auto& e : cur.emails)
-      if (text::to_lower(e.email) != text::to_lower(s)) emails.push_back(e);
+      if (!same(e)) emails.push_back(e);
     in.emails = emails;
   } else if (t == "phone") {
     Phone given = normalize_phone(s);
-    std::vector<Phone> phones{Phone{.raw = s, .label = "questionnaire"}};
-    for (const auto& p : cur.phones) {
-      bool same = given.e164 ? p.e164 == given.e164 : p.raw == given.raw;
-      if (!same) phones.push_back(Phone{.raw = p.raw, .label = p.label});
-    }
+    auto same = [&](const Phone& p) { return given.e164 ? p.e164 == given.e164 : p.raw == given.raw; };
+    auto known = std::find_if(cur.phones.begin(), cur.phones.end(), same);
+    std::vector<Phone> phones{known != cur.phones.end() ? Phone{.raw = known->raw, .label = known->label}
+                                                        : Phone{.raw = s, .label = "questionnaire"}};
+    for (const auto& p : cur.phones)
+      if (!same(p)) phones.push_back(Phone{.raw = p.raw, .label = p.label});
     in.phones = phones;
   } else if (t.starts_with("custom_fields.")) {
     auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == t.substr(14); });

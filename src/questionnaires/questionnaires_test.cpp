@@ -309,6 +309,36 @@ TEST_P(QuestionnaireTest, AnEmailOfAnotherCustomerIsFlaggedAndTellsTheLinkHolder
   }));
 }
 
+TEST_P(QuestionnaireTest, ANumberOrAddressTheProfileHasKeepsItsEntry) {
+  customers::CustomerInput in;
+  in.last_name = "Roux";
+  in.emails = std::vector<customers::EmailAddress>{{"Paul.Roux@exemple.fr", "perso"}};
+  in.phones = std::vector<customers::Phone>{{.raw = "04 78 00 00 01", .label = "fixe"}, {.raw = "07 80 28 00 95", .label = "mobile"}};
+  auto c = customers_->create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q);
+  auto token = *svc_->issue_link(q->id, c->id, 86'400'000, actor_);
+  auto r = svc_->answer(token, {{"mobile", std::string("07.80.28.00.95")}, {"courriel", std::string("paul.roux@exemple.fr")}});
+  ASSERT_TRUE(r) << r.error().field << ": " << r.error().message;
+  auto after = customers_->get(c->id);
+  ASSERT_EQ(after->phones.size(), 2u);
+  EXPECT_EQ(after->phones[0].raw, "07 80 28 00 95");  // as it was written, first now: the answer
+  EXPECT_EQ(after->phones[0].label, "mobile");
+  EXPECT_EQ(after->phones[1].raw, "04 78 00 00 01");
+  EXPECT_EQ(after->phones[1].label, "fixe");
+  ASSERT_EQ(after->emails.size(), 1u);
+  EXPECT_EQ(after->emails[0].email, "Paul.Roux@exemple.fr");
+  EXPECT_EQ(after->emails[0].label, "perso");
+  // A new number is added first, labelled as given through the questionnaire.
+  ASSERT_TRUE(svc_->answer(token, {{"mobile", std::string("06 11 22 33 44")}}));
+  after = customers_->get(c->id);
+  ASSERT_EQ(after->phones.size(), 3u);
+  EXPECT_EQ(after->phones[0].raw, "06 11 22 33 44");
+  EXPECT_EQ(after->phones[0].label, "questionnaire");
+  EXPECT_EQ(after->phones[1].label, "mobile");
+}
+
 TEST_P(QuestionnaireTest, LinksAreSignedAndExpire) {
   auto q = svc_->create(qualification(), actor_);
   ASSERT_TRUE(q);

@@ -566,6 +566,14 @@ for (const driver of drivers()) {
       assert.deepEqual(phones, ['+33698765432']);
     });
 
+    test('a number the profile already has, written otherwise, keeps its entry and label', async () => {
+      const { c, t } = await answeringAgain({ last_name: 'Blanc', phones: [{ number: '07 80 28 00 95', label: 'mobile' }] });
+      const r = await pub('POST', t, { body: { answers: { mobile: '07.80.28.00.95' } } });
+      assert.equal(r.status, 200, show(r));
+      const phones = (await getCustomer(c.id)).phones.map(({ number, label, e164 }) => ({ number, label, e164 }));
+      assert.deepEqual(phones, [{ number: '07 80 28 00 95', label: 'mobile', e164: '+33780280095' }]);
+    });
+
     test('"no children" is answered with an empty list', async () => {
       const { c, t } = await answeringAgain({ last_name: 'Morel', household: [{ relation: 'enfant', first_name: 'Léa' }] });
       const r = await pub('POST', t, { body: { answers: { enfants: [] } } });
