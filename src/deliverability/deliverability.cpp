@@ -37,17 +37,23 @@ Result<std::string> key_of(std::string_view email) {
   return text::to_lower(e);
 }
 
-// The customer's postal address as one comparable key (accents, case and spacing folded), or
-// nullopt when no live customer has the id.
-Result<std::optional<std::string>> address_key(storage::Tx& tx, int64_t customer_id) {
+// A customer's postal address as the flags see it.
+struct PostalAddress {
+  std::string key;     // one comparable key (accents, case and spacing folded)
+  bool none = true;    // no street, postcode or city: nowhere mail could be sent
+};
+
+// The live customer's postal address, or nullopt when no live customer has the id.
+Result<std::optional<PostalAddress>> address_of(storage::Tx& tx, int64_t customer_id) {
   Value c[] = {customer_id};
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
       tx.one("SELECT street, street2, postcode, city, country FROM customers WHERE id = $1 AND deleted_at IS NULL", c));
-  if (!row) return std::optional<std::string>();
-  std::string key;
-  for (int i = 0; i < 5; ++i) key += text::search_key(row->str(i)) + "|";
-  return std::optional<std::string>(std::move(key));
+  if (!row) return std::optional<PostalAddress>();
+  PostalAddress a;
+  for (int i = 0; i < 5; ++i) a.key += text::search_key(row->str(i)) + "|";
+  a.none = text::trim(row->str(0)).empty() && text::trim(row->str(2)).empty() && text::trim(row->str(3)).empty();
+  return std::optional<PostalAddress>(std::move(a));
 }
 
 }  // namespace
@@ -230,11 +236,19 @@ Result<bool> DeliverabilityService::sendable(std::string_view email) {
 }
 
 Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor) {
+  reason = text::trim(reason);
+  if (text::utf8_length(reason) > kMaxPostalReason)
+    return Error::invalid_argument("reason", fmt::format("is longer than {} characters", kMaxPostalReason));
+  if (text::has_control_character(reason))
+    return Error::invalid_argument("reason", "cannot contain a line break, a tab or another control character");
   Millis now = clock_.now();
   return db_.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<PostalAddress> address, address_of(tx, customer_id));
     if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
-    Value p[] = {customer_id, std::string(reason.empty() ? "returned mail" : reason), now, *address};
+    // The state of the customer, not the request, is at fault: 409 naming the missing address.
+    if (address->none)
+      return Error{Code::kConflict, "address", "the customer has no postal address: there is no mail to come back"};
+    Value p[] = {customer_id, std::string(reason.empty() ? "returned mail" : reason), now, address->key};
     FIDELIS_RETURN_IF_ERROR(tx.exec(
         "INSERT INTO postal_npai (customer_id, reason, at, address_key) VALUES ($1, $2, $3, $4) ON CONFLICT (customer_id) "
         "DO UPDATE SET reason = excluded.reason, at = excluded.at, address_key = excluded.address_key",
@@ -268,7 +282,7 @@ Status DeliverabilityService::record_sent(std::string_view email) {
 Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
   PostalNpai out;
   FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<PostalAddress> address, address_of(tx, customer_id));
     if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
     Value c[] = {customer_id};
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> flag,
@@ -277,7 +291,7 @@ Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
     out.reason = flag->str(0);
     out.at = flag->i64(1);
     // A flag from before addresses were kept with it applies to the address the customer has.
-    out.npai = flag->str(2).empty() || flag->str(2) == *address;
+    out.npai = flag->str(2).empty() || flag->str(2) == address->key;
     out.address_changed = !out.npai;
     return ok();
   }));
@@ -287,10 +301,11 @@ Result<PostalNpai> DeliverabilityService::postal_npai(int64_t customer_id) {
 Status DeliverabilityService::clear_postal_npai(int64_t customer_id, const audit::Actor& actor) {
   Millis now = clock_.now();
   return db_.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> address, address_key(tx, customer_id));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<PostalAddress> address, address_of(tx, customer_id));
     if (!address) return Error::not_found("id", fmt::format("no customer {}", customer_id));
     Value c[] = {customer_id};
-    FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM postal_npai WHERE customer_id = $1", c));
+    FIDELIS_ASSIGN_OR_RETURN(int64_t removed, tx.exec("DELETE FROM postal_npai WHERE customer_id = $1", c));
+    if (removed == 0) return ok();  // no flag: nothing happened, nothing to audit
     return audit::record(tx, actor, {"postal.npai_cleared", "customer", std::to_string(customer_id), std::nullopt, std::nullopt},
                          now);
   });

@@ -81,11 +81,15 @@ class DeliverabilityService {
   // False for hard bounces, complaints and unsubscribes: campaigns skip them.
   Result<bool> sendable(std::string_view email);
   // Postal NPAI: mail sent to customer `id`'s postal address came back. The flag is kept with the
-  // address it was raised for and applies while the customer's address is that one. NotFound
-  // ("id") when no live customer has the id.
+  // address it was raised for and applies while the customer's address is that one. `reason`
+  // ("returned mail" when empty): at most kMaxPostalReason characters, no control character
+  // (InvalidArgument "reason"). NotFound ("id") when no live customer has the id; Conflict
+  // ("address") when the customer has no postal address (no street, postcode or city).
   Status flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor);
+  static constexpr size_t kMaxPostalReason = 500;
   Result<PostalNpai> postal_npai(int64_t customer_id);
-  // An admin's "mail reaches this address again": removes the flag (audited).
+  // An admin's "mail reaches this address again": removes the flag (audited). Without a flag,
+  // nothing happens and nothing is audited.
   Status clear_postal_npai(int64_t customer_id, const audit::Actor& actor);
   // For /metrics: the last computed overall rate and whether the alert is on.
   double last_rate() const { return last_rate_.load(); }

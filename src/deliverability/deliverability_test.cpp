@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -218,6 +219,48 @@ TEST_P(DeliverabilityTest, APostalFlagFromBeforeAddressesWereKeptStillApplies) {
   EXPECT_TRUE(flag->npai);
   EXPECT_FALSE(flag->address_changed);
   EXPECT_EQ(flag->reason, "returned mail");
+}
+
+TEST_P(DeliverabilityTest, PostalFlagsNeedAnAddressAndAShortPlainReason) {
+  customers::CustomerService customers(*t_.db, clock_);
+  customers::CustomerInput in;
+  in.last_name = "Sans Adresse";
+  in.address = customers::Address{std::nullopt, std::nullopt, std::nullopt, std::nullopt, "FR"};  // a country is no address
+  auto none = customers.create(in, actor_);
+  ASSERT_TRUE(none) << none.error().message;
+  auto refused = svc_->flag_postal_npai(none->id, "", actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kConflict);
+  EXPECT_EQ(refused.error().field, "address");
+  EXPECT_FALSE(svc_->postal_npai(none->id)->npai);
+
+  in.last_name = "Garnier";
+  in.address = customers::Address{"3 place Bellecour", std::nullopt, "69002", "Lyon", "FR"};
+  auto c = customers.create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  std::string longest;
+  for (int i = 0; i < 500; ++i) longest += "é";
+  EXPECT_EQ(svc_->flag_postal_npai(c->id, longest + "e", actor_).error().field, "reason");
+  for (std::string bad : {std::string("retour\0", 7), std::string("retour\nà l'expéditeur"), std::string("a\tb"),
+                          std::string("a\xC2\x9F")})
+    EXPECT_EQ(svc_->flag_postal_npai(c->id, bad, actor_).error().field, "reason");
+  EXPECT_FALSE(svc_->postal_npai(c->id)->npai);
+  ASSERT_TRUE(svc_->flag_postal_npai(c->id, longest, actor_));  // 500 characters, 1000 bytes
+  EXPECT_EQ(svc_->postal_npai(c->id)->reason, longest);
+
+  // Clearing writes one audit entry for the flag it removes, none when there is no flag.
+  auto cleared = [&] {
+    auto page = audit::list(*t_.db, {.entity = "customer", .entity_id = std::to_string(c->id), .limit = 500});
+    EXPECT_TRUE(page);
+    return std::count_if(page->items.begin(), page->items.end(),
+                         [](const audit::Entry& e) { return e.change.action == "postal.npai_cleared"; });
+  };
+  ASSERT_TRUE(svc_->clear_postal_npai(c->id, actor_));
+  EXPECT_EQ(cleared(), 1);
+  ASSERT_TRUE(svc_->clear_postal_npai(c->id, actor_));
+  ASSERT_TRUE(svc_->clear_postal_npai(c->id, actor_));
+  EXPECT_EQ(cleared(), 1);
+  EXPECT_EQ(svc_->clear_postal_npai(999999, actor_).error().code, Code::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, DeliverabilityTest, ::testing::Values("sqlite", "postgres"),

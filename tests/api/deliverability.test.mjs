@@ -269,6 +269,9 @@ for (const driver of drivers()) {
       assert.equal((await call('DELETE', path, { role: 'viewer' })).status, 403);
       assert.equal((await call('DELETE', path)).status, 204);
       assert.deepEqual(await read(), { npai: false, reason: null, at: null, address_changed: false });
+      // Clearing again: nothing happens, and nothing is written to the audit log.
+      assert.equal((await call('DELETE', path)).status, 204);
+      assert.equal((await call('DELETE', path)).status, 204);
       expectProblem(await call('GET', '/api/v1/customers/999999/postal-npai', { role: 'viewer' }), 404, 'id');
       const audit = await call('GET', `/api/v1/audit?entity=customer&entity_id=${c.body.id}`, { role: 'admin' });
       assert.equal(audit.body.items.filter((e) => e.action === 'postal.npai').length, 3, show(audit));
@@ -276,6 +279,32 @@ for (const driver of drivers()) {
       const del = await call('DELETE', `/api/v1/customers/${c.body.id}`);
       assert.equal(del.status, 204, show(del));
       expectProblem(await call('POST', path), 404, 'id');
+    });
+
+    test('a postal NPAI reason is short plain text, and a customer without an address cannot be flagged', async () => {
+      const c = await call('POST', '/api/v1/customers', {
+        body: { last_name: 'Perrin', address: { street: '5 rue Victor Hugo', postcode: '69002', city: 'Lyon' } },
+      });
+      assert.equal(c.status, 201, show(c));
+      const path = `/api/v1/customers/${c.body.id}/postal-npai`;
+      expectProblem(await call('POST', path, { body: { reason: 'x'.repeat(501) } }), 400, 'reason');
+      expectProblem(await call('POST', path, { body: { reason: 'x'.repeat(100_000) } }), 400, 'reason');
+      expectProblem(await call('POST', path, { body: { reason: 'retour\u0000' } }), 400, 'reason');
+      expectProblem(await call('POST', path, { body: { reason: 'retour\nexpéditeur' } }), 400, 'reason');
+      assert.equal((await call('GET', path, { role: 'viewer' })).body.npai, false, 'a refused flag is not stored');
+      const longest = 'é'.repeat(500);  // 500 characters, 1000 bytes
+      assert.equal((await call('POST', path, { body: { reason: longest } })).status, 204);
+      assert.equal((await call('GET', path, { role: 'viewer' })).body.reason, longest);
+
+      const none = await call('POST', '/api/v1/customers', { body: { last_name: 'Nomade', emails: ['nomade@example.fr'] } });
+      assert.equal(none.status, 201, show(none));
+      const nonePath = `/api/v1/customers/${none.body.id}/postal-npai`;
+      const refused = await call('POST', nonePath);
+      expectProblem(refused, 409, 'address');
+      assert.match(refused.body.detail, /no postal address/);
+      assert.equal((await call('GET', nonePath, { role: 'viewer' })).body.npai, false);
+      const audit = await call('GET', `/api/v1/audit?entity=customer&entity_id=${none.body.id}`, { role: 'admin' });
+      assert.equal(audit.body.items.filter((e) => e.action.startsWith('postal.')).length, 0, show(audit));
     });
 
     test('agents, sales and viewers may read a status but not feed bounces or read the rates', async () => {
