@@ -158,7 +158,10 @@ std::optional<Guess> guess(std::string_view header) {
     std::vector<std::string_view> words = words_of(key);
     for (size_t n = words.size(); n > 0 && !g; --n) {
       std::string head;
-      for (size_t i = 0; i < n; ++i) head += (i ? " " : "") + std::string(words[i]);
+      for (size_t i = 0; i < n; ++i) {
+        if (i > 0) head += ' ';
+        head.append(words[i]);
+      }
       auto t = exact(head);
       if (!t || (*t != Target::kEmail && *t != Target::kPhone)) continue;
       bool rest_known = true;

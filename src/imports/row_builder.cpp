@@ -188,7 +188,10 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_full_nam
   };
   auto join = [&](size_t from, size_t to) {
     std::string out;
-    for (size_t i = from; i < to; ++i) out += (i > from ? " " : "") + words[i];
+    for (size_t i = from; i < to; ++i) {
+      if (i > from) out += ' ';
+      out += words[i];
+    }
     return out;
   };
   size_t caps = static_cast<size_t>(std::count_if(words.begin(), words.end(), capitals));
