@@ -673,6 +673,34 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
   EXPECT_TRUE(svc.get(id)->consents[0].granted);
 }
 
+TEST_P(ImportTest, ARowMatchingTwoPeopleAPersonSeparatedGoesToReview) {
+  Importer importer(*t_.db, clock_);
+  const std::string head = "id,first_name,last_name,email,phone,street,postcode,city,birth_date,tags\n";
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_s1.csv", head + "1,Jeanne,Durandal,ja@exemple.fr,0611111111,5 rue A,75011,Paris,1980-01-01,t1\n"),
+                            .source = "a"},
+                           actor_));
+  auto second = importer.run({.path = write_temp(GetParam() + "_s2.csv", head + "2,Jeanne,Durandal,,0611111111,5 rue A,75011,Paris,1980-01-01,t2\n"),
+                              .source = "b"},
+                             actor_);
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_EQ(second->merged, 1);
+  merging::MergeService merges(*t_.db, clock_);
+  auto merge = t_.db->one("SELECT id FROM customer_merges");
+  ASSERT_TRUE(merges.unmerge((*merge)->i64(0), actor_));  // a person: these are two people
+  // A row like both of them: merging it into either would be a guess.
+  auto third = importer.run({.path = write_temp(GetParam() + "_s3.csv", head + "2,Jeanne,Durandal,,+33611111111,5 rue A,75011,Paris,1980-01-01,t2|t3\n"),
+                             .source = "export"},
+                            actor_);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->merged, 0);
+  EXPECT_EQ(third->accepted, 1);
+  EXPECT_EQ(third->queued, 1);
+  auto reviews = t_.db->one("SELECT COUNT(*) FROM merge_reviews WHERE status = 'pending'");
+  EXPECT_EQ((*reviews)->i64(0), 2);  // the new record with each of them
+  auto tags = t_.db->one("SELECT COUNT(*) FROM customer_tags WHERE tag = 't3'");
+  EXPECT_EQ((*tags)->i64(0), 1);  // on the new record only
+}
+
 TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0612345678\r\n";

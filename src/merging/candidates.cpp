@@ -68,6 +68,29 @@ std::vector<Candidate> score_rows(const dedup::Record& r, const storage::Rows& r
   return out;
 }
 
+// Two or more customers the record would merge into, among whom a person said two are two people
+// (a rejected review, an undone merge): which one the record is, is a guess (they can score alike,
+// one having an e-mail the record lacks), so none is merged into; each goes to review.
+Status review_known_distinct(storage::Tx& tx, std::vector<Candidate>& found) {
+  std::vector<int64_t> merging_into;
+  for (const Candidate& c : found)
+    if (c.decision == dedup::Decision::kMerge) merging_into.push_back(c.customer_id);
+  if (merging_into.size() < 2) return ok();
+  std::vector<Value> p;
+  std::string a = storage::append_in_list(p, merging_into);
+  std::string b = storage::append_in_list(p, merging_into);
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> distinct,
+      tx.one(fmt::format("SELECT 1 FROM merge_reviews WHERE status = 'rejected' AND customer_a IN ({}) AND customer_b IN ({}) "
+                         "LIMIT 1",
+                         a, b),
+             p));
+  if (!distinct) return ok();
+  for (Candidate& c : found)
+    if (c.decision == dedup::Decision::kMerge) c.decision = dedup::Decision::kReview;
+  return ok();
+}
+
 }  // namespace
 
 BlockParts block_parts(const dedup::Record& r) {
@@ -91,7 +114,9 @@ Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Rec
                                                int64_t exclude) {
   std::vector<Value> p = block_params(r, exclude);
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, tx.query(candidates_sql(), p));
-  return score_rows(r, rows, model);
+  std::vector<Candidate> found = score_rows(r, rows, model);
+  FIDELIS_RETURN_IF_ERROR(review_known_distinct(tx, found));
+  return found;
 }
 
 Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Record& r, std::span<const int64_t> ids,
@@ -107,7 +132,9 @@ Result<std::vector<Candidate>> score_candidates(storage::Tx& tx, const dedup::Re
       tx.query(fmt::format("SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ({}) AND {}",
                            kRecordColumns, in_list, kInSomeBlock),
                p));
-  return score_rows(r, rows, model);
+  std::vector<Candidate> found = score_rows(r, rows, model);
+  FIDELIS_RETURN_IF_ERROR(review_known_distinct(tx, found));
+  return found;
 }
 
 }  // namespace fidelis::merging

@@ -78,7 +78,9 @@ struct Candidate {
 };
 
 // Live customers that may be the person of `r`, scored, at or above the model's review threshold,
-// best first. `exclude` (e.g. the record itself once inserted) is never returned. At most
+// best first. When two or more would be merged into and a person said two of them are two people
+// (a rejected review, an undone merge), those go to review instead: which one the record is, is a
+// guess. `exclude` (e.g. the record itself once inserted) is never returned. At most
 // `kMaxCandidates` customers are scored: a very common name alone cannot make the search slow.
 inline constexpr int kMaxCandidates = 200;
 Result<std::vector<Candidate>> find_candidates(storage::Tx& tx, const dedup::Record& r, const dedup::Model& model,
