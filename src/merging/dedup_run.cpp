@@ -196,6 +196,14 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   d.compared = static_cast<int64_t>(matched->stats.compared_pairs);
   d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
   d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);
+  // What the run would act on, as `--pairs` says: less the pairs a person said are two people.
+  auto rejected = rejected_pairs(db_);
+  if (!rejected) return finish(rejected.error());
+  for (const dedup::ScoredPair& p : matched->pairs) {
+    if (!rejected->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)})) continue;
+    --(p.decision == dedup::Decision::kMerge ? d.pairs_merge : d.pairs_review);
+    if (options.dry_run) ++d.skipped;
+  }
   if (Status st = db_.transact([&](storage::Tx& tx) { return save(tx, d); }); !st) return finish(st);
   report();
   if (options.dry_run) return finish(ok());

@@ -566,9 +566,15 @@ TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes
   ASSERT_TRUE(merges);
   ASSERT_EQ(merges->size(), 2u);
   ASSERT_TRUE(svc_->unmerge(merges->at(0).id, actor_));
+  // A dry run forecasts what the run does: the separated pair is not to merge but skipped.
+  auto forecast = svc_->run_dedup({.dry_run = true}, actor_);
+  ASSERT_TRUE(forecast);
+  EXPECT_EQ(forecast->pairs_merge, 0);
+  EXPECT_EQ(forecast->skipped, 1);
   auto third = svc_->run_dedup({}, actor_);
   ASSERT_TRUE(third);
   EXPECT_EQ(third->merged, 0);
+  EXPECT_EQ(third->pairs_merge, 0);
   EXPECT_EQ(customers_->list({})->items.size(), 5u);
 }
 
