@@ -398,6 +398,23 @@ int run(int argc, char** argv) {
                     c.phones && !c.phones->empty() ? (*c.phones)[0].e164.value_or((*c.phones)[0].raw).c_str() : "",
                     c.address ? c.address->postcode.value_or("").c_str() : "", c.address ? c.address->city.value_or("").c_str() : "",
                     c.birth_date.value_or("").c_str());
+        // What the line above leaves out: the other e-mails and phones, the street, tags and ids.
+        if (c.emails && c.emails->size() > 1)
+          for (size_t i = 1; i < c.emails->size(); ++i) std::printf("    e-mail %s\n", (*c.emails)[i].email.c_str());
+        if (c.phones && c.phones->size() > 1)
+          for (size_t i = 1; i < c.phones->size(); ++i)
+            std::printf("    phone %s\n", (*c.phones)[i].e164.value_or((*c.phones)[i].raw).c_str());
+        if (c.address && (c.address->street || c.address->street2 || c.address->country))
+          std::printf("    address %s%s%s%s%s\n", c.address->street.value_or("").c_str(), c.address->street2 ? ", " : "",
+                      c.address->street2.value_or("").c_str(), c.address->country ? " " : "",
+                      c.address->country.value_or("").c_str());
+        if (c.tags && !c.tags->empty()) {
+          std::string tags;
+          for (const std::string& t : *c.tags) tags += (tags.empty() ? "" : ", ") + t;
+          std::printf("    tags %s\n", tags.c_str());
+        }
+        for (const auto& x : c.external_ids.value_or(std::vector<customers::ExternalId>{}))
+          std::printf("    id in %s: %s\n", x.source.c_str(), x.id.c_str());
         for (const auto& k : c.consents.value_or(std::vector<customers::Consent>{}))
           std::printf("    consent %s:%s %s\n", std::string(customers::channel_name(k.channel)).c_str(),
                       std::string(customers::purpose_name(k.purpose)).c_str(), k.granted ? "given" : "withdrawn");
