@@ -404,7 +404,7 @@ int run(int argc, char** argv) {
         if (c.phones && c.phones->size() > 1)
           for (size_t i = 1; i < c.phones->size(); ++i)
             std::printf("    phone %s\n", (*c.phones)[i].e164.value_or((*c.phones)[i].raw).c_str());
-        if (c.address && (c.address->street || c.address->street2 || c.address->country))
+        if (c.address && (c.address->street || c.address->street2))
           std::printf("    address %s%s%s%s%s\n", c.address->street.value_or("").c_str(), c.address->street2 ? ", " : "",
                       c.address->street2.value_or("").c_str(), c.address->country ? " " : "",
                       c.address->country.value_or("").c_str());

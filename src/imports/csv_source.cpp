@@ -25,6 +25,8 @@ constexpr size_t kSample = 64 << 10;
 // A quoted field may span lines, up to this much text for its record: past it, the quote that
 // opened the field is taken for a stray one (as at the end of the file).
 constexpr size_t kMaxRecordBytes = 1 << 20;
+// What a byte the file's encoding leaves undefined becomes (U+FFFD, the replacement character).
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
 // UTF-8: valid (a character cut at the end of the sample aside), or nearly: a line or two pasted
 // from a Windows-1252 file among many UTF-8 characters (at least four valid characters above
@@ -99,6 +101,25 @@ char line_break_of(std::string_view sample) {
   return sample.find('\n') == std::string_view::npos && sample.find('\r') != std::string_view::npos ? '\r' : '\n';
 }
 
+// Mac OS Roman, what Excel for Mac writes as "CSV (Macintosh)", puts French accented letters
+// (é 0x8E, è 0x8F, à 0x88, ç 0x8D, ê 0x90...) in 0x80-0x9F, where Windows-1252 has symbols and
+// undefined bytes, and Windows-1252 puts them in 0xC0-0xFF: whichever holds more of the sample's
+// accented letters is its encoding. (0x91, 0x94, 0x95 are left out: curly quotes and a bullet in
+// Windows-1252.)
+bool mac_roman(std::string_view sample) {
+  int mac = 0, windows = 0;
+  for (char ch : sample) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case 0x83: case 0x87: case 0x88: case 0x89: case 0x8A: case 0x8D: case 0x8E: case 0x8F:
+      case 0x90: case 0x99: case 0x9A: case 0x9D: case 0x9E: case 0x9F: ++mac; break;
+      default:
+        if (c >= 0xC0 && c != 0xD7 && c != 0xF7) ++windows;
+    }
+  }
+  return mac > windows;
+}
+
 }  // namespace
 
 Dialect detect_dialect(std::string_view sample) {
@@ -116,7 +137,7 @@ Dialect detect_dialect(std::string_view sample) {
     // Other single-byte guesses come from samples too short to tell (a few accented names read as
     // MAC-CENTRALEUROPE): the files Fidelis imports are French and Western European, so they are
     // Windows-1252 too. Only UTF-16 and UTF-32, which have no such doubt, are kept as found.
-    if (!found.starts_with("UTF-16") && !found.starts_with("UTF-32")) found = "WINDOWS-1252";
+    if (!found.starts_with("UTF-16") && !found.starts_with("UTF-32")) found = mac_roman(sample) ? "MACINTOSH" : "WINDOWS-1252";
     d.encoding = found;
   }
   // The header's field count must hold on most lines (a line ending in one more delimiter, as
@@ -205,6 +226,17 @@ struct CsvSource::Impl {
     r.line = impl->record_start;
     r.fields = std::move(impl->fields);
     impl->fields.clear();
+    if (impl->conv != reinterpret_cast<iconv_t>(-1)) {
+      auto bad = std::find_if(r.fields.begin(), r.fields.end(),
+                              [](const std::string& f) { return f.find(kReplacement) != std::string::npos; });
+      if (bad != r.fields.end()) {
+        r.malformed = fmt::format("line {}: a byte that is no character in {} (shown as \u00AB{}\u00BB): the line was "
+                                  "perhaps saved in another encoding",
+                                  r.line, impl->dialect.encoding, kReplacement);
+        r.malformed_column = static_cast<size_t>(bad - r.fields.begin());
+        r.raw = csv_line(r.fields, impl->dialect.delimiter);
+      }
+    }
     impl->ready.push_back(std::move(r));
   }
 
@@ -230,9 +262,19 @@ struct CsvSource::Impl {
     size_t in_left = raw.size();
     char* out_p = out.data();
     size_t out_left = out.size();
-    if (iconv(conv, &in_p, &in_left, &out_p, &out_left) == static_cast<size_t>(-1) && errno != EINVAL)
-      return Error::invalid_argument("file", "text that is not valid " + dialect.encoding + " near byte " +
-                                                 std::to_string(bytes_read - static_cast<int64_t>(in_left)));
+    const bool single_byte = !dialect.encoding.starts_with("UTF-");
+    while (iconv(conv, &in_p, &in_left, &out_p, &out_left) == static_cast<size_t>(-1) && errno != EINVAL) {
+      // A byte a single-byte encoding leaves undefined (0x81 in Windows-1252) becomes U+FFFD, and
+      // the record holding it is set aside (on_record): one bad byte costs its line, not the file.
+      if (errno != EILSEQ || !single_byte || out_left < 3)
+        return Error::invalid_argument("file", "text that is not valid " + dialect.encoding + " near byte " +
+                                                   std::to_string(bytes_read - static_cast<int64_t>(in_left)));
+      std::memcpy(out_p, kReplacement.data(), kReplacement.size());
+      out_p += kReplacement.size();
+      out_left -= kReplacement.size();
+      ++in_p;
+      --in_left;
+    }
     out.resize(out.size() - out_left);
     converted_in += static_cast<int64_t>(raw.size() - in_left);
     converted_out += static_cast<int64_t>(out.size());

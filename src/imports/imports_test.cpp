@@ -67,6 +67,37 @@ TEST(Dialect, RecognisesEncodingAndDelimiter) {
   EXPECT_EQ(detect_dialect(trailing).delimiter, ';');
 }
 
+TEST(CsvSource, MacRomanFilesOfExcelForMacAreRecognised) {
+  // "Nom;Prénom;Ville\rGérard;Hélène;Saint-Étienne\r" as Excel for Mac saves a CSV (Macintosh).
+  auto path = write_temp("mac.csv", "Nom;Pr\x8Enom;Ville\rG\x8Erard;H\x8El\x8Fne;Saint-\x83tienne\rLe\x8D;Fran\x8Doise;Orl\x8Eans\r");
+  auto src = CsvSource::open(path);
+  ASSERT_TRUE(src);
+  EXPECT_EQ((*src)->dialect().encoding, "MACINTOSH");
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].fields[1], "Prénom");
+  EXPECT_EQ(rows[1].fields[1], "Hélène");
+  EXPECT_EQ(rows[1].fields[2], "Saint-Étienne");
+  EXPECT_EQ(rows[2].fields[1], "Françoise");
+  // Windows-1252 French text stays Windows-1252, curly quotes and all.
+  EXPECT_EQ(detect_dialect("Nom;Pr\xE9nom\r\nO\x92Brien;H\xE9l\xE8ne\r\n").encoding, "WINDOWS-1252");
+}
+
+TEST(CsvSource, AByteTheEncodingLacksSetsItsLineAsideOnly) {
+  std::string csv = "Nom;Pr\xE9nom;E-mail\r\nDupont;J\xE9r\xF4me;j@exemple.fr\r\nL\x81on;Paul;p@exemple.fr\r\n";
+  for (int i = 0; i < 30; ++i) csv += "Petit;H\xE9l\xE8ne;h" + std::to_string(i) + "@exemple.fr\r\n";
+  auto path = write_temp("undefined.csv", csv);
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 33u);
+  EXPECT_FALSE(rows[1].malformed);
+  EXPECT_EQ(rows[1].fields[1], "Jérôme");
+  ASSERT_TRUE(rows[2].malformed);
+  EXPECT_EQ(rows[2].line, 3);
+  EXPECT_EQ(rows[2].malformed_column, 0u);
+  EXPECT_NE(rows[2].malformed->find("WINDOWS-1252"), std::string::npos) << *rows[2].malformed;
+  EXPECT_FALSE(rows[3].malformed);
+}
+
 TEST(CsvSource, QuotingLinesAndConversion) {
   auto path = write_temp("quoting.csv",
                          "Nom;Adresse;Note\r\n"
