@@ -5,6 +5,7 @@
 #include <chrono>
 #include <charconv>
 #include <algorithm>
+#include <tuple>
 #include <cctype>
 #include <ctime>
 #include <vector>
@@ -128,7 +129,7 @@ int month_from_name(std::string w) {
 
 }  // namespace
 
-Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, Millis now) {
+Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, Millis now, DateOrder order) {
   std::string_view s = raw;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -174,16 +175,28 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
   for (size_t i = 0; i + 1 < tokens.size(); ++i)
     if (tokens[i + 1] == "er" && std::isdigit(static_cast<unsigned char>(tokens[i][0]))) tokens.erase(tokens.begin() + static_cast<long>(i) + 1);
   auto is_num = [](const std::string& t) { return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }); };
-  int current_year = 1970 + static_cast<int>(now / 1000 / 86400 / 365.2425);
+  const Civil today = civil_from_days(now >= 0 ? now / 86'400'000 : (now - 86'399'999) / 86'400'000);
+  const int current_year = static_cast<int>(today.year);
+  bool two_digit_year = false;
   auto year_of = [&](const std::string& t) -> int {
     int y = std::stoi(t);
     if (t.size() == 2) {
+      two_digit_year = true;
       int century = current_year / 100 * 100;
       y = century + y <= current_year ? century + y : century - 100 + y;
     } else if (t.size() != 4) {
       return -1;
     }
     return y;
+  };
+  // A two-digit year whose date would come after today is of the century before ("09/12/26" read on
+  // 2026-12-07 is 1926-12-09, not a date to come).
+  auto in_the_past = [&](Result<Date> r) -> Result<Date> {
+    if (!r || !two_digit_year) return r;
+    Date d = *r;
+    if (std::tuple(d.year, d.month, d.day) <= std::tuple(current_year, static_cast<int>(today.month), static_cast<int>(today.day)))
+      return r;
+    return make_date(d.year - 100, d.month, d.day, field);
   };
   if (tokens.size() != 3) return bad();
   if (is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {
@@ -195,26 +208,45 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     int y = year_of(tokens[2]);
     if (y < 0) return bad();
     int first = std::stoi(tokens[0]), second = std::stoi(tokens[1]);
-    // Day first, as in France; month first only when the second number cannot be a month
-    // (12/25/1990 is unambiguous).
-    auto r = second > 12 && first <= 12 ? make_date(y, first, second, field) : make_date(y, second, first, field);
+    // The number above 12 is the day; when neither is, `order` says (day first, as in France).
+    bool month_first = second > 12 ? first <= 12 : first <= 12 && order == DateOrder::kMonthFirst;
+    auto r = in_the_past(month_first ? make_date(y, first, second, field) : make_date(y, second, first, field));
     return r ? r : bad();
   }
   if (is_num(tokens[0]) && !is_num(tokens[1]) && is_num(tokens[2])) {  // 9 juillet 1984
     int m = month_from_name(tokens[1]);
     int y = year_of(tokens[2]);
     if (m == 0 || y < 0 || tokens[0].size() > 2) return bad();
-    auto r = make_date(y, m, std::stoi(tokens[0]), field);
+    auto r = in_the_past(make_date(y, m, std::stoi(tokens[0]), field));
     return r ? r : bad();
   }
   if (!is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {  // July 9, 1984
     int m = month_from_name(tokens[0]);
     int y = year_of(tokens[2]);
     if (m == 0 || y < 0 || tokens[1].size() > 2) return bad();
-    auto r = make_date(y, m, std::stoi(tokens[1]), field);
+    auto r = in_the_past(make_date(y, m, std::stoi(tokens[1]), field));
     return r ? r : bad();
   }
   return bad();
+}
+
+std::optional<DateOrder> date_order_of(std::string_view text) {
+  // The first two runs of digits, when the text starts with one of at most two digits.
+  int numbers[2] = {0, 0};
+  size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  for (int k = 0; k < 2; ++k) {
+    size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') numbers[k] = numbers[k] * 10 + (text[i++] - '0');
+    if (i == start || i - start > 2) return std::nullopt;
+    if (k == 0) {
+      if (i >= text.size() || (text[i] != '/' && text[i] != '-' && text[i] != '.')) return std::nullopt;
+      ++i;
+    }
+  }
+  if (numbers[0] > 12 && numbers[1] <= 12) return DateOrder::kDayFirst;
+  if (numbers[1] > 12 && numbers[0] <= 12) return DateOrder::kMonthFirst;
+  return std::nullopt;
 }
 
 std::string Date::to_string() const { return fmt::format("{:04}-{:02}-{:02}", year, month, day); }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -46,12 +47,20 @@ struct Date {
   auto operator<=>(const Date&) const = default;
 };
 Result<Date> parse_date(std::string_view text, std::string_view field);
+// Which of two numbers that could each be a day or a month ("08/01/1975") comes first.
+enum class DateOrder { kDayFirst, kMonthFirst };
 // Dates as French and international files write them: "1984-07-09", "09/07/1984", "9-7-1984",
-// "09.07.1984", "09/07/84" (two-digit years are the most recent past year with those digits,
-// relative to `now`), "1984/07/09", "9 juillet 1984", "1er juillet 1984", "9 juil. 1984",
-// "July 9, 1984"; a time after the date is dropped ("1984-07-09 00:00:00", "1984-07-09T00:00:00Z",
-// "09/07/1984 00:00"). Day first whenever it is ambiguous (the French order). InvalidArgument naming
-// `field` otherwise.
-Result<Date> parse_date_flexible(std::string_view text, std::string_view field, Millis now);
+// "09.07.1984", "09/07/84" (a two-digit year is in the century that puts the whole date at or
+// before `now`'s: "09/12/26" is 1926 on 2026-12-07), "1984/07/09", "9 juillet 1984", "1er juillet
+// 1984", "9 juil. 1984", "July 9, 1984"; a time after the date is dropped ("1984-07-09 00:00:00",
+// "1984-07-09T00:00:00Z", "09/07/1984 00:00"). Two numbers that could each be the day or the month
+// are read in `order` (day first, the French order, by default); otherwise the one above 12 is the
+// day ("12/25/1990"). InvalidArgument naming `field` otherwise.
+Result<Date> parse_date_flexible(std::string_view text, std::string_view field, Millis now,
+                                 DateOrder order = DateOrder::kDayFirst);
+// What a numeric date says of the order of its day and month: kDayFirst when its first number is
+// above 12 ("25/12/1990"), kMonthFirst when its second is ("12/25/1990"), nullopt when it cannot
+// tell ("08/01/1975", "1984-07-09", "9 juillet 1984").
+std::optional<DateOrder> date_order_of(std::string_view text);
 
 }  // namespace fidelis

@@ -107,6 +107,23 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_TRUE(d("hier").starts_with("error"));
   EXPECT_TRUE(d("").starts_with("error"));
   EXPECT_EQ(parse_date_flexible("x", "birth_date", now).error().field, "birth_date");
+  // A two-digit year is in the century that leaves the whole date at or before today.
+  Millis december = 1'796'601'600'000;  // 2026-12-07
+  auto on = [&](std::string_view s) { return parse_date_flexible(s, "birth_date", december)->to_string(); };
+  EXPECT_EQ(on("09/07/26"), "2026-07-09");
+  EXPECT_EQ(on("07/12/26"), "2026-12-07");  // today
+  EXPECT_EQ(on("09/12/26"), "1926-12-09");  // later this year: a century ago
+  EXPECT_EQ(on("09/07/27"), "1927-07-09");
+  EXPECT_EQ(on("9 décembre 26"), "1926-12-09");
+  // The order of an ambiguous day and month can be given; unambiguous dates keep their own.
+  EXPECT_EQ(parse_date_flexible("08/01/1975", "d", now, DateOrder::kMonthFirst)->to_string(), "1975-08-01");
+  EXPECT_EQ(parse_date_flexible("08/01/1975", "d", now)->to_string(), "1975-01-08");
+  EXPECT_EQ(parse_date_flexible("25/12/1990", "d", now, DateOrder::kMonthFirst)->to_string(), "1990-12-25");
+  EXPECT_EQ(date_order_of("25/12/1990"), DateOrder::kDayFirst);
+  EXPECT_EQ(date_order_of("12/25/1990"), DateOrder::kMonthFirst);
+  EXPECT_EQ(date_order_of("08/01/1975"), std::nullopt);
+  EXPECT_EQ(date_order_of("1984-07-09"), std::nullopt);
+  EXPECT_EQ(date_order_of("9 juillet 1984"), std::nullopt);
 }
 
 TEST(Email, NormalisesAndRecognisesDisposableDomains) {

@@ -258,6 +258,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   Preview p;
   p.dialect = src->dialect();
   FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
+  FIDELIS_RETURN_IF_ERROR(settle_date_orders(o.path, p.columns, defs));
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
   RowOptions ro{text::to_lower(o.source), country, clock_.now(), o.mx};
   for (int i = 0; i < rows; ++i) {
@@ -287,6 +288,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
   if (!header) return Error::invalid_argument("file", "the file is empty");
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Column> columns, map_columns(header->fields, o.mapping, defs));
+  FIDELIS_RETURN_IF_ERROR(settle_date_orders(o.path, columns, defs));
 
   const Millis start = clock_.now();
   const std::string file_name = file_name_of(o);

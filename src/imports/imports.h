@@ -107,6 +107,11 @@ struct Column {
   // An e-mail or phone column that is not the file's main one ("Email 2", "Other phones",
   // "billing_phone" beside "phone"): its values come after the main column's.
   bool secondary = false;
+  // A date column: how its ambiguous dates ("08/01/1975") are read, as settle_date_orders found the
+  // file writes them; `mixed_date_order` when it writes both orders (its ambiguous dates are then
+  // read day first and flagged).
+  DateOrder date_order = DateOrder::kDayFirst;
+  bool mixed_date_order = false;
 };
 
 // `explicit_mapping`: header -> field name ("first_name", "last_name", "full_name" (first and last
@@ -128,6 +133,14 @@ struct Column {
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
                                         const std::map<std::string, std::string>& explicit_mapping,
                                         const std::vector<customers::CustomFieldDef>& custom_fields);
+
+// Reads, from the first records of the file at `path` (up to 5 000 after the header), in which
+// order each date column (birth date, date custom fields) writes its days and months: month first
+// when some of its dates can only be read so ("12/25/1990") and none can only be read day first.
+// The same file always gives the same answer, so a resumed import reads it as the first run did.
+// NotFound ("file") when the file cannot be opened.
+Status settle_date_orders(const std::string& path, std::span<Column> columns,
+                          const std::vector<customers::CustomFieldDef>& custom_fields);
 
 // ---- a row to a customer (row_builder.cpp) ----
 

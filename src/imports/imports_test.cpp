@@ -1018,6 +1018,41 @@ TEST(BulkImport, AKilledLoadGetsItsIndexesBackAndResumes) {
   EXPECT_EQ(parse_bulk_mode("sometimes").error().field, "bulk");
 }
 
+TEST_P(ImportTest, EachDateColumnIsReadInTheOrderTheFileWritesIt) {
+  Importer importer(*t_.db, clock_);
+  // A file from a US system: one birth date can only be month first, so the ambiguous ones are too.
+  auto us = importer.preview({.path = write_temp(GetParam() + "_us.csv",
+                                                 "email,first name,last name,birthday\n"
+                                                 "a@exemple.fr,Ann,Lee,08/01/1975\n"
+                                                 "b@exemple.fr,Bob,Lee,11/23/1990\n"),
+                              .source = "crm"});
+  ASSERT_TRUE(us) << us.error().message;
+  EXPECT_EQ(us->rows[0].customer->birth_date, "1975-08-01");
+  EXPECT_TRUE(us->rows[0].flags.empty());
+  EXPECT_EQ(us->rows[1].customer->birth_date, "1990-11-23");
+  // A French file: day first.
+  auto fr = importer.preview({.path = write_temp(GetParam() + "_fr.csv",
+                                                 "email;prenom;nom;date de naissance\n"
+                                                 "a@exemple.fr;Anne;Petit;08/01/1975\n"
+                                                 "b@exemple.fr;Paul;Petit;23/11/1990\n"),
+                              .source = "shop"});
+  ASSERT_TRUE(fr) << fr.error().message;
+  EXPECT_EQ(fr->rows[0].customer->birth_date, "1975-01-08");
+  // Both orders in one column: the ambiguous dates are read day first and flagged.
+  auto mixed = importer.preview({.path = write_temp(GetParam() + "_mixed.csv",
+                                                    "email;prenom;nom;date de naissance\n"
+                                                    "a@exemple.fr;Anne;Petit;08/01/1975\n"
+                                                    "b@exemple.fr;Paul;Petit;23/11/1990\n"
+                                                    "c@exemple.fr;Luc;Petit;11/23/1991\n"),
+                                 .source = "shop"});
+  ASSERT_TRUE(mixed) << mixed.error().message;
+  EXPECT_EQ(mixed->rows[0].customer->birth_date, "1975-01-08");
+  ASSERT_EQ(mixed->rows[0].flags.size(), 1u);
+  EXPECT_EQ(mixed->rows[0].flags[0].value, "08/01/1975");
+  EXPECT_NE(mixed->rows[0].flags[0].reason.find("1975-08-01"), std::string::npos) << mixed->rows[0].flags[0].reason;
+  EXPECT_TRUE(mixed->rows[1].flags.empty());
+}
+
 TEST_P(ImportTest, PreviewChangesNothing) {
   Importer importer(*t_.db, clock_);
   auto p = importer.preview({.path = write_temp(GetParam() + "_prev.csv", shop_export()), .source = "boutique"}, 10);

@@ -322,4 +322,35 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
   return out;
 }
 
+Status settle_date_orders(const std::string& path, std::span<Column> columns,
+                          const std::vector<customers::CustomFieldDef>& custom_fields) {
+  auto is_date = [&](const Column& c) {
+    if (c.target == Target::kBirthDate) return true;
+    if (c.target != Target::kCustom) return false;
+    return std::any_of(custom_fields.begin(), custom_fields.end(), [&](const customers::CustomFieldDef& d) {
+      return d.key == c.custom_key && d.type == customers::CustomFieldType::kDate;
+    });
+  };
+  if (std::none_of(columns.begin(), columns.end(), is_date)) return ok();
+  FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(path));
+  std::vector<int> day_first(columns.size()), month_first(columns.size());
+  for (int n = 0; n <= 5000; ++n) {
+    auto rec = src->next();
+    if (!rec || !*rec) break;  // a file unreadable further is the import's to report
+    if (n == 0 || (*rec)->malformed) continue;  // the header, broken records
+    const std::vector<std::string>& fields = (*rec)->fields;
+    for (size_t i = 0; i < columns.size() && i < fields.size(); ++i) {
+      if (!is_date(columns[i])) continue;
+      std::optional<DateOrder> o = date_order_of(fields[i]);
+      if (o == DateOrder::kDayFirst) ++day_first[i];
+      if (o == DateOrder::kMonthFirst) ++month_first[i];
+    }
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    columns[i].date_order = month_first[i] > 0 && day_first[i] == 0 ? DateOrder::kMonthFirst : DateOrder::kDayFirst;
+    columns[i].mixed_date_order = month_first[i] > 0 && day_first[i] > 0;
+  }
+  return ok();
+}
+
 }  // namespace fidelis::imports

@@ -57,7 +57,20 @@ std::optional<bool> yes_no(std::string_view cell) {
   return std::nullopt;
 }
 
-Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now) {
+// A date of a column that writes both orders, which could be read either way: read day first, and
+// said so in a flag.
+std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view value, std::string_view field, Millis now) {
+  if (!col.mixed_date_order) return std::nullopt;
+  auto day = parse_date_flexible(value, field, now, DateOrder::kDayFirst);
+  auto month = parse_date_flexible(value, field, now, DateOrder::kMonthFirst);
+  if (!day || !month || *day == *month) return std::nullopt;
+  return Flag{std::string(field), std::string(value),
+              fmt::format("read as {} (day first); the column also holds dates written month first, by which it "
+                          "would be {}",
+                          day->to_string(), month->to_string())};
+}
+
+Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now, DateOrder order) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
     case CustomFieldType::kInteger: {
@@ -80,7 +93,7 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
       return Error::invalid_argument(field, "expected oui/non, yes/no, true/false or 1/0");
     }
     case CustomFieldType::kDate: {
-      FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(v, field, now));
+      FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(v, field, now, order));
       return CustomValue(d.to_string());
     }
     default: return CustomValue(std::string(v));
@@ -243,6 +256,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   Address address;
   bool has_address = false, country_given = false;
   std::optional<std::string> unchecked_postcode, full_name;
+  std::string birth_date_text;  // as the file writes it, for a flag
   std::string email_column, name_column;
   // The main columns' e-mails and phones first, then the others' ("Email 2", "billing_phone").
   std::vector<EmailAddress> later_emails;
@@ -286,9 +300,14 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         break;
       }
       case Target::kBirthDate: {
-        auto d = parse_date_flexible(value, "birth_date", options.now);
-        if (d) in.birth_date = d->to_string();
-        else out.flags.push_back({"birth_date", value, d.error().message});
+        auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order);
+        if (d) {
+          in.birth_date = d->to_string();
+          birth_date_text = value;
+          if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now)) out.flags.push_back(std::move(*f));
+        } else {
+          out.flags.push_back({"birth_date", value, d.error().message});
+        }
         break;
       }
       case Target::kStreet: address.street = value; has_address = true; break;
@@ -313,11 +332,13 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
                                 [&](const CustomFieldDef& d) { return d.key == col.custom_key; });
         if (def == custom_fields.end()) break;
-        auto v = custom_value(value, *def, options.now);
+        auto v = custom_value(value, *def, options.now, col.date_order);
         if (!v) {
           out.flags.push_back({def->key, value, v.error().message});
           break;
         }
+        if (def->type == CustomFieldType::kDate)
+          if (auto f = ambiguous_date_flag(col, value, def->key, options.now)) out.flags.push_back(std::move(*f));
         if (!in.custom_fields) in.custom_fields.emplace();
         (*in.custom_fields)[def->key] = *v;
         break;
@@ -369,7 +390,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       break;
     }
     const Error& e = st.error();
-    std::string value = value_of(in, e.field);
+    // A flag shows the value as the file wrote it ("09/12/26"), not as it was read.
+    std::string value = e.field == "birth_date" && !birth_date_text.empty() ? birth_date_text : value_of(in, e.field);
     if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
     out.flags.push_back({flag_field(e.field), value, e.message});
   }
