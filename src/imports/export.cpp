@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 #include "imports/imports.h"
 
@@ -30,11 +32,21 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
   const char delim = format == ExportFormat::kCsvExcelFr ? ';' : ',';
   std::string chunk;
   if (format == ExportFormat::kCsvExcelFr) chunk += "\xEF\xBB\xBF";  // Excel reads UTF-8 only with a BOM
+  // One column per channel and purpose: yes, no, or empty when the customer never said.
+  static const std::vector<std::pair<Channel, Purpose>> kConsents = [] {
+    std::vector<std::pair<Channel, Purpose>> out;
+    for (Channel c : {Channel::kEmail, Channel::kSms, Channel::kPost, Channel::kPhone})
+      for (Purpose p : {Purpose::kNewsletter, Purpose::kOffers, Purpose::kService}) out.emplace_back(c, p);
+    return out;
+  }();
+  const bool french = format == ExportFormat::kCsvExcelFr;
   if (csv) {
-    static const std::string kHeader[] = {"id", "civility", "first_name", "last_name", "email", "other_emails", "phone",
-                                          "other_phones", "birth_date", "street", "street2", "postcode", "city",
-                                          "country", "tags", "created_at", "updated_at", "deleted_at"};
-    chunk += csv_line(kHeader, delim) + "\r\n";
+    std::vector<std::string> header = {"id",      "civility", "first_name", "last_name", "email",   "other_emails",
+                                       "phone",   "other_phones", "birth_date", "street", "street2", "postcode",
+                                       "city",    "country",  "tags",       "external_ids"};
+    for (const auto& [c, p] : kConsents) header.push_back(fmt::format("consent:{}:{}", channel_name(c), purpose_name(p)));
+    for (const char* h : {"created_at", "updated_at", "deleted_at"}) header.emplace_back(h);
+    chunk += csv_line(header, delim) + "\r\n";
   }
   int64_t after = 0, written = 0;
   constexpr int64_t kPage = 1000;
@@ -68,24 +80,30 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
           }
           return out;
         };
-        std::string fields[] = {std::to_string(c.id),
-                                c.civility.value_or(""),
-                                c.first_name.value_or(""),
-                                c.last_name.value_or(""),
-                                c.emails.empty() ? "" : c.emails[0].email,
-                                join(c.emails, 1, [](const EmailAddress& e) { return e.email; }),
-                                c.phones.empty() ? "" : c.phones[0].e164.value_or(c.phones[0].raw),
-                                join(c.phones, 1, [](const Phone& p) { return p.e164.value_or(p.raw); }),
-                                c.birth_date.value_or(""),
-                                c.address.street.value_or(""),
-                                c.address.street2.value_or(""),
-                                c.address.postcode.value_or(""),
-                                c.address.city.value_or(""),
-                                c.address.country.value_or(""),
-                                join(c.tags, 0, [](const std::string& t) { return t; }),
-                                format_iso8601(c.created_at),
-                                format_iso8601(c.updated_at),
-                                c.deleted_at ? format_iso8601(*c.deleted_at) : ""};
+        std::vector<std::string> fields = {std::to_string(c.id),
+                                           c.civility.value_or(""),
+                                           c.first_name.value_or(""),
+                                           c.last_name.value_or(""),
+                                           c.emails.empty() ? "" : c.emails[0].email,
+                                           join(c.emails, 1, [](const EmailAddress& e) { return e.email; }),
+                                           c.phones.empty() ? "" : c.phones[0].e164.value_or(c.phones[0].raw),
+                                           join(c.phones, 1, [](const Phone& p) { return p.e164.value_or(p.raw); }),
+                                           c.birth_date.value_or(""),
+                                           c.address.street.value_or(""),
+                                           c.address.street2.value_or(""),
+                                           c.address.postcode.value_or(""),
+                                           c.address.city.value_or(""),
+                                           c.address.country.value_or(""),
+                                           join(c.tags, 0, [](const std::string& t) { return t; }),
+                                           join(c.external_ids, 0, [](const ExternalId& x) { return x.source + ":" + x.id; })};
+        for (const auto& [channel, purpose] : kConsents) {
+          auto k = std::find_if(c.consents.begin(), c.consents.end(),
+                                [&](const Consent& x) { return x.channel == channel && x.purpose == purpose; });
+          fields.push_back(k == c.consents.end() ? "" : k->granted ? (french ? "oui" : "yes") : (french ? "non" : "no"));
+        }
+        fields.push_back(format_iso8601(c.created_at));
+        fields.push_back(format_iso8601(c.updated_at));
+        fields.push_back(c.deleted_at ? format_iso8601(*c.deleted_at) : "");
         if (format == ExportFormat::kCsvExcelFr)
           for (std::string& f : fields) f = spreadsheet_text(f);
         chunk += csv_line(fields, delim) + "\r\n";

@@ -35,6 +35,9 @@ namespace {
 
 constexpr Millis kWorkerSilence = 120'000;
 
+// The priority of what people entered themselves (API, back office, questionnaires) against imports.
+constexpr int64_t kManualEntryPriority = 100;
+
 std::string host_name() {
   char h[256] = {};
   if (::gethostname(h, sizeof h - 1) != 0) return "localhost";
@@ -186,7 +189,9 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   else if (field.starts_with("address.postcode")) t = Target::kPostcode;
   else if (field.starts_with("address.city")) t = Target::kCity;
   else if (field.starts_with("address.street")) t = Target::kStreet;
+  else if (field == "external_ids[]") t = Target::kExternalIds;
   else if (field.starts_with("external_ids")) t = Target::kExternalId;
+  else if (field == "customer_id") t = Target::kCustomerId;
   for (const Column& c : columns)
     if (c.target == t && t != Target::kIgnore) return c.header;
   return field;
@@ -394,7 +399,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       if (built) {
         // Such a row may yet be rejected (its e-mails belonging to several others, its id to a
         // deleted customer): its text is kept.
-        if (only_emails_identify(built->input) || (ids_of_deleted && built->external_id)) p.fields = (*rec)->fields;
+        bool other_ids = built->input.external_ids && built->input.external_ids->size() > (built->external_id ? 1u : 0u);
+        if (only_emails_identify(built->input) || (ids_of_deleted && built->external_id) || other_ids || built->customer_id)
+          p.fields = (*rec)->fields;
         p.keys = row_keys(built->input, want_hashes.load());
         p.row = std::move(*built);
       } else {
@@ -475,21 +482,50 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             continue;
           }
           BuiltRow& row = *p.row;
-          // The same record of the same source: an update, not a duplicate. A record whose customer
-          // was deleted is not brought back by its source: rejected, naming the customer.
           std::optional<int64_t> match;
-          std::optional<customers::ExternalIdOwner> id_owner;
-          if (row.external_id) {
-            FIDELIS_ASSIGN_OR_RETURN(id_owner, customers::external_id_owner(tx, source, *row.external_id));
-            if (id_owner && id_owner->deleted) {
-              FIDELIS_RETURN_IF_ERROR(reject(column_for("external_ids", columns),
-                                             fmt::format("id '{}' belongs to customer {}, which was deleted: restore that "
-                                                         "customer, or import the row without its id",
-                                                         *row.external_id, id_owner->customer_id)));
+          // A row naming its customer by Fidelis id (an export edited and imported back) updates it,
+          // or the customer it was merged into since.
+          if (row.customer_id) {
+            FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> live, customers::survivor(tx, *row.customer_id));
+            if (!live) {
+              FIDELIS_RETURN_IF_ERROR(reject(column_for("customer_id", columns),
+                                             fmt::format("no customer {}: it was deleted, or this file comes from another "
+                                                         "base (map the column to external_id there)",
+                                                         *row.customer_id)));
               continue;
             }
-            // Even without duplicate matching: the source's id is its record's identity, not a guess.
-            if (id_owner) match = id_owner->customer_id;
+            match = live;
+          }
+          // The same record of a source (the import's own id, or ids in other sources the row
+          // names): an update, not a duplicate, even without duplicate matching: an id is its
+          // record's identity, not a guess. A record whose customer was deleted is not brought back
+          // by its source: rejected, naming the customer. An id of another source that another
+          // customer holds stays with it (flagged).
+          bool rejected_by_id = false;
+          if (row.input.external_ids) {
+            std::vector<customers::ExternalId> kept;
+            for (customers::ExternalId& x : *row.input.external_ids) {
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner,
+                                       customers::external_id_owner(tx, x.source, x.id));
+              if (owner && owner->deleted) {
+                FIDELIS_RETURN_IF_ERROR(reject(column_for(x.source == source ? "external_ids" : "external_ids[]", columns),
+                                               fmt::format("id '{}'{} belongs to customer {}, which was deleted: "
+                                                           "restore that customer, or import the row without its id",
+                                                           x.id, x.source == source ? "" : " in " + x.source,
+                                                           owner->customer_id)));
+                rejected_by_id = true;
+                break;
+              }
+              if (owner && !match) match = owner->customer_id;
+              if (owner && *match != owner->customer_id) {
+                row.flags.push_back({"external_id", x.source + ":" + x.id,
+                                     fmt::format("already used by customer {}", owner->customer_id)});
+                continue;
+              }
+              kept.push_back(std::move(x));
+            }
+            if (rejected_by_id) continue;
+            row.input.external_ids = std::move(kept);
           }
           // Otherwise the probabilistic model decides: merge, review, or a new customer.
           std::optional<merging::Candidate> duplicate;
@@ -544,7 +580,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                      tx.one("SELECT MAX(s.priority) FROM customer_provenance p JOIN sources s ON "
                                             "s.name = p.source WHERE p.customer_id = $1",
                                             pp));
-            bool overwrite = best && !best->is_null(0) && source_priority >= best->i64(0);
+            // A customer no import brought (entered through the API or the back office) ranks as a
+            // source of the highest priority: only an import of priority 100 replaces what people typed.
+            const int64_t ranks = best && !best->is_null(0) ? best->i64(0) : kManualEntryPriority;
+            bool overwrite = source_priority >= ranks;
             FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now));
             customer_id = m.customer.id;
             if (m.changed) {

@@ -96,7 +96,9 @@ Result<ExportFormat> parse_export_format(std::string_view name, std::string_view
 
 enum class Target {
   kIgnore, kCivility, kFirstName, kLastName, kFullName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
-  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent, kDeletedAt
+  kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent, kDeletedAt,
+  kExternalIds,  // ids in other systems, "source:id" items separated by '|' (the export's column)
+  kCustomerId    // the customer's Fidelis id: the row updates that customer (mapping only, never guessed)
 };
 std::string_view target_name(Target t);
 
@@ -116,8 +118,12 @@ struct Column {
 
 // `explicit_mapping`: header -> field name ("first_name", "last_name", "full_name" (first and last
 // name in one cell, split), "email", "phone", "birth_date", "street", "street2", "postcode", "city",
-// "country", "civility", "external_id", "tags", "deleted_at", "ignore", "consent:CHANNEL:PURPOSE" (a
-// yes/no column: oui/non, yes/no, 1/0, true/false, x or empty), or a custom field key). A mapping's
+// "country", "civility", "external_id" (the record's id in the import's source), "external_ids"
+// ("source:id|source:id", ids in named sources, as exports write them), "customer_id" (the
+// customer's Fidelis id: the row updates that customer; for an export edited and imported back
+// into its own base), "tags", "deleted_at", "ignore", "consent:CHANNEL:PURPOSE" (a yes/no column:
+// oui/non, yes/no, 1/0, true/false, x or empty), or a custom field key). Headers written
+// "consent:CHANNEL:PURPOSE" (the export's) are read as such consents without a mapping. A mapping's
 // header is found in the file as written, else whatever its case, accents and their encoding.
 // With a mapping, the headers it does not name are ignored; without one, every header is guessed
 // from French and English names ("Nom", "Prénom", "Code postal", "E-mail", "Date de naissance",
@@ -152,7 +158,8 @@ struct Flag {
 
 struct BuiltRow {
   customers::CustomerInput input;  // validated and normalised
-  std::optional<std::string> external_id;
+  std::optional<std::string> external_id;  // the record's id in the import's source
+  std::optional<int64_t> customer_id;      // the customer the row names by its Fidelis id
   std::vector<Flag> flags;         // values dropped from the row
 };
 

@@ -1095,6 +1095,9 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   in.phones = std::vector<customers::Phone>{customers::Phone{.raw = "06 12 34 56 78"}, customers::Phone{.raw = "01 45 67 89 10"}};
   in.tags = std::vector<std::string>{"vip", "client fidèle"};
   in.address = customers::Address{"=HYPERLINK(\"http://evil\";\"x\")", std::nullopt, "75011", "Paris", "FR"};
+  in.external_ids = std::vector<customers::ExternalId>{{"boutique", "C006"}};
+  in.consents = std::vector<customers::Consent>{{customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "web-form", 0},
+                                                {customers::Channel::kSms, customers::Purpose::kOffers, false, "web-form", 0}};
   auto made = svc.create(in, actor_);
   ASSERT_TRUE(made) << made.error().message;
   std::string excel;
@@ -1105,7 +1108,7 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   EXPECT_NE(excel.find(";\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\";"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";'+33612345678;'+33145678910;"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";zoe.martin@travail.fr|zm@free.fr;"), std::string::npos) << excel;
-  EXPECT_NE(excel.find(";client fidèle|vip;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";client fidèle|vip;boutique:C006;oui;;;;non;"), std::string::npos) << excel;
 
   // Into an empty base, the file gives the same profile back.
   auto other = storage::testing::make_test_db("sqlite");
@@ -1122,8 +1125,51 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   EXPECT_EQ(c->phones[1].e164, "+33145678910");
   EXPECT_EQ(c->tags, (std::vector<std::string>{"client fidèle", "vip"}));
   EXPECT_EQ(c->address.street, "=HYPERLINK(\"http://evil\";\"x\")");  // the apostrophe taken off again
+  // Its ids in other systems and its consents come back too (the consents from the import's source).
+  EXPECT_NE(std::find_if(c->external_ids.begin(), c->external_ids.end(),
+                         [](const customers::ExternalId& x) { return x.source == "boutique" && x.id == "C006"; }),
+            c->external_ids.end());
+  ASSERT_EQ(c->consents.size(), 2u);
+  EXPECT_EQ(c->consents[0].channel, customers::Channel::kEmail);
+  EXPECT_TRUE(c->consents[0].granted);
+  EXPECT_EQ(c->consents[1].channel, customers::Channel::kSms);
+  EXPECT_FALSE(c->consents[1].granted);
   EXPECT_EQ(spreadsheet_text("-12"), "'-12");
   EXPECT_EQ(spreadsheet_text("Dupont"), "Dupont");
+}
+
+TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
+  customers::CustomerService svc(*t_.db, clock_);
+  customers::CustomerInput bob;
+  bob.first_name = "Bob";
+  bob.last_name = "Morane";  // no e-mail, no phone, no id elsewhere: only his Fidelis id names him
+  auto made = svc.create(bob, actor_);
+  ASSERT_TRUE(made);
+  std::string csv;
+  ASSERT_TRUE(export_customers(*t_.db, ExportFormat::kCsvExcelFr, false, [&](std::string_view c) -> Status {
+    csv += c;
+    return ok();
+  }));
+  // Someone fixes his name in the spreadsheet and imports the file back, its ids read as Fidelis ids.
+  size_t at = csv.find(";Morane;");
+  ASSERT_NE(at, std::string::npos) << csv;
+  csv.replace(at, 8, ";Moranne;");
+  Importer importer(*t_.db, clock_);
+  auto r = importer.run({.path = write_temp(GetParam() + "_edited.csv", csv), .source = "excel", .source_priority = 100,
+                         .mapping = {{"id", "customer_id"}, {"first_name", "first_name"}, {"last_name", "last_name"}}},
+                        actor_);
+  ASSERT_TRUE(r) << r.error().field << ": " << r.error().message;
+  EXPECT_EQ(r->accepted, 0);
+  EXPECT_EQ(r->merged, 1);
+  EXPECT_EQ(svc.list({.limit = 10})->items.size(), 1u);
+  EXPECT_EQ(svc.get(made->id)->last_name, "Moranne");
+  // A Fidelis id no live customer has is rejected, naming the column.
+  auto other = importer.run({.path = write_temp(GetParam() + "_other.csv", "id;last_name\r\n999;Durand\r\n"),
+                             .source = "excel", .mapping = {{"id", "customer_id"}, {"last_name", "last_name"}}},
+                            actor_);
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_EQ(other->rejected, 1);
+  EXPECT_NE(importer.rejects_csv(other->id)->find("2,id,\"no customer 999"), std::string::npos) << *importer.rejects_csv(other->id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),

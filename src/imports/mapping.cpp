@@ -24,7 +24,8 @@ constexpr Name kFieldNames[] = {{"ignore", Target::kIgnore},         {"civility"
                                 {"street", Target::kStreet},         {"street2", Target::kStreet2},
                                 {"postcode", Target::kPostcode},     {"city", Target::kCity},
                                 {"country", Target::kCountry},       {"external_id", Target::kExternalId},
-                                {"tags", Target::kTags},             {"deleted_at", Target::kDeletedAt}};
+                                {"tags", Target::kTags},             {"deleted_at", Target::kDeletedAt},
+                                {"external_ids", Target::kExternalIds}, {"customer_id", Target::kCustomerId}};
 
 // Header names as people write them, compared after key_of (lower-case, no accents, punctuation
 // as spaces).
@@ -80,6 +81,7 @@ constexpr Name kGuesses[] = {
     {"other emails", Target::kEmail}, {"other phones", Target::kPhone}, {"autres emails", Target::kEmail},
     {"autres e mails", Target::kEmail}, {"autres telephones", Target::kPhone}, {"deleted at", Target::kDeletedAt},
     {"supprime le", Target::kDeletedAt}, {"date de suppression", Target::kDeletedAt},
+    {"external ids", Target::kExternalIds}, {"identifiants externes", Target::kExternalIds},
 };
 
 // Words in front of a field's name that say whose or which it is: "Default Address Zip" (Shopify),
@@ -137,7 +139,9 @@ struct Guess {
   bool secondary = false;
 };
 
-bool multi_valued(Target t) { return t == Target::kEmail || t == Target::kPhone || t == Target::kTags; }
+bool multi_valued(Target t) {
+  return t == Target::kEmail || t == Target::kPhone || t == Target::kTags || t == Target::kExternalIds;
+}
 
 std::optional<Guess> guess(std::string_view header) {
   const std::string key = key_of(header);
@@ -188,6 +192,19 @@ bool single_valued(Target t) { return t != Target::kIgnore && !multi_valued(t); 
 bool identifies(Target t) {
   return t == Target::kFirstName || t == Target::kLastName || t == Target::kFullName || t == Target::kEmail ||
          t == Target::kPhone;
+}
+
+// "consent:CHANNEL:PURPOSE" (any case): "channel:purpose" when both are known.
+std::optional<std::string> consent_header(std::string_view header) {
+  std::string h = text::to_lower_ascii(text::trim(header));
+  if (!h.starts_with("consent:")) return std::nullopt;
+  std::string_view rest = std::string_view(h).substr(8);
+  size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto ch = customers::parse_channel(rest.substr(0, colon), "header");
+  auto pu = customers::parse_purpose(rest.substr(colon + 1), "header");
+  if (!ch || !pu) return std::nullopt;
+  return fmt::format("{}:{}", customers::channel_name(*ch), customers::purpose_name(*pu));
 }
 
 std::string target_label(const Column& c) { return c.target == Target::kCustom ? c.custom_key : std::string(target_name(c.target)); }
@@ -263,6 +280,10 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       }
     } else if (!explicit_mapping.empty()) {
       // A mapping says which columns to read: the others are ignored, not guessed.
+    } else if (std::optional<std::string> consent = consent_header(c.header)) {
+      // "consent:email:newsletter", as exports head their consent columns.
+      c.target = Target::kConsent;
+      c.custom_key = *consent;
     } else if (auto g = guess(c.header)) {
       c.target = g->target;
       c.secondary = g->secondary;

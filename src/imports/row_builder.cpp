@@ -123,6 +123,8 @@ bool drop(CustomerInput& in, const std::string& field) {
     return in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
   if (auto i = index("tags["); i && in.tags && *i < in.tags->size())
     return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("external_ids["); i && in.external_ids && *i < in.external_ids->size())
+    return in.external_ids->erase(in.external_ids->begin() + static_cast<long>(*i)), true;
   if (field.starts_with("custom_fields.") && in.custom_fields) return in.custom_fields->erase(field.substr(14)) > 0;
   if ((field == "emails" && in.emails) || (field == "phones" && in.phones) || (field == "tags" && in.tags)) {
     if (field == "emails") in.emails->resize(10);
@@ -148,6 +150,8 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   if (field.starts_with("emails[")) return at(in.emails, "emails[", [](const EmailAddress& e) { return e.email; });
   if (field.starts_with("phones[")) return at(in.phones, "phones[", [](const Phone& p) { return p.raw; });
   if (field.starts_with("tags[")) return at(in.tags, "tags[", [](const std::string& t) { return t; });
+  if (field.starts_with("external_ids["))
+    return at(in.external_ids, "external_ids[", [](const ExternalId& x) { return x.source + ":" + x.id; });
   if (in.address) {
     if (field == "address.city") return in.address->city.value_or("");
     if (field == "address.street") return in.address->street.value_or("");
@@ -233,6 +237,7 @@ std::string flag_field(const std::string& field) {
   if (field.starts_with("emails[")) return "email";
   if (field.starts_with("phones[")) return "phone";
   if (field.starts_with("tags[")) return "tags";
+  if (field.starts_with("external_ids[")) return "external_id";
   if (field.starts_with("address.")) return field.substr(8);
   return field;
 }
@@ -257,6 +262,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   bool has_address = false, country_given = false;
   std::optional<std::string> unchecked_postcode, full_name;
   std::string birth_date_text;  // as the file writes it, for a flag
+  std::vector<ExternalId> other_ids;
   std::string email_column, name_column;
   // The main columns' e-mails and phones first, then the others' ("Email 2", "billing_phone").
   std::vector<EmailAddress> later_emails;
@@ -324,6 +330,27 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         has_address = true;
         break;
       case Target::kExternalId: out.external_id = value; break;
+      case Target::kExternalIds:
+        // "source:id|source:id": ids in named sources (the export's column).
+        for (const std::string& item : split_any(value, "|")) {
+          size_t colon = item.find(':');
+          std::string src = colon == std::string::npos ? std::string() : text::to_lower(text::trim(item.substr(0, colon)));
+          std::string id = colon == std::string::npos ? std::string() : std::string(text::trim(item.substr(colon + 1)));
+          if (src.empty() || id.empty()) {
+            out.flags.push_back({"external_id", item, "expected source:id"});
+            continue;
+          }
+          other_ids.push_back({src, id});
+        }
+        break;
+      case Target::kCustomerId: {
+        char* end = nullptr;
+        long long id = std::strtoll(value.c_str(), &end, 10);
+        if (*end != '\0' || id < 1)
+          return Error::invalid_argument(col.header, fmt::format("'{}' is not a customer id (a positive whole number)", value));
+        out.customer_id = id;
+        break;
+      }
       case Target::kTags:
         if (!in.tags) in.tags.emplace();
         for (auto& t : split_any(value, ",;|")) in.tags->push_back(t);
@@ -381,6 +408,12 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     in.address = address;
   }
   if (out.external_id) in.external_ids = std::vector<ExternalId>{{options.source, *out.external_id}};
+  for (ExternalId& x : other_ids) {
+    if (!in.external_ids) in.external_ids.emplace();
+    bool known = std::any_of(in.external_ids->begin(), in.external_ids->end(),
+                             [&](const ExternalId& y) { return y.source == x.source && y.id == x.id; });
+    if (!known) in.external_ids->push_back(std::move(x));
+  }
   // Validate; drop and flag each optional value that fails, until the rest is valid.
   for (int attempt = 0; attempt < 64; ++attempt) {
     CustomerInput trial = in;
