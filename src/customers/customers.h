@@ -210,6 +210,9 @@ bool makes_a_customer(const std::optional<std::string>& first_name, const std::o
                       std::span<const EmailAddress> emails, std::span<const Phone> phones);
 // The reason a number kept as given is flagged on its customer.
 inline constexpr std::string_view kInvalidPhoneReason = "not a valid phone number (kept as given)";
+// The reason of a flag on a value (an e-mail, an id) a record was given but that stays with
+// customer `owner`, who had it first: the evidence a review of the two shows.
+std::string already_used_reason(int64_t owner);
 // An ISO 3166-1 alpha-2 country code, upper-cased ("FR", "BE"), that ICU knows as a country:
 // "XX" or "fr" are not.
 bool is_country_code(std::string_view code);

@@ -519,7 +519,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               if (owner && !match) match = owner->customer_id;
               if (owner && *match != owner->customer_id) {
                 row.flags.push_back({"external_id", x.source + ":" + x.id,
-                                     fmt::format("already used by customer {}", owner->customer_id)});
+                                     already_used_reason(owner->customer_id)});
                 continue;
               }
               kept.push_back(std::move(x));
@@ -551,7 +551,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, e.email));
               if (owner && owner != keeper) {
                 email_owners.insert(*owner);
-                row.flags.push_back({"email", e.email, fmt::format("already used by customer {}", *owner)});
+                row.flags.push_back({"email", e.email, already_used_reason(*owner)});
               } else {
                 kept.push_back(e);
               }

@@ -732,6 +732,30 @@ TEST_P(ImportTest, ARowMatchingTwoPeopleAPersonSeparatedGoesToReview) {
   EXPECT_EQ((*tags)->i64(0), 1);  // on the new record only
 }
 
+TEST_P(ImportTest, AReviewShowsTheEmailARowLeftToItsOwner) {
+  Importer importer(*t_.db, clock_);
+  const std::string head = "id,civility,first_name,last_name,email,phone,street,postcode,city,birth_date\n";
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_lo.csv", head + "L1,M,JP,DUPONT,jpd@exemple.fr,,1 rue Vieille,75001,Paris,1970-05-05\n"),
+                            .source = "lo", .source_priority = 10},
+                           actor_));
+  auto hi = importer.run({.path = write_temp(GetParam() + "_hi.csv", head + "H1,,Jean-Pierre,Dupont,jpd@exemple.fr,0622222222,,,,1970-05-06\n"),
+                          .source = "hi", .source_priority = 90},
+                         actor_);
+  ASSERT_TRUE(hi) << hi.error().message;
+  ASSERT_EQ(hi->queued, 1);
+  merging::MergeService merges(*t_.db, clock_);
+  auto page = merges.reviews({});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->items.size(), 1u);
+  const merging::Review& r = page->items[0];
+  auto email = std::find_if(r.fields.begin(), r.fields.end(), [](const merging::FieldSideBySide& f) { return f.field == "email"; });
+  ASSERT_NE(email, r.fields.end());
+  EXPECT_EQ(email->a, "jpd@exemple.fr");
+  EXPECT_EQ(email->b, "jpd@exemple.fr");  // the evidence that queued the pair
+  EXPECT_NE(email->level, "missing");
+  EXPECT_GE(r.current_score, 12);
+}
+
 TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0612345678\r\n";

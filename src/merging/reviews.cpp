@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "merging/merging_internal.h"
@@ -66,6 +68,17 @@ Result<Review> review_from_row(storage::Tx& tx, const storage::Row& row, const d
     r.a_document = customers::render_document(both[0]);
     r.b_document = customers::render_document(both[1]);
     dedup::Record ra = record_of(both[0]), rb = record_of(both[1]);
+    // An e-mail a record was given but left to the other side, who had it first (an import row,
+    // flagged), is the evidence that queued the pair: it is compared and shown.
+    for (auto [self, other, rec] : {std::tuple{r.customer_a, r.customer_b, &ra}, std::tuple{r.customer_b, r.customer_a, &rb}}) {
+      if (!rec->email.empty()) continue;
+      Value f[] = {self, customers::already_used_reason(other)};
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> withheld,
+                               tx.one("SELECT value FROM customer_flags WHERE customer_id = $1 AND field = 'email' AND "
+                                      "reason = $2 ORDER BY at DESC LIMIT 1",
+                                      f));
+      if (withheld) rec->email = withheld->str(0);
+    }
     dedup::Comparison c = dedup::compare(ra, rb);
     r.current_score = model.score(c);
     auto weights = model.field_weights(c);
