@@ -13,11 +13,16 @@
 namespace fidelis::customers {
 namespace {
 
+// A one-line text of at most `max` characters (not bytes: "é" is one), trimmed, empty as unset.
+// Control characters (line breaks, tabs, NUL...) have no place in a name, an address or a label.
 Status check_text(std::optional<std::string>& v, std::string_view field, size_t max) {
   if (!v) return ok();
   if (!text::is_valid_utf8(*v)) return Error::invalid_argument(std::string(field), "is not valid UTF-8");
   *v = std::string(text::trim(*v));
-  if (v->size() > max) return Error::invalid_argument(std::string(field), fmt::format("is longer than {} bytes", max));
+  if (text::utf8_length(*v) > max)
+    return Error::invalid_argument(std::string(field), fmt::format("is longer than {} characters", max));
+  if (text::has_control_character(*v))
+    return Error::invalid_argument(std::string(field), "holds a control character (a line break, a tab, ...)");
   if (v->empty()) v.reset();
   return ok();
 }
@@ -242,7 +247,8 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       switch (def->type) {
         case CustomFieldType::kText:
           if (!std::holds_alternative<std::string>(v)) return Error::invalid_argument(field, "expected text");
-          if (std::get<std::string>(v).size() > 1000) return Error::invalid_argument(field, "is longer than 1000 bytes");
+          if (text::utf8_length(std::get<std::string>(v)) > 1000)
+            return Error::invalid_argument(field, "is longer than 1000 characters");
           break;
         case CustomFieldType::kInteger:
           if (!std::holds_alternative<int64_t>(v)) return Error::invalid_argument(field, "expected an integer");

@@ -91,6 +91,9 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
       {[](CustomerInput& in) { in.first_name = "."; }, "first_name"},
       {[](CustomerInput& in) { in.first_name = "inconnu"; }, "first_name"},
       {[](CustomerInput& in) { in.last_name = "n.c."; }, "last_name"},
+      {[](CustomerInput& in) { in.first_name = "Jean\nPierre"; }, "first_name"},
+      {[](CustomerInput& in) { in.address->street = std::string("12 rue\0Haute", 13); }, "address.street"},
+      {[](CustomerInput& in) { in.last_name = std::string(101, 'a'); }, "last_name"},
   };
   for (auto& c : cases) {
     CustomerInput in = jeanne();
@@ -103,6 +106,12 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
   auto none = svc_->list({});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->items.empty());  // nothing half-written
+  // Limits count characters: a hundred accented letters are a hundred, not two hundred bytes.
+  CustomerInput accents = jeanne();
+  std::string long_name;
+  for (int i = 0; i < 100; ++i) long_name += "é";
+  accents.last_name = long_name;
+  EXPECT_TRUE(svc_->create(accents, actor_));
 }
 
 TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {

@@ -437,8 +437,10 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     in.phones = std::move(unique);
   }
   if (unchecked_postcode && in.address) {
-    if (unchecked_postcode->size() <= 20) in.address->postcode = std::move(unchecked_postcode);
-    else out.flags.push_back({"postcode", *unchecked_postcode, "is longer than 20 bytes"});
+    if (text::utf8_length(*unchecked_postcode) <= 20 && !text::has_control_character(*unchecked_postcode))
+      in.address->postcode = std::move(unchecked_postcode);
+    else
+      out.flags.push_back({"postcode", *unchecked_postcode, "is longer than 20 characters, or holds a control character"});
   }
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});
