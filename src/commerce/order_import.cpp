@@ -78,6 +78,7 @@ std::optional<int64_t> parse_count(std::string_view s) {
 struct Reject {
   int64_t line = 0;
   std::string column, reason, number;
+  std::string original;  // the line as the file has it
 };
 
 // One order being read: its lines' records.
@@ -118,6 +119,8 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       return Error::invalid_argument("header", fmt::format("the file has no {} column", names.at(required)));
     }
   auto column_name = [&](Col c) { return header_of.contains(c) ? header_of[c] : std::string(); };
+  const char delimiter = src->dialect().delimiter;
+  auto original = [delimiter](const imports::CsvRecord& r) { return r.raw.empty() ? imports::csv_line(r.fields, delimiter) : r.raw; };
 
   std::vector<Reject> rejects;
   std::set<std::string> seen;  // order numbers already read: their lines must be consecutive
@@ -259,8 +262,13 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       ++stats.orders_rejected;
       for (const auto& r : g.records) {
         ++stats.lines_rejected;
-        if (r.line == rej->line) rejects.push_back(*rej);
-        else rejects.push_back({r.line, "", fmt::format("the order was rejected (line {}: {})", rej->line, rej->reason), g.number});
+        if (r.line == rej->line) {
+          rejects.push_back(*rej);
+          rejects.back().original = original(r);
+        } else {
+          rejects.push_back({r.line, "", fmt::format("the order was rejected (line {}: {})", rej->line, rej->reason), g.number,
+                             original(r)});
+        }
       }
     }
     g = Group{};
@@ -279,7 +287,7 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
       std::string number = field(*rec, Col::kNumber).value_or("");
       std::string why = fmt::format("line {} of the file could not be read", rec->line);
       if (number.empty()) {
-        rejects.push_back({rec->line, broken_column(*rec), *rec->malformed, ""});
+        rejects.push_back({rec->line, broken_column(*rec), *rec->malformed, "", original(*rec)});
         ++stats.lines_rejected;
         if (!group.records.empty()) group.broken = why;
         poison_next = why;
@@ -298,19 +306,21 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     ++stats.lines_read;
     std::string number = field(*rec, Col::kNumber).value_or("");
     if (rec->fields.size() > cols.size()) {
-      rejects.push_back({rec->line, "", fmt::format("{} fields but the header has {}", rec->fields.size(), cols.size()), number});
+      rejects.push_back(
+          {rec->line, "", fmt::format("{} fields but the header has {}", rec->fields.size(), cols.size()), number, original(*rec)});
       ++stats.lines_rejected;
       continue;
     }
     if (number.empty()) {
-      rejects.push_back({rec->line, column_name(Col::kNumber), "is empty", number});
+      rejects.push_back({rec->line, column_name(Col::kNumber), "is empty", number, original(*rec)});
       ++stats.lines_rejected;
       continue;
     }
     if (number != group.number) {
       FIDELIS_RETURN_IF_ERROR(flush(group));
       if (seen.contains(number)) {
-        rejects.push_back({rec->line, column_name(Col::kNumber), "the lines of an order must be consecutive; this order was read already", number});
+        rejects.push_back({rec->line, column_name(Col::kNumber),
+                           "the lines of an order must be consecutive; this order was read already", number, original(*rec)});
         ++stats.lines_rejected;
         continue;
       }
@@ -326,10 +336,18 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
   if (!rejects.empty()) {
     std::FILE* out = std::fopen(stats.rejects_path.c_str(), "wb");
     if (out == nullptr) return Error::invalid_argument("rejects", "cannot write " + stats.rejects_path);
-    std::string text = "line,column,reason,order_number\r\n";
+    // As the customers' rejects: a ';' file came from French Excel, and its rejects open there
+    // directly (BOM, ';', no cell read as a formula).
+    std::stable_sort(rejects.begin(), rejects.end(), [](const Reject& a, const Reject& b) { return a.line < b.line; });
+    const bool excel = delimiter == ';';
+    const char out_delim = excel ? ';' : ',';
+    std::string header[] = {"line", "column", "reason", "order_number", "original"};
+    std::string text = (excel ? "\xEF\xBB\xBF" : "") + imports::csv_line(header, out_delim) + "\r\n";
     for (const auto& r : rejects) {
-      std::string fields[] = {std::to_string(r.line), r.column, r.reason, r.number};
-      text += imports::csv_line(fields, ',') + "\r\n";
+      std::string fields[] = {std::to_string(r.line), r.column, r.reason, r.number, r.original};
+      if (excel)
+        for (std::string& f : fields) f = imports::spreadsheet_text(std::move(f));
+      text += imports::csv_line(fields, out_delim) + "\r\n";
     }
     bool wrote = std::fwrite(text.data(), 1, text.size(), out) == text.size();
     std::fclose(out);
