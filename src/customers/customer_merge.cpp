@@ -54,30 +54,36 @@ bool same_address(const Address& x, const Address& y) {
          x.country == y.country;
 }
 
-// The consents of `in` that are news: what their source says now differs from what it said last
-// (or it never said anything). A source sending the same file again, or its whole base every
-// night, repeats itself: that is no new decision of the person's, and must not undo a withdrawal
-// made since through another channel. News that agrees with the consent held is recorded too, as
-// that source's confirmation (so the source's next change is seen as one).
-Result<std::vector<Consent>> new_consents(storage::Tx& tx, const Customer& cur, const std::vector<Consent>& given) {
-  std::vector<Consent> out;
+}  // namespace
+
+Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given) {
+  ScreenedConsents out;
   for (const Consent& c : given) {
-    Value q[] = {cur.id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), c.source};
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> said,
-                             tx.one("SELECT granted FROM consent_events WHERE customer_id = $1 AND channel = $2 AND "
-                                    "purpose = $3 AND source = $4 ORDER BY at DESC, id DESC LIMIT 1",
-                                    q));
-    if (said && (said->i64(0) != 0) == c.granted) continue;
-    auto held = std::find_if(cur.consents.begin(), cur.consents.end(),
-                             [&](const Consent& k) { return k.channel == c.channel && k.purpose == c.purpose; });
-    // Held as it is, from this very source (a history from before sources were compared): nothing new.
-    if (held != cur.consents.end() && held->granted == c.granted && held->source == c.source) continue;
-    out.push_back(c);
+    Value k[] = {customer_id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), c.source};
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> held,
+        tx.one("SELECT granted, source, changed_at FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND "
+               "purpose = $3",
+               std::span<const Value>(k, 3)));
+    if (held && (held->i64(0) != 0) == c.granted) continue;  // as the customer has it
+    if (c.granted && held) {
+      out.refused.emplace_back(c, fmt::format("withdrawn on {} ({}): an import does not give a withdrawn consent back; "
+                                              "the person can, through a questionnaire, a form or the API",
+                                              format_iso8601(held->i64(2)).substr(0, 10), held->str(1)));
+      continue;
+    }
+    if (!c.granted) {
+      // The source said "no" before, and the person said yes since: the source repeats itself.
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> said,
+                               tx.one("SELECT granted FROM consent_events WHERE customer_id = $1 AND channel = $2 AND "
+                                      "purpose = $3 AND source = $4 ORDER BY at DESC, id DESC LIMIT 1",
+                                      k));
+      if (said && said->i64(0) == 0) continue;
+    }
+    out.news.push_back(c);
   }
   return out;
 }
-
-}  // namespace
 
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
   int64_t ids[] = {id};
@@ -122,10 +128,10 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
   });
   extend(lists.affinities, cur.affinities, in.affinities,
          [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
-  std::vector<Consent> news;
+  ScreenedConsents consents;
   if (in.consents) {
-    FIDELIS_ASSIGN_OR_RETURN(news, new_consents(tx, cur, *in.consents));
-    if (!news.empty()) changed = true;
+    FIDELIS_ASSIGN_OR_RETURN(consents, screen_import_consents(tx, id, *in.consents));
+    if (!consents.news.empty()) changed = true;
   }
   if (in.custom_fields) {
     for (const auto& [key, value] : *in.custom_fields) {
@@ -138,7 +144,7 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
     }
   }
   // The same record sent again: nothing to write, no new version, no event.
-  if (!changed) return MergeOutcome{std::move(cur), false};
+  if (!changed) return MergeOutcome{std::move(cur), false, std::move(consents.refused)};
 
   NameKeys keys = name_keys(first, last);
   Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,
@@ -151,12 +157,12 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
               "updated_at = $14, version = version + 1 WHERE id = $1",
               p));
   FIDELIS_RETURN_IF_ERROR(store_children(tx, id, lists, now));
-  for (const Consent& c : news) FIDELIS_RETURN_IF_ERROR(record_consent(tx, id, c, now));
+  for (const Consent& c : consents.news) FIDELIS_RETURN_IF_ERROR(record_consent(tx, id, c, now));
   FIDELIS_ASSIGN_OR_RETURN(Customer merged, refresh_document(tx, id));
   FIDELIS_RETURN_IF_ERROR(audit::emit(
       tx, {"customer.updated", id, std::to_string(id), fmt::format(R"({{"id":{},"version":{},"merge":true}})", id, merged.version)},
       now));
-  return MergeOutcome{std::move(merged), true};
+  return MergeOutcome{std::move(merged), true, std::move(consents.refused)};
 }
 
 Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now,

@@ -285,15 +285,27 @@ Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldD
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
 // date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
-// external ids, household members and affinities it lacks are added; consents are upserted unless
-// their source already said the same before (a source repeating itself is no new decision: it
-// does not undo a withdrawal made since elsewhere); custom fields are set. Bumps the version and
+// external ids, household members and affinities it lacks are added; consents go through
+// screen_import_consents; custom fields are set. Bumps the version and
 // emits customer.updated when anything changed; returns the customer untouched otherwise.
 // NotFound if `id` is not a live customer.
 struct MergeOutcome {
   Customer customer;
   bool changed = false;  // false: the row brought nothing new, nothing was written
+  // Consents the row would have given back after the customer withdrew them (screen_import_consents).
+  std::vector<std::pair<Consent, std::string>> refused_consents;
 };
+// What an import's consents for live customer `customer_id` may change, inside `tx`. `news`: those
+// that differ from the customer's, unless their source already said the same before (a source
+// repeating itself is no new decision). `refused`, with why: a consent the customer has withdrawn
+// is never given back by an import (an old export read again, a shop's nightly file): only the
+// person can, through a questionnaire, a form or the API. A consent equal to the customer's changes
+// nothing (its source and time stay the proof of consent).
+struct ScreenedConsents {
+  std::vector<Consent> news;
+  std::vector<std::pair<Consent, std::string>> refused;
+};
+Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given);
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).

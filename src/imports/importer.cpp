@@ -197,6 +197,11 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   return field;
 }
 
+// The flag of a consent an import would have given back after the customer withdrew it.
+Flag consent_flag(const Consent& c, const std::string& why) {
+  return Flag{fmt::format("consent:{}:{}", channel_name(c.channel), purpose_name(c.purpose)), "yes", why};
+}
+
 // The country given to rows without one: empty, or an ISO 3166-1 alpha-2 code (any case).
 Result<std::string> default_country_of(const ImportOptions& o) {
   std::string c = text::to_upper(text::trim(o.default_country));
@@ -586,6 +591,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             bool overwrite = source_priority >= ranks;
             FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now));
             customer_id = m.customer.id;
+            for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
             if (m.changed) {
               FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/true));
               ++merged;
@@ -601,7 +607,14 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               continue;
             }
             // A duplicate is stored as its own record first, then merged: the merge is recorded and
-            // can be undone, and survivorship weighs this source's priority.
+            // can be undone, and survivorship weighs this source's priority. Its consents are the
+            // import's word on the customer it joins: one that customer withdrew is not given back.
+            if (duplicate && row.input.consents) {
+              FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened,
+                                       screen_import_consents(tx, duplicate->customer_id, *row.input.consents));
+              for (const auto& [c, why] : screened.refused) row.flags.push_back(consent_flag(c, why));
+              row.input.consents = std::move(screened.news);  // what it already has stays as it has it
+            }
             FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));
             customer_id = c.id;
             merge_after = duplicate.has_value();

@@ -691,17 +691,37 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
   auto events_after = t_.db->one("SELECT COUNT(*) FROM outbox_events");
   EXPECT_EQ((*events_after)->i64(0), (*events_before)->i64(0));  // and no event
 
-  // The shop now says "non" (news: it said "oui" before), then "oui" again: each change is news.
+  // An export taken before he unsubscribed, read back later from another source: no import gives a
+  // withdrawn consent back (only he can, through a questionnaire or a form); the row is flagged.
   clock_.advance(60'000);
-  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_c4.csv",
-                                                "N\xB0 client;Nom;Pr\xE9nom;E-mail;Newsletter\r\nC1;MARTIN;Jean;jm@exemple.fr;non\r\n"),
-                            .source = "boutique"},
-                           actor_));
+  auto old_export = importer.run({.path = write_temp(GetParam() + "_c4.csv", "id;email;consent:email:newsletter\r\n1;jm@exemple.fr;oui\r\n"),
+                                  .source = "tableur", .source_priority = 100},
+                                 actor_);
+  ASSERT_TRUE(old_export) << old_export.error().message;
+  EXPECT_EQ(old_export->unchanged + old_export->merged, 1);
+  EXPECT_EQ(old_export->flagged, 1);
+  EXPECT_FALSE(svc.get(id)->consents[0].granted);
+  auto flag = t_.db->one("SELECT reason FROM customer_flags WHERE field = 'consent:email:newsletter'");
+  ASSERT_TRUE(flag && *flag);
+  EXPECT_NE((*flag)->str(0).find("does not give a withdrawn consent back"), std::string::npos) << (*flag)->str(0);
+  // A consent equal to the customer's changes nothing: its source and time stay the proof.
+  customers::CustomerInput anne;
+  anne.last_name = "Durand";
+  anne.emails = std::vector<customers::EmailAddress>{{"ad@exemple.fr", ""}};
+  anne.consents = std::vector<customers::Consent>{{customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "web-form", 0}};
+  auto made = svc.create(anne, actor_);
+  ASSERT_TRUE(made);
+  const Millis given_at = made->consents[0].changed_at;
   clock_.advance(60'000);
-  auto resubscribed = importer.run({.path = write_temp(GetParam() + "_c5.csv", shop + "\r\n\r\n"), .source = "boutique"}, actor_);
-  ASSERT_TRUE(resubscribed) << resubscribed.error().message;
-  EXPECT_EQ(resubscribed->merged, 1);
-  EXPECT_TRUE(svc.get(id)->consents[0].granted);
+  auto same = importer.run({.path = write_temp(GetParam() + "_c5.csv", "email;consent:email:newsletter\r\nad@exemple.fr;oui\r\n"),
+                            .source = "tableur"},
+                           actor_);
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_EQ(same->unchanged, 1);
+  auto kept = svc.get(made->id);
+  EXPECT_EQ(kept->consents[0].source, "web-form");
+  EXPECT_EQ(kept->consents[0].changed_at, given_at);
+  EXPECT_EQ(kept->version, made->version);
 }
 
 TEST_P(ImportTest, ARowMatchingTwoPeopleAPersonSeparatedGoesToReview) {
