@@ -570,9 +570,7 @@ int run(int argc, char** argv) {
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     auto result = dedup::match(*records, options->model, {.threads = d_threads});
     if (!result) return fail(result.error());
-    size_t left_out = std::erase_if(result->pairs, [&](const dedup::ScoredPair& p) {
-      return rejected->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)});
-    });
+    size_t left_out = merging::apply_decisions(result->pairs, *rejected);
     std::FILE* out = std::fopen(d_pairs.c_str(), "wb");
     if (out == nullptr) return fail(Error::invalid_argument("pairs", "cannot write " + d_pairs));
     std::string head = "external_id_a,external_id_b,score,decision\r\n";

@@ -196,14 +196,17 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   d.compared = static_cast<int64_t>(matched->stats.compared_pairs);
   d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
   d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);
-  // What the run would act on, as `--pairs` says: less the pairs a person said are two people.
+  // What the run acts on, as `--pairs` says: a person's decisions taken in.
   auto rejected = rejected_pairs(db_);
   if (!rejected) return finish(rejected.error());
-  for (const dedup::ScoredPair& p : matched->pairs) {
-    if (!rejected->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)})) continue;
-    --(p.decision == dedup::Decision::kMerge ? d.pairs_merge : d.pairs_review);
-    if (options.dry_run) ++d.skipped;
-  }
+  size_t left_out = apply_decisions(matched->pairs, *rejected);
+  auto count = [&](dedup::Decision want) {
+    return static_cast<int64_t>(std::count_if(matched->pairs.begin(), matched->pairs.end(),
+                                              [&](const dedup::ScoredPair& p) { return p.decision == want; }));
+  };
+  d.pairs_merge = count(dedup::Decision::kMerge);
+  d.pairs_review = count(dedup::Decision::kReview);
+  if (options.dry_run) d.skipped = static_cast<int64_t>(left_out);
   if (Status st = db_.transact([&](storage::Tx& tx) { return save(tx, d); }); !st) return finish(st);
   report();
   if (options.dry_run) return finish(ok());

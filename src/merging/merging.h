@@ -67,6 +67,11 @@ std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span
 // Pairs of customers a person said are two people (a rejected review, an undone merge), as
 // (smaller id, larger id): a deduplication run never merges or queues them.
 Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db);
+// Takes a person's decisions into scored pairs (by customer id): removes the pairs in `rejected`,
+// and turns into review a merge pair of which one customer would also merge with a customer the
+// other was separated from (three records, two of them two people: which one the third is, is a
+// guess). Returns how many pairs were removed.
+size_t apply_decisions(std::vector<dedup::ScoredPair>& pairs, const std::set<std::pair<int64_t, int64_t>>& rejected);
 
 // ---- candidates (candidates.cpp) ----
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "merging/merging_internal.h"
 
 namespace fidelis::merging {
@@ -102,6 +105,29 @@ Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db) {
   std::set<std::pair<int64_t, int64_t>> out;
   for (const auto& r : rows.rows) out.emplace(std::min(r.i64(0), r.i64(1)), std::max(r.i64(0), r.i64(1)));
   return out;
+}
+
+size_t apply_decisions(std::vector<dedup::ScoredPair>& pairs, const std::set<std::pair<int64_t, int64_t>>& rejected) {
+  auto separated = [&](int64_t x, int64_t y) { return rejected.contains({std::min(x, y), std::max(x, y)}); };
+  size_t removed = std::erase_if(pairs, [&](const dedup::ScoredPair& p) { return separated(p.a_id, p.b_id); });
+  if (rejected.empty()) return removed;
+  std::unordered_map<int64_t, std::vector<int64_t>> partners;  // merge partners of each customer
+  for (const dedup::ScoredPair& p : pairs) {
+    if (p.decision != dedup::Decision::kMerge) continue;
+    partners[p.a_id].push_back(p.b_id);
+    partners[p.b_id].push_back(p.a_id);
+  }
+  // (a, b) is doubtful when b would also merge with some c that a was separated from, or a with
+  // some c that b was separated from.
+  auto doubtful = [&](int64_t a, int64_t b) {
+    auto it = partners.find(b);
+    if (it == partners.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](int64_t c) { return c != a && separated(a, c); });
+  };
+  for (dedup::ScoredPair& p : pairs)
+    if (p.decision == dedup::Decision::kMerge && (doubtful(p.a_id, p.b_id) || doubtful(p.b_id, p.a_id)))
+      p.decision = dedup::Decision::kReview;
+  return removed;
 }
 
 std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records) {
