@@ -106,9 +106,13 @@ struct Column {
   std::string header;
   Target target = Target::kIgnore;
   std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter")
-  // An e-mail or phone column that is not the file's main one ("Email 2", "Other phones",
-  // "billing_phone" beside "phone"): its values come after the main column's.
-  bool secondary = false;
+  // 0 for the plainest name of a field; more for a column that says whose or which it is
+  // ("billing_first_name", "Home Street", "Email 2", "Business Phone"). E-mails and phones come in
+  // rank order (the main one first); a single-valued field is filled by its lowest-rank column
+  // that is not empty in the row (a guest order's billing name, when "first_name" is empty), and
+  // the address by the columns of the plainest whose-address (rank / 2) holding any part of one
+  // (home before business, billing before shipping; never parts of two).
+  int rank = 0;
   // A date column: how its ambiguous dates ("08/01/1975") are read, as settle_date_orders found the
   // file writes them; `mixed_date_order` when it writes both orders (its ambiguous dates are then
   // read day first and flagged).

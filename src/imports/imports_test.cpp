@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -357,8 +358,8 @@ TEST(Mapping, CommonExportsAndEnglishHeadersAreRecognised) {
   std::vector<Target> want = {Target::kFullName, Target::kEmail,    Target::kEmail,    Target::kPhone,   Target::kPhone,
                               Target::kStreet,   Target::kStreet2,  Target::kPostcode, Target::kCountry, Target::kBirthDate};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ((*outlook)[i].target, want[i]) << (*outlook)[i].header;
-  EXPECT_FALSE((*outlook)[1].secondary);
-  EXPECT_TRUE((*outlook)[2].secondary);
+  EXPECT_LT((*outlook)[1].rank, (*outlook)[2].rank);  // the main e-mail first
+  EXPECT_LT((*outlook)[3].rank, (*outlook)[4].rank);  // the mobile before the home phone
   // Shopify's customer export.
   auto shopify = map_columns(std::vector<std::string>{"Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
                                                       "Default Address Company", "Default Address Address1",
@@ -378,7 +379,7 @@ TEST(Mapping, CommonExportsAndEnglishHeadersAreRecognised) {
   EXPECT_EQ((*shopify)[10].target, Target::kCountry);
   EXPECT_EQ((*shopify)[11].target, Target::kPostcode);
   EXPECT_EQ((*shopify)[12].target, Target::kPhone);
-  EXPECT_TRUE((*shopify)[12].secondary);  // the address's phone after the customer's own
+  EXPECT_GT((*shopify)[12].rank, (*shopify)[13].rank);  // the address's phone after the customer's own
   EXPECT_EQ((*shopify)[13].target, Target::kPhone);
   EXPECT_EQ((*shopify)[14].custom_key, "sms:offers");
   EXPECT_EQ((*shopify)[16].target, Target::kTags);
@@ -389,17 +390,135 @@ TEST(Mapping, CommonExportsAndEnglishHeadersAreRecognised) {
                          {}, {});
   ASSERT_TRUE(woo) << woo.error().message;
   EXPECT_EQ((*woo)[1].target, Target::kFirstName);
-  EXPECT_EQ((*woo)[4].target, Target::kIgnore);
+  EXPECT_EQ((*woo)[4].target, Target::kFirstName);  // used when first_name is empty (a guest order)
+  EXPECT_LT((*woo)[1].rank, (*woo)[4].rank);
   EXPECT_EQ((*woo)[5].target, Target::kStreet);
   EXPECT_EQ((*woo)[6].target, Target::kPostcode);
   EXPECT_EQ((*woo)[9].target, Target::kEmail);
   EXPECT_EQ((*woo)[10].target, Target::kPhone);
-  EXPECT_EQ((*woo)[11].target, Target::kIgnore);
-  EXPECT_EQ((*woo)[12].target, Target::kIgnore);
+  EXPECT_EQ((*woo)[11].target, Target::kStreet);  // the shipping address, when there is no billing one
+  EXPECT_LT((*woo)[5].rank, (*woo)[11].rank);
+  EXPECT_EQ((*woo)[12].target, Target::kCity);
   // Fidelis's own export: deleted customers are recognised.
   auto own = map_columns(std::vector<std::string>{"id", "first_name", "last_name", "email", "deleted_at"}, {}, {});
   ASSERT_TRUE(own);
   EXPECT_EQ((*own)[4].target, Target::kDeletedAt);
+}
+
+TEST(Mapping, ContactsExportsAsOutlookAndGoogleWriteThem) {
+  auto targets = [](const std::vector<std::string>& header) {
+    auto cols = map_columns(header, {}, {});
+    EXPECT_TRUE(cols) << cols.error().message;
+    std::map<std::string, std::pair<Target, int>> out;
+    if (cols)
+      for (const Column& c : *cols) out[c.header] = {c.target, c.rank};
+    return out;
+  };
+  // Outlook (English), its 88 columns cut to those that matter and those that clashed.
+  auto outlook = targets({"Title", "First Name", "Middle Name", "Last Name", "Suffix", "Company", "Job Title",
+                          "Business Street", "Business Street 2", "Business City", "Business Postal Code",
+                          "Business Country/Region", "Home Street", "Home Street 2", "Home City", "Home Postal Code",
+                          "Home Country/Region", "Home Address", "Business Address", "Business Phone", "Home Phone",
+                          "Mobile Phone", "Business Fax", "Birthday", "Gender", "E-mail Address", "E-mail Type",
+                          "E-mail Display Name", "E-mail 2 Address"});
+  EXPECT_EQ(outlook["Title"].first, Target::kCivility);
+  EXPECT_EQ(outlook["Gender"].first, Target::kIgnore);
+  EXPECT_EQ(outlook["Job Title"].first, Target::kIgnore);
+  EXPECT_EQ(outlook["Middle Name"].first, Target::kIgnore);
+  EXPECT_EQ(outlook["E-mail Display Name"].first, Target::kIgnore);
+  EXPECT_EQ(outlook["Home Street"].first, Target::kStreet);
+  EXPECT_LT(outlook["Home Street"].second, outlook["Home Address"].second);  // the street before the formatted block
+  EXPECT_LT(outlook["Home Street"].second, outlook["Business Street"].second);
+  EXPECT_LT(outlook["Home City"].second, outlook["Business City"].second);
+  EXPECT_LT(outlook["Mobile Phone"].second, outlook["Home Phone"].second);
+  EXPECT_LT(outlook["Home Phone"].second, outlook["Business Phone"].second);
+  EXPECT_EQ(outlook["Business Fax"].first, Target::kIgnore);
+  EXPECT_LT(outlook["E-mail Address"].second, outlook["E-mail 2 Address"].second);
+  // Outlook (French).
+  auto outlook_fr = targets({"Prénom", "Nom", "Adresse de messagerie", "Adresse de messagerie 2", "Téléphone principal",
+                             "Téléphone mobile", "Rue (domicile)", "Ville (domicile)", "Code postal (domicile)",
+                             "Pays/Région (domicile)", "Rue (bureau)"});
+  EXPECT_EQ(outlook_fr["Adresse de messagerie"].first, Target::kEmail);
+  EXPECT_EQ(outlook_fr["Adresse de messagerie 2"].first, Target::kEmail);
+  EXPECT_EQ(outlook_fr["Téléphone principal"].first, Target::kPhone);
+  EXPECT_EQ(outlook_fr["Rue (domicile)"].first, Target::kStreet);
+  EXPECT_EQ(outlook_fr["Ville (domicile)"].first, Target::kCity);
+  EXPECT_EQ(outlook_fr["Code postal (domicile)"].first, Target::kPostcode);
+  EXPECT_EQ(outlook_fr["Pays/Région (domicile)"].first, Target::kCountry);
+  EXPECT_LT(outlook_fr["Rue (domicile)"].second, outlook_fr["Rue (bureau)"].second);
+  // Google Contacts, old and new.
+  auto google = targets({"Name", "Given Name", "Additional Name", "Family Name", "Birthday", "Gender", "E-mail 1 - Type",
+                         "E-mail 1 - Value", "E-mail 2 - Value", "Phone 1 - Type", "Phone 1 - Value", "Address 1 - Formatted",
+                         "Address 1 - Street", "Address 1 - City", "Address 1 - Postal Code", "Address 1 - Country",
+                         "Address 1 - Extended Address", "Address 2 - Street", "Organization 1 - Name"});
+  EXPECT_EQ(google["Name"].first, Target::kFullName);
+  EXPECT_EQ(google["Given Name"].first, Target::kFirstName);
+  EXPECT_EQ(google["Family Name"].first, Target::kLastName);
+  EXPECT_EQ(google["Additional Name"].first, Target::kIgnore);
+  EXPECT_EQ(google["E-mail 1 - Type"].first, Target::kIgnore);
+  EXPECT_EQ(google["E-mail 1 - Value"].first, Target::kEmail);
+  EXPECT_LT(google["E-mail 1 - Value"].second, google["E-mail 2 - Value"].second);
+  EXPECT_EQ(google["Phone 1 - Value"].first, Target::kPhone);
+  EXPECT_EQ(google["Address 1 - Formatted"].first, Target::kIgnore);
+  EXPECT_EQ(google["Address 1 - Street"].first, Target::kStreet);
+  EXPECT_EQ(google["Address 1 - City"].first, Target::kCity);
+  EXPECT_EQ(google["Address 1 - Postal Code"].first, Target::kPostcode);
+  EXPECT_EQ(google["Address 1 - Country"].first, Target::kCountry);
+  EXPECT_EQ(google["Address 1 - Extended Address"].first, Target::kStreet2);
+  EXPECT_LT(google["Address 1 - Street"].second, google["Address 2 - Street"].second);
+  EXPECT_EQ(google["Organization 1 - Name"].first, Target::kIgnore);
+  // Shopify's older header: the code and the name of the country.
+  auto shopify = targets({"First Name", "Last Name", "Email", "Company", "Address1", "Address2", "City", "Province",
+                          "Province Code", "Country", "Country Code", "Zip", "Phone", "Accepts Marketing"});
+  EXPECT_EQ(shopify["Country"].first, Target::kCountry);
+  EXPECT_LT(shopify["Country Code"].second, shopify["Country"].second);
+  // French spreadsheets.
+  auto french = targets({"Nom", "Prénom(s)", "Adresse électronique", "N° de téléphone", "Date de naissance (JJ/MM/AAAA)",
+                         "Newsletter (oui/non)", "Pays de résidence", "C.P.", "Nom d'usage"});
+  EXPECT_EQ(french["Prénom(s)"].first, Target::kFirstName);
+  EXPECT_EQ(french["Adresse électronique"].first, Target::kEmail);
+  EXPECT_EQ(french["N° de téléphone"].first, Target::kPhone);
+  EXPECT_EQ(french["Date de naissance (JJ/MM/AAAA)"].first, Target::kBirthDate);
+  EXPECT_EQ(french["Newsletter (oui/non)"].first, Target::kConsent);
+  EXPECT_EQ(targets({"E-mail", "Opt-in e-mail"})["Opt-in e-mail"].first, Target::kConsent);
+  EXPECT_EQ(french["Pays de résidence"].first, Target::kCountry);
+  EXPECT_EQ(french["C.P."].first, Target::kPostcode);
+}
+
+TEST(RowBuilder, LowerRankColumnsFillWhatThePlainerOnesLeaveEmpty) {
+  RowOptions o{"woo", "FR", 1'767'225'600'000};
+  std::vector<std::string> header = {"first_name", "last_name", "email", "billing_first_name", "billing_last_name",
+                                     "billing_address_1", "billing_postcode", "billing_city", "shipping_address_1",
+                                     "shipping_postcode", "shipping_city", "billing_phone"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  // A guest order: only the billing names.
+  auto guest = build_row(CsvRecord{2, 2, {"", "", "guest@exemple.fr", "Paul", "Martin", "", "", "", "3 rue Sainte",
+                                           "33000", "Bordeaux", "'0622334455"}},
+                         *cols, o, {});
+  ASSERT_TRUE(guest) << guest.error().message;
+  EXPECT_EQ(guest->input.first_name, "Paul");
+  EXPECT_EQ(guest->input.last_name, "Martin");
+  // No billing address: the shipping one, whole.
+  EXPECT_EQ(guest->input.address->street, "3 rue Sainte");
+  EXPECT_EQ(guest->input.address->postcode, "33000");
+  EXPECT_EQ((*guest->input.phones)[0].e164, "+33622334455");  // the spreadsheet's apostrophe taken off
+  // An account: its own names, its billing address whole, never mixed with the shipping one.
+  auto account = build_row(CsvRecord{3, 3, {"Anne", "Petit", "anne@exemple.fr", "Société", "Petit", "", "'07100", "Annonay",
+                                             "5 quai Est", "69002", "Lyon", ""}},
+                           *cols, o, {});
+  ASSERT_TRUE(account) << account.error().message;
+  EXPECT_EQ(account->input.first_name, "Anne");
+  EXPECT_EQ(account->input.address->postcode, "07100");
+  EXPECT_EQ(account->input.address->city, "Annonay");
+  EXPECT_FALSE(account->input.address->street);
+  // A full name beside a first name gives the last name.
+  auto both = map_columns(std::vector<std::string>{"Nom complet", "Prénom", "E-mail"}, {}, {});
+  ASSERT_TRUE(both);
+  auto row = build_row(CsvRecord{2, 2, {"DUPONT Jean", "Jean", "j@exemple.fr"}}, *both, o, {});
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->input.first_name, "Jean");
+  EXPECT_EQ(row->input.last_name, "Dupont");
 }
 
 TEST(Mapping, AFileWithoutAHeaderRowIsRefused) {

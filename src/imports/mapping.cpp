@@ -28,16 +28,21 @@ constexpr Name kFieldNames[] = {{"ignore", Target::kIgnore},         {"civility"
                                 {"external_ids", Target::kExternalIds}, {"customer_id", Target::kCustomerId}};
 
 // Header names as people write them, compared after key_of (lower-case, no accents, punctuation
-// as spaces).
-constexpr Name kGuesses[] = {
+// as spaces). `rank` breaks ties between two names of one field: "Country Code" before "Country",
+// "Street" before Outlook's formatted "Address" block.
+struct Guessed {
+  std::string_view name;
+  Target target;
+  int rank = 0;
+};
+constexpr Guessed kGuesses[] = {
     {"civilite", Target::kCivility}, {"civ", Target::kCivility}, {"titre", Target::kCivility},
     {"title", Target::kCivility}, {"salutation", Target::kCivility}, {"civility", Target::kCivility},
-    {"gender", Target::kCivility},
     {"prenom", Target::kFirstName}, {"first name", Target::kFirstName}, {"firstname", Target::kFirstName},
-    {"given name", Target::kFirstName},
+    {"given name", Target::kFirstName}, {"prenoms", Target::kFirstName},
     {"nom", Target::kLastName}, {"nom de famille", Target::kLastName}, {"last name", Target::kLastName},
     {"lastname", Target::kLastName}, {"surname", Target::kLastName}, {"family name", Target::kLastName},
-    {"nom client", Target::kLastName}, {"nom de naissance", Target::kLastName},
+    {"nom client", Target::kLastName}, {"nom de naissance", Target::kLastName, 1}, {"nom d usage", Target::kLastName, 1},
     {"name", Target::kFullName}, {"full name", Target::kFullName}, {"fullname", Target::kFullName},
     {"nom complet", Target::kFullName}, {"nom et prenom", Target::kFullName}, {"nom prenom", Target::kFullName},
     {"prenom nom", Target::kFullName}, {"prenom et nom", Target::kFullName}, {"customer name", Target::kFullName},
@@ -45,29 +50,33 @@ constexpr Name kGuesses[] = {
     {"e mail", Target::kEmail}, {"email", Target::kEmail}, {"courriel", Target::kEmail}, {"mail", Target::kEmail},
     {"adresse e mail", Target::kEmail}, {"adresse email", Target::kEmail}, {"adresse mail", Target::kEmail},
     {"adresse courriel", Target::kEmail}, {"email address", Target::kEmail}, {"e mail address", Target::kEmail},
+    {"adresse electronique", Target::kEmail}, {"adresse de messagerie", Target::kEmail}, {"mel", Target::kEmail},
     {"telephone", Target::kPhone}, {"tel", Target::kPhone}, {"portable", Target::kPhone}, {"mobile", Target::kPhone},
-    {"phone", Target::kPhone}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone},
-    {"numero de telephone", Target::kPhone}, {"phone number", Target::kPhone}, {"numero", Target::kPhone},
+    {"phone", Target::kPhone}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
+    {"numero de telephone", Target::kPhone}, {"phone number", Target::kPhone}, {"n de telephone", Target::kPhone},
+    {"n de tel", Target::kPhone}, {"numero de tel", Target::kPhone},
     {"date de naissance", Target::kBirthDate}, {"naissance", Target::kBirthDate}, {"ne le", Target::kBirthDate},
     {"date naissance", Target::kBirthDate}, {"birth date", Target::kBirthDate}, {"birthdate", Target::kBirthDate},
     {"date of birth", Target::kBirthDate}, {"dob", Target::kBirthDate}, {"birthday", Target::kBirthDate},
     {"anniversaire", Target::kBirthDate}, {"date d anniversaire", Target::kBirthDate}, {"date naiss", Target::kBirthDate},
     {"ne e le", Target::kBirthDate}, {"nee le", Target::kBirthDate},
     {"adresse", Target::kStreet}, {"rue", Target::kStreet}, {"adresse 1", Target::kStreet}, {"adresse1", Target::kStreet},
-    {"address", Target::kStreet}, {"street", Target::kStreet}, {"address line 1", Target::kStreet},
+    {"address", Target::kStreet, 1}, {"street", Target::kStreet}, {"address line 1", Target::kStreet},
     {"address 1", Target::kStreet}, {"address1", Target::kStreet}, {"street address", Target::kStreet},
     {"street 1", Target::kStreet}, {"adresse ligne 1", Target::kStreet}, {"adresse postale", Target::kStreet},
     {"adresse 2", Target::kStreet2}, {"adresse2", Target::kStreet2}, {"complement d adresse", Target::kStreet2},
     {"address line 2", Target::kStreet2}, {"address 2", Target::kStreet2}, {"address2", Target::kStreet2},
     {"street address 2", Target::kStreet2}, {"adresse ligne 2", Target::kStreet2}, {"complement", Target::kStreet2},
-    {"street2", Target::kStreet2}, {"street 2", Target::kStreet2},
-    {"code postal", Target::kPostcode}, {"cp", Target::kPostcode}, {"postcode", Target::kPostcode},
-    {"zip", Target::kPostcode}, {"zip code", Target::kPostcode}, {"postal code", Target::kPostcode},
-    {"zipcode", Target::kPostcode}, {"zip postal code", Target::kPostcode}, {"postal", Target::kPostcode},
+    {"street2", Target::kStreet2}, {"street 2", Target::kStreet2}, {"extended address", Target::kStreet2},
+    {"code postal", Target::kPostcode}, {"cp", Target::kPostcode}, {"c p", Target::kPostcode},
+    {"postcode", Target::kPostcode}, {"zip", Target::kPostcode}, {"zip code", Target::kPostcode},
+    {"postal code", Target::kPostcode}, {"zipcode", Target::kPostcode}, {"zip postal code", Target::kPostcode},
+    {"postal", Target::kPostcode},
     {"ville", Target::kCity}, {"commune", Target::kCity}, {"city", Target::kCity}, {"town", Target::kCity},
     {"localite", Target::kCity},
-    {"pays", Target::kCountry}, {"country", Target::kCountry}, {"country code", Target::kCountry},
-    {"code pays", Target::kCountry}, {"country region", Target::kCountry},
+    {"pays", Target::kCountry, 1}, {"country", Target::kCountry, 1}, {"country code", Target::kCountry},
+    {"code pays", Target::kCountry}, {"country region", Target::kCountry, 1}, {"pays region", Target::kCountry, 1},
+    {"pays de residence", Target::kCountry, 1},
     {"id", Target::kExternalId}, {"identifiant", Target::kExternalId}, {"id client", Target::kExternalId},
     {"numero client", Target::kExternalId}, {"code client", Target::kExternalId}, {"ref client", Target::kExternalId},
     {"reference client", Target::kExternalId}, {"customer id", Target::kExternalId}, {"client id", Target::kExternalId},
@@ -77,42 +86,50 @@ constexpr Name kGuesses[] = {
     {"optin newsletter", Target::kConsent}, {"inscrit newsletter", Target::kConsent},
     {"abonne newsletter", Target::kConsent}, {"accepte newsletter", Target::kConsent},
     {"accepts email marketing", Target::kConsent}, {"accepts marketing", Target::kConsent},
+    {"optin email", Target::kConsent}, {"opt in email", Target::kConsent}, {"opt in e mail", Target::kConsent},
+    {"optin e mail", Target::kConsent},
     // The columns of Fidelis's own export, so that an export imports back as it was.
-    {"other emails", Target::kEmail}, {"other phones", Target::kPhone}, {"autres emails", Target::kEmail},
-    {"autres e mails", Target::kEmail}, {"autres telephones", Target::kPhone}, {"deleted at", Target::kDeletedAt},
+    {"other emails", Target::kEmail, 1}, {"other phones", Target::kPhone, 1}, {"autres emails", Target::kEmail, 1},
+    {"autres e mails", Target::kEmail, 1}, {"autres telephones", Target::kPhone, 1}, {"deleted at", Target::kDeletedAt},
     {"supprime le", Target::kDeletedAt}, {"date de suppression", Target::kDeletedAt},
     {"external ids", Target::kExternalIds}, {"identifiants externes", Target::kExternalIds},
 };
 
-// Words in front of a field's name that say whose or which it is: "Default Address Zip" (Shopify),
-// "billing_postcode" (WooCommerce), "Mobile Phone", "Home Phone" (Outlook, Google). A column named
-// with a rank-1 or rank-2 prefix gives way to a plainer one filling the same single-valued field.
-struct Prefix {
-  std::string_view words;
+// Words around a field's name that say whose or which it is ("Home Street", "billing_postcode",
+// "Default Address Zip", "Rue (domicile)", "E-mail 2 Address", "Téléphone portable"), with the rank
+// they give: between two columns of one field, the lower rank is the main one. Filler words (rank
+// 0) only join them to the name ("Adresse de facturation ...", "N° de téléphone").
+struct Qualifier {
+  std::string_view word;
   int rank;
 };
-constexpr Prefix kPrefixes[] = {
-    {"default address", 1}, {"billing address", 1}, {"billing", 1}, {"facturation", 1}, {"adresse de facturation", 1},
-    {"customer", 1},        {"contact", 1},         {"primary", 0},  {"main", 0},        {"principal", 0},
-    {"mobile", 0},          {"home", 0},            {"work", 0},     {"business", 0},    {"cell", 0},
-    {"personal", 0},        {"private", 0},         {"perso", 0},    {"pro", 0},         {"domicile", 0},
-    {"bureau", 0},          {"travail", 0},         {"shipping address", 2}, {"shipping", 2}, {"livraison", 2},
-    {"adresse de livraison", 2}};
-
-// Words after a phone's or an e-mail's name saying which one it is ("Téléphone portable", "E-mail 2
-// Address", "Tel. fixe").
-constexpr std::string_view kSuffixes[] = {"address", "portable", "mobile", "fixe", "perso", "pro", "domicile",
-                                          "bureau", "travail", "personnel", "professionnel", "number"};
-
-// Words that make an e-mail or phone column a secondary one.
-constexpr std::string_view kSecondaryWords[] = {"other", "others", "autre", "autres", "secondary", "secondaire",
-                                                "alternative", "alt", "2", "3", "4", "5"};
+constexpr Qualifier kQualifiers[] = {
+    // the main one
+    {"principal", 0}, {"principale", 0}, {"primary", 0}, {"main", 0}, {"mobile", 0}, {"cell", 0}, {"portable", 0},
+    {"gsm", 0}, {"courant", 0}, {"value", 0},
+    // fillers and format hints
+    {"address", 0}, {"adresse", 0}, {"de", 0}, {"d", 0}, {"du", 0}, {"des", 0}, {"la", 0}, {"le", 0}, {"l", 0},
+    {"s", 0}, {"n", 0}, {"no", 0}, {"number", 0}, {"numero", 0}, {"jj", 0}, {"mm", 0}, {"aaaa", 0}, {"aa", 0},
+    {"dd", 0}, {"yyyy", 0}, {"yy", 0}, {"oui", 0}, {"non", 0}, {"yes", 0}, {"o", 0}, {"y", 0}, {"x", 0},
+    // the person's own
+    {"home", 1}, {"domicile", 1}, {"perso", 1}, {"personal", 1}, {"personnel", 1}, {"personnelle", 1},
+    {"private", 1}, {"prive", 1}, {"privee", 1}, {"fixe", 1},
+    // an account's: the customer's, as a shop bills them
+    {"default", 2}, {"billing", 2}, {"facturation", 2}, {"customer", 2}, {"client", 2}, {"contact", 2},
+    // work
+    {"business", 3}, {"work", 3}, {"bureau", 3}, {"travail", 3}, {"pro", 3}, {"professionnel", 3},
+    {"professionnelle", 3}, {"office", 3}, {"entreprise", 3},
+    // where parcels go
+    {"shipping", 4}, {"livraison", 4}, {"delivery", 4},
+    // any other
+    {"other", 5}, {"others", 5}, {"autre", 5}, {"autres", 5}, {"secondary", 5}, {"secondaire", 5},
+    {"alternative", 5}, {"alt", 5}};
 
 std::string key_of(std::string_view header) {
   // search_key keeps the characters of e-mail addresses; headers want none of them.
   std::string raw = text::search_key(header);
   for (char& c : raw)
-    if (c == '.' || c == '_' || c == '@' || c == '+' || c == '(' || c == ')' || c == '/') c = ' ';
+    if (c == '.' || c == '_' || c == '@' || c == '+' || c == '(' || c == ')' || c == '/' || c == '[' || c == ']') c = ' ';
   return text::search_key(raw);
 }
 
@@ -121,70 +138,92 @@ std::vector<std::string_view> words_of(std::string_view key) {
   size_t i = 0;
   while (i < key.size()) {
     size_t end = std::min(key.find(' ', i), key.size());
-    out.push_back(key.substr(i, end - i));
+    if (end > i) out.push_back(key.substr(i, end - i));
     i = end + 1;
   }
   return out;
 }
 
-std::optional<Target> exact(std::string_view key) {
+const Guessed* exact(std::string_view key) {
   for (const auto& g : kGuesses)
-    if (g.name == key) return g.target;
+    if (g.name == key) return &g;
+  return nullptr;
+}
+
+// The rank a word around a field's name gives (a number: 1 is the main one, 2 and more others),
+// or nullopt when the word says something else (then the header is not that field's).
+std::optional<int> qualifier_rank(std::string_view word) {
+  if (!word.empty() && std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return word == "1" || word == "0" ? 0 : 5;
+  for (const Qualifier& q : kQualifiers)
+    if (q.word == word) return q.rank;
   return std::nullopt;
 }
 
 struct Guess {
   Target target = Target::kIgnore;
-  int rank = 0;
-  bool secondary = false;
+  int rank = 0;  // 2 * the qualifiers' rank + the name's own
 };
 
 bool multi_valued(Target t) {
   return t == Target::kEmail || t == Target::kPhone || t == Target::kTags || t == Target::kExternalIds;
 }
 
+// Google Contacts' "E-mail 1 - Value", "Phone 2 - Value", "Address 1 - Postal Code": a field, its
+// number, then which part of it. nullopt when the header is not of that form.
+std::optional<std::optional<Guess>> google_contacts(std::span<const std::string_view> words) {
+  size_t n = 0;
+  while (n < words.size() && !std::all_of(words[n].begin(), words[n].end(), [](char c) { return c >= '0' && c <= '9'; })) ++n;
+  if (n == 0 || n + 1 >= words.size()) return std::nullopt;
+  std::string field, part;
+  for (size_t i = 0; i < n; ++i) field += (i ? " " : "") + std::string(words[i]);
+  for (size_t i = n + 1; i < words.size(); ++i) part += (i > n + 1 ? " " : "") + std::string(words[i]);
+  const int rank = words[n] == "1" ? 0 : 10;
+  const Guessed* head = exact(field);
+  if (!head) return std::nullopt;
+  if (head->target == Target::kEmail || head->target == Target::kPhone) {
+    if (part == "value") return std::optional<Guess>(Guess{head->target, rank});
+    if (part == "type" || part == "label") return std::optional<Guess>();
+    return std::nullopt;
+  }
+  if (field != "address") return std::nullopt;
+  static constexpr std::pair<std::string_view, Target> kParts[] = {
+      {"street", Target::kStreet},     {"extended address", Target::kStreet2}, {"city", Target::kCity},
+      {"postal code", Target::kPostcode}, {"country", Target::kCountry}};
+  for (const auto& [name, target] : kParts)
+    if (part == name) return std::optional<Guess>(Guess{target, rank});
+  return std::optional<Guess>();  // formatted, region, PO box, type: not read
+}
+
 std::optional<Guess> guess(std::string_view header) {
   const std::string key = key_of(header);
-  std::optional<Guess> g;
-  if (auto t = exact(key)) {
-    g = Guess{*t, 0, false};
-  } else {
-    for (const Prefix& p : kPrefixes) {
-      if (!key.starts_with(p.words) || key.size() <= p.words.size() || key[p.words.size()] != ' ') continue;
-      if (auto t = exact(key.substr(p.words.size() + 1))) {
-        g = Guess{*t, p.rank, false};
-        break;
+  std::vector<std::string_view> words = words_of(key);
+  if (words.empty()) return std::nullopt;
+  if (auto google = google_contacts(words)) return *google;
+  // The longest run of words that names a field, every word around it a qualifier.
+  std::optional<Guess> best;
+  size_t best_length = 0;
+  for (size_t from = 0; from < words.size(); ++from) {
+    std::string name;
+    for (size_t to = from; to < words.size(); ++to) {
+      if (to > from) name += ' ';
+      name.append(words[to]);
+      const Guessed* g = exact(name);
+      if (g == nullptr || to + 1 - from <= best_length) continue;
+      int rank = 0;
+      bool qualified = true;
+      for (size_t i = 0; i < words.size() && qualified; ++i) {
+        if (i >= from && i <= to) continue;
+        std::optional<int> r = qualifier_rank(words[i]);
+        qualified = r.has_value();
+        if (r) rank = std::max(rank, *r);
       }
+      if (!qualified) continue;
+      best = Guess{g->target, 2 * rank + g->rank};
+      best_length = to + 1 - from;
     }
   }
-  if (!g) {
-    // "E-mail 2 Address", "Téléphone portable", "Phone 2": an e-mail or phone name, then which one.
-    std::vector<std::string_view> words = words_of(key);
-    for (size_t n = words.size(); n > 0 && !g; --n) {
-      std::string head;
-      for (size_t i = 0; i < n; ++i) {
-        if (i > 0) head += ' ';
-        head.append(words[i]);
-      }
-      auto t = exact(head);
-      if (!t || (*t != Target::kEmail && *t != Target::kPhone)) continue;
-      bool rest_known = true;
-      for (size_t i = n; i < words.size(); ++i)
-        rest_known = rest_known && (std::find(std::begin(kSuffixes), std::end(kSuffixes), words[i]) != std::end(kSuffixes) ||
-                                    std::find(std::begin(kSecondaryWords), std::end(kSecondaryWords), words[i]) !=
-                                        std::end(kSecondaryWords) ||
-                                    words[i] == "1");
-      if (rest_known) g = Guess{*t, 0, false};
-    }
-  }
-  if (!g) return std::nullopt;
-  if (multi_valued(g->target)) {
-    for (std::string_view w : words_of(key))
-      if (std::find(std::begin(kSecondaryWords), std::end(kSecondaryWords), w) != std::end(kSecondaryWords))
-        g->secondary = true;
-    if (g->rank > 0) g->secondary = true;
-  }
-  return g;
+  return best;
 }
 
 bool single_valued(Target t) { return t != Target::kIgnore && !multi_valued(t); }
@@ -286,7 +325,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       c.custom_key = *consent;
     } else if (auto g = guess(c.header)) {
       c.target = g->target;
-      c.secondary = g->secondary;
+      c.rank = g->rank;
       rank = g->rank;
       if (c.target == Target::kConsent) {
         // The consent columns files carry: e-mail newsletters, or Shopify's SMS marketing.
@@ -308,16 +347,13 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     out.push_back(std::move(c));
     ranks.push_back(rank);
   }
-  // One column per single-valued field: a guessed column gives way to a plainer one (rank), two of
-  // one rank are for a person to choose between.
+  // Two guessed columns of one single-valued field: the plainer one (lower rank) fills it, the
+  // other only when the first is empty in a row; two of one rank are for a person to choose between.
   for (size_t i = 0; i < out.size(); ++i)
     for (size_t j = i + 1; j < out.size(); ++j) {
       if (!single_valued(out[i].target) || out[i].target != out[j].target || out[i].custom_key != out[j].custom_key)
         continue;
-      if (explicit_mapping.empty() && ranks[i] != ranks[j]) {
-        out[ranks[i] < ranks[j] ? j : i].target = Target::kIgnore;
-        continue;
-      }
+      if (explicit_mapping.empty() && ranks[i] != ranks[j]) continue;
       return Error::invalid_argument(
           explicit_mapping.empty() ? "header" : "mapping",
           fmt::format("columns \"{}\" and \"{}\" both map to {}; map one of them to \"ignore\"", out[i].header,

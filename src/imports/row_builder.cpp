@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <cstdlib>
 #include <utility>
 
@@ -232,6 +233,22 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_full_nam
   return Names{join(0, start), join(start, words.size())};
 }
 
+// `full` without the words of `part` (compared whatever their case and accents), spaces collapsed.
+std::string remove_words(std::string_view full, std::string_view part) {
+  std::vector<std::string> drop = split_any(part, " ");
+  std::string out;
+  for (const std::string& w : split_any(full, " ")) {
+    auto it = std::find_if(drop.begin(), drop.end(), [&](const std::string& d) { return text::search_key(d) == text::search_key(w); });
+    if (it != drop.end()) {
+      drop.erase(it);
+      continue;
+    }
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
 std::string flag_field(const std::string& field) {
   // "emails[1].email" -> "email", "address.postcode" -> "postcode": the profile field a person knows.
   if (field.starts_with("emails[")) return "email";
@@ -258,56 +275,70 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   BuiltRow out;
   CustomerInput& in = out.input;
-  Address address;
-  bool has_address = false, country_given = false;
   std::optional<std::string> unchecked_postcode, full_name;
   std::string birth_date_text;  // as the file writes it, for a flag
   std::vector<ExternalId> other_ids;
   std::string email_column, name_column;
-  // The main columns' e-mails and phones first, then the others' ("Email 2", "billing_phone").
-  std::vector<EmailAddress> later_emails;
-  std::vector<Phone> later_phones;
+  // A single-valued field is filled by its lowest-rank column not empty in the row (Column::rank).
+  std::map<Target, int> filled;
+  auto takes = [&](Target t, int rank) {
+    auto it = filled.find(t);
+    if (it != filled.end() && it->second <= rank) return false;
+    filled[t] = rank;
+    return true;
+  };
+  // The address: its parts per whose-address rank (Column::rank / 2: "Country Code" and "Country"
+  // are parts of one address), the plainest holding any part winning whole.
+  struct AddressParts {
+    Address address;
+    bool country_given = false;
+    int country_rank = 0;
+  };
+  std::map<int, AddressParts> addresses;
+  // E-mails and phones with the rank of their column: the main ones first.
+  std::vector<std::pair<int, std::string>> emails, phones;
+  int email_rank = 1 << 20;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
     std::string value(text::trim(record.fields[i]));
     if (value.empty() || col.target == Target::kIgnore) continue;
-    // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@" to keep a cell text.
-    if (value.size() > 1 && value[0] == '\'' && std::string_view("=+-@").find(value[1]) != std::string_view::npos)
+    // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@", or before digits to
+    // keep a postcode's leading zero or a long id as text ("'07100").
+    if (value.size() > 1 && value[0] == '\'' &&
+        (std::string_view("=+-@").find(value[1]) != std::string_view::npos || (value[1] >= '0' && value[1] <= '9')))
       value.erase(0, 1);
     switch (col.target) {
-      case Target::kCivility: in.civility = value; break;
-      case Target::kFirstName: in.first_name = value; name_column = col.header; break;
-      case Target::kLastName: in.last_name = value; name_column = col.header; break;
+      case Target::kCivility:
+        if (takes(col.target, col.rank)) in.civility = value;
+        break;
+      case Target::kFirstName:
+        if (takes(col.target, col.rank)) in.first_name = value, name_column = col.header;
+        break;
+      case Target::kLastName:
+        if (takes(col.target, col.rank)) in.last_name = value, name_column = col.header;
+        break;
       case Target::kFullName:
-        full_name = value;
-        name_column = col.header;
+        if (takes(col.target, col.rank)) {
+          full_name = value;
+          if (name_column.empty()) name_column = col.header;
+        }
         break;
       case Target::kDeletedAt:
         return Error::invalid_argument(col.header, fmt::format("the customer was deleted ({} {}) where the file comes "
                                                                "from: deleted customers are not imported",
                                                                col.header, value));
-      case Target::kEmail: {
-        if (email_column.empty() || !col.secondary) email_column = col.header;
-        if (!in.emails) in.emails.emplace();
-        std::vector<EmailAddress>& into = col.secondary ? later_emails : *in.emails;
-        for (auto& e : email_cell_addresses(value)) {
-          auto same = [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e); };
-          // One address in two columns ("email" and "billing_email") is one address.
-          if (std::none_of(in.emails->begin(), in.emails->end(), same) &&
-              std::none_of(later_emails.begin(), later_emails.end(), same))
-            into.push_back({e, ""});
-        }
+      case Target::kEmail:
+        if (col.rank < email_rank) email_rank = col.rank, email_column = col.header;
+        for (auto& e : email_cell_addresses(value)) emails.emplace_back(col.rank, std::move(e));
         break;
-      }
-      case Target::kPhone: {
-        if (!in.phones) in.phones.emplace();
-        std::vector<Phone>& into = col.secondary ? later_phones : *in.phones;
-        for (auto& p : split_any(value, ",;/|")) into.push_back(Phone{.raw = p});
+      case Target::kPhone:
+        for (auto& p : split_any(value, ",;/|")) phones.emplace_back(col.rank, std::move(p));
         break;
-      }
       case Target::kBirthDate: {
+        if (filled.contains(col.target) && filled[col.target] <= col.rank) break;
         auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order);
         if (d) {
+          filled[col.target] = col.rank;
           in.birth_date = d->to_string();
           birth_date_text = value;
           if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now)) out.flags.push_back(std::move(*f));
@@ -316,20 +347,24 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         }
         break;
       }
-      case Target::kStreet: address.street = value; has_address = true; break;
-      case Target::kStreet2: address.street2 = value; has_address = true; break;
-      case Target::kPostcode:
-        address.postcode = value;
-        has_address = true;
-        break;
-      case Target::kCity: address.city = value; has_address = true; break;
-      case Target::kCountry:
-        if (auto cc = customers::country_from_name(value)) address.country = *cc;
+      case Target::kStreet: addresses[col.rank / 2].address.street = value; break;
+      case Target::kStreet2: addresses[col.rank / 2].address.street2 = value; break;
+      case Target::kPostcode: addresses[col.rank / 2].address.postcode = value; break;
+      case Target::kCity: addresses[col.rank / 2].address.city = value; break;
+      case Target::kCountry: {
+        AddressParts& parts = addresses[col.rank / 2];
+        // "Country Code" and "Country" of one address: the code (the lower rank) first, the name
+        // when the code is empty or unknown.
+        if (parts.country_given && (parts.address.country || parts.country_rank <= col.rank)) break;
+        parts.country_rank = col.rank;
+        if (auto cc = customers::country_from_name(value)) parts.address.country = *cc;
         else out.flags.push_back({"country", value, "not a country this import recognises"});
-        country_given = true;
-        has_address = true;
+        parts.country_given = true;
         break;
-      case Target::kExternalId: out.external_id = value; break;
+      }
+      case Target::kExternalId:
+        if (takes(col.target, col.rank)) out.external_id = value;
+        break;
       case Target::kExternalIds:
         // "source:id|source:id": ids in named sources (the export's column).
         for (const std::string& item : split_any(value, "|")) {
@@ -382,17 +417,50 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         auto purpose = customers::parse_purpose(col.custom_key.substr(colon + 1), col.header);
         if (!channel || !purpose) break;  // map_columns checked them
         if (!in.consents) in.consents.emplace();
-        in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
+        auto same = [&](const Consent& k) { return k.channel == *channel && k.purpose == *purpose; };
+        if (std::none_of(in.consents->begin(), in.consents->end(), same))
+          in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
         break;
       }
       case Target::kIgnore: break;
     }
   }
-  if (in.emails) in.emails->insert(in.emails->end(), later_emails.begin(), later_emails.end());
-  if (in.phones) in.phones->insert(in.phones->end(), later_phones.begin(), later_phones.end());
-  // A full-name column fills the names when no other column gave them.
-  if (full_name && !in.first_name && !in.last_name) std::tie(in.first_name, in.last_name) = split_full_name(*full_name);
-  if (has_address) {
+  // E-mails and phones, the main columns' first; one address in two columns ("email" and
+  // "billing_email") is one address.
+  std::stable_sort(emails.begin(), emails.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(phones.begin(), phones.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [rank, e] : emails) {
+    if (!in.emails) in.emails.emplace();
+    auto same = [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e); };
+    if (std::none_of(in.emails->begin(), in.emails->end(), same)) in.emails->push_back({std::move(e), ""});
+  }
+  for (auto& [rank, p] : phones) {
+    if (!in.phones) in.phones.emplace();
+    in.phones->push_back(Phone{.raw = std::move(p)});
+  }
+  // A full-name column gives the names no other column gave ("Nom complet" beside "Prénom").
+  if (full_name && (!in.first_name || !in.last_name)) {
+    auto [first, last] = split_full_name(*full_name);
+    if (!in.first_name && !in.last_name) {
+      in.first_name = first;
+      in.last_name = last;
+    } else if (!in.last_name) {
+      // The rest once the first name given is taken out ("DUPONT Jean" with "Jean"), else the split's.
+      std::string rest = remove_words(*full_name, *in.first_name);
+      in.last_name = rest.empty() || rest == *full_name ? last : std::optional<std::string>(rest);
+    } else {
+      std::string rest = remove_words(*full_name, *in.last_name);
+      in.first_name = rest.empty() || rest == *full_name ? first : std::optional<std::string>(rest);
+    }
+  }
+  if (!addresses.empty()) {
+    // The lowest rank that holds any part of an address: never parts of two addresses.
+    auto chosen = std::find_if(addresses.begin(), addresses.end(), [](const auto& a) {
+      const Address& x = a.second.address;
+      return x.street || x.street2 || x.postcode || x.city || x.country || a.second.country_given;
+    });
+    Address address = chosen->second.address;
+    const bool country_given = chosen->second.country_given;
     // The default country is for addresses that give none: one that gives a country nobody
     // recognises stays without (it is flagged), rather than being taken for the default's.
     if (!address.country && !country_given && !options.default_country.empty()) address.country = options.default_country;

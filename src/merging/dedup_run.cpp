@@ -206,7 +206,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   };
   d.pairs_merge = count(dedup::Decision::kMerge);
   d.pairs_review = count(dedup::Decision::kReview);
-  if (options.dry_run) d.skipped = static_cast<int64_t>(left_out);
+  d.skipped = static_cast<int64_t>(left_out);  // the pairs a person decided are skipped, by a run or a dry run
   if (Status st = db_.transact([&](storage::Tx& tx) { return save(tx, d); }); !st) return finish(st);
   report();
   if (options.dry_run) return finish(ok());
