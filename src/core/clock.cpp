@@ -244,8 +244,17 @@ std::optional<DateOrder> date_order_of(std::string_view text) {
       ++i;
     }
   }
-  if (numbers[0] > 12 && numbers[1] <= 12) return DateOrder::kDayFirst;
-  if (numbers[1] > 12 && numbers[0] <= 12) return DateOrder::kMonthFirst;
+  // The year, to tell a real date from an impossible one ("31/02/1980" says nothing of the order).
+  int year = 2000;
+  if (i < text.size() && (text[i] == '/' || text[i] == '-' || text[i] == '.')) {
+    size_t start = ++i;
+    int y = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 4) y = y * 10 + (text[i++] - '0');
+    if (i - start == 4) year = y;
+    else if (i - start == 2) year = 2000 + y;
+  }
+  if (numbers[0] > 12 && numbers[1] <= 12 && make_date(year, numbers[1], numbers[0], "date")) return DateOrder::kDayFirst;
+  if (numbers[1] > 12 && numbers[0] <= 12 && make_date(year, numbers[0], numbers[1], "date")) return DateOrder::kMonthFirst;
   return std::nullopt;
 }
 

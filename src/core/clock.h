@@ -60,7 +60,7 @@ Result<Date> parse_date_flexible(std::string_view text, std::string_view field, 
                                  DateOrder order = DateOrder::kDayFirst);
 // What a numeric date says of the order of its day and month: kDayFirst when its first number is
 // above 12 ("25/12/1990"), kMonthFirst when its second is ("12/25/1990"), nullopt when it cannot
-// tell ("08/01/1975", "1984-07-09", "9 juillet 1984").
+// tell ("08/01/1975", "1984-07-09", "9 juillet 1984"), or is no date in either order ("31/02/1980").
 std::optional<DateOrder> date_order_of(std::string_view text);
 
 }  // namespace fidelis

@@ -122,6 +122,8 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_EQ(date_order_of("25/12/1990"), DateOrder::kDayFirst);
   EXPECT_EQ(date_order_of("12/25/1990"), DateOrder::kMonthFirst);
   EXPECT_EQ(date_order_of("08/01/1975"), std::nullopt);
+  EXPECT_EQ(date_order_of("31/02/1980"), std::nullopt);  // a date in neither order says nothing
+  EXPECT_EQ(date_order_of("02/31/1980"), std::nullopt);
   EXPECT_EQ(date_order_of("1984-07-09"), std::nullopt);
   EXPECT_EQ(date_order_of("9 juillet 1984"), std::nullopt);
 }

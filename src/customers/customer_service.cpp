@@ -129,6 +129,7 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
   Millis now = clock_.now();
   std::vector<QualityFlag> flags = flags_of(in, mx_, actor.type == "public" ? "questionnaire" : "api", now);
   Customer updated;
+  std::optional<Customer> unchanged;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     int64_t ids[] = {id};
     FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
@@ -165,6 +166,17 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
     FIDELIS_RETURN_IF_ERROR(store_children(tx, id, in, now));
     FIDELIS_RETURN_IF_ERROR(store_flags(tx, id, flags));
     FIDELIS_ASSIGN_OR_RETURN(updated, refresh_document(tx, id));
+    // A change that leaves the profile as it was (the same first name sent again, a known number
+    // written otherwise) is no change: rolled back, no new version, no event.
+    {
+      Customer same = updated;
+      same.version = cur.version;
+      same.updated_at = cur.updated_at;
+      if (render_document(same) == render_document(cur)) {
+        unchanged = cur;
+        return Error::internal("unchanged: rolled back");  // not seen by callers: `unchanged` is returned
+      }
+    }
     if (!makes_a_customer(updated.first_name, updated.last_name, updated.emails, updated.phones)) {
       // Named after what this change took away.
       auto cleared = [&](std::string_view f) { return std::find(in.clear.begin(), in.clear.end(), f) != in.clear.end(); };
@@ -177,6 +189,7 @@ Result<Customer> CustomerService::update(int64_t id, int64_t expected_version, C
         audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), audit_state(cur), after_json}, now));
     return audit::emit(tx, {"customer.updated", id, std::to_string(id), after_json}, now);
   });
+  if (!s && unchanged) return *unchanged;
   if (!s) return s.error();
   return updated;
 }

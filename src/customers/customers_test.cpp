@@ -220,9 +220,24 @@ TEST_P(CustomersTest, UpdateChecksVersionAndRecordsConsentChanges) {
   ASSERT_EQ(history->size(), 3u);  // two at creation, one change
   EXPECT_EQ((*history)[0].source, "unsubscribe-link");
   EXPECT_FALSE((*history)[0].granted);
-  // Re-sending the same consent changes nothing and records nothing.
-  ASSERT_TRUE(svc_->update(c->id, 2, CustomerInput{.consents = patch.consents}, actor_));
+  // Re-sending the same consent changes nothing and records nothing: no new version, no event.
+  auto events = [&] { return (*t_.db->one("SELECT COUNT(*) FROM outbox_events"))->i64(0); };
+  const int64_t before = events();
+  auto same = svc_->update(c->id, 2, CustomerInput{.consents = patch.consents}, actor_);
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_EQ(same->version, 2);
   EXPECT_EQ(svc_->consent_history(c->id)->size(), 3u);
+  // Nor does the same first name, or a known number written otherwise.
+  auto name = svc_->update(c->id, 2, CustomerInput{.first_name = "jeanne"}, actor_);
+  ASSERT_TRUE(name) << name.error().message;
+  EXPECT_EQ(name->version, 2);
+  EXPECT_EQ(events(), before);
+  EXPECT_EQ(svc_->get(c->id)->version, 2);
+  // A real change still makes a version.
+  auto real = svc_->update(c->id, 2, CustomerInput{.first_name = "Jeanine"}, actor_);
+  ASSERT_TRUE(real);
+  EXPECT_EQ(real->version, 3);
+  EXPECT_EQ(events(), before + 1);
 }
 
 TEST_P(CustomersTest, StoredDocumentFollowsEveryChange) {
