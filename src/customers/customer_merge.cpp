@@ -85,7 +85,8 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
   return out;
 }
 
-Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now) {
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
+                                bool replace_lists) {
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
   if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
@@ -115,11 +116,35 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
     into = std::move(merged);
     changed = true;
   };
-  extend(lists.emails, cur.emails, in.emails, [](const EmailAddress& x, const EmailAddress& y) {
-    return text::to_lower(x.email) == text::to_lower(y.email);
-  });
-  extend(lists.phones, cur.phones, in.phones, [](const Phone& x, const Phone& y) { return phone_key(x) == phone_key(y); });
-  extend(lists.tags, cur.tags, in.tags, [](const std::string& x, const std::string& y) { return x == y; });
+  // The row's list is the list, in its order (its first item the main one), keeping what each item
+  // it shares with the stored one carries beyond the row's (a label).
+  auto replace = [&changed](auto& into, const auto& current, const auto& given, auto same) {
+    if (!given) return;
+    auto wanted = *given;
+    for (auto& item : wanted) {
+      auto kept = std::find_if(current.begin(), current.end(), [&](const auto& c) { return same(c, item); });
+      if (kept != current.end()) item = *kept;
+    }
+    bool equal = wanted.size() == current.size() &&
+                 std::equal(wanted.begin(), wanted.end(), current.begin(), [&](const auto& a, const auto& b) { return same(a, b); });
+    if (equal) return;
+    into = std::move(wanted);
+    changed = true;
+  };
+  auto same_email = [](const EmailAddress& x, const EmailAddress& y) { return text::to_lower(x.email) == text::to_lower(y.email); };
+  auto same_phone = [](const Phone& x, const Phone& y) { return phone_key(x) == phone_key(y); };
+  auto same_tag = [](const std::string& x, const std::string& y) { return x == y; };
+  if (replace_lists) {
+    std::optional<std::vector<std::string>> tags = in.tags;
+    if (tags) std::sort(tags->begin(), tags->end());
+    replace(lists.emails, cur.emails, in.emails, same_email);
+    replace(lists.phones, cur.phones, in.phones, same_phone);
+    replace(lists.tags, cur.tags, tags, same_tag);
+  } else {
+    extend(lists.emails, cur.emails, in.emails, same_email);
+    extend(lists.phones, cur.phones, in.phones, same_phone);
+    extend(lists.tags, cur.tags, in.tags, same_tag);
+  }
   if (lists.tags) std::sort(lists.tags->begin(), lists.tags->end());
   extend(lists.external_ids, cur.external_ids, in.external_ids,
          [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });

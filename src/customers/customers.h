@@ -285,8 +285,9 @@ Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldD
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
 // date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
-// external ids, household members and affinities it lacks are added; consents go through
-// screen_import_consents; custom fields are set. Bumps the version and
+// external ids, household members and affinities it lacks are added (with `replace_lists`, the
+// e-mails, phones and tags `in` gives are the lists, in its order: a row of the customer's own
+// export edited and imported back); consents go through screen_import_consents; custom fields are set. Bumps the version and
 // emits customer.updated when anything changed; returns the customer untouched otherwise.
 // NotFound if `id` is not a live customer.
 struct MergeOutcome {
@@ -306,7 +307,8 @@ struct ScreenedConsents {
   std::vector<std::pair<Consent, std::string>> refused;
 };
 Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given);
-Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now);
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
+                                bool replace_lists = false);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).
 Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id);

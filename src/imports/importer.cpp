@@ -589,7 +589,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             // source of the highest priority: only an import of priority 100 replaces what people typed.
             const int64_t ranks = best && !best->is_null(0) ? best->i64(0) : kManualEntryPriority;
             bool overwrite = source_priority >= ranks;
-            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now));
+            // A row naming its customer by Fidelis id is that customer's own row (an export edited
+            // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.
+            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now,
+                                                                overwrite && row.customer_id.has_value()));
             customer_id = m.customer.id;
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
             if (m.changed) {

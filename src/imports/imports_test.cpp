@@ -1305,7 +1305,9 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   customers::CustomerService svc(*t_.db, clock_);
   customers::CustomerInput bob;
   bob.first_name = "Bob";
-  bob.last_name = "Morane";  // no e-mail, no phone, no id elsewhere: only his Fidelis id names him
+  bob.last_name = "Morane";  // no e-mail, no id elsewhere: only his Fidelis id names him
+  bob.phones = std::vector<customers::Phone>{{.raw = "06 44 15 58 11", .label = "mobile"}, {.raw = "04 72 04 80 54"}};
+  bob.tags = std::vector<std::string>{"soldes", "vip"};
   auto made = svc.create(bob, actor_);
   ASSERT_TRUE(made);
   std::string csv;
@@ -1317,15 +1319,28 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   size_t at = csv.find(";Morane;");
   ASSERT_NE(at, std::string::npos) << csv;
   csv.replace(at, 8, ";Moranne;");
+  // ... gives him a new mobile, keeps his landline second, and takes a tag off.
+  at = csv.find(";'+33644155811;'+33472048054;");
+  ASSERT_NE(at, std::string::npos) << csv;
+  csv.replace(at, 29, ";'+33699887766;'+33472048054;");
+  at = csv.find(";soldes|vip;");
+  ASSERT_NE(at, std::string::npos) << csv;
+  csv.replace(at, 12, ";vip;");
   Importer importer(*t_.db, clock_);
   auto r = importer.run({.path = write_temp(GetParam() + "_edited.csv", csv), .source = "excel", .source_priority = 100,
-                         .mapping = {{"id", "customer_id"}, {"first_name", "first_name"}, {"last_name", "last_name"}}},
+                         .mapping = {{"id", "customer_id"}, {"first_name", "first_name"}, {"last_name", "last_name"},
+                                     {"phone", "phone"}, {"other_phones", "phone"}, {"tags", "tags"}}},
                         actor_);
   ASSERT_TRUE(r) << r.error().field << ": " << r.error().message;
   EXPECT_EQ(r->accepted, 0);
   EXPECT_EQ(r->merged, 1);
   EXPECT_EQ(svc.list({.limit = 10})->items.size(), 1u);
-  EXPECT_EQ(svc.get(made->id)->last_name, "Moranne");
+  auto edited = svc.get(made->id);
+  EXPECT_EQ(edited->last_name, "Moranne");
+  ASSERT_EQ(edited->phones.size(), 2u);
+  EXPECT_EQ(edited->phones[0].e164, "+33699887766");  // the new mobile is the main one
+  EXPECT_EQ(edited->phones[1].raw, "04 72 04 80 54");  // the landline kept as it was written
+  EXPECT_EQ(edited->tags, std::vector<std::string>{"vip"});
   // A Fidelis id no live customer has is rejected, naming the column.
   auto other = importer.run({.path = write_temp(GetParam() + "_other.csv", "id;last_name\r\n999;Durand\r\n"),
                              .source = "excel", .mapping = {{"id", "customer_id"}, {"last_name", "last_name"}}},
