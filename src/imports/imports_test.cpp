@@ -70,7 +70,7 @@ TEST(Dialect, RecognisesEncodingAndDelimiter) {
 
 TEST(CsvSource, MacRomanFilesOfExcelForMacAreRecognised) {
   // "Nom;Prénom;Ville\rGérard;Hélène;Saint-Étienne\r" as Excel for Mac saves a CSV (Macintosh).
-  auto path = write_temp("mac.csv", "Nom;Pr\x8Enom;Ville\rG\x8Erard;H\x8El\x8Fne;Saint-\x83tienne\rLe\x8D;Fran\x8Doise;Orl\x8Eans\r");
+  auto path = write_temp("mac.csv", "Nom;Pr\x8Enom;Ville\rG\x8Erard;H\x8El\x8Fne;Saint-\x83tienne\rLe\x8D;Fran\x8Doise;Orl\x8E" "ans\r");
   auto src = CsvSource::open(path);
   ASSERT_TRUE(src);
   EXPECT_EQ((*src)->dialect().encoding, "MACINTOSH");
@@ -81,7 +81,7 @@ TEST(CsvSource, MacRomanFilesOfExcelForMacAreRecognised) {
   EXPECT_EQ(rows[1].fields[2], "Saint-Étienne");
   EXPECT_EQ(rows[2].fields[1], "Françoise");
   // Windows-1252 French text stays Windows-1252, curly quotes and all.
-  EXPECT_EQ(detect_dialect("Nom;Pr\xE9nom\r\nO\x92Brien;H\xE9l\xE8ne\r\n").encoding, "WINDOWS-1252");
+  EXPECT_EQ(detect_dialect("Nom;Pr\xE9nom\r\nO\x92" "Brien;H\xE9l\xE8ne\r\n").encoding, "WINDOWS-1252");
 }
 
 TEST(CsvSource, AByteTheEncodingLacksSetsItsLineAsideOnly) {
@@ -549,6 +549,28 @@ TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   auto particles = row({"Jean de la Fontaine", "", "0612345678", "", "", "", ""});
   EXPECT_EQ(particles->input.first_name, "Jean");
   EXPECT_EQ(particles->input.last_name, "de la Fontaine");
+  // A civility in front is the civility; "épouse" gives the name in use, "née" a name set aside.
+  auto titled = row({"M. Jean Dupont", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(titled->input.civility, "M.");
+  EXPECT_EQ(titled->input.first_name, "Jean");
+  EXPECT_EQ(titled->input.last_name, "Dupont");
+  auto madame = row({"Mme Marie-Claire LE GOFF", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(madame->input.civility, "Mme");
+  EXPECT_EQ(madame->input.first_name, "Marie-Claire");
+  EXPECT_EQ(madame->input.last_name, "Le Goff");
+  auto married = row({"Marie Dupont épouse Martin", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(married->input.first_name, "Marie");
+  EXPECT_EQ(married->input.last_name, "Martin");
+  auto short_form = row({"Marie DUPONT ép. MARTIN", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(short_form->input.first_name, "Marie");
+  EXPECT_EQ(short_form->input.last_name, "Martin");
+  auto born = row({"Marie MARTIN née DUPONT", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(born->input.first_name, "Marie");
+  EXPECT_EQ(born->input.last_name, "Martin");
+  auto bracketed = row({"Dupont, Jean-Pierre (M.)", "", "0612345678", "", "", "", ""});
+  EXPECT_EQ(bracketed->input.civility, "M.");
+  EXPECT_EQ(bracketed->input.first_name, "Jean-Pierre");
+  EXPECT_EQ(bracketed->input.last_name, "Dupont");
   // E-mails as mail programs export them, a one-letter top-level domain flagged.
   auto display = row({"Anne Martin", "Anne Martin <anne.martin@orange.fr>", "", "", "", "", ""});
   ASSERT_TRUE(display) << display.error().message;

@@ -185,13 +185,85 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   return "";
 }
 
-// "DUPONT Jean", "Jean Dupont", "Dupont, Jean", "Jean de la Fontaine": first and last name out of
-// one cell. A part in capitals (of two letters or more) is the surname, as French lists write it;
-// else what follows a comma is the first name; else the last word is the surname, with the
-// particles before it.
-std::pair<std::optional<std::string>, std::optional<std::string>> split_full_name(std::string_view cell) {
-  using Names = std::pair<std::optional<std::string>, std::optional<std::string>>;
+std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v);
+
+struct SplitName {
+  std::optional<std::string> civility, first, last;
+};
+
+// A civility written before a name ("M.", "Mme", "Dr", "Madame"), as validation reads them.
+bool is_civility(std::string_view word) {
+  std::string key = text::search_key(word);
+  while (!key.empty() && key.back() == '.') key.pop_back();
+  static constexpr std::string_view kCivilities[] = {"m",  "mr",   "mme",   "mlle", "monsieur", "madame",
+                                                     "mademoiselle", "dr", "docteur", "me", "maitre", "mrs", "ms", "miss"};
+  return std::find(std::begin(kCivilities), std::end(kCivilities), key) != std::end(kCivilities);
+}
+
+// The first and last name in one cell ("DUPONT Jean", "Jean Dupont", "Dupont, Jean", "Jean de la
+// Fontaine", "M. Jean Dupont", "Marie Dupont épouse Martin"). A civility in front, or in brackets
+// at the end, is the civility. "épouse X" (ép.) gives the name in use, X; what follows "née" or
+// "dit" is set aside (a birth name, a nickname). Then a part in capitals (of two letters or more)
+// is the surname, as French lists write it; else what follows a comma is the first name; else the
+// last word is the surname, with the particles before it.
+SplitName split_full_name(std::string_view cell) {
+  SplitName out;
   std::string_view v = text::trim(cell);
+  // "(M.)" at the end.
+  if (v.size() > 2 && v.back() == ')') {
+    size_t open = v.rfind('(');
+    if (open != std::string_view::npos && is_civility(v.substr(open + 1, v.size() - open - 2))) {
+      out.civility = std::string(text::trim(v.substr(open + 1, v.size() - open - 2)));
+      v = text::trim(v.substr(0, open));
+    }
+  }
+  std::vector<std::string> all = split_any(v, " \t");
+  if (!all.empty() && all.size() > 1 && is_civility(all.front()) && !out.civility) {
+    out.civility = all.front();
+    all.erase(all.begin());
+  }
+  // "épouse Martin" is the name in use; "née Dupont", "dit Molière" are set aside.
+  std::optional<std::string> married;
+  for (size_t i = 0; i + 1 < all.size(); ++i) {
+    std::string key = text::search_key(all[i]);
+    while (!key.empty() && key.back() == '.') key.pop_back();
+    if (key == "epouse" || key == "ep" || key == "veuve" || key == "vve") {
+      std::string rest;
+      for (size_t j = i + 1; j < all.size(); ++j) {
+        if (j > i + 1) rest += ' ';
+        rest += all[j];
+      }
+      married = rest;
+      all.resize(i);
+      break;
+    }
+    if (key == "nee" || key == "ne" || key == "dit" || key == "dite") {
+      all.resize(i);
+      break;
+    }
+  }
+  std::string joined;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) joined += ' ';
+    joined += all[i];
+  }
+  v = joined;
+  if (size_t comma = v.find(','); comma != std::string_view::npos) {
+    std::string_view last = text::trim(v.substr(0, comma)), first = text::trim(v.substr(comma + 1));
+    if (!first.empty()) out.first = std::string(first);
+    if (!last.empty()) out.last = std::string(last);
+    if (married) out.last = married;
+    return out;
+  }
+  auto [first, last] = split_first_last(v);
+  out.first = std::move(first);
+  out.last = married ? married : std::move(last);
+  return out;
+}
+
+// The first and last names of a cell of names alone (see split_full_name).
+std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v) {
+  using Names = std::pair<std::optional<std::string>, std::optional<std::string>>;
   if (size_t comma = v.find(','); comma != std::string_view::npos) {
     std::string_view last = text::trim(v.substr(0, comma)), first = text::trim(v.substr(comma + 1));
     return {first.empty() ? std::nullopt : std::optional<std::string>(first),
@@ -440,7 +512,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   // A full-name column gives the names no other column gave ("Nom complet" beside "Prénom").
   if (full_name && (!in.first_name || !in.last_name)) {
-    auto [first, last] = split_full_name(*full_name);
+    auto [civility, first, last] = split_full_name(*full_name);
+    if (civility && !in.civility) in.civility = civility;
     if (!in.first_name && !in.last_name) {
       in.first_name = first;
       in.last_name = last;
