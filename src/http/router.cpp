@@ -51,10 +51,30 @@ void Router::add(Route route) {
   routes_.push_back(std::move(route));
 }
 
+namespace {
+
+// A segment written like a signed link's token ("<payload>.<signature>", base64url on each side):
+// hidden wherever it is, so that a path no route matches (a double slash a mail template made,
+// another case) does not put one in the log either.
+bool looks_like_token(std::string_view segment) {
+  size_t dot = segment.find('.');
+  if (segment.size() < 20 || dot == std::string_view::npos || dot == 0 || dot + 1 == segment.size() ||
+      segment.find('.', dot + 1) != std::string_view::npos)
+    return false;
+  return std::all_of(segment.begin(), segment.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+           c == '%' || c == '=';
+  });
+}
+
+}  // namespace
+
 std::string Router::loggable_path(std::string_view path) const {
   const std::vector<std::string_view> parts = segments(path);
   std::vector<bool> hidden(parts.size(), false);
   bool any = false;
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (looks_like_token(parts[i])) hidden[i] = any = true;
   for (const auto& secret : secrets_) {
     size_t at = secret.size() - 1;
     if (parts.size() <= at || parts[at].empty()) continue;

@@ -26,7 +26,14 @@ TEST(RouterTest, LoggablePathsHideSignedLinks) {
   EXPECT_EQ(r.loggable_path("/api/v1/public/questionnaires/" + token + "/extra"),
             "/api/v1/public/questionnaires/{token}/extra");
   EXPECT_EQ(r.loggable_path("/api/v1/track/" + token + "/"), "/api/v1/track/{token}/");
+  // Paths a mail template or a person got wrong hold the token too: a double slash, another case,
+  // another prefix.
+  EXPECT_EQ(r.loggable_path("/api/v1/public/questionnaires//" + token), "/api/v1/public/questionnaires//{token}");
+  EXPECT_EQ(r.loggable_path("/api/v1/public/Questionnaires/" + token), "/api/v1/public/Questionnaires/{token}");
+  EXPECT_EQ(r.loggable_path("/api/v1//public/questionnaires/" + token), "/api/v1//public/questionnaires/{token}");
   // Other paths are logged as they came.
+  EXPECT_EQ(r.loggable_path("/api/v1/uploads/3f2a9c0e4b1d8e7f6a5b4c3d2e1f0a9b"), "/api/v1/uploads/3f2a9c0e4b1d8e7f6a5b4c3d2e1f0a9b");
+  EXPECT_EQ(r.loggable_path("/api/v1/email-status/jean.dupont@orange.fr"), "/api/v1/email-status/jean.dupont@orange.fr");
   EXPECT_EQ(r.loggable_path("/api/v1/customers/42"), "/api/v1/customers/42");
   EXPECT_EQ(r.loggable_path("/api/v1/track"), "/api/v1/track");
   EXPECT_EQ(r.loggable_path("/api/v1/public/questionnaires"), "/api/v1/public/questionnaires");
