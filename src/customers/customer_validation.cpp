@@ -293,6 +293,20 @@ Status validate_custom_field_def(CustomFieldDef& def) {
   if (def.type == CustomFieldType::kChoice) {
     if (def.choices.empty() || def.choices.size() > 100)
       return Error::invalid_argument("choices", "a choice field needs 1 to 100 choices");
+    // Values are matched to choices whatever their case and accents: two choices equal once those
+    // are set aside could not be told apart, and an empty one is no choice.
+    for (size_t i = 0; i < def.choices.size(); ++i) {
+      std::string field = fmt::format("choices[{}]", i);
+      std::optional<std::string> choice = def.choices[i];
+      FIDELIS_RETURN_IF_ERROR(check_text(choice, field, 100));
+      if (!choice) return Error::invalid_argument(field, "is empty");
+      def.choices[i] = *choice;
+      for (size_t j = 0; j < i; ++j)
+        if (text::search_key(def.choices[j]) == text::search_key(*choice))
+          return Error::invalid_argument(field, fmt::format("is the same choice as choices[{}] ('{}') once case and "
+                                                            "accents are set aside",
+                                                            j, def.choices[j]));
+    }
   } else if (!def.choices.empty()) {
     return Error::invalid_argument("choices", "only a choice field has choices");
   }

@@ -364,6 +364,12 @@ TEST_P(CustomersTest, CustomFieldsAreTyped) {
   ASSERT_TRUE(svc_->define_custom_field({"panier_moyen", "Panier moyen", CustomFieldType::kNumber, {}}, actor_));
   ASSERT_TRUE(svc_->define_custom_field({"canal_prefere", "Canal préféré", CustomFieldType::kChoice, {"email", "sms"}}, actor_));
   EXPECT_EQ(svc_->define_custom_field({"Bad Key", "x", CustomFieldType::kText, {}}, actor_).error().field, "key");
+  // Choices are told apart whatever their case and accents: two alike, or an empty one, are refused.
+  EXPECT_EQ(svc_->define_custom_field({"choix", "Choix", CustomFieldType::kChoice, {"a", "A"}}, actor_).error().field, "choices[1]");
+  EXPECT_EQ(svc_->define_custom_field({"choix", "Choix", CustomFieldType::kChoice, {"Été", "ete"}}, actor_).error().field,
+            "choices[1]");
+  EXPECT_EQ(svc_->define_custom_field({"choix", "Choix", CustomFieldType::kChoice, {"jardin", " "}}, actor_).error().field,
+            "choices[1]");
   EXPECT_EQ(svc_->define_custom_field({"pointure", "x", CustomFieldType::kText, {}}, actor_).error().code, Code::kAlreadyExists);
   CustomerInput in = jeanne();
   in.custom_fields = std::map<std::string, std::optional<CustomValue>>{
