@@ -189,6 +189,21 @@ TEST(Text, ControlCharactersAreFound) {
   EXPECT_TRUE(text::has_control_character("a\x7F"));
   EXPECT_TRUE(text::has_control_character("a\xC2\x85"));   // U+0085 NEL, a C1 control
   EXPECT_FALSE(text::has_control_character("a\xC2\xA0"));  // U+00A0 no-break space
+  // Invisible characters that change how text shows.
+  EXPECT_TRUE(text::has_control_character("Jean\u202EPierre"));  // right-to-left override
+  EXPECT_TRUE(text::has_control_character("Jean\u2028Pierre"));  // line separator
+  EXPECT_TRUE(text::has_control_character("Jean\u200BPierre"));  // zero-width space
+  EXPECT_TRUE(text::has_control_character("Jean\u2066Pierre"));  // left-to-right isolate
+  EXPECT_TRUE(text::has_control_character("\uFEFFJean"));
+  EXPECT_FALSE(text::has_control_character("Jean\u2019Pierre"));  // a curly apostrophe is text
+  EXPECT_FALSE(text::has_control_character("\U0001F469\u200D\U0001F4BB"));  // a joiner inside an emoji
+}
+
+TEST(Text, DecomposedTextIsComposed) {
+  EXPECT_EQ(text::to_nfc("Pre\xCC\x81nom"), "Prénom");
+  EXPECT_EQ(text::to_nfc("Prénom"), "Prénom");
+  EXPECT_EQ(text::to_nfc("plain"), "plain");
+  EXPECT_EQ(text::utf8_length(text::to_nfc("e\xCC\x81te\xCC\x81")), 3u);
 }
 
 TEST(Text, Base64UrlRoundTrip) {

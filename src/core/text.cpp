@@ -1,8 +1,12 @@
 #include "core/text.h"
 
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace fidelis::text {
 
@@ -31,14 +35,41 @@ size_t utf8_length(std::string_view s) {
 }
 
 bool has_control_character(std::string_view s) {
+  auto at = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7F) return true;
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-        static_cast<unsigned char>(s[i + 1]) <= 0x9F)
-      return true;
+    if (c == 0xC2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) return true;
+    if (c == 0xE2 && at(i + 1) == 0x80) {
+      unsigned char d = at(i + 2);
+      if (d == 0x8B || d == 0x8E || d == 0x8F || (d >= 0xA8 && d <= 0xAE)) return true;  // U+200B, 200E, 200F, 2028-202E
+    }
+    if (c == 0xE2 && at(i + 1) == 0x81 && at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9) return true;  // U+2066-2069
+    if (c == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) return true;                       // U+FEFF
   }
   return false;
+}
+
+std::string to_nfc(std::string_view s) {
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return std::string(s);
+  UErrorCode err = U_ZERO_ERROR;
+  const UNormalizer2* nfc = unorm2_getNFCInstance(&err);
+  if (U_FAILURE(err)) return std::string(s);
+  // UTF-8 -> UTF-16 -> NFC -> UTF-8: ICU's C API normalizes UTF-16.
+  std::vector<UChar> in(s.size() + 1), out(2 * s.size() + 8);
+  int32_t in_len = 0;
+  u_strFromUTF8(in.data(), static_cast<int32_t>(in.size()), &in_len, s.data(), static_cast<int32_t>(s.size()), &err);
+  if (U_FAILURE(err)) return std::string(s);
+  if (unorm2_quickCheck(nfc, in.data(), in_len, &err) == UNORM_YES && U_SUCCESS(err)) return std::string(s);
+  err = U_ZERO_ERROR;
+  int32_t out_len = unorm2_normalize(nfc, in.data(), in_len, out.data(), static_cast<int32_t>(out.size()), &err);
+  if (U_FAILURE(err)) return std::string(s);
+  std::string result(static_cast<size_t>(out_len) * 3 + 4, '\0');
+  int32_t bytes = 0;
+  u_strToUTF8(result.data(), static_cast<int32_t>(result.size()), &bytes, out.data(), out_len, &err);
+  if (U_FAILURE(err)) return std::string(s);
+  result.resize(static_cast<size_t>(bytes));
+  return result;
 }
 
 std::string_view trim(std::string_view s) {

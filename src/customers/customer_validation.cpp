@@ -18,7 +18,7 @@ namespace {
 Status check_text(std::optional<std::string>& v, std::string_view field, size_t max) {
   if (!v) return ok();
   if (!text::is_valid_utf8(*v)) return Error::invalid_argument(std::string(field), "is not valid UTF-8");
-  *v = std::string(text::trim(*v));
+  *v = text::to_nfc(text::trim(*v));
   if (text::utf8_length(*v) > max)
     return Error::invalid_argument(std::string(field), fmt::format("is longer than {} characters", max));
   if (text::has_control_character(*v))

@@ -170,20 +170,27 @@ bool multi_valued(Target t) {
 }
 
 // Google Contacts' "E-mail 1 - Value", "Phone 2 - Value", "Address 1 - Postal Code": a field, its
-// number, then which part of it. nullopt when the header is not of that form.
-std::optional<std::optional<Guess>> google_contacts(std::span<const std::string_view> words) {
+// number, then which part of it (kIgnore for a part not read: a type, a formatted address).
+// nullopt when the header is not of that form.
+std::optional<Guess> google_contacts(std::span<const std::string_view> words) {
   size_t n = 0;
   while (n < words.size() && !std::all_of(words[n].begin(), words[n].end(), [](char c) { return c >= '0' && c <= '9'; })) ++n;
   if (n == 0 || n + 1 >= words.size()) return std::nullopt;
   std::string field, part;
-  for (size_t i = 0; i < n; ++i) field += (i ? " " : "") + std::string(words[i]);
-  for (size_t i = n + 1; i < words.size(); ++i) part += (i > n + 1 ? " " : "") + std::string(words[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) field += ' ';
+    field.append(words[i]);
+  }
+  for (size_t i = n + 1; i < words.size(); ++i) {
+    if (i > n + 1) part += ' ';
+    part.append(words[i]);
+  }
   const int rank = words[n] == "1" ? 0 : 10;
   const Guessed* head = exact(field);
   if (!head) return std::nullopt;
   if (head->target == Target::kEmail || head->target == Target::kPhone) {
-    if (part == "value") return std::optional<Guess>(Guess{head->target, rank});
-    if (part == "type" || part == "label") return std::optional<Guess>();
+    if (part == "value") return Guess{head->target, rank};
+    if (part == "type" || part == "label") return Guess{Target::kIgnore, 0};
     return std::nullopt;
   }
   if (field != "address") return std::nullopt;
@@ -191,15 +198,18 @@ std::optional<std::optional<Guess>> google_contacts(std::span<const std::string_
       {"street", Target::kStreet},     {"extended address", Target::kStreet2}, {"city", Target::kCity},
       {"postal code", Target::kPostcode}, {"country", Target::kCountry}};
   for (const auto& [name, target] : kParts)
-    if (part == name) return std::optional<Guess>(Guess{target, rank});
-  return std::optional<Guess>();  // formatted, region, PO box, type: not read
+    if (part == name) return Guess{target, rank};
+  return Guess{Target::kIgnore, 0};  // formatted, region, PO box, type: not read
 }
 
 std::optional<Guess> guess(std::string_view header) {
   const std::string key = key_of(header);
   std::vector<std::string_view> words = words_of(key);
   if (words.empty()) return std::nullopt;
-  if (auto google = google_contacts(words)) return *google;
+  if (std::optional<Guess> google = google_contacts(words)) {
+    if (google->target == Target::kIgnore) return std::nullopt;
+    return google;
+  }
   // The longest run of words that names a field, every word around it a qualifier.
   std::optional<Guess> best;
   size_t best_length = 0;

@@ -338,7 +338,9 @@ QuestionnaireService::QuestionnaireService(storage::Db& db, const Clock& clock, 
 
 Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit::Actor& actor) {
   if (!valid_key(q.slug, true)) return Error::invalid_argument("slug", "expected 1 to 40 of a-z, 0-9, '-' and '_'");
-  q.title = std::string(text::trim(q.title));
+  // Texts are kept in NFC: limits count the characters people see ("é" typed e + U+0301 is one).
+  q.title = text::to_nfc(text::trim(q.title));
+  q.intro = text::to_nfc(q.intro);
   if (q.title.empty() || text::utf8_length(q.title) > kMaxTitle)
     return Error::invalid_argument("title", fmt::format("must be 1 to {} characters", kMaxTitle));
   FIDELIS_RETURN_IF_ERROR(check_length(q.intro, kMaxIntro, "intro"));
@@ -351,7 +353,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
     std::string sf = fmt::format("sections[{}]", s);
     if (!valid_key(sec.key, false)) return Error::invalid_argument(sf + ".key", "expected a-z, 0-9 and _");
     if (!section_keys.insert(sec.key).second) return Error::invalid_argument(sf + ".key", "appears twice");
-    sec.title = std::string(text::trim(sec.title));
+    sec.title = text::to_nfc(text::trim(sec.title));
     FIDELIS_RETURN_IF_ERROR(check_length(sec.title, kMaxSectionTitle, sf + ".title"));
     if (sec.title.empty()) sec.title = sec.key;
     if (sec.questions.empty()) return Error::invalid_argument(sf + ".questions", "needs at least one question");
@@ -360,7 +362,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       std::string f = fmt::format("{}.questions[{}]", sf, i);
       if (!valid_key(qq.key, false)) return Error::invalid_argument(f + ".key", "expected a-z, 0-9 and _");
       if (!keys.insert(qq.key).second) return Error::invalid_argument(f + ".key", "appears twice in the questionnaire");
-      qq.label = std::string(text::trim(qq.label));
+      qq.label = text::to_nfc(text::trim(qq.label));
       if (qq.label.empty()) return Error::invalid_argument(f + ".label", "is required");
       FIDELIS_RETURN_IF_ERROR(check_length(qq.label, kMaxLabel, f + ".label"));
       if ((qq.type == QuestionType::kChoice || qq.type == QuestionType::kMultiChoice) != !qq.choices.empty())
@@ -370,7 +372,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
       for (size_t c = 0; c < qq.choices.size(); ++c) {
         std::string cf = fmt::format("{}.choices[{}]", f, c);
         std::string& choice = qq.choices[c];
-        choice = std::string(text::trim(choice));
+        choice = text::to_nfc(text::trim(choice));
         if (text::search_key(choice).empty()) return Error::invalid_argument(cf, "is empty");
         FIDELIS_RETURN_IF_ERROR(check_length(choice, kMaxChoice, cf));
         if (text::has_control_character(choice))
