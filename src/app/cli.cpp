@@ -375,6 +375,7 @@ int run(int argc, char** argv) {
       std::printf("encoding %s, delimiter '%s'%s\n", p->dialect.encoding.c_str(),
                   p->dialect.delimiter == '\t' ? "\\t" : std::string(1, p->dialect.delimiter).c_str(),
                   p->dialect.bom ? ", byte-order mark" : "");
+      for (const std::string& w : p->warnings) std::printf("warning: %s\n", w.c_str());
       for (const auto& c : p->columns) {
         // Padded by characters, not bytes: "Prénom" lines up with "Nom".
         std::string quoted = "\"" + c.header + "\"";
@@ -458,6 +459,7 @@ int run(int argc, char** argv) {
                 static_cast<long long>(st->unchanged), static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
                 st->delimiter);
     if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());
+    for (const std::string& w : st->warnings) std::printf("warning: %s\n", w.c_str());
     return st->status == "done" ? 0 : 1;
   }
 

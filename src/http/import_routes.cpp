@@ -37,7 +37,8 @@ Json status_json(const imports::ImportStatus& s) {
             {"error", s.error ? Json(*s.error) : Json(nullptr)},
             {"started_at", iso(s.started_at)},
             {"updated_at", iso(s.updated_at)},
-            {"finished_at", s.finished_at ? Json(iso(*s.finished_at)) : Json(nullptr)}};
+            {"finished_at", s.finished_at ? Json(iso(*s.finished_at)) : Json(nullptr)},
+            {"warnings", s.warnings}};
   return j;
 }
 
@@ -181,7 +182,8 @@ void add_import_routes(Router& r, Services& s) {
              return json_response(200, {{"encoding", p->dialect.encoding},
                                         {"delimiter", std::string(1, p->dialect.delimiter)},
                                         {"columns", cols},
-                                        {"rows", rows}});
+                                        {"rows", rows},
+                                        {"warnings", p->warnings}});
            }
            auto id = s.imports.start(std::move(o), ctx.actor);
            if (!id) return problem(id.error());

@@ -151,6 +151,11 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.queued = r.i64(17);
   s.bulk = r.i64(18) != 0;
   s.unchanged = r.i64(19);
+  for (size_t start = 0, end; start < r.str(20).size(); start = end + 1) {
+    const std::string all = r.str(20);
+    end = std::min(all.find('\n', start), all.size());
+    if (end > start) s.warnings.push_back(all.substr(start, end - start));
+  }
   // Every row is written; the indexes are being rebuilt.
   if (s.bulk && s.status == "running" && s.bytes_total > 0 && s.bytes_done >= s.bytes_total) s.phase = "indexes";
   double secs = static_cast<double>(std::max<Millis>(1, (s.finished_at.value_or(s.updated_at) - s.started_at))) / 1000.0;
@@ -162,7 +167,7 @@ ImportStatus status_from_row(const storage::Row& r) {
 
 constexpr std::string_view kStatusColumns =
     "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
-    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk, unchanged";
+    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk, unchanged, warnings";
 
 struct Pending {
   int64_t line = 0;
@@ -268,7 +273,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   Preview p;
   p.dialect = src->dialect();
   FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
-  FIDELIS_RETURN_IF_ERROR(settle_date_orders(o.path, p.columns, defs));
+  FIDELIS_ASSIGN_OR_RETURN(p.warnings, settle_columns(o.path, p.columns, defs));
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
   RowOptions ro{text::to_lower(o.source), country, clock_.now(), o.mx};
   for (int i = 0; i < rows; ++i) {
@@ -298,7 +303,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
   if (!header) return Error::invalid_argument("file", "the file is empty");
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Column> columns, map_columns(header->fields, o.mapping, defs));
-  FIDELIS_RETURN_IF_ERROR(settle_date_orders(o.path, columns, defs));
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<std::string> warnings, settle_columns(o.path, columns, defs));
 
   const Millis start = clock_.now();
   const std::string file_name = file_name_of(o);
@@ -335,6 +340,15 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   if (already_done) {
     FIDELIS_ASSIGN_OR_RETURN(ImportStatus done, status(import_id));
     return done;
+  }
+  if (!warnings.empty()) {
+    std::string joined;
+    for (const std::string& w : warnings) {
+      if (!joined.empty()) joined += '\n';
+      joined += w;
+    }
+    Value wp[] = {import_id, joined};
+    if (auto r = db_.exec("UPDATE imports SET warnings = $2 WHERE id = $1", wp); !r) return r.error();
   }
   // Whether a row may be rejected for an id of a deleted customer (then rows with ids keep their text).
   bool ids_of_deleted = false;

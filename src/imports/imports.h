@@ -113,7 +113,7 @@ struct Column {
   // the address by the columns of the plainest whose-address (rank / 2) holding any part of one
   // (home before business, billing before shipping; never parts of two).
   int rank = 0;
-  // A date column: how its ambiguous dates ("08/01/1975") are read, as settle_date_orders found the
+  // A date column: how its ambiguous dates ("08/01/1975") are read, as settle_columns found the
   // file writes them; `mixed_date_order` when it writes both orders (its ambiguous dates are then
   // read day first and flagged).
   DateOrder date_order = DateOrder::kDayFirst;
@@ -144,13 +144,15 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
                                         const std::map<std::string, std::string>& explicit_mapping,
                                         const std::vector<customers::CustomFieldDef>& custom_fields);
 
-// Reads, from the first records of the file at `path` (up to 5 000 after the header), in which
-// order each date column (birth date, date custom fields) writes its days and months: month first
-// when some of its dates can only be read so ("12/25/1990") and none can only be read day first.
-// The same file always gives the same answer, so a resumed import reads it as the first run did.
+// Reads the first records of the file at `path` (up to 5 000 after the header) to settle what the
+// header alone cannot: in which order each date column (birth date, date custom fields) writes its
+// days and months (month first when some of its dates can only be read so, "12/25/1990", and none
+// can only be read day first), and which columns left unread hold what looks like e-mail addresses
+// or phone numbers (returned as warnings, one sentence each: nothing is read from them). The same
+// file always gives the same answer, so a resumed import reads it as the first run did.
 // NotFound ("file") when the file cannot be opened.
-Status settle_date_orders(const std::string& path, std::span<Column> columns,
-                          const std::vector<customers::CustomFieldDef>& custom_fields);
+Result<std::vector<std::string>> settle_columns(const std::string& path, std::span<Column> columns,
+                                                const std::vector<customers::CustomFieldDef>& custom_fields);
 
 // ---- a row to a customer (row_builder.cpp) ----
 
@@ -249,6 +251,7 @@ struct ImportStatus {
   // "indexes" while they are rebuilt.
   bool bulk = false;
   std::string phase = "rows";
+  std::vector<std::string> warnings;  // settle_columns's, kept with the import
 };
 
 struct PreviewRow {
@@ -261,6 +264,7 @@ struct Preview {
   Dialect dialect;
   std::vector<Column> columns;
   std::vector<PreviewRow> rows;
+  std::vector<std::string> warnings;  // settle_columns's: unread columns that look like contacts
 };
 
 // Where a customer's data came from: one imported record (a merge brings the loser's along).

@@ -1238,6 +1238,24 @@ TEST_P(ImportTest, EachDateColumnIsReadInTheOrderTheFileWritesIt) {
   EXPECT_TRUE(mixed->rows[1].flags.empty());
 }
 
+TEST_P(ImportTest, UnreadColumnsThatLookLikeContactsAreWarnedOf) {
+  Importer importer(*t_.db, clock_);
+  const std::string csv = "Nom;Prénom;Joindre au;Écrire à;Remarque\n"
+                          "Dupont;Jean;06 12 34 56 78;jean@exemple.fr;client fidèle\n"
+                          "Martin;Paul;0612345679;paul@exemple.fr;\n"
+                          "Petit;Anne;+33 6 12 34 56 80;anne@exemple.fr;appeler le soir\n";
+  auto p = importer.preview({.path = write_temp(GetParam() + "_warn.csv", csv), .source = "x"});
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->warnings.size(), 2u);
+  EXPECT_NE(p->warnings[0].find("\"Joindre au\""), std::string::npos) << p->warnings[0];
+  EXPECT_NE(p->warnings[0].find("phone numbers"), std::string::npos);
+  EXPECT_NE(p->warnings[1].find("e-mail addresses"), std::string::npos);
+  auto r = importer.run({.path = write_temp(GetParam() + "_warn2.csv", csv), .source = "x"}, actor_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->warnings, p->warnings);  // kept with the import
+  EXPECT_EQ(importer.status(r->id)->warnings, p->warnings);
+}
+
 TEST_P(ImportTest, PreviewChangesNothing) {
   Importer importer(*t_.db, clock_);
   auto p = importer.preview({.path = write_temp(GetParam() + "_prev.csv", shop_export()), .source = "boutique"}, 10);

@@ -389,8 +389,8 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
   return out;
 }
 
-Status settle_date_orders(const std::string& path, std::span<Column> columns,
-                          const std::vector<customers::CustomFieldDef>& custom_fields) {
+Result<std::vector<std::string>> settle_columns(const std::string& path, std::span<Column> columns,
+                                                const std::vector<customers::CustomFieldDef>& custom_fields) {
   auto is_date = [&](const Column& c) {
     if (c.target == Target::kBirthDate) return true;
     if (c.target != Target::kCustom) return false;
@@ -398,26 +398,57 @@ Status settle_date_orders(const std::string& path, std::span<Column> columns,
       return d.key == c.custom_key && d.type == customers::CustomFieldType::kDate;
     });
   };
-  if (std::none_of(columns.begin(), columns.end(), is_date)) return ok();
+  // What an unread cell looks like: an e-mail address, or a phone number (9 to 15 digits written
+  // with the usual separators).
+  auto looks_like_email = [](std::string_view v) {
+    size_t at = v.find('@');
+    return at != std::string_view::npos && at > 0 && v.find('.', at) != std::string_view::npos && v.find(' ') == std::string_view::npos;
+  };
+  auto looks_like_phone = [](std::string_view v) {
+    size_t digits = 0;
+    for (char c : v) {
+      if (c >= '0' && c <= '9') ++digits;
+      else if (std::string_view(" +.-()/").find(c) == std::string_view::npos) return false;
+    }
+    return digits >= 9 && digits <= 15;
+  };
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(path));
-  std::vector<int> day_first(columns.size()), month_first(columns.size());
+  std::vector<int> day_first(columns.size()), month_first(columns.size()), filled(columns.size()),
+      emails(columns.size()), phones(columns.size());
   for (int n = 0; n <= 5000; ++n) {
     auto rec = src->next();
     if (!rec || !*rec) break;  // a file unreadable further is the import's to report
     if (n == 0 || (*rec)->malformed) continue;  // the header, broken records
     const std::vector<std::string>& fields = (*rec)->fields;
     for (size_t i = 0; i < columns.size() && i < fields.size(); ++i) {
+      std::string_view v = text::trim(fields[i]);
+      if (v.empty()) continue;
+      if (columns[i].target == Target::kIgnore) {
+        ++filled[i];
+        if (looks_like_email(v)) ++emails[i];
+        else if (looks_like_phone(v)) ++phones[i];
+      }
       if (!is_date(columns[i])) continue;
-      std::optional<DateOrder> o = date_order_of(fields[i]);
+      std::optional<DateOrder> o = date_order_of(v);
       if (o == DateOrder::kDayFirst) ++day_first[i];
       if (o == DateOrder::kMonthFirst) ++month_first[i];
     }
   }
+  std::vector<std::string> warnings;
   for (size_t i = 0; i < columns.size(); ++i) {
     columns[i].date_order = month_first[i] > 0 && day_first[i] == 0 ? DateOrder::kMonthFirst : DateOrder::kDayFirst;
     columns[i].mixed_date_order = month_first[i] > 0 && day_first[i] > 0;
+    // Most of its cells: the column is very likely contacts nobody asked to read.
+    if (filled[i] >= 3 && emails[i] * 2 > filled[i])
+      warnings.push_back(fmt::format("column \"{}\" is not read, but its values look like e-mail addresses: map it to "
+                                     "email to read them",
+                                     columns[i].header));
+    else if (filled[i] >= 3 && phones[i] * 2 > filled[i])
+      warnings.push_back(fmt::format("column \"{}\" is not read, but its values look like phone numbers: map it to "
+                                     "phone to read them",
+                                     columns[i].header));
   }
-  return ok();
+  return warnings;
 }
 
 }  // namespace fidelis::imports
