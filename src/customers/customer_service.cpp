@@ -387,6 +387,8 @@ Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, b
 
 Result<std::vector<CustomFieldDef>> CustomerService::custom_fields() { return load_custom_field_defs(db_); }
 
+Result<std::vector<CustomFieldDef>> custom_field_defs(storage::Db& db) { return load_custom_field_defs(db); }
+
 Result<std::vector<QualityFlag>> CustomerService::flags(int64_t id, bool include_deleted) {
   FIDELIS_RETURN_IF_ERROR(get_document(id, include_deleted));  // exists? one row, not the whole profile
   Value p[] = {id};

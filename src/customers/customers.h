@@ -261,7 +261,7 @@ class CustomerService {
   // Flags a value on the customer (kept once per field and value); `at` 0 means now.
   Status add_flag(int64_t id, QualityFlag flag);
 
-  Result<std::vector<CustomFieldDef>> custom_fields();
+  Result<std::vector<CustomFieldDef>> custom_fields();  // = custom_field_defs(db)
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);
 
  private:
@@ -273,6 +273,9 @@ class CustomerService {
   const Clock& clock_;
   MxChecker* mx_;
 };
+
+// The installation's custom fields, by key.
+Result<std::vector<CustomFieldDef>> custom_field_defs(storage::Db& db);
 
 // ---- for imports and merges (customer_merge.cpp) ----
 // Validates and normalises `in` as create() does (InvalidArgument naming the field).

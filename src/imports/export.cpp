@@ -40,11 +40,17 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
     return out;
   }();
   const bool french = format == ExportFormat::kCsvExcelFr;
+  // One column per custom field, headed by its key: an import reads it back into that field.
+  std::vector<CustomFieldDef> defs;
+  if (csv) {
+    FIDELIS_ASSIGN_OR_RETURN(defs, custom_field_defs(db));
+  }
   if (csv) {
     std::vector<std::string> header = {"id",      "civility", "first_name", "last_name", "email",   "other_emails",
                                        "phone",   "other_phones", "birth_date", "street", "street2", "postcode",
                                        "city",    "country",  "tags",       "external_ids"};
     for (const auto& [c, p] : kConsents) header.push_back(fmt::format("consent:{}:{}", channel_name(c), purpose_name(p)));
+    for (const CustomFieldDef& d : defs) header.push_back(d.key);
     for (const char* h : {"created_at", "updated_at", "deleted_at"}) header.emplace_back(h);
     chunk += csv_line(header, delim) + "\r\n";
   }
@@ -100,6 +106,10 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
           auto k = std::find_if(c.consents.begin(), c.consents.end(),
                                 [&](const Consent& x) { return x.channel == channel && x.purpose == purpose; });
           fields.push_back(k == c.consents.end() ? "" : k->granted ? (french ? "oui" : "yes") : (french ? "non" : "no"));
+        }
+        for (const CustomFieldDef& d : defs) {
+          auto v = c.custom_fields.find(d.key);
+          fields.push_back(v == c.custom_fields.end() ? "" : custom_value_text(v->second));
         }
         fields.push_back(format_iso8601(c.created_at));
         fields.push_back(format_iso8601(c.updated_at));

@@ -1341,6 +1341,30 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   EXPECT_EQ(spreadsheet_text("Dupont"), "Dupont");
 }
 
+TEST_P(ImportTest, CustomFieldsRoundTripThroughACsvExport) {
+  customers::CustomerService svc(*t_.db, clock_);
+  ASSERT_TRUE(svc.define_custom_field({"pointure", "Pointure", customers::CustomFieldType::kInteger, {}}, actor_));
+  customers::CustomerInput in;
+  in.last_name = "Pied";
+  in.emails = std::vector<customers::EmailAddress>{{"pied@exemple.fr", ""}};
+  in.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"pointure", int64_t{43}}};
+  ASSERT_TRUE(svc.create(in, actor_));
+  std::string csv;
+  ASSERT_TRUE(export_customers(*t_.db, ExportFormat::kCsv, false, [&](std::string_view c) -> Status {
+    csv += c;
+    return ok();
+  }));
+  EXPECT_NE(csv.find(",pointure,"), std::string::npos) << csv;
+  auto other = storage::testing::make_test_db("sqlite");
+  customers::CustomerService back(*other.db, clock_);
+  ASSERT_TRUE(back.define_custom_field({"pointure", "Pointure", customers::CustomFieldType::kInteger, {}}, actor_));
+  Importer importer(*other.db, clock_);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_custom.csv", csv), .source = "export"}, actor_));
+  auto c = back.get(1);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->custom_fields.at("pointure"), customers::CustomValue(int64_t{43}));
+}
+
 TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   customers::CustomerService svc(*t_.db, clock_);
   customers::CustomerInput bob;
