@@ -51,7 +51,9 @@ bool has_control_character(std::string_view s) {
 }
 
 std::string to_nfc(std::string_view s) {
-  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return std::string(s);
+  // Every code point below U+0300 (where combining marks start) is its own NFC form: French text,
+  // which needs only those, is returned at once. Lead bytes from 0xCC on start U+0300 and above.
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0xCC; })) return std::string(s);
   UErrorCode err = U_ZERO_ERROR;
   const UNormalizer2* nfc = unorm2_getNFCInstance(&err);
   if (U_FAILURE(err)) return std::string(s);

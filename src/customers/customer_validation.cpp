@@ -46,6 +46,7 @@ Status check_name(const std::optional<std::string>& v, std::string_view field) {
   static constexpr std::string_view kPlaceholders[] = {"n a",  "na",     "nc",      "n c",     "nr",   "n r",  "nd",
                                                        "n d",  "inconnu", "inconnue", "unknown", "aucun", "aucune",
                                                        "neant", "none",  "null",    "nil",     "xx",   "xxx",  "xxxx"};
+  if (v->size() > 12) return ok();  // longer than any placeholder
   std::string key = text::search_key(*v);
   std::replace(key.begin(), key.end(), '.', ' ');
   key = text::search_key(key);

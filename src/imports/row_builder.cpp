@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <cstdlib>
 #include <utility>
@@ -352,11 +353,13 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   std::vector<ExternalId> other_ids;
   std::string email_column, name_column;
   // A single-valued field is filled by its lowest-rank column not empty in the row (Column::rank).
-  std::map<Target, int> filled;
+  constexpr int kUnfilled = 1 << 30;
+  std::array<int, static_cast<size_t>(Target::kCustomerId) + 1> filled;
+  filled.fill(kUnfilled);
   auto takes = [&](Target t, int rank) {
-    auto it = filled.find(t);
-    if (it != filled.end() && it->second <= rank) return false;
-    filled[t] = rank;
+    int& at = filled[static_cast<size_t>(t)];
+    if (at <= rank) return false;
+    at = rank;
     return true;
   };
   // The address: its parts per whose-address rank (Column::rank / 2: "Country Code" and "Country"
@@ -407,10 +410,10 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         for (auto& p : split_any(value, ",;/|")) phones.emplace_back(col.rank, std::move(p));
         break;
       case Target::kBirthDate: {
-        if (filled.contains(col.target) && filled[col.target] <= col.rank) break;
+        if (filled[static_cast<size_t>(col.target)] <= col.rank) break;
         auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order);
         if (d) {
-          filled[col.target] = col.rank;
+          filled[static_cast<size_t>(col.target)] = col.rank;
           in.birth_date = d->to_string();
           birth_date_text = value;
           if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now)) out.flags.push_back(std::move(*f));
