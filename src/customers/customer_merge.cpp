@@ -65,24 +65,44 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
         tx.one("SELECT granted, source, changed_at FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND "
                "purpose = $3",
                std::span<const Value>(k, 3)));
-    if (held && (held->i64(0) != 0) == c.granted) continue;  // as the customer has it
+    // What the source last said: its last recorded decision, or its last statement, the later.
+    FIDELIS_ASSIGN_OR_RETURN(
+        std::optional<storage::Row> said,
+        tx.one("SELECT granted, at FROM (SELECT granted, at, 0 AS o FROM consent_events WHERE customer_id = $1 AND "
+               "channel = $2 AND purpose = $3 AND source = $4 UNION ALL SELECT granted, at, 1 AS o FROM "
+               "consent_statements WHERE customer_id = $1 AND channel = $2 AND purpose = $3 AND source = $4) s "
+               "ORDER BY at DESC, o DESC LIMIT 1",
+               k));
+    const bool said_same = said && (said->i64(0) != 0) == c.granted;
+    if (held && (held->i64(0) != 0) == c.granted) {  // as the customer has it
+      if (!said_same) out.statements.push_back(c);
+      continue;
+    }
     if (c.granted && held) {
       out.refused.emplace_back(c, fmt::format("withdrawn on {} ({}): an import does not give a withdrawn consent back; "
                                               "the person can, through a questionnaire, a form or the API",
                                               format_iso8601(held->i64(2)).substr(0, 10), held->str(1)));
+      if (!said_same) out.statements.push_back(c);
       continue;
     }
-    if (!c.granted) {
-      // The source said "no" before, and the person said yes since: the source repeats itself.
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> said,
-                               tx.one("SELECT granted FROM consent_events WHERE customer_id = $1 AND channel = $2 AND "
-                                      "purpose = $3 AND source = $4 ORDER BY at DESC, id DESC LIMIT 1",
-                                      k));
-      if (said && said->i64(0) == 0) continue;
-    }
+    // The source said "no" before, the person said yes since, and the source said nothing else
+    // meanwhile: the source repeats itself.
+    if (!c.granted && said_same) continue;
     out.news.push_back(c);
   }
   return out;
+}
+
+Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& statements, Millis now) {
+  for (const Consent& c : statements) {
+    Value p[] = {customer_id, c.source, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)),
+                 int64_t{c.granted}, now};
+    FIDELIS_RETURN_IF_ERROR(tx.exec(
+        "INSERT INTO consent_statements (customer_id, source, channel, purpose, granted, at) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (customer_id, source, channel, purpose) DO UPDATE SET granted = excluded.granted, at = excluded.at",
+        p));
+  }
+  return ok();
 }
 
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
@@ -157,6 +177,7 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
   if (in.consents) {
     FIDELIS_ASSIGN_OR_RETURN(consents, screen_import_consents(tx, id, *in.consents));
     if (!consents.news.empty()) changed = true;
+    FIDELIS_RETURN_IF_ERROR(record_statements(tx, id, consents.statements, now));
   }
   if (in.custom_fields) {
     for (const auto& [key, value] : *in.custom_fields) {

@@ -300,16 +300,24 @@ struct MergeOutcome {
   std::vector<std::pair<Consent, std::string>> refused_consents;
 };
 // What an import's consents for live customer `customer_id` may change, inside `tx`. `news`: those
-// that differ from the customer's, unless their source already said the same before (a source
-// repeating itself is no new decision). `refused`, with why: a consent the customer has withdrawn
-// is never given back by an import (an old export read again, a shop's nightly file): only the
-// person can, through a questionnaire, a form or the API. A consent equal to the customer's changes
-// nothing (its source and time stay the proof of consent).
+// that differ from the customer's, unless a withdrawal repeats what its source last said (the
+// person said yes since, the source does not know). `refused`, with why: a consent the customer
+// has withdrawn is never given back by an import (an old export read again, a shop's nightly
+// file): only the person can, through a questionnaire, a form or the API. A consent equal to the
+// customer's changes nothing (its source and time stay the proof of consent).
+// What a source says is compared with what it last said (its last consent event, or its last
+// statement that was not one); `statements` are the given consents recorded as no change (equal to
+// the customer's, or refused): written by record_statements, so that the source's next change is
+// seen as one (a shop that said "yes" after the person re-subscribed, then "no": a new decision).
 struct ScreenedConsents {
   std::vector<Consent> news;
   std::vector<std::pair<Consent, std::string>> refused;
+  std::vector<Consent> statements;
 };
 Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given);
+// Keeps `statements` as what their sources last said of customer `customer_id`'s consents, at `now`.
+// No version, no event: it is no change of the profile.
+Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& statements, Millis now);
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
                                 bool replace_lists = false);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed

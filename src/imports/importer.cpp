@@ -630,6 +630,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened,
                                        screen_import_consents(tx, duplicate->customer_id, *row.input.consents));
               for (const auto& [c, why] : screened.refused) row.flags.push_back(consent_flag(c, why));
+              FIDELIS_RETURN_IF_ERROR(record_statements(tx, duplicate->customer_id, screened.statements, now));
               row.input.consents = std::move(screened.news);  // what it already has stays as it has it
             }
             FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));

@@ -917,6 +917,38 @@ TEST_P(ImportTest, AReviewShowsTheEmailARowLeftToItsOwner) {
   EXPECT_GE(r.current_score, 12);
 }
 
+TEST_P(ImportTest, ASourceChangingItsMindIsHeardAndOneRepeatingItselfIsNot) {
+  Importer importer(*t_.db, clock_);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto shop = [&](const std::string& name, const std::string& says) {
+    clock_.advance(60'000);
+    auto r = importer.run({.path = write_temp(GetParam() + "_" + name + ".csv",
+                                              "id;Nom;Prénom;E-mail;Newsletter\r\nB5;ROUX;Marc;mr@exemple.fr;" + says + "\r\n"),
+                           .source = "boutique"},
+                          actor_);
+    EXPECT_TRUE(r) << r.error().message;
+  };
+  auto granted = [&] { return svc.list({.q = "mr@exemple.fr"})->items[0].consents[0].granted; };
+  shop("m1", "oui");
+  shop("m2", "non");
+  EXPECT_FALSE(granted());
+  // He subscribes again himself; the shop's nightly file still says "non": it repeats itself.
+  const int64_t id = svc.list({.q = "mr@exemple.fr"})->items[0].id;
+  clock_.advance(60'000);
+  auto self = svc.update(id, svc.get(id)->version,
+                         customers::CustomerInput{.consents = std::vector<customers::Consent>{
+                                                      {customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "questionnaire", 0}}},
+                         actor_);
+  ASSERT_TRUE(self) << self.error().message;
+  shop("m3", "non");
+  EXPECT_TRUE(granted());
+  // The shop then says "oui" (it learnt of it), and later "non": that is a new decision.
+  shop("m4", "oui");
+  EXPECT_TRUE(granted());
+  shop("m5", "non");
+  EXPECT_FALSE(granted());
+}
+
 TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0612345678\r\n";

@@ -23,6 +23,7 @@ const std::vector<AttachedTable>& attached_tables() {
       {"customer_provenance", {"import_id", "line"}},
       {"customer_flags", {"field", "value"}},
       {"consent_events", {"id"}},
+      {"consent_statements", {"source", "channel", "purpose"}},
       {"questionnaire_links", {"questionnaire_id"}},
       {"questionnaire_answers", {"questionnaire_id", "question_key"}},
       {"email_status", {"email_key"}},
@@ -351,7 +352,10 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   FIDELIS_ASSIGN_OR_RETURN(Json before, dump_profile(tx, winner));
   FIDELIS_ASSIGN_OR_RETURN(int wp, best_priority(tx, winner));
   FIDELIS_ASSIGN_OR_RETURN(int lp, best_priority(tx, loser));
-  Survived s = survive({&w, wp}, {&l, lp}, rules);
+  std::set<std::string> import_sources;
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows sources, tx.query("SELECT name FROM sources"));
+  for (const auto& r : sources.rows) import_sources.insert(r.str(0));
+  Survived s = survive({&w, wp}, {&l, lp}, rules, import_sources);
 
   // The loser leaves the live base first, so its e-mails are free for the winner.
   Value del[] = {loser, now, winner};

@@ -184,7 +184,11 @@ struct Survived {
   customers::CustomerInput input;  // every scalar set (or unset = none), every list but external ids
   std::vector<FieldChoice> choices;
 };
-Survived survive(const Side& winner, const Side& loser, const Rules& rules);
+// `import_sources`: the sources imports have named (the sources table). A consent one side holds
+// from such a source never beats a withdrawal on the other, however recent: an import does not
+// give back a consent the person withdrew, even through a merge made later.
+Survived survive(const Side& winner, const Side& loser, const Rules& rules,
+                 const std::set<std::string>& import_sources = {});
 
 // ---- merges (merge_store.cpp) ----
 

@@ -108,6 +108,26 @@ TEST(Survivorship, TheSameAddressLessCompleteKeepsTheStreet) {
   EXPECT_EQ(s.input.address->street, "3 place Bellecour");
 }
 
+TEST(Survivorship, AnImportedGrantNeverBeatsAWithdrawal) {
+  Customer w = person(1, 100), l = person(2, 200);
+  using customers::Channel, customers::Purpose;
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "api", 1000}};    // the person withdrew
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "salon", 2000}};   // a later file said yes
+  Survived s = survive({&w, 50}, {&l, 50}, Rules::defaults(), {"salon"});
+  EXPECT_TRUE(s.input.consents->empty());  // the winner's withdrawal stays
+  // The other way round: the loser's withdrawal beats the winner's imported grant.
+  std::swap(w.consents, l.consents);
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), {"salon"});
+  ASSERT_EQ(s.input.consents->size(), 1u);
+  EXPECT_FALSE((*s.input.consents)[0].granted);
+  // A grant the person made later (not an import's) wins, as the latest decision.
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "api", 1000}};
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "questionnaire", 2000}};
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), {"salon"});
+  ASSERT_EQ(s.input.consents->size(), 1u);
+  EXPECT_TRUE((*s.input.consents)[0].granted);
+}
+
 TEST(Survivorship, AnEmptySideNeverWinsAndBadRulesAreNamed) {
   Customer w = person(1, 500), l = person(2, 100);
   w.first_name = "Jean";

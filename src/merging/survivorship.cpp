@@ -108,7 +108,7 @@ bool loser_wins(Rule rule, const Side& w, const Side& l, Complete complete) {
 
 }  // namespace
 
-Survived survive(const Side& winner, const Side& loser, const Rules& rules) {
+Survived survive(const Side& winner, const Side& loser, const Rules& rules, const std::set<std::string>& import_sources) {
   const Customer& w = *winner.customer;
   const Customer& l = *loser.customer;
   Survived out;
@@ -192,12 +192,20 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules) {
     if (std::find(in.tags->begin(), in.tags->end(), t) == in.tags->end()) in.tags->push_back(t);
   std::sort(in.tags->begin(), in.tags->end());
 
-  // Consents: per channel and purpose, the latest decision the person made, on either record.
+  // Consents: per channel and purpose, the latest decision the person made, on either record; a
+  // grant an import brought never beats a withdrawal, however recent.
   in.consents.emplace();
+  auto from_import = [&](const Consent& k) { return k.granted && import_sources.contains(k.source); };
   for (const auto& c : l.consents) {
     auto it = std::find_if(w.consents.begin(), w.consents.end(),
                            [&](const Consent& x) { return x.channel == c.channel && x.purpose == c.purpose; });
-    if (it == w.consents.end() || (it->granted != c.granted && c.changed_at > it->changed_at)) {
+    bool loser_wins = it == w.consents.end();
+    if (!loser_wins && it->granted != c.granted) {
+      if (from_import(c)) loser_wins = false;        // the winner's withdrawal stays
+      else if (from_import(*it)) loser_wins = true;  // the loser's withdrawal beats an imported grant
+      else loser_wins = c.changed_at > it->changed_at;
+    }
+    if (loser_wins) {
       in.consents->push_back(c);
       out.choices.push_back({fmt::format("consents.{}.{}", channel_name(c.channel), purpose_name(c.purpose)), true,
                              it == w.consents.end() ? "only value" : "most_recent"});
