@@ -106,7 +106,7 @@ Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector
 }
 
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
-                                bool replace_lists) {
+                                bool replace_lists, bool dry_run) {
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
   if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
@@ -177,7 +177,7 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
   if (in.consents) {
     FIDELIS_ASSIGN_OR_RETURN(consents, screen_import_consents(tx, id, *in.consents));
     if (!consents.news.empty()) changed = true;
-    FIDELIS_RETURN_IF_ERROR(record_statements(tx, id, consents.statements, now));
+    if (!dry_run) FIDELIS_RETURN_IF_ERROR(record_statements(tx, id, consents.statements, now));
   }
   if (in.custom_fields) {
     for (const auto& [key, value] : *in.custom_fields) {
@@ -190,7 +190,7 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
     }
   }
   // The same record sent again: nothing to write, no new version, no event.
-  if (!changed) return MergeOutcome{std::move(cur), false, std::move(consents.refused)};
+  if (!changed || dry_run) return MergeOutcome{std::move(cur), changed, std::move(consents.refused)};
 
   NameKeys keys = name_keys(first, last);
   Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,

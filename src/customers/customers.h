@@ -318,8 +318,9 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
 // Keeps `statements` as what their sources last said of customer `customer_id`'s consents, at `now`.
 // No version, no event: it is no change of the profile.
 Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& statements, Millis now);
+// `dry_run`: only says whether anything would change, writing nothing.
 Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
-                                bool replace_lists = false);
+                                bool replace_lists = false, bool dry_run = false);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).
 Result<std::optional<int64_t>> survivor(storage::Tx& tx, int64_t id);

@@ -590,7 +590,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             to_review.clear();
           }
           int64_t customer_id = 0;
-          bool merge_after = false;
+          bool merge_after = false, already_held = false;
           if (match) {
             // The row's values replace the current ones when its source ranks at least as high as
             // every source the customer came from; otherwise they only fill gaps.
@@ -633,10 +633,23 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               FIDELIS_RETURN_IF_ERROR(record_statements(tx, duplicate->customer_id, screened.statements, now));
               row.input.consents = std::move(screened.news);  // what it already has stays as it has it
             }
-            FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));
-            customer_id = c.id;
-            merge_after = duplicate.has_value();
-            if (!merge_after) ++accepted;
+            // A row that brings its duplicate nothing new (the same customer in a nightly file
+            // without ids) is that customer as it is: no record, no merge, no version.
+            if (duplicate) {
+              FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, duplicate->customer_id, row.input,
+                                                                      /*overwrite=*/true, now, false, /*dry_run=*/true));
+              if (!probe.changed) {
+                customer_id = duplicate->customer_id;
+                already_held = true;
+                ++unchanged;
+              }
+            }
+            if (!already_held) {
+              FIDELIS_ASSIGN_OR_RETURN(Customer c, create_in(tx, row.input, now));
+              customer_id = c.id;
+              merge_after = duplicate.has_value();
+              if (!merge_after) ++accepted;
+            }
           }
           Value prov[] = {customer_id, import_id, p.line, source, now};
           FIDELIS_RETURN_IF_ERROR(tx.exec(
@@ -647,12 +660,14 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             Value fl[] = {customer_id, f.field, f.value, f.reason, source, now};
             FIDELIS_RETURN_IF_ERROR(tx.exec(
                 "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+                "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, source = excluded.source, "
+                "at = excluded.at",
                 fl));
           }
           if (!row.flags.empty()) ++flagged;
           // A new customer's keys are the row's, unless e-mails were left to their owners; a merge
           // mixes both profiles, so its keys are read back as stored.
+          if (already_held) continue;  // its keys and its pairs are the base's already
           if (!match && !merge_after)
             FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/emails_dropped));
           if (merge_after) {

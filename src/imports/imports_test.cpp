@@ -949,6 +949,32 @@ TEST_P(ImportTest, ASourceChangingItsMindIsHeardAndOneRepeatingItselfIsNot) {
   EXPECT_FALSE(granted());
 }
 
+TEST_P(ImportTest, ARowWithoutIdsThatIsACustomerAsItIsChangesNothing) {
+  Importer importer(*t_.db, clock_);
+  const std::string csv = "Nom;Prénom;E-mail;Ville\r\nHenry;Élodie;elodie.henry@exemple.fr;Ribeauvillé\r\n";
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_h1.csv", csv), .source = "listing"}, actor_));
+  auto events = [&] { return (*t_.db->one("SELECT COUNT(*) FROM outbox_events"))->i64(0); };
+  const int64_t before = events();
+  for (int night = 2; night <= 3; ++night) {
+    auto again = importer.run({.path = write_temp(GetParam() + "_h" + std::to_string(night) + ".csv", csv + std::string(night, '\n')),
+                               .source = "listing"},
+                              actor_);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(again->unchanged, 1);
+    EXPECT_EQ(again->accepted + again->merged, 0);
+  }
+  EXPECT_EQ(events(), before);  // no record, no merge, no version
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customers"))->i64(0), 1);
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM customer_merges"))->i64(0), 0);
+  // A row that brings something new still goes through a recorded merge.
+  auto news = importer.run({.path = write_temp(GetParam() + "_h4.csv",
+                                               "Nom;Prénom;E-mail;Ville;Téléphone\r\nHenry;Élodie;elodie.henry@exemple.fr;Ribeauvillé;06 12 34 56 78\r\n"),
+                            .source = "listing"},
+                           actor_);
+  ASSERT_TRUE(news);
+  EXPECT_EQ(news->merged, 1);
+}
+
 TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0612345678\r\n";
@@ -1189,7 +1215,7 @@ TEST(BulkImport, SeesCustomersOtherWritersAddBetweenBatches) {
                          actor);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_TRUE(st->bulk);
-  EXPECT_EQ(st->merged, 1);
+  EXPECT_EQ(st->unchanged, 1);  // row 250 is that customer as it is
   EXPECT_EQ(st->accepted, 299);
   EXPECT_EQ(count_of(*t.db, "SELECT COUNT(*) FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
                              "WHERE e.email_key = 'client250@exemple.fr' AND c.deleted_at IS NULL"),
