@@ -288,6 +288,16 @@ Status validate_custom_field_def(CustomFieldDef& def) {
   bool key_ok = !k.empty() && k.size() <= 40 && k[0] >= 'a' && k[0] <= 'z' &&
                 std::all_of(k.begin(), k.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
   if (!key_ok) return Error::invalid_argument("key", "expected 1 to 40 of a-z, 0-9 and _, starting with a letter");
+  // Exports head a column with each key, beside the profile's own: those names are taken.
+  static constexpr std::string_view kTaken[] = {
+      "id",       "civility", "first_name", "last_name", "full_name",    "email",        "other_emails", "phone",
+      "other_phones", "birth_date", "street", "street2",  "postcode",     "city",         "country",      "tags",
+      "external_id", "external_ids", "customer_id", "created_at", "updated_at", "deleted_at", "ignore", "version",
+      "emails",   "phones",   "address",    "household", "affinities",   "consents",     "custom_fields"};
+  if (std::find(std::begin(kTaken), std::end(kTaken), k) != std::end(kTaken))
+    return Error::invalid_argument("key", fmt::format("'{}' is a field of every profile (and a column of exports): choose "
+                                                      "another key",
+                                                      k));
   std::optional<std::string> label = def.label;
   FIDELIS_RETURN_IF_ERROR(check_text(label, "label", 100));
   def.label = label.value_or(def.key);

@@ -370,6 +370,9 @@ TEST_P(CustomersTest, CustomFieldsAreTyped) {
             "choices[1]");
   EXPECT_EQ(svc_->define_custom_field({"choix", "Choix", CustomFieldType::kChoice, {"jardin", " "}}, actor_).error().field,
             "choices[1]");
+  // A key an export already uses for a column of every profile is taken.
+  for (const char* taken : {"id", "city", "email", "deleted_at", "external_ids"})
+    EXPECT_EQ(svc_->define_custom_field({taken, "x", CustomFieldType::kText, {}}, actor_).error().field, "key") << taken;
   EXPECT_EQ(svc_->define_custom_field({"pointure", "x", CustomFieldType::kText, {}}, actor_).error().code, Code::kAlreadyExists);
   CustomerInput in = jeanne();
   in.custom_fields = std::map<std::string, std::optional<CustomValue>>{

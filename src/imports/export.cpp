@@ -109,7 +109,9 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
         }
         for (const CustomFieldDef& d : defs) {
           auto v = c.custom_fields.find(d.key);
-          fields.push_back(v == c.custom_fields.end() ? "" : custom_value_text(v->second));
+          if (v == c.custom_fields.end()) fields.emplace_back();
+          else if (const bool* b = std::get_if<bool>(&v->second); b && french) fields.push_back(*b ? "oui" : "non");
+          else fields.push_back(custom_value_text(v->second));
         }
         fields.push_back(format_iso8601(c.created_at));
         fields.push_back(format_iso8601(c.updated_at));

@@ -521,6 +521,73 @@ TEST(RowBuilder, LowerRankColumnsFillWhatThePlainerOnesLeaveEmpty) {
   EXPECT_EQ(row->input.last_name, "Dupont");
 }
 
+TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
+  RowOptions o{"x", "FR", 1'767'225'600'000};
+  auto build = [&](std::vector<std::string> header, std::vector<std::string> fields,
+                   const std::vector<customers::CustomFieldDef>& defs = {}) {
+    auto cols = map_columns(header, {}, defs);
+    EXPECT_TRUE(cols) << cols.error().message;
+    return build_row(CsvRecord{2, 2, std::move(fields)}, *cols, o, defs);
+  };
+  // A full name beside a first name: the rest, cleaned of civility, "épouse" and commas.
+  std::vector<std::string> fn = {"Nom complet", "Prénom", "E-mail"};
+  EXPECT_EQ(build(fn, {"M. Jean Dupont", "Jean", "a@exemple.fr"})->input.last_name, "Dupont");
+  EXPECT_EQ(build(fn, {"Marie Dupont épouse Martin", "Marie", "a@exemple.fr"})->input.last_name, "Martin");
+  EXPECT_EQ(build(fn, {"Mme Marie MARTIN née DUPONT", "Marie", "a@exemple.fr"})->input.last_name, "Martin");
+  EXPECT_EQ(build(fn, {"Dupont, Jean", "Jean", "a@exemple.fr"})->input.last_name, "Dupont");
+  EXPECT_EQ(build(fn, {"Jean Pierre Dupont", "Jean", "a@exemple.fr"})->input.last_name, "Pierre Dupont");
+  // Couples, and "épouse" or "née" around a first name.
+  std::vector<std::string> only = {"Nom complet", "E-mail"};
+  auto couple = build(only, {"M. et Mme Dupont", "a@exemple.fr"});
+  EXPECT_EQ(couple->input.civility, "M.");
+  EXPECT_FALSE(couple->input.first_name);
+  EXPECT_EQ(couple->input.last_name, "Dupont");
+  auto wife = build(only, {"Marie épouse Martin", "a@exemple.fr"});
+  EXPECT_EQ(wife->input.first_name, "Marie");
+  EXPECT_EQ(wife->input.last_name, "Martin");
+  auto comma = build(only, {"Marie Martin, épouse Dupont", "a@exemple.fr"});
+  EXPECT_EQ(comma->input.first_name, "Marie");
+  EXPECT_EQ(comma->input.last_name, "Dupont");
+  auto born = build(only, {"MARTIN née DUPONT Marie", "a@exemple.fr"});
+  EXPECT_EQ(born->input.first_name, "Marie");
+  EXPECT_EQ(born->input.last_name, "Martin");
+  // Street lines numbered 2 and 3 are the street's next lines.
+  auto lines = build({"Nom", "Adresse 1", "Adresse 2", "Adresse 3", "Code postal", "Ville"},
+                     {"Dupont", "12 rue de la Paix", "Apt 3", "Lieu-dit Les Prés", "75002", "Paris"});
+  ASSERT_TRUE(lines) << lines.error().message;
+  EXPECT_EQ(lines->input.address->street, "12 rue de la Paix");
+  EXPECT_EQ(lines->input.address->street2, "Apt 3, Lieu-dit Les Prés");
+  auto outlook = build({"Nom", "Rue (domicile)", "Rue (domicile) 2", "Rue (domicile) 3", "Rue (bureau)", "Rue (bureau) 2"},
+                       {"Dupont", "12 rue de la Paix", "Apt 3", "", "1 quai Ouest", "Bât. B"});
+  ASSERT_TRUE(outlook) << outlook.error().message;
+  EXPECT_EQ(outlook->input.address->street, "12 rue de la Paix");
+  EXPECT_EQ(outlook->input.address->street2, "Apt 3");
+  // A billing address that is only a pre-filled country gives way to a whole shipping address;
+  // names come whole from one kind of column.
+  std::vector<std::string> woo = {"first_name", "last_name", "email", "billing_first_name", "billing_last_name",
+                                  "billing_country", "shipping_address_1", "shipping_postcode", "shipping_city"};
+  auto order = build(woo, {"Anne", "", "anne@exemple.fr", "", "", "FR", "9 rue Z", "06000", "Nice"});
+  ASSERT_TRUE(order) << order.error().message;
+  EXPECT_EQ(order->input.address->city, "Nice");
+  auto mixed = build(woo, {"Jean", "", "j@exemple.fr", "Marie", "Durand", "", "", "", ""});
+  EXPECT_EQ(mixed->input.first_name, "Jean");
+  EXPECT_FALSE(mixed->input.last_name);  // not Durand: the billing name is another person's
+  // Google's " ::: " between values of one cell; "00/00/00", Outlook's no-date.
+  auto google = build({"Given Name", "E-mail 1 - Value", "Phone 1 - Value", "Birthday"},
+                      {"Anne", "anne@x.fr ::: anne.durand@y.fr", "06 11 22 33 44 ::: 01 45 45 45 45", "00/00/00"});
+  ASSERT_TRUE(google) << google.error().message;
+  EXPECT_EQ(google->input.emails->size(), 2u);
+  EXPECT_EQ(google->input.phones->size(), 2u);
+  EXPECT_FALSE(google->input.birth_date);
+  EXPECT_TRUE(google->flags.empty());
+  // A column headed by a custom field's key is that field, not a guess.
+  std::vector<customers::CustomFieldDef> defs = {{"email_pro", "E-mail pro", customers::CustomFieldType::kText, {}}};
+  auto pro = build({"email", "email_pro"}, {"a@exemple.fr", "jj@acme.fr"}, defs);
+  ASSERT_TRUE(pro) << pro.error().message;
+  EXPECT_EQ(pro->input.emails->size(), 1u);
+  EXPECT_EQ(std::get<std::string>(*pro->input.custom_fields->at("email_pro")), "jj@acme.fr");
+}
+
 TEST(Mapping, AFileWithoutAHeaderRowIsRefused) {
   auto data = map_columns(std::vector<std::string>{"Dupont", "Jean", "j@exemple.fr"}, {}, {});
   ASSERT_FALSE(data);

@@ -38,11 +38,12 @@ struct Guessed {
 constexpr Guessed kGuesses[] = {
     {"civilite", Target::kCivility}, {"civ", Target::kCivility}, {"titre", Target::kCivility},
     {"title", Target::kCivility}, {"salutation", Target::kCivility}, {"civility", Target::kCivility},
+    {"name prefix", Target::kCivility},
     {"prenom", Target::kFirstName}, {"first name", Target::kFirstName}, {"firstname", Target::kFirstName},
     {"given name", Target::kFirstName}, {"prenoms", Target::kFirstName},
     {"nom", Target::kLastName}, {"nom de famille", Target::kLastName}, {"last name", Target::kLastName},
     {"lastname", Target::kLastName}, {"surname", Target::kLastName}, {"family name", Target::kLastName},
-    {"nom client", Target::kLastName}, {"nom de naissance", Target::kLastName, 1}, {"nom d usage", Target::kLastName, 1},
+    {"nom client", Target::kLastName}, {"nom de naissance", Target::kLastName, 2}, {"nom d usage", Target::kLastName, 1},
     {"name", Target::kFullName}, {"full name", Target::kFullName}, {"fullname", Target::kFullName},
     {"nom complet", Target::kFullName}, {"nom et prenom", Target::kFullName}, {"nom prenom", Target::kFullName},
     {"prenom nom", Target::kFullName}, {"prenom et nom", Target::kFullName}, {"customer name", Target::kFullName},
@@ -51,10 +52,11 @@ constexpr Guessed kGuesses[] = {
     {"adresse e mail", Target::kEmail}, {"adresse email", Target::kEmail}, {"adresse mail", Target::kEmail},
     {"adresse courriel", Target::kEmail}, {"email address", Target::kEmail}, {"e mail address", Target::kEmail},
     {"adresse electronique", Target::kEmail}, {"adresse de messagerie", Target::kEmail}, {"mel", Target::kEmail},
-    {"telephone", Target::kPhone}, {"tel", Target::kPhone}, {"portable", Target::kPhone}, {"mobile", Target::kPhone},
-    {"phone", Target::kPhone}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
-    {"numero de telephone", Target::kPhone}, {"phone number", Target::kPhone}, {"n de telephone", Target::kPhone},
-    {"n de tel", Target::kPhone}, {"numero de tel", Target::kPhone},
+    // A mobile first: the plain names of a phone often hold the landline ("Téléphone;Portable").
+    {"telephone", Target::kPhone, 1}, {"tel", Target::kPhone, 1}, {"portable", Target::kPhone}, {"mobile", Target::kPhone},
+    {"phone", Target::kPhone, 1}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
+    {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
+    {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1},
     {"date de naissance", Target::kBirthDate}, {"naissance", Target::kBirthDate}, {"ne le", Target::kBirthDate},
     {"date naissance", Target::kBirthDate}, {"birth date", Target::kBirthDate}, {"birthdate", Target::kBirthDate},
     {"date of birth", Target::kBirthDate}, {"dob", Target::kBirthDate}, {"birthday", Target::kBirthDate},
@@ -81,13 +83,15 @@ constexpr Guessed kGuesses[] = {
     {"numero client", Target::kExternalId}, {"code client", Target::kExternalId}, {"ref client", Target::kExternalId},
     {"reference client", Target::kExternalId}, {"customer id", Target::kExternalId}, {"client id", Target::kExternalId},
     {"n client", Target::kExternalId}, {"external id", Target::kExternalId}, {"customer number", Target::kExternalId},
+    {"numero de client", Target::kExternalId},
     {"tags", Target::kTags}, {"etiquettes", Target::kTags}, {"segments", Target::kTags},
     {"newsletter", Target::kConsent}, {"optin", Target::kConsent}, {"opt in", Target::kConsent},
     {"optin newsletter", Target::kConsent}, {"inscrit newsletter", Target::kConsent},
     {"abonne newsletter", Target::kConsent}, {"accepte newsletter", Target::kConsent},
     {"accepts email marketing", Target::kConsent}, {"accepts marketing", Target::kConsent},
     {"optin email", Target::kConsent}, {"opt in email", Target::kConsent}, {"opt in e mail", Target::kConsent},
-    {"optin e mail", Target::kConsent},
+    {"optin e mail", Target::kConsent}, {"accepte la newsletter", Target::kConsent}, {"consentement email", Target::kConsent},
+    {"consentement e mail", Target::kConsent}, {"consentement newsletter", Target::kConsent},
     // The columns of Fidelis's own export, so that an export imports back as it was.
     {"other emails", Target::kEmail, 1}, {"other phones", Target::kPhone, 1}, {"autres emails", Target::kEmail, 1},
     {"autres e mails", Target::kEmail, 1}, {"autres telephones", Target::kPhone, 1}, {"deleted at", Target::kDeletedAt},
@@ -110,6 +114,7 @@ constexpr Qualifier kQualifiers[] = {
     // fillers and format hints
     {"address", 0}, {"adresse", 0}, {"de", 0}, {"d", 0}, {"du", 0}, {"des", 0}, {"la", 0}, {"le", 0}, {"l", 0},
     {"s", 0}, {"n", 0}, {"no", 0}, {"number", 0}, {"numero", 0}, {"jj", 0}, {"mm", 0}, {"aaaa", 0}, {"aa", 0},
+    {"line", 0}, {"ligne", 0},
     {"dd", 0}, {"yyyy", 0}, {"yy", 0}, {"oui", 0}, {"non", 0}, {"yes", 0}, {"o", 0}, {"y", 0}, {"x", 0},
     // the person's own
     {"home", 1}, {"domicile", 1}, {"perso", 1}, {"personal", 1}, {"personnel", 1}, {"personnelle", 1},
@@ -220,23 +225,31 @@ std::optional<Guess> guess(std::string_view header) {
       name.append(words[to]);
       const Guessed* g = exact(name);
       if (g == nullptr || to + 1 - from <= best_length) continue;
-      int rank = 0;
-      bool qualified = true;
+      int rank = 0, words_rank = 0;  // with and without the numbers
+      bool qualified = true, numbered = false;
       for (size_t i = 0; i < words.size() && qualified; ++i) {
         if (i >= from && i <= to) continue;
         std::optional<int> r = qualifier_rank(words[i]);
         qualified = r.has_value();
-        if (r) rank = std::max(rank, *r);
+        if (!r) break;
+        rank = std::max(rank, *r);
+        bool number = std::all_of(words[i].begin(), words[i].end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (number && *r > 0) numbered = true;
+        if (!number) words_rank = std::max(words_rank, *r);
       }
       if (!qualified) continue;
-      best = Guess{g->target, 2 * rank + g->rank};
+      // A street line numbered 2 or more ("Rue (domicile) 2", "Adresse 3") is the street's next
+      // line, of the same address.
+      if (g->target == Target::kStreet && numbered) best = Guess{Target::kStreet2, 2 * words_rank + g->rank};
+      else best = Guess{g->target, 2 * rank + g->rank};
       best_length = to + 1 - from;
     }
   }
   return best;
 }
 
-bool single_valued(Target t) { return t != Target::kIgnore && !multi_valued(t); }
+// Street lines after the first are joined, in column order: several columns may fill street2.
+bool single_valued(Target t) { return t != Target::kIgnore && t != Target::kStreet2 && !multi_valued(t); }
 
 bool identifies(Target t) {
   return t == Target::kFirstName || t == Target::kLastName || t == Target::kFullName || t == Target::kEmail ||
@@ -329,6 +342,13 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       }
     } else if (!explicit_mapping.empty()) {
       // A mapping says which columns to read: the others are ignored, not guessed.
+    } else if (auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
+                                       [&](const customers::CustomFieldDef& d) { return d.key == c.header; });
+               def != custom_fields.end()) {
+      // A column headed by a custom field's key (as exports head them) is that field, before any
+      // guess: "email_pro" is no contact e-mail.
+      c.target = Target::kCustom;
+      c.custom_key = def->key;
     } else if (std::optional<std::string> consent = consent_header(c.header)) {
       // "consent:email:newsletter", as exports head their consent columns.
       c.target = Target::kConsent;
@@ -443,7 +463,7 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
       warnings.push_back(fmt::format("column \"{}\" is not read, but its values look like e-mail addresses: map it to "
                                      "email to read them",
                                      columns[i].header));
-    else if (filled[i] >= 3 && phones[i] * 2 > filled[i])
+    else if (filled[i] >= 3 && phones[i] * 2 > filled[i] && key_of(columns[i].header).find("fax") == std::string::npos)
       warnings.push_back(fmt::format("column \"{}\" is not read, but its values look like phone numbers: map it to "
                                      "phone to read them",
                                      columns[i].header));

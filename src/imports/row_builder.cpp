@@ -44,10 +44,14 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
     }
     if (!out.empty()) return out;
   }
-  for (std::string& e : split_any(cell, ",; |\t")) {
-    if (e.size() > 7 && text::to_lower_ascii(e.substr(0, 7)) == "mailto:") e.erase(0, 7);
+  // Several addresses: separated by ",", ";", "|", spaces or " ::: " (Google Contacts); "mailto:"
+  // links lose their scheme.
+  std::string plain(cell);
+  for (size_t at = text::to_lower_ascii(plain).find("mailto:"); at != std::string::npos;
+       at = text::to_lower_ascii(plain).find("mailto:"))
+    plain.erase(at, 7);
+  for (std::string& e : split_any(plain, ",; |\t:"))
     if (!e.empty()) out.push_back(std::move(e));
-  }
   return out;
 }
 
@@ -219,10 +223,13 @@ SplitName split_full_name(std::string_view cell) {
     }
   }
   std::vector<std::string> all = split_any(v, " \t");
-  if (!all.empty() && all.size() > 1 && is_civility(all.front()) && !out.civility) {
+  if (!all.empty() && is_civility(all.front()) && !out.civility) {
     out.civility = all.front();
     all.erase(all.begin());
+    // A couple ("M. et Mme Dupont"): the first civility, and the family name.
+    if (all.size() > 2 && text::search_key(all[0]) == "et" && is_civility(all[1])) all.erase(all.begin(), all.begin() + 2);
   }
+  auto in_capitals = [](const std::string& w) { return w == text::to_upper(w) && w != text::to_lower(w); };
   // "épouse Martin" is the name in use; "née Dupont", "dit Molière" are set aside.
   std::optional<std::string> married;
   for (size_t i = 0; i + 1 < all.size(); ++i) {
@@ -236,12 +243,28 @@ SplitName split_full_name(std::string_view cell) {
       }
       married = rest;
       all.resize(i);
+      // "Marie Martin, épouse Dupont": the comma went with the clause.
+      if (!all.empty() && all.back().ends_with(',')) all.back().pop_back();
       break;
     }
     if (key == "nee" || key == "ne" || key == "dit" || key == "dite") {
-      all.resize(i);
+      // The name that follows: a run in capitals ("née DE LA TOUR"), else one word.
+      size_t end = i + 2;
+      if (in_capitals(all[i + 1]))
+        while (end < all.size() && in_capitals(all[end])) ++end;
+      all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(end));
       break;
     }
+  }
+  if (all.empty()) {
+    out.last = married;
+    return out;
+  }
+  // "Marie épouse Martin": the one word left is the first name.
+  if (married && all.size() == 1) {
+    out.first = all[0];
+    out.last = married;
+    return out;
   }
   std::string joined;
   for (size_t i = 0; i < all.size(); ++i) {
@@ -370,6 +393,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     int country_rank = 0;
   };
   std::map<int, AddressParts> addresses;
+  struct NameParts {
+    std::optional<std::string> first, last;
+    std::string column;
+  };
+  std::map<int, NameParts> names;
   // E-mails and phones with the rank of their column: the main ones first.
   std::vector<std::pair<int, std::string>> emails, phones;
   int email_rank = 1 << 20;
@@ -387,11 +415,15 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         if (takes(col.target, col.rank)) in.civility = value;
         break;
       case Target::kFirstName:
-        if (takes(col.target, col.rank)) in.first_name = value, name_column = col.header;
+      case Target::kLastName: {
+        // Names, like addresses, come whole from one kind of column: never the first name of the
+        // account with the last name of the billing.
+        NameParts& n = names[col.rank / 2];
+        std::optional<std::string>& part = col.target == Target::kFirstName ? n.first : n.last;
+        if (!part) part = value;
+        if (n.column.empty()) n.column = col.header;
         break;
-      case Target::kLastName:
-        if (takes(col.target, col.rank)) in.last_name = value, name_column = col.header;
-        break;
+      }
       case Target::kFullName:
         if (takes(col.target, col.rank)) {
           full_name = value;
@@ -407,10 +439,14 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         for (auto& e : email_cell_addresses(value)) emails.emplace_back(col.rank, std::move(e));
         break;
       case Target::kPhone:
-        for (auto& p : split_any(value, ",;/|")) phones.emplace_back(col.rank, std::move(p));
+        // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
+        for (auto& p : split_any(value, ",;/|:")) phones.emplace_back(col.rank, std::move(p));
         break;
       case Target::kBirthDate: {
         if (filled[static_cast<size_t>(col.target)] <= col.rank) break;
+        // "00/00/00", "0000-00-00": how Outlook and some databases write no date.
+        if (std::all_of(value.begin(), value.end(), [](char c) { return c == '0' || c == '/' || c == '-' || c == '.' || c == ' '; }))
+          break;
         auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order);
         if (d) {
           filled[static_cast<size_t>(col.target)] = col.rank;
@@ -423,7 +459,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         break;
       }
       case Target::kStreet: addresses[col.rank / 2].address.street = value; break;
-      case Target::kStreet2: addresses[col.rank / 2].address.street2 = value; break;
+      case Target::kStreet2: {
+        std::optional<std::string>& line = addresses[col.rank / 2].address.street2;
+        line = line ? *line + ", " + value : value;  // "Apt 3, Lieu-dit X": the street's next lines
+        break;
+      }
       case Target::kPostcode: addresses[col.rank / 2].address.postcode = value; break;
       case Target::kCity: addresses[col.rank / 2].address.city = value; break;
       case Target::kCountry: {
@@ -500,6 +540,12 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       case Target::kIgnore: break;
     }
   }
+  if (!names.empty()) {
+    const NameParts& n = names.begin()->second;  // only parts that hold a value make an entry
+    in.first_name = n.first;
+    in.last_name = n.last;
+    name_column = n.column;
+  }
   // E-mails and phones, the main columns' first; one address in two columns ("email" and
   // "billing_email") is one address.
   std::stable_sort(emails.begin(), emails.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -521,20 +567,36 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
       in.first_name = first;
       in.last_name = last;
     } else if (!in.last_name) {
-      // The rest once the first name given is taken out ("DUPONT Jean" with "Jean"), else the split's.
-      std::string rest = remove_words(*full_name, *in.first_name);
-      in.last_name = rest.empty() || rest == *full_name ? last : std::optional<std::string>(rest);
+      // The split's last name when its first name is the one given ("M. Jean Dupont", "Dupont,
+      // Jean", "Marie Dupont épouse Martin" beside "Jean" or "Marie"); else what is left once the
+      // first name given is taken out ("Jean Pierre Dupont" beside "Jean").
+      auto same = [](const std::optional<std::string>& a, const std::string& b) { return a && text::search_key(*a) == text::search_key(b); };
+      if (same(first, *in.first_name)) {
+        in.last_name = last;
+      } else {
+        std::string cleaned = first.value_or("") + (first && last ? " " : "") + last.value_or("");
+        std::string rest = remove_words(cleaned, *in.first_name);
+        in.last_name = rest.empty() || rest == cleaned ? last : std::optional<std::string>(rest);
+      }
     } else {
-      std::string rest = remove_words(*full_name, *in.last_name);
-      in.first_name = rest.empty() || rest == *full_name ? first : std::optional<std::string>(rest);
+      auto same = [](const std::optional<std::string>& a, const std::string& b) { return a && text::search_key(*a) == text::search_key(b); };
+      if (same(last, *in.last_name)) {
+        in.first_name = first;
+      } else {
+        std::string cleaned = first.value_or("") + (first && last ? " " : "") + last.value_or("");
+        std::string rest = remove_words(cleaned, *in.last_name);
+        in.first_name = rest.empty() || rest == cleaned ? first : std::optional<std::string>(rest);
+      }
     }
   }
   if (!addresses.empty()) {
-    // The lowest rank that holds any part of an address: never parts of two addresses.
+    // The lowest rank that holds an address (a street, a postcode or a town: a country alone, as
+    // shops pre-fill it, is none), else the lowest that holds a country: never parts of two.
     auto chosen = std::find_if(addresses.begin(), addresses.end(), [](const auto& a) {
       const Address& x = a.second.address;
-      return x.street || x.street2 || x.postcode || x.city || x.country || a.second.country_given;
+      return x.street || x.street2 || x.postcode || x.city;
     });
+    if (chosen == addresses.end()) chosen = addresses.begin();
     Address address = chosen->second.address;
     const bool country_given = chosen->second.country_given;
     // The default country is for addresses that give none: one that gives a country nobody
