@@ -195,6 +195,9 @@ TEST(Text, ControlCharactersAreFound) {
   EXPECT_TRUE(text::has_control_character("Jean\u200BPierre"));  // zero-width space
   EXPECT_TRUE(text::has_control_character("Jean\u2066Pierre"));  // left-to-right isolate
   EXPECT_TRUE(text::has_control_character("\uFEFFJean"));
+  for (const char* hidden : {"\u061C", "\u2060", "\u00AD", "\U000E0001", "\u115F", "\u180E", "\u034F", "\u3164"})
+    EXPECT_TRUE(text::has_control_character(std::string("Jean") + hidden + "Pierre")) << hidden;
+  EXPECT_FALSE(text::has_control_character("\u2764\uFE0F"));  // a variation selector inside an emoji
   EXPECT_FALSE(text::has_control_character("Jean\u2019Pierre"));  // a curly apostrophe is text
   EXPECT_FALSE(text::has_control_character("\U0001F469\u200D\U0001F4BB"));  // a joiner inside an emoji
 }

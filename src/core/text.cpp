@@ -44,8 +44,17 @@ bool has_control_character(std::string_view s) {
       unsigned char d = at(i + 2);
       if (d == 0x8B || d == 0x8E || d == 0x8F || (d >= 0xA8 && d <= 0xAE)) return true;  // U+200B, 200E, 200F, 2028-202E
     }
-    if (c == 0xE2 && at(i + 1) == 0x81 && at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9) return true;  // U+2066-2069
+    if (c == 0xE2 && at(i + 1) == 0x81 && ((at(i + 2) >= 0xA0 && at(i + 2) <= 0xA4) || (at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9)))
+      return true;                                                                                // U+2060-2064, 2066-2069
     if (c == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) return true;                       // U+FEFF
+    if (c == 0xC2 && at(i + 1) == 0xAD) return true;                                            // U+00AD soft hyphen
+    if (c == 0xD8 && at(i + 1) == 0x9C) return true;                                            // U+061C Arabic letter mark
+    if (c == 0xCD && at(i + 1) == 0x8F) return true;                                            // U+034F grapheme joiner
+    if (c == 0xE1 && at(i + 1) == 0xA0 && at(i + 2) == 0x8E) return true;                       // U+180E
+    if (c == 0xE1 && at(i + 1) == 0x85 && (at(i + 2) == 0x9F || at(i + 2) == 0xA0)) return true;  // U+115F, 1160 fillers
+    if (c == 0xE3 && at(i + 1) == 0x85 && at(i + 2) == 0xA4) return true;                       // U+3164 filler
+    if (c == 0xEF && at(i + 1) == 0xBE && at(i + 2) == 0xA0) return true;                       // U+FFA0 filler
+    if (c == 0xF3 && at(i + 1) == 0xA0 && (at(i + 2) == 0x80 || at(i + 2) == 0x81)) return true;  // U+E0000-E007F tags
   }
   return false;
 }

@@ -15,9 +15,11 @@ size_t utf8_length(std::string_view s);
 // True when `s` holds a control character: C0 (U+0000 to U+001F: NUL, tab, line breaks...), DEL
 // (U+007F) or C1 (U+0080 to U+009F, written C2 80 to C2 9F in UTF-8), or an invisible one that
 // changes how text shows: line and paragraph separators (U+2028, U+2029), bidirectional overrides
-// and isolates (U+202A to U+202E, U+2066 to U+2069: "Jean\u202Eerreip" shows reversed), marks
-// and spaces of no width (U+200B, U+200E, U+200F, U+FEFF). Joiners (U+200C, U+200D), which some
-// scripts and emoji need, are not.
+// and isolates (U+202A to U+202E, U+2066 to U+2069, U+061C: "Jean\u202Eerreip" shows reversed),
+// marks and spaces of no width (U+200B, U+200E, U+200F, U+2060 to U+2064, U+FEFF, U+034F, U+180E,
+// U+00AD), blank fillers (U+115F, U+1160, U+3164, U+FFA0) and tag characters (U+E0000 to
+// U+E007F). Joiners (U+200C, U+200D) and variation selectors, which some scripts and emoji need,
+// are not.
 bool has_control_character(std::string_view s);
 // `s` (valid UTF-8) in Unicode normalization form C: "e" + U+0301 (as macOS writes it) becomes "é",
 // so that one text typed two ways is one text, and counts as many characters as it shows.

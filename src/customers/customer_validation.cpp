@@ -22,7 +22,8 @@ Status check_text(std::optional<std::string>& v, std::string_view field, size_t 
   if (text::utf8_length(*v) > max)
     return Error::invalid_argument(std::string(field), fmt::format("is longer than {} characters", max));
   if (text::has_control_character(*v))
-    return Error::invalid_argument(std::string(field), "holds a control character (a line break, a tab, ...)");
+    return Error::invalid_argument(std::string(field), "holds a control or invisible character (a line break, a tab, a "
+                                                       "zero-width space, a bidirectional mark...)");
   if (v->empty()) v.reset();
   return ok();
 }

@@ -240,7 +240,7 @@ Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_
   if (text::utf8_length(reason) > kMaxPostalReason)
     return Error::invalid_argument("reason", fmt::format("is longer than {} characters", kMaxPostalReason));
   if (text::has_control_character(reason))
-    return Error::invalid_argument("reason", "cannot contain a line break, a tab or another control character");
+    return Error::invalid_argument("reason", "cannot contain a line break, a tab or another control or invisible character");
   Millis now = clock_.now();
   return db_.transact([&](storage::Tx& tx) -> Status {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<PostalAddress> address, address_of(tx, customer_id));

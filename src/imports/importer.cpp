@@ -282,6 +282,32 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
     PreviewRow pr;
     pr.line = rec->line;
     auto built = build_row(*rec, p.columns, ro, defs);
+    if (built && built->input.consents && !built->input.consents->empty()) {
+      // The consents the import would refuse for the customer the row names (by id, or by its
+      // e-mail), shown flagged as the import would flag them.
+      FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+        std::optional<int64_t> known;
+        if (built->customer_id) {
+          FIDELIS_ASSIGN_OR_RETURN(known, customers::survivor(tx, *built->customer_id));
+        }
+        if (!known && built->external_id) {
+          FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner,
+                                   customers::external_id_owner(tx, ro.source, *built->external_id));
+          if (owner && !owner->deleted) known = owner->customer_id;
+        }
+        if (!known && built->input.emails && !built->input.emails->empty()) {
+          FIDELIS_ASSIGN_OR_RETURN(known, customers::find_by_email(tx, (*built->input.emails)[0].email));
+        }
+        if (!known) return ok();
+        FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened, screen_import_consents(tx, *known, *built->input.consents));
+        for (const auto& [c, why] : screened.refused) {
+          built->flags.push_back(consent_flag(c, why));
+          std::erase_if(*built->input.consents,
+                        [&](const Consent& k) { return k.channel == c.channel && k.purpose == c.purpose; });
+        }
+        return ok();
+      }));
+    }
     if (built) {
       pr.customer = built->input;
       pr.flags = built->flags;

@@ -902,6 +902,15 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
   // An export taken before he unsubscribed, read back later from another source: no import gives a
   // withdrawn consent back (only he can, through a questionnaire or a form); the row is flagged.
   clock_.advance(60'000);
+  // The dry run says so before anything is written.
+  auto dry = importer.preview({.path = write_temp(GetParam() + "_c4p.csv", "id;email;consent:email:newsletter\r\n1;jm@exemple.fr;oui\r\n"),
+                               .source = "tableur"});
+  ASSERT_TRUE(dry) << dry.error().message;
+  ASSERT_EQ(dry->rows.size(), 1u);
+  ASSERT_TRUE(dry->rows[0].customer);
+  EXPECT_TRUE(!dry->rows[0].customer->consents || dry->rows[0].customer->consents->empty());
+  ASSERT_EQ(dry->rows[0].flags.size(), 1u);
+  EXPECT_EQ(dry->rows[0].flags[0].field, "consent:email:newsletter");
   auto old_export = importer.run({.path = write_temp(GetParam() + "_c4.csv", "id;email;consent:email:newsletter\r\n1;jm@exemple.fr;oui\r\n"),
                                   .source = "tableur", .source_priority = 100},
                                  actor_);

@@ -217,7 +217,7 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       std::optional<std::string> name = given((*kids)[i].first_name), birth = given((*kids)[i].birth_date);
       if (!name && !birth) return Error::invalid_argument(kf, "a child needs a first name or a birth date");
       if (name && text::has_control_character(*name))
-        return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control character");
+        return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control or invisible character");
       if (birth) {
         FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now));
         birth = d.to_string();
@@ -376,7 +376,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
         if (text::search_key(choice).empty()) return Error::invalid_argument(cf, "is empty");
         FIDELIS_RETURN_IF_ERROR(check_length(choice, kMaxChoice, cf));
         if (text::has_control_character(choice))
-          return Error::invalid_argument(cf, "cannot contain a tab, a line break or another control character");
+          return Error::invalid_argument(cf, "cannot contain a tab, a line break or another control or invisible character");
         for (size_t d = 0; d < c; ++d)
           if (text::search_key(qq.choices[d]) == text::search_key(choice))
             return Error::invalid_argument(cf, fmt::format("is the same choice as choices[{}] ('{}') once case and accents are set aside",
@@ -543,7 +543,7 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
           if (qq.key == a.question_key) q = &qq;
       if (q == nullptr) return Error::invalid_argument(field, "no such question");
       if (const auto* s = std::get_if<std::string>(&a.value); s != nullptr && text::has_control_character(*s))
-        return Error::invalid_argument(field, "cannot contain a line break, a tab or another control character");
+        return Error::invalid_argument(field, "cannot contain a line break, a tab or another control or invisible character");
       FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, in, defs, now, field));
       // Validate this answer's effect alone, so a bad value names its question.
       CustomerInput alone;
