@@ -4,7 +4,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers, freshDatabase, cli, cliOk } from './harness.mjs';
@@ -54,8 +54,8 @@ function duplicatesFile() {
 for (const driver of drivers()) {
   describe(driver, () => {
     test('dedup --estimate learns the weights from the base; dedup.model_file uses them', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'fidelis-estimate-'));
       const { db, drop } = await freshDatabase(driver);
+      const dir = mkdtempSync(join(tmpdir(), 'fidelis-estimate-'));
       try {
         writeFileSync(join(dir, 'dups.csv'), duplicatesFile());
         await cliOk(['--db', db, 'import', 'customers', join(dir, 'dups.csv'), '--source', 'shop', '--no-dedup']);
@@ -85,13 +85,14 @@ for (const driver of drivers()) {
         assert.notEqual(bad.code, 0);
         assert.match(bad.stderr, /dedup\.model_file: .*line 1: first_name has 4 levels/);
       } finally {
+        rmSync(dir, { recursive: true, force: true });
         await drop();
       }
     });
 
     test('finds the same people across two sources and changes nothing', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'fidelis-dedup-'));
       const { db, drop } = await freshDatabase(driver);
+      const dir = mkdtempSync(join(tmpdir(), 'fidelis-dedup-'));
       try {
         writeFileSync(join(dir, 'shop.csv'), SHOP);
         writeFileSync(join(dir, 'news.csv'), NEWSLETTER);
@@ -120,6 +121,7 @@ for (const driver of drivers()) {
         const again = await cliOk(['--db', db, 'dedup', '--pairs', pairsFile]);
         assert.match(again.stdout, /^8 customers/);
       } finally {
+        rmSync(dir, { recursive: true, force: true });
         await drop();
       }
     });

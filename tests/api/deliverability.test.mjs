@@ -349,8 +349,11 @@ for (const driver of drivers()) {
       });
     });
     after(async () => {
-      await server?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      try {
+        await server?.stop();
+      } finally {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     const call = (method, path, opts = {}) => api(server, method, path, { role: 'marketer', ...opts });

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers, startServer, api, show, sleep, freePort, uploadFile, waitForImport } from './harness.mjs';
@@ -41,17 +41,23 @@ for (const driver of drivers()) {
   describe(driver, () => {
     let server;
     let dns;
+    let dataDir;
     before(async () => {
       let port;
       ({ dns, port } = await startDns());
+      dataDir = mkdtempSync(join(tmpdir(), 'fidelis-data-'));
       server = await startServer(driver, {
         env: { FIDELIS_EMAIL_MX_CHECK: 'true', FIDELIS_EMAIL_MX_NAMESERVER: `127.0.0.1:${port}`,
-               FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) },
+               FIDELIS_DATA_DIR: dataDir },
       });
     });
     after(async () => {
-      await server?.stop();
-      dns?.kill('SIGTERM');
+      try {
+        await server?.stop();
+      } finally {
+        dns?.kill('SIGTERM');
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     test('a create with a domain that cannot receive mail is accepted and flagged', async () => {

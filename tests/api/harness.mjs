@@ -174,18 +174,36 @@ export async function spawnServer(db, opts = {}) {
 
 async function spawnServerOnce(db, { env = {}, timeoutMs = 30_000 } = {}) {
   await waitForBinary();
-  const proc = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0'], {
-    env: { ...process.env, ...env },
-    cwd: tmpdir(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // A working directory of its own, removed once the server has exited: what the server writes
+  // relative to it (the default data_dir, ./fidelis-data) is neither shared with other servers
+  // nor left behind in the system's temporary directory.
+  const scratch = mkdtempSync(join(tmpdir(), 'fidelis-serve-'));
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  let proc;
+  try {
+    proc = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, ...env },
+      cwd: scratch,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    removeScratch();
+    throw e;
+  }
   let stderr = '';
   let stdout = '';
   proc.stderr.setEncoding('utf8').on('data', (d) => {
     stderr += d;
     if (stderr.length > 2 * STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
   });
-  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  // Registered first, so the directory is gone before anything awaiting `exited` resumes.
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => {
+    try {
+      removeScratch();
+    } finally {
+      r({ code, signal });
+    }
+  }));
   const url = await new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
@@ -207,6 +225,14 @@ async function spawnServerOnce(db, { env = {}, timeoutMs = 30_000 } = {}) {
       clearTimeout(timer);
       reject(new Error(`fidelis serve exited (${code ?? signal}) before listening\nstderr: ${stderr.slice(-4000)}`));
     });
+  }).catch(async (e) => {
+    // Not listening: make sure the process is gone, then its working directory.
+    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    removeScratch();
+    throw e;
   });
   let stopped = null;
   return {

@@ -3,7 +3,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers, startServer, api, show, uploadFile, waitForImport, waitForJob } from './harness.mjs';
@@ -19,11 +19,17 @@ const SHOP = Buffer.from(
 for (const driver of drivers()) {
   describe(driver, () => {
     let server;
+    let dataDir;
     before(async () => {
-      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+      dataDir = mkdtempSync(join(tmpdir(), 'fidelis-data-'));
+      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: dataDir } });
     });
     after(async () => {
-      await server?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     const upload = (role, bytes, chunk = 64) => uploadFile(server, role, bytes, chunk);
@@ -132,8 +138,10 @@ for (const driver of drivers()) {
 
     test('the same upload sent twice for one source is imported once', async () => {
       // A server of its own: its rows stay out of the other tests' base.
-      const own = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+      const ownDataDir = mkdtempSync(join(tmpdir(), 'fidelis-data-'));
+      let own;
       try {
+        own = await startServer(driver, { env: { FIDELIS_DATA_DIR: ownDataDir } });
         let csv = 'prenom;nom;email\n';
         for (let i = 0; i < 5000; i++) csv += `Prénom${i};Nom${i};deux.fois.${i}@exemple.fr\n`;
         const id = await uploadFile(own, 'marketer', Buffer.from(csv, 'utf8'));
@@ -162,7 +170,11 @@ for (const driver of drivers()) {
         const imports = await api(own, 'GET', '/api/v1/imports', { role: 'admin' });
         assert.equal(imports.body.items.length, 2, show(imports));
       } finally {
-        await own.stop();
+        try {
+          await own?.stop();
+        } finally {
+          rmSync(ownDataDir, { recursive: true, force: true });
+        }
       }
     });
 
@@ -297,11 +309,17 @@ for (const driver of drivers()) {
 for (const driver of drivers()) {
   describe(`${driver}: quality flags`, () => {
     let server;
+    let dataDir;
     before(async () => {
-      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+      dataDir = mkdtempSync(join(tmpdir(), 'fidelis-data-'));
+      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: dataDir } });
     });
     after(async () => {
-      await server?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     test('an imported row keeps what was dropped as flags on the record, readable by API', async () => {

@@ -37,8 +37,11 @@ for (const driver of drivers()) {
       });
     });
     after(async () => {
-      await server?.stop();
-      await smtp?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        await smtp?.stop();
+      }
     });
 
     const queue = (body, role = 'marketer') => api(server, 'POST', '/api/v1/mail/messages', { role, body });
@@ -241,8 +244,11 @@ for (const driver of drivers()) {
       server = await startServer(driver);
     });
     after(async () => {
-      await server?.stop();
-      await smtp?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        await smtp?.stop();
+      }
     });
 
     test('messages stay queued until `fidelis mail send-pending` sends them', async () => {

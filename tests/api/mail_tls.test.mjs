@@ -13,7 +13,16 @@ for (const mode of ['starttls', 'smtps']) {
   describe(mode, () => {
     const stops = [];
     after(async () => {
-      for (const s of stops.reverse()) await s();
+      // Every stop runs (each removes its temporary directory); the first failure is reported.
+      let failure;
+      for (const s of stops.reverse()) {
+        try {
+          await s();
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+      if (failure) throw failure;
     });
 
     async function setup(env) {

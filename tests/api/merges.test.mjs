@@ -4,7 +4,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drivers, startServer, api, show, cliOk, uploadFile, waitForImport, waitForJob } from './harness.mjs';
@@ -30,11 +30,22 @@ const NEWS = Buffer.from(
 for (const driver of drivers()) {
   describe(driver, () => {
     let server;
+    // Temporary directories, removed once the server has stopped.
+    const dirs = [];
+    const scratch = (prefix) => {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    };
     before(async () => {
-      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: mkdtempSync(join(tmpdir(), 'fidelis-data-')) } });
+      server = await startServer(driver, { env: { FIDELIS_DATA_DIR: scratch('fidelis-data-') } });
     });
     after(async () => {
-      await server?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     async function importFile(bytes, source, priority) {
@@ -125,7 +136,7 @@ for (const driver of drivers()) {
       assert.ok(state.body.skipped >= 1, show(state));
       assert.equal((await api(server, 'POST', '/api/v1/dedup/runs', { role: 'agent', body: {} })).status, 403);
       // So do the pairs `fidelis dedup --pairs` lists: the two pairs decided by a person are left out.
-      const out = join(mkdtempSync(join(tmpdir(), 'fidelis-pairs-')), 'pairs.csv');
+      const out = join(scratch('fidelis-pairs-'), 'pairs.csv');
       const listed = await cliOk(['--db', server.db, 'dedup', '--pairs', out]);
       assert.match(listed.stdout, /pairs written to .* \(2 left out: a person said they are two people\)/, listed.stdout);
       const written = readFileSync(out, 'utf8');

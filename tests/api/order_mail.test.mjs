@@ -23,8 +23,11 @@ for (const driver of drivers()) {
       });
     });
     after(async () => {
-      await server?.stop();
-      await smtp?.stop();
+      try {
+        await server?.stop();
+      } finally {
+        await smtp?.stop();
+      }
     });
 
     test('confirmation and shipping e-mails, the tracking link and a moved slot', async () => {

@@ -31,7 +31,14 @@ async function spawnPythonSmtp(args, port, what) {
   proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const end = Date.now() + 10_000;
   while (!(await accepts(port))) {
-    if (Date.now() > end || proc.exitCode !== null) throw new Error(`${what} did not start: ${stderr}`);
+    if (Date.now() > end || proc.exitCode !== null) {
+      // Gone before the caller removes the directory it writes to.
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      throw new Error(`${what} did not start: ${stderr}`);
+    }
     await sleep(50);
   }
   return proc;
@@ -39,9 +46,16 @@ async function spawnPythonSmtp(args, port, what) {
 
 export async function startSmtp() {
   const dir = mkdtempSync(join(tmpdir(), 'fidelis-smtp-'));
-  const port = await freePort();
-  const proc = await spawnPythonSmtp(['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'recorder.Recorder', dir],
-    port, 'aiosmtpd');
+  let port;
+  let proc;
+  try {
+    port = await freePort();
+    proc = await spawnPythonSmtp(['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'recorder.Recorder', dir],
+      port, 'aiosmtpd');
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     url: `smtp://127.0.0.1:${port}`,
     // The messages received so far, oldest first: {raw, ...summary}.
@@ -69,14 +83,23 @@ export async function startSecureSmtp({ mode, user, password }) {
   const certDir = mkdtempSync(join(tmpdir(), 'fidelis-cert-'));
   const cert = join(certDir, 'cert.pem');
   const key = join(certDir, 'key.pem');
-  await new Promise((resolve, reject) => {
-    const p = spawn('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl exited ${code}`))));
-  });
-  const port = await freePort();
-  const proc = await spawnPythonSmtp([join(ROOT, 'tests', 'smtp', 'secure_server.py'), '--port', String(port), '--dir', dir,
-    '--cert', cert, '--key', key, '--mode', mode, '--user', user, '--password', password], port, 'the TLS SMTP server');
+  let port;
+  let proc;
+  try {
+    await new Promise((resolve, reject) => {
+      const p = spawn('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+      p.once('error', reject);
+      p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`openssl exited ${code}`))));
+    });
+    port = await freePort();
+    proc = await spawnPythonSmtp([join(ROOT, 'tests', 'smtp', 'secure_server.py'), '--port', String(port), '--dir', dir,
+      '--cert', cert, '--key', key, '--mode', mode, '--user', user, '--password', password], port, 'the TLS SMTP server');
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(certDir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     url: `${mode === 'smtps' ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
     caFile: cert,
