@@ -12,7 +12,14 @@ namespace fidelis {
 namespace {
 
 std::string write_toml(const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() / ("fidelis_config_" + std::to_string(::getpid()) + ".toml");
+  static const auto path = std::filesystem::temp_directory_path() / ("fidelis_config_" + std::to_string(::getpid()) + ".toml");
+  // Removed when the tests end.
+  static const struct Remove {
+    ~Remove() {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+  } remove;
   std::ofstream(path) << text;
   return path.string();
 }

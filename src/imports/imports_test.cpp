@@ -18,7 +18,11 @@ namespace fidelis::imports {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& content) {
-  auto dir = std::filesystem::temp_directory_path() / ("fidelis_imports_" + std::to_string(::getpid()));
+  static const auto dir = std::filesystem::temp_directory_path() / ("fidelis_imports_" + std::to_string(::getpid()));
+  static const storage::testing::OnExit remove([] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  });
   std::filesystem::create_directories(dir);
   auto path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << content;

@@ -21,6 +21,10 @@ TestDb make_test_db(const std::string& driver, bool migrated) {
     auto dir = std::filesystem::temp_directory_path() / ("fidelis_test_" + unique);
     std::filesystem::create_directories(dir);
     out.url = "sqlite:" + (dir / "test.db").string();
+    out.remove = OnExit([dir] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
   } else {
     const char* base = std::getenv("FIDELIS_TEST_PG");
     if (base == nullptr || *base == '\0') {
@@ -39,6 +43,9 @@ TestDb make_test_db(const std::string& driver, bool migrated) {
       std::abort();
     }
     if (auto r = (*admin)->exec("CREATE SCHEMA " + schema); !r) std::abort();
+    out.remove = OnExit([base = std::string(base), schema] {
+      if (auto admin = Db::open(base)) (void)(*admin)->exec("DROP SCHEMA " + schema + " CASCADE");
+    });
     std::string sep = std::string(base).find('?') == std::string::npos ? "?" : "&";
     out.url = std::string(base) + sep + "options=-csearch_path%3D" + schema;
   }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -132,8 +134,12 @@ TEST_P(TimelineTest, ImportsInteractionsAndReportsRejects) {
   ASSERT_TRUE(t_.db->exec("INSERT INTO customer_emails (customer_id, position, email, email_key, label) "
                           "VALUES ($1, 0, 'a@b.fr', 'a@b.fr', '')",
                           e));
-  auto dir = std::filesystem::temp_directory_path() / ("fidelis-int-" + GetParam());
+  auto dir = std::filesystem::temp_directory_path() / ("fidelis-int-" + GetParam() + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
+  storage::testing::OnExit remove([dir] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  });
   auto path = (dir / "calls.csv").string();
   std::ofstream(path) << "customer_id,customer_email,channel,direction,at,subject,outcome\n"
                       << customer_ << ",,call,inbound,2025-06-01 10:00,Appel SAV,résolu\n"
