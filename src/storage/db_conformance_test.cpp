@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -257,6 +260,32 @@ TEST_P(DbConformance, SyntaxErrorIsInternalWithDriverMessage) {
 
 INSTANTIATE_TEST_SUITE_P(Drivers, DbConformance, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
+
+TEST(Db, NewSqliteDatabasesHaveSixteenKilobytePagesAndOldOnesKeepTheirs) {
+  auto fresh = testing::make_test_db("sqlite");
+  auto size = fresh.db->one("PRAGMA page_size");
+  ASSERT_TRUE(size && *size);
+  EXPECT_EQ((*size)->i64(0), 16384);
+
+  // A base made with another page size (an older Fidelis, the sqlite3 shell) keeps it.
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("fidelis_pagesize_{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  testing::OnExit remove([dir] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  });
+  const std::string path = (dir / "old.db").string();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA page_size=4096; CREATE TABLE t (x INTEGER)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto old = Db::open("sqlite:" + path);
+  ASSERT_TRUE(old) << old.error().message;
+  auto kept = (*old)->one("PRAGMA page_size");
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_EQ((*kept)->i64(0), 4096);
+  EXPECT_TRUE((*old)->exec("INSERT INTO t (x) VALUES (1)"));
+}
 
 TEST(Db, RejectsUnknownScheme) {
   auto r = Db::open("mysql://x");
