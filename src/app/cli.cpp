@@ -11,6 +11,7 @@
 #include <optional>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 #include <sys/resource.h>
 
 #include "app/app.h"
@@ -429,8 +430,11 @@ int run(int argc, char** argv) {
     }
     bool tty = isatty(fileno(stderr));
     int last_decile = -1;
+    bool said_indexes = false;
     o.progress = [&](const imports::ImportStatus& s) {
       if (s.phase == "indexes") {
+        // Said once: the last batch's progress and the rebuild's start both report this phase.
+        if (std::exchange(said_indexes, true)) return;
         std::fprintf(stderr, "%s%lld rows written; rebuilding the search indexes...%s", tty ? "\r" : "",
                      static_cast<long long>(s.rows_read), tty ? "                                        " : "\n");
         return;

@@ -243,7 +243,7 @@ std::string normalize_name(std::string_view in) {
   const bool mixed = collapsed != text::to_lower(collapsed) && collapsed != text::to_upper(collapsed);
   static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",  "les", "d",  "l",
                                                     "van", "von", "der", "et",  "en",  "sur", "sous", "à",
-                                                    "au",  "aux", "lès", "lez", "di",  "da"};
+                                                    "au",  "aux", "lès", "lez", "di",  "da",  "fils", "père"};
   static constexpr std::string_view kSeparators[] = {" ", "-", "'", "\u2019", "\u2013", "\u2014"};
   // The next separator at or after `from`: its position and length (npos when none).
   auto next_separator = [&](size_t from) {
@@ -265,6 +265,8 @@ std::string normalize_name(std::string_view in) {
       // mixed case: kept as written
     } else if (particle || lower.empty()) {
       part = lower;
+    } else if (part_index > 0 && (lower == "ii" || lower == "iii" || lower == "iv")) {
+      part = upper;  // a generation: "Martin III"
     } else {
       auto c = static_cast<unsigned char>(lower[0]);
       size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;

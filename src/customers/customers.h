@@ -190,7 +190,8 @@ std::string_view overseas_region(std::string_view national_number);
 // Normalises a phone number with libphonenumber (default region `region`, e.g. "FR"; a French
 // national number of an overseas department is read in its region: see overseas_region).
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
-// "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil"; mixed case kept.
+// "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil", "MARTIN III" ->
+// "Martin III"; mixed case kept.
 std::string normalize_name(std::string_view s);
 
 // The search keys stored beside a profile (customers.name_key, name_key2; customer_phones.phone_key)

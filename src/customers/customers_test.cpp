@@ -423,6 +423,9 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("  ÉLODIE   "), "Élodie");
   EXPECT_EQ(normalize_name("o'neil"), "O'Neil");
   EXPECT_EQ(normalize_name("JEAN DE LA FONTAINE"), "Jean de la Fontaine");
+  EXPECT_EQ(normalize_name("MARTIN III"), "Martin III");
+  EXPECT_EQ(normalize_name("DUPONT FILS"), "Dupont fils");
+  EXPECT_EQ(normalize_name("Ivan"), "Ivan");
   EXPECT_EQ(normalize_name("McDonald"), "McDonald");
   EXPECT_EQ(normalize_name("jean-PIERRE"), "Jean-Pierre");
   EXPECT_EQ(normalize_name("de La Tour"), "de La Tour");  // a small particle in a mixed-case name is the person's

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <fstream>
+#include <tuple>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -555,6 +556,20 @@ TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
   auto born = build(only, {"MARTIN née DUPONT Marie", "a@exemple.fr"});
   EXPECT_EQ(born->input.first_name, "Marie");
   EXPECT_EQ(born->input.last_name, "Martin");
+  // A generation stays with the surname; Arabic and Berber particles begin it.
+  for (auto [cell, first, last] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"Jean Dupont Jr.", "Jean", "Dupont Jr."},
+           {"PAUL MARTIN III", "Paul", "Martin III"},
+           {"Jean DUPONT fils", "Jean", "Dupont fils"},
+           {"Ahmed Ben Ali", "Ahmed", "Ben Ali"},
+           {"Karim El Amrani", "Karim", "El Amrani"},
+           {"Fatima Aït Ahmed", "Fatima", "Aït Ahmed"},
+           {"Ben Stiller", "Ben", "Stiller"}}) {
+    auto named = build(only, {cell, "a@exemple.fr"});
+    ASSERT_TRUE(named) << cell;
+    EXPECT_EQ(named->input.first_name, first) << cell;
+    EXPECT_EQ(named->input.last_name, last) << cell;
+  }
   // Street lines numbered 2 and 3 are the street's next lines.
   auto lines = build({"Nom", "Adresse 1", "Adresse 2", "Adresse 3", "Code postal", "Ville"},
                      {"Dupont", "12 rue de la Paix", "Apt 3", "Lieu-dit Les Prés", "75002", "Paris"});

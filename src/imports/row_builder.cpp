@@ -296,6 +296,24 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
   std::vector<std::string> words = split_any(v, " \t");
   if (words.empty()) return {};
   if (words.size() == 1) return Names{std::nullopt, words[0]};
+  // A generation after the name ("Jean Dupont Jr.", "Paul Martin III", "Louis Durand fils") stays
+  // with the surname it follows, whatever its case.
+  if (words.size() >= 3) {
+    std::string key = text::search_key(words.back());
+    while (!key.empty() && key.back() == '.') key.pop_back();
+    static constexpr std::string_view kGenerations[] = {"jr", "sr", "ii", "iii", "iv", "fils", "pere"};
+    if (std::find(std::begin(kGenerations), std::end(kGenerations), key) != std::end(kGenerations)) {
+      std::string generation = words.back();
+      words.pop_back();
+      std::string rest;
+      for (size_t i = 0; i < words.size(); ++i) {
+        if (i > 0) rest += ' ';
+        rest += words[i];
+      }
+      auto [first, last] = split_first_last(rest);
+      return Names{std::move(first), last ? *last + " " + generation : generation};
+    }
+  }
   auto capitals = [](const std::string& w) {
     size_t letters = std::count_if(w.begin(), w.end(), [](char c) { return (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80; });
     return letters >= 2 && w == text::to_upper(w) && w != text::to_lower(w);
@@ -321,7 +339,11 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
       if (words.size() - n == caps) return Names{join(0, n), join(n, words.size())};
     }
   }
-  static constexpr std::string_view kParticles[] = {"de", "du", "des", "la", "le", "d'", "van", "von", "der", "di", "da"};
+  // Particles: French, Dutch, German, Italian, Spanish and Portuguese ones, and the Arabic and
+  // Berber "ben", "el", "aït" ("Ahmed Ben Ali", "Karim El Amrani") that begin a family name.
+  static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",   "d'",  "van", "von",
+                                                    "der", "den", "ter", "di",  "da",   "del", "della", "dos",
+                                                    "das", "ben", "bin", "ibn", "el",   "al",  "ait", "aït", "ould"};
   size_t start = words.size() - 1;
   while (start > 1 && std::find(std::begin(kParticles), std::end(kParticles), text::to_lower(words[start - 1])) !=
                           std::end(kParticles))
