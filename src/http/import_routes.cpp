@@ -164,11 +164,13 @@ void add_import_routes(Router& r, Services& s) {
              auto p = importer.preview(o, 20);
              if (!p) return problem(p.error());
              Json cols = Json::array();
-             for (const auto& c : p->columns)
+             for (const auto& c : p->columns) {
                cols.push_back({{"header", c.header},
                                {"field", c.target == imports::Target::kCustom    ? "custom_fields." + c.custom_key
                                          : c.target == imports::Target::kConsent ? "consent:" + c.custom_key
                                                                                  : std::string(imports::target_name(c.target))}});
+               if (c.target == imports::Target::kLabel) cols.back()["labels"] = c.custom_key;
+             }
              Json rows = Json::array();
              for (const auto& row : p->rows) {
                Json flags = Json::array();

@@ -98,14 +98,17 @@ enum class Target {
   kIgnore, kCivility, kFirstName, kLastName, kFullName, kEmail, kPhone, kBirthDate, kStreet, kStreet2,
   kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent, kDeletedAt,
   kExternalIds,  // ids in other systems, "source:id" items separated by '|' (the export's column)
-  kCustomerId    // the customer's Fidelis id: the row updates that customer (mapping only, never guessed)
+  kCustomerId,   // the customer's Fidelis id: the row updates that customer (mapping only, never guessed)
+  kLabel         // the label of the e-mails or phones of the column named by custom_key (Google
+                 // Contacts' "Phone 1 - Label" for "Phone 1 - Value"; guessed only)
 };
 std::string_view target_name(Target t);
 
 struct Column {
   std::string header;
   Target target = Target::kIgnore;
-  std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter")
+  std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter");
+                           // kLabel: the header of the column it labels
   // 0 for the plainest name of a field; more for a column that says whose or which it is
   // ("billing_first_name", "Home Street", "Email 2", "Business Phone"). E-mails and phones come in
   // rank order (the main one first); a single-valued field is filled by its lowest-rank column

@@ -460,7 +460,7 @@ TEST(Mapping, ContactsExportsAsOutlookAndGoogleWriteThem) {
   EXPECT_EQ(google["Given Name"].first, Target::kFirstName);
   EXPECT_EQ(google["Family Name"].first, Target::kLastName);
   EXPECT_EQ(google["Additional Name"].first, Target::kIgnore);
-  EXPECT_EQ(google["E-mail 1 - Type"].first, Target::kIgnore);
+  EXPECT_EQ(google["E-mail 1 - Type"].first, Target::kLabel);
   EXPECT_EQ(google["E-mail 1 - Value"].first, Target::kEmail);
   EXPECT_LT(google["E-mail 1 - Value"].second, google["E-mail 2 - Value"].second);
   EXPECT_EQ(google["Phone 1 - Value"].first, Target::kPhone);
@@ -472,6 +472,8 @@ TEST(Mapping, ContactsExportsAsOutlookAndGoogleWriteThem) {
   EXPECT_EQ(google["Address 1 - Extended Address"].first, Target::kStreet2);
   EXPECT_LT(google["Address 1 - Street"].second, google["Address 2 - Street"].second);
   EXPECT_EQ(google["Organization 1 - Name"].first, Target::kIgnore);
+  // A label with no value column of its number is not read.
+  EXPECT_EQ(targets({"Name", "Phone 1 - Value", "Phone 2 - Label"})["Phone 2 - Label"].first, Target::kIgnore);
   // Shopify's older header: the code and the name of the country.
   auto shopify = targets({"First Name", "Last Name", "Email", "Company", "Address1", "Address2", "City", "Province",
                           "Province Code", "Country", "Country Code", "Zip", "Phone", "Accepts Marketing"});
@@ -553,6 +555,22 @@ TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
   auto comma = build(only, {"Marie Martin, épouse Dupont", "a@exemple.fr"});
   EXPECT_EQ(comma->input.first_name, "Marie");
   EXPECT_EQ(comma->input.last_name, "Dupont");
+  // Google Contacts' labels: the primary ("* ") first, then mobiles; each value keeps its label,
+  // one per value in a " ::: " cell.
+  std::vector<std::string> g = {"Name", "E-mail 1 - Label", "E-mail 1 - Value", "Phone 1 - Label", "Phone 1 - Value",
+                                "Phone 2 - Label", "Phone 2 - Value"};
+  auto contact = build(g, {"Anne Durand", "Home ::: * Work", "anne@x.fr ::: anne.durand@y.fr", "Work",
+                           "01 45 45 45 45", "Mobile", "06 11 22 33 44"});
+  ASSERT_TRUE(contact) << contact.error().message;
+  ASSERT_EQ(contact->input.emails->size(), 2u);
+  EXPECT_EQ((*contact->input.emails)[0].email, "anne.durand@y.fr");
+  EXPECT_EQ((*contact->input.emails)[0].label, "Work");
+  EXPECT_EQ((*contact->input.emails)[1].label, "Home");
+  ASSERT_EQ(contact->input.phones->size(), 2u);
+  EXPECT_EQ((*contact->input.phones)[0].e164, "+33611223344");
+  EXPECT_EQ((*contact->input.phones)[0].label, "Mobile");
+  EXPECT_EQ((*contact->input.phones)[1].label, "Work");
+  EXPECT_TRUE(contact->flags.empty());
   auto born = build(only, {"MARTIN née DUPONT Marie", "a@exemple.fr"});
   EXPECT_EQ(born->input.first_name, "Marie");
   EXPECT_EQ(born->input.last_name, "Martin");

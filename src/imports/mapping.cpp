@@ -195,7 +195,7 @@ std::optional<Guess> google_contacts(std::span<const std::string_view> words) {
   if (!head) return std::nullopt;
   if (head->target == Target::kEmail || head->target == Target::kPhone) {
     if (part == "value") return Guess{head->target, rank};
-    if (part == "type" || part == "label") return Guess{Target::kIgnore, 0};
+    if (part == "type" || part == "label") return Guess{Target::kLabel, 0};
     return std::nullopt;
   }
   if (field != "address") return std::nullopt;
@@ -295,7 +295,7 @@ Result<size_t> find_header(std::span<const std::string> header, const std::strin
 std::string_view target_name(Target t) {
   for (const auto& n : kFieldNames)
     if (n.target == t) return n.name;
-  return t == Target::kConsent ? "consent" : "custom";
+  return t == Target::kConsent ? "consent" : t == Target::kLabel ? "label" : "custom";
 }
 
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
@@ -376,6 +376,22 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     }
     out.push_back(std::move(c));
     ranks.push_back(rank);
+  }
+  // A label column ("Phone 1 - Label", or "- Type") labels the values of its field's number
+  // ("Phone 1 - Value"); without that column it is not read.
+  for (Column& c : out) {
+    if (c.target != Target::kLabel) continue;
+    std::string key = key_of(c.header);
+    size_t last = key.rfind(' ');
+    const std::string value_key = key.substr(0, last == std::string::npos ? 0 : last + 1) + "value";
+    auto labelled = std::find_if(out.begin(), out.end(), [&](const Column& v) {
+      return (v.target == Target::kEmail || v.target == Target::kPhone) && key_of(v.header) == value_key;
+    });
+    if (labelled == out.end()) {
+      c.target = Target::kIgnore;
+    } else {
+      c.custom_key = labelled->header;
+    }
   }
   // Two guessed columns of one single-valued field: the plainer one (lower rank) fills it, the
   // other only when the first is empty in a row; two of one rank are for a person to choose between.

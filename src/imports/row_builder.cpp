@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <tuple>
 #include <cstdlib>
 #include <utility>
 
@@ -399,7 +400,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   std::string email_column, name_column;
   // A single-valued field is filled by its lowest-rank column not empty in the row (Column::rank).
   constexpr int kUnfilled = 1 << 30;
-  std::array<int, static_cast<size_t>(Target::kCustomerId) + 1> filled;
+  std::array<int, static_cast<size_t>(Target::kLabel) + 1> filled;
   filled.fill(kUnfilled);
   auto takes = [&](Target t, int rank) {
     int& at = filled[static_cast<size_t>(t)];
@@ -420,9 +421,47 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     std::string column;
   };
   std::map<int, NameParts> names;
-  // E-mails and phones with the rank of their column: the main ones first.
-  std::vector<std::pair<int, std::string>> emails, phones;
+  // E-mails and phones with the rank of their column and their label: the main ones first.
+  struct Contact {
+    int label_rank = 0;  // Google's primary ("* Mobile") first, then mobiles, then the rest
+    int rank = 0;        // the column's
+    std::string value, label;
+  };
+  std::vector<Contact> emails, phones;
   int email_rank = 1 << 20;
+  // The labels of a column's values (Target::kLabel), one per value when the cell holds several
+  // (" ::: "), else one for all.
+  std::map<std::string, std::vector<std::string>> labels;
+  for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i)
+    if (columns[i].target == Target::kLabel && !text::trim(record.fields[i]).empty()) {
+      std::vector<std::string>& l = labels[columns[i].custom_key];
+      std::string_view cell = record.fields[i];
+      for (size_t from = 0;;) {
+        size_t at = cell.find(":::", from);
+        l.emplace_back(text::trim(cell.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from)));
+        if (at == std::string_view::npos) break;
+        from = at + 3;
+      }
+    }
+  auto labelled = [&](const Column& col, std::vector<std::string> values, std::vector<Contact>& into) {
+    auto it = labels.find(col.header);
+    for (size_t k = 0; k < values.size(); ++k) {
+      Contact c{0, col.rank, std::move(values[k]), ""};
+      if (it != labels.end()) {
+        const std::vector<std::string>& l = it->second;
+        c.label = l.size() == values.size() ? l[k] : l.size() == 1 ? l[0] : "";
+        if (c.label.starts_with("* ")) {
+          c.label.erase(0, 2);
+          c.label_rank = -2;
+        }
+        const std::string key = text::search_key(c.label);
+        if (c.label_rank == 0 && (key == "mobile" || key == "cell" || key == "portable" || key == "mobile phone"))
+          c.label_rank = -1;
+        if (text::utf8_length(c.label) > 50 || text::has_control_character(c.label)) c.label.clear();
+      }
+      into.push_back(std::move(c));
+    }
+  };
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
     std::string value(text::trim(record.fields[i]));
@@ -458,11 +497,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
                                                                col.header, value));
       case Target::kEmail:
         if (col.rank < email_rank) email_rank = col.rank, email_column = col.header;
-        for (auto& e : email_cell_addresses(value)) emails.emplace_back(col.rank, std::move(e));
+        labelled(col, email_cell_addresses(value), emails);
         break;
       case Target::kPhone:
         // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
-        for (auto& p : split_any(value, ",;/|:")) phones.emplace_back(col.rank, std::move(p));
+        labelled(col, split_any(value, ",;/|:"), phones);
         break;
       case Target::kBirthDate: {
         if (filled[static_cast<size_t>(col.target)] <= col.rank) break;
@@ -559,7 +598,9 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
           in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
         break;
       }
-      case Target::kIgnore: break;
+      case Target::kIgnore:
+      case Target::kLabel:  // read before, with the values they label
+        break;
     }
   }
   if (!names.empty()) {
@@ -570,16 +611,17 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   // E-mails and phones, the main columns' first; one address in two columns ("email" and
   // "billing_email") is one address.
-  std::stable_sort(emails.begin(), emails.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::stable_sort(phones.begin(), phones.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [rank, e] : emails) {
+  auto before = [](const Contact& a, const Contact& b) { return std::tie(a.label_rank, a.rank) < std::tie(b.label_rank, b.rank); };
+  std::stable_sort(emails.begin(), emails.end(), before);
+  std::stable_sort(phones.begin(), phones.end(), before);
+  for (Contact& e : emails) {
     if (!in.emails) in.emails.emplace();
-    auto same = [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e); };
-    if (std::none_of(in.emails->begin(), in.emails->end(), same)) in.emails->push_back({std::move(e), ""});
+    auto same = [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e.value); };
+    if (std::none_of(in.emails->begin(), in.emails->end(), same)) in.emails->push_back({std::move(e.value), std::move(e.label)});
   }
-  for (auto& [rank, p] : phones) {
+  for (Contact& p : phones) {
     if (!in.phones) in.phones.emplace();
-    in.phones->push_back(Phone{.raw = std::move(p)});
+    in.phones->push_back(Phone{.raw = std::move(p.value), .label = std::move(p.label)});
   }
   // A full-name column gives the names no other column gave ("Nom complet" beside "Prénom").
   if (full_name && (!in.first_name || !in.last_name)) {
