@@ -385,7 +385,7 @@ int run(int argc, char** argv) {
         std::printf("  column %s -> %s\n", quoted.c_str(),
                     c.target == imports::Target::kCustom    ? ("custom field " + c.custom_key).c_str()
                     : c.target == imports::Target::kConsent ? ("consent:" + c.custom_key).c_str()
-                    : c.target == imports::Target::kLabel   ? ("label of \"" + c.custom_key + "\"").c_str()
+                    : c.target == imports::Target::kLabel   ? ("label:" + c.custom_key).c_str()
                                                             : std::string(imports::target_name(c.target)).c_str());
       }
       for (const auto& r : p->rows) {

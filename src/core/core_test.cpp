@@ -198,6 +198,13 @@ TEST(Text, ControlCharactersAreFound) {
   for (const char* hidden : {"\u061C", "\u2060", "\u00AD", "\U000E0001", "\u115F", "\u180E", "\u034F", "\u3164"})
     EXPECT_TRUE(text::has_control_character(std::string("Jean") + hidden + "Pierre")) << hidden;
   EXPECT_FALSE(text::has_control_character("\u2764\uFE0F"));  // a variation selector inside an emoji
+  // Scotland's flag: a black flag, then tag characters ending with U+E007F.
+  EXPECT_FALSE(text::has_control_character("Go \U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F!"));
+  EXPECT_TRUE(text::has_control_character("Go \U0001F3F4 \U000E0067"));
+  for (const char* hidden : {"\u1160", "\uFFA0", "\u2064", "\U000E007F"})
+    EXPECT_TRUE(text::has_control_character(std::string("a") + hidden + "b")) << hidden;
+  EXPECT_FALSE(text::has_control_character("a\u2065b"));  // unassigned, not a format character
+  EXPECT_EQ(text::without_soft_hyphens("Mont\u00ADpel\u00ADlier"), "Montpellier");
   EXPECT_FALSE(text::has_control_character("Jean\u2019Pierre"));  // a curly apostrophe is text
   EXPECT_FALSE(text::has_control_character("\U0001F469\u200D\U0001F4BB"));  // a joiner inside an emoji
 }

@@ -36,8 +36,15 @@ size_t utf8_length(std::string_view s) {
 
 bool has_control_character(std::string_view s) {
   auto at = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  size_t tags_from = std::string_view::npos;  // where tag characters may follow a black flag (U+1F3F4)
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xF0 && at(i + 1) == 0x9F && at(i + 2) == 0x8F && at(i + 3) == 0xB4) tags_from = i + 4;
+    if (c == 0xF3 && at(i + 1) == 0xA0 && (at(i + 2) == 0x80 || at(i + 2) == 0x81)) {  // U+E0000-E007F tags
+      if (i != tags_from) return true;
+      tags_from = i + 4;  // a subdivision flag: U+1F3F4, tags, U+E007F
+      continue;
+    }
     if (c < 0x20 || c == 0x7F) return true;
     if (c == 0xC2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) return true;
     if (c == 0xE2 && at(i + 1) == 0x80) {
@@ -54,9 +61,21 @@ bool has_control_character(std::string_view s) {
     if (c == 0xE1 && at(i + 1) == 0x85 && (at(i + 2) == 0x9F || at(i + 2) == 0xA0)) return true;  // U+115F, 1160 fillers
     if (c == 0xE3 && at(i + 1) == 0x85 && at(i + 2) == 0xA4) return true;                       // U+3164 filler
     if (c == 0xEF && at(i + 1) == 0xBE && at(i + 2) == 0xA0) return true;                       // U+FFA0 filler
-    if (c == 0xF3 && at(i + 1) == 0xA0 && (at(i + 2) == 0x80 || at(i + 2) == 0x81)) return true;  // U+E0000-E007F tags
   }
   return false;
+}
+
+std::string without_soft_hyphens(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\xC2' && i + 1 < s.size() && s[i + 1] == '\xAD') {
+      ++i;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
 }
 
 std::string to_nfc(std::string_view s) {

@@ -18,9 +18,12 @@ size_t utf8_length(std::string_view s);
 // and isolates (U+202A to U+202E, U+2066 to U+2069, U+061C: "Jean\u202Eerreip" shows reversed),
 // marks and spaces of no width (U+200B, U+200E, U+200F, U+2060 to U+2064, U+FEFF, U+034F, U+180E,
 // U+00AD), blank fillers (U+115F, U+1160, U+3164, U+FFA0) and tag characters (U+E0000 to
-// U+E007F). Joiners (U+200C, U+200D) and variation selectors, which some scripts and emoji need,
-// are not.
+// U+E007F, except after U+1F3F4 where they make a flag such as Scotland's). Joiners (U+200C,
+// U+200D) and variation selectors, which some scripts and emoji need, are not.
 bool has_control_character(std::string_view s);
+// `s` without its soft hyphens (U+00AD): a hint where a word may break, invisible, left by copies
+// from word processors and web pages ("Mont\u00ADpellier").
+std::string without_soft_hyphens(std::string_view s);
 // `s` (valid UTF-8) in Unicode normalization form C: "e" + U+0301 (as macOS writes it) becomes "é",
 // so that one text typed two ways is one text, and counts as many characters as it shows.
 std::string to_nfc(std::string_view s);

@@ -243,7 +243,8 @@ std::string normalize_name(std::string_view in) {
   const bool mixed = collapsed != text::to_lower(collapsed) && collapsed != text::to_upper(collapsed);
   static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",  "les", "d",  "l",
                                                     "van", "von", "der", "et",  "en",  "sur", "sous", "à",
-                                                    "au",  "aux", "lès", "lez", "di",  "da",  "fils", "père"};
+                                                    "au",  "aux", "lès", "lez", "di",  "da",  "den", "ter",
+                                                    "del", "della", "dos", "das"};
   static constexpr std::string_view kSeparators[] = {" ", "-", "'", "\u2019", "\u2013", "\u2014"};
   // The next separator at or after `from`: its position and length (npos when none).
   auto next_separator = [&](size_t from) {

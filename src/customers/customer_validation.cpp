@@ -14,11 +14,12 @@ namespace fidelis::customers {
 namespace {
 
 // A one-line text of at most `max` characters (not bytes: "é" is one), trimmed, empty as unset.
-// Control characters (line breaks, tabs, NUL...) have no place in a name, an address or a label.
+// Control characters (line breaks, tabs, NUL...) have no place in a name, an address or a label;
+// soft hyphens, invisible hints left by copies from documents, are taken out.
 Status check_text(std::optional<std::string>& v, std::string_view field, size_t max) {
   if (!v) return ok();
   if (!text::is_valid_utf8(*v)) return Error::invalid_argument(std::string(field), "is not valid UTF-8");
-  *v = text::to_nfc(text::trim(*v));
+  *v = text::to_nfc(text::trim(text::without_soft_hyphens(*v)));
   if (text::utf8_length(*v) > max)
     return Error::invalid_argument(std::string(field), fmt::format("is longer than {} characters", max));
   if (text::has_control_character(*v))

@@ -424,7 +424,8 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("o'neil"), "O'Neil");
   EXPECT_EQ(normalize_name("JEAN DE LA FONTAINE"), "Jean de la Fontaine");
   EXPECT_EQ(normalize_name("MARTIN III"), "Martin III");
-  EXPECT_EQ(normalize_name("DUPONT FILS"), "Dupont fils");
+  EXPECT_EQ(normalize_name("SAINT-PÈRE-SUR-LOIRE"), "Saint-Père-sur-Loire");
+  EXPECT_EQ(normalize_name("jan van den berg"), "Jan van den Berg");
   EXPECT_EQ(normalize_name("Ivan"), "Ivan");
   EXPECT_EQ(normalize_name("McDonald"), "McDonald");
   EXPECT_EQ(normalize_name("jean-PIERRE"), "Jean-Pierre");

@@ -265,7 +265,7 @@ Result<int64_t> Importer::enqueue(const ImportOptions& o) {
 
 Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   // A dry run refuses what the import would refuse.
-  FIDELIS_RETURN_IF_ERROR(checked_source(o));
+  FIDELIS_ASSIGN_OR_RETURN(std::string source, checked_source(o));
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(o.path));
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, CustomerService(db_, clock_).custom_fields());
   FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> header, src->next());
@@ -275,7 +275,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   FIDELIS_ASSIGN_OR_RETURN(p.columns, map_columns(header->fields, o.mapping, defs));
   FIDELIS_ASSIGN_OR_RETURN(p.warnings, settle_columns(o.path, p.columns, defs));
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
-  RowOptions ro{text::to_lower(o.source), country, clock_.now(), o.mx};
+  RowOptions ro{source, country, clock_.now(), o.mx};
   for (int i = 0; i < rows; ++i) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
     if (!rec) break;
@@ -283,8 +283,10 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
     pr.line = rec->line;
     auto built = build_row(*rec, p.columns, ro, defs);
     if (built && built->input.consents && !built->input.consents->empty()) {
-      // The consents the import would refuse for the customer the row names (by id, or by its
-      // e-mail), shown flagged as the import would flag them.
+      // The consents the import would refuse for the customer the row names (by its Fidelis id,
+      // its id in this source, or, when the import matches, one of its e-mails), shown flagged as
+      // the import would flag them. (The import may also match a customer by the model alone: a
+      // dry run does not score rows.)
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         std::optional<int64_t> known;
         if (built->customer_id) {
@@ -295,8 +297,11 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
                                    customers::external_id_owner(tx, ro.source, *built->external_id));
           if (owner && !owner->deleted) known = owner->customer_id;
         }
-        if (!known && built->input.emails && !built->input.emails->empty()) {
-          FIDELIS_ASSIGN_OR_RETURN(known, customers::find_by_email(tx, (*built->input.emails)[0].email));
+        if (!known && o.dedup && built->input.emails) {
+          for (const customers::EmailAddress& e : *built->input.emails) {
+            FIDELIS_ASSIGN_OR_RETURN(known, customers::find_by_email(tx, e.email));
+            if (known) break;
+          }
         }
         if (!known) return ok();
         FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened, screen_import_consents(tx, *known, *built->input.consents));

@@ -128,7 +128,8 @@ struct Column {
 // "country", "civility", "external_id" (the record's id in the import's source), "external_ids"
 // ("source:id|source:id", ids in named sources, as exports write them), "customer_id" (the
 // customer's Fidelis id: the row updates that customer; for an export edited and imported back
-// into its own base), "tags", "deleted_at", "ignore", "consent:CHANNEL:PURPOSE" (a yes/no column:
+// into its own base), "tags", "deleted_at", "ignore", "label:HEADER" (the labels of the e-mails or
+// phones of column HEADER, which the mapping must name), "consent:CHANNEL:PURPOSE" (a yes/no column:
 // oui/non, yes/no, 1/0, true/false, x or empty), or a custom field key). Headers written
 // "consent:CHANNEL:PURPOSE" (the export's) are read as such consents without a mapping. A mapping's
 // header is found in the file as written, else whatever its case, accents and their encoding.

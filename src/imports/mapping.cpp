@@ -249,7 +249,9 @@ std::optional<Guess> guess(std::string_view header) {
 }
 
 // Street lines after the first are joined, in column order: several columns may fill street2.
-bool single_valued(Target t) { return t != Target::kIgnore && t != Target::kStreet2 && !multi_valued(t); }
+bool single_valued(Target t) {
+  return t != Target::kIgnore && t != Target::kStreet2 && t != Target::kLabel && !multi_valued(t);
+}
 
 bool identifies(Target t) {
   return t == Target::kFirstName || t == Target::kLastName || t == Target::kFullName || t == Target::kEmail ||
@@ -323,6 +325,11 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       auto named = std::find_if(std::begin(kFieldNames), std::end(kFieldNames), [&](const Name& n) { return n.name == wanted; });
       if (named != std::end(kFieldNames)) {
         c.target = named->target;
+      } else if (std::string_view f = wanted; f.starts_with("label:")) {
+        // label:HEADER, the labels of the e-mails or phones of column HEADER (checked below).
+        FIDELIS_ASSIGN_OR_RETURN(size_t labelled, find_header(header, std::string(f.substr(6))));
+        c.target = Target::kLabel;
+        c.custom_key = std::string(text::trim(header[labelled]));
       } else if (std::string_view f = wanted; f.starts_with("consent:")) {
         // consent:CHANNEL:PURPOSE, as questionnaires name consents.
         std::string_view rest = f.substr(8);
@@ -379,18 +386,28 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
   }
   // A label column ("Phone 1 - Label", or "- Type") labels the values of its field's number
   // ("Phone 1 - Value"); without that column it is not read.
-  for (Column& c : out) {
+  // A mapping's "label:HEADER" must name a column it maps to e-mails or phones.
+  for (size_t i = 0; i < out.size(); ++i) {
+    Column& c = out[i];
     if (c.target != Target::kLabel) continue;
-    std::string key = key_of(c.header);
-    size_t last = key.rfind(' ');
-    const std::string value_key = key.substr(0, last == std::string::npos ? 0 : last + 1) + "value";
+    const bool guessed = c.custom_key.empty();
+    std::string value_key;
+    if (guessed) {
+      std::string key = key_of(c.header);
+      size_t last = key.rfind(' ');
+      value_key = key.substr(0, last == std::string::npos ? 0 : last + 1) + "value";
+    }
     auto labelled = std::find_if(out.begin(), out.end(), [&](const Column& v) {
-      return (v.target == Target::kEmail || v.target == Target::kPhone) && key_of(v.header) == value_key;
+      return (v.target == Target::kEmail || v.target == Target::kPhone) &&
+             (guessed ? key_of(v.header) == value_key : v.header == c.custom_key);
     });
-    if (labelled == out.end()) {
+    if (labelled != out.end()) {
+      c.custom_key = labelled->header;
+    } else if (guessed) {
       c.target = Target::kIgnore;
     } else {
-      c.custom_key = labelled->header;
+      return Error::invalid_argument("mapping." + mapped[i].first,
+                                     fmt::format("\"label:{}\" needs that column mapped to email or phone", c.custom_key));
     }
   }
   // Two guessed columns of one single-valued field: the plainer one (lower rank) fills it, the

@@ -124,10 +124,12 @@ bool drop(CustomerInput& in, const std::string& field) {
     if (field == "address.street") return in.address->street.reset(), true;
     if (field == "address.street2") return in.address->street2.reset(), true;
   }
+  // A bad label costs the label, not the address or the number.
+  const bool label = field.ends_with(".label");
   if (auto i = index("emails["); i && in.emails && *i < in.emails->size())
-    return in.emails->erase(in.emails->begin() + static_cast<long>(*i)), true;
+    return label ? (*in.emails)[*i].label.clear() : (void)in.emails->erase(in.emails->begin() + static_cast<long>(*i)), true;
   if (auto i = index("phones["); i && in.phones && *i < in.phones->size())
-    return in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
+    return label ? (*in.phones)[*i].label.clear() : (void)in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
   if (auto i = index("tags["); i && in.tags && *i < in.tags->size())
     return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
   if (auto i = index("external_ids["); i && in.external_ids && *i < in.external_ids->size())
@@ -154,8 +156,10 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   if (field == "last_name") return in.last_name.value_or("");
   if (field == "address.postcode" && in.address) return in.address->postcode.value_or("");
   if (field == "address.country" && in.address) return in.address->country.value_or("");
-  if (field.starts_with("emails[")) return at(in.emails, "emails[", [](const EmailAddress& e) { return e.email; });
-  if (field.starts_with("phones[")) return at(in.phones, "phones[", [](const Phone& p) { return p.raw; });
+  const bool label = field.ends_with(".label");
+  if (field.starts_with("emails["))
+    return at(in.emails, "emails[", [&](const EmailAddress& e) { return label ? e.label : e.email; });
+  if (field.starts_with("phones[")) return at(in.phones, "phones[", [&](const Phone& p) { return label ? p.label : p.raw; });
   if (field.starts_with("tags[")) return at(in.tags, "tags[", [](const std::string& t) { return t; });
   if (field.starts_with("external_ids["))
     return at(in.external_ids, "external_ids[", [](const ExternalId& x) { return x.source + ":" + x.id; });
@@ -192,6 +196,21 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
 }
 
 std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v);
+
+// A generation written after a name ("Jean Dupont Jr.", "John Smith, Jr.", "DUPONT III"): taken
+// off `words` and returned, to go with the surname.
+std::optional<std::string> take_generation(std::vector<std::string>& words) {
+  if (words.size() < 2) return std::nullopt;
+  std::string key = text::search_key(words.back());
+  while (!key.empty() && key.back() == '.') key.pop_back();
+  static constexpr std::string_view kGenerations[] = {"jr", "sr", "ii", "iii", "iv"};
+  if (std::find(std::begin(kGenerations), std::end(kGenerations), key) == std::end(kGenerations)) return std::nullopt;
+  std::string generation = std::move(words.back());
+  words.pop_back();
+  if (!words.back().empty() && words.back().back() == ',') words.back().pop_back();
+  if (words.back().empty()) words.pop_back();
+  return generation;
+}
 
 struct SplitName {
   std::optional<std::string> civility, first, last;
@@ -267,6 +286,7 @@ SplitName split_full_name(std::string_view cell) {
     out.last = married;
     return out;
   }
+  std::optional<std::string> generation = take_generation(all);
   std::string joined;
   for (size_t i = 0; i < all.size(); ++i) {
     if (i > 0) joined += ' ';
@@ -277,12 +297,15 @@ SplitName split_full_name(std::string_view cell) {
     std::string_view last = text::trim(v.substr(0, comma)), first = text::trim(v.substr(comma + 1));
     if (!first.empty()) out.first = std::string(first);
     if (!last.empty()) out.last = std::string(last);
-    if (married) out.last = married;
-    return out;
+  } else if (all.size() == 1 && generation) {
+    out.last = all[0];  // "DUPONT III"
+  } else {
+    auto [first, last] = split_first_last(v);
+    out.first = std::move(first);
+    out.last = std::move(last);
   }
-  auto [first, last] = split_first_last(v);
-  out.first = std::move(first);
-  out.last = married ? married : std::move(last);
+  if (married) out.last = married;
+  if (generation) out.last = out.last ? *out.last + " " + *generation : *generation;
   return out;
 }
 
@@ -297,24 +320,6 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
   std::vector<std::string> words = split_any(v, " \t");
   if (words.empty()) return {};
   if (words.size() == 1) return Names{std::nullopt, words[0]};
-  // A generation after the name ("Jean Dupont Jr.", "Paul Martin III", "Louis Durand fils") stays
-  // with the surname it follows, whatever its case.
-  if (words.size() >= 3) {
-    std::string key = text::search_key(words.back());
-    while (!key.empty() && key.back() == '.') key.pop_back();
-    static constexpr std::string_view kGenerations[] = {"jr", "sr", "ii", "iii", "iv", "fils", "pere"};
-    if (std::find(std::begin(kGenerations), std::end(kGenerations), key) != std::end(kGenerations)) {
-      std::string generation = words.back();
-      words.pop_back();
-      std::string rest;
-      for (size_t i = 0; i < words.size(); ++i) {
-        if (i > 0) rest += ' ';
-        rest += words[i];
-      }
-      auto [first, last] = split_first_last(rest);
-      return Names{std::move(first), last ? *last + " " + generation : generation};
-    }
-  }
   auto capitals = [](const std::string& w) {
     size_t letters = std::count_if(w.begin(), w.end(), [](char c) { return (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80; });
     return letters >= 2 && w == text::to_upper(w) && w != text::to_lower(w);
@@ -327,6 +332,20 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
     }
     return out;
   };
+  // Particles: French, Dutch, German, Italian, Spanish and Portuguese ones, and the Arabic and
+  // Berber ones that begin a family name ("Ahmed Ben Ali", "Karim El Amrani": only right before
+  // its last word, so "Jan Ben de Vries" keeps his middle name).
+  static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",  "d'",  "van", "von", "der",
+                                                    "den", "ter", "di",  "da",  "del", "della", "dos", "das"};
+  static constexpr std::string_view kArabicParticles[] = {"ben", "bin", "ibn", "el", "al", "ait", "aït", "ould"};
+  auto particle = [&](const std::string& w) {
+    const std::string lower = text::to_lower(w);
+    return std::find(std::begin(kParticles), std::end(kParticles), lower) != std::end(kParticles);
+  };
+  auto arabic_particle = [&](const std::string& w) {
+    const std::string lower = text::to_lower(w);
+    return std::find(std::begin(kArabicParticles), std::end(kArabicParticles), lower) != std::end(kArabicParticles);
+  };
   size_t caps = static_cast<size_t>(std::count_if(words.begin(), words.end(), capitals));
   if (caps > 0 && caps < words.size()) {
     // The capitals are one run, at the start ("DUPONT Jean") or at the end ("Jean DUPONT").
@@ -337,18 +356,16 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
     } else if (capitals(words.back())) {
       size_t n = words.size();
       while (n > 0 && capitals(words[n - 1])) --n;
-      if (words.size() - n == caps) return Names{join(0, n), join(n, words.size())};
+      if (words.size() - n == caps) {
+        // "Jean de LA FONTAINE", "Ahmed ben ALI": the particles written small before it too.
+        while (n > 1 && (particle(words[n - 1]) || arabic_particle(words[n - 1]))) --n;
+        return Names{join(0, n), join(n, words.size())};
+      }
     }
   }
-  // Particles: French, Dutch, German, Italian, Spanish and Portuguese ones, and the Arabic and
-  // Berber "ben", "el", "aït" ("Ahmed Ben Ali", "Karim El Amrani") that begin a family name.
-  static constexpr std::string_view kParticles[] = {"de",  "du",  "des", "la",  "le",   "d'",  "van", "von",
-                                                    "der", "den", "ter", "di",  "da",   "del", "della", "dos",
-                                                    "das", "ben", "bin", "ibn", "el",   "al",  "ait", "aït", "ould"};
   size_t start = words.size() - 1;
-  while (start > 1 && std::find(std::begin(kParticles), std::end(kParticles), text::to_lower(words[start - 1])) !=
-                          std::end(kParticles))
-    --start;
+  if (start > 1 && arabic_particle(words[start - 1])) --start;
+  while (start > 1 && particle(words[start - 1])) --start;
   return Names{join(0, start), join(start, words.size())};
 }
 
@@ -370,8 +387,8 @@ std::string remove_words(std::string_view full, std::string_view part) {
 
 std::string flag_field(const std::string& field) {
   // "emails[1].email" -> "email", "address.postcode" -> "postcode": the profile field a person knows.
-  if (field.starts_with("emails[")) return "email";
-  if (field.starts_with("phones[")) return "phone";
+  if (field.starts_with("emails[")) return field.ends_with(".label") ? "email.label" : "email";
+  if (field.starts_with("phones[")) return field.ends_with(".label") ? "phone.label" : "phone";
   if (field.starts_with("tags[")) return "tags";
   if (field.starts_with("external_ids[")) return "external_id";
   if (field.starts_with("address.")) return field.substr(8);
@@ -433,7 +450,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   // (" ::: "), else one for all.
   std::map<std::string, std::vector<std::string>> labels;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i)
-    if (columns[i].target == Target::kLabel && !text::trim(record.fields[i]).empty()) {
+    if (columns[i].target == Target::kLabel && !text::trim(record.fields[i]).empty() &&
+        !labels.contains(columns[i].custom_key)) {  // "- Type" and "- Label" both: the first
       std::vector<std::string>& l = labels[columns[i].custom_key];
       std::string_view cell = record.fields[i];
       for (size_t from = 0;;) {
@@ -443,23 +461,31 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         from = at + 3;
       }
     }
-  auto labelled = [&](const Column& col, std::vector<std::string> values, std::vector<Contact>& into) {
+  // A cell's values: its " ::: " groups (Google's), each split by `split`; a group's label goes to
+  // its value when the group holds one (a label for "01 45.. / 06 11.." could be either's).
+  auto labelled = [&](const Column& col, std::string_view cell, auto split, std::vector<Contact>& into) {
     auto it = labels.find(col.header);
-    for (size_t k = 0; k < values.size(); ++k) {
-      Contact c{0, col.rank, std::move(values[k]), ""};
-      if (it != labels.end()) {
-        const std::vector<std::string>& l = it->second;
-        c.label = l.size() == values.size() ? l[k] : l.size() == 1 ? l[0] : "";
-        if (c.label.starts_with("* ")) {
-          c.label.erase(0, 2);
-          c.label_rank = -2;
-        }
-        const std::string key = text::search_key(c.label);
-        if (c.label_rank == 0 && (key == "mobile" || key == "cell" || key == "portable" || key == "mobile phone"))
-          c.label_rank = -1;
-        if (text::utf8_length(c.label) > 50 || text::has_control_character(c.label)) c.label.clear();
+    std::vector<std::string_view> groups;
+    for (size_t from = 0;;) {
+      size_t at = cell.find(":::", from);
+      groups.push_back(cell.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
+      if (at == std::string_view::npos) break;
+      from = at + 3;
+    }
+    for (size_t g = 0; g < groups.size(); ++g) {
+      std::vector<std::string> values = split(groups[g]);
+      std::string label;
+      if (it != labels.end() && values.size() == 1 && it->second.size() == groups.size()) label = it->second[g];
+      int label_rank = 0;
+      if (label.starts_with('*')) {  // Google's primary: "* Work"
+        label = std::string(text::trim(std::string_view(label).substr(1)));
+        label_rank = -2;
       }
-      into.push_back(std::move(c));
+      const std::string key = label.empty() ? std::string() : text::search_key(label);
+      if (label_rank == 0 && col.target == Target::kPhone &&
+          (key == "mobile" || key == "cell" || key == "portable" || key == "mobile phone" || key == "cellulaire"))
+        label_rank = -1;
+      for (std::string& v : values) into.push_back(Contact{label_rank, col.rank, std::move(v), label});
     }
   };
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
@@ -497,11 +523,11 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
                                                                col.header, value));
       case Target::kEmail:
         if (col.rank < email_rank) email_rank = col.rank, email_column = col.header;
-        labelled(col, email_cell_addresses(value), emails);
+        labelled(col, value, [](std::string_view g) { return email_cell_addresses(g); }, emails);
         break;
       case Target::kPhone:
         // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
-        labelled(col, split_any(value, ",;/|:"), phones);
+        labelled(col, value, [](std::string_view g) { return split_any(g, ",;/|:"); }, phones);
         break;
       case Target::kBirthDate: {
         if (filled[static_cast<size_t>(col.target)] <= col.rank) break;

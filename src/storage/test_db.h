@@ -37,6 +37,19 @@ class OnExit {
 };
 
 struct TestDb {
+  TestDb() = default;
+  TestDb(TestDb&&) = default;
+  // The database in use is closed before its directory or schema goes.
+  TestDb& operator=(TestDb&& o) noexcept {
+    if (this != &o) {
+      db.reset();
+      remove = std::move(o.remove);
+      db = std::move(o.db);
+      url = std::move(o.url);
+      skipped = std::move(o.skipped);
+    }
+    return *this;
+  }
   OnExit remove;  // declared before db: destroyed after it
   std::unique_ptr<Db> db;
   std::string url;      // the URL that opens this same database again
