@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "customers/customers.h"
 #include "commerce/commerce.h"
 #include "dedup/dedup.h"
@@ -113,7 +114,7 @@ int run(int argc, char** argv) {
   std::string i_bulk = "auto";
   import_customers->add_option("FILE", i_file, "the CSV file")->required();
   import_customers->add_option("--source", i_source, "the system the file comes from, e.g. prestashop")->required();
-  import_customers->add_option("--mapping", i_mapping, "JSON file: {\"column header\": \"field\", ...}");
+  import_customers->add_option("--mapping", i_mapping, "JSON file, or JSON: {\"column header\": \"field\", ...}");
   import_customers->add_option("--default-country", i_country, "country for addresses without one")->capture_default_str();
   import_customers->add_option("--priority", i_priority, "merge priority of the source, 0..100 (default 50, kept)");
   import_customers->add_option("--rejects", i_rejects, "where to write rejected rows (default FILE.rejects.csv)");
@@ -355,9 +356,15 @@ int run(int argc, char** argv) {
     if (i_batch < 1) return fail(Error::invalid_argument("batch", "--batch must be at least 1 row"));
     o.batch_rows = i_batch;
     if (!i_mapping.empty()) {
-      std::ifstream in(i_mapping);
-      if (!in) return fail(Error::invalid_argument("mapping", "cannot read " + i_mapping));
-      http::Json m = http::Json::parse(in, nullptr, false);
+      // A JSON file, or the JSON itself ("--mapping '{\"id\": \"customer_id\"}'").
+      http::Json m;
+      if (text::trim(i_mapping).starts_with('{')) {
+        m = http::Json::parse(i_mapping, nullptr, false);
+      } else {
+        std::ifstream in(i_mapping);
+        if (!in) return fail(Error::invalid_argument("mapping", "cannot read the file " + i_mapping));
+        m = http::Json::parse(in, nullptr, false);
+      }
       if (m.is_discarded() || !m.is_object())
         return fail(Error::invalid_argument("mapping", "expected a JSON object {\"column header\": \"field\"}"));
       for (auto it = m.begin(); it != m.end(); ++it) {

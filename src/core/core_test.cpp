@@ -131,6 +131,12 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
 TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email(" Jean.Dupont@Orange.FR "), "Jean.Dupont@orange.fr");
   EXPECT_EQ(*normalize_email("élodie@exemple.fr"), "élodie@exemple.fr");
+  // Invisible characters and no-break spaces: refused inside, trimmed around; soft hyphens go.
+  for (const char* hidden : {"zoe\u200B@mail.fr", "zoe@mail.fr\u200Bx", "zoe\u2060@mail.fr", "zo\u00A0e@mail.fr",
+                             "zoe\u200E@mail.fr"})
+    EXPECT_FALSE(normalize_email(hidden)) << hidden;
+  EXPECT_EQ(*normalize_email("\u00A0zoe@mail.fr\u202F"), "zoe@mail.fr");
+  EXPECT_EQ(*normalize_email("zoe@mail\u00AD.fr"), "zoe@mail.fr");
   EXPECT_EQ(normalize_email("jean@@x.fr").error().field, "email");
   EXPECT_FALSE(normalize_email("jean@localhost"));
   EXPECT_FALSE(normalize_email("jean..d@x.fr"));
@@ -179,6 +185,16 @@ TEST(Text, LengthCountsCharactersNotBytes) {
   EXPECT_EQ(e.size(), 202u);
   EXPECT_EQ(text::utf8_length(e), 101u);
   EXPECT_EQ(text::utf8_length("\xF0\x9F\x8C\xBB"), 1u);  // one character outside the BMP
+}
+
+TEST(Text, TrimTakesUnicodeSpacesToo) {
+  EXPECT_EQ(text::trim("\u00A0 Jean\u00A0"), "Jean");
+  EXPECT_EQ(text::trim("\u3000Jean Pierre\u202F\u2009"), "Jean Pierre");
+  EXPECT_EQ(text::trim("\u00A0\u00A0"), "");
+  EXPECT_EQ(text::trim("Jean\u00A0Pierre"), "Jean\u00A0Pierre");  // inside: kept
+  EXPECT_EQ(text::trim("café"), "café");                             // a letter's continuation byte
+  EXPECT_TRUE(text::has_unicode_space("a\u00A0b"));
+  EXPECT_FALSE(text::has_unicode_space("a b"));
 }
 
 TEST(Text, ControlCharactersAreFound) {

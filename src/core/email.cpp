@@ -7,11 +7,17 @@
 namespace fidelis {
 
 Result<std::string> normalize_email(std::string_view raw, std::string_view field) {
-  std::string_view s = text::trim(raw);
   auto bad = [&](std::string reason) { return Error::invalid_argument(std::string(field), std::move(reason)); };
+  if (!text::is_valid_utf8(raw)) return bad("is not valid UTF-8");
+  // Soft hyphens (invisible, left by copies from web pages) are taken out; other invisible
+  // characters and spaces make an address no server delivers to, and a duplicate nobody sees.
+  const std::string unhyphenated = text::without_soft_hyphens(raw);
+  std::string_view s = text::trim(unhyphenated);
   if (s.empty()) return bad("is empty");
   if (s.size() > 254) return bad("is longer than 254 characters");
-  if (!text::is_valid_utf8(s)) return bad("is not valid UTF-8");
+  if (text::has_control_character(s))
+    return bad("holds a control or invisible character (a zero-width space, a bidirectional mark...)");
+  if (text::has_unicode_space(s)) return bad("holds a space (a no-break space...)");
   auto at = s.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return bad("expected name@domain");
   std::string_view local = s.substr(0, at), domain = s.substr(at + 1);

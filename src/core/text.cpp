@@ -102,10 +102,46 @@ std::string to_nfc(std::string_view s) {
   return result;
 }
 
+namespace {
+// The length in bytes of the Unicode space `s` starts with (U+00A0 no-break, U+1680, U+2000 to
+// U+200A, U+202F narrow no-break, U+205F, U+3000), 0 if none.
+size_t unicode_space_at(std::string_view s) {
+  auto b = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  if (b(0) == 0xC2 && b(1) == 0xA0) return 2;
+  if (b(0) == 0xE2 && b(1) == 0x80 && ((b(2) >= 0x80 && b(2) <= 0x8A) || b(2) == 0xAF)) return 3;
+  if (b(0) == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;
+  if (b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;
+  if (b(0) == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;
+  return 0;
+}
+}  // namespace
+
+bool has_unicode_space(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (unicode_space_at(s.substr(i)) > 0) return true;
+  return false;
+}
+
 std::string_view trim(std::string_view s) {
   auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
+  for (;;) {
+    if (!s.empty() && ws(s.front())) s.remove_prefix(1);
+    else if (size_t n = unicode_space_at(s); n > 0) s.remove_prefix(n);
+    else break;
+  }
+  for (;;) {
+    if (!s.empty() && ws(s.back())) {
+      s.remove_suffix(1);
+      continue;
+    }
+    // A space of 2 or 3 bytes at the end (its last byte is a continuation byte).
+    if (s.empty() || (static_cast<unsigned char>(s.back()) & 0xC0) != 0x80) break;
+    size_t n = s.size() >= 3 && unicode_space_at(s.substr(s.size() - 3)) == 3   ? 3
+               : s.size() >= 2 && unicode_space_at(s.substr(s.size() - 2)) == 2 ? 2
+                                                                                 : 0;
+    if (n == 0) break;
+    s.remove_suffix(n);
+  }
   return s;
 }
 

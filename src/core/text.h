@@ -27,7 +27,11 @@ std::string without_soft_hyphens(std::string_view s);
 // `s` (valid UTF-8) in Unicode normalization form C: "e" + U+0301 (as macOS writes it) becomes "é",
 // so that one text typed two ways is one text, and counts as many characters as it shows.
 std::string to_nfc(std::string_view s);
-std::string_view trim(std::string_view s);  // ASCII whitespace only
+// Without the white space at both ends: ASCII white space, and the Unicode spaces spreadsheets and
+// web pages leave (U+00A0 no-break, U+202F narrow no-break, U+2000 to U+200A, U+205F, U+3000, U+1680).
+std::string_view trim(std::string_view s);
+// True when `s` holds one of those Unicode spaces (not the ASCII ones) anywhere.
+bool has_unicode_space(std::string_view s);
 // Search key: lower-case, accents removed (Latin letters used in French and its neighbours, composed
 // or followed by combining accents),
 // runs of spaces, hyphens and apostrophes collapsed to one space, trimmed. "Lefèvre-D'Arc " -> "lefevre d arc".

@@ -66,6 +66,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
   std::vector<EmailStatus> out;
   Millis now = clock_.now();
   bool rate_moved = false;  // only then is the base-wide rate worth recounting
+  std::vector<std::pair<int64_t, std::string>> said_no;  // customers who unsubscribed or complained, and how
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
     for (const bounces::Bounce& b : events) {
       FIDELIS_ASSIGN_OR_RETURN(std::string key, key_of(b.recipient));
@@ -99,6 +100,10 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
       }
       FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, key));
       Value customer = storage::opt(owner);
+      // An unsubscribe or a spam complaint through the provider is the person's no to marketing
+      // e-mail (withdrawn below, once these events are recorded).
+      if (owner && (b.kind == bounces::Kind::kUnsubscribe || b.kind == bounces::Kind::kComplaint))
+        said_no.emplace_back(*owner, fmt::format("{}-{}", via, bounces::kind_name(b.kind)));
       // Sent to: a delivery or a bounce was seen. A delay warning is neither (the server still
       // retries), and complaints and unsubscriptions say nothing of delivery.
       bool sent = b.kind != bounces::Kind::kUnsubscribe && b.kind != bounces::Kind::kComplaint &&
@@ -148,6 +153,23 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
                          now);
   }));
   if (rate_moved) FIDELIS_RETURN_IF_ERROR(check_alert(now));
+  // Their e-mail newsletter and offers consents are withdrawn, as a change made through the API
+  // (consent history with the provider as source, a new version): segments and exports leave
+  // them out. A consent already withdrawn stays as it is.
+  customers::CustomerService customers_service(db_, clock_);
+  for (const auto& [id, source] : said_no) {
+    customers::CustomerInput no;
+    no.consents = std::vector<customers::Consent>{
+        {customers::Channel::kEmail, customers::Purpose::kNewsletter, false, source, now},
+        {customers::Channel::kEmail, customers::Purpose::kOffers, false, source, now}};
+    for (int attempt = 0;; ++attempt) {
+      FIDELIS_ASSIGN_OR_RETURN(customers::Customer cur, customers_service.get(id));
+      auto done = customers_service.update(id, cur.version, no, actor);
+      if (done) break;
+      // Changed meanwhile by someone else: read it again.
+      if (done.error().code != Code::kFailedPrecondition || attempt == 2) return done.error();
+    }
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -55,6 +56,39 @@ TEST_P(DeliverabilityTest, StatusesFollowBouncesAndDeliveries) {
   ASSERT_TRUE(svc_->record({event("ok@exemple.fr", bounces::Kind::kNotABounce, "2.0.0")}, "webhook", actor_));
   EXPECT_EQ(svc_->status("ok@exemple.fr")->status, bounces::AddressStatus::kValid);
   EXPECT_EQ(svc_->status("not-an-email").error().field, "email");
+}
+
+TEST_P(DeliverabilityTest, AnUnsubscribeOrAComplaintWithdrawsMarketingEmailConsents) {
+  customers::CustomerService customers(*t_.db, clock_);
+  auto make = [&](std::string email) {
+    customers::CustomerInput in;
+    in.last_name = "Faure";
+    in.emails = std::vector<customers::EmailAddress>{{email, ""}};
+    in.consents = std::vector<customers::Consent>{
+        {customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "web-form", 0},
+        {customers::Channel::kEmail, customers::Purpose::kService, true, "web-form", 0}};
+    auto c = customers.create(in, actor_);
+    EXPECT_TRUE(c) << c.error().message;
+    return c->id;
+  };
+  const int64_t david = make("david@exemple.fr"), emma = make("emma@exemple.fr");
+  clock_.advance(1000);
+  ASSERT_TRUE(svc_->record({event("David@exemple.fr", bounces::Kind::kUnsubscribe, "")}, "webhook", actor_));
+  ASSERT_TRUE(svc_->record({event("emma@exemple.fr", bounces::Kind::kComplaint, "")}, "webhook", actor_));
+  for (int64_t id : {david, emma}) {
+    auto c = customers.get(id);
+    ASSERT_TRUE(c);
+    std::map<std::string, std::pair<bool, std::string>> got;
+    for (const auto& k : c->consents) got[std::string(customers::purpose_name(k.purpose))] = {k.granted, k.source};
+    EXPECT_FALSE(got["newsletter"].first);
+    EXPECT_FALSE(got["offers"].first);
+    EXPECT_TRUE(got["service"].first);  // order confirmations still go
+    EXPECT_EQ(got["newsletter"].second, id == david ? "webhook-unsubscribe" : "webhook-complaint");
+  }
+  // Said again: nothing new (no version, no history entry).
+  const int64_t version = customers.get(david)->version;
+  ASSERT_TRUE(svc_->record({event("david@exemple.fr", bounces::Kind::kUnsubscribe, "")}, "webhook", actor_));
+  EXPECT_EQ(customers.get(david)->version, version);
 }
 
 TEST_P(DeliverabilityTest, LateDeliveriesAndRetriesOfOneMessageMoveNothing) {

@@ -587,6 +587,26 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
               else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
             }
           }
+          // The model compares the row's main e-mail; another of its e-mails owned by a customer
+          // (a person's second address) makes that customer a candidate too, scored with that
+          // address as the row's: merged or reviewed as the model decides.
+          if (o.dedup && !match && !duplicate && row.input.emails && row.input.emails->size() > 1) {
+            for (size_t i = 1; i < row.input.emails->size() && !duplicate; ++i) {
+              const std::string& email = (*row.input.emails)[i].email;
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, email));
+              if (!owner || std::any_of(to_review.begin(), to_review.end(),
+                                        [&](const merging::Candidate& c) { return c.customer_id == *owner; }))
+                continue;
+              dedup::Record as_owned = p.keys.record;
+              as_owned.email = email;
+              FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> scored,
+                                       merging::score_candidates(tx, as_owned, std::span<const int64_t>(&*owner, 1), model_, 0));
+              for (auto& c : scored) {
+                if (c.decision == dedup::Decision::kMerge) duplicate = c;
+                else if (c.decision == dedup::Decision::kReview) to_review.push_back(std::move(c));
+              }
+            }
+          }
           std::optional<int64_t> keeper = match;
           if (!keeper && duplicate) keeper = duplicate->customer_id;
           // An e-mail or an id in the source owned by another customer stays with its owner: flagged,

@@ -481,6 +481,12 @@ TEST(Mapping, ContactsExportsAsOutlookAndGoogleWriteThem) {
   ASSERT_TRUE(mapped) << mapped.error().message;
   EXPECT_EQ((*mapped)[1].target, Target::kLabel);
   EXPECT_EQ((*mapped)[1].custom_key, "Phone 1 - Value");
+  auto twice = map_columns(std::vector<std::string>{"Name", "Phone 1 - Type", "Phone 1 - Label", "Phone 1 - Value"},
+                           {{"Name", "full_name"}, {"Phone 1 - Value", "phone"}, {"Phone 1 - Type", "label:Phone 1 - Value"},
+                            {"Phone 1 - Label", "label:Phone 1 - Value"}},
+                           {});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "mapping.Phone 1 - Label");
   auto unlabelled = map_columns(gh, {{"Name", "full_name"}, {"Phone 1 - Label", "label:Name"}}, {});
   ASSERT_FALSE(unlabelled);
   EXPECT_EQ(unlabelled.error().field, "mapping.Phone 1 - Label");
@@ -581,6 +587,17 @@ TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
   EXPECT_EQ((*contact->input.phones)[0].label, "Mobile");
   EXPECT_EQ((*contact->input.phones)[1].label, "Work");
   EXPECT_TRUE(contact->flags.empty());
+  // Several addresses in one cell: the first; a fax is no phone.
+  auto two = build({"Name", "Address 1 - Street", "Address 1 - Postal Code", "Address 1 - City", "Phone 1 - Label",
+                    "Phone 1 - Value", "Phone 2 - Label", "Phone 2 - Value"},
+                   {"Anne Durand", "12 rue A ::: 5 rue B", "75011 ::: 69003", "Paris ::: Lyon", "Work Fax", "01 45 45 45 46",
+                    "Home", "01 45 45 45 45"});
+  ASSERT_TRUE(two) << two.error().message;
+  EXPECT_EQ(two->input.address->street, "12 rue A");
+  EXPECT_EQ(two->input.address->postcode, "75011");
+  EXPECT_EQ(two->input.address->city, "Paris");
+  ASSERT_EQ(two->input.phones->size(), 1u);
+  EXPECT_EQ((*two->input.phones)[0].e164, "+33145454545");
   // A label the profile cannot hold costs the label alone, flagged; a label for a group of two
   // numbers is neither's; "*" alone says primary.
   auto odd = build(g, {"Anne Durand", "*", "anne@x.fr", std::string(60, 'x'), "01 45 45 45 45",
@@ -995,6 +1012,20 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
   auto flag = t_.db->one("SELECT reason FROM customer_flags WHERE field = 'consent:email:newsletter'");
   ASSERT_TRUE(flag && *flag);
   EXPECT_NE((*flag)->str(0).find("does not give a withdrawn consent back"), std::string::npos) << (*flag)->str(0);
+  // The same person from another source, his known address second: found through it, merged, and
+  // his withdrawal kept.
+  clock_.advance(60'000);
+  auto salon = importer.run({.path = write_temp(GetParam() + "_c4s.csv",
+                                                "Prénom;Nom;Email;Email 2;Newsletter\r\nJean;Martin;jean@salon.fr;jm@exemple.fr;oui\r\n"),
+                             .source = "salon"},
+                            actor_);
+  ASSERT_TRUE(salon) << salon.error().message;
+  EXPECT_EQ(salon->merged, 1);
+  EXPECT_EQ(salon->accepted, 0);
+  auto merged_jean = svc.get(id);
+  ASSERT_TRUE(merged_jean);
+  EXPECT_FALSE(merged_jean->consents[0].granted);
+  EXPECT_EQ(svc.list({.q = "Martin"})->items.size(), 1u);
   // A consent equal to the customer's changes nothing: its source and time stay the proof.
   customers::CustomerInput anne;
   anne.last_name = "Durand";

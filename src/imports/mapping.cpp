@@ -401,6 +401,12 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       return (v.target == Target::kEmail || v.target == Target::kPhone) &&
              (guessed ? key_of(v.header) == value_key : v.header == c.custom_key);
     });
+    if (labelled != out.end() && !guessed &&
+        std::any_of(out.begin(), out.begin() + static_cast<long>(i),
+                    [&](const Column& o) { return o.target == Target::kLabel && o.custom_key == labelled->header; })) {
+      return Error::invalid_argument("mapping." + mapped[i].first,
+                                     fmt::format("another column already labels \"{}\"", labelled->header));
+    }
     if (labelled != out.end()) {
       c.custom_key = labelled->header;
     } else if (guessed) {

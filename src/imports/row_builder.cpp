@@ -482,6 +482,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         label_rank = -2;
       }
       const std::string key = label.empty() ? std::string() : text::search_key(label);
+      if (key.find("fax") != std::string::npos) continue;  // "Work Fax": no phone to call or text
       if (label_rank == 0 && col.target == Target::kPhone &&
           (key == "mobile" || key == "cell" || key == "portable" || key == "mobile phone" || key == "cellulaire"))
         label_rank = -1;
@@ -497,6 +498,12 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (value.size() > 1 && value[0] == '\'' &&
         (std::string_view("=+-@").find(value[1]) != std::string_view::npos || (value[1] >= '0' && value[1] <= '9')))
       value.erase(0, 1);
+    // Google's several addresses of one kind in one cell ("12 rue A ::: 5 rue B"): the first.
+    if (col.target == Target::kStreet || col.target == Target::kStreet2 || col.target == Target::kPostcode ||
+        col.target == Target::kCity || col.target == Target::kCountry) {
+      if (size_t more = value.find(":::"); more != std::string::npos) value = std::string(text::trim(value.substr(0, more)));
+      if (value.empty()) continue;
+    }
     switch (col.target) {
       case Target::kCivility:
         if (takes(col.target, col.rank)) in.civility = value;

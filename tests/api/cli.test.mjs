@@ -121,6 +121,10 @@ for (const driver of drivers()) {
         const bad = await cli(['--db', db, 'import', 'customers', file, '--source', 'bxl', '--mapping', map, '--default-country', 'Belgique']);
         assert.notEqual(bad.code, 0);
         assert.match(bad.stderr, /default_country/);
+        // The mapping may also be given inline, as JSON.
+        const inline = await cliOk(['--db', db, 'import', 'customers', file, '--source', 'bxl', '--dry-run', '--mapping',
+          JSON.stringify({ 'Nom client': 'last_name', Tel: 'phone', Mail: 'email' })]);
+        assert.match(inline.stdout, /"Nom client" +-> last_name/);
         await cliOk(['--db', db, 'import', 'customers', file, '--source', 'bxl', '--mapping', map, '--default-country', 'be']);
         const out = await cliOk(['--db', db, 'export', 'customers', '--format', 'jsonl']);
         const rows = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
