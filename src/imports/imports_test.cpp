@@ -627,7 +627,15 @@ TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
            {"Ahmed Ben Ali", "Ahmed", "Ben Ali"},
            {"Karim El Amrani", "Karim", "El Amrani"},
            {"Fatima Aït Ahmed", "Fatima", "Aït Ahmed"},
-           {"Ben Stiller", "Ben", "Stiller"}}) {
+           {"Ben Stiller", "Ben", "Stiller"},
+           {"M. & Mme Dupont", "", "Dupont"},
+           {"Jean et Marie Dupont", "Jean", "Dupont"},
+           {"Marie Dupont, née Martin", "Marie", "Dupont"},
+           {"Melle Sophie Durand", "Sophie", "Durand"},
+           {"Jean Dupont (Johnny)", "Jean", "Dupont"},
+           {"Guillaume de Saint Jacques", "Guillaume", "de Saint Jacques"},
+           {"João da Silva Santos", "João", "da Silva Santos"},
+           {"Yasmina Aït Ben Salah", "Yasmina", "Aït Ben Salah"}}) {
     auto named = build(only, {cell, "a@exemple.fr"});
     ASSERT_TRUE(named) << cell;
     EXPECT_EQ(named->input.first_name.value_or(""), first) << cell;

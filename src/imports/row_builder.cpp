@@ -220,8 +220,9 @@ struct SplitName {
 bool is_civility(std::string_view word) {
   std::string key = text::search_key(word);
   while (!key.empty() && key.back() == '.') key.pop_back();
-  static constexpr std::string_view kCivilities[] = {"m",  "mr",   "mme",   "mlle", "monsieur", "madame",
-                                                     "mademoiselle", "dr", "docteur", "me", "maitre", "mrs", "ms", "miss"};
+  static constexpr std::string_view kCivilities[] = {"m",    "mr",   "mme",     "mlle", "melle", "monsieur",
+                                                     "madame", "mademoiselle", "dr", "docteur", "pr", "professeur",
+                                                     "me",   "maitre", "mrs",   "ms",   "miss"};
   return std::find(std::begin(kCivilities), std::end(kCivilities), key) != std::end(kCivilities);
 }
 
@@ -242,13 +243,21 @@ SplitName split_full_name(std::string_view cell) {
       v = text::trim(v.substr(0, open));
     }
   }
+  // Anything else in brackets at the end ("Jean Dupont (Johnny)") is a nickname or a note: set aside.
+  if (v.size() > 2 && v.back() == ')') {
+    size_t open = v.rfind('(');
+    if (open != std::string_view::npos && open > 0) v = text::trim(v.substr(0, open));
+  }
   std::vector<std::string> all = split_any(v, " \t");
   if (!all.empty() && is_civility(all.front()) && !out.civility) {
     out.civility = all.front();
     all.erase(all.begin());
     // A couple ("M. et Mme Dupont"): the first civility, and the family name.
-    if (all.size() > 2 && text::search_key(all[0]) == "et" && is_civility(all[1])) all.erase(all.begin(), all.begin() + 2);
+    auto joins = [](const std::string& w) { return w == "&" || text::search_key(w) == "et" || text::search_key(w) == "and"; };
+    if (all.size() > 2 && joins(all[0]) && is_civility(all[1])) all.erase(all.begin(), all.begin() + 2);
   }
+  // "Jean et Marie Dupont": the first of the two first names.
+  if (all.size() >= 4 && (all[1] == "&" || text::search_key(all[1]) == "et")) all.erase(all.begin() + 1, all.begin() + 3);
   auto in_capitals = [](const std::string& w) { return w == text::to_upper(w) && w != text::to_lower(w); };
   // "épouse Martin" is the name in use; "née Dupont", "dit Molière" are set aside.
   std::optional<std::string> married;
@@ -273,6 +282,8 @@ SplitName split_full_name(std::string_view cell) {
       if (in_capitals(all[i + 1]))
         while (end < all.size() && in_capitals(all[end])) ++end;
       all.erase(all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(end));
+      // "Marie Dupont, née Martin": the comma went with the clause.
+      if (i > 0 && all[i - 1].ends_with(',')) all[i - 1].pop_back();
       break;
     }
   }
@@ -363,8 +374,12 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
       }
     }
   }
+  // A particle written small after the first word begins the surname ("Guillaume de Saint Jacques",
+  // "João da Silva Santos").
+  for (size_t i = 1; i + 1 < words.size(); ++i)
+    if (particle(words[i]) && words[i] == text::to_lower(words[i])) return Names{join(0, i), join(i, words.size())};
   size_t start = words.size() - 1;
-  if (start > 1 && arabic_particle(words[start - 1])) --start;
+  while (start > 1 && arabic_particle(words[start - 1])) --start;  // "Yasmina Aït Ben Salah"
   while (start > 1 && particle(words[start - 1])) --start;
   return Names{join(0, start), join(start, words.size())};
 }
