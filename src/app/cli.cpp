@@ -408,7 +408,16 @@ int run(int argc, char** argv) {
                     c.phones && !c.phones->empty() ? (*c.phones)[0].e164.value_or((*c.phones)[0].raw).c_str() : "",
                     c.address ? c.address->postcode.value_or("").c_str() : "", c.address ? c.address->city.value_or("").c_str() : "",
                     c.birth_date.value_or("").c_str());
-        // What the line above leaves out: the other e-mails and phones, the street, tags and ids.
+        // What the line above leaves out: how a full name was split, labels, the other e-mails and
+        // phones, the street, tags and ids.
+        if (std::any_of(p->columns.begin(), p->columns.end(), [](const imports::Column& col) { return col.target == imports::Target::kFullName; }))
+          std::printf("    first name '%s', last name '%s'\n", c.first_name.value_or("").c_str(), c.last_name.value_or("").c_str());
+        for (size_t i = 0; c.emails && i < c.emails->size(); ++i)
+          if (!(*c.emails)[i].label.empty())
+            std::printf("    label of %s: %s\n", (*c.emails)[i].email.c_str(), (*c.emails)[i].label.c_str());
+        for (size_t i = 0; c.phones && i < c.phones->size(); ++i)
+          if (!(*c.phones)[i].label.empty())
+            std::printf("    label of %s: %s\n", (*c.phones)[i].e164.value_or((*c.phones)[i].raw).c_str(), (*c.phones)[i].label.c_str());
         if (c.emails && c.emails->size() > 1)
           for (size_t i = 1; i < c.emails->size(); ++i) std::printf("    e-mail %s\n", (*c.emails)[i].email.c_str());
         if (c.phones && c.phones->size() > 1)

@@ -58,7 +58,11 @@ Json input_json(const customers::CustomerInput& c) {
   if (c.phones) {
     j["phones"] = Json::array();
     for (const auto& p : *c.phones)
-      j["phones"].push_back({{"number", p.raw}, {"e164", p.e164 ? Json(*p.e164) : Json(nullptr)}, {"valid", p.valid}});
+      j["phones"].push_back({{"number", p.raw}, {"e164", p.e164 ? Json(*p.e164) : Json(nullptr)}, {"valid", p.valid}, {"label", p.label}});
+  }
+  if (c.emails && std::any_of(c.emails->begin(), c.emails->end(), [](const customers::EmailAddress& e) { return !e.label.empty(); })) {
+    j["email_labels"] = Json::array();
+    for (const auto& e : *c.emails) j["email_labels"].push_back(e.label);
   }
   if (c.address)
     j["address"] = {{"street", c.address->street ? Json(*c.address->street) : Json(nullptr)},

@@ -203,7 +203,7 @@ std::optional<std::string> take_generation(std::vector<std::string>& words) {
   if (words.size() < 2) return std::nullopt;
   std::string key = text::search_key(words.back());
   while (!key.empty() && key.back() == '.') key.pop_back();
-  static constexpr std::string_view kGenerations[] = {"jr", "sr", "ii", "iii", "iv"};
+  static constexpr std::string_view kGenerations[] = {"jr", "sr", "junior", "senior", "ii", "iii", "iv"};
   if (std::find(std::begin(kGenerations), std::end(kGenerations), key) == std::end(kGenerations)) return std::nullopt;
   std::string generation = std::move(words.back());
   words.pop_back();

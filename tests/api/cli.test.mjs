@@ -147,6 +147,13 @@ for (const driver of drivers()) {
         const newsDry = await cliOk(['--db', db, 'import', 'customers', news, '--source', 'x', '--dry-run']);
         assert.match(newsDry.stdout, /line 2: .*\n    consent email:newsletter given\n/, newsDry.stdout);
         assert.match(newsDry.stdout, /line 3: .*\n    consent email:newsletter withdrawn/, newsDry.stdout);
+        // And how a full name is split, and the labels of e-mails and phones.
+        const google = join(dir, 'google.csv');
+        writeFileSync(google, 'Name,E-mail 1 - Value,Phone 1 - Label,Phone 1 - Value\nGuillaume de Saint Jacques,g@exemple.fr,* Mobile,06 11 22 33 44\n');
+        const googleDry = await cliOk(['--db', db, 'import', 'customers', google, '--source', 'x', '--dry-run']);
+        assert.match(googleDry.stdout, /"Phone 1 - Label" +-> label:Phone 1 - Value/, googleDry.stdout);
+        assert.match(googleDry.stdout, /first name 'Guillaume', last name 'de Saint Jacques'/, googleDry.stdout);
+        assert.match(googleDry.stdout, /label of \+33611223344: Mobile/, googleDry.stdout);
         const zero = await cli(['--db', db, 'import', 'customers', accents, '--source', 'x', '--batch', '0']);
         assert.notEqual(zero.code, 0);
         assert.match(zero.stderr, /batch/);
