@@ -395,6 +395,8 @@ int run(int argc, char** argv) {
                     : c.target == imports::Target::kLabel   ? ("label:" + c.custom_key).c_str()
                                                             : std::string(imports::target_name(c.target)).c_str());
       }
+      const bool splits_names = std::any_of(p->columns.begin(), p->columns.end(),
+                                            [](const imports::Column& col) { return col.target == imports::Target::kFullName; });
       for (const auto& r : p->rows) {
         if (r.rejection) {
           std::printf("line %lld: REJECTED (%s: %s)\n", static_cast<long long>(r.line), r.rejection->field.c_str(),
@@ -410,7 +412,7 @@ int run(int argc, char** argv) {
                     c.birth_date.value_or("").c_str());
         // What the line above leaves out: how a full name was split, labels, the other e-mails and
         // phones, the street, tags and ids.
-        if (std::any_of(p->columns.begin(), p->columns.end(), [](const imports::Column& col) { return col.target == imports::Target::kFullName; }))
+        if (splits_names)
           std::printf("    first name '%s', last name '%s'\n", c.first_name.value_or("").c_str(), c.last_name.value_or("").c_str());
         for (size_t i = 0; c.emails && i < c.emails->size(); ++i)
           if (!(*c.emails)[i].label.empty())

@@ -44,8 +44,6 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
   std::vector<CustomFieldDef> defs;
   if (csv) {
     FIDELIS_ASSIGN_OR_RETURN(defs, custom_field_defs(db));
-  }
-  if (csv) {
     std::vector<std::string> header = {"id",      "civility", "first_name", "last_name", "email",   "other_emails",
                                        "phone",   "other_phones", "birth_date", "street", "street2", "postcode",
                                        "city",    "country",  "tags",       "external_ids"};

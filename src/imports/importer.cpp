@@ -151,8 +151,8 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.queued = r.i64(17);
   s.bulk = r.i64(18) != 0;
   s.unchanged = r.i64(19);
-  for (size_t start = 0, end; start < r.str(20).size(); start = end + 1) {
-    const std::string all = r.str(20);
+  const std::string all = r.str(20);
+  for (size_t start = 0, end; start < all.size(); start = end + 1) {
     end = std::min(all.find('\n', start), all.size());
     if (end > start) s.warnings.push_back(all.substr(start, end - start));
   }
@@ -590,10 +590,18 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           // The model compares the row's main e-mail; another of its e-mails owned by a customer
           // (a person's second address) makes that customer a candidate too, scored with that
           // address as the row's: merged or reviewed as the model decides.
-          if (o.dedup && !match && !duplicate && row.input.emails && row.input.emails->size() > 1) {
-            for (size_t i = 1; i < row.input.emails->size() && !duplicate; ++i) {
+          // The owner of each of the row's e-mails, looked up once.
+          std::vector<std::optional<int64_t>> owners;
+          if (row.input.emails) {
+            for (const auto& e : *row.input.emails) {
+              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, e.email));
+              owners.push_back(owner);
+            }
+          }
+          if (o.dedup && !match && !duplicate && owners.size() > 1) {
+            for (size_t i = 1; i < owners.size() && !duplicate; ++i) {
               const std::string& email = (*row.input.emails)[i].email;
-              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, email));
+              const std::optional<int64_t>& owner = owners[i];
               if (!owner || std::any_of(to_review.begin(), to_review.end(),
                                         [&](const merging::Candidate& c) { return c.customer_id == *owner; }))
                 continue;
@@ -617,8 +625,9 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           std::optional<std::vector<EmailAddress>> given;  // the row's e-mails, when some were left to others
           if (row.input.emails) {
             std::vector<EmailAddress> kept;
-            for (const auto& e : *row.input.emails) {
-              FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, matcher.email_owner(tx, e.email));
+            for (size_t i = 0; i < row.input.emails->size(); ++i) {
+              const EmailAddress& e = (*row.input.emails)[i];
+              const std::optional<int64_t>& owner = owners[i];
               if (owner && owner != keeper) {
                 email_owners.insert(*owner);
                 row.flags.push_back({"email", e.email, already_used_reason(*owner)});

@@ -20,10 +20,7 @@ namespace {
 
 std::string write_temp(const std::string& name, const std::string& content) {
   static const auto dir = std::filesystem::temp_directory_path() / ("fidelis_imports_" + std::to_string(::getpid()));
-  static const storage::testing::OnExit remove([] {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  });
+  static const storage::testing::OnExit remove = storage::testing::removing(dir);
   std::filesystem::create_directories(dir);
   auto path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << content;

@@ -32,6 +32,18 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   return out;
 }
 
+// The " ::: " groups of a cell (Google Contacts' several values of one field), untrimmed; one
+// group when there is no separator.
+std::vector<std::string_view> google_groups(std::string_view cell) {
+  std::vector<std::string_view> out;
+  for (size_t from = 0;;) {
+    size_t at = cell.find(":::", from);
+    out.push_back(cell.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
+    if (at == std::string_view::npos) return out;
+    from = at + 3;
+  }
+}
+
 // The addresses in an e-mail cell: several separated by ',', ';', '|' or spaces, in display-name
 // form as mail programs export them ("Jean Dupont <jean@x.fr>"), or as mailto: links.
 std::vector<std::string> email_cell_addresses(std::string_view cell) {
@@ -468,25 +480,13 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (columns[i].target == Target::kLabel && !text::trim(record.fields[i]).empty() &&
         !labels.contains(columns[i].custom_key)) {  // "- Type" and "- Label" both: the first
       std::vector<std::string>& l = labels[columns[i].custom_key];
-      std::string_view cell = record.fields[i];
-      for (size_t from = 0;;) {
-        size_t at = cell.find(":::", from);
-        l.emplace_back(text::trim(cell.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from)));
-        if (at == std::string_view::npos) break;
-        from = at + 3;
-      }
+      for (std::string_view group : google_groups(record.fields[i])) l.emplace_back(text::trim(group));
     }
   // A cell's values: its " ::: " groups (Google's), each split by `split`; a group's label goes to
   // its value when the group holds one (a label for "01 45.. / 06 11.." could be either's).
   auto labelled = [&](const Column& col, std::string_view cell, auto split, std::vector<Contact>& into) {
     auto it = labels.find(col.header);
-    std::vector<std::string_view> groups;
-    for (size_t from = 0;;) {
-      size_t at = cell.find(":::", from);
-      groups.push_back(cell.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from));
-      if (at == std::string_view::npos) break;
-      from = at + 3;
-    }
+    const std::vector<std::string_view> groups = google_groups(cell);
     for (size_t g = 0; g < groups.size(); ++g) {
       std::vector<std::string> values = split(groups[g]);
       std::string label;
@@ -678,27 +678,19 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (!in.first_name && !in.last_name) {
       in.first_name = first;
       in.last_name = last;
-    } else if (!in.last_name) {
-      // The split's last name when its first name is the one given ("M. Jean Dupont", "Dupont,
-      // Jean", "Marie Dupont épouse Martin" beside "Jean" or "Marie"); else what is left once the
-      // first name given is taken out ("Jean Pierre Dupont" beside "Jean").
-      auto same = [](const std::optional<std::string>& a, const std::string& b) { return a && text::search_key(*a) == text::search_key(b); };
-      if (same(first, *in.first_name)) {
-        in.last_name = last;
-      } else {
-        std::string cleaned = first.value_or("") + (first && last ? " " : "") + last.value_or("");
-        std::string rest = remove_words(cleaned, *in.first_name);
-        in.last_name = rest.empty() || rest == cleaned ? last : std::optional<std::string>(rest);
-      }
     } else {
-      auto same = [](const std::optional<std::string>& a, const std::string& b) { return a && text::search_key(*a) == text::search_key(b); };
-      if (same(last, *in.last_name)) {
-        in.first_name = first;
-      } else {
+      // The part a column does not give: the split's when its other part is the one given ("M.
+      // Jean Dupont", "Dupont, Jean", "Marie Dupont épouse Martin" beside "Jean" or "Marie"); else
+      // what is left once the part given is taken out ("Jean Pierre Dupont" beside "Jean").
+      auto missing = [&](const std::string& given, const std::optional<std::string>& split_given,
+                         const std::optional<std::string>& split_missing) {
+        if (split_given && text::search_key(*split_given) == text::search_key(given)) return split_missing;
         std::string cleaned = first.value_or("") + (first && last ? " " : "") + last.value_or("");
-        std::string rest = remove_words(cleaned, *in.last_name);
-        in.first_name = rest.empty() || rest == cleaned ? first : std::optional<std::string>(rest);
-      }
+        std::string rest = remove_words(cleaned, given);
+        return rest.empty() || rest == cleaned ? split_missing : std::optional<std::string>(rest);
+      };
+      if (!in.last_name) in.last_name = missing(*in.first_name, first, last);
+      else in.first_name = missing(*in.last_name, last, first);
     }
   }
   if (!addresses.empty()) {

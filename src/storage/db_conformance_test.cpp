@@ -270,10 +270,7 @@ TEST(Db, NewSqliteDatabasesHaveSixteenKilobytePagesAndOldOnesKeepTheirs) {
   // A base made with another page size (an older Fidelis, the sqlite3 shell) keeps it.
   auto dir = std::filesystem::temp_directory_path() / fmt::format("fidelis_pagesize_{}", ::getpid());
   std::filesystem::create_directories(dir);
-  testing::OnExit remove([dir] {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  });
+  testing::OnExit remove = testing::removing(dir);
   const std::string path = (dir / "old.db").string();
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);

@@ -12,6 +12,13 @@
 
 namespace fidelis::storage::testing {
 
+OnExit removing(std::filesystem::path dir) {
+  return OnExit([dir = std::move(dir)] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  });
+}
+
 TestDb make_test_db(const std::string& driver, bool migrated) {
   TestDb out;
   static std::atomic<int> counter{0};
@@ -21,10 +28,7 @@ TestDb make_test_db(const std::string& driver, bool migrated) {
     auto dir = std::filesystem::temp_directory_path() / ("fidelis_test_" + unique);
     std::filesystem::create_directories(dir);
     out.url = "sqlite:" + (dir / "test.db").string();
-    out.remove = OnExit([dir] {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    });
+    out.remove = removing(dir);
   } else {
     const char* base = std::getenv("FIDELIS_TEST_PG");
     if (base == nullptr || *base == '\0') {

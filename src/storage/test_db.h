@@ -5,6 +5,7 @@
 // the postgres case fails, unless FIDELIS_TEST_SKIP_PG=1 says to skip it. Either is removed when the
 // TestDb goes (the directory, or the schema), after its Db is closed.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,9 @@ class OnExit {
   }
   std::function<void()> fn_;
 };
+
+// An OnExit that removes directory `dir` and what it holds (errors ignored).
+OnExit removing(std::filesystem::path dir);
 
 struct TestDb {
   TestDb() = default;

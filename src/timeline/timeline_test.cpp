@@ -136,10 +136,7 @@ TEST_P(TimelineTest, ImportsInteractionsAndReportsRejects) {
                           e));
   auto dir = std::filesystem::temp_directory_path() / ("fidelis-int-" + GetParam() + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  storage::testing::OnExit remove([dir] {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  });
+  storage::testing::OnExit remove = storage::testing::removing(dir);
   auto path = (dir / "calls.csv").string();
   std::ofstream(path) << "customer_id,customer_email,channel,direction,at,subject,outcome\n"
                       << customer_ << ",,call,inbound,2025-06-01 10:00,Appel SAV,résolu\n"
