@@ -225,6 +225,25 @@ TEST(Text, ControlCharactersAreFound) {
   EXPECT_FALSE(text::has_control_character("\U0001F469\u200D\U0001F4BB"));  // a joiner inside an emoji
 }
 
+TEST(Text, InvisibleCharactersAreTakenOut) {
+  // A number copied from a messaging app, wrapped in directional embeddings.
+  EXPECT_EQ(text::without_invisible("\u202A+33 6 12 34 56 78\u202C"), "+33 6 12 34 56 78");
+  EXPECT_EQ(text::without_invisible("\uFEFFDu\u200Bpont\u2060"), "Dupont");
+  for (const char* hidden : {"\u061C", "\u2060", "\u00AD", "\u115F", "\u180E", "\u034F", "\u3164", "\u1160", "\uFFA0",
+                             "\u2064", "\u200E", "\u200F", "\u202E", "\u2066", "\u2069"}) {
+    std::string s = text::without_invisible(std::string("Jean") + hidden + "Pierre");
+    EXPECT_EQ(s, "JeanPierre") << hidden;
+    EXPECT_FALSE(text::has_control_character(s)) << hidden;
+  }
+  // What shows stays: line breaks and tabs (for the caller to read), joiners inside emoji, accents,
+  // no-break spaces, a Scotland flag's tag characters.
+  EXPECT_EQ(text::without_invisible("a\nb\tc"), "a\nb\tc");
+  EXPECT_EQ(text::without_invisible("\U0001F469\u200D\U0001F4BB é\u00A0!"), "\U0001F469\u200D\U0001F4BB é\u00A0!");
+  EXPECT_EQ(text::without_invisible("\U0001F3F4\U000E0067\U000E007F"), "\U0001F3F4\U000E0067\U000E007F");
+  EXPECT_EQ(text::without_invisible("a\u2028b"), "a\u2028b");
+  EXPECT_EQ(text::without_invisible("\u200B"), "");
+}
+
 TEST(Text, DecomposedTextIsComposed) {
   EXPECT_EQ(text::to_nfc("Pre\xCC\x81nom"), "Prénom");
   EXPECT_EQ(text::to_nfc("Prénom"), "Prénom");

@@ -34,6 +34,28 @@ size_t utf8_length(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+namespace {
+// The length in bytes of the character of no width `s` holds at `i`, 0 if none: soft hyphen
+// (U+00AD), grapheme joiner (U+034F), Arabic letter mark (U+061C), Mongolian vowel separator
+// (U+180E), zero-width space (U+200B), directional marks, embeddings, overrides and isolates
+// (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), word joiner and invisible operators
+// (U+2060 to U+2064), zero-width no-break space (U+FEFF, the BOM) and blank fillers (U+115F, U+1160,
+// U+3164, U+FFA0).
+size_t invisible_at(std::string_view s, size_t i) {
+  auto at = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  unsigned char c = at(i), c1 = at(i + 1), c2 = at(i + 2);
+  if (c == 0xC2 && c1 == 0xAD) return 2;
+  if (c == 0xCD && c1 == 0x8F) return 2;
+  if (c == 0xD8 && c1 == 0x9C) return 2;
+  if (c == 0xE1 && ((c1 == 0xA0 && c2 == 0x8E) || (c1 == 0x85 && (c2 == 0x9F || c2 == 0xA0)))) return 3;
+  if (c == 0xE2 && c1 == 0x80 && (c2 == 0x8B || c2 == 0x8E || c2 == 0x8F || (c2 >= 0xAA && c2 <= 0xAE))) return 3;
+  if (c == 0xE2 && c1 == 0x81 && ((c2 >= 0xA0 && c2 <= 0xA4) || (c2 >= 0xA6 && c2 <= 0xA9))) return 3;
+  if (c == 0xE3 && c1 == 0x85 && c2 == 0xA4) return 3;
+  if (c == 0xEF && ((c1 == 0xBB && c2 == 0xBF) || (c1 == 0xBE && c2 == 0xA0))) return 3;
+  return 0;
+}
+}  // namespace
+
 bool has_control_character(std::string_view s) {
   auto at = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
   size_t tags_from = std::string_view::npos;  // where tag characters may follow a black flag (U+1F3F4)
@@ -47,20 +69,8 @@ bool has_control_character(std::string_view s) {
     }
     if (c < 0x20 || c == 0x7F) return true;
     if (c == 0xC2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) return true;
-    if (c == 0xE2 && at(i + 1) == 0x80) {
-      unsigned char d = at(i + 2);
-      if (d == 0x8B || d == 0x8E || d == 0x8F || (d >= 0xA8 && d <= 0xAE)) return true;  // U+200B, 200E, 200F, 2028-202E
-    }
-    if (c == 0xE2 && at(i + 1) == 0x81 && ((at(i + 2) >= 0xA0 && at(i + 2) <= 0xA4) || (at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9)))
-      return true;                                                                                // U+2060-2064, 2066-2069
-    if (c == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) return true;                       // U+FEFF
-    if (c == 0xC2 && at(i + 1) == 0xAD) return true;                                            // U+00AD soft hyphen
-    if (c == 0xD8 && at(i + 1) == 0x9C) return true;                                            // U+061C Arabic letter mark
-    if (c == 0xCD && at(i + 1) == 0x8F) return true;                                            // U+034F grapheme joiner
-    if (c == 0xE1 && at(i + 1) == 0xA0 && at(i + 2) == 0x8E) return true;                       // U+180E
-    if (c == 0xE1 && at(i + 1) == 0x85 && (at(i + 2) == 0x9F || at(i + 2) == 0xA0)) return true;  // U+115F, 1160 fillers
-    if (c == 0xE3 && at(i + 1) == 0x85 && at(i + 2) == 0xA4) return true;                       // U+3164 filler
-    if (c == 0xEF && at(i + 1) == 0xBE && at(i + 2) == 0xA0) return true;                       // U+FFA0 filler
+    if (c == 0xE2 && at(i + 1) == 0x80 && (at(i + 2) == 0xA8 || at(i + 2) == 0xA9)) return true;  // U+2028, 2029
+    if (invisible_at(s, i) > 0) return true;
   }
   return false;
 }
@@ -74,6 +84,19 @@ std::string without_soft_hyphens(std::string_view s) {
       continue;
     }
     out += s[i];
+  }
+  return out;
+}
+
+std::string without_invisible(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (size_t n = invisible_at(s, i); n > 0) {
+      i += n;
+      continue;
+    }
+    out += s[i++];
   }
   return out;
 }

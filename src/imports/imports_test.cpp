@@ -766,6 +766,120 @@ TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   ASSERT_FALSE(placeholder);
 }
 
+TEST(RowBuilder, InvisibleCharactersAndLineBreaksInCellsLoseNothing) {
+  std::vector<std::string> header = {"Nom", "Prénom", "E-mail", "Téléphone", "Adresse", "Complément", "Code postal",
+                                     "Ville", "Pays", "Tags", "note"};
+  std::vector<customers::CustomFieldDef> defs = {{"note", "Note", customers::CustomFieldType::kText, {}}};
+  auto cols = map_columns(header, {}, defs);
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  auto row = [&](std::vector<std::string> fields) { return build_row(CsvRecord{2, 2, std::move(fields)}, *cols, o, defs); };
+  // A zero-width space, a BOM where two files were joined, a number a messaging app wrapped in
+  // directional marks: taken out, the values kept, nothing flagged.
+  auto hidden = row({"\uFEFFDu\u200Bpont", "Jean\u2060", "jean\u200B@exemple.fr", "\u202A+33 6 12 34 56 78\u202C",
+                     "12 rue\u200E de la Paix", "", "75002", "Paris", "", "", ""});
+  ASSERT_TRUE(hidden) << hidden.error().message;
+  EXPECT_EQ(hidden->input.last_name, "Dupont");
+  EXPECT_EQ(hidden->input.first_name, "Jean");
+  ASSERT_EQ(hidden->input.emails->size(), 1u);
+  EXPECT_EQ((*hidden->input.emails)[0].email, "jean@exemple.fr");
+  ASSERT_EQ(hidden->input.phones->size(), 1u);
+  EXPECT_EQ((*hidden->input.phones)[0].e164, "+33612345678");
+  EXPECT_EQ(hidden->input.address->street, "12 rue de la Paix");
+  EXPECT_TRUE(hidden->flags.empty()) << hidden->flags[0].field << ": " << hidden->flags[0].reason;
+  // Excel's Alt+Enter: a street's next lines come before the complement's; numbers, e-mails and
+  // tags on several lines are several; elsewhere a line break or a tab is a space; a text custom
+  // field keeps its lines.
+  auto lines = row({"Martin", "Anne\nSophie", "a@free.fr\r\nanne@orange.fr", "06 11 22 33 44\n01 45 67 89 10",
+                    "5 rue Victor Hugo\r\nBâtiment B\n", "Appt 3", "69001", "Lyon\t", "", "vip\nnewsletter",
+                    "Livrer\r\nle matin"});
+  ASSERT_TRUE(lines) << lines.error().message;
+  EXPECT_EQ(lines->input.first_name, "Anne Sophie");
+  EXPECT_EQ(lines->input.address->street, "5 rue Victor Hugo");
+  EXPECT_EQ(lines->input.address->street2, "Bâtiment B, Appt 3");
+  EXPECT_EQ(lines->input.address->city, "Lyon");
+  ASSERT_EQ(lines->input.emails->size(), 2u);
+  ASSERT_EQ(lines->input.phones->size(), 2u);
+  EXPECT_EQ((*lines->input.phones)[1].e164, "+33145678910");
+  EXPECT_EQ(lines->input.tags, (std::vector<std::string>{"newsletter", "vip"}));
+  EXPECT_EQ(std::get<std::string>(*lines->input.custom_fields->at("note")), "Livrer\nle matin");
+  EXPECT_TRUE(lines->flags.empty()) << lines->flags[0].field << ": " << lines->flags[0].reason;
+  // A whole address block in the street cell: its town line and its country line fill the parts
+  // no column gives; a postcode column, when there is one, wins.
+  auto block = row({"Leroy", "Eva", "eva@free.fr", "", "1 Grand-Place\n1000 Bruxelles\nBelgique", "", "", "", "", "", ""});
+  ASSERT_TRUE(block) << block.error().message;
+  EXPECT_EQ(block->input.address->street, "1 Grand-Place");
+  EXPECT_FALSE(block->input.address->street2);
+  EXPECT_EQ(block->input.address->postcode, "1000");
+  EXPECT_EQ(block->input.address->city, "Bruxelles");
+  EXPECT_EQ(block->input.address->country, "BE");
+  auto french = row({"Durand", "Paul", "p@free.fr", "", "8 av. Foch\r\nRésidence les Pins\r\nF-69006 LYON", "", "", "", "",
+                     "", ""});
+  ASSERT_TRUE(french) << french.error().message;
+  EXPECT_EQ(french->input.address->street2, "Résidence les Pins");
+  EXPECT_EQ(french->input.address->postcode, "69006");
+  EXPECT_EQ(french->input.address->city, "Lyon");
+  EXPECT_EQ(french->input.address->country, "FR");
+  auto given = row({"Durand", "Paul", "p@free.fr", "", "8 av. Foch\n69006 Lyon", "", "75016", "Paris", "", "", ""});
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->input.address->postcode, "75016");
+  EXPECT_EQ(given->input.address->city, "Paris");
+  EXPECT_FALSE(given->input.address->street2);
+  // A control character that is no line break still costs its value, flagged.
+  auto nul = row({"Martin", std::string("An\0ne", 5), "a@free.fr", "", "", "", "", "", "", "", ""});
+  ASSERT_TRUE(nul);
+  EXPECT_FALSE(nul->input.first_name);
+  ASSERT_EQ(nul->flags.size(), 1u);
+  EXPECT_EQ(nul->flags[0].field, "first_name");
+}
+
+TEST(RowBuilder, NumbersAsFrenchAndOtherSpreadsheetsWriteThem) {
+  std::vector<customers::CustomFieldDef> defs = {{"panier", "Panier moyen", customers::CustomFieldType::kNumber, {}},
+                                                 {"points", "Points", customers::CustomFieldType::kInteger, {}}};
+  std::vector<std::string> header = {"E-mail", "panier", "points"};
+  auto cols = map_columns(header, {}, defs);
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  auto read = [&](const std::string& panier, const std::string& points) {
+    return build_row(CsvRecord{2, 2, {"a@free.fr", panier, points}}, *cols, o, defs);
+  };
+  struct Case {
+    std::string cell;
+    double number;
+  };
+  for (const Case& c : std::vector<Case>{{"1234,50", 1234.5},  {"1 234,50", 1234.5},      {"1 234,50", 1234.5},
+                                         {"1 234,5", 1234.5}, {"1.234,50", 1234.5},  {"1,234.50", 1234.5},
+                                         {"1'234.50", 1234.5}, {"12,5", 12.5},            {"1 234 567", 1234567},
+                                         {"45,90 €", 45.9},    {"€45.90", 45.9},          {"-3,5", -3.5},
+                                         {"1.234.567,89", 1234567.89}, {"0,05 EUR", 0.05}}) {
+    auto row = read(c.cell, "");
+    ASSERT_TRUE(row) << c.cell;
+    EXPECT_TRUE(row->flags.empty()) << c.cell << ": " << row->flags[0].reason;
+    ASSERT_TRUE(row->input.custom_fields) << c.cell;
+    EXPECT_DOUBLE_EQ(std::get<double>(*row->input.custom_fields->at("panier")), c.number) << c.cell;
+  }
+  for (const auto& [cell, n] : std::vector<std::pair<std::string, int64_t>>{
+           {"1 234", 1234}, {"1.234", 1234}, {"1,234,567", 1234567}, {"-12", -12}, {"+7", 7}}) {
+    auto row = read("", cell);
+    ASSERT_TRUE(row && row->input.custom_fields) << cell;
+    EXPECT_EQ(std::get<int64_t>(*row->input.custom_fields->at("points")), n) << cell;
+  }
+  // Not numbers: flagged on their field, the row kept.
+  for (const std::string cell : {"06 12 34 56", "12 %", "1,5,6", "abc", "1e5", "1 2345", ",5", "12,"}) {
+    auto row = read(cell, "");
+    ASSERT_TRUE(row) << cell;
+    ASSERT_EQ(row->flags.size(), 1u) << cell;
+    EXPECT_EQ(row->flags[0].field, "panier") << cell;
+    EXPECT_NE(row->flags[0].reason.find("expected a number"), std::string::npos) << cell;
+  }
+  for (const std::string cell : {"1,5", "3.25", "99999999999999999999", "1 23"}) {
+    auto row = read("", cell);
+    ASSERT_TRUE(row) << cell;
+    ASSERT_EQ(row->flags.size(), 1u) << cell;
+    EXPECT_EQ(row->flags[0].field, "points") << cell;
+  }
+}
+
 TEST(RowBuilder, ADeletedCustomerOfAnExportIsRejected) {
   std::vector<std::string> header = {"id", "first_name", "last_name", "email", "deleted_at"};
   auto cols = map_columns(header, {}, {});

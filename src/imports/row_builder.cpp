@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cmath>
 #include <map>
 #include <tuple>
 #include <cstdlib>
@@ -31,6 +33,58 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   }
   return out;
 }
+
+// A cell made ready to read, as spreadsheets really hold them: the invisible characters copies
+// leave (zero-width spaces, the directional marks a messaging app puts around a number, a BOM where
+// files were joined) taken out; line breaks (Excel's Alt+Enter, an address block) and tabs kept as
+// '\n' between a street's lines, made separators between e-mails, phones or tags, and spaces
+// elsewhere; a text custom field keeps its lines. Trimmed.
+std::string cell_value(std::string_view raw, Target target) {
+  std::string s = text::without_invisible(raw);
+  const bool lines_kept = target == Target::kStreet || target == Target::kStreet2 || target == Target::kCustom;
+  const bool lists = target == Target::kEmail || target == Target::kPhone || target == Target::kTags;
+  if (target == Target::kCustom) {
+    std::erase(s, '\r');  // CRLF and CR alone as LF; a lone CR line end is rare enough to join lines
+    return std::string(text::trim(s));
+  }
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;  // the length of a line break or tab here
+    bool line = false;
+    if (c == '\n' || c == '\r' || c == 0x0B || c == 0x0C) n = 1, line = true;
+    else if (c == '\t') n = 1;
+    else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x85) n = 2, line = true;  // NEL
+    else if (c == 0xE2 && s.compare(i + 1, 1, "\x80") == 0 && i + 2 < s.size() &&
+             (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9))
+      n = 3, line = true;  // U+2028, U+2029
+    if (n == 0) {
+      out += s[i++];
+      continue;
+    }
+    i += n;
+    out += !line ? ' ' : lines_kept ? '\n' : lists ? ',' : ' ';
+  }
+  return std::string(text::trim(out));
+}
+
+// A line of an address block that is a postcode and its town ("75001 Paris", "F-69002 Lyon",
+// "1000 Bruxelles"): four or five digits, then the town; nullopt otherwise.
+std::optional<std::pair<std::string, std::string>> postcode_and_town(std::string_view line) {
+  size_t at = 0;
+  if (line.size() > 2 && line[1] == '-' && line[0] >= 'A' && line[0] <= 'Z') at = 2;  // "F-75001"
+  size_t digits = 0;
+  while (at + digits < line.size() && line[at + digits] >= '0' && line[at + digits] <= '9') ++digits;
+  if (digits < 4 || digits > 5 || at + digits >= line.size() || line[at + digits] != ' ') return std::nullopt;
+  std::string_view town = text::trim(line.substr(at + digits));
+  if (town.empty() || std::all_of(town.begin(), town.end(), [](char c) { return (c >= '0' && c <= '9') || c == ' '; }))
+    return std::nullopt;
+  return std::pair<std::string, std::string>(line.substr(0, at + digits), town);
+}
+
+// The lines of a street cell ("12 rue de la Paix\nBâtiment B"), trimmed, empty ones left out.
+std::vector<std::string> street_lines(std::string_view cell) { return split_any(cell, "\n"); }
 
 // The " ::: " groups of a cell (Google Contacts' several values of one field), untrimmed; one
 // group when there is no separator.
@@ -89,22 +143,89 @@ std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view valu
                           day->to_string(), month->to_string())};
 }
 
+// A number as French and other spreadsheets write it, made plain for strtod ("-1234.5"): digits
+// grouped by thousands with spaces (no-break ones too), dots, commas or apostrophes ("1 234,50",
+// "1.234,50", "1,234.50", "1'234.50"), a decimal comma or dot, a sign, a euro sign or "EUR" at
+// either end. A lone comma or dot is the decimal mark, except in an integer, where it groups
+// thousands when three digits follow ("1.234"). Groups must have three digits ("06 12 34" is no
+// number). nullopt when the text is not such a number.
+std::optional<std::string> plain_number(std::string_view v, bool integer) {
+  std::string s;
+  for (size_t i = 0; i < v.size();) {  // spaces of any width become ' '
+    if (v.compare(i, 2, "\u00A0") == 0) s += ' ', i += 2;
+    else if (v.compare(i, 3, "\u202F") == 0 || v.compare(i, 3, "\u2009") == 0) s += ' ', i += 3;
+    else s += v[i++];
+  }
+  std::string_view t = text::trim(s);
+  auto strip = [&](std::string_view unit) {
+    if (t.ends_with(unit)) t = text::trim(t.substr(0, t.size() - unit.size()));
+    else if (t.starts_with(unit)) t = text::trim(t.substr(unit.size()));
+  };
+  strip("\u20AC");
+  strip("EUR");
+  std::string sign;
+  if (!t.empty() && (t[0] == '-' || t[0] == '+')) {
+    if (t[0] == '-') sign = "-";
+    t = text::trim(t.substr(1));
+  }
+  if (t.empty() || t[0] < '0' || t[0] > '9') return std::nullopt;
+  // The decimal mark: the last of ',' and '.' when both are there; a lone one unless it repeats or,
+  // in an integer, three digits follow it.
+  size_t comma = t.rfind(','), dot = t.rfind('.');
+  size_t mark = std::string_view::npos;
+  if (comma != std::string_view::npos && dot != std::string_view::npos) mark = std::max(comma, dot);
+  else if (size_t one = comma != std::string_view::npos ? comma : dot; one != std::string_view::npos) {
+    bool repeats = t.find(t[one]) != one;
+    bool thousands = integer && t.size() - one - 1 == 3;
+    if (!repeats && !thousands) mark = one;
+  }
+  std::string_view whole = t.substr(0, mark == std::string_view::npos ? t.size() : mark);
+  std::string_view fraction = mark == std::string_view::npos ? std::string_view() : t.substr(mark + 1);
+  // The whole part: digits, in groups of three after the first when separated.
+  std::string out = sign;
+  size_t group = 0;
+  bool grouped = false;
+  char separator = 0;
+  for (char c : whole) {
+    if (c >= '0' && c <= '9') {
+      out += c;
+      ++group;
+      continue;
+    }
+    if (c != ' ' && c != '.' && c != ',' && c != '\'') return std::nullopt;
+    if (separator == 0) separator = c;
+    if (c != separator || group == 0 || (grouped && group != 3) || (!grouped && group > 3)) return std::nullopt;
+    grouped = true;
+    group = 0;
+  }
+  if (grouped && group != 3) return std::nullopt;
+  if (mark != std::string_view::npos) {
+    if (fraction.empty() || !std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    out += '.';
+    out += fraction;
+  }
+  return out;
+}
+
 Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now, DateOrder order) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
     case CustomFieldType::kInteger: {
-      std::string s(v);
+      std::optional<std::string> s = plain_number(v, /*integer=*/true);
+      errno = 0;
       char* end = nullptr;
-      long long n = std::strtoll(s.c_str(), &end, 10);
-      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected an integer");
+      long long n = s ? std::strtoll(s->c_str(), &end, 10) : 0;
+      if (!s || *end != '\0' || errno == ERANGE)
+        return Error::invalid_argument(field, "expected an integer (1234, 1 234)");
       return CustomValue(static_cast<int64_t>(n));
     }
     case CustomFieldType::kNumber: {
-      std::string s(v);
-      std::replace(s.begin(), s.end(), ',', '.');  // French decimal comma
+      std::optional<std::string> s = plain_number(v, /*integer=*/false);
       char* end = nullptr;
-      double d = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected a number");
+      double d = s ? std::strtod(s->c_str(), &end) : 0;
+      if (!s || *end != '\0' || !std::isfinite(d))
+        return Error::invalid_argument(field, "expected a number (1234,50, 1 234,50 or 1234.50)");
       return CustomValue(d);
     }
     case CustomFieldType::kBoolean: {
@@ -458,6 +579,9 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     Address address;
     bool country_given = false;
     int country_rank = 0;
+    // What a street cell holding a whole address block gave past its street lines ("75001 Paris",
+    // "France"), for the parts no column gives.
+    std::optional<std::string> block_postcode, block_city, block_country;
   };
   std::map<int, AddressParts> addresses;
   struct NameParts {
@@ -480,7 +604,8 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     if (columns[i].target == Target::kLabel && !text::trim(record.fields[i]).empty() &&
         !labels.contains(columns[i].custom_key)) {  // "- Type" and "- Label" both: the first
       std::vector<std::string>& l = labels[columns[i].custom_key];
-      for (std::string_view group : google_groups(record.fields[i])) l.emplace_back(text::trim(group));
+      const std::string cell = cell_value(record.fields[i], Target::kLabel);
+      for (std::string_view group : google_groups(cell)) l.emplace_back(text::trim(group));
     }
   // A cell's values: its " ::: " groups (Google's), each split by `split`; a group's label goes to
   // its value when the group holds one (a label for "01 45.. / 06 11.." could be either's).
@@ -506,8 +631,9 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   };
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
-    std::string value(text::trim(record.fields[i]));
-    if (value.empty() || col.target == Target::kIgnore) continue;
+    if (col.target == Target::kIgnore) continue;
+    std::string value = cell_value(record.fields[i], col.target);
+    if (value.empty()) continue;
     // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@", or before digits to
     // keep a postcode's leading zero or a long id as text ("'07100").
     if (value.size() > 1 && value[0] == '\'' &&
@@ -567,10 +693,38 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         }
         break;
       }
-      case Target::kStreet: addresses[col.rank / 2].address.street = value; break;
+      case Target::kStreet: {
+        // An address block's first line is the street, the next ones come before the street's
+        // next lines of other columns: "12 rue de la Paix\nBâtiment B" with "Apt 3" gives
+        // "Bâtiment B, Apt 3".
+        // A whole address block (a shop's address box, a mail program's formatted address) gives
+        // its postcode and town line and its country line to the parts no column gives.
+        AddressParts& parts = addresses[col.rank / 2];
+        Address& a = parts.address;
+        std::vector<std::string> lines = street_lines(value);
+        if (lines.empty()) break;
+        a.street = lines[0];
+        std::string more;
+        for (size_t k = 1; k < lines.size(); ++k) {
+          if (auto town = postcode_and_town(lines[k]); town && !parts.block_postcode) {
+            parts.block_postcode = town->first;
+            parts.block_city = town->second;
+            continue;
+          }
+          if (k + 1 == lines.size() && !parts.block_country)
+            if (auto cc = customers::country_from_name(lines[k])) {
+              parts.block_country = *cc;
+              continue;
+            }
+          more += (more.empty() ? "" : ", ") + lines[k];
+        }
+        if (!more.empty()) a.street2 = a.street2 ? more + ", " + *a.street2 : more;
+        break;
+      }
       case Target::kStreet2: {
         std::optional<std::string>& line = addresses[col.rank / 2].address.street2;
-        line = line ? *line + ", " + value : value;  // "Apt 3, Lieu-dit X": the street's next lines
+        for (const std::string& part : street_lines(value))  // "Apt 3, Lieu-dit X": the street's next lines
+          line = line ? *line + ", " + part : part;
         break;
       }
       case Target::kPostcode: addresses[col.rank / 2].address.postcode = value; break;
@@ -702,7 +856,15 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     });
     if (chosen == addresses.end()) chosen = addresses.begin();
     Address address = chosen->second.address;
-    const bool country_given = chosen->second.country_given;
+    bool country_given = chosen->second.country_given;
+    if (const AddressParts& parts = chosen->second; !address.postcode && !address.city && parts.block_postcode) {
+      address.postcode = parts.block_postcode;
+      address.city = parts.block_city;
+    }
+    if (const AddressParts& parts = chosen->second; !country_given && parts.block_country) {
+      address.country = parts.block_country;
+      country_given = true;
+    }
     // The default country is for addresses that give none: one that gives a country nobody
     // recognises stays without (it is flagged), rather than being taken for the default's.
     if (!address.country && !country_given && !options.default_country.empty()) address.country = options.default_country;
