@@ -464,21 +464,22 @@ int run(int argc, char** argv) {
       last_decile = decile;
       int filled = static_cast<int>(frac * 30);
       std::string eta = s.eta_seconds ? fmt::format("ETA {:.0f} s", *s.eta_seconds) : "";
-      std::fprintf(stderr, "%s[%s%s] %3.0f%% %lld rows, %.0f rows/s, %lld accepted, %lld merged, %lld rejected %s%s",
+      std::fprintf(stderr, "%s[%s%s] %3.0f%% %lld rows, %.0f rows/s, %lld accepted, %lld updated, %lld merged, %lld rejected %s%s",
                    tty ? "\r" : "", std::string(static_cast<size_t>(filled), '#').c_str(),
                    std::string(static_cast<size_t>(30 - filled), ' ').c_str(), frac * 100, static_cast<long long>(s.rows_read),
-                   s.rows_per_second, static_cast<long long>(s.accepted), static_cast<long long>(s.merged),
-                   static_cast<long long>(s.rejected), eta.c_str(), tty ? "   " : "\n");
+                   s.rows_per_second, static_cast<long long>(s.accepted), static_cast<long long>(s.updated),
+                   static_cast<long long>(s.merged), static_cast<long long>(s.rejected), eta.c_str(), tty ? "   " : "\n");
     };
     auto start = std::chrono::steady_clock::now();
     auto st = importer.run(o, cli_actor());
     if (tty) std::fprintf(stderr, "\n");
     if (!st) return fail(st.error());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("import %lld %s%s%s: %lld rows read, %lld accepted, %lld merged, %lld unchanged, %lld queued for review, "
-                "%lld rejected, %lld flagged in %.1f s (%s, '%c')\n",
+    std::printf("import %lld %s%s%s: %lld rows read, %lld accepted, %lld updated, %lld merged, %lld unchanged, "
+                "%lld queued for review, %lld rejected, %lld flagged in %.1f s (%s, '%c')\n",
                 static_cast<long long>(st->id), st->status.c_str(), st->resumed ? " (resumed)" : "",
-                st->bulk ? " (bulk load)" : "", static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted), static_cast<long long>(st->merged),
+                st->bulk ? " (bulk load)" : "", static_cast<long long>(st->rows_read), static_cast<long long>(st->accepted),
+                static_cast<long long>(st->updated), static_cast<long long>(st->merged),
                 static_cast<long long>(st->unchanged), static_cast<long long>(st->queued), static_cast<long long>(st->rejected), static_cast<long long>(st->flagged), secs, st->encoding.c_str(),
                 st->delimiter);
     if (st->rejected > 0) std::printf("rejected rows: %s\n", st->rejects_path.c_str());

@@ -23,6 +23,7 @@ Json status_json(const imports::ImportStatus& s) {
             {"delimiter", std::string(1, s.delimiter)},
             {"rows_read", s.rows_read},
             {"accepted", s.accepted},
+            {"updated", s.updated},
             {"merged", s.merged},
             {"unchanged", s.unchanged},
             {"queued", s.queued},

@@ -151,6 +151,7 @@ ImportStatus status_from_row(const storage::Row& r) {
   s.queued = r.i64(17);
   s.bulk = r.i64(18) != 0;
   s.unchanged = r.i64(19);
+  s.updated = r.i64(21);
   const std::string all = r.str(20);
   for (size_t start = 0, end; start < all.size(); start = end + 1) {
     end = std::min(all.find('\n', start), all.size());
@@ -167,7 +168,7 @@ ImportStatus status_from_row(const storage::Row& r) {
 
 constexpr std::string_view kStatusColumns =
     "id, source, file_name, status, encoding, delimiter, records_done - 1, accepted, merged, rejected, flagged, "
-    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk, unchanged, warnings";
+    "bytes_done, file_size, error, started_at, updated_at, finished_at, queued, bulk, unchanged, warnings, updated";
 
 struct Pending {
   int64_t line = 0;
@@ -514,7 +515,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (!batch.empty()) {
       Millis now = clock_.now();
       Status st = db_.transact([&](storage::Tx& tx) -> Status {
-        int64_t accepted = 0, merged = 0, unchanged = 0, rejected = 0, flagged = 0, queued = 0;
+        int64_t accepted = 0, updated = 0, merged = 0, unchanged = 0, rejected = 0, flagged = 0, queued = 0;
         FIDELIS_RETURN_IF_ERROR(matcher.batch_begins(tx));
         for (Pending& p : batch) {
           auto reject = [&](std::string column, std::string reason) -> Status {
@@ -671,7 +672,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
             if (m.changed) {
               FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/true));
-              ++merged;
+              ++updated;
             } else {
               ++unchanged;
             }
@@ -747,11 +748,11 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             if (any) ++queued;
           }
         }
-        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now, queued, unchanged};
+        Value up[] = {import_id, last_number, built.bytes, accepted, merged, rejected, flagged, now, queued, unchanged, updated};
         FIDELIS_RETURN_IF_ERROR(tx.exec(
             "UPDATE imports SET records_done = $2, bytes_done = $3, accepted = accepted + $4, merged = merged + $5, "
             "rejected = rejected + $6, flagged = flagged + $7, updated_at = $8, queued = queued + $9, "
-            "unchanged = unchanged + $10 WHERE id = $1",
+            "unchanged = unchanged + $10, updated = updated + $11 WHERE id = $1",
             up));
         return matcher.batch_ends(tx);
       });

@@ -239,10 +239,12 @@ struct ImportStatus {
   std::string status;  // "queued", "running", "done", "failed", "interrupted"
   std::string encoding;
   char delimiter = ',';
-  // accepted: new customers; merged: rows that updated or merged into an existing customer;
-  // unchanged: rows that matched a customer (same id in the source, or its e-mails) and brought
-  // nothing new; queued: new customers sent to the review queue with a possible duplicate.
-  int64_t rows_read = 0, accepted = 0, merged = 0, unchanged = 0, rejected = 0, flagged = 0, queued = 0;
+  // accepted: new customers; updated: rows that changed the customer they name (its Fidelis id,
+  // its id in a source, or, with nothing else to tell who they are, its e-mails); merged: rows the
+  // duplicate model found to be an existing customer, merged into it; unchanged: rows that matched
+  // a customer and brought nothing new; queued: new customers sent to the review queue with a
+  // possible duplicate.
+  int64_t rows_read = 0, accepted = 0, updated = 0, merged = 0, unchanged = 0, rejected = 0, flagged = 0, queued = 0;
   int64_t bytes_done = 0, bytes_total = 0;
   double rows_per_second = 0;
   std::optional<double> eta_seconds;

@@ -1078,7 +1078,8 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
                              .source = "newsletter"},
                             actor_);
   ASSERT_TRUE(unsub) << unsub.error().message;
-  EXPECT_EQ(unsub->merged, 1);
+  EXPECT_EQ(unsub->updated, 1);  // the customer its e-mail names: an update, not a duplicate merged
+  EXPECT_EQ(unsub->merged, 0);
   auto after_unsub = svc.get(id);
   ASSERT_TRUE(after_unsub);
   ASSERT_EQ(after_unsub->consents.size(), 1u);
@@ -1126,7 +1127,8 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
                                   .source = "tableur", .source_priority = 100},
                                  actor_);
   ASSERT_TRUE(old_export) << old_export.error().message;
-  EXPECT_EQ(old_export->unchanged + old_export->merged, 1);
+  EXPECT_EQ(old_export->unchanged + old_export->updated, 1);
+  EXPECT_EQ(old_export->merged, 0);
   EXPECT_EQ(old_export->flagged, 1);
   EXPECT_FALSE(svc.get(id)->consents[0].granted);
   auto flag = t_.db->one("SELECT reason FROM customer_flags WHERE field = 'consent:email:newsletter'");
@@ -1290,6 +1292,14 @@ TEST_P(ImportTest, WithoutDedupTheSourcesOwnIdStillUpdatesItsCustomer) {
   EXPECT_EQ(second->unchanged, 1);  // Jeanne, by her id: no copy stripped of its e-mail and id
   EXPECT_EQ(second->flagged, 0);
   customers::CustomerService svc(*t_.db, clock_);
+  EXPECT_EQ(svc.list({.limit = 100})->items.size(), 2u);
+  // Jeanne's new number by her id: an update, counted as such, not as a merge.
+  const std::string moved = "id;Nom;Pr\xE9nom;E-mail;T\xE9l\xE9phone\r\nC1;Dupont;Jeanne;jeanne@exemple.fr;0699887766\r\n";
+  auto third = importer.run({.path = write_temp(GetParam() + "_n3.csv", moved), .source = "boutique"}, actor_);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->updated, 1);
+  EXPECT_EQ(third->merged, 0);
+  EXPECT_EQ(third->accepted, 0);
   EXPECT_EQ(svc.list({.limit = 100})->items.size(), 2u);
 }
 
@@ -1756,7 +1766,8 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
                         actor_);
   ASSERT_TRUE(r) << r.error().field << ": " << r.error().message;
   EXPECT_EQ(r->accepted, 0);
-  EXPECT_EQ(r->merged, 1);
+  EXPECT_EQ(r->updated, 1);
+  EXPECT_EQ(r->merged, 0);
   // The export's other e-mails are left unread: the import says what that costs.
   ASSERT_EQ(r->warnings.size(), 1u);
   EXPECT_NE(r->warnings[0].find("other_emails"), std::string::npos) << r->warnings[0];
