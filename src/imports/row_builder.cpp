@@ -40,6 +40,12 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
 // '\n' between a street's lines, made separators between e-mails, phones or tags, and spaces
 // elsewhere; a text custom field keeps its lines. Trimmed.
 std::string cell_value(std::string_view raw, Target target) {
+  // Most cells hold no control byte and no lead byte of an invisible character or line separator.
+  if (std::none_of(raw.begin(), raw.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0xC2 || c == 0xCD || c == 0xD8 || c == 0xE1 || c == 0xE2 || c == 0xE3 || c == 0xEF;
+      }))
+    return std::string(text::trim(raw));
   std::string s = text::without_invisible(raw);
   const bool lines_kept = target == Target::kStreet || target == Target::kStreet2 || target == Target::kCustom;
   const bool lists = target == Target::kEmail || target == Target::kPhone || target == Target::kTags;
