@@ -228,6 +228,22 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
   return out;
 }
 
+std::optional<std::string> legal_form(std::string_view word) {
+  std::string plain;  // without dots: "S.A.R.L." is "SARL"
+  for (char c : word)
+    if (c != '.') plain += c;
+  const std::string lower = text::to_lower(plain);
+  static constexpr std::pair<std::string_view, std::string_view> kForms[] = {
+      {"sarl", "SARL"}, {"sas", "SAS"},       {"sasu", "SASU"}, {"eurl", "EURL"}, {"sci", "SCI"},   {"snc", "SNC"},
+      {"scop", "SCOP"}, {"selarl", "SELARL"}, {"sca", "SCA"},   {"scs", "SCS"},   {"sprl", "SPRL"}, {"srl", "SRL"},
+      {"gmbh", "GmbH"}, {"ltd", "Ltd"},       {"llc", "LLC"},   {"inc", "Inc."},  {"plc", "PLC"}};
+  for (const auto& [key, form] : kForms)
+    if (lower == key) return std::string(form);
+  static constexpr std::string_view kShort[] = {"SA", "BV", "NV", "AG"};
+  if (std::find(std::begin(kShort), std::end(kShort), plain) != std::end(kShort)) return plain;
+  return std::nullopt;
+}
+
 std::string normalize_name(std::string_view in) {
   std::string s(text::trim(in));
   std::string collapsed;
@@ -255,6 +271,7 @@ std::string normalize_name(std::string_view in) {
   };
   std::string out;
   size_t i = 0, part_index = 0;
+  bool after_particle = false;
   while (i < collapsed.size()) {
     auto [end, sep] = next_separator(i);
     if (end == std::string::npos) end = collapsed.size();
@@ -262,8 +279,12 @@ std::string normalize_name(std::string_view in) {
     std::string lower = text::to_lower(part), upper = text::to_upper(part);
     bool is_particle = std::find(std::begin(kParticles), std::end(kParticles), lower) != std::end(kParticles);
     bool particle = is_particle && (part_index > 0 || (mixed && part == lower));
+    const bool several = part_index > 0 || end < collapsed.size();
     if (part != lower && part != upper) {
       // mixed case: kept as written
+    } else if (std::optional<std::string> form = several && part == upper && !after_particle ? legal_form(part) : std::nullopt) {
+      // a company's legal form: "SARL Dupont", "Boulangerie Martin SAS", "Müller GmbH" (not "De SA")
+      if (part.find('.') == std::string::npos) part = *form;
     } else if (particle || lower.empty()) {
       part = lower;
     } else if (part_index > 0 && (lower == "ii" || lower == "iii" || lower == "iv")) {
@@ -278,6 +299,7 @@ std::string normalize_name(std::string_view in) {
     if (end < collapsed.size()) out += collapsed.substr(end, sep);
     i = end + sep;
     ++part_index;
+    after_particle = is_particle;
   }
   return out;
 }

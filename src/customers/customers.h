@@ -191,8 +191,13 @@ std::string_view overseas_region(std::string_view national_number);
 // national number of an overseas department is read in its region: see overseas_region).
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
 // "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil", "MARTIN III" ->
-// "Martin III"; mixed case kept.
+// "Martin III"; mixed case kept. A company's legal form written in capitals stays so in a name of
+// several words ("SARL DUPONT" -> "SARL Dupont"; see legal_form).
 std::string normalize_name(std::string_view s);
+// The legal form a word of a name is, as written ("SARL", "S.A.S.", "sas", "GmbH", "Ltd"), or
+// nullopt: French, Belgian, Swiss, German, British and American company forms. The two-letter
+// ones ("SA", "BV", "NV", "AG") count only written in capitals, since "Sa" is also a name.
+std::optional<std::string> legal_form(std::string_view word);
 
 // The search keys stored beside a profile (customers.name_key, name_key2; customer_phones.phone_key)
 // that prefix search and duplicate blocking look up: search_key("last first") and

@@ -445,6 +445,18 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("LA ROCHE-SUR-YON"), "La Roche-sur-Yon");
   EXPECT_EQ(normalize_name("POINTE-À-PITRE"), "Pointe-à-Pitre");
   EXPECT_EQ(normalize_name("saint-martin-en-haut"), "Saint-Martin-en-Haut");
+  // A company's legal form written in capitals stays so; alone, or after a particle, it is a name.
+  EXPECT_EQ(normalize_name("SARL DUPONT"), "SARL Dupont");
+  EXPECT_EQ(normalize_name("Boulangerie Martin SAS"), "Boulangerie Martin SAS");
+  EXPECT_EQ(normalize_name("MÜLLER GMBH"), "Müller GmbH");
+  EXPECT_EQ(normalize_name("S.A.R.L. DURAND"), "S.A.R.L. Durand");
+  EXPECT_EQ(normalize_name("DUPONT SA"), "Dupont SA");
+  EXPECT_EQ(normalize_name("DE SA"), "De Sa");
+  EXPECT_EQ(normalize_name("SAS"), "Sas");
+  EXPECT_EQ(normalize_name("dupont sas"), "Dupont Sas");
+  EXPECT_EQ(legal_form("s.a.s."), "SAS");
+  EXPECT_EQ(legal_form("Sa"), std::nullopt);
+  EXPECT_EQ(legal_form("Dupont"), std::nullopt);
 }
 
 TEST(Normalise, Phones) {

@@ -761,6 +761,29 @@ TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   EXPECT_FALSE(filler->input.address->postcode);
   ASSERT_EQ(filler->flags.size(), 1u);
   EXPECT_EQ(filler->flags[0].field, "postcode");
+  // A company among the customers: its name kept whole as the last name, flagged; not a first name
+  // "Boulangerie Martin" (a legal form, a first word naming a business, "& Fils").
+  for (const auto& [cell, name, marker] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"SARL DUPONT", "SARL Dupont", "SARL"},
+           {"Boulangerie Martin SAS", "Boulangerie Martin SAS", "SAS"},
+           {"Ets Durand", "Ets Durand", "Ets"},
+           {"Dupont & Fils", "Dupont & Fils", "& Fils"},
+           {"Association Les Amis du Vélo", "Association Les Amis du Vélo", "Association"}}) {
+    auto company = row({cell, "contact@exemple.fr", "", "", "", "", ""});
+    ASSERT_TRUE(company) << cell;
+    EXPECT_FALSE(company->input.first_name) << cell;
+    EXPECT_EQ(company->input.last_name, name) << cell;
+    ASSERT_EQ(company->flags.size(), 1u) << cell;
+    EXPECT_EQ(company->flags[0].field, "last_name");
+    EXPECT_NE(company->flags[0].reason.find("company's name (" + marker + ")"), std::string::npos) << company->flags[0].reason;
+  }
+  // Persons stay persons: "Sa" after a particle is a surname; "et" between two first names.
+  auto sa = row({"Maria DE SA", "m@exemple.fr", "", "", "", "", ""});
+  EXPECT_EQ(sa->input.first_name, "Maria");
+  EXPECT_TRUE(sa->flags.empty());
+  auto couple = row({"Jean et Marie Dupont", "jm@exemple.fr", "", "", "", "", ""});
+  EXPECT_EQ(couple->input.first_name, "Jean");
+  EXPECT_TRUE(couple->flags.empty());
   // Placeholders make no name: a row with nothing else is rejected.
   auto placeholder = row({"N/A", "n/a", "0000000000", "", "", "", ""});
   ASSERT_FALSE(placeholder);

@@ -365,6 +365,37 @@ bool is_civility(std::string_view word) {
   return std::find(std::begin(kCivilities), std::end(kCivilities), key) != std::end(kCivilities);
 }
 
+// What shows a full-name cell to be a company's name, not a person's: a legal form ("SARL DUPONT",
+// "Boulangerie Martin SAS", "S.A.R.L. Durand"), a first word that names a business ("Société",
+// "Sté", "Ets", "Établissements", "Entreprise", "Association"), or "& Fils", "et Cie". nullopt
+// for a person's name.
+std::optional<std::string> company_marker(std::string_view cell) {
+  std::vector<std::string> words = split_any(cell, " \t,");
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::optional<std::string> form = customers::legal_form(words[i]);
+    if (!form) continue;
+    // "SA" after a particle is a surname: "Maria DE SA", "João da SA".
+    static constexpr std::string_view kBefore[] = {"de", "da", "do", "dos", "das", "e", "del", "di"};
+    if (form->size() == 2 && (i == 0 || std::find(std::begin(kBefore), std::end(kBefore), text::search_key(words[i - 1])) !=
+                                            std::end(kBefore)))
+      continue;
+    return form;
+  }
+  if (words.size() < 2) return std::nullopt;
+  static constexpr std::string_view kBusinesses[] = {"societe", "ste", "ets", "etablissements", "entreprise",
+                                                     "association"};
+  std::string first = text::search_key(words[0]);
+  while (!first.empty() && first.back() == '.') first.pop_back();
+  if (std::find(std::begin(kBusinesses), std::end(kBusinesses), first) != std::end(kBusinesses)) return words[0];
+  for (size_t i = 1; i + 1 < words.size(); ++i) {
+    std::string next = text::search_key(words[i + 1]);
+    while (!next.empty() && next.back() == '.') next.pop_back();
+    if ((words[i] == "&" || text::search_key(words[i]) == "et") && (next == "fils" || next == "cie" || next == "co"))
+      return words[i] + " " + words[i + 1];
+  }
+  return std::nullopt;
+}
+
 // The first and last name in one cell ("DUPONT Jean", "Jean Dupont", "Dupont, Jean", "Jean de la
 // Fontaine", "M. Jean Dupont", "Marie Dupont épouse Martin"). A civility in front, or in brackets
 // at the end, is the civility. "épouse X" (ép.) gives the name in use, X; what follows "née" or
@@ -832,7 +863,15 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     in.phones->push_back(Phone{.raw = std::move(p.value), .label = std::move(p.label)});
   }
   // A full-name column gives the names no other column gave ("Nom complet" beside "Prénom").
-  if (full_name && (!in.first_name || !in.last_name)) {
+  std::optional<std::string> company = full_name ? company_marker(*full_name) : std::nullopt;
+  if (company && !in.first_name && !in.last_name) {
+    // A company among the customers: its name whole, not a first name "Boulangerie Martin".
+    in.last_name = *full_name;
+    out.flags.push_back({"last_name", *full_name,
+                         fmt::format("looks like a company's name ({}), not a person's: kept whole as the last name, "
+                                     "with no first name",
+                                     *company)});
+  } else if (full_name && !company && (!in.first_name || !in.last_name)) {
     auto [civility, first, last] = split_full_name(*full_name);
     if (civility && !in.civility) in.civility = civility;
     if (!in.first_name && !in.last_name) {
