@@ -389,11 +389,8 @@ int run(int argc, char** argv) {
         std::string quoted = "\"" + c.header + "\"";
         auto chars = std::count_if(quoted.begin(), quoted.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; });
         quoted.append(static_cast<size_t>(std::max<long>(0, 28 - chars)), ' ');
-        std::printf("  column %s -> %s\n", quoted.c_str(),
-                    c.target == imports::Target::kCustom    ? ("custom field " + c.custom_key).c_str()
-                    : c.target == imports::Target::kConsent ? ("consent:" + c.custom_key).c_str()
-                    : c.target == imports::Target::kLabel   ? ("label:" + c.custom_key).c_str()
-                                                            : std::string(imports::target_name(c.target)).c_str());
+        std::printf("  column %s -> %s%s\n", quoted.c_str(), c.target == imports::Target::kCustom ? "custom field " : "",
+                    imports::mapped_field(c).c_str());
       }
       const bool splits_names = std::any_of(p->columns.begin(), p->columns.end(),
                                             [](const imports::Column& col) { return col.target == imports::Target::kFullName; });

@@ -171,10 +171,7 @@ void add_import_routes(Router& r, Services& s) {
              Json cols = Json::array();
              for (const auto& c : p->columns) {
                cols.push_back({{"header", c.header},
-                               {"field", c.target == imports::Target::kCustom    ? "custom_fields." + c.custom_key
-                                         : c.target == imports::Target::kConsent ? "consent:" + c.custom_key
-                                         : c.target == imports::Target::kLabel   ? "label:" + c.custom_key
-                                                                                 : std::string(imports::target_name(c.target))}});
+                               {"field", (c.target == imports::Target::kCustom ? "custom_fields." : "") + imports::mapped_field(c)}});
                if (c.target == imports::Target::kLabel) cols.back()["labels"] = c.custom_key;
              }
              Json rows = Json::array();

@@ -99,8 +99,11 @@ enum class Target {
   kPostcode, kCity, kCountry, kExternalId, kTags, kCustom, kConsent, kDeletedAt,
   kExternalIds,  // ids in other systems, "source:id" items separated by '|' (the export's column)
   kCustomerId,   // the customer's Fidelis id: the row updates that customer (mapping only, never guessed)
-  kLabel         // the label of the e-mails or phones of the column named by custom_key (Google
+  kLabel,        // the label of the e-mails or phones of the column named by custom_key (Google
                  // Contacts' "Phone 1 - Label" for "Phone 1 - Value"; guessed only)
+  kOptOut        // a marketing tool's opt-out ("EMAIL_BLACKLISTED", "Unsubscribed", "UNSUB_TIME"): a yes
+                 // or a date withdraws the consents custom_key names ("email": the channel's newsletter
+                 // and offers; "email:newsletter": that one), whatever the row's consent columns say
 };
 std::string_view target_name(Target t);
 
@@ -108,7 +111,8 @@ struct Column {
   std::string header;
   Target target = Target::kIgnore;
   std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter");
-                           // kLabel: the header of the column it labels
+                           // kOptOut: "channel" or "channel:purpose"; kLabel: the header of the column
+                           // it labels
   // 0 for the plainest name of a field; more for a column that says whose or which it is
   // ("billing_first_name", "Home Street", "Email 2", "Business Phone"). E-mails and phones come in
   // rank order (the main one first); a single-valued field is filled by its lowest-rank column
@@ -123,6 +127,10 @@ struct Column {
   bool mixed_date_order = false;
 };
 
+// What a mapping names the column's field: "email", "consent:email:newsletter", "opt_out:sms",
+// "label:Phone 1 - Value", a custom field's key.
+std::string mapped_field(const Column& c);
+
 // `explicit_mapping`: header -> field name ("first_name", "last_name", "full_name" (first and last
 // name in one cell, split), "email", "phone", "birth_date", "street", "street2", "postcode", "city",
 // "country", "civility", "external_id" (the record's id in the import's source), "external_ids"
@@ -130,7 +138,8 @@ struct Column {
 // customer's Fidelis id: the row updates that customer; for an export edited and imported back
 // into its own base), "tags", "deleted_at", "ignore", "label:HEADER" (the labels of the e-mails or
 // phones of column HEADER, which the mapping must name), "consent:CHANNEL:PURPOSE" (a yes/no column:
-// oui/non, yes/no, 1/0, true/false, x or empty), or a custom field key). Headers written
+// oui/non, yes/no, 1/0, true/false, x or empty), "opt_out:CHANNEL" or "opt_out:CHANNEL:PURPOSE" (a
+// marketing tool's opt-out: a yes or a date withdraws), or a custom field key). Headers written
 // "consent:CHANNEL:PURPOSE" (the export's) are read as such consents without a mapping. A mapping's
 // header is found in the file as written, else whatever its case, accents and their encoding.
 // With a mapping, the headers it does not name are ignored; without one, every header is guessed

@@ -299,6 +299,39 @@ TEST(Mapping, GuessesFrenchAndEnglishHeaders) {
   EXPECT_EQ((*english)[4].target, Target::kExternalId);
 }
 
+TEST(Mapping, OptOutsAndConsentsAsMarketingToolsAndShopsExportThem) {
+  // Brevo: the mobile is "SMS", opt-outs are "EMAIL_BLACKLISTED" and "SMS_BLACKLISTED".
+  std::vector<std::string> brevo = {"CONTACT ID", "EMAIL", "NOM", "PRENOM", "SMS", "EMAIL_BLACKLISTED", "SMS_BLACKLISTED", "OPT_IN"};
+  auto b = map_columns(brevo, {}, {});
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ((*b)[4].target, Target::kPhone);
+  EXPECT_EQ(mapped_field((*b)[5]), "opt_out:email");
+  EXPECT_EQ(mapped_field((*b)[6]), "opt_out:sms");
+  EXPECT_EQ(mapped_field((*b)[7]), "consent:email:newsletter");
+  // Mailchimp's export of unsubscribed members; French headers.
+  std::vector<std::string> others = {"Email Address", "UNSUB_TIME", "Désinscrit", "Opt-out"};
+  auto m = map_columns(others, {}, {});
+  ASSERT_TRUE(m) << m.error().message;
+  for (size_t i = 1; i < others.size(); ++i) EXPECT_EQ(mapped_field((*m)[i]), "opt_out:email") << others[i];
+  // PrestaShop: "Newsletter" and "Optin" (the partners' offers) are two consents, not one twice.
+  std::vector<std::string> presta = {"ID", "Titre", "Prénom", "Nom", "E-mail", "Newsletter", "Optin"};
+  auto p = map_columns(presta, {}, {});
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(mapped_field((*p)[5]), "consent:email:newsletter");
+  EXPECT_EQ(mapped_field((*p)[6]), "consent:email:offers");
+  // Alone, "Optin" is the newsletter's.
+  auto alone = map_columns(std::vector<std::string>{"E-mail", "Optin"}, {}, {});
+  ASSERT_TRUE(alone);
+  EXPECT_EQ(mapped_field((*alone)[1]), "consent:email:newsletter");
+  // A mapping names them opt_out:CHANNEL or opt_out:CHANNEL:PURPOSE; a bad one names its entry.
+  auto mapped = map_columns(others, {{"Email Address", "email"}, {"UNSUB_TIME", "opt_out:email:newsletter"}}, {});
+  ASSERT_TRUE(mapped) << mapped.error().message;
+  EXPECT_EQ(mapped_field((*mapped)[1]), "opt_out:email:newsletter");
+  auto bad = map_columns(others, {{"Email Address", "email"}, {"UNSUB_TIME", "opt_out:fax"}}, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "mapping.UNSUB_TIME");
+}
+
 TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   std::vector<std::string> header = {"col1", "col2", "Nom"};
   auto cols = map_columns(header, {{"col1", "email"}, {"col2", "pointure"}, {"Nom", "ignore"}},
@@ -903,6 +936,48 @@ TEST(RowBuilder, NumbersAsFrenchAndOtherSpreadsheetsWriteThem) {
   }
 }
 
+TEST(RowBuilder, AnOptOutWithdrawsWhateverTheRowsConsentColumnsSay) {
+  std::vector<std::string> header = {"EMAIL", "OPT_IN", "EMAIL_BLACKLISTED", "SMS_BLACKLISTED", "Accepte SMS"};
+  auto cols = map_columns(header, {{"EMAIL", "email"}, {"OPT_IN", "consent:email:newsletter"},
+                                   {"EMAIL_BLACKLISTED", "opt_out:email"}, {"SMS_BLACKLISTED", "opt_out:sms:offers"},
+                                   {"Accepte SMS", "consent:sms:offers"}},
+                          {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"brevo", "FR", 1'767'225'600'000};
+  auto row = [&](std::vector<std::string> fields) { return build_row(CsvRecord{2, 2, std::move(fields)}, *cols, o, {}); };
+  auto said = [](const BuiltRow& r, customers::Channel ch, customers::Purpose pu) -> std::optional<bool> {
+    if (!r.input.consents) return std::nullopt;
+    for (const auto& c : *r.input.consents)
+      if (c.channel == ch && c.purpose == pu) return c.granted;
+    return std::nullopt;
+  };
+  using customers::Channel;
+  using customers::Purpose;
+  // Opted in once, blacklisted since: both e-mail marketing consents withdrawn, service untouched.
+  auto out = row({"a@free.fr", "Yes", "Yes", "", ""});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(said(*out, Channel::kEmail, Purpose::kNewsletter), false);
+  EXPECT_EQ(said(*out, Channel::kEmail, Purpose::kOffers), false);
+  EXPECT_EQ(said(*out, Channel::kEmail, Purpose::kService), std::nullopt);
+  // A date (when the person left) is a yes; the column after the consent wins all the same.
+  auto dated = row({"b@free.fr", "", "", "2024-03-05 10:11:12", "oui"});
+  ASSERT_TRUE(dated) << dated.error().message;
+  EXPECT_EQ(said(*dated, Channel::kSms, Purpose::kOffers), false);
+  EXPECT_EQ(said(*dated, Channel::kSms, Purpose::kNewsletter), std::nullopt);
+  EXPECT_TRUE(dated->flags.empty());
+  // A no says nothing: the consent column is heard.
+  auto in = row({"c@free.fr", "Yes", "No", "0", "oui"});
+  ASSERT_TRUE(in);
+  EXPECT_EQ(said(*in, Channel::kEmail, Purpose::kNewsletter), true);
+  EXPECT_EQ(said(*in, Channel::kEmail, Purpose::kOffers), std::nullopt);
+  EXPECT_EQ(said(*in, Channel::kSms, Purpose::kOffers), true);
+  // Anything else is flagged on its column, the row kept.
+  auto odd = row({"d@free.fr", "", "peut-être", "", ""});
+  ASSERT_TRUE(odd);
+  ASSERT_EQ(odd->flags.size(), 1u);
+  EXPECT_EQ(odd->flags[0].field, "opt_out:email");
+}
+
 TEST(RowBuilder, ADeletedCustomerOfAnExportIsRejected) {
   std::vector<std::string> header = {"id", "first_name", "last_name", "email", "deleted_at"};
   auto cols = map_columns(header, {}, {});
@@ -1273,6 +1348,42 @@ TEST_P(ImportTest, ASourceChangingItsMindIsHeardAndOneRepeatingItselfIsNot) {
   EXPECT_TRUE(granted());
   shop("m5", "non");
   EXPECT_FALSE(granted());
+}
+
+TEST_P(ImportTest, AMarketingToolsOptOutUnsubscribesAKnownCustomer) {
+  Importer importer(*t_.db, clock_);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto shop = importer.run({.path = write_temp(GetParam() + "_o1.csv",
+                                               "id;Nom;Prénom;E-mail;Newsletter\r\nB7;LEROY;Eva;eva@exemple.fr;oui\r\n"),
+                            .source = "boutique"},
+                           actor_);
+  ASSERT_TRUE(shop) << shop.error().message;
+  auto eva = svc.list({.q = "eva@exemple.fr"})->items[0];
+  ASSERT_TRUE(eva.consents[0].granted);
+  // Brevo's export: she opted in there once, and is blacklisted since.
+  clock_.advance(60'000);
+  auto brevo = importer.run({.path = write_temp(GetParam() + "_o2.csv",
+                                                "EMAIL;OPT_IN;EMAIL_BLACKLISTED\r\neva@exemple.fr;Yes;Yes\r\n"),
+                             .source = "brevo"},
+                            actor_);
+  ASSERT_TRUE(brevo) << brevo.error().message;
+  EXPECT_EQ(brevo->updated, 1);
+  auto now = svc.get(eva.id);
+  ASSERT_TRUE(now);
+  for (const auto& c : now->consents)
+    if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) {
+      EXPECT_FALSE(c.granted);
+      EXPECT_EQ(c.source, "brevo");
+    }
+  // The shop's nightly file still says "oui": no import gives it back.
+  clock_.advance(60'000);
+  auto again = importer.run({.path = write_temp(GetParam() + "_o3.csv",
+                                                "id;Nom;Prénom;E-mail;Newsletter\r\nB7;LEROY;Eva;eva@exemple.fr;oui\r\n\r\n"),
+                             .source = "boutique"},
+                            actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  for (const auto& c : svc.get(eva.id)->consents)
+    if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) EXPECT_FALSE(c.granted);
 }
 
 TEST_P(ImportTest, ARowWithoutIdsThatIsACustomerAsItIsChangesNothing) {

@@ -57,6 +57,8 @@ constexpr Guessed kGuesses[] = {
     {"phone", Target::kPhone, 1}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
     {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
     {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1},
+    // Brevo's contact attributes: "SMS" is the mobile number, "WHATSAPP" and "LANDLINE_NUMBER" others.
+    {"sms", Target::kPhone}, {"whatsapp", Target::kPhone, 1}, {"landline number", Target::kPhone, 1},
     {"date de naissance", Target::kBirthDate}, {"naissance", Target::kBirthDate}, {"ne le", Target::kBirthDate},
     {"date naissance", Target::kBirthDate}, {"birth date", Target::kBirthDate}, {"birthdate", Target::kBirthDate},
     {"date of birth", Target::kBirthDate}, {"dob", Target::kBirthDate}, {"birthday", Target::kBirthDate},
@@ -250,7 +252,22 @@ std::optional<Guess> guess(std::string_view header) {
 
 // Street lines after the first are joined, in column order: several columns may fill street2.
 bool single_valued(Target t) {
-  return t != Target::kIgnore && t != Target::kStreet2 && t != Target::kLabel && !multi_valued(t);
+  return t != Target::kIgnore && t != Target::kStreet2 && t != Target::kLabel && t != Target::kOptOut && !multi_valued(t);
+}
+
+// The opt-out columns marketing tools export: Brevo's "EMAIL_BLACKLISTED" and "SMS_BLACKLISTED",
+// Mailchimp's "UNSUB_TIME", "Unsubscribed", "Désinscrit", "Opt-out": the channel they close.
+std::optional<std::string> opt_out_guess(const std::string& key) {
+  static constexpr std::string_view kEmail[] = {
+      "email blacklisted", "blacklisted",  "blacklist",      "email blacklist", "unsubscribed",  "email unsubscribed",
+      "unsub time",        "unsubscribe date", "unsubscribed at", "date unsubscribed", "desinscrit", "desinscrite",
+      "desabonne",         "desabonnee",   "date de desinscription", "desinscription", "opt out",  "optout",
+      "email opt out",     "email optout", "opt out email",  "optout email",    "e mail opt out", "has opted out"};
+  static constexpr std::string_view kSms[] = {"sms blacklisted", "sms blacklist", "sms opt out", "sms optout",
+                                              "opt out sms",     "optout sms",    "stop sms",    "sms unsubscribed"};
+  if (std::find(std::begin(kEmail), std::end(kEmail), key) != std::end(kEmail)) return "email";
+  if (std::find(std::begin(kSms), std::end(kSms), key) != std::end(kSms)) return "sms";
+  return std::nullopt;
 }
 
 bool identifies(Target t) {
@@ -294,10 +311,20 @@ Result<size_t> find_header(std::span<const std::string> header, const std::strin
 
 }  // namespace
 
+std::string mapped_field(const Column& c) {
+  switch (c.target) {
+    case Target::kCustom: return c.custom_key;
+    case Target::kConsent: return "consent:" + c.custom_key;
+    case Target::kOptOut: return "opt_out:" + c.custom_key;
+    case Target::kLabel: return "label:" + c.custom_key;
+    default: return std::string(target_name(c.target));
+  }
+}
+
 std::string_view target_name(Target t) {
   for (const auto& n : kFieldNames)
     if (n.target == t) return n.name;
-  return t == Target::kConsent ? "consent" : t == Target::kLabel ? "label" : "custom";
+  return t == Target::kConsent ? "consent" : t == Target::kLabel ? "label" : t == Target::kOptOut ? "opt_out" : "custom";
 }
 
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
@@ -340,6 +367,17 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(rest.substr(colon + 1), field));
         c.target = Target::kConsent;
         c.custom_key = fmt::format("{}:{}", customers::channel_name(ch), customers::purpose_name(pu));
+      } else if (std::string_view f = wanted; f.starts_with("opt_out:")) {
+        // opt_out:CHANNEL (its newsletter and offers) or opt_out:CHANNEL:PURPOSE.
+        std::string_view rest = f.substr(8);
+        size_t colon = rest.find(':');
+        FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(rest.substr(0, colon), field));
+        c.target = Target::kOptOut;
+        c.custom_key = std::string(customers::channel_name(ch));
+        if (colon != std::string_view::npos) {
+          FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(rest.substr(colon + 1), field));
+          c.custom_key += fmt::format(":{}", customers::purpose_name(pu));
+        }
       } else if (std::any_of(custom_fields.begin(), custom_fields.end(),
                              [&](const customers::CustomFieldDef& d) { return d.key == wanted; })) {
         c.target = Target::kCustom;
@@ -360,6 +398,9 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       // "consent:email:newsletter", as exports head their consent columns.
       c.target = Target::kConsent;
       c.custom_key = *consent;
+    } else if (std::optional<std::string> closed = opt_out_guess(key_of(c.header))) {
+      c.target = Target::kOptOut;
+      c.custom_key = *closed;
     } else if (auto g = guess(c.header)) {
       c.target = g->target;
       c.rank = g->rank;
@@ -414,6 +455,16 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     } else {
       return Error::invalid_argument("mapping." + mapped[i].first,
                                      fmt::format("\"label:{}\" needs that column mapped to email or phone", c.custom_key));
+    }
+  }
+  // A bare "Optin" beside a newsletter column is PrestaShop's other box, the partners' offers.
+  if (explicit_mapping.empty()) {
+    auto newsletter = [&](const Column& c) { return c.target == Target::kConsent && c.custom_key == "email:newsletter"; };
+    for (Column& c : out) {
+      const std::string key = key_of(c.header);
+      if (newsletter(c) && (key == "optin" || key == "opt in") &&
+          std::count_if(out.begin(), out.end(), newsletter) > 1)
+        c.custom_key = "email:offers";
     }
   }
   // Two guessed columns of one single-valued field: the plainer one (lower rank) fills it, the

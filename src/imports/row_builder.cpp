@@ -837,6 +837,35 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
           in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
         break;
       }
+      case Target::kOptOut: {
+        // A yes, a ticked box or the date the person left: the channel's marketing consents (or the
+        // one named) withdrawn, whatever another column of the row says; a no says nothing.
+        std::optional<bool> out_of = text::search_key(value) == "x" ? std::optional(true) : yes_no(value);
+        if (!out_of && parse_date_flexible(value, col.header, options.now, col.date_order)) out_of = true;
+        if (!out_of) {
+          out.flags.push_back({"opt_out:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0, x or a date"});
+          break;
+        }
+        if (!*out_of) break;
+        size_t colon = col.custom_key.find(':');
+        auto channel = customers::parse_channel(col.custom_key.substr(0, colon), col.header);
+        if (!channel) break;  // map_columns checked it
+        std::vector<Purpose> purposes = {Purpose::kNewsletter, Purpose::kOffers};
+        if (colon != std::string::npos) {
+          auto purpose = customers::parse_purpose(col.custom_key.substr(colon + 1), col.header);
+          if (!purpose) break;
+          purposes = {*purpose};
+        }
+        if (!in.consents) in.consents.emplace();
+        for (Purpose purpose : purposes) {
+          auto same = [&](const Consent& k) { return k.channel == *channel && k.purpose == purpose; };
+          if (auto it = std::find_if(in.consents->begin(), in.consents->end(), same); it != in.consents->end())
+            it->granted = false;
+          else
+            in.consents->push_back({*channel, purpose, false, options.source, options.now});
+        }
+        break;
+      }
       case Target::kIgnore:
       case Target::kLabel:  // read before, with the values they label
         break;
