@@ -101,6 +101,8 @@ enum class Target {
   kCustomerId,   // the customer's Fidelis id: the row updates that customer (mapping only, never guessed)
   kLabel,        // the label of the e-mails or phones of the column named by custom_key (Google
                  // Contacts' "Phone 1 - Label" for "Phone 1 - Value"; guessed only)
+  kIsCompany,    // whether the row is a company's (Odoo's "is_company", "Company Type"): a company's
+                 // full name is kept whole as its last name, a person's is split
   kOptOut        // a marketing tool's opt-out ("EMAIL_BLACKLISTED", "Unsubscribed", "UNSUB_TIME"): a yes
                  // or a date withdraws the consents custom_key names ("email": the channel's newsletter
                  // and offers; "email:newsletter": that one), whatever the row's consent columns say
@@ -136,7 +138,7 @@ std::string mapped_field(const Column& c);
 // "country", "civility", "external_id" (the record's id in the import's source), "external_ids"
 // ("source:id|source:id", ids in named sources, as exports write them), "customer_id" (the
 // customer's Fidelis id: the row updates that customer; for an export edited and imported back
-// into its own base), "tags", "deleted_at", "ignore", "label:HEADER" (the labels of the e-mails or
+// into its own base), "tags", "deleted_at", "is_company" (yes/no, company/person), "ignore", "label:HEADER" (the labels of the e-mails or
 // phones of column HEADER, which the mapping must name), "consent:CHANNEL:PURPOSE" (a yes/no column:
 // oui/non, yes/no, 1/0, true/false, x or empty), "opt_out:CHANNEL" or "opt_out:CHANNEL:PURPOSE" (a
 // marketing tool's opt-out: a yes or a date withdraws), or a custom field key). Headers written

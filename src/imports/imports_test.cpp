@@ -936,6 +936,41 @@ TEST(RowBuilder, NumbersAsFrenchAndOtherSpreadsheetsWriteThem) {
   }
 }
 
+TEST(RowBuilder, AnOdooExportSaysWhichContactsAreCompanies) {
+  std::vector<std::string> header = {"id", "name", "email", "phone", "mobile", "street", "zip", "city", "country_id", "is_company"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  EXPECT_EQ((*cols)[8].target, Target::kCountry);
+  EXPECT_EQ((*cols)[9].target, Target::kIsCompany);
+  RowOptions o{"odoo", "FR", 1'767'225'600'000};
+  auto row = [&](std::vector<std::string> fields) { return build_row(CsvRecord{2, 2, std::move(fields)}, *cols, o, {}); };
+  // A company without a legal form in its name is one all the same.
+  auto shop = row({"p7", "Boulangerie Durand", "contact@durand.fr", "02 512 34 56", "", "3 Grand-Place", "1000",
+                   "Bruxelles", "Belgique", "True"});
+  ASSERT_TRUE(shop) << shop.error().message;
+  EXPECT_FALSE(shop->input.first_name);
+  EXPECT_EQ(shop->input.last_name, "Boulangerie Durand");
+  EXPECT_EQ(shop->input.address->country, "BE");
+  ASSERT_EQ(shop->flags.size(), 1u);
+  EXPECT_NE(shop->flags[0].reason.find("(is_company)"), std::string::npos) << shop->flags[0].reason;
+  // A person is split, even with a name that looks like a company's.
+  auto person = row({"p8", "Entreprise Durand", "paul@durand.fr", "", "06 12 34 56 78", "", "", "", "", "False"});
+  ASSERT_TRUE(person) << person.error().message;
+  EXPECT_EQ(person->input.first_name, "Entreprise");
+  EXPECT_EQ(person->input.last_name, "Durand");
+  EXPECT_TRUE(person->flags.empty());
+  auto typed = map_columns(std::vector<std::string>{"Name", "Email", "Company Type"}, {}, {});
+  ASSERT_TRUE(typed);
+  auto company = build_row(CsvRecord{2, 2, {"Garage Martin", "g@martin.fr", "company"}}, *typed, o, {});
+  ASSERT_TRUE(company);
+  EXPECT_EQ(company->input.last_name, "Garage Martin");
+  auto odd = build_row(CsvRecord{2, 2, {"Jean Martin", "j@martin.fr", "peut-être"}}, *typed, o, {});
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->input.first_name, "Jean");
+  ASSERT_EQ(odd->flags.size(), 1u);
+  EXPECT_EQ(odd->flags[0].field, "is_company");
+}
+
 TEST(RowBuilder, AnOptOutWithdrawsWhateverTheRowsConsentColumnsSay) {
   std::vector<std::string> header = {"EMAIL", "OPT_IN", "EMAIL_BLACKLISTED", "SMS_BLACKLISTED", "Accepte SMS"};
   auto cols = map_columns(header, {{"EMAIL", "email"}, {"OPT_IN", "consent:email:newsletter"},

@@ -25,7 +25,8 @@ constexpr Name kFieldNames[] = {{"ignore", Target::kIgnore},         {"civility"
                                 {"postcode", Target::kPostcode},     {"city", Target::kCity},
                                 {"country", Target::kCountry},       {"external_id", Target::kExternalId},
                                 {"tags", Target::kTags},             {"deleted_at", Target::kDeletedAt},
-                                {"external_ids", Target::kExternalIds}, {"customer_id", Target::kCustomerId}};
+                                {"external_ids", Target::kExternalIds}, {"customer_id", Target::kCustomerId},
+                                {"is_company", Target::kIsCompany}};
 
 // Header names as people write them, compared after key_of (lower-case, no accents, punctuation
 // as spaces). `rank` breaks ties between two names of one field: "Country Code" before "Country",
@@ -57,6 +58,9 @@ constexpr Guessed kGuesses[] = {
     {"phone", Target::kPhone, 1}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
     {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
     {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1},
+    // Odoo's contacts: whether each is a company, and its country as a many2one column.
+    {"is company", Target::kIsCompany}, {"is a company", Target::kIsCompany}, {"company type", Target::kIsCompany},
+    {"est une societe", Target::kIsCompany}, {"type de societe", Target::kIsCompany}, {"country id", Target::kCountry},
     // Brevo's contact attributes: "SMS" is the mobile number, "WHATSAPP" and "LANDLINE_NUMBER" others.
     {"sms", Target::kPhone}, {"whatsapp", Target::kPhone, 1}, {"landline number", Target::kPhone, 1},
     {"date de naissance", Target::kBirthDate}, {"naissance", Target::kBirthDate}, {"ne le", Target::kBirthDate},

@@ -597,6 +597,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   BuiltRow out;
   CustomerInput& in = out.input;
   std::optional<std::string> unchecked_postcode, full_name;
+  std::optional<bool> is_company;  // what an "is_company" column says of the row
   std::string birth_date_text;  // as the file writes it, for a flag
   std::vector<ExternalId> other_ids;
   std::string email_column, name_column;
@@ -837,6 +838,15 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
           in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
         break;
       }
+      case Target::kIsCompany: {
+        // Odoo writes True/False, or "company"/"person" for its company type.
+        const std::string key = text::search_key(value);
+        if (key == "company" || key == "societe" || key == "entreprise") is_company = true;
+        else if (key == "person" || key == "individual" || key == "particulier" || key == "personne") is_company = false;
+        else if (std::optional<bool> b = yes_no(value)) is_company = b;
+        else out.flags.push_back({"is_company", value, "expected oui/non, yes/no, true/false, 1/0, company or person"});
+        break;
+      }
       case Target::kOptOut: {
         // A yes, a ticked box or the date the person left: the channel's marketing consents (or the
         // one named) withdrawn, whatever another column of the row says; a no says nothing.
@@ -892,7 +902,10 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
     in.phones->push_back(Phone{.raw = std::move(p.value), .label = std::move(p.label)});
   }
   // A full-name column gives the names no other column gave ("Nom complet" beside "Prénom").
-  std::optional<std::string> company = full_name ? company_marker(*full_name) : std::nullopt;
+  // A company: as a column says, else as its name shows.
+  std::optional<std::string> company = !full_name || is_company == false ? std::nullopt
+                                       : is_company                      ? std::optional<std::string>("is_company")
+                                                                         : company_marker(*full_name);
   if (company && !in.first_name && !in.last_name) {
     // A company among the customers: its name whole, not a first name "Boulangerie Martin".
     in.last_name = *full_name;
