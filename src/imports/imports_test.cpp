@@ -309,7 +309,7 @@ TEST(Mapping, OptOutsAndConsentsAsMarketingToolsAndShopsExportThem) {
   EXPECT_EQ(mapped_field((*b)[6]), "opt_out:sms");
   EXPECT_EQ(mapped_field((*b)[7]), "consent:email:newsletter");
   // Mailchimp's export of unsubscribed members; French headers.
-  std::vector<std::string> others = {"Email Address", "UNSUB_TIME", "Désinscrit", "Opt-out"};
+  std::vector<std::string> others = {"Email Address", "UNSUB_TIME", "Désinscrit", "Opt-out", "Unsubscribed from all email"};
   auto m = map_columns(others, {}, {});
   ASSERT_TRUE(m) << m.error().message;
   for (size_t i = 1; i < others.size(); ++i) EXPECT_EQ(mapped_field((*m)[i]), "opt_out:email") << others[i];
@@ -969,6 +969,36 @@ TEST(RowBuilder, AnOdooExportSaysWhichContactsAreCompanies) {
   EXPECT_EQ(odd->input.first_name, "Jean");
   ASSERT_EQ(odd->flags.size(), 1u);
   EXPECT_EQ(odd->flags[0].field, "is_company");
+}
+
+TEST(RowBuilder, MailchimpsAddressInOneCellGivesItsParts) {
+  std::vector<std::string> header = {"Email Address", "First Name", "Last Name", "Address"};
+  auto cols = map_columns(header, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"mailchimp", "FR", 1'767'225'600'000};
+  auto row = [&](const std::string& address) {
+    return build_row(CsvRecord{2, 2, {"jean@orange.fr", "Jean", "Dupont", address}}, *cols, o, {});
+  };
+  auto fr = row("12 rue de la Paix  Bât. B  Paris  75002  FR");
+  ASSERT_TRUE(fr) << fr.error().message;
+  EXPECT_EQ(fr->input.address->street, "12 rue de la Paix");
+  EXPECT_EQ(fr->input.address->street2, "Bât. B");
+  EXPECT_EQ(fr->input.address->postcode, "75002");
+  EXPECT_EQ(fr->input.address->city, "Paris");
+  EXPECT_EQ(fr->input.address->country, "FR");
+  EXPECT_TRUE(fr->flags.empty());
+  auto us = row("1 Main St  Springfield  IL  62701  US");
+  ASSERT_TRUE(us) << us.error().message;
+  EXPECT_EQ(us->input.address->street, "1 Main St");
+  EXPECT_FALSE(us->input.address->street2);
+  EXPECT_EQ(us->input.address->city, "Springfield");
+  EXPECT_EQ(us->input.address->postcode, "62701");
+  EXPECT_EQ(us->input.address->country, "US");
+  // Two spaces typed by chance split nothing.
+  auto typed = row("12 rue  de la Paix");
+  ASSERT_TRUE(typed);
+  EXPECT_EQ(typed->input.address->street, "12 rue  de la Paix");
+  EXPECT_FALSE(typed->input.address->postcode);
 }
 
 TEST(RowBuilder, AnOptOutWithdrawsWhateverTheRowsConsentColumnsSay) {

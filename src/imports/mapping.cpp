@@ -266,7 +266,8 @@ std::optional<std::string> opt_out_guess(const std::string& key) {
       "email blacklisted", "blacklisted",  "blacklist",      "email blacklist", "unsubscribed",  "email unsubscribed",
       "unsub time",        "unsubscribe date", "unsubscribed at", "date unsubscribed", "desinscrit", "desinscrite",
       "desabonne",         "desabonnee",   "date de desinscription", "desinscription", "opt out",  "optout",
-      "email opt out",     "email optout", "opt out email",  "optout email",    "e mail opt out", "has opted out"};
+      "email opt out",     "email optout", "opt out email",  "optout email",    "e mail opt out", "has opted out",
+      "unsubscribed from all email", "opted out of all email"};  // HubSpot's
   static constexpr std::string_view kSms[] = {"sms blacklisted", "sms blacklist", "sms opt out", "sms optout",
                                               "opt out sms",     "optout sms",    "stop sms",    "sms unsubscribed"};
   if (std::find(std::begin(kEmail), std::end(kEmail), key) != std::end(kEmail)) return "email";

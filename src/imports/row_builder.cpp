@@ -89,6 +89,37 @@ std::optional<std::pair<std::string, std::string>> postcode_and_town(std::string
   return std::pair<std::string, std::string>(line.substr(0, at + digits), town);
 }
 
+// Mailchimp's address in one cell, its parts two spaces apart ("12 rue de la Paix  Bât. B  Paris
+// 75002  FR", or with a state: "1 Main St  Springfield  IL  62701  US"), as address lines: the
+// street lines, "75002 Paris", the country. A cell that is not so (no part of four or five digits
+// after the street and a town) is returned as it is: two spaces typed by chance split nothing.
+std::string spaced_address_lines(const std::string& cell) {
+  if (cell.find('\n') != std::string::npos || cell.find("  ") == std::string::npos) return cell;
+  std::vector<std::string> parts;
+  for (size_t from = 0; from < cell.size();) {
+    size_t gap = cell.find("  ", from);
+    std::string_view part = text::trim(std::string_view(cell).substr(from, gap == std::string::npos ? std::string::npos : gap - from));
+    if (!part.empty()) parts.emplace_back(part);
+    if (gap == std::string::npos) break;
+    from = gap + 2;
+  }
+  auto digits = [](const std::string& p) {
+    return (p.size() == 4 || p.size() == 5) && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  size_t zip = parts.size();
+  for (size_t i = 2; i < parts.size(); ++i)
+    if (digits(parts[i])) zip = i;
+  if (zip == parts.size() || parts.size() - zip > 2) return cell;
+  // The town is the part before the postcode, or before a state (two capitals) there.
+  size_t town = zip - 1;
+  if (town > 1 && parts[town].size() == 2 && parts[town] == text::to_upper(parts[town])) --town;
+  std::string out;
+  for (size_t i = 0; i < town; ++i) out += parts[i] + "\n";
+  out += parts[zip] + " " + parts[town];
+  if (zip + 1 < parts.size()) out += "\n" + parts[zip + 1];
+  return out;
+}
+
 // The lines of a street cell ("12 rue de la Paix\nBâtiment B"), trimmed, empty ones left out.
 std::vector<std::string> street_lines(std::string_view cell) { return split_any(cell, "\n"); }
 
@@ -739,7 +770,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
         // its postcode and town line and its country line to the parts no column gives.
         AddressParts& parts = addresses[col.rank / 2];
         Address& a = parts.address;
-        std::vector<std::string> lines = street_lines(value);
+        std::vector<std::string> lines = street_lines(spaced_address_lines(value));
         if (lines.empty()) break;
         a.street = lines[0];
         std::string more;
