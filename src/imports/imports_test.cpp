@@ -313,6 +313,13 @@ TEST(Mapping, OptOutsAndConsentsAsMarketingToolsAndShopsExportThem) {
   auto m = map_columns(others, {}, {});
   ASSERT_TRUE(m) << m.error().message;
   for (size_t i = 1; i < others.size(); ++i) EXPECT_EQ(mapped_field((*m)[i]), "opt_out:email") << others[i];
+  // HubSpot: the record's id; the mobile before the plain phone, which often holds the landline.
+  std::vector<std::string> hubspot = {"Record ID", "Email", "Phone Number", "Mobile Phone Number", "Téléphone", "Téléphone portable"};
+  auto h = map_columns(hubspot, {}, {});
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ((*h)[0].target, Target::kExternalId);
+  EXPECT_LT((*h)[3].rank, (*h)[2].rank);
+  EXPECT_LT((*h)[5].rank, (*h)[4].rank);
   // PrestaShop: "Newsletter" and "Optin" (the partners' offers) are two consents, not one twice.
   std::vector<std::string> presta = {"ID", "Titre", "Prénom", "Nom", "E-mail", "Newsletter", "Optin"};
   auto p = map_columns(presta, {}, {});

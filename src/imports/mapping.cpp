@@ -57,7 +57,7 @@ constexpr Guessed kGuesses[] = {
     {"telephone", Target::kPhone, 1}, {"tel", Target::kPhone, 1}, {"portable", Target::kPhone}, {"mobile", Target::kPhone},
     {"phone", Target::kPhone, 1}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
     {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
-    {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1},
+    {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1}, {"record id", Target::kExternalId},
     // Odoo's contacts: whether each is a company, and its country as a many2one column.
     {"is company", Target::kIsCompany}, {"is a company", Target::kIsCompany}, {"company type", Target::kIsCompany},
     {"est une societe", Target::kIsCompany}, {"type de societe", Target::kIsCompany}, {"country id", Target::kCountry},
@@ -232,12 +232,13 @@ std::optional<Guess> guess(std::string_view header) {
       const Guessed* g = exact(name);
       if (g == nullptr || to + 1 - from <= best_length) continue;
       int rank = 0, words_rank = 0;  // with and without the numbers
-      bool qualified = true, numbered = false;
+      bool qualified = true, numbered = false, mobile = false;
       for (size_t i = 0; i < words.size() && qualified; ++i) {
         if (i >= from && i <= to) continue;
         std::optional<int> r = qualifier_rank(words[i]);
         qualified = r.has_value();
         if (!r) break;
+        mobile = mobile || words[i] == "mobile" || words[i] == "cell" || words[i] == "portable" || words[i] == "gsm";
         rank = std::max(rank, *r);
         bool number = std::all_of(words[i].begin(), words[i].end(), [](char c) { return c >= '0' && c <= '9'; });
         if (number && *r > 0) numbered = true;
@@ -247,6 +248,9 @@ std::optional<Guess> guess(std::string_view header) {
       // A street line numbered 2 or more ("Rue (domicile) 2", "Adresse 3") is the street's next
       // line, of the same address.
       if (g->target == Target::kStreet && numbered) best = Guess{Target::kStreet2, 2 * words_rank + g->rank};
+      // A mobile comes before the plain phone names, which often hold the landline ("Mobile Phone
+      // Number" before "Phone Number", "Téléphone portable" before "Téléphone").
+      else if (g->target == Target::kPhone && mobile) best = Guess{g->target, 2 * rank};
       else best = Guess{g->target, 2 * rank + g->rank};
       best_length = to + 1 - from;
     }
