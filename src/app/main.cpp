@@ -140,7 +140,13 @@ int serve(const Config& config) {
   http::ServerOptions opts;
   opts.host = config.listen.substr(0, colon);
   if (opts.host.size() > 2 && opts.host.front() == '[') opts.host = opts.host.substr(1, opts.host.size() - 2);
-  opts.port = static_cast<uint16_t>(std::stoi(config.listen.substr(colon + 1)));
+  const std::string port = config.listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoi(port) > 65535) {
+    log::error("listen must be HOST:PORT, the port a number from 0 to 65535", {{"listen", config.listen}});
+    return 2;
+  }
+  opts.port = static_cast<uint16_t>(std::stoi(port));
   opts.io_threads = config.io_threads;
   opts.worker_threads = config.worker_threads;
   opts.max_body_bytes = config.max_body_bytes;

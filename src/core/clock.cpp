@@ -179,6 +179,7 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
   const int current_year = static_cast<int>(today.year);
   bool two_digit_year = false;
   auto year_of = [&](const std::string& t) -> int {
+    if (t.size() != 2 && t.size() != 4) return -1;
     int y = std::stoi(t);
     if (t.size() == 2) {
       two_digit_year = true;
@@ -199,6 +200,8 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     return make_date(d.year - 100, d.month, d.day, field);
   };
   if (tokens.size() != 3) return bad();
+  // No part of a date has more than four digits (and none overflows an int when read).
+  if (std::any_of(tokens.begin(), tokens.end(), [&](const std::string& t) { return is_num(t) && t.size() > 4; })) return bad();
   if (is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {
     if (tokens[0].size() == 4) {  // Y M D
       auto r = make_date(std::stoi(tokens[0]), std::stoi(tokens[1]), std::stoi(tokens[2]), field);

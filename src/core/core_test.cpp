@@ -107,6 +107,10 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_TRUE(d("hier").starts_with("error"));
   EXPECT_TRUE(d("").starts_with("error"));
   EXPECT_EQ(parse_date_flexible("x", "birth_date", now).error().field, "birth_date");
+  // Numbers too long for a date are no date, however many digits (nothing overflows).
+  for (const char* huge : {"01/01/99999999999999999999", "99999999999999999999/01/01", "1984/99999999999/01",
+                           "01/01/19840", "9 juillet 99999999999999", "July 99999999999, 1984", "12345/1/1"})
+    EXPECT_TRUE(d(huge).starts_with("error")) << huge;
   // A two-digit year is in the century that leaves the whole date at or before today.
   Millis december = 1'796'601'600'000;  // 2026-12-07
   auto on = [&](std::string_view s) { return parse_date_flexible(s, "birth_date", december)->to_string(); };

@@ -5,12 +5,14 @@
 
 #include <filesystem>
 #include <map>
+#include <random>
 #include <fstream>
 #include <tuple>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "imports/imports.h"
 #include "storage/migrate.h"
 #include "storage/test_db.h"
@@ -1048,6 +1050,41 @@ TEST(RowBuilder, AnOptOutWithdrawsWhateverTheRowsConsentColumnsSay) {
   ASSERT_TRUE(odd);
   ASSERT_EQ(odd->flags.size(), 1u);
   EXPECT_EQ(odd->flags[0].field, "opt_out:email");
+}
+
+TEST(RowBuilder, AnyCellsGiveARowOrAReasonNeverACrash) {
+  // Cells made of the pieces real files hold, shuffled: every row gives a customer (its flags
+  // naming real fields) or a rejection naming a field.
+  std::vector<std::string> header = {"Nom complet", "Prénom", "E-mail", "Téléphone", "Adresse", "Complément", "Code postal",
+                                     "Ville", "Pays", "Date de naissance", "Tags", "panier", "Newsletter", "EMAIL_BLACKLISTED",
+                                     "is_company", "Phone 1 - Label", "Phone 1 - Value"};
+  std::vector<customers::CustomFieldDef> defs = {{"panier", "Panier", customers::CustomFieldType::kNumber, {}}};
+  auto cols = map_columns(header, {}, defs);
+  ASSERT_TRUE(cols) << cols.error().message;
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  const std::vector<std::string> pieces = {"Jean", "DUPONT", " ", "  ", "\n", "\r\n", "\t", ",", ";", ":::", "'", "-", "@",
+                                           "a@b.fr", "06 12 34 56 78", "75002", "1000", "F-", "Paris", "FR", "Belgique",
+                                           "\u00A0", "\u202F", "\u200B", "\uFEFF", "\u202A", "\u202E", "\u00AD", "é",
+                                           "1 234,50", "€", ".", "SARL", "& Fils", "(M.)", "née", "épouse", "x", "oui",
+                                           "31/12/1999", "2024-01-01 10:00", "*", "Mobile", "\x01", "\xC2\x85", "\xE2\x80\xA8",
+                                           "0", "99999999999999999999", "   12 rue X  Paris  75002  FR", "\x7F"};
+  std::mt19937 rng(20261207);
+  for (int n = 0; n < 3000; ++n) {
+    std::vector<std::string> fields;
+    for (size_t c = 0; c < header.size(); ++c) {
+      std::string cell;
+      for (int k = static_cast<int>(rng() % 5); k > 0; --k) cell += pieces[rng() % pieces.size()];
+      fields.push_back(std::move(cell));
+    }
+    auto row = build_row(CsvRecord{2, 2, fields}, *cols, o, defs);
+    if (!row) {
+      EXPECT_FALSE(row.error().field.empty()) << row.error().message;
+      continue;
+    }
+    for (const Flag& f : row->flags) EXPECT_FALSE(f.field.empty()) << f.reason;
+    if (row->input.last_name) EXPECT_TRUE(text::is_valid_utf8(*row->input.last_name));
+    if (row->input.address && row->input.address->street) EXPECT_FALSE(text::has_control_character(*row->input.address->street));
+  }
 }
 
 TEST(RowBuilder, ADeletedCustomerOfAnExportIsRejected) {

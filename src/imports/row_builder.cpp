@@ -611,10 +611,25 @@ std::string flag_field(const std::string& field) {
   return field;
 }
 
+Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
+                                     const std::vector<CustomFieldDef>& custom_fields);
+
 }  // namespace
 
 Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
                            const std::vector<CustomFieldDef>& custom_fields) {
+  // A cell no rule foresaw costs its row, rejected with the reason, never the import.
+  try {
+    return build_row_unguarded(record, columns, options, custom_fields);
+  } catch (const std::exception& e) {
+    return Error::invalid_argument("line", fmt::format("could not be read ({})", e.what()));
+  }
+}
+
+namespace {
+
+Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Column> columns, const RowOptions& options,
+                                     const std::vector<CustomFieldDef>& custom_fields) {
   if (record.malformed)
     return Error::invalid_argument(
         record.malformed_column < columns.size() ? columns[record.malformed_column].header : std::string("line"),
@@ -1045,5 +1060,7 @@ Result<BuiltRow> build_row(const CsvRecord& record, std::span<const Column> colu
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace fidelis::imports
