@@ -302,6 +302,24 @@ struct CsvSource::Impl {
     return converted_line;
   }
 
+  // Where the line starting at `pos` of `buf` ends: the index of its line break, or of its last
+  // byte when `whole` (`buf` runs to the end of the file, whose last line needs no break); npos when
+  // `buf` holds no whole line yet. In LF files a CR alone ends a line too (mixed line ends: a header
+  // ending in LF above rows ending in CR), never CRLF's.
+  size_t line_end(std::string_view buf, size_t pos, bool whole) const {
+    size_t nl = buf.find(eol, pos);
+    const bool last = nl == std::string_view::npos && whole && pos < buf.size();
+    const size_t limit = nl != std::string_view::npos ? nl : last ? buf.size() : std::string_view::npos;
+    if (limit != std::string_view::npos && eol == '\n' && limit > pos) {
+      if (const void* cr = std::memchr(buf.data() + pos, '\r', limit - pos); cr != nullptr) {
+        size_t at = static_cast<size_t>(static_cast<const char*>(cr) - buf.data());
+        if (at + 1 < limit) return at;
+      }
+    }
+    if (nl != std::string_view::npos) return nl;
+    return last ? buf.size() - 1 : std::string_view::npos;
+  }
+
   void feed_line(std::string_view l) {
     ++line;
     bool blank = l == "\n" || l == "\r\n" || l == "\r";
@@ -336,9 +354,9 @@ struct CsvSource::Impl {
   void set_aside_first_line(std::string why) {
     std::string all = std::move(text);
     text.clear();
-    size_t first_end = all.find(eol);
+    size_t first_end = line_end(all, 0, true);
     std::string rest = first_end == std::string::npos ? std::string() : all.substr(first_end + 1);
-    std::string first = all.substr(0, first_end);
+    std::string first = first_end == std::string::npos ? all : all.substr(0, first_end + 1);
     while (!first.empty() && (first.back() == '\r' || first.back() == '\n')) first.pop_back();
     CsvRecord r;
     r.number = ++records;
@@ -355,8 +373,7 @@ struct CsvSource::Impl {
     line = record_start;
     record_start = line + 1;
     for (size_t at = 0; at < rest.size();) {
-      size_t nl = rest.find(eol, at);
-      size_t end = nl == std::string::npos ? rest.size() : nl + 1;
+      size_t end = line_end(rest, at, true) + 1;
       feed_line(std::string_view(rest).substr(at, end - at));
       at = end;
     }
@@ -445,28 +462,13 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
 Result<std::optional<CsvRecord>> CsvSource::next() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
-    size_t nl = m.buffer.find(m.eol, m.pos);
-    if (nl != std::string::npos && m.eol == '\n' && nl > m.pos) {
-      // A CR before it, other than CRLF's, ends a line too (files with mixed line ends).
-      const void* cr = std::memchr(m.buffer.data() + m.pos, '\r', nl - m.pos);
-      if (cr != nullptr) {
-        size_t at = static_cast<size_t>(static_cast<const char*>(cr) - m.buffer.data());
-        if (at + 1 < nl) nl = at;
-      }
-    }
-    if (nl != std::string::npos) {
-      m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos, nl + 1 - m.pos)));
-      m.pos = nl + 1;
+    if (size_t end = m.line_end(m.buffer, m.pos, m.eof); end != std::string::npos) {
+      m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos, end + 1 - m.pos)));
+      m.pos = end + 1;
       continue;
     }
     if (!m.eof) {
       FIDELIS_RETURN_IF_ERROR(m.fill());
-      continue;
-    }
-    if (m.pos < m.buffer.size()) {  // last line without a line break
-      m.feed_line(m.as_utf8(std::string_view(m.buffer).substr(m.pos)));
-      m.buffer.clear();
-      m.pos = 0;
       continue;
     }
     if (csv_fini(&m.parser, Impl::on_field, Impl::on_record, &m) != 0) {
