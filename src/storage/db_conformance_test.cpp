@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <stdexcept>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -41,6 +43,28 @@ TEST_P(DbConformance, RoundTripsEveryValueType) {
   EXPECT_EQ(row.i64(2), -9'000'000'000'000);
   EXPECT_DOUBLE_EQ(row.f64(3), 2.5);
   EXPECT_TRUE(row.is_null(4));
+}
+
+TEST_P(DbConformance, AThrowingTransactionRollsBackAndTheNextOneWorks) {
+  // Something unforeseen throws inside a transaction (a 500): its writes are undone, and the
+  // connection (SQLite's one writer, a PostgreSQL pool's) serves the next transactions.
+  for (int round = 0; round < 40; ++round) {
+    EXPECT_THROW((void)db().transact([&](Tx& tx) -> Status {
+      Value p[] = {std::string("thrown") + std::to_string(round)};
+      FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO kv (k) VALUES ($1)", p));
+      throw std::runtime_error("unforeseen");
+    }),
+                 std::runtime_error);
+    EXPECT_THROW((void)db().read([&](Tx&) -> Status { throw std::runtime_error("unforeseen read"); }), std::runtime_error);
+  }
+  Value p[] = {std::string("after")};
+  ASSERT_TRUE(db().transact([&](Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(tx.exec("INSERT INTO kv (k) VALUES ($1)", p));
+    return ok();
+  }));
+  auto n = db().one("SELECT COUNT(*) FROM kv");
+  ASSERT_TRUE(n && *n);
+  EXPECT_EQ((*n)->i64(0), 1);
 }
 
 TEST_P(DbConformance, BindsPlaceholdersByNumberNotByOrderOfAppearance) {

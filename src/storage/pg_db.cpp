@@ -198,7 +198,7 @@ class PgDb final : public Db {
     Status s = run_script(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (s) {
       PgTx tx(*c);
-      s = fn(tx);
+      s = guarded(c, fn, tx);
       Status end = run_script(*c, s ? "COMMIT" : "ROLLBACK");
       if (s && !end) s = end;
     }
@@ -213,7 +213,7 @@ class PgDb final : public Db {
     Status s = run_script(*c, "BEGIN");
     if (s) {
       PgTx tx(*c);
-      s = fn(tx);
+      s = guarded(c, fn, tx);
       if (s) s = run_script(*c, "COMMIT");
       if (!s) (void)run_script(*c, "ROLLBACK");
     }
@@ -325,6 +325,18 @@ class PgDb final : public Db {
       }
     }
     return c;
+  }
+
+  // fn(tx), its connection rolled back and given back to the pool should it throw: a pool that
+  // lost count of its connections would run out of them.
+  Status guarded(std::unique_ptr<PgConn>& c, const std::function<Status(Tx&)>& fn, Tx& tx) {
+    try {
+      return fn(tx);
+    } catch (...) {
+      (void)run_script(*c, "ROLLBACK");
+      release(std::move(c));
+      throw;
+    }
   }
 
   void release(std::unique_ptr<PgConn> c) {

@@ -271,7 +271,13 @@ class SqliteDb final : public Db {
     Status s = reader->insert_row("BEGIN", {});
     if (s) {
       SqliteTx tx(*reader);
-      s = fn(tx);
+      try {
+        s = fn(tx);
+      } catch (...) {
+        (void)reader->insert_row("ROLLBACK", {});
+        release_reader(std::move(reader));
+        throw;
+      }
       Status end = reader->insert_row(s ? "COMMIT" : "ROLLBACK", {});
       if (s && !end) s = end;
     }
@@ -293,7 +299,14 @@ class SqliteDb final : public Db {
   Status transact_locked(const std::function<Status(Tx&)>& fn) {
     FIDELIS_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
     SqliteTx tx(*writer_);
-    Status s = fn(tx);
+    Status s = ok();
+    try {
+      s = fn(tx);
+    } catch (...) {
+      // Whatever threw, the writer leaves the transaction: otherwise every later write would fail.
+      (void)writer_->exec_script("ROLLBACK");
+      throw;
+    }
     if (!s) {
       (void)writer_->exec_script("ROLLBACK");
       return s;
