@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <map>
+#include <stdexcept>
+#include <chrono>
+#include <thread>
 #include <random>
 #include <fstream>
 #include <tuple>
@@ -1530,6 +1533,40 @@ TEST_P(ImportTest, AMarketingToolsOptOutUnsubscribesAKnownCustomer) {
   ASSERT_TRUE(again) << again.error().message;
   for (const auto& c : svc.get(eva.id)->consents)
     if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) EXPECT_FALSE(c.granted);
+}
+
+TEST_P(ImportTest, AnUnexpectedErrorFailsItsImportNotTheServer) {
+  ImportRunner runner(*t_.db, clock_);
+  Importer importer(*t_.db, clock_);
+  const std::string csv = "Nom;Prénom;E-mail\r\nDupont;Jean;jean@exemple.fr\r\n";
+  ImportOptions o{.path = write_temp(GetParam() + "_throws.csv", csv), .source = "boutique"};
+  o.progress = [](const ImportStatus&) { throw std::runtime_error("unforeseen"); };
+  auto id = runner.start(o, actor_);
+  ASSERT_TRUE(id) << id.error().message;
+  std::optional<ImportStatus> st;
+  for (int i = 0; i < 500; ++i) {
+    auto s = importer.status(*id);
+    if (s && s->status != "running" && s->status != "queued") {
+      st = *s;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status, "failed");
+  ASSERT_TRUE(st->error);
+  EXPECT_NE(st->error->find("unforeseen"), std::string::npos) << *st->error;
+  // The runner goes on: the next import runs.
+  auto next = runner.start({.path = write_temp(GetParam() + "_after.csv", csv + "Martin;Anne;anne@exemple.fr\r\n"),
+                            .source = "boutique"},
+                           actor_);
+  ASSERT_TRUE(next) << next.error().message;
+  std::string status;
+  for (int i = 0; i < 500 && status != "done"; ++i) {
+    if (auto s = importer.status(*next)) status = s->status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, "done");
 }
 
 TEST_P(ImportTest, ARowWithoutIdsThatIsACustomerAsItIsChangesNothing) {

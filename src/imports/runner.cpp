@@ -1,6 +1,8 @@
 // Imports in the background, one at a time. The imports table is the queue: an import the server
 // was running when it stopped is resumed by resume_unfinished() at the next start.
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -10,6 +12,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "imports/imports.h"
+#include "storage/migrate.h"
 
 namespace fidelis::imports {
 
@@ -36,6 +39,22 @@ struct ImportRunner::Impl {
     worker = std::thread([this] { loop(); });
   }
 
+  // Marks the import of `o` this process was running as failed with `why`, and gives back the
+  // indexes a bulk load set aside.
+  void fail_running(const ImportOptions& o, const std::string& why) {
+    storage::Value p[] = {o.path, o.source, why, clock.now()};
+    Status st = db.transact([&](storage::Tx& tx) -> Status {
+      FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE imports SET status = 'failed', error = $3, updated_at = $4, finished_at = $4 "
+                                      "WHERE path = $1 AND source = $2 AND status = 'running'",
+                                      p));
+      return ok();
+    });
+    if (!st) log::warn("cannot mark the import failed", {{"file", o.path}, {"error", st.error().message}});
+    if (Status r = storage::restore_bulk_indexes(db); !r)
+      log::warn("cannot rebuild the indexes set aside", {{"error", r.error().message}});
+    (void)db.set_bulk_loading(false);
+  }
+
   void loop() {
     while (true) {
       std::unique_ptr<Job> job;
@@ -49,7 +68,16 @@ struct ImportRunner::Impl {
       job->options.should_stop = [this] { return stopping.load(); };
       job->options.mx = mx;
       Importer importer(db, clock, merge_options);
-      auto r = importer.run(job->options, job->actor);
+      Result<ImportStatus> r = Error::internal("not run");
+      try {
+        r = importer.run(job->options, job->actor);
+      } catch (const std::exception& e) {
+        // Nothing foreseen throws; should anything, the import fails and says why, and the server
+        // goes on (an exception leaving this thread would end the process, and the next start would
+        // resume the same import into the same end).
+        r = Error::internal(fmt::format("the import stopped on an unexpected error: {}", e.what()));
+        fail_running(job->options, r.error().message);
+      }
       {
         std::lock_guard lock(mu);
         active.erase(key_of(job->options));

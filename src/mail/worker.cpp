@@ -26,8 +26,13 @@ void MailWorker::stop() {
 
 void MailWorker::run() {
   while (!stopping_) {
-    auto report = service_.send_pending(&stopping_);
-    if (!report) log::warn("mail sending failed", {{"error", report.error().message}});
+    try {
+      auto report = service_.send_pending(&stopping_);
+      if (!report) log::warn("mail sending failed", {{"error", report.error().message}});
+    } catch (const std::exception& e) {
+      // The next round tries again; an exception leaving this thread would end the server.
+      log::error("mail sending stopped on an unexpected error", {{"error", e.what()}});
+    }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(poll_ms_), [this] { return stopping_.load(); });
   }

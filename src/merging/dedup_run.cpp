@@ -104,7 +104,20 @@ Result<int64_t> MergeService::start_dedup(DedupRunOptions options, const audit::
   FIDELIS_ASSIGN_OR_RETURN(DedupRun d, begin_run(options.dry_run, actor));
   run_active_ = true;
   run_thread_ = std::thread([this, d, options = std::move(options), actor] {
-    auto r = execute_run(d, options, actor);
+    Result<DedupRun> r = Error::internal("not run");
+    try {
+      r = execute_run(d, options, actor);
+    } catch (const std::exception& e) {
+      // The run fails and says why; an exception leaving this thread would end the server.
+      r = Error::internal(fmt::format("the run stopped on an unexpected error: {}", e.what()));
+      Value p[] = {d.id, r.error().message, clock_.now()};
+      (void)db_.transact([&](storage::Tx& tx) -> Status {
+        FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE dedup_runs SET status = 'failed', error = $2, updated_at = $3, "
+                                        "finished_at = $3 WHERE id = $1 AND status = 'running'",
+                                        p));
+        return ok();
+      });
+    }
     if (!r) log::warn("deduplication run failed", {{"id", std::to_string(d.id)}, {"error", r.error().message}});
     std::lock_guard done(run_mu_);
     run_active_ = false;
