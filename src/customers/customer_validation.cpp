@@ -250,6 +250,7 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       switch (def->type) {
         case CustomFieldType::kText:
           if (!std::holds_alternative<std::string>(v)) return Error::invalid_argument(field, "expected text");
+          if (!text::is_valid_utf8(std::get<std::string>(v))) return Error::invalid_argument(field, "is not valid UTF-8");
           if (text::utf8_length(std::get<std::string>(v)) > 1000)
             return Error::invalid_argument(field, "is longer than 1000 characters");
           break;

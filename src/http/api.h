@@ -148,6 +148,12 @@ Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> a
 // InvalidArgument ("unknown query parameter") naming the first query parameter not in `allowed`.
 Status reject_unknown_query(const Context& ctx, std::initializer_list<std::string_view> allowed);
 std::string iso(Millis ms);
+// A request body that must be a JSON object: parsed, or InvalidArgument naming `body` when it is
+// not JSON, not an object, or nests arrays and objects deeper than kMaxJsonDepth (writing such a
+// document back out, as events' properties are, recurses once a level).
+constexpr size_t kMaxJsonDepth = 32;
+Result<Json> parse_json_object(std::string_view text);
+
 // Entity tags carry a record's version: "v3" (quoted). parse_etag also takes the weak form W/"v3".
 std::string etag(int64_t version);
 std::optional<int64_t> parse_etag(std::string_view tag);

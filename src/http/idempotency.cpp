@@ -48,13 +48,22 @@ Response idempotent(Context& ctx, storage::Db& db, const Clock& clock, const std
     replay.set("Idempotent-Replayed", "true");
     return replay;
   }
-  Response res = work();
-  if (res.status >= 500) {  // a server fault: let the client retry for real
-    storage::Value del[] = {key, actor};
+  storage::Value del[] = {key, actor};
+  auto forget = [&] {
     (void)db.transact([&](storage::Tx& tx) -> Status {
       FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM idempotency_keys WHERE key = $1 AND actor = $2", del));
       return ok();
     });
+  };
+  Response res;
+  try {
+    res = work();
+  } catch (...) {
+    forget();  // a server fault: the key is free again, for a real retry
+    throw;
+  }
+  if (res.status >= 500) {  // a server fault: let the client retry for real
+    forget();
     return res;
   }
   std::string kept;

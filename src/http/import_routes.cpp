@@ -149,7 +149,11 @@ void add_import_routes(Router& r, Services& s) {
            o.path = *path;
            o.source = **source;
            if (*file_name) o.file_name = **file_name;
-           if (*priority) o.source_priority = static_cast<int>(**priority);
+           if (*priority) {
+             if (**priority < 0 || **priority > 100)
+               return problem(Error::invalid_argument("priority", "must be between 0 and 100"));
+             o.source_priority = static_cast<int>(**priority);
+           }
            if (*country) o.default_country = **country;
            o.dedup = dedup->value_or(true);
            if (*bulk) {

@@ -45,6 +45,30 @@ Status reject_unknown_query(const Context& ctx, std::initializer_list<std::strin
   return ok();
 }
 
+Result<Json> parse_json_object(std::string_view text) {
+  // How deep arrays and objects nest, outside strings, counted before parsing.
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        return Error::invalid_argument("body", fmt::format("nests arrays and objects deeper than {} levels", kMaxJsonDepth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return Error::invalid_argument("body", "is not valid JSON");
+  if (!body.is_object()) return Error::invalid_argument("body", "expected a JSON object");
+  return body;
+}
+
 std::string etag(int64_t version) { return fmt::format("\"v{}\"", version); }
 
 std::optional<int64_t> parse_etag(std::string_view tag) {

@@ -143,10 +143,7 @@ Result<Json> Context::json_body() const {
   std::string ct = text::to_lower_ascii(req.header("Content-Type"));  // media types ignore case
   if (ct.substr(0, 16) != "application/json" && ct.find("+json") == std::string::npos)
     return Error::invalid_argument("Content-Type", "expected application/json");
-  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return Error::invalid_argument("body", "is not valid JSON");
-  if (!body.is_object()) return Error::invalid_argument("body", "expected a JSON object");
-  return body;
+  return parse_json_object(req.body);
 }
 
 namespace {

@@ -179,8 +179,9 @@ void add_tracking_routes(Router& r, Services& s) {
          }, true});
   r.add({"POST", "/t/collect", "collectTrackingEvents", std::nullopt, false, true, [&s](Context& ctx) {
            // The snippet sends text/plain (navigator.sendBeacon), so any content type is read as JSON.
-           Json body = Json::parse(ctx.req.body, nullptr, false);
-           if (body.is_discarded() || !body.is_object()) return problem(Error::invalid_argument("body", "expected a JSON object"));
+           auto parsed = parse_json_object(ctx.req.body);
+           if (!parsed) return problem(parsed.error());
+           Json body = std::move(*parsed);
            if (auto st = reject_unknown(body, {"visitor_id", "consent", "events"}); !st) return problem(st.error());
            auto consent = get_bool(body, "consent", "consent");
            if (!consent) return problem(consent.error());

@@ -908,6 +908,13 @@ TEST(RowBuilder, InvisibleCharactersAndLineBreaksInCellsLoseNothing) {
   EXPECT_EQ((*lines->input.phones)[1].e164, "+33145678910");
   EXPECT_EQ(lines->input.tags, (std::vector<std::string>{"newsletter", "vip"}));
   EXPECT_EQ(std::get<std::string>(*lines->input.custom_fields->at("note")), "Livrer\nle matin");
+  // A text custom field's line that is no UTF-8 (a byte Windows-1252 leaves undefined, kept as it
+  // was): flagged, not stored.
+  auto bytes = row({"Martin", "Anne", "a@free.fr", "", "", "", "", "", "", "", "caf\x81"});
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  EXPECT_FALSE(bytes->input.custom_fields && bytes->input.custom_fields->contains("note"));
+  ASSERT_EQ(bytes->flags.size(), 1u);
+  EXPECT_EQ(bytes->flags[0].field, "note");
   EXPECT_TRUE(lines->flags.empty()) << lines->flags[0].field << ": " << lines->flags[0].reason;
   // A whole address block in the street cell: its town line and its country line fill the parts
   // no column gives; a postcode column, when there is one, wins.

@@ -602,12 +602,14 @@ std::string remove_words(std::string_view full, std::string_view part) {
 }
 
 std::string flag_field(const std::string& field) {
-  // "emails[1].email" -> "email", "address.postcode" -> "postcode": the profile field a person knows.
+  // "emails[1].email" -> "email", "address.postcode" -> "postcode", "custom_fields.note" -> "note":
+  // the profile field a person knows.
   if (field.starts_with("emails[")) return field.ends_with(".label") ? "email.label" : "email";
   if (field.starts_with("phones[")) return field.ends_with(".label") ? "phone.label" : "phone";
   if (field.starts_with("tags[")) return "tags";
   if (field.starts_with("external_ids[")) return "external_id";
   if (field.starts_with("address.")) return field.substr(8);
+  if (field.starts_with("custom_fields.")) return field.substr(14);  // as a number cell's flag names it
   return field;
 }
 

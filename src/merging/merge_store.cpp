@@ -378,8 +378,11 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   m.choices = std::move(s.choices);
   for (const auto& [table, keys] : moved.items()) m.moved.emplace_back(table, static_cast<int64_t>(keys.size()));
   m.at = now;
-  Value ins[] = {winner, loser, req.score ? Value(*req.score) : storage::null(), req.reason, req.origin, before.dump(),
-                 after.dump(), choices_json(m.choices).dump(), moved.dump(), now, m.actor};
+  // Bytes that are not UTF-8, should a base hold any from before they were refused, are written as
+  // U+FFFD rather than failing the merge.
+  auto dump = [](const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  Value ins[] = {winner, loser, req.score ? Value(*req.score) : storage::null(), req.reason, req.origin, dump(before),
+                 dump(after), dump(choices_json(m.choices)), dump(moved), now, m.actor};
   FIDELIS_ASSIGN_OR_RETURN(
       m.id, tx.insert_id("INSERT INTO customer_merges (winner_id, loser_id, score, reason, origin, winner_before, "
                          "winner_after, survivorship, moved, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "

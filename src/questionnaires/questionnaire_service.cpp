@@ -4,6 +4,8 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -270,15 +272,17 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     CustomValue cv = s;
     if (def != defs.end() && def->type == CustomFieldType::kInteger) {
       char* end = nullptr;
+      errno = 0;
       long long n = std::strtoll(s.c_str(), &end, 10);
-      if (*end != '\0') return Error::invalid_argument(field, "expected a whole number");
+      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected a whole number");
+      if (errno == ERANGE) return Error::invalid_argument(field, "is too large a number");
       cv = static_cast<int64_t>(n);
     } else if (def != defs.end() && def->type == CustomFieldType::kNumber) {
       std::string d = s;
       std::replace(d.begin(), d.end(), ',', '.');
       char* end = nullptr;
       double x = std::strtod(d.c_str(), &end);
-      if (*end != '\0') return Error::invalid_argument(field, "expected a number");
+      if (d.empty() || *end != '\0' || !std::isfinite(x)) return Error::invalid_argument(field, "expected a number");
       cv = x;
     }
     (*in.custom_fields)[t.substr(14)] = cv;

@@ -214,6 +214,13 @@ TEST_P(QuestionnaireTest, PairsThatCouldNeverBeAnsweredAreRefusedWhenDefined) {
   EXPECT_EQ(std::get<std::string>(c->custom_fields.at("depuis")), "2019-02-14");
   EXPECT_EQ(std::get<std::string>(c->custom_fields.at("taille")), "M");
   EXPECT_TRUE(std::get<bool>(c->custom_fields.at("papier")));
+  // A number too large for its field is refused, naming the question, not stored as the largest one.
+  auto token = svc_->issue_link(text_integer->id, customer_, 86'400'000, actor_);
+  ASSERT_TRUE(token);
+  auto huge = svc_->answer(*token, {{"q", std::string("99999999999999999999")}});
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("too large"), std::string::npos) << huge.error().message;
+  EXPECT_EQ(std::get<int64_t>(customers_->get(customer_)->custom_fields.at("nb_chiens")), 3);
 }
 
 TEST_P(QuestionnaireTest, EmptyOrDuplicateChoicesAreRefused) {

@@ -72,7 +72,13 @@ Status check_event(Event& e, size_t i, Millis now) {
   }
   if (e.type != EventType::kCartAdd && e.type != EventType::kCartRemove && e.quantity)
     return Error::invalid_argument(f("quantity"), "only cart_add and cart_remove carry a quantity");
-  if (e.utm.source.empty() && e.utm.medium.empty() && e.utm.campaign.empty() && !e.url.empty()) e.utm = utm_from_url(e.url);
+  if (e.utm.source.empty() && e.utm.medium.empty() && e.utm.campaign.empty() && !e.url.empty()) {
+    // Read from the page's address, percent-decoded: held to the same rules as sent ones.
+    e.utm = utm_from_url(e.url);
+    FIDELIS_RETURN_IF_ERROR(check_text(e.utm.source, kMaxTextBytes, f("url")));
+    FIDELIS_RETURN_IF_ERROR(check_text(e.utm.medium, kMaxTextBytes, f("url")));
+    FIDELIS_RETURN_IF_ERROR(check_text(e.utm.campaign, kMaxTextBytes, f("url")));
+  }
   return ok();
 }
 

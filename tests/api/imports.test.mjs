@@ -293,6 +293,12 @@ for (const driver of drivers()) {
         });
         assert.equal(badPriority.status, 400, show(badPriority));
         assert.equal(badPriority.body.field, 'priority');
+        // Not taken modulo 2^32 (4294967346 would read as 50).
+        const hugePriority = await api(server, 'POST', '/api/v1/imports', {
+          role: 'admin', body: { upload_id: id, source: 'x', priority: 4294967346, dry_run },
+        });
+        assert.equal(hugePriority.status, 400, show(hugePriority));
+        assert.equal(hugePriority.body.field, 'priority');
         const badSource = await api(server, 'POST', '/api/v1/imports', {
           role: 'admin', body: { upload_id: id, source: 'Bad Name!', dry_run },
         });

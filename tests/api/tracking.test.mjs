@@ -123,6 +123,22 @@ for (const driver of drivers()) {
       const bad = await collect({ visitor_id: 'c1', events: [{ type: 'page_view', url: 'ftp://x' }] });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.field, 'events[0].url');
+      // UTM values read from the address are held to the rules of sent ones: no bytes that are not UTF-8.
+      const utm = await collect({ visitor_id: 'c1', events: [{ type: 'page_view', url: 'https://shop.fr/?utm_source=%FF' }] });
+      assert.equal(utm.status, 400, show(utm));
+      assert.equal(utm.body.field, 'events[0].url');
+      // Properties nested 400 000 levels deep: refused, and the server (which writes them back out
+      // level by level) is still up.
+      const deep = '[' .repeat(400000) + ']'.repeat(400000);
+      const nested = await api(server, 'POST', '/t/collect', {
+        raw: `{"visitor_id":"c1","events":[{"type":"track","name":"x","properties":{"a":${deep}}}]}`,
+        headers: { 'Content-Type': 'text/plain' },
+      });
+      assert.equal(nested.status, 400, show(nested));
+      assert.equal(nested.body.field, 'body');
+      assert.match(nested.body.detail, /deeper than 32 levels/);
+      const alive = await collect({ visitor_id: 'c1', events: [{ type: 'page_view', url: 'https://shop.fr/' }] });
+      assert.equal(alive.status, 204, show(alive));
       const id = await newCustomer(server, { last_name: 'Dnt' });
       const ident = await api(server, 'POST', '/api/v1/tracking/identify', { role: 'admin', body: { visitor_id: 'c2', customer_id: id } });
       assert.equal(ident.body.events_attributed, 0, 'nothing was stored for the DNT visitor');
