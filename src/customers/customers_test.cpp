@@ -450,7 +450,8 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("Boulangerie Martin SAS"), "Boulangerie Martin SAS");
   EXPECT_EQ(normalize_name("MÜLLER GMBH"), "Müller GmbH");
   EXPECT_EQ(normalize_name("S.A.R.L. DURAND"), "S.A.R.L. Durand");
-  EXPECT_EQ(normalize_name("DUPONT SA"), "Dupont SA");
+  EXPECT_EQ(normalize_name("MARTIN FRERES SA"), "Martin Freres SA");
+  EXPECT_EQ(normalize_name("NUNO SA"), "Nuno Sa");
   EXPECT_EQ(normalize_name("DE SA"), "De Sa");
   EXPECT_EQ(normalize_name("SAS"), "Sas");
   EXPECT_EQ(normalize_name("dupont sas"), "Dupont Sas");

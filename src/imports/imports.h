@@ -103,9 +103,10 @@ enum class Target {
                  // Contacts' "Phone 1 - Label" for "Phone 1 - Value"; guessed only)
   kIsCompany,    // whether the row is a company's (Odoo's "is_company", "Company Type"): a company's
                  // full name is kept whole as its last name, a person's is split
-  kOptOut        // a marketing tool's opt-out ("EMAIL_BLACKLISTED", "Unsubscribed", "UNSUB_TIME"): a yes
+  kOptOut,       // a marketing tool's opt-out ("EMAIL_BLACKLISTED", "Unsubscribed", "UNSUB_TIME"): a yes
                  // or a date withdraws the consents custom_key names ("email": the channel's newsletter
                  // and offers; "email:newsletter": that one), whatever the row's consent columns say
+  kLast = kOptOut  // the last target: arrays indexed by target are this long, plus one
 };
 std::string_view target_name(Target t);
 
@@ -127,6 +128,9 @@ struct Column {
   // read day first and flagged).
   DateOrder date_order = DateOrder::kDayFirst;
   bool mixed_date_order = false;
+  // Guessed only: a column unread until settle_columns finds its values to be phone numbers, then a
+  // phone (Brevo's "SMS" holds the mobile; a shop's "SMS" column may hold oui/non).
+  bool phone_if_numbers = false;
 };
 
 // What a mapping names the column's field: "email", "consent:email:newsletter", "opt_out:sms",

@@ -59,10 +59,11 @@ constexpr Guessed kGuesses[] = {
     {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
     {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1}, {"record id", Target::kExternalId},
     // Odoo's contacts: whether each is a company, and its country as a many2one column.
-    {"is company", Target::kIsCompany}, {"is a company", Target::kIsCompany}, {"company type", Target::kIsCompany},
-    {"est une societe", Target::kIsCompany}, {"type de societe", Target::kIsCompany}, {"country id", Target::kCountry},
-    // Brevo's contact attributes: "SMS" is the mobile number, "WHATSAPP" and "LANDLINE_NUMBER" others.
-    {"sms", Target::kPhone}, {"whatsapp", Target::kPhone, 1}, {"landline number", Target::kPhone, 1},
+    {"is company", Target::kIsCompany}, {"is a company", Target::kIsCompany}, {"company type", Target::kIsCompany, 1},
+    {"est une societe", Target::kIsCompany}, {"country id", Target::kCountry},
+    // Brevo's contact attributes: "WHATSAPP" and "LANDLINE_NUMBER" (its "SMS", the mobile, is
+    // read when its values are numbers: settle_columns).
+    {"whatsapp", Target::kPhone, 1}, {"landline number", Target::kPhone, 1},
     {"date de naissance", Target::kBirthDate}, {"naissance", Target::kBirthDate}, {"ne le", Target::kBirthDate},
     {"date naissance", Target::kBirthDate}, {"birth date", Target::kBirthDate}, {"birthdate", Target::kBirthDate},
     {"date of birth", Target::kBirthDate}, {"dob", Target::kBirthDate}, {"birthday", Target::kBirthDate},
@@ -422,6 +423,8 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     } else if (std::string key = key_of(c.header); key == "accepts sms marketing" || key == "optin sms" || key == "opt in sms") {
       c.target = Target::kConsent;
       c.custom_key = "sms:offers";
+    } else if (key_of(c.header) == "sms") {
+      c.phone_if_numbers = true;  // settle_columns decides
     } else {
       // A header that is a custom field's key maps to it.
       auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
@@ -557,6 +560,10 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
   for (size_t i = 0; i < columns.size(); ++i) {
     columns[i].date_order = month_first[i] > 0 && day_first[i] == 0 ? DateOrder::kMonthFirst : DateOrder::kDayFirst;
     columns[i].mixed_date_order = month_first[i] > 0 && day_first[i] > 0;
+    if (columns[i].phone_if_numbers && filled[i] > 0 && phones[i] * 2 > filled[i]) {
+      columns[i].target = Target::kPhone;
+      continue;
+    }
     // Most of its cells: the column is very likely contacts nobody asked to read.
     if (filled[i] >= 3 && emails[i] * 2 > filled[i])
       warnings.push_back(fmt::format("column \"{}\" is not read, but its values look like e-mail addresses: map it to "

@@ -50,8 +50,13 @@ std::string cell_value(std::string_view raw, Target target) {
   const bool lines_kept = target == Target::kStreet || target == Target::kStreet2 || target == Target::kCustom;
   const bool lists = target == Target::kEmail || target == Target::kPhone || target == Target::kTags;
   if (target == Target::kCustom) {
-    std::erase(s, '\r');  // CRLF and CR alone as LF; a lone CR line end is rare enough to join lines
-    return std::string(text::trim(s));
+    // Its lines kept, each ending in LF: CRLF and CR alone (old Mac) as LF.
+    std::string lf;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') continue;
+      lf += s[i] == '\r' ? '\n' : s[i];
+    }
+    return std::string(text::trim(lf));
   }
   std::string out;
   out.reserve(s.size());
@@ -86,6 +91,15 @@ std::optional<std::pair<std::string, std::string>> postcode_and_town(std::string
   std::string_view town = text::trim(line.substr(at + digits));
   if (town.empty() || std::all_of(town.begin(), town.end(), [](char c) { return (c >= '0' && c <= '9') || c == ' '; }))
     return std::nullopt;
+  // "1450 chemin des Oliviers": a house number (rural addresses count metres) and its street.
+  static constexpr std::string_view kStreetWords[] = {
+      "rue",  "chemin", "ch",   "avenue", "av", "bd",  "boulevard", "route", "rte",   "impasse", "imp",   "allee",
+      "place", "pl",    "quai", "lieu",   "lotissement", "lot", "residence", "res", "voie", "cours", "square",
+      "sentier", "passage", "hameau", "zone", "za", "zi", "zac", "bp", "cs", "faubourg", "fbg", "promenade", "esplanade",
+      "street", "st", "road", "rd", "lane", "drive", "way", "strasse", "straat", "calle", "via"};
+  std::string first = text::search_key(town.substr(0, town.find(' ')));
+  while (!first.empty() && first.back() == '.') first.pop_back();
+  if (std::find(std::begin(kStreetWords), std::end(kStreetWords), first) != std::end(kStreetWords)) return std::nullopt;
   return std::pair<std::string, std::string>(line.substr(0, at + digits), town);
 }
 
@@ -118,6 +132,14 @@ std::string spaced_address_lines(const std::string& cell) {
   out += parts[zip] + " " + parts[town];
   if (zip + 1 < parts.size()) out += "\n" + parts[zip + 1];
   return out;
+}
+
+// The digits of `v`, in order ("F-69006" -> "69006").
+std::string digits_of(std::string_view v) {
+  std::string d;
+  for (char c : v)
+    if (c >= '0' && c <= '9') d += c;
+  return d;
 }
 
 // The lines of a street cell ("12 rue de la Paix\nBâtiment B"), trimmed, empty ones left out.
@@ -405,10 +427,12 @@ std::optional<std::string> company_marker(std::string_view cell) {
   for (size_t i = 0; i < words.size(); ++i) {
     std::optional<std::string> form = customers::legal_form(words[i]);
     if (!form) continue;
-    // "SA" after a particle is a surname: "Maria DE SA", "João da SA".
+    // A two-letter form ends a name of three words or more, written without dots: "Martin Frères
+    // SA". "NUNO SA" (Sá without its accent), "Maria DE SA", "DUPONT A.G." (initials) are persons.
     static constexpr std::string_view kBefore[] = {"de", "da", "do", "dos", "das", "e", "del", "di"};
-    if (form->size() == 2 && (i == 0 || std::find(std::begin(kBefore), std::end(kBefore), text::search_key(words[i - 1])) !=
-                                            std::end(kBefore)))
+    if (form->size() == 2 &&
+        (i + 1 != words.size() || i < 2 || words[i].find('.') != std::string::npos ||
+         std::find(std::begin(kBefore), std::end(kBefore), text::search_key(words[i - 1])) != std::end(kBefore)))
       continue;
     return form;
   }
@@ -651,7 +675,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
   std::string email_column, name_column;
   // A single-valued field is filled by its lowest-rank column not empty in the row (Column::rank).
   constexpr int kUnfilled = 1 << 30;
-  std::array<int, static_cast<size_t>(Target::kLabel) + 1> filled;
+  std::array<int, static_cast<size_t>(Target::kLast) + 1> filled;
   filled.fill(kUnfilled);
   auto takes = [&](Target t, int rank) {
     int& at = filled[static_cast<size_t>(t)];
@@ -665,9 +689,12 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     Address address;
     bool country_given = false;
     int country_rank = 0;
+    // The street cell, of the lowest-rank street column.
+    std::optional<std::string> street_cell;
+    int street_rank = 0;
     // What a street cell holding a whole address block gave past its street lines ("75001 Paris",
-    // "France"), for the parts no column gives.
-    std::optional<std::string> block_postcode, block_city, block_country;
+    // "France"), for the parts no column gives, and its town line as written.
+    std::optional<std::string> block_postcode, block_city, block_country, block_town_line;
   };
   std::map<int, AddressParts> addresses;
   struct NameParts {
@@ -780,31 +807,13 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         break;
       }
       case Target::kStreet: {
-        // An address block's first line is the street, the next ones come before the street's
-        // next lines of other columns: "12 rue de la Paix\nBâtiment B" with "Apt 3" gives
-        // "Bâtiment B, Apt 3".
-        // A whole address block (a shop's address box, a mail program's formatted address) gives
-        // its postcode and town line and its country line to the parts no column gives.
+        // The plainest street column of the address (Outlook's "Home Street" before its "Home
+        // Address" block), read once all columns are (see street_block).
         AddressParts& parts = addresses[col.rank / 2];
-        Address& a = parts.address;
-        std::vector<std::string> lines = street_lines(spaced_address_lines(value));
-        if (lines.empty()) break;
-        a.street = lines[0];
-        std::string more;
-        for (size_t k = 1; k < lines.size(); ++k) {
-          if (auto town = postcode_and_town(lines[k]); town && !parts.block_postcode) {
-            parts.block_postcode = town->first;
-            parts.block_city = town->second;
-            continue;
-          }
-          if (k + 1 == lines.size() && !parts.block_country)
-            if (auto cc = customers::country_from_name(lines[k])) {
-              parts.block_country = *cc;
-              continue;
-            }
-          more += (more.empty() ? "" : ", ") + lines[k];
+        if (!parts.street_cell || col.rank < parts.street_rank) {
+          parts.street_cell = value;
+          parts.street_rank = col.rank;
         }
-        if (!more.empty()) a.street2 = a.street2 ? more + ", " + *a.street2 : more;
         break;
       }
       case Target::kStreet2: {
@@ -887,6 +896,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         break;
       }
       case Target::kIsCompany: {
+        if (!takes(col.target, col.rank)) break;  // "is_company" before "company_type"
         // Odoo writes True/False, or "company"/"person" for its company type.
         const std::string key = text::search_key(value);
         if (key == "company" || key == "societe" || key == "entreprise") is_company = true;
@@ -982,6 +992,33 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       else in.first_name = missing(*in.last_name, last, first);
     }
   }
+  // Each street cell: its first line is the street, the next ones come before the street's next
+  // lines of other columns ("12 rue de la Paix\nBâtiment B" with "Apt 3" gives "Bâtiment B, Apt
+  // 3"). A whole address block (a shop's address box, a mail program's formatted address) ends with
+  // its postcode and town line and maybe a country line, for the parts no column gives.
+  for (auto& [group, parts] : addresses) {
+    if (!parts.street_cell) continue;
+    std::vector<std::string> lines = street_lines(spaced_address_lines(*parts.street_cell));
+    if (lines.empty()) continue;
+    Address& a = parts.address;
+    a.street = lines[0];
+    size_t end = lines.size();
+    if (end > 1)
+      if (auto cc = customers::country_from_name(lines[end - 1])) {
+        parts.block_country = *cc;
+        --end;
+      }
+    if (end > 1)
+      if (auto town = postcode_and_town(lines[end - 1])) {
+        parts.block_postcode = town->first;
+        parts.block_city = town->second;
+        parts.block_town_line = lines[end - 1];
+        --end;
+      }
+    std::string more;
+    for (size_t k = 1; k < end; ++k) more += (more.empty() ? "" : ", ") + lines[k];
+    if (!more.empty()) a.street2 = a.street2 ? more + ", " + *a.street2 : more;
+  }
   if (!addresses.empty()) {
     // The lowest rank that holds an address (a street, a postcode or a town: a country alone, as
     // shops pre-fill it, is none), else the lowest that holds a country: never parts of two.
@@ -995,6 +1032,10 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     if (const AddressParts& parts = chosen->second; !address.postcode && !address.city && parts.block_postcode) {
       address.postcode = parts.block_postcode;
       address.city = parts.block_city;
+    } else if (parts.block_town_line &&
+               (!address.postcode || digits_of(*address.postcode).find(digits_of(*parts.block_postcode)) == std::string::npos)) {
+      // Columns give the town: the block's line, if it says something else, stays in the address.
+      address.street2 = address.street2 ? *address.street2 + ", " + *parts.block_town_line : *parts.block_town_line;
     }
     if (const AddressParts& parts = chosen->second; !country_given && parts.block_country) {
       address.country = parts.block_country;
