@@ -284,8 +284,8 @@ std::string normalize_name(std::string_view in) {
       // mixed case: kept as written
     } else if (std::optional<std::string> form = several && part == upper && !after_particle ? legal_form(part) : std::nullopt;
                form && (form->size() > 2 || (part_index >= 2 && end == collapsed.size()))) {
-      // (a two-letter one only ends a name of three parts or more: "Nuno SA" is Sá without its accent)
-      // a company's legal form: "SARL Dupont", "Boulangerie Martin SAS", "Müller GmbH" (not "De SA")
+      // a company's legal form: "SARL Dupont", "Boulangerie Martin SAS", "Müller GmbH" (not "De SA");
+      // a two-letter one only ends a name of three parts or more ("Nuno SA" is Sá without its accent)
       if (part.find('.') == std::string::npos) part = *form;
     } else if (particle || lower.empty()) {
       part = lower;

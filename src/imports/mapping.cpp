@@ -285,17 +285,25 @@ bool identifies(Target t) {
          t == Target::kPhone;
 }
 
+// "CHANNEL:PURPOSE" (or "CHANNEL" alone when `channel_alone`) written as consents are named:
+// "email:newsletter", "sms". InvalidArgument naming `field` when the channel or purpose is unknown.
+Result<std::string> consent_key(std::string_view spec, const std::string& field, bool channel_alone) {
+  size_t colon = spec.find(':');
+  if (colon == std::string_view::npos && !channel_alone)
+    return Error::invalid_argument(field, "expected consent:CHANNEL:PURPOSE, e.g. consent:email:newsletter");
+  FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(spec.substr(0, colon), field));
+  std::string key(customers::channel_name(ch));
+  if (colon == std::string_view::npos) return key;
+  FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(spec.substr(colon + 1), field));
+  return key + ":" + std::string(customers::purpose_name(pu));
+}
+
 // "consent:CHANNEL:PURPOSE" (any case): "channel:purpose" when both are known.
 std::optional<std::string> consent_header(std::string_view header) {
   std::string h = text::to_lower_ascii(text::trim(header));
   if (!h.starts_with("consent:")) return std::nullopt;
-  std::string_view rest = std::string_view(h).substr(8);
-  size_t colon = rest.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  auto ch = customers::parse_channel(rest.substr(0, colon), "header");
-  auto pu = customers::parse_purpose(rest.substr(colon + 1), "header");
-  if (!ch || !pu) return std::nullopt;
-  return fmt::format("{}:{}", customers::channel_name(*ch), customers::purpose_name(*pu));
+  auto key = consent_key(std::string_view(h).substr(8), "header", false);
+  return key ? std::optional<std::string>(*key) : std::nullopt;
 }
 
 std::string target_label(const Column& c) { return c.target == Target::kCustom ? c.custom_key : std::string(target_name(c.target)); }
@@ -369,25 +377,12 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         c.custom_key = std::string(text::trim(header[labelled]));
       } else if (std::string_view f = wanted; f.starts_with("consent:")) {
         // consent:CHANNEL:PURPOSE, as questionnaires name consents.
-        std::string_view rest = f.substr(8);
-        size_t colon = rest.find(':');
-        if (colon == std::string_view::npos)
-          return Error::invalid_argument(field, "expected consent:CHANNEL:PURPOSE, e.g. consent:email:newsletter");
-        FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(rest.substr(0, colon), field));
-        FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(rest.substr(colon + 1), field));
+        FIDELIS_ASSIGN_OR_RETURN(c.custom_key, consent_key(f.substr(8), field, false));
         c.target = Target::kConsent;
-        c.custom_key = fmt::format("{}:{}", customers::channel_name(ch), customers::purpose_name(pu));
       } else if (std::string_view f = wanted; f.starts_with("opt_out:")) {
         // opt_out:CHANNEL (its newsletter and offers) or opt_out:CHANNEL:PURPOSE.
-        std::string_view rest = f.substr(8);
-        size_t colon = rest.find(':');
-        FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(rest.substr(0, colon), field));
+        FIDELIS_ASSIGN_OR_RETURN(c.custom_key, consent_key(f.substr(8), field, true));
         c.target = Target::kOptOut;
-        c.custom_key = std::string(customers::channel_name(ch));
-        if (colon != std::string_view::npos) {
-          FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(rest.substr(colon + 1), field));
-          c.custom_key += fmt::format(":{}", customers::purpose_name(pu));
-        }
       } else if (std::any_of(custom_fields.begin(), custom_fields.end(),
                              [&](const customers::CustomFieldDef& d) { return d.key == wanted; })) {
         c.target = Target::kCustom;

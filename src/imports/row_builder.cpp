@@ -34,6 +34,13 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   return out;
 }
 
+// A word's search key without the dots that end abbreviations: "Jr." and "JR" are "jr", "Ste." is "ste".
+std::string word_key(std::string_view word) {
+  std::string key = text::search_key(word);
+  while (!key.empty() && key.back() == '.') key.pop_back();
+  return key;
+}
+
 // A cell made ready to read, as spreadsheets really hold them: the invisible characters copies
 // leave (zero-width spaces, the directional marks a messaging app puts around a number, a BOM where
 // files were joined) taken out; line breaks (Excel's Alt+Enter, an address block) and tabs kept as
@@ -97,8 +104,7 @@ std::optional<std::pair<std::string, std::string>> postcode_and_town(std::string
       "place", "pl",    "quai", "lieu",   "lotissement", "lot", "residence", "res", "voie", "cours", "square",
       "sentier", "passage", "hameau", "zone", "za", "zi", "zac", "bp", "cs", "faubourg", "fbg", "promenade", "esplanade",
       "street", "st", "road", "rd", "lane", "drive", "way", "strasse", "straat", "calle", "via"};
-  std::string first = text::search_key(town.substr(0, town.find(' ')));
-  while (!first.empty() && first.back() == '.') first.pop_back();
+  const std::string first = word_key(town.substr(0, town.find(' ')));
   if (std::find(std::begin(kStreetWords), std::end(kStreetWords), first) != std::end(kStreetWords)) return std::nullopt;
   return std::pair<std::string, std::string>(line.substr(0, at + digits), town);
 }
@@ -187,6 +193,11 @@ std::optional<bool> yes_no(std::string_view cell) {
   if (k == "1" || k == "oui" || k == "yes" || k == "true" || k == "vrai" || k == "o" || k == "y") return true;
   if (k == "0" || k == "non" || k == "no" || k == "false" || k == "faux" || k == "n") return false;
   return std::nullopt;
+}
+
+// A yes/no cell, or "x" for a ticked box (as checkbox columns are exported): true for a yes.
+std::optional<bool> ticked(std::string_view cell) {
+  return text::search_key(cell) == "x" ? std::optional(true) : yes_no(cell);
 }
 
 // A date of a column that writes both orders, which could be read either way: read day first, and
@@ -393,8 +404,7 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
 // off `words` and returned, to go with the surname.
 std::optional<std::string> take_generation(std::vector<std::string>& words) {
   if (words.size() < 2) return std::nullopt;
-  std::string key = text::search_key(words.back());
-  while (!key.empty() && key.back() == '.') key.pop_back();
+  const std::string key = word_key(words.back());
   static constexpr std::string_view kGenerations[] = {"jr", "sr", "junior", "senior", "ii", "iii", "iv"};
   if (std::find(std::begin(kGenerations), std::end(kGenerations), key) == std::end(kGenerations)) return std::nullopt;
   std::string generation = std::move(words.back());
@@ -410,8 +420,7 @@ struct SplitName {
 
 // A civility written before a name ("M.", "Mme", "Dr", "Madame"), as validation reads them.
 bool is_civility(std::string_view word) {
-  std::string key = text::search_key(word);
-  while (!key.empty() && key.back() == '.') key.pop_back();
+  const std::string key = word_key(word);
   static constexpr std::string_view kCivilities[] = {"m",    "mr",   "mme",     "mlle", "melle", "monsieur",
                                                      "madame", "mademoiselle", "dr", "docteur", "pr", "professeur",
                                                      "me",   "maitre", "mrs",   "ms",   "miss"};
@@ -439,12 +448,10 @@ std::optional<std::string> company_marker(std::string_view cell) {
   if (words.size() < 2) return std::nullopt;
   static constexpr std::string_view kBusinesses[] = {"societe", "ste", "ets", "etablissements", "entreprise",
                                                      "association"};
-  std::string first = text::search_key(words[0]);
-  while (!first.empty() && first.back() == '.') first.pop_back();
+  const std::string first = word_key(words[0]);
   if (std::find(std::begin(kBusinesses), std::end(kBusinesses), first) != std::end(kBusinesses)) return words[0];
   for (size_t i = 1; i + 1 < words.size(); ++i) {
-    std::string next = text::search_key(words[i + 1]);
-    while (!next.empty() && next.back() == '.') next.pop_back();
+    const std::string next = word_key(words[i + 1]);
     if ((words[i] == "&" || text::search_key(words[i]) == "et") && (next == "fils" || next == "cie" || next == "co"))
       return words[i] + " " + words[i + 1];
   }
@@ -487,8 +494,7 @@ SplitName split_full_name(std::string_view cell) {
   // "épouse Martin" is the name in use; "née Dupont", "dit Molière" are set aside.
   std::optional<std::string> married;
   for (size_t i = 0; i + 1 < all.size(); ++i) {
-    std::string key = text::search_key(all[i]);
-    while (!key.empty() && key.back() == '.') key.pop_back();
+    const std::string key = word_key(all[i]);
     if (key == "epouse" || key == "ep" || key == "veuve" || key == "vve") {
       std::string rest;
       for (size_t j = i + 1; j < all.size(); ++j) {
@@ -808,7 +814,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       }
       case Target::kStreet: {
         // The plainest street column of the address (Outlook's "Home Street" before its "Home
-        // Address" block), read once all columns are (see street_block).
+        // Address" block), read once all columns are (below, with the address blocks).
         AddressParts& parts = addresses[col.rank / 2];
         if (!parts.street_cell || col.rank < parts.street_rank) {
           parts.street_cell = value;
@@ -880,7 +886,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       }
       case Target::kConsent: {
         // A yes/no column ("x" for yes, as ticked boxes are exported): the source's consent.
-        std::optional<bool> granted = text::search_key(value) == "x" ? std::optional(true) : yes_no(value);
+        std::optional<bool> granted = ticked(value);
         if (!granted) {
           out.flags.push_back({"consent:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0 or x"});
           break;
@@ -908,7 +914,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       case Target::kOptOut: {
         // A yes, a ticked box or the date the person left: the channel's marketing consents (or the
         // one named) withdrawn, whatever another column of the row says; a no says nothing.
-        std::optional<bool> out_of = text::search_key(value) == "x" ? std::optional(true) : yes_no(value);
+        std::optional<bool> out_of = ticked(value);
         if (!out_of && parse_date_flexible(value, col.header, options.now, col.date_order)) out_of = true;
         if (!out_of) {
           out.flags.push_back({"opt_out:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0, x or a date"});
@@ -1027,9 +1033,10 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       return x.street || x.street2 || x.postcode || x.city;
     });
     if (chosen == addresses.end()) chosen = addresses.begin();
-    Address address = chosen->second.address;
-    bool country_given = chosen->second.country_given;
-    if (const AddressParts& parts = chosen->second; !address.postcode && !address.city && parts.block_postcode) {
+    const AddressParts& parts = chosen->second;
+    Address address = parts.address;
+    bool country_given = parts.country_given;
+    if (!address.postcode && !address.city && parts.block_postcode) {
       address.postcode = parts.block_postcode;
       address.city = parts.block_city;
     } else if (parts.block_town_line &&
@@ -1037,7 +1044,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       // Columns give the town: the block's line, if it says something else, stays in the address.
       address.street2 = address.street2 ? *address.street2 + ", " + *parts.block_town_line : *parts.block_town_line;
     }
-    if (const AddressParts& parts = chosen->second; !country_given && parts.block_country) {
+    if (!country_given && parts.block_country) {
       address.country = parts.block_country;
       country_given = true;
     }
