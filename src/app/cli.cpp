@@ -434,8 +434,9 @@ int run(int argc, char** argv) {
         for (const auto& x : c.external_ids.value_or(std::vector<customers::ExternalId>{}))
           std::printf("    id in %s: %s\n", x.source.c_str(), x.id.c_str());
         for (const auto& k : c.consents.value_or(std::vector<customers::Consent>{}))
-          std::printf("    consent %s:%s %s\n", std::string(customers::channel_name(k.channel)).c_str(),
-                      std::string(customers::purpose_name(k.purpose)).c_str(), k.granted ? "given" : "withdrawn");
+          std::printf("    consent %s:%s %s%s\n", std::string(customers::channel_name(k.channel)).c_str(),
+                      std::string(customers::purpose_name(k.purpose)).c_str(), k.granted ? "given" : "withdrawn",
+                      k.source_at ? (" on " + format_iso8601(*k.source_at).substr(0, 10)).c_str() : "");
         if (c.custom_fields)
           for (const auto& [key, value] : *c.custom_fields)
             if (value) std::printf("    custom field %s: %s\n", key.c_str(), customers::custom_value_text(*value).c_str());

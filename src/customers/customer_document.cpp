@@ -55,6 +55,7 @@ std::string render_document(const Customer& c) {
         .key("granted").boolean(k.granted)
         .key("source").string(k.source)
         .key("changed_at").string(format_iso8601(k.changed_at))
+        .key("source_at").string_or_null(k.source_at ? std::optional<std::string>(format_iso8601(*k.source_at)) : std::nullopt)
         .end_object();
   w.end_array();
   w.key("tags").begin_array();

@@ -376,12 +376,14 @@ Result<std::vector<ConsentEvent>> CustomerService::consent_history(int64_t id, b
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
-      db_.query("SELECT channel, purpose, granted, source, at FROM consent_events WHERE customer_id = $1 ORDER BY at DESC, id DESC",
+      db_.query("SELECT channel, purpose, granted, source, at, source_at FROM consent_events WHERE customer_id = $1 "
+                "ORDER BY at DESC, id DESC",
                 p));
   std::vector<ConsentEvent> out;
   for (const auto& r : rows.rows)
     out.push_back({parse_channel(r.str(0), "channel").value_or(Channel::kEmail),
-                   parse_purpose(r.str(1), "purpose").value_or(Purpose::kNewsletter), r.i64(2) != 0, r.str(3), r.i64(4)});
+                   parse_purpose(r.str(1), "purpose").value_or(Purpose::kNewsletter), r.i64(2) != 0, r.str(3), r.i64(4),
+                   r.opt_i64(5)});
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 #include "core/text.h"
@@ -139,11 +140,12 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
         continue;
       }
       Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
-                   c.source, c.changed_at};
+                   c.source, c.changed_at, storage::opt(c.source_at)};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-          "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at",
+          "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+          "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at, "
+          "source_at = excluded.source_at",
           p));
     }
   }
@@ -151,14 +153,21 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
 }
 
 Status record_consent(storage::Tx& tx, int64_t id, const Consent& c, Millis now) {
-  Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted}, c.source, now};
+  // A source's date is never later than the recording (inputs are checked; a clock set back is not).
+  std::optional<Millis> source_at = c.source_at;
+  if (source_at) source_at = std::min(*source_at, now);
+  Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
+               c.source, now, storage::opt(source_at)};
   FIDELIS_RETURN_IF_ERROR(tx.exec(
-      "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-      "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at",
+      "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+      "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at, "
+      "source_at = excluded.source_at",
       p));
   FIDELIS_RETURN_IF_ERROR(tx.exec(
-      "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)", p));
+      "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at, source_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      p));
   return ok();
 }
 
@@ -213,7 +222,10 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
        "customer_household");
   part(4, fmt::format("category, {0}, {0}, {0}, CAST(strength AS BIGINT), {1}, {2}, CAST(-strength AS BIGINT)", kNullText, kNullInt, kNullReal),
        "customer_affinities");
-  part(5, fmt::format("channel, purpose, source, {0}, CAST(granted AS BIGINT), changed_at, {1}, CAST(0 AS BIGINT)", kNullText, kNullReal),
+  // source_at in the real column (epoch milliseconds are exact in a double).
+  part(5, fmt::format("channel, purpose, source, {0}, CAST(granted AS BIGINT), changed_at, CAST(source_at AS DOUBLE PRECISION), "
+                      "CAST(0 AS BIGINT)",
+                      kNullText),
        "customer_consents");
   part(6, fmt::format("tag, {0}, {0}, {0}, {1}, {1}, {2}, CAST(0 AS BIGINT)", kNullText, kNullInt, kNullReal), "customer_tags");
   part(7, fmt::format("source, external_id, {0}, {0}, {1}, {1}, {2}, CAST(0 AS BIGINT)", kNullText, kNullInt, kNullReal),
@@ -260,6 +272,7 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
         k.source = r.str(4);
         k.granted = r.i64(6) != 0;
         k.changed_at = r.i64(7);
+        if (!r.is_null(8)) k.source_at = std::llround(r.f64(8));
         c.consents.push_back(std::move(k));
         break;
       }

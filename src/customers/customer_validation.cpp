@@ -206,6 +206,8 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       std::optional<std::string> src = c.source;
       FIDELIS_RETURN_IF_ERROR(check_text(src, fmt::format("consents[{}].source", i), 50));
       c.source = src.value_or("api");
+      if (c.source_at && *c.source_at > now)
+        return Error::invalid_argument(fmt::format("consents[{}].source_at", i), "is in the future");
     }
   }
   if (in.tags) {

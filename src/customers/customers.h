@@ -70,7 +70,10 @@ struct Consent {
   Purpose purpose = Purpose::kNewsletter;
   bool granted = false;
   std::string source;  // "api", "import", "questionnaire", "demo", "web-form", ...
-  Millis changed_at = 0;
+  Millis changed_at = 0;  // when Fidelis recorded the decision
+  // When the person decided, as the source dates it (an import's opt-out or consent date column,
+  // the API's source_at); unset when it gave no date. Never after changed_at.
+  std::optional<Millis> source_at;
 };
 
 struct ConsentEvent {
@@ -78,7 +81,8 @@ struct ConsentEvent {
   Purpose purpose;
   bool granted;
   std::string source;
-  Millis at;
+  Millis at;                        // when it was recorded
+  std::optional<Millis> source_at;  // when the person decided, as the source dates it
 };
 
 struct ExternalId {

@@ -139,7 +139,7 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     for (size_t i = 0; i < consents->size(); ++i) {
       FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*consents, i, "consents"));
       std::string prefix = fmt::format("consents[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at"}, prefix));
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at", "source_at"}, prefix));
       FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> ch, get_string(*o, "channel", prefix + ".channel"));
       FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> pu, get_string(*o, "purpose", prefix + ".purpose"));
       FIDELIS_ASSIGN_OR_RETURN(std::optional<bool> granted, get_bool(*o, "granted", prefix + ".granted"));
@@ -147,7 +147,14 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
       if (!granted) return Error::invalid_argument(prefix + ".granted", "is required");
       FIDELIS_ASSIGN_OR_RETURN(Channel channel, parse_channel(ch.value_or(""), prefix + ".channel"));
       FIDELIS_ASSIGN_OR_RETURN(Purpose purpose, parse_purpose(pu.value_or(""), prefix + ".purpose"));
-      in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0});
+      // When the person decided, if the caller knows (a form filled offline, a migration).
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> at, get_string(*o, "source_at", prefix + ".source_at"));
+      std::optional<Millis> source_at;
+      if (at) {
+        FIDELIS_ASSIGN_OR_RETURN(Millis ms, parse_iso8601(*at, prefix + ".source_at"));
+        source_at = ms;
+      }
+      in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0, source_at});
     }
   }
   FIDELIS_ASSIGN_OR_RETURN(const Json* tags, get_array(body, "tags"));

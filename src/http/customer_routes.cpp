@@ -219,7 +219,8 @@ void add_customer_routes(Router& r, Services& s) {
            Json items = Json::array();
            for (const auto& e : *events)
              items.push_back({{"channel", channel_name(e.channel)}, {"purpose", purpose_name(e.purpose)},
-                              {"granted", e.granted}, {"source", e.source}, {"at", iso(e.at)}});
+                              {"granted", e.granted}, {"source", e.source}, {"at", iso(e.at)},
+                              {"source_at", e.source_at ? Json(iso(*e.source_at)) : Json(nullptr)}});
            return json_response(200, {{"items", std::move(items)}});
          }});
 

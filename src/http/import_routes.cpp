@@ -80,7 +80,8 @@ Json input_json(const customers::CustomerInput& c) {
     for (const auto& k : *c.consents)
       j["consents"].push_back({{"channel", customers::channel_name(k.channel)},
                                {"purpose", customers::purpose_name(k.purpose)},
-                               {"granted", k.granted}});
+                               {"granted", k.granted},
+                               {"source_at", k.source_at ? Json(format_iso8601(*k.source_at)) : Json(nullptr)}});
   }
   if (c.custom_fields) {
     j["custom_fields"] = Json::object();

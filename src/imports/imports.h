@@ -106,7 +106,10 @@ enum class Target {
   kOptOut,       // a marketing tool's opt-out ("EMAIL_BLACKLISTED", "Unsubscribed", "UNSUB_TIME"): a yes
                  // or a date withdraws the consents custom_key names ("email": the channel's newsletter
                  // and offers; "email:newsletter": that one), whatever the row's consent columns say
-  kLast = kOptOut  // the last target: arrays indexed by target are this long, plus one
+  kConsentDate,  // when the person made the consent decisions of the row that custom_key names (Mailchimp's
+                 // "CONFIRM_TIME", "OPTIN_TIME", "Date optin"; "email" for the channel's newsletter and
+                 // offers), kept as their source_at; it grants or withdraws nothing by itself
+  kLast = kConsentDate  // the last target: arrays indexed by target are this long, plus one
 };
 std::string_view target_name(Target t);
 
@@ -114,7 +117,7 @@ struct Column {
   std::string header;
   Target target = Target::kIgnore;
   std::string custom_key;  // kCustom: the field's key; kConsent: "channel:purpose" ("email:newsletter");
-                           // kOptOut: "channel" or "channel:purpose"; kLabel: the header of the column
+                           // kOptOut, kConsentDate: "channel" or "channel:purpose"; kLabel: the header of the column
                            // it labels
   // 0 for the plainest name of a field; more for a column that says whose or which it is
   // ("billing_first_name", "Home Street", "Email 2", "Business Phone"). E-mails and phones come in
@@ -131,6 +134,9 @@ struct Column {
   // Guessed only: a column unread until settle_columns finds its values to be phone numbers, then a
   // phone (Brevo's "SMS" holds the mobile; a shop's "SMS" column may hold oui/non).
   bool phone_if_numbers = false;
+  // A full-name column whose header gives the surname first ("Nom Prénom", "Nom et prénom"): a
+  // cell with no other cue ("Dupont Jean": no capitals, no comma) is read surname first.
+  bool surname_first = false;
 };
 
 // What a mapping names the column's field: "email", "consent:email:newsletter", "opt_out:sms",

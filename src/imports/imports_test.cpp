@@ -770,6 +770,39 @@ TEST(Mapping, AFileWithoutAHeaderRowIsRefused) {
   EXPECT_NE(unknown.error().message.find("\"Dupont\""), std::string::npos) << unknown.error().message;
 }
 
+// A "Nom Prénom" column gives the surname first: a cell with no other cue is read in that order;
+// capitals and commas still say which part is which; "Prénom Nom" and "Nom complet" read as before.
+TEST(RowBuilder, AHeaderThatPutsTheSurnameFirstIsBelieved) {
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  auto split = [&](const std::string& header, const std::string& cell) {
+    auto cols = map_columns(std::vector<std::string>{header, "E-mail"}, {}, {});
+    EXPECT_TRUE(cols) << header;
+    auto r = build_row(CsvRecord{2, 2, {cell, "a@exemple.fr"}}, *cols, o, {});
+    EXPECT_TRUE(r) << r.error().message;
+    return std::pair{r->input.last_name.value_or("-"), r->input.first_name.value_or("-")};
+  };
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(split("Nom Prénom", "Dupont Jean"), (P{"Dupont", "Jean"}));
+  EXPECT_EQ(split("NOM PRENOM", "dupont jean-pierre"), (P{"Dupont", "Jean-Pierre"}));
+  EXPECT_EQ(split("Nom et prénom", "Le Goff Marie Anne"), (P{"Le Goff", "Marie Anne"}));
+  EXPECT_EQ(split("Nom / Prénom", "de la Fontaine Jean"), (P{"de la Fontaine", "Jean"}));
+  EXPECT_EQ(split("Nom Prénom", "Ben Ali Ahmed"), (P{"Ben Ali", "Ahmed"}));
+  EXPECT_EQ(split("Nom Prénom", "M. Durand Paul"), (P{"Durand", "Paul"}));
+  EXPECT_EQ(split("Nom Prénom", "Jean DUPONT"), (P{"Dupont", "Jean"}));       // capitals say otherwise
+  EXPECT_EQ(split("Nom Prénom", "Martin, Anne"), (P{"Martin", "Anne"}));      // so does a comma
+  EXPECT_EQ(split("Nom Prénom", "Dupont"), (P{"Dupont", "-"}));
+  EXPECT_EQ(split("Prénom Nom", "Jean Dupont"), (P{"Dupont", "Jean"}));
+  EXPECT_EQ(split("Nom complet", "Jean Dupont"), (P{"Dupont", "Jean"}));
+  // A mapping to full_name keeps what the header says.
+  auto cols = map_columns(std::vector<std::string>{"NOM PRENOM", "mail"}, {{"NOM PRENOM", "full_name"}, {"mail", "email"}}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  EXPECT_TRUE((*cols)[0].surname_first);
+  auto r = build_row(CsvRecord{2, 2, {"petit lucie", "l@exemple.fr"}}, *cols, o, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->input.last_name, "Petit");
+  EXPECT_EQ(r->input.first_name, "Lucie");
+}
+
 TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   std::vector<std::string> header = {"Nom complet", "E-mail", "Téléphone", "Téléphone 2", "Code postal", "Ville", "Pays"};
   auto cols = map_columns(header, {}, {});
@@ -1184,8 +1217,12 @@ TEST(RowBuilder, AnyCellsGiveARowOrAReasonNeverACrash) {
       continue;
     }
     for (const Flag& f : row->flags) EXPECT_FALSE(f.field.empty()) << f.reason;
-    if (row->input.last_name) EXPECT_TRUE(text::is_valid_utf8(*row->input.last_name));
-    if (row->input.address && row->input.address->street) EXPECT_FALSE(text::has_control_character(*row->input.address->street));
+    if (row->input.last_name) {
+      EXPECT_TRUE(text::is_valid_utf8(*row->input.last_name));
+    }
+    if (row->input.address && row->input.address->street) {
+      EXPECT_FALSE(text::has_control_character(*row->input.address->street));
+    }
   }
 }
 
@@ -1593,8 +1630,106 @@ TEST_P(ImportTest, AMarketingToolsOptOutUnsubscribesAKnownCustomer) {
                              .source = "boutique"},
                             actor_);
   ASSERT_TRUE(again) << again.error().message;
-  for (const auto& c : svc.get(eva.id)->consents)
-    if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) EXPECT_FALSE(c.granted);
+  auto after = svc.get(eva.id);  // kept: a loop over a temporary's member would outlive it
+  ASSERT_TRUE(after);
+  for (const auto& c : after->consents) {
+    if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) {
+      EXPECT_FALSE(c.granted);
+    }
+  }
+}
+
+// The date a file gives a consent decision (an opt-out's date, a consent date column) is kept as
+// when the person decided, beside when the import recorded it.
+TEST_P(ImportTest, ConsentDatesFromTheFileAreKept) {
+  Importer importer(*t_.db, clock_);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto newsletter = [&](const std::string& email) -> std::optional<customers::Consent> {
+    auto page = svc.list({.q = email});
+    if (!page || page->items.empty()) return std::nullopt;
+    for (const auto& c : page->items[0].consents)
+      if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) return c;
+    return std::nullopt;
+  };
+  // Mailchimp: the confirmation of a double opt-in dates the consent, though OPTIN_TIME comes first.
+  auto mailchimp = importer.run(
+      {.path = write_temp(GetParam() + "_d1.csv",
+                          "Email Address,First Name,Last Name,Newsletter,OPTIN_TIME,CONFIRM_TIME\r\n"
+                          "ana@exemple.fr,Ana,Roux,yes,2023-05-04 10:11:12,2023-05-05T08:00:00Z\r\n"
+                          "bea@exemple.fr,Bea,Roux,yes,04/05/2023,\r\n"
+                          "cid@exemple.fr,Cid,Roux,yes,2099-01-01,\r\n"
+                          "dan@exemple.fr,Dan,Roux,yes,soon,\r\n"),
+       .source = "mailchimp"},
+      actor_);
+  ASSERT_TRUE(mailchimp) << mailchimp.error().message;
+  EXPECT_EQ(mailchimp->accepted, 4);
+  auto ana = newsletter("ana@exemple.fr");
+  ASSERT_TRUE(ana && ana->granted);
+  EXPECT_EQ(ana->source_at, parse_iso8601("2023-05-05T08:00:00Z", "t").value());
+  EXPECT_EQ(ana->changed_at, clock_.now());  // recorded now
+  auto bea = newsletter("bea@exemple.fr");  // an empty CONFIRM_TIME: OPTIN_TIME, a day at midnight UTC
+  ASSERT_TRUE(bea);
+  EXPECT_EQ(bea->source_at, parse_iso8601("2023-05-04", "t").value());
+  // A date in the future, or no date: the consent without a date, and a flag naming the column.
+  for (const char* who : {"cid@exemple.fr", "dan@exemple.fr"}) {
+    auto k = newsletter(who);
+    ASSERT_TRUE(k && k->granted) << who;
+    EXPECT_FALSE(k->source_at) << who;
+    auto id = svc.list({.q = who})->items[0].id;
+    auto flags = svc.flags(id);
+    ASSERT_TRUE(flags);
+    EXPECT_TRUE(std::any_of(flags->begin(), flags->end(), [](const customers::QualityFlag& f) {
+      return f.field == "consent_at:email:newsletter";
+    })) << who;
+  }
+  // Brevo, later: a blacklisting date dates the withdrawal (newsletter and offers), and the history
+  // keeps both times.
+  clock_.advance(86'400'000);
+  auto brevo = importer.run({.path = write_temp(GetParam() + "_d2.csv",
+                                                "EMAIL;OPT_IN;EMAIL_BLACKLISTED\r\n"
+                                                "ana@exemple.fr;Yes;2026-01-01T09:30:00Z\r\n"
+                                                "bea@exemple.fr;Yes;Yes\r\n"),
+                             .source = "brevo"},
+                            actor_);
+  ASSERT_TRUE(brevo) << brevo.error().message;
+  ana = newsletter("ana@exemple.fr");
+  ASSERT_TRUE(ana);
+  EXPECT_FALSE(ana->granted);
+  EXPECT_EQ(ana->source_at, parse_iso8601("2026-01-01T09:30:00Z", "t").value());
+  EXPECT_EQ(ana->changed_at, clock_.now());
+  bea = newsletter("bea@exemple.fr");  // a plain yes: withdrawn, undated
+  ASSERT_TRUE(bea);
+  EXPECT_FALSE(bea->granted);
+  EXPECT_FALSE(bea->source_at);
+  auto ana_id = svc.list({.q = "ana@exemple.fr"})->items[0].id;
+  auto history = svc.consent_history(ana_id);
+  ASSERT_TRUE(history);
+  int dated_withdrawals = 0;
+  for (const auto& e : *history)
+    if (!e.granted && e.source == "brevo") {
+      ++dated_withdrawals;
+      EXPECT_EQ(e.source_at, parse_iso8601("2026-01-01T09:30:00Z", "t").value());
+      EXPECT_EQ(e.at, clock_.now());
+    }
+  EXPECT_EQ(dated_withdrawals, 2);  // newsletter and offers
+  // A mapping names the consents a date column dates; an unknown channel is refused by name.
+  clock_.advance(60'000);
+  auto mapped = importer.run({.path = write_temp(GetParam() + "_d3.csv",
+                                                 "mail;sms ok;quand\r\neli@exemple.fr;oui;12/03/2025\r\n"),
+                              .source = "caisse",
+                              .mapping = {{"mail", "email"}, {"sms ok", "consent:sms:offers"}, {"quand", "consent_at:sms"}}},
+                             actor_);
+  ASSERT_TRUE(mapped) << mapped.error().message;
+  auto eli = svc.list({.q = "eli@exemple.fr"});
+  ASSERT_TRUE(eli && !eli->items.empty());
+  ASSERT_EQ(eli->items[0].consents.size(), 1u);
+  EXPECT_EQ(eli->items[0].consents[0].source_at, parse_iso8601("2025-03-12", "t").value());
+  auto bad = importer.run({.path = write_temp(GetParam() + "_d4.csv", "mail;quand\r\nfay@exemple.fr;12/03/2025\r\n"),
+                           .source = "caisse",
+                           .mapping = {{"mail", "email"}, {"quand", "consent_at:fax"}}},
+                          actor_);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "mapping.quand");
 }
 
 TEST_P(ImportTest, AnUnexpectedErrorFailsItsImportNotTheServer) {

@@ -261,7 +261,8 @@ std::optional<Guess> guess(std::string_view header) {
 
 // Street lines after the first are joined, in column order: several columns may fill street2.
 bool single_valued(Target t) {
-  return t != Target::kIgnore && t != Target::kStreet2 && t != Target::kLabel && t != Target::kOptOut && !multi_valued(t);
+  return t != Target::kIgnore && t != Target::kStreet2 && t != Target::kLabel && t != Target::kOptOut &&
+         t != Target::kConsentDate && !multi_valued(t);
 }
 
 // The opt-out columns marketing tools export: Brevo's "EMAIL_BLACKLISTED" and "SMS_BLACKLISTED",
@@ -277,6 +278,21 @@ std::optional<std::string> opt_out_guess(const std::string& key) {
                                               "opt out sms",     "optout sms",    "stop sms",    "sms unsubscribed"};
   if (std::find(std::begin(kEmail), std::end(kEmail), key) != std::end(kEmail)) return "email";
   if (std::find(std::begin(kSms), std::end(kSms), key) != std::end(kSms)) return "sms";
+  return std::nullopt;
+}
+
+// The columns dating a consent: Mailchimp's "CONFIRM_TIME" (a double opt-in's confirmation) before
+// its "OPTIN_TIME", and "Date optin", "Date d'inscription à la newsletter": the e-mail newsletter's.
+std::optional<std::pair<std::string, int>> consent_date_guess(const std::string& key) {
+  static constexpr std::pair<std::string_view, int> kNewsletter[] = {
+      {"confirm time", 0},          {"optin time", 1},           {"opt in time", 1},
+      {"optin date", 1},            {"opt in date", 1},          {"date optin", 1},
+      {"date opt in", 1},           {"date de l optin", 1},      {"date d optin", 1},
+      {"date d inscription newsletter", 1},  {"date d inscription a la newsletter", 1},
+      {"date inscription newsletter", 1},    {"newsletter optin date", 1}, {"date consentement newsletter", 1},
+      {"date de consentement newsletter", 1}};
+  for (const auto& [name, rank] : kNewsletter)
+    if (key == name) return std::pair<std::string, int>{"email:newsletter", rank};
   return std::nullopt;
 }
 
@@ -334,6 +350,7 @@ std::string mapped_field(const Column& c) {
     case Target::kCustom: return c.custom_key;
     case Target::kConsent: return "consent:" + c.custom_key;
     case Target::kOptOut: return "opt_out:" + c.custom_key;
+    case Target::kConsentDate: return "consent_at:" + c.custom_key;
     case Target::kLabel: return "label:" + c.custom_key;
     default: return std::string(target_name(c.target));
   }
@@ -342,7 +359,11 @@ std::string mapped_field(const Column& c) {
 std::string_view target_name(Target t) {
   for (const auto& n : kFieldNames)
     if (n.target == t) return n.name;
-  return t == Target::kConsent ? "consent" : t == Target::kLabel ? "label" : t == Target::kOptOut ? "opt_out" : "custom";
+  return t == Target::kConsent       ? "consent"
+         : t == Target::kLabel       ? "label"
+         : t == Target::kOptOut      ? "opt_out"
+         : t == Target::kConsentDate ? "consent_at"
+                                     : "custom";
 }
 
 Result<std::vector<Column>> map_columns(std::span<const std::string> header,
@@ -383,6 +404,10 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         // opt_out:CHANNEL (its newsletter and offers) or opt_out:CHANNEL:PURPOSE.
         FIDELIS_ASSIGN_OR_RETURN(c.custom_key, consent_key(f.substr(8), field, true));
         c.target = Target::kOptOut;
+      } else if (std::string_view f = wanted; f.starts_with("consent_at:")) {
+        // consent_at:CHANNEL (its newsletter and offers) or consent_at:CHANNEL:PURPOSE.
+        FIDELIS_ASSIGN_OR_RETURN(c.custom_key, consent_key(f.substr(11), field, true));
+        c.target = Target::kConsentDate;
       } else if (std::any_of(custom_fields.begin(), custom_fields.end(),
                              [&](const customers::CustomFieldDef& d) { return d.key == wanted; })) {
         c.target = Target::kCustom;
@@ -406,6 +431,10 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     } else if (std::optional<std::string> closed = opt_out_guess(key_of(c.header))) {
       c.target = Target::kOptOut;
       c.custom_key = *closed;
+    } else if (auto dated = consent_date_guess(key_of(c.header))) {
+      c.target = Target::kConsentDate;
+      c.custom_key = dated->first;
+      c.rank = dated->second;
     } else if (auto g = guess(c.header)) {
       c.target = g->target;
       c.rank = g->rank;
@@ -428,6 +457,13 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         c.target = Target::kCustom;
         c.custom_key = def->key;
       }
+    }
+    if (c.target == Target::kFullName) {
+      static constexpr std::string_view kSurnameFirst[] = {
+          "nom prenom", "nom et prenom", "nom prenoms", "nom et prenoms", "nom prenom client", "nom prenom du client",
+          "nom et prenom du client", "last name first name", "surname first name", "surname forename"};
+      const std::string key = key_of(c.header);
+      c.surname_first = std::find(std::begin(kSurnameFirst), std::end(kSurnameFirst), key) != std::end(kSurnameFirst);
     }
     out.push_back(std::move(c));
     ranks.push_back(rank);
@@ -509,7 +545,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
 Result<std::vector<std::string>> settle_columns(const std::string& path, std::span<Column> columns,
                                                 const std::vector<customers::CustomFieldDef>& custom_fields) {
   auto is_date = [&](const Column& c) {
-    if (c.target == Target::kBirthDate) return true;
+    if (c.target == Target::kBirthDate || c.target == Target::kOptOut || c.target == Target::kConsentDate) return true;
     if (c.target != Target::kCustom) return false;
     return std::any_of(custom_fields.begin(), custom_fields.end(), [&](const customers::CustomFieldDef& d) {
       return d.key == c.custom_key && d.type == customers::CustomFieldType::kDate;

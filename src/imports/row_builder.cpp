@@ -200,6 +200,17 @@ std::optional<bool> ticked(std::string_view cell) {
   return text::search_key(cell) == "x" ? std::optional(true) : yes_no(cell);
 }
 
+// When a consent decision was made, as an opt-out or consent date column writes it: a time with
+// its zone ("2023-05-04T10:11:12Z"), else the day at midnight UTC ("2023-05-04 10:11:12",
+// "04/05/2023"). nullopt when the cell is no date.
+std::optional<Millis> decision_time(std::string_view value, const Column& col, Millis now) {
+  if (auto at = parse_iso8601(value, col.header)) return *at;
+  auto d = parse_date_flexible(value, col.header, now, col.date_order);
+  if (!d) return std::nullopt;
+  auto at = parse_iso8601(d->to_string(), col.header);
+  return at ? std::optional<Millis>(*at) : std::nullopt;
+}
+
 // A date of a column that writes both orders, which could be read either way: read day first, and
 // said so in a flag.
 std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view value, std::string_view field, Millis now) {
@@ -398,7 +409,8 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   return "";
 }
 
-std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v);
+std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v,
+                                                                                    bool surname_first = false);
 
 // A generation written after a name ("Jean Dupont Jr.", "John Smith, Jr.", "DUPONT III"): taken
 // off `words` and returned, to go with the surname.
@@ -463,8 +475,9 @@ std::optional<std::string> company_marker(std::string_view cell) {
 // at the end, is the civility. "épouse X" (ép.) gives the name in use, X; what follows "née" or
 // "dit" is set aside (a birth name, a nickname). Then a part in capitals (of two letters or more)
 // is the surname, as French lists write it; else what follows a comma is the first name; else the
-// last word is the surname, with the particles before it.
-SplitName split_full_name(std::string_view cell) {
+// last word is the surname, with the particles before it; or, when the column's header gives the
+// surname first (`surname_first`: "Nom Prénom"), the first word with the particles before it.
+SplitName split_full_name(std::string_view cell, bool surname_first) {
   SplitName out;
   std::string_view v = text::trim(cell);
   // "(M.)" at the end.
@@ -542,7 +555,7 @@ SplitName split_full_name(std::string_view cell) {
   } else if (all.size() == 1 && generation) {
     out.last = all[0];  // "DUPONT III"
   } else {
-    auto [first, last] = split_first_last(v);
+    auto [first, last] = split_first_last(v, surname_first);
     out.first = std::move(first);
     out.last = std::move(last);
   }
@@ -552,7 +565,7 @@ SplitName split_full_name(std::string_view cell) {
 }
 
 // The first and last names of a cell of names alone (see split_full_name).
-std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v) {
+std::pair<std::optional<std::string>, std::optional<std::string>> split_first_last(std::string_view v, bool surname_first) {
   using Names = std::pair<std::optional<std::string>, std::optional<std::string>>;
   if (size_t comma = v.find(','); comma != std::string_view::npos) {
     std::string_view last = text::trim(v.substr(0, comma)), first = text::trim(v.substr(comma + 1));
@@ -604,6 +617,13 @@ std::pair<std::optional<std::string>, std::optional<std::string>> split_first_la
         return Names{join(0, n), join(n, words.size())};
       }
     }
+  }
+  // Surname first, as the header says ("Dupont Jean", "de la Fontaine Jean", "Le Goff Marie", "Ben Ali
+  // Ahmed"): the particles in front and the word after them; the rest is the first name.
+  if (surname_first) {
+    size_t end = 0;
+    while (end + 1 < words.size() && (particle(words[end]) || arabic_particle(words[end]))) ++end;
+    if (end + 1 < words.size()) return Names{join(end + 1, words.size()), join(0, end + 1)};
   }
   // A particle written small after the first word begins the surname ("Guillaume de Saint Jacques",
   // "João da Silva Santos").
@@ -675,6 +695,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
   BuiltRow out;
   CustomerInput& in = out.input;
   std::optional<std::string> unchecked_postcode, full_name;
+  bool full_surname_first = false;  // the full-name column's header gives the surname first
   std::optional<bool> is_company;  // what an "is_company" column says of the row
   std::string birth_date_text;  // as the file writes it, for a flag
   std::vector<ExternalId> other_ids;
@@ -708,6 +729,16 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     std::string column;
   };
   std::map<int, NameParts> names;
+  // Consent dates: the consents the column names ("email:newsletter", or "email" for its newsletter
+  // and offers), the date, the column's rank (the lowest rank not empty wins). And the consents an
+  // opt-out column withdrew, which its own date dates or nothing does.
+  struct ConsentDate {
+    std::string key;
+    Millis at;
+    int rank;
+  };
+  std::vector<ConsentDate> consent_dates;
+  std::vector<std::pair<Channel, Purpose>> opted_out;
   // E-mails and phones with the rank of their column and their label: the main ones first.
   struct Contact {
     int label_rank = 0;  // Google's primary ("* Mobile") first, then mobiles, then the rest
@@ -781,6 +812,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       case Target::kFullName:
         if (takes(col.target, col.rank)) {
           full_name = value;
+          full_surname_first = col.surname_first;
           if (name_column.empty()) name_column = col.header;
         }
         break;
@@ -915,7 +947,12 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         // A yes, a ticked box or the date the person left: the channel's marketing consents (or the
         // one named) withdrawn, whatever another column of the row says; a no says nothing.
         std::optional<bool> out_of = ticked(value);
-        if (!out_of && parse_date_flexible(value, col.header, options.now, col.date_order)) out_of = true;
+        std::optional<Millis> dated;
+        if (!out_of && (dated = decision_time(value, col, options.now))) out_of = true;
+        if (dated && *dated > options.now) {
+          out.flags.push_back({"opt_out:" + col.custom_key, value, "a date in the future: the withdrawal is recorded without it"});
+          dated.reset();
+        }
         if (!out_of) {
           out.flags.push_back({"opt_out:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0, x or a date"});
           break;
@@ -933,16 +970,46 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         if (!in.consents) in.consents.emplace();
         for (Purpose purpose : purposes) {
           auto same = [&](const Consent& k) { return k.channel == *channel && k.purpose == purpose; };
-          if (auto it = std::find_if(in.consents->begin(), in.consents->end(), same); it != in.consents->end())
-            it->granted = false;
-          else
-            in.consents->push_back({*channel, purpose, false, options.source, options.now});
+          auto it = std::find_if(in.consents->begin(), in.consents->end(), same);
+          if (it == in.consents->end()) it = in.consents->insert(in.consents->end(), {*channel, purpose, false, options.source, options.now});
+          // Two opt-out columns of one consent: the one that dates it says when.
+          bool again = std::find(opted_out.begin(), opted_out.end(), std::pair{*channel, purpose}) != opted_out.end();
+          if (!again || dated) it->source_at = dated;
+          it->granted = false;
+          if (!again) opted_out.emplace_back(*channel, purpose);
         }
+        break;
+      }
+      case Target::kConsentDate: {
+        std::optional<Millis> at = decision_time(value, col, options.now);
+        if (!at) {
+          out.flags.push_back({"consent_at:" + col.custom_key, value, "expected a date"});
+          break;
+        }
+        if (*at > options.now) {
+          out.flags.push_back({"consent_at:" + col.custom_key, value, "a date in the future"});
+          break;
+        }
+        consent_dates.push_back({col.custom_key, *at, col.rank});
         break;
       }
       case Target::kIgnore:
       case Target::kLabel:  // read before, with the values they label
         break;
+    }
+  }
+  // Each consent the row gives is dated by the lowest-rank date column naming it, unless an opt-out
+  // column withdrew it (that column's date, or none, is the withdrawal's).
+  if (in.consents && !consent_dates.empty()) {
+    for (Consent& c : *in.consents) {
+      if (std::find(opted_out.begin(), opted_out.end(), std::pair{c.channel, c.purpose}) != opted_out.end()) continue;
+      const std::string channel(customers::channel_name(c.channel));
+      const std::string full = channel + ":" + std::string(customers::purpose_name(c.purpose));
+      const bool marketing = c.purpose == Purpose::kNewsletter || c.purpose == Purpose::kOffers;
+      const ConsentDate* best = nullptr;
+      for (const ConsentDate& d : consent_dates)
+        if ((d.key == full || (d.key == channel && marketing)) && (!best || d.rank < best->rank)) best = &d;
+      if (best) c.source_at = best->at;
     }
   }
   if (!names.empty()) {
@@ -978,7 +1045,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
                                      "with no first name",
                                      *company)});
   } else if (full_name && !company && (!in.first_name || !in.last_name)) {
-    auto [civility, first, last] = split_full_name(*full_name);
+    auto [civility, first, last] = split_full_name(*full_name, full_surname_first);
     if (civility && !in.civility) in.civility = civility;
     if (!in.first_name && !in.last_name) {
       in.first_name = first;

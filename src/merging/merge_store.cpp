@@ -221,15 +221,17 @@ Status consents_from_history(storage::Tx& tx, int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows events,
-      tx.query("SELECT channel, purpose, granted, source, at FROM consent_events WHERE customer_id = $1 ORDER BY at, id", p));
+      tx.query("SELECT channel, purpose, granted, source, at, source_at FROM consent_events WHERE customer_id = $1 "
+               "ORDER BY at, id",
+               p));
   std::map<std::pair<std::string, std::string>, const storage::Row*> latest;
   for (const auto& r : events.rows) latest[{r.str(0), r.str(1)}] = &r;
   FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_consents WHERE customer_id = $1", p));
   for (const auto& [key, r] : latest) {
-    Value row[] = {id, key.first, key.second, r->i64(2), r->str(3), r->i64(4)};
+    Value row[] = {id, key.first, key.second, r->i64(2), r->str(3), r->i64(4), storage::opt(r->opt_i64(5))};
     FIDELIS_RETURN_IF_ERROR(tx.exec(
-        "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at) VALUES ($1, $2, $3, $4, "
-        "$5, $6)",
+        "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
         row));
   }
   return ok();

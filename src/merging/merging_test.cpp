@@ -334,8 +334,13 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   b.external_ids = std::vector<customers::ExternalId>{{"newsletter", "N-9"}};
   b.tags = std::vector<std::string>{"newsletter"};
   b.birth_date = "1984-07-09";
-  b.consents = std::vector<customers::Consent>{{customers::Channel::kSms, customers::Purpose::kOffers, true, "web-form", 0}};
+  // Given on a paper form before it was typed in: its date goes with it, and comes back on unmerge
+  // (the documents compared below carry it).
+  b.consents = std::vector<customers::Consent>{
+      {customers::Channel::kSms, customers::Purpose::kOffers, true, "web-form", 0, Millis{1'700'000'000'000}}};
   Customer loser = make(b);
+  ASSERT_EQ(loser.consents.size(), 1u);
+  EXPECT_EQ(loser.consents[0].source_at, Millis{1'700'000'000'000});
   storage::Value st[] = {std::string("helene@yopmail.com"), loser.id, clock_.now()};
   ASSERT_TRUE(t_.db->exec("INSERT INTO email_status (email_key, customer_id, status, soft_count, sent, last_code, "
                           "last_reason, updated_at) VALUES ($1, $2, 'valid', 0, 3, '', '', $3)",
@@ -357,6 +362,8 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   EXPECT_EQ(merged->address.postcode, "69007");  // the address of the record updated last
   EXPECT_EQ(merged->external_ids.size(), 2u);
   EXPECT_EQ(merged->consents.size(), 2u);
+  for (const auto& k : merged->consents)
+    EXPECT_EQ(k.source_at, k.channel == customers::Channel::kSms ? std::optional<Millis>(1'700'000'000'000) : std::nullopt);
   EXPECT_EQ(count("SELECT COUNT(*) FROM customer_flags WHERE customer_id = $1", winner.id), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", loser.id), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM email_status WHERE customer_id = $1", winner.id), 1);

@@ -314,7 +314,32 @@ for (const driver of drivers()) {
         ['sms', 'offers', true, 'questionnaire'],
       ]);
       for (const e of hist.body.items) assert.ok(!Number.isNaN(Date.parse(e.at)));
+      for (const e of hist.body.items) assert.equal(e.source_at, null);  // no date given
       expectProblem(await call('GET', `${C}/999999/consents`), 404);
+
+      // A consent the person gave on paper last spring: when they decided, beside when it was recorded.
+      const dated = await call('PATCH', `${C}/${c.id}`, {
+        body: { consents: [{ channel: 'post', purpose: 'offers', granted: true, source: 'magasin', source_at: '2026-04-02' }] },
+        headers: { 'If-Match': '"v2"' },
+      });
+      assert.equal(dated.status, 200, show(dated));
+      const post = dated.body.consents.find((k) => k.channel === 'post');
+      assert.equal(post.source_at, '2026-04-02T00:00:00.000Z');
+      assert.ok(Date.parse(post.changed_at) > Date.parse(post.source_at));
+      const hist2 = await call('GET', `${C}/${c.id}/consents`);
+      assert.equal(hist2.body.items[0].source_at, '2026-04-02T00:00:00.000Z');
+      assert.equal((await call('GET', `${C}/${c.id}`)).body.consents.find((k) => k.channel === 'post').source_at,
+                   '2026-04-02T00:00:00.000Z');
+      // A date to come, or no date at all, is refused by name; nothing changes.
+      for (const [at, why] of [['2099-01-01', 'future'], ['le 2 avril', '']]) {
+        const bad = await call('PATCH', `${C}/${c.id}`, {
+          body: { consents: [{ channel: 'post', purpose: 'offers', granted: false, source_at: at }] },
+          headers: { 'If-Match': '"v3"' },
+        });
+        expectProblem(bad, 400, 'consents[0].source_at');
+        if (why) assert.match(show(bad), new RegExp(why));
+      }
+      assert.equal((await call('GET', `${C}/${c.id}`)).body.consents.find((k) => k.channel === 'post').granted, true);
 
       // Delete needs customers:delete: agent cannot, marketer can.
       expectProblem(await call('DELETE', `${C}/${c.id}`, { role: 'agent' }), 403);

@@ -78,13 +78,14 @@ for (const driver of drivers()) {
       assert.equal(r.body.rows[1].flags[0].field, 'birth_date');
       assert.equal(r.body.rows[2].rejection.column, 'E-mail');
       // The consents a row gives or withdraws show too.
-      const news = await upload('admin', Buffer.from('email,nom,Newsletter\nzoe@exemple.fr,Martin,oui\nluc@exemple.fr,Petit,non\n'));
+      const news = await upload('admin', Buffer.from('email,nom,Newsletter,Date optin\nzoe@exemple.fr,Martin,oui,15/03/2024\nluc@exemple.fr,Petit,non,\n'));
       const withConsents = await api(server, 'POST', '/api/v1/imports', {
         role: 'admin', body: { upload_id: news, source: 'newsletter', dry_run: true },
       });
       assert.equal(withConsents.status, 200, show(withConsents));
       assert.deepEqual(withConsents.body.rows.map((x) => x.customer.consents),
-        [[{ channel: 'email', purpose: 'newsletter', granted: true }], [{ channel: 'email', purpose: 'newsletter', granted: false }]]);
+        [[{ channel: 'email', purpose: 'newsletter', granted: true, source_at: '2024-03-15T00:00:00.000Z' }],
+          [{ channel: 'email', purpose: 'newsletter', granted: false, source_at: null }]]);
       const list = await api(server, 'GET', '/api/v1/customers', { role: 'admin' });
       assert.equal(list.body.items.length, 0);
     });
