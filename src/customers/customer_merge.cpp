@@ -115,14 +115,24 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
     if (!given) return old;
     return overwrite || !old ? given : old;
   };
-  std::optional<std::string> civility = pick(in.civility, cur.civility);
-  std::optional<std::string> first = pick(in.first_name, cur.first_name);
-  std::optional<std::string> last = pick(in.last_name, cur.last_name);
-  std::optional<std::string> birth = pick(in.birth_date, cur.birth_date);
+  // What `clear` names is emptied, when the input may overwrite.
+  auto cleared = [&](std::string_view f) { return overwrite && std::find(in.clear.begin(), in.clear.end(), f) != in.clear.end(); };
+  auto pick_or_clear = [&](std::string_view f, const std::optional<std::string>& given, const std::optional<std::string>& old) {
+    return cleared(f) ? std::nullopt : pick(given, old);
+  };
+  std::optional<std::string> civility = pick_or_clear("civility", in.civility, cur.civility);
+  std::optional<std::string> first = pick_or_clear("first_name", in.first_name, cur.first_name);
+  std::optional<std::string> last = pick_or_clear("last_name", in.last_name, cur.last_name);
+  std::optional<std::string> birth = pick_or_clear("birth_date", in.birth_date, cur.birth_date);
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
   if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);
   else if (in.address) a = combine_addresses(a, *in.address);
+  if (cleared("street")) a.street.reset();
+  if (cleared("street2")) a.street2.reset();
+  if (cleared("postcode")) a.postcode.reset();
+  if (cleared("city")) a.city.reset();
+  if (cleared("country")) a.country.reset();
   bool changed = civility != cur.civility || first != cur.first_name || last != cur.last_name ||
                  birth != cur.birth_date || !same_address(a, cur.address);
 
@@ -188,6 +198,13 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
       (*lists.custom_fields)[key] = value;
       changed = true;
     }
+  }
+  // Names emptied with nothing else left to reach the person by (its e-mails went to another
+  // customer): the names stay.
+  if ((cleared("first_name") || cleared("last_name")) &&
+      !makes_a_customer(first, last, lists.emails.value_or(cur.emails), lists.phones.value_or(cur.phones))) {
+    first = first ? first : cur.first_name;
+    last = last ? last : cur.last_name;
   }
   // The same record sent again: nothing to write, no new version, no event.
   if (!changed || dry_run) return MergeOutcome{std::move(cur), changed, std::move(consents.refused)};

@@ -139,7 +139,10 @@ struct CustomerInput {
   std::optional<std::vector<std::string>> tags;
   std::optional<std::map<std::string, std::optional<CustomValue>>> custom_fields;  // nullopt value removes
   std::optional<std::vector<ExternalId>> external_ids;
-  std::vector<std::string> clear;  // "civility", "first_name", "last_name", "birth_date"
+  // Fields to set to null: "civility", "first_name", "last_name", "birth_date" (the API's); merge_into
+  // also takes the address parts "street", "street2", "postcode", "city", "country" (an import's
+  // emptied cells, BuiltRow::blank).
+  std::vector<std::string> clear;
 };
 
 // A value that was dropped or doubted when it came in (an impossible birth date in an import, a
@@ -300,7 +303,8 @@ Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now)
 // date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
 // external ids, household members and affinities it lacks are added (with `replace_lists`, the
 // e-mails, phones and tags `in` gives are the lists, in its order: a row of the customer's own
-// export edited and imported back); consents go through screen_import_consents; custom fields are set. Bumps the version and
+// export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;
+// consents go through screen_import_consents; custom fields are set. Bumps the version and
 // emits customer.updated when anything changed; returns the customer untouched otherwise.
 // NotFound if `id` is not a live customer.
 struct MergeOutcome {

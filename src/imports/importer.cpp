@@ -666,8 +666,18 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             bool overwrite = source_priority >= ranks;
             // A row naming its customer by Fidelis id is that customer's own row (an export edited
             // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.
-            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now,
-                                                                overwrite && row.customer_id.has_value()));
+            const bool own_row = overwrite && row.customer_id.has_value();
+            // Its cells emptied in the spreadsheet empty the fields (a wrong birth date taken off).
+            if (own_row)
+              for (const std::string& f : row.blank) {
+                if (f.starts_with("custom_fields.")) {
+                  if (!row.input.custom_fields) row.input.custom_fields.emplace();
+                  (*row.input.custom_fields)[f.substr(14)] = std::nullopt;
+                } else {
+                  row.input.clear.push_back(f);
+                }
+              }
+            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now, own_row));
             customer_id = m.customer.id;
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
             if (m.changed) {

@@ -192,6 +192,11 @@ struct BuiltRow {
   std::optional<std::string> external_id;  // the record's id in the import's source
   std::optional<int64_t> customer_id;      // the customer the row names by its Fidelis id
   std::vector<Flag> flags;         // values dropped from the row
+  // A row naming its customer by Fidelis id: the fields the file has columns for that the row
+  // leaves empty ("birth_date", "street2", "custom_fields.KEY"; names when no full name fills
+  // them), which an import with the rank to overwrite clears (an export edited and read back). A
+  // value dropped as malformed (flagged) is not empty: it clears nothing.
+  std::vector<std::string> blank;
 };
 
 struct RowOptions {

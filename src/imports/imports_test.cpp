@@ -2322,6 +2322,82 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   EXPECT_NE(importer.rejects_csv(other->id)->find("2,id,\"no customer 999"), std::string::npos) << *importer.rejects_csv(other->id);
 }
 
+// Cells emptied in an edited export empty the fields, when the import has the rank to overwrite;
+// a malformed value (flagged) or a lower-priority file empties nothing.
+TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
+  customers::CustomerService svc(*t_.db, clock_);
+  ASSERT_TRUE(svc.define_custom_field({"pointure", "Pointure", customers::CustomFieldType::kInteger, {}}, actor_));
+  auto make = [&](const std::string& first, const std::string& email) {
+    customers::CustomerInput in;
+    in.civility = "Mme";
+    in.first_name = first;
+    in.last_name = "Roux";
+    in.birth_date = "1980-02-03";
+    in.emails = std::vector<customers::EmailAddress>{{email, ""}};
+    in.address = customers::Address{.street = "3 rue Haute", .street2 = "Bâtiment B", .postcode = "69002", .city = "Lyon",
+                                    .country = "FR"};
+    in.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"pointure", int64_t{38}}};
+    auto c = svc.create(in, actor_);
+    EXPECT_TRUE(c) << c.error().message;
+    return c->id;
+  };
+  const int64_t ana = make("Ana", "ana@exemple.fr"), eve = make("Eve", "eve@exemple.fr");
+  const std::string header = "id;civility;first_name;last_name;email;birth_date;street;street2;postcode;city;country;pointure\r\n";
+  auto line = [](int64_t id, const std::string& rest) { return std::to_string(id) + ";" + rest + "\r\n"; };
+  const std::map<std::string, std::string> mapping = {
+      {"id", "customer_id"}, {"civility", "civility"}, {"first_name", "first_name"}, {"last_name", "last_name"},
+      {"email", "email"},    {"birth_date", "birth_date"}, {"street", "street"},   {"street2", "street2"},
+      {"postcode", "postcode"}, {"city", "city"},     {"country", "country"},    {"pointure", "pointure"}};
+  // A file of a lower priority than the people who typed them: the empty cells change nothing.
+  Importer importer(*t_.db, clock_);
+  auto low = importer.run({.path = write_temp(GetParam() + "_blank1.csv",
+                                              header + line(ana, ";Ana;Roux;ana@exemple.fr;;3 rue Haute;;69002;Lyon;FR;")),
+                           .source = "tableur", .source_priority = 50, .mapping = mapping},
+                          actor_);
+  ASSERT_TRUE(low) << low.error().message;
+  auto same = svc.get(ana);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->birth_date, "1980-02-03");
+  EXPECT_EQ(same->address.street2, "Bâtiment B");
+  EXPECT_EQ(same->civility, "Mme");
+  // The priority to overwrite: the birth date, civility, street2 and shoe size taken off are gone;
+  // Eve's malformed birth date is flagged and keeps hers.
+  clock_.advance(60'000);
+  auto edited = importer.run(
+      {.path = write_temp(GetParam() + "_blank2.csv",
+                          header + line(ana, ";Ana;Roux;ana@exemple.fr;;3 rue Haute;;69002;Lyon;FR;") +
+                              line(eve, "Mme;Eve;Roux;eve@exemple.fr;31/02/1980;3 rue Haute;Bâtiment B;69002;Lyon;FR;38")),
+       .source = "tableur", .source_priority = 100, .mapping = mapping},
+      actor_);
+  ASSERT_TRUE(edited) << edited.error().message;
+  EXPECT_EQ(edited->updated, 1);
+  EXPECT_EQ(edited->unchanged, 1);
+  auto a = svc.get(ana);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->birth_date);
+  EXPECT_FALSE(a->civility);
+  EXPECT_FALSE(a->address.street2);
+  EXPECT_EQ(a->address.street, "3 rue Haute");
+  EXPECT_EQ(a->address.city, "Lyon");
+  EXPECT_EQ(a->first_name, "Ana");
+  EXPECT_FALSE(a->custom_fields.contains("pointure"));
+  auto e = svc.get(eve);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->birth_date, "1980-02-03");
+  EXPECT_EQ(e->custom_fields.at("pointure"), customers::CustomValue(int64_t{38}));
+  // A column the file does not have empties nothing: Ana's e-mail alone names her now.
+  clock_.advance(60'000);
+  auto narrow = importer.run({.path = write_temp(GetParam() + "_blank3.csv", "id;last_name\r\n" + line(ana, "Rousse")),
+                              .source = "tableur", .source_priority = 100,
+                              .mapping = {{"id", "customer_id"}, {"last_name", "last_name"}}},
+                             actor_);
+  ASSERT_TRUE(narrow) << narrow.error().message;
+  a = svc.get(ana);
+  EXPECT_EQ(a->last_name, "Rousse");
+  EXPECT_EQ(a->first_name, "Ana");
+  EXPECT_EQ(a->address.city, "Lyon");
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -211,6 +211,38 @@ std::optional<Millis> decision_time(std::string_view value, const Column& col, M
   return at ? std::optional<Millis>(*at) : std::nullopt;
 }
 
+// The fields of BuiltRow::blank: a column for them, no cell of the row giving anything for them,
+// and nothing in the row's input (an address block may give a postcode no postcode column does).
+std::vector<std::string> blank_fields(std::span<const Column> columns,
+                                      const std::array<bool, static_cast<size_t>(Target::kLast) + 1>& given,
+                                      const std::vector<std::string>& custom_given, const CustomerInput& in) {
+  auto has_column = [&](Target t) { return std::any_of(columns.begin(), columns.end(), [&](const Column& c) { return c.target == t; }); };
+  auto gave = [&](Target t) { return given[static_cast<size_t>(t)]; };
+  auto blank = [&](Target t) { return has_column(t) && !gave(t); };
+  const Address a = in.address.value_or(Address{});
+  std::vector<std::string> out;
+  if (blank(Target::kCivility) && !in.civility) out.emplace_back("civility");
+  // A full name in one cell fills both names: only a row without one blanks them.
+  const bool full_name_column = has_column(Target::kFullName), full_name_cell = gave(Target::kFullName);
+  if ((has_column(Target::kFirstName) || full_name_column) && !gave(Target::kFirstName) && !full_name_cell && !in.first_name)
+    out.emplace_back("first_name");
+  if ((has_column(Target::kLastName) || full_name_column) && !gave(Target::kLastName) && !full_name_cell && !in.last_name)
+    out.emplace_back("last_name");
+  if (blank(Target::kBirthDate) && !in.birth_date) out.emplace_back("birth_date");
+  if (blank(Target::kStreet) && !a.street) out.emplace_back("street");
+  if (blank(Target::kStreet2) && !a.street2) out.emplace_back("street2");
+  if (blank(Target::kPostcode) && !a.postcode) out.emplace_back("postcode");
+  if (blank(Target::kCity) && !a.city) out.emplace_back("city");
+  if (blank(Target::kCountry) && !a.country) out.emplace_back("country");
+  for (const Column& c : columns)
+    if (c.target == Target::kCustom && std::find(custom_given.begin(), custom_given.end(), c.custom_key) == custom_given.end() &&
+        (!in.custom_fields || !in.custom_fields->contains(c.custom_key))) {
+      std::string f = "custom_fields." + c.custom_key;
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(std::move(f));
+    }
+  return out;
+}
+
 // A date of a column that writes both orders, which could be read either way: read day first, and
 // said so in a flag.
 std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view value, std::string_view field, Millis now) {
@@ -779,11 +811,16 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       for (std::string& v : values) into.push_back(Contact{label_rank, col.rank, std::move(v), label});
     }
   };
+  // Which targets (and custom fields) the row's cells gave anything for: the rest are blank.
+  std::array<bool, static_cast<size_t>(Target::kLast) + 1> given{};
+  std::vector<std::string> custom_given;
   for (size_t i = 0; i < columns.size() && i < record.fields.size(); ++i) {
     const Column& col = columns[i];
     if (col.target == Target::kIgnore) continue;
     std::string value = cell_value(record.fields[i], col.target);
     if (value.empty()) continue;
+    given[static_cast<size_t>(col.target)] = true;
+    if (col.target == Target::kCustom) custom_given.push_back(col.custom_key);
     // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@", or before digits to
     // keep a postcode's leading zero or a long id as text ("'07100").
     if (value.size() > 1 && value[0] == '\'' &&
@@ -1175,6 +1212,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     for (const Flag& f : out.flags) why += fmt::format("; {} '{}': {}", f.field, f.value, f.reason);
     return Error::invalid_argument(column, why);
   }
+  if (out.customer_id) out.blank = blank_fields(columns, given, custom_given, in);
   return out;
 }
 
