@@ -178,11 +178,26 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
   if (lists.tags) std::sort(lists.tags->begin(), lists.tags->end());
   extend(lists.external_ids, cur.external_ids, in.external_ids,
          [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
-  extend(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
-    return x.relation == y.relation && x.first_name == y.first_name;
-  });
-  extend(lists.affinities, cur.affinities, in.affinities,
-         [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
+  if (replace_lists) {
+    // The row's household and affinities are the lists too: a member taken off, a strength changed.
+    replace(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
+      return x.relation == y.relation && x.first_name == y.first_name && x.birth_date == y.birth_date;
+    });
+    // Affinities have no order of their own: compared as stored, strongest first.
+    std::optional<std::vector<Affinity>> affinities = in.affinities;
+    if (affinities)
+      std::stable_sort(affinities->begin(), affinities->end(), [](const Affinity& x, const Affinity& y) {
+        return x.strength != y.strength ? x.strength > y.strength : x.category < y.category;
+      });
+    replace(lists.affinities, cur.affinities, affinities,
+            [](const Affinity& x, const Affinity& y) { return x.category == y.category && x.strength == y.strength; });
+  } else {
+    extend(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
+      return x.relation == y.relation && x.first_name == y.first_name;
+    });
+    extend(lists.affinities, cur.affinities, in.affinities,
+           [](const Affinity& x, const Affinity& y) { return x.category == y.category; });
+  }
   ScreenedConsents consents;
   if (in.consents) {
     FIDELIS_ASSIGN_OR_RETURN(consents, screen_import_consents(tx, id, *in.consents));

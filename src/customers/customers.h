@@ -302,8 +302,8 @@ Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now)
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
 // date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
 // external ids, household members and affinities it lacks are added (with `replace_lists`, the
-// e-mails, phones and tags `in` gives are the lists, in its order: a row of the customer's own
-// export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;
+// e-mails, phones, tags, household members and affinities `in` gives are the lists, in its order: a
+// row of the customer's own export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;
 // consents go through screen_import_consents; custom fields are set. Bumps the version and
 // emits customer.updated when anything changed; returns the customer untouched otherwise.
 // NotFound if `id` is not a live customer.

@@ -26,6 +26,21 @@ std::string spreadsheet_text(std::string value) {
   return value;
 }
 
+std::string household_item(const HouseholdMember& m) {
+  std::string out = m.relation;
+  if (m.first_name || m.birth_date) {
+    out += ':';
+    out += m.first_name.value_or("");
+  }
+  if (m.birth_date) {
+    out += ':';
+    out += *m.birth_date;
+  }
+  return out;
+}
+
+std::string affinity_item(const Affinity& a) { return fmt::format("{}:{}", a.category, a.strength); }
+
 Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool include_deleted,
                                  const std::function<Status(std::string_view chunk)>& sink) {
   const bool csv = format != ExportFormat::kJsonLines;
@@ -46,7 +61,7 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
     FIDELIS_ASSIGN_OR_RETURN(defs, custom_field_defs(db));
     std::vector<std::string> header = {"id",      "civility", "first_name", "last_name", "email",   "other_emails",
                                        "phone",   "other_phones", "birth_date", "street", "street2", "postcode",
-                                       "city",    "country",  "tags",       "external_ids"};
+                                       "city",    "country",  "tags",       "external_ids", "household", "affinities"};
     for (const auto& [c, p] : kConsents) header.push_back(fmt::format("consent:{}:{}", channel_name(c), purpose_name(p)));
     for (const CustomFieldDef& d : defs) header.push_back(d.key);
     for (const char* h : {"created_at", "updated_at", "deleted_at"}) header.emplace_back(h);
@@ -99,7 +114,9 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
                                            c.address.city.value_or(""),
                                            c.address.country.value_or(""),
                                            join(c.tags, 0, [](const std::string& t) { return t; }),
-                                           join(c.external_ids, 0, [](const ExternalId& x) { return x.source + ":" + x.id; })};
+                                           join(c.external_ids, 0, [](const ExternalId& x) { return x.source + ":" + x.id; }),
+                                           join(c.household, 0, household_item),
+                                           join(c.affinities, 0, affinity_item)};
         for (const auto& [channel, purpose] : kConsents) {
           auto k = std::find_if(c.consents.begin(), c.consents.end(),
                                 [&](const Consent& x) { return x.channel == channel && x.purpose == purpose; });

@@ -109,7 +109,10 @@ enum class Target {
   kConsentDate,  // when the person made the consent decisions of the row that custom_key names (Mailchimp's
                  // "CONFIRM_TIME", "OPTIN_TIME", "Date optin"; "email" for the channel's newsletter and
                  // offers), kept as their source_at; it grants or withdraws nothing by itself
-  kLast = kConsentDate  // the last target: arrays indexed by target are this long, plus one
+  kHousehold,    // household members, "relation:first name:birth date" items separated by '|' (the export's column)
+  kAffinities,   // category affinities, "category:strength" items separated by '|' (strength 0..100, 50 when
+                 // left out: "jardin|cuisine")
+  kLast = kAffinities  // the last target: arrays indexed by target are this long, plus one
 };
 std::string_view target_name(Target t);
 
@@ -390,10 +393,15 @@ class ImportRunner {
 // `value` as a spreadsheet cell that cannot run as a formula: an apostrophe before a leading "=",
 // "+", "-", "@", tab or carriage return (an import takes it off again).
 std::string spreadsheet_text(std::string value);
+// A household member or an affinity as one item of the export's cell: "enfant:Léa:2015-04-02"
+// ("conjoint" when only the relation is known, "enfant::2015-04-02" without a first name),
+// "jardin:80". An import reads them back (Target::kHousehold, kAffinities).
+std::string household_item(const customers::HouseholdMember& m);
+std::string affinity_item(const customers::Affinity& a);
 // Streams every live customer (or every customer when include_deleted) to `sink`, a chunk at a
 // time, in id order; memory stays flat. Returns how many customers were written. In CSV, the
-// other e-mails, other phones and tags are each one cell, '|' between items; an import of the
-// file reads them back.
+// other e-mails, other phones, tags, ids in other systems, household members and affinities are
+// each one cell, '|' between items; an import of the file reads them back.
 Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool include_deleted,
                                  const std::function<Status(std::string_view chunk)>& sink);
 

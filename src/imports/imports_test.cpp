@@ -803,6 +803,52 @@ TEST(RowBuilder, AHeaderThatPutsTheSurnameFirstIsBelieved) {
   EXPECT_EQ(r->input.first_name, "Lucie");
 }
 
+// Household members and affinities, as the export writes them or as other files list them.
+TEST(RowBuilder, HouseholdAndAffinityCells) {
+  auto cols = map_columns(std::vector<std::string>{"Nom", "E-mail", "Foyer", "Appétences"}, {}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  EXPECT_EQ((*cols)[2].target, Target::kHousehold);
+  EXPECT_EQ((*cols)[3].target, Target::kAffinities);
+  RowOptions o{"boutique", "FR", 1'767'225'600'000};
+  auto row = [&](const std::string& household, const std::string& affinities) {
+    return build_row(CsvRecord{2, 2, {"Roux", "roux@exemple.fr", household, affinities}}, *cols, o, {});
+  };
+  auto r = row("enfant:léa:02/04/2015|conjoint:Marc|Enfant::2019-01-31", "jardin:80|Cuisine|bricolage:0");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->input.household->size(), 3u);
+  EXPECT_EQ((*r->input.household)[0].relation, "enfant");
+  EXPECT_EQ((*r->input.household)[0].first_name, "Léa");
+  EXPECT_EQ((*r->input.household)[0].birth_date, "2015-04-02");
+  EXPECT_EQ((*r->input.household)[1].first_name, "Marc");
+  EXPECT_FALSE((*r->input.household)[1].birth_date);
+  EXPECT_EQ((*r->input.household)[2].relation, "enfant");
+  EXPECT_FALSE((*r->input.household)[2].first_name);
+  EXPECT_EQ((*r->input.household)[2].birth_date, "2019-01-31");
+  ASSERT_EQ(r->input.affinities->size(), 3u);
+  EXPECT_EQ((*r->input.affinities)[0].category, "jardin");
+  EXPECT_EQ((*r->input.affinities)[0].strength, 80);
+  EXPECT_EQ((*r->input.affinities)[1].category, "cuisine");  // lower-cased, strength 50
+  EXPECT_EQ((*r->input.affinities)[1].strength, 50);
+  EXPECT_EQ((*r->input.affinities)[2].strength, 0);
+  EXPECT_TRUE(r->flags.empty());
+  // Bad items are flagged, the rest of the cell kept; a birth date that is no date costs only itself;
+  // a child born tomorrow is no child yet (validation), flagged.
+  auto bad = row("enfant:Léa:le 2 avril|:Marc|a:b:c:d|enfant:Tom:2027-05-01", "jardin:120|:40|cuisine:beaucoup|déco:70");
+  ASSERT_TRUE(bad) << bad.error().message;
+  ASSERT_EQ(bad->input.household->size(), 1u);
+  EXPECT_EQ((*bad->input.household)[0].first_name, "Léa");
+  EXPECT_FALSE((*bad->input.household)[0].birth_date);
+  ASSERT_EQ(bad->input.affinities->size(), 1u);
+  EXPECT_EQ((*bad->input.affinities)[0].category, "déco");
+  int household_flags = 0, affinity_flags = 0;
+  for (const Flag& f : bad->flags) {
+    household_flags += f.field == "household";
+    affinity_flags += f.field == "affinities";
+  }
+  EXPECT_EQ(household_flags, 4);
+  EXPECT_EQ(affinity_flags, 3);
+}
+
 TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   std::vector<std::string> header = {"Nom complet", "E-mail", "Téléphone", "Téléphone 2", "Code postal", "Ville", "Pays"};
   auto cols = map_columns(header, {}, {});
@@ -2215,7 +2261,7 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   EXPECT_NE(excel.find(";\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\";"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";'+33612345678;'+33145678910;"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";zoe.martin@travail.fr|zm@free.fr;"), std::string::npos) << excel;
-  EXPECT_NE(excel.find(";client fidèle|vip;boutique:C006;oui;;;;non;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";client fidèle|vip;boutique:C006;;;oui;;;;non;"), std::string::npos) << excel;
 
   // Into an empty base, the file gives the same profile back.
   auto other = storage::testing::make_test_db("sqlite");
@@ -2396,6 +2442,67 @@ TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
   EXPECT_EQ(a->last_name, "Rousse");
   EXPECT_EQ(a->first_name, "Ana");
   EXPECT_EQ(a->address.city, "Lyon");
+}
+
+// Household members and affinities go through a CSV export and back, into another base and, edited,
+// into their own.
+TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
+  customers::CustomerService svc(*t_.db, clock_);
+  customers::CustomerInput in;
+  in.first_name = "Ana";
+  in.last_name = "Roux";
+  in.emails = std::vector<customers::EmailAddress>{{"ana@exemple.fr", ""}};
+  in.household = std::vector<customers::HouseholdMember>{{"enfant", "Léa", "2015-04-02"}, {"conjoint", "Marc", std::nullopt},
+                                                        {"enfant", std::nullopt, "2019-01-31"}};
+  in.affinities = std::vector<customers::Affinity>{{"jardin", 80}, {"cuisine", 50}};
+  auto made = svc.create(in, actor_);
+  ASSERT_TRUE(made) << made.error().message;
+  std::string csv;
+  ASSERT_TRUE(export_customers(*t_.db, ExportFormat::kCsvExcelFr, false, [&](std::string_view c) -> Status {
+    csv += c;
+    return ok();
+  }));
+  EXPECT_NE(csv.find(";enfant:Léa:2015-04-02|conjoint:Marc|enfant::2019-01-31;jardin:80|cuisine:50;"), std::string::npos)
+      << csv;
+  auto other = storage::testing::make_test_db("sqlite");
+  customers::CustomerService back(*other.db, clock_);
+  Importer elsewhere(*other.db, clock_);
+  ASSERT_TRUE(elsewhere.run({.path = write_temp(GetParam() + "_hh1.csv", csv), .source = "export"}, actor_));
+  auto copy = back.get(1);
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->household.size(), 3u);
+  ASSERT_EQ(copy->affinities.size(), 2u);
+  EXPECT_EQ(copy->affinities[0].category, "jardin");
+  EXPECT_EQ(copy->affinities[0].strength, 80);
+  // Edited and read back: Marc taken off, the kitchen now stronger than the garden.
+  size_t at = csv.find("|conjoint:Marc");
+  ASSERT_NE(at, std::string::npos);
+  csv.erase(at, 14);
+  at = csv.find("jardin:80|cuisine:50");
+  ASSERT_NE(at, std::string::npos);
+  csv.replace(at, 20, "jardin:80|cuisine:90");
+  Importer importer(*t_.db, clock_);
+  auto r = importer.run({.path = write_temp(GetParam() + "_hh2.csv", csv), .source = "excel", .source_priority = 100,
+                         .mapping = {{"id", "customer_id"}, {"last_name", "last_name"}, {"email", "email"},
+                                     {"household", "household"}, {"affinities", "affinities"}}},
+                        actor_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->updated, 1);
+  auto edited = svc.get(made->id);
+  ASSERT_TRUE(edited);
+  ASSERT_EQ(edited->household.size(), 2u);
+  for (const auto& m : edited->household) EXPECT_EQ(m.relation, "enfant");
+  ASSERT_EQ(edited->affinities.size(), 2u);
+  EXPECT_EQ(edited->affinities[0].category, "cuisine");  // strongest first
+  EXPECT_EQ(edited->affinities[0].strength, 90);
+  // The same file again changes nothing.
+  clock_.advance(60'000);
+  auto again = importer.run({.path = write_temp(GetParam() + "_hh3.csv", csv), .source = "excel", .source_priority = 100,
+                             .mapping = {{"id", "customer_id"}, {"last_name", "last_name"}, {"email", "email"},
+                                         {"household", "household"}, {"affinities", "affinities"}}},
+                            actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->unchanged, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),

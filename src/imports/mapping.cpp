@@ -26,7 +26,8 @@ constexpr Name kFieldNames[] = {{"ignore", Target::kIgnore},         {"civility"
                                 {"country", Target::kCountry},       {"external_id", Target::kExternalId},
                                 {"tags", Target::kTags},             {"deleted_at", Target::kDeletedAt},
                                 {"external_ids", Target::kExternalIds}, {"customer_id", Target::kCustomerId},
-                                {"is_company", Target::kIsCompany}};
+                                {"is_company", Target::kIsCompany},  {"household", Target::kHousehold},
+                                {"affinities", Target::kAffinities}};
 
 // Header names as people write them, compared after key_of (lower-case, no accents, punctuation
 // as spaces). `rank` breaks ties between two names of one field: "Country Code" before "Country",
@@ -92,6 +93,9 @@ constexpr Guessed kGuesses[] = {
     {"n client", Target::kExternalId}, {"external id", Target::kExternalId}, {"customer number", Target::kExternalId},
     {"numero de client", Target::kExternalId},
     {"tags", Target::kTags}, {"etiquettes", Target::kTags}, {"segments", Target::kTags},
+    {"household", Target::kHousehold}, {"foyer", Target::kHousehold}, {"membres du foyer", Target::kHousehold},
+    {"affinities", Target::kAffinities}, {"affinites", Target::kAffinities}, {"appetences", Target::kAffinities},
+    {"appetences rayons", Target::kAffinities},
     {"newsletter", Target::kConsent}, {"optin", Target::kConsent}, {"opt in", Target::kConsent},
     {"optin newsletter", Target::kConsent}, {"inscrit newsletter", Target::kConsent},
     {"abonne newsletter", Target::kConsent}, {"accepte newsletter", Target::kConsent},
@@ -178,7 +182,8 @@ struct Guess {
 };
 
 bool multi_valued(Target t) {
-  return t == Target::kEmail || t == Target::kPhone || t == Target::kTags || t == Target::kExternalIds;
+  return t == Target::kEmail || t == Target::kPhone || t == Target::kTags || t == Target::kExternalIds ||
+         t == Target::kHousehold || t == Target::kAffinities;
 }
 
 // Google Contacts' "E-mail 1 - Value", "Phone 2 - Value", "Address 1 - Postal Code": a field, its

@@ -380,6 +380,12 @@ bool drop(CustomerInput& in, const std::string& field) {
     return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
   if (auto i = index("external_ids["); i && in.external_ids && *i < in.external_ids->size())
     return in.external_ids->erase(in.external_ids->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("household["); i && in.household && *i < in.household->size())
+    return in.household->erase(in.household->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("affinities["); i && in.affinities && *i < in.affinities->size())
+    return in.affinities->erase(in.affinities->begin() + static_cast<long>(*i)), true;
+  if (field == "household" && in.household) return in.household->resize(20), true;
+  if (field == "affinities" && in.affinities) return in.affinities->resize(100), true;
   if (field.starts_with("custom_fields.") && in.custom_fields) return in.custom_fields->erase(field.substr(14)) > 0;
   if ((field == "emails" && in.emails) || (field == "phones" && in.phones) || (field == "tags" && in.tags)) {
     if (field == "emails") in.emails->resize(10);
@@ -409,6 +415,10 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   if (field.starts_with("tags[")) return at(in.tags, "tags[", [](const std::string& t) { return t; });
   if (field.starts_with("external_ids["))
     return at(in.external_ids, "external_ids[", [](const ExternalId& x) { return x.source + ":" + x.id; });
+  if (field.starts_with("household["))
+    return at(in.household, "household[", [](const HouseholdMember& m) { return household_item(m); });
+  if (field.starts_with("affinities["))
+    return at(in.affinities, "affinities[", [](const Affinity& a) { return affinity_item(a); });
   if (in.address) {
     if (field == "address.city") return in.address->city.value_or("");
     if (field == "address.street") return in.address->street.value_or("");
@@ -690,6 +700,8 @@ std::string flag_field(const std::string& field) {
   if (field.starts_with("phones[")) return field.ends_with(".label") ? "phone.label" : "phone";
   if (field.starts_with("tags[")) return "tags";
   if (field.starts_with("external_ids[")) return "external_id";
+  if (field.starts_with("household[")) return "household";
+  if (field.starts_with("affinities[")) return "affinities";
   if (field.starts_with("address.")) return field.substr(8);
   if (field.starts_with("custom_fields.")) return field.substr(14);  // as a number cell's flag names it
   return field;
@@ -937,6 +949,60 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       case Target::kTags:
         if (!in.tags) in.tags.emplace();
         for (auto& t : split_any(value, ",;|")) in.tags->push_back(t);
+        break;
+      case Target::kHousehold:
+        // "enfant:Léa:2015-04-02|conjoint:Marc": relation, then first name and birth date if known.
+        for (const std::string& item : split_any(value, "|")) {
+          std::vector<std::string> parts;
+          for (size_t from = 0;;) {
+            size_t colon = item.find(':', from);
+            parts.emplace_back(text::trim(std::string_view(item).substr(from, colon == std::string::npos ? colon : colon - from)));
+            if (colon == std::string::npos) break;
+            from = colon + 1;
+          }
+          if (parts.size() > 3 || parts[0].empty()) {
+            out.flags.push_back({"household", item, "expected relation:first name:birth date, e.g. enfant:Léa:2015-04-02"});
+            continue;
+          }
+          HouseholdMember m{parts[0], std::nullopt, std::nullopt};
+          if (parts.size() > 1 && !parts[1].empty()) m.first_name = parts[1];
+          if (parts.size() > 2 && !parts[2].empty()) {
+            if (auto d = parse_date_flexible(parts[2], "household", options.now)) {
+              m.birth_date = d->to_string();
+            } else {
+              out.flags.push_back({"household", item, "the birth date is no date: the member is kept without it"});
+            }
+          }
+          if (!in.household) in.household.emplace();
+          in.household->push_back(std::move(m));
+        }
+        break;
+      case Target::kAffinities:
+        // "jardin:80|cuisine:50", or categories alone ("jardin|cuisine"), each then of strength 50.
+        for (const std::string& item : split_any(value, "|,;")) {
+          size_t colon = item.rfind(':');
+          Affinity a{std::string(text::trim(std::string_view(item).substr(0, colon))), 50};
+          if (colon != std::string::npos) {
+            const std::string strength(text::trim(std::string_view(item).substr(colon + 1)));
+            char* end = nullptr;
+            errno = 0;
+            long n = std::strtol(strength.c_str(), &end, 10);
+            if (strength.empty() || *end != '\0' || errno == ERANGE || n < 0 || n > 100) {
+              out.flags.push_back({"affinities", item, "expected category:strength, the strength from 0 to 100"});
+              continue;
+            }
+            a.strength = static_cast<int>(n);
+          }
+          if (a.category.empty()) {
+            out.flags.push_back({"affinities", item, "expected category:strength, the strength from 0 to 100"});
+            continue;
+          }
+          if (!in.affinities) in.affinities.emplace();
+          // One category twice: the first says it.
+          if (std::none_of(in.affinities->begin(), in.affinities->end(),
+                           [&](const Affinity& x) { return text::to_lower(x.category) == text::to_lower(a.category); }))
+            in.affinities->push_back(std::move(a));
+        }
         break;
       case Target::kCustom: {
         auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
