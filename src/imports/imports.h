@@ -109,7 +109,8 @@ enum class Target {
   kConsentDate,  // when the person made the consent decisions of the row that custom_key names (Mailchimp's
                  // "CONFIRM_TIME", "OPTIN_TIME", "Date optin"; "email" for the channel's newsletter and
                  // offers), kept as their source_at; it grants or withdraws nothing by itself
-  kHousehold,    // household members, "relation:first name:birth date" items separated by '|' (the export's column)
+  kHousehold,    // household members, "relation:first name:birth date" items separated by '|' (the export's
+                 // column, guessed from its header only)
   kAffinities,   // category affinities, "category:strength" items separated by '|' (strength 0..100, 50 when
                  // left out: "jardin|cuisine")
   kLast = kAffinities  // the last target: arrays indexed by target are this long, plus one

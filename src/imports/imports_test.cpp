@@ -805,7 +805,7 @@ TEST(RowBuilder, AHeaderThatPutsTheSurnameFirstIsBelieved) {
 
 // Household members and affinities, as the export writes them or as other files list them.
 TEST(RowBuilder, HouseholdAndAffinityCells) {
-  auto cols = map_columns(std::vector<std::string>{"Nom", "E-mail", "Foyer", "Appétences"}, {}, {});
+  auto cols = map_columns(std::vector<std::string>{"Nom", "E-mail", "household", "Appétences"}, {}, {});
   ASSERT_TRUE(cols) << cols.error().message;
   EXPECT_EQ((*cols)[2].target, Target::kHousehold);
   EXPECT_EQ((*cols)[3].target, Target::kAffinities);

@@ -93,7 +93,7 @@ constexpr Guessed kGuesses[] = {
     {"n client", Target::kExternalId}, {"external id", Target::kExternalId}, {"customer number", Target::kExternalId},
     {"numero de client", Target::kExternalId},
     {"tags", Target::kTags}, {"etiquettes", Target::kTags}, {"segments", Target::kTags},
-    {"household", Target::kHousehold}, {"foyer", Target::kHousehold}, {"membres du foyer", Target::kHousehold},
+    {"household", Target::kHousehold},  // the export's; a shop's "Foyer" may hold anything (a head count)
     {"affinities", Target::kAffinities}, {"affinites", Target::kAffinities}, {"appetences", Target::kAffinities},
     {"appetences rayons", Target::kAffinities},
     {"newsletter", Target::kConsent}, {"optin", Target::kConsent}, {"opt in", Target::kConsent},

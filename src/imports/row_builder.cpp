@@ -831,8 +831,6 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     if (col.target == Target::kIgnore) continue;
     std::string value = cell_value(record.fields[i], col.target);
     if (value.empty()) continue;
-    given[static_cast<size_t>(col.target)] = true;
-    if (col.target == Target::kCustom) custom_given.push_back(col.custom_key);
     // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@", or before digits to
     // keep a postcode's leading zero or a long id as text ("'07100").
     if (value.size() > 1 && value[0] == '\'' &&
@@ -844,6 +842,8 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       if (size_t more = value.find(":::"); more != std::string::npos) value = std::string(text::trim(value.substr(0, more)));
       if (value.empty()) continue;
     }
+    given[static_cast<size_t>(col.target)] = true;
+    if (col.target == Target::kCustom) custom_given.push_back(col.custom_key);
     switch (col.target) {
       case Target::kCivility:
         if (takes(col.target, col.rank)) in.civility = value;
