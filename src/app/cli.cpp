@@ -440,6 +440,18 @@ int run(int argc, char** argv) {
         if (c.custom_fields)
           for (const auto& [key, value] : *c.custom_fields)
             if (value) std::printf("    custom field %s: %s\n", key.c_str(), customers::custom_value_text(*value).c_str());
+        for (const auto& m : c.household.value_or(std::vector<customers::HouseholdMember>{}))
+          std::printf("    household %s\n", imports::household_item(m).c_str());
+        if (c.affinities && !c.affinities->empty()) {
+          std::string items;
+          for (const auto& a : *c.affinities) items += (items.empty() ? "" : ", ") + imports::affinity_item(a);
+          std::printf("    affinities %s\n", items.c_str());
+        }
+        if (!r.empties.empty()) {
+          std::string fields;
+          for (const std::string& f : r.empties) fields += (fields.empty() ? "" : ", ") + f;
+          std::printf("    empties %s\n", fields.c_str());
+        }
         for (const auto& f : r.flags)
           std::printf("    flagged %s '%s': %s\n", f.field.c_str(), f.value.c_str(), f.reason.c_str());
       }

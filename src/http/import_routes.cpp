@@ -67,10 +67,22 @@ Json input_json(const customers::CustomerInput& c) {
   }
   if (c.address)
     j["address"] = {{"street", c.address->street ? Json(*c.address->street) : Json(nullptr)},
+                    {"street2", c.address->street2 ? Json(*c.address->street2) : Json(nullptr)},
                     {"postcode", c.address->postcode ? Json(*c.address->postcode) : Json(nullptr)},
                     {"city", c.address->city ? Json(*c.address->city) : Json(nullptr)},
                     {"country", c.address->country ? Json(*c.address->country) : Json(nullptr)}};
   if (c.tags) j["tags"] = *c.tags;
+  if (c.household) {
+    j["household"] = Json::array();
+    for (const auto& m : *c.household)
+      j["household"].push_back({{"relation", m.relation},
+                                {"first_name", m.first_name ? Json(*m.first_name) : Json(nullptr)},
+                                {"birth_date", m.birth_date ? Json(*m.birth_date) : Json(nullptr)}});
+  }
+  if (c.affinities) {
+    j["affinities"] = Json::array();
+    for (const auto& a : *c.affinities) j["affinities"].push_back({{"category", a.category}, {"strength", a.strength}});
+  }
   if (c.external_ids) {
     j["external_ids"] = Json::array();
     for (const auto& x : *c.external_ids) j["external_ids"].push_back({{"source", x.source}, {"id", x.id}});
@@ -186,6 +198,7 @@ void add_import_routes(Router& r, Services& s) {
                rows.push_back({{"line", row.line},
                                {"customer", row.customer ? input_json(*row.customer) : Json(nullptr)},
                                {"flags", flags},
+                               {"empties", row.empties},
                                {"rejection", row.rejection ? Json({{"column", row.rejection->field}, {"reason", row.rejection->message}})
                                                            : Json(nullptr)}});
              }

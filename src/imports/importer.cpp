@@ -35,8 +35,6 @@ namespace {
 
 constexpr Millis kWorkerSilence = 120'000;
 
-// The priority of what people entered themselves (API, back office, questionnaires) against imports.
-constexpr int64_t kManualEntryPriority = 100;
 
 std::string host_name() {
   char h[256] = {};
@@ -311,6 +309,19 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
           std::erase_if(*built->input.consents,
                         [&](const Consent& k) { return k.channel == c.channel && k.purpose == c.purpose; });
         }
+        return ok();
+      }));
+    }
+    if (built && built->customer_id && !built->blank.empty()) {
+      // An edited export's emptied cells: what the import would empty, if it may overwrite.
+      FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> id, customers::survivor(tx, *built->customer_id));
+        if (!id) return ok();
+        Value sp[] = {source};
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
+        const int64_t priority = o.source_priority ? *o.source_priority : stored ? stored->i64(0) : 50;
+        FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *id));
+        if (priority >= ranks) pr.empties = built->blank;
         return ok();
       }));
     }
@@ -655,14 +666,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           if (match) {
             // The row's values replace the current ones when its source ranks at least as high as
             // every source the customer came from; otherwise they only fill gaps.
-            Value pp[] = {*match};
-            FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> best,
-                                     tx.one("SELECT MAX(s.priority) FROM customer_provenance p JOIN sources s ON "
-                                            "s.name = p.source WHERE p.customer_id = $1",
-                                            pp));
-            // A customer no import brought (entered through the API or the back office) ranks as a
-            // source of the highest priority: only an import of priority 100 replaces what people typed.
-            const int64_t ranks = best && !best->is_null(0) ? best->i64(0) : kManualEntryPriority;
+            FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *match));
             bool overwrite = source_priority >= ranks;
             // A row naming its customer by Fidelis id is that customer's own row (an export edited
             // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.

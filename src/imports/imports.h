@@ -294,6 +294,9 @@ struct PreviewRow {
   int64_t line = 0;
   std::optional<customers::CustomerInput> customer;  // as it would be stored
   std::vector<Flag> flags;
+  // A row naming its customer by Fidelis id, whose source may overwrite that customer: the fields
+  // its emptied cells would empty (BuiltRow::blank).
+  std::vector<std::string> empties;
   std::optional<Error> rejection;
 };
 struct Preview {

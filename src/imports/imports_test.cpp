@@ -2368,6 +2368,48 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   EXPECT_NE(importer.rejects_csv(other->id)->find("2,id,\"no customer 999"), std::string::npos) << *importer.rejects_csv(other->id);
 }
 
+// What people typed ranks above every source but a priority-100 one, even once an import filled a
+// gap in it; a customer an import brought ranks as that import's source.
+TEST_P(ImportTest, WhatPeopleTypedStaysAboveTheSourcesThatFilledItsGaps) {
+  customers::CustomerService svc(*t_.db, clock_);
+  customers::CustomerInput typed;
+  typed.first_name = "Inès";
+  typed.last_name = "Garnier";
+  typed.emails = std::vector<customers::EmailAddress>{{"ines@exemple.fr", ""}};
+  auto ines = svc.create(typed, actor_);
+  ASSERT_TRUE(ines) << ines.error().message;
+  Importer importer(*t_.db, clock_);
+  clock_.advance(60'000);
+  auto fill = importer.run({.path = write_temp(GetParam() + "_rank1.csv",
+                                               "E-mail;Nom;Date de naissance\r\nines@exemple.fr;Garnier;12/03/1990\r\n"),
+                            .source = "boutique", .source_priority = 50},
+                           actor_);
+  ASSERT_TRUE(fill) << fill.error().message;
+  EXPECT_EQ(svc.get(ines->id)->birth_date, "1990-03-12");  // a gap filled
+  clock_.advance(60'000);
+  auto crm = importer.run({.path = write_temp(GetParam() + "_rank2.csv",
+                                              "E-mail;Nom;Prénom\r\nines@exemple.fr;GARNIER-ROUX;Ines\r\n"),
+                           .source = "ancien-crm", .source_priority = 80},
+                          actor_);
+  ASSERT_TRUE(crm) << crm.error().message;
+  auto after = svc.get(ines->id);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->last_name, "Garnier");  // typed by a person: priority 80 does not replace it
+  EXPECT_EQ(after->first_name, "Inès");
+  // Brought by the shop's file (priority 50): the old CRM's priority 80 replaces its values.
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_rank3.csv", "E-mail;Nom;Prénom\r\nzoe@exemple.fr;Petit;Zoe\r\n"),
+                            .source = "boutique"},
+                           actor_));
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_rank4.csv", "E-mail;Nom;Prénom\r\nzoe@exemple.fr;Petit;Zoé\r\n"),
+                            .source = "ancien-crm"},
+                           actor_));
+  auto zoe = svc.list({.q = "zoe@exemple.fr"});
+  ASSERT_TRUE(zoe && zoe->items.size() == 1);
+  EXPECT_EQ(zoe->items[0].first_name, "Zoé");
+}
+
 // Cells emptied in an edited export empty the fields, when the import has the rank to overwrite;
 // a malformed value (flagged) or a lower-priority file empties nothing.
 TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
@@ -2394,7 +2436,9 @@ TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
       {"id", "customer_id"}, {"civility", "civility"}, {"first_name", "first_name"}, {"last_name", "last_name"},
       {"email", "email"},    {"birth_date", "birth_date"}, {"street", "street"},   {"street2", "street2"},
       {"postcode", "postcode"}, {"city", "city"},     {"country", "country"},    {"pointure", "pointure"}};
-  // A file of a lower priority than the people who typed them: the empty cells change nothing.
+  // A file of a lower priority than the people who typed them: the empty cells change nothing (and
+  // the customers still rank as typed by people after it: their creation was no import's).
+  clock_.advance(60'000);
   Importer importer(*t_.db, clock_);
   auto low = importer.run({.path = write_temp(GetParam() + "_blank1.csv",
                                               header + line(ana, ";Ana;Roux;ana@exemple.fr;;3 rue Haute;;69002;Lyon;FR;")),
@@ -2407,14 +2451,21 @@ TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
   EXPECT_EQ(same->address.street2, "Bâtiment B");
   EXPECT_EQ(same->civility, "Mme");
   // The priority to overwrite: the birth date, civility, street2 and shoe size taken off are gone;
-  // Eve's malformed birth date is flagged and keeps hers.
+  // Eve's malformed birth date is flagged and keeps hers. A dry run says so first.
   clock_.advance(60'000);
-  auto edited = importer.run(
-      {.path = write_temp(GetParam() + "_blank2.csv",
-                          header + line(ana, ";Ana;Roux;ana@exemple.fr;;3 rue Haute;;69002;Lyon;FR;") +
-                              line(eve, "Mme;Eve;Roux;eve@exemple.fr;31/02/1980;3 rue Haute;Bâtiment B;69002;Lyon;FR;38")),
-       .source = "tableur", .source_priority = 100, .mapping = mapping},
-      actor_);
+  const std::string path = write_temp(GetParam() + "_blank2.csv",
+                                      header + line(ana, ";Ana;Roux;ana@exemple.fr;;3 rue Haute;;69002;Lyon;FR;") +
+                                          line(eve, "Mme;Eve;Roux;eve@exemple.fr;31/02/1980;3 rue Haute;Bâtiment B;69002;Lyon;FR;38"));
+  auto dry = importer.preview({.path = path, .source = "tableur", .source_priority = 100, .mapping = mapping}, 10);
+  ASSERT_TRUE(dry) << dry.error().message;
+  ASSERT_EQ(dry->rows.size(), 2u);
+  EXPECT_EQ(dry->rows[0].empties,
+            (std::vector<std::string>{"civility", "birth_date", "street2", "custom_fields.pointure"}));
+  EXPECT_TRUE(dry->rows[1].empties.empty());
+  auto dry_low = importer.preview({.path = path, .source = "tableur", .source_priority = 50, .mapping = mapping}, 10);
+  ASSERT_TRUE(dry_low);
+  EXPECT_TRUE(dry_low->rows[0].empties.empty());  // it may not overwrite what people typed
+  auto edited = importer.run({.path = path, .source = "tableur", .source_priority = 100, .mapping = mapping}, actor_);
   ASSERT_TRUE(edited) << edited.error().message;
   EXPECT_EQ(edited->updated, 1);
   EXPECT_EQ(edited->unchanged, 1);

@@ -308,18 +308,21 @@ Status move_back(storage::Tx& tx, const Json& moved, int64_t from, int64_t to) {
 
 // ---- merge and unmerge ----
 
-namespace {
-
-Result<int> best_priority(storage::Tx& tx, int64_t id) {
+Result<int> source_rank(storage::Tx& tx, int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> row,
-      tx.one("SELECT MAX(s.priority) FROM sources s WHERE s.name IN "
+      tx.one("SELECT (SELECT MAX(s.priority) FROM sources s WHERE s.name IN "
              "(SELECT source FROM customer_provenance WHERE customer_id = $1 "
-             "UNION SELECT source FROM customer_external_ids WHERE customer_id = $1)",
+             "UNION SELECT source FROM customer_external_ids WHERE customer_id = $1)), "
+             "(SELECT COUNT(*) FROM customer_provenance b JOIN customers c ON c.id = b.customer_id "
+             "WHERE b.customer_id = $1 AND b.at = c.created_at)",
              p));
-  return row && !row->is_null(0) ? static_cast<int>(row->i64(0)) : 50;
+  if (!row || row->i64(1) == 0 || row->is_null(0)) return kTypedByPeopleRank;
+  return static_cast<int>(row->i64(0));
 }
+
+namespace {
 
 std::string actor_name(const audit::Actor& a) { return a.name.empty() ? a.type : a.type + ":" + a.name; }
 
@@ -352,8 +355,8 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   const customers::Customer& l = *live(loser);
 
   FIDELIS_ASSIGN_OR_RETURN(Json before, dump_profile(tx, winner));
-  FIDELIS_ASSIGN_OR_RETURN(int wp, best_priority(tx, winner));
-  FIDELIS_ASSIGN_OR_RETURN(int lp, best_priority(tx, loser));
+  FIDELIS_ASSIGN_OR_RETURN(int wp, source_rank(tx, winner));
+  FIDELIS_ASSIGN_OR_RETURN(int lp, source_rank(tx, loser));
   std::set<std::string> import_sources;
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows sources, tx.query("SELECT name FROM sources"));
   for (const auto& r : sources.rows) import_sources.insert(r.str(0));

@@ -222,6 +222,15 @@ struct MergeRecord {
   std::optional<std::string> undone_by;
 };
 
+// How customer `id`'s values rank against a source's priority (sources.priority, 0..100): the
+// highest priority of the sources it came from (its provenance, its ids in other systems); 100
+// when no import created it (entered through the API or the back office, whatever imports filled
+// in since: only a source of priority 100 replaces what people typed). An import created it when
+// it has a provenance row of its creation time. Imports compare it with their source's priority to
+// update a customer; survivorship compares the two sides of a merge by it.
+inline constexpr int kTypedByPeopleRank = 100;
+Result<int> source_rank(storage::Tx& tx, int64_t id);
+
 // InvalidArgument ("b") when a == b, ("winner") when it is neither; NotFound naming "a" or "b" when
 // one is not a live customer.
 Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rules& rules, const audit::Actor& actor,

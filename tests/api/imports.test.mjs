@@ -86,6 +86,19 @@ for (const driver of drivers()) {
       assert.deepEqual(withConsents.body.rows.map((x) => x.customer.consents),
         [[{ channel: 'email', purpose: 'newsletter', granted: true, source_at: '2024-03-15T00:00:00.000Z' }],
           [{ channel: 'email', purpose: 'newsletter', granted: false, source_at: null }]]);
+      // Household members and affinities, as exports write them.
+      const family = await upload('admin', Buffer.from('email,nom,household,affinities\nana@exemple.fr,Roux,enfant:léa:2015-04-02|conjoint:Marc,jardin:80|cuisine\n'));
+      const withFamily = await api(server, 'POST', '/api/v1/imports', {
+        role: 'admin', body: { upload_id: family, source: 'newsletter', dry_run: true },
+      });
+      assert.equal(withFamily.status, 200, show(withFamily));
+      assert.deepEqual(withFamily.body.rows[0].customer.household, [
+        { relation: 'enfant', first_name: 'Léa', birth_date: '2015-04-02' },
+        { relation: 'conjoint', first_name: 'Marc', birth_date: null },
+      ]);
+      assert.deepEqual(withFamily.body.rows[0].customer.affinities,
+        [{ category: 'jardin', strength: 80 }, { category: 'cuisine', strength: 50 }]);
+      assert.deepEqual(withFamily.body.rows[0].empties, []);
       const list = await api(server, 'GET', '/api/v1/customers', { role: 'admin' });
       assert.equal(list.body.items.length, 0);
     });
