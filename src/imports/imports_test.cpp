@@ -1237,7 +1237,8 @@ TEST(RowBuilder, AnyCellsGiveARowOrAReasonNeverACrash) {
   // naming real fields) or a rejection naming a field.
   std::vector<std::string> header = {"Nom complet", "Prénom", "E-mail", "Téléphone", "Adresse", "Complément", "Code postal",
                                      "Ville", "Pays", "Date de naissance", "Tags", "panier", "Newsletter", "EMAIL_BLACKLISTED",
-                                     "is_company", "Phone 1 - Label", "Phone 1 - Value"};
+                                     "is_company", "Phone 1 - Label", "Phone 1 - Value", "household", "affinities",
+                                     "CONFIRM_TIME", "id"};
   std::vector<customers::CustomFieldDef> defs = {{"panier", "Panier", customers::CustomFieldType::kNumber, {}}};
   auto cols = map_columns(header, {}, defs);
   ASSERT_TRUE(cols) << cols.error().message;
@@ -1247,7 +1248,8 @@ TEST(RowBuilder, AnyCellsGiveARowOrAReasonNeverACrash) {
                                            "\u00A0", "\u202F", "\u200B", "\uFEFF", "\u202A", "\u202E", "\u00AD", "é",
                                            "1 234,50", "€", ".", "SARL", "& Fils", "(M.)", "née", "épouse", "x", "oui",
                                            "31/12/1999", "2024-01-01 10:00", "*", "Mobile", "\x01", "\xC2\x85", "\xE2\x80\xA8",
-                                           "0", "99999999999999999999", "   12 rue X  Paris  75002  FR", "\x7F"};
+                                           "0", "99999999999999999999", "   12 rue X  Paris  75002  FR", "\x7F",
+                                           ":", "|", "enfant", "jardin:80", ":-5", "2099-01-01T00:00:00Z", "2024-02-30"};
   std::mt19937 rng(20261207);
   for (int n = 0; n < 3000; ++n) {
     std::vector<std::string> fields;
