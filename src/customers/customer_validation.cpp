@@ -178,6 +178,11 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       if (!rel) return Error::invalid_argument(fmt::format("household[{}].relation", i), "is required");
       m.relation = text::to_lower(*rel);
       FIDELIS_RETURN_IF_ERROR(check_text(m.first_name, fmt::format("household[{}].first_name", i), 100));
+      // A file's cell lists members as relation:first name:birth date, '|' between them.
+      if (m.relation.find_first_of(":|") != std::string::npos)
+        return Error::invalid_argument(fmt::format("household[{}].relation", i), "cannot contain ':' or '|' (they separate members in files)");
+      if (m.first_name && m.first_name->find_first_of(":|") != std::string::npos)
+        return Error::invalid_argument(fmt::format("household[{}].first_name", i), "cannot contain ':' or '|' (they separate members in files)");
       if (m.first_name) m.first_name = normalize_name(*m.first_name);
       FIDELIS_RETURN_IF_ERROR(check_birth_date(m.birth_date, fmt::format("household[{}].birth_date", i), now));
     }
@@ -191,6 +196,9 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       FIDELIS_RETURN_IF_ERROR(check_text(cat, fmt::format("affinities[{}].category", i), 60));
       if (!cat) return Error::invalid_argument(fmt::format("affinities[{}].category", i), "is required");
       a.category = text::to_lower(*cat);
+      // A file's cell lists categories as category:strength, '|' between them.
+      if (a.category.find('|') != std::string::npos)
+        return Error::invalid_argument(fmt::format("affinities[{}].category", i), "cannot contain '|' (it separates categories in files)");
       if (!seen.insert(a.category).second)
         return Error::invalid_argument(fmt::format("affinities[{}].category", i), "appears twice");
       if (a.strength < 0 || a.strength > 100)

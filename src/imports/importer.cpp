@@ -677,6 +677,10 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                 if (f.starts_with("custom_fields.")) {
                   if (!row.input.custom_fields) row.input.custom_fields.emplace();
                   (*row.input.custom_fields)[f.substr(14)] = std::nullopt;
+                } else if (f == "household") {
+                  row.input.household.emplace();  // an empty list: no member left
+                } else if (f == "affinities") {
+                  row.input.affinities.emplace();
                 } else {
                   row.input.clear.push_back(f);
                 }

@@ -831,6 +831,26 @@ TEST(RowBuilder, HouseholdAndAffinityCells) {
   EXPECT_EQ((*r->input.affinities)[1].strength, 50);
   EXPECT_EQ((*r->input.affinities)[2].strength, 0);
   EXPECT_TRUE(r->flags.empty());
+  // A category written with a comma stays whole in the export's form; a plain list splits.
+  auto comma = row("", "fruits, légumes:70");
+  ASSERT_TRUE(comma);
+  ASSERT_EQ(comma->input.affinities->size(), 1u);
+  EXPECT_EQ((*comma->input.affinities)[0].category, "fruits, légumes");
+  auto plain = row("", "Jardin, Cuisine; Déco");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->input.affinities->size(), 3u);
+  // A '|' or ':' inside a name cannot be written back into a cell: refused, flagged.
+  customers::CustomerInput piped;
+  piped.last_name = "Roux";
+  piped.affinities = std::vector<customers::Affinity>{{"a|b", 10}};
+  auto st = customers::validate_customer_input(piped, {}, o.now, "FR");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().field, "affinities[0].category");
+  // A custom field keyed as the header keeps its column from the affinities guess.
+  auto custom = map_columns(std::vector<std::string>{"Nom", "Appétences"}, {},
+                            {{"appetences", "Appétences", customers::CustomFieldType::kText, {}}});
+  ASSERT_TRUE(custom) << custom.error().message;
+  EXPECT_EQ((*custom)[1].target, Target::kCustom);
   // Bad items are flagged, the rest of the cell kept; a birth date that is no date costs only itself;
   // a child born tomorrow is no child yet (validation), flagged.
   auto bad = row("enfant:Léa:le 2 avril|:Marc|a:b:c:d|enfant:Tom:2027-05-01", "jardin:120|:40|cuisine:beaucoup|déco:70");
@@ -1706,11 +1726,15 @@ TEST_P(ImportTest, ConsentDatesFromTheFileAreKept) {
                           "ana@exemple.fr,Ana,Roux,yes,2023-05-04 10:11:12,2023-05-05T08:00:00Z\r\n"
                           "bea@exemple.fr,Bea,Roux,yes,04/05/2023,\r\n"
                           "cid@exemple.fr,Cid,Roux,yes,2099-01-01,\r\n"
-                          "dan@exemple.fr,Dan,Roux,yes,soon,\r\n"),
+                          "dan@exemple.fr,Dan,Roux,yes,soon,\r\n"
+                          "eve@exemple.fr,Eve,Roux,no,2023-05-04,\r\n"),
        .source = "mailchimp"},
       actor_);
   ASSERT_TRUE(mailchimp) << mailchimp.error().message;
-  EXPECT_EQ(mailchimp->accepted, 4);
+  EXPECT_EQ(mailchimp->accepted, 5);
+  auto eve = newsletter("eve@exemple.fr");  // a "no" is not dated by an opt-in date
+  ASSERT_TRUE(eve && !eve->granted);
+  EXPECT_FALSE(eve->source_at);
   auto ana = newsletter("ana@exemple.fr");
   ASSERT_TRUE(ana && ana->granted);
   EXPECT_EQ(ana->source_at, parse_iso8601("2023-05-05T08:00:00Z", "t").value());
@@ -2507,7 +2531,7 @@ TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
   in.emails = std::vector<customers::EmailAddress>{{"ana@exemple.fr", ""}};
   in.household = std::vector<customers::HouseholdMember>{{"enfant", "Léa", "2015-04-02"}, {"conjoint", "Marc", std::nullopt},
                                                         {"enfant", std::nullopt, "2019-01-31"}};
-  in.affinities = std::vector<customers::Affinity>{{"jardin", 80}, {"cuisine", 50}};
+  in.affinities = std::vector<customers::Affinity>{{"jardin", 80}, {"cuisine", 50}, {"fruits, légumes", 40}};
   auto made = svc.create(in, actor_);
   ASSERT_TRUE(made) << made.error().message;
   std::string csv;
@@ -2515,7 +2539,8 @@ TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
     csv += c;
     return ok();
   }));
-  EXPECT_NE(csv.find(";enfant:Léa:2015-04-02|conjoint:Marc|enfant::2019-01-31;jardin:80|cuisine:50;"), std::string::npos)
+  EXPECT_NE(csv.find(";enfant:Léa:2015-04-02|conjoint:Marc|enfant::2019-01-31;jardin:80|cuisine:50|fruits, légumes:40;"),
+            std::string::npos)
       << csv;
   auto other = storage::testing::make_test_db("sqlite");
   customers::CustomerService back(*other.db, clock_);
@@ -2524,9 +2549,10 @@ TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
   auto copy = back.get(1);
   ASSERT_TRUE(copy);
   EXPECT_EQ(copy->household.size(), 3u);
-  ASSERT_EQ(copy->affinities.size(), 2u);
+  ASSERT_EQ(copy->affinities.size(), 3u);
   EXPECT_EQ(copy->affinities[0].category, "jardin");
   EXPECT_EQ(copy->affinities[0].strength, 80);
+  EXPECT_EQ(copy->affinities[2].category, "fruits, légumes");
   // Edited and read back: Marc taken off, the kitchen now stronger than the garden.
   size_t at = csv.find("|conjoint:Marc");
   ASSERT_NE(at, std::string::npos);
@@ -2545,7 +2571,7 @@ TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
   ASSERT_TRUE(edited);
   ASSERT_EQ(edited->household.size(), 2u);
   for (const auto& m : edited->household) EXPECT_EQ(m.relation, "enfant");
-  ASSERT_EQ(edited->affinities.size(), 2u);
+  ASSERT_EQ(edited->affinities.size(), 3u);
   EXPECT_EQ(edited->affinities[0].category, "cuisine");  // strongest first
   EXPECT_EQ(edited->affinities[0].strength, 90);
   // The same file again changes nothing.
@@ -2556,6 +2582,32 @@ TEST_P(ImportTest, HouseholdAndAffinitiesRoundTripThroughACsvExport) {
                             actor_);
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(again->unchanged, 1);
+  // A member's birth date mistyped: the household stays as it is (flagged), nothing is lost.
+  const std::map<std::string, std::string> lists = {{"id", "customer_id"}, {"last_name", "last_name"}, {"email", "email"},
+                                                    {"household", "household"}, {"affinities", "affinities"}};
+  std::string typo = csv;
+  at = typo.find("enfant:Léa:2015-04-02");
+  ASSERT_NE(at, std::string::npos);
+  typo.replace(at, 21, "enfant:Léa:2015-13-45");
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_hh4.csv", typo), .source = "excel", .source_priority = 100,
+                            .mapping = lists},
+                           actor_));
+  auto kept = svc.get(made->id);
+  ASSERT_EQ(kept->household.size(), 2u);
+  EXPECT_EQ(kept->household[0].birth_date, "2015-04-02");
+  // The affinities cell emptied: none left.
+  std::string emptied = csv;
+  at = emptied.find("jardin:80|cuisine:90|fruits, légumes:40");
+  ASSERT_NE(at, std::string::npos);
+  emptied.erase(at, std::string_view("jardin:80|cuisine:90|fruits, légumes:40").size());
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_hh5.csv", emptied), .source = "excel", .source_priority = 100,
+                            .mapping = lists},
+                           actor_));
+  auto none = svc.get(made->id);
+  EXPECT_TRUE(none->affinities.empty());
+  EXPECT_EQ(none->household.size(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, ImportTest, ::testing::Values("sqlite", "postgres"),

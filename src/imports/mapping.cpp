@@ -384,6 +384,12 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
   }
   std::vector<Column> out;
   std::vector<int> ranks;
+  // A custom field whose key is the header's search key ("Appétences" for "appetences"): it keeps
+  // its column from the guesses that came after it was defined (affinities, consent dates).
+  auto loose_custom = [&](const std::string& h) {
+    return std::any_of(custom_fields.begin(), custom_fields.end(),
+                       [&](const customers::CustomFieldDef& d) { return d.key == text::search_key(h); });
+  };
   for (size_t col = 0; col < header.size(); ++col) {
     const std::string& raw = header[col];
     Column c;
@@ -436,11 +442,12 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     } else if (std::optional<std::string> closed = opt_out_guess(key_of(c.header))) {
       c.target = Target::kOptOut;
       c.custom_key = *closed;
-    } else if (auto dated = consent_date_guess(key_of(c.header))) {
+    } else if (auto dated = consent_date_guess(key_of(c.header)); dated && !loose_custom(c.header)) {
       c.target = Target::kConsentDate;
       c.custom_key = dated->first;
       c.rank = dated->second;
-    } else if (auto g = guess(c.header)) {
+    } else if (auto g = guess(c.header); g && !((g->target == Target::kAffinities || g->target == Target::kHousehold) &&
+                                                   loose_custom(c.header))) {
       c.target = g->target;
       c.rank = g->rank;
       rank = g->rank;

@@ -234,6 +234,8 @@ std::vector<std::string> blank_fields(std::span<const Column> columns,
   if (blank(Target::kPostcode) && !a.postcode) out.emplace_back("postcode");
   if (blank(Target::kCity) && !a.city) out.emplace_back("city");
   if (blank(Target::kCountry) && !a.country) out.emplace_back("country");
+  if (blank(Target::kHousehold) && !in.household) out.emplace_back("household");
+  if (blank(Target::kAffinities) && !in.affinities) out.emplace_back("affinities");
   for (const Column& c : columns)
     if (c.target == Target::kCustom && std::find(custom_given.begin(), custom_given.end(), c.custom_key) == custom_given.end() &&
         (!in.custom_fields || !in.custom_fields->contains(c.custom_key))) {
@@ -831,6 +833,8 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     if (col.target == Target::kIgnore) continue;
     std::string value = cell_value(record.fields[i], col.target);
     if (value.empty()) continue;
+    given[static_cast<size_t>(col.target)] = true;  // a cell with anything in it empties nothing
+    if (col.target == Target::kCustom) custom_given.push_back(col.custom_key);
     // The apostrophe a spreadsheet export puts before "=", "+", "-" or "@", or before digits to
     // keep a postcode's leading zero or a long id as text ("'07100").
     if (value.size() > 1 && value[0] == '\'' &&
@@ -842,8 +846,6 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       if (size_t more = value.find(":::"); more != std::string::npos) value = std::string(text::trim(value.substr(0, more)));
       if (value.empty()) continue;
     }
-    given[static_cast<size_t>(col.target)] = true;
-    if (col.target == Target::kCustom) custom_given.push_back(col.custom_key);
     switch (col.target) {
       case Target::kCivility:
         if (takes(col.target, col.rank)) in.civility = value;
@@ -978,8 +980,10 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         }
         break;
       case Target::kAffinities:
-        // "jardin:80|cuisine:50", or categories alone ("jardin|cuisine"), each then of strength 50.
-        for (const std::string& item : split_any(value, "|,;")) {
+        // "jardin:80|cuisine:50" as exports write them ('|' between items, so "fruits, légumes:70" is
+        // one), or categories alone ("jardin, cuisine", "jardin|cuisine"), each then of strength 50.
+        for (const std::string& item :
+             split_any(value, value.find('|') != std::string::npos || value.find(':') != std::string::npos ? "|" : "|,;")) {
           size_t colon = item.rfind(':');
           Affinity a{std::string(text::trim(std::string_view(item).substr(0, colon))), 50};
           if (colon != std::string::npos) {
@@ -1101,11 +1105,11 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         break;
     }
   }
-  // Each consent the row gives is dated by the lowest-rank date column naming it, unless an opt-out
-  // column withdrew it (that column's date, or none, is the withdrawal's).
+  // Each consent the row gives is dated by the lowest-rank date column naming it (an opt-in date);
+  // a withdrawal only by the opt-out column that made it.
   if (in.consents && !consent_dates.empty()) {
     for (Consent& c : *in.consents) {
-      if (std::find(opted_out.begin(), opted_out.end(), std::pair{c.channel, c.purpose}) != opted_out.end()) continue;
+      if (!c.granted) continue;
       const std::string channel(customers::channel_name(c.channel));
       const std::string full = channel + ":" + std::string(customers::purpose_name(c.purpose));
       const bool marketing = c.purpose == Purpose::kNewsletter || c.purpose == Purpose::kOffers;
@@ -1278,7 +1282,17 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     for (const Flag& f : out.flags) why += fmt::format("; {} '{}': {}", f.field, f.value, f.reason);
     return Error::invalid_argument(column, why);
   }
-  if (out.customer_id) out.blank = blank_fields(columns, given, custom_given, in);
+  if (out.customer_id) {
+    out.blank = blank_fields(columns, given, custom_given, in);
+    // A row naming its customer gives whole lists: one whose cell had an item flagged (a member's
+    // birth date that is no date, a strength of 120) is not read, so that the customer keeps it.
+    for (const char* list : {"household", "affinities"}) {
+      if (std::none_of(out.flags.begin(), out.flags.end(), [&](const Flag& f) { return f.field == list; })) continue;
+      if (std::string_view(list) == "household") in.household.reset();
+      else in.affinities.reset();
+      out.flags.push_back({list, "", "an item of the cell is flagged: the customer's list is kept as it is"});
+    }
+  }
   return out;
 }
 

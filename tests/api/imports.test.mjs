@@ -98,7 +98,6 @@ for (const driver of drivers()) {
       ]);
       assert.deepEqual(withFamily.body.rows[0].customer.affinities,
         [{ category: 'jardin', strength: 80 }, { category: 'cuisine', strength: 50 }]);
-      assert.deepEqual(withFamily.body.rows[0].empties, []);
       const list = await api(server, 'GET', '/api/v1/customers', { role: 'admin' });
       assert.equal(list.body.items.length, 0);
     });
