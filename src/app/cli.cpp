@@ -112,11 +112,15 @@ int run(int argc, char** argv) {
   bool i_no_dedup = false, i_dry_run = false;
   int64_t i_batch = 20000;
   std::string i_bulk = "auto";
+  std::vector<std::string> i_consents;
   import_customers->add_option("FILE", i_file, "the CSV file")->required();
   import_customers->add_option("--source", i_source, "the system the file comes from, e.g. prestashop")->required();
   import_customers->add_option("--mapping", i_mapping, "JSON file, or JSON: {\"column header\": \"field\", ...}");
   import_customers->add_option("--default-country", i_country, "country for addresses without one")->capture_default_str();
   import_customers->add_option("--priority", i_priority, "merge priority of the source, 0..100 (default 50, kept)");
+  import_customers->add_option("--consent", i_consents,
+                               "CHANNEL:PURPOSE every row gives unless a column of the row says otherwise, e.g. "
+                               "email:newsletter for a newsletter tool's list of subscribers (repeatable)");
   import_customers->add_option("--rejects", i_rejects, "where to write rejected rows (default FILE.rejects.csv)");
   import_customers->add_option("--batch", i_batch, "rows per transaction")->capture_default_str();
   import_customers->add_flag("--no-dedup", i_no_dedup, "no duplicate matching: every row is a new customer, except a row with the id of a customer in the same source, which updates it");
@@ -347,6 +351,7 @@ int run(int argc, char** argv) {
     o.path = i_file;
     o.source = i_source;
     o.source_priority = i_priority;
+    o.consents = i_consents;
     o.default_country = i_country;
     o.dedup = !i_no_dedup;
     auto bulk = imports::parse_bulk_mode(i_bulk);

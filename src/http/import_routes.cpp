@@ -129,7 +129,7 @@ void add_import_routes(Router& r, Services& s) {
            auto body = ctx.json_body();
            if (!body) return problem(body.error());
            if (auto st = reject_unknown(*body, {"upload_id", "source", "priority", "mapping", "default_country", "dedup",
-                                                "dry_run", "bulk", "file_name"});
+                                                "dry_run", "bulk", "file_name", "consents"});
                !st)
              return problem(st.error());
            auto upload = get_string(*body, "upload_id", "upload_id");
@@ -169,6 +169,17 @@ void add_import_routes(Router& r, Services& s) {
            }
            if (*country) o.default_country = **country;
            o.dedup = dedup->value_or(true);
+           // Consents every row gives ("email:newsletter"), checked by the importer.
+           if (auto consents = body->find("consents"); consents != body->end() && !consents->is_null()) {
+             if (!consents->is_array()) return problem(Error::invalid_argument("consents", "expected an array"));
+             if (consents->size() > 12) return problem(Error::invalid_argument("consents", "at most 12 consents"));
+             for (size_t i = 0; i < consents->size(); ++i) {
+               const Json& c = (*consents)[i];
+               if (!c.is_string())
+                 return problem(Error::invalid_argument(fmt::format("consents[{}]", i), "expected CHANNEL:PURPOSE, e.g. email:newsletter"));
+               o.consents.push_back(c.get<std::string>());
+             }
+           }
            if (*bulk) {
              auto mode = imports::parse_bulk_mode(**bulk);
              if (!mode) return problem(mode.error());

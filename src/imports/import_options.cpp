@@ -32,6 +32,7 @@ std::string encode_options(const ImportOptions& o) {
   if (o.source_priority) out += fmt::format("priority={}\n", *o.source_priority);
   out += fmt::format("bulk={}\n", bulk_mode_name(o.bulk));
   for (const auto& [h, f] : o.mapping) out += "map=" + h + "\t" + f + "\n";
+  for (const std::string& c : o.consents) out += "consent=" + c + "\n";
   return out;
 }
 
@@ -53,6 +54,7 @@ ImportOptions decode_options(std::string_view text) {
     else if (k == "rejects") o.rejects_path = std::string(v);
     else if (k == "priority") o.source_priority = std::atoi(std::string(v).c_str());
     else if (k == "bulk") o.bulk = parse_bulk_mode(v).value_or(BulkMode::kAuto);
+    else if (k == "consent") o.consents.emplace_back(v);
     else if (k == "map") {
       size_t tab = v.find('\t');
       if (tab != std::string_view::npos) o.mapping[std::string(v.substr(0, tab))] = std::string(v.substr(tab + 1));

@@ -220,6 +220,28 @@ Importer::Importer(storage::Db& db, const Clock& clock, const merging::Options& 
     : db_(db), clock_(clock), model_(merge_options.model),
       rules_(merge_options.rules) {}
 
+namespace {
+
+// ImportOptions::consents read: InvalidArgument naming "consents[i]".
+Result<std::vector<std::pair<Channel, Purpose>>> file_consents(const ImportOptions& o) {
+  std::vector<std::pair<Channel, Purpose>> out;
+  for (size_t i = 0; i < o.consents.size(); ++i) {
+    const std::string field = fmt::format("consents[{}]", i);
+    std::string_view spec = o.consents[i];
+    size_t colon = spec.find(':');
+    if (colon == std::string_view::npos)
+      return Error::invalid_argument(field, "expected CHANNEL:PURPOSE, e.g. email:newsletter");
+    FIDELIS_ASSIGN_OR_RETURN(Channel ch, customers::parse_channel(spec.substr(0, colon), field));
+    FIDELIS_ASSIGN_OR_RETURN(Purpose pu, customers::parse_purpose(spec.substr(colon + 1), field));
+    if (std::find(out.begin(), out.end(), std::pair{ch, pu}) != out.end())
+      return Error::invalid_argument(field, "names a consent twice");
+    out.emplace_back(ch, pu);
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> Importer::checked_source(const ImportOptions& o) const {
   std::string source = text::to_lower(text::trim(o.source));
   if (source.empty() || source.size() > 50 ||
@@ -231,6 +253,7 @@ Result<std::string> Importer::checked_source(const ImportOptions& o) const {
     return Error::invalid_argument("priority", "must be between 0 and 100");
   if (o.batch_rows < 1) return Error::invalid_argument("batch_rows", "must be at least 1");
   FIDELIS_RETURN_IF_ERROR(default_country_of(o));
+  FIDELIS_RETURN_IF_ERROR(file_consents(o));
   if (o.bulk == BulkMode::kOn && db_.dialect() != storage::Dialect::kSqlite)
     return Error::invalid_argument("bulk", "a bulk load is for SQLite: PostgreSQL imports keep their indexes");
   return source;
@@ -275,6 +298,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   FIDELIS_ASSIGN_OR_RETURN(p.warnings, settle_columns(o.path, p.columns, defs));
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
   RowOptions ro{source, country, clock_.now(), o.mx};
+  FIDELIS_ASSIGN_OR_RETURN(ro.file_consents, file_consents(o));
   for (int i = 0; i < rows; ++i) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
     if (!rec) break;
@@ -424,6 +448,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   }
 
   RowOptions ro{source, country, start, o.mx};
+  FIDELIS_ASSIGN_OR_RETURN(ro.file_consents, file_consents(o));
   int64_t batches = 0;
   auto t0 = std::chrono::steady_clock::now();
   Status outcome = ok();

@@ -208,6 +208,8 @@ struct RowOptions {
   std::string default_country = "FR";
   Millis now = 0;
   MxChecker* mx = nullptr;          // when set, e-mails whose domain cannot receive mail are flagged
+  // Consents every row gives unless a column of the row says otherwise (ImportOptions::consents).
+  std::vector<std::pair<customers::Channel, customers::Purpose>> file_consents;
 };
 
 // InvalidArgument, with `field` = the column header, when the row cannot make a usable customer
@@ -239,6 +241,10 @@ struct ImportOptions {
   std::string source;               // required: the system the file comes from
   std::optional<int> source_priority;  // merge priority of the source (higher wins); kept per source
   std::map<std::string, std::string> mapping;
+  // Consents every row of the file gives ("email:newsletter"): a list's export, whose contacts
+  // subscribed by being in it (Mailchimp's subscribed contacts). A row's consent or opt-out column
+  // says otherwise for that row; the rules of imported consents apply (a withdrawal is not undone).
+  std::vector<std::string> consents;
   std::string default_country = "FR";
   // Match existing customers: by id in the source (an update), then through the dedup model (merged
   // above its merge threshold, queued for review between the thresholds).

@@ -2394,6 +2394,46 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   EXPECT_NE(importer.rejects_csv(other->id)->find("2,id,\"no customer 999"), std::string::npos) << *importer.rejects_csv(other->id);
 }
 
+// A newsletter tool's list of subscribers: every row gives the consent the file stands for, dated
+// by its opt-in times, unless a column of the row says otherwise.
+TEST_P(ImportTest, AListOfSubscribersGivesItsConsentToEveryRow) {
+  Importer importer(*t_.db, clock_);
+  customers::CustomerService svc(*t_.db, clock_);
+  const std::string path = write_temp(GetParam() + "_sub.csv",
+                                      "Email Address,First Name,Last Name,OPTIN_TIME,CONFIRM_TIME,Newsletter\r\n"
+                                      "ana@exemple.fr,Ana,Roux,2023-05-04 10:11:12,2023-05-05T08:00:00Z,\r\n"
+                                      "bob@exemple.fr,Bob,Roux,2023-06-01,,non\r\n");
+  // A consent no channel or purpose names is refused by name, before anything is read.
+  auto bad = importer.run({.path = path, .source = "mailchimp", .consents = {"fax:newsletter"}}, actor_);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "consents[0]");
+  auto twice = importer.preview({.path = path, .source = "mailchimp", .consents = {"email:newsletter", "email:newsletter"}});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "consents[1]");
+  // The options go with a queued import, for a restarted server to resume it.
+  EXPECT_EQ(decode_options(encode_options({.source = "mailchimp", .consents = {"email:newsletter", "sms:offers"}})).consents,
+            (std::vector<std::string>{"email:newsletter", "sms:offers"}));
+  auto r = importer.run({.path = path, .source = "mailchimp", .consents = {"email:newsletter"}}, actor_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->accepted, 2);
+  auto consent = [&](const std::string& email) -> std::optional<customers::Consent> {
+    auto page = svc.list({.q = email});
+    if (!page || page->items.empty()) return std::nullopt;
+    for (const auto& c : page->items[0].consents)
+      if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) return c;
+    return std::nullopt;
+  };
+  auto ana = consent("ana@exemple.fr");
+  ASSERT_TRUE(ana);
+  EXPECT_TRUE(ana->granted);
+  EXPECT_EQ(ana->source, "mailchimp");
+  EXPECT_EQ(ana->source_at, parse_iso8601("2023-05-05T08:00:00Z", "t").value());
+  auto bob = consent("bob@exemple.fr");  // his row's column says no
+  ASSERT_TRUE(bob);
+  EXPECT_FALSE(bob->granted);
+  EXPECT_FALSE(bob->source_at);
+}
+
 // What people typed ranks above every source but a priority-100 one, even once an import filled a
 // gap in it; a customer an import brought ranks as that import's source.
 TEST_P(ImportTest, WhatPeopleTypedStaysAboveTheSourcesThatFilledItsGaps) {

@@ -1105,6 +1105,13 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         break;
     }
   }
+  // The file's own consents, where no column of the row said anything of them.
+  for (const auto& [channel, purpose] : options.file_consents) {
+    if (!in.consents) in.consents.emplace();
+    auto same = [&](const Consent& k) { return k.channel == channel && k.purpose == purpose; };
+    if (std::none_of(in.consents->begin(), in.consents->end(), same))
+      in.consents->push_back({channel, purpose, true, options.source, options.now});
+  }
   // Each consent the row gives is dated by the lowest-rank date column naming it (an opt-in date);
   // a withdrawal only by the opt-out column that made it.
   if (in.consents && !consent_dates.empty()) {

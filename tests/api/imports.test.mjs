@@ -86,6 +86,20 @@ for (const driver of drivers()) {
       assert.deepEqual(withConsents.body.rows.map((x) => x.customer.consents),
         [[{ channel: 'email', purpose: 'newsletter', granted: true, source_at: '2024-03-15T00:00:00.000Z' }],
           [{ channel: 'email', purpose: 'newsletter', granted: false, source_at: null }]]);
+      // A list of subscribers gives its consent to every row but one that says otherwise.
+      const listed = await api(server, 'POST', '/api/v1/imports', {
+        role: 'admin', body: { upload_id: news, source: 'newsletter', dry_run: true, consents: ['sms:offers'] },
+      });
+      assert.equal(listed.status, 200, show(listed));
+      assert.deepEqual(listed.body.rows.map((x) => x.customer.consents.map((k) => [k.channel, k.purpose, k.granted])),
+        [[['email', 'newsletter', true], ['sms', 'offers', true]], [['email', 'newsletter', false], ['sms', 'offers', true]]]);
+      for (const [consents, field] of [[['fax:offers'], 'consents[0]'], ['email:newsletter', 'consents'], [[3], 'consents[0]']]) {
+        const bad = await api(server, 'POST', '/api/v1/imports', {
+          role: 'admin', body: { upload_id: news, source: 'newsletter', dry_run: true, consents },
+        });
+        assert.equal(bad.status, 400, show(bad));
+        assert.equal(bad.body.field, field, show(bad));
+      }
       // Household members and affinities, as exports write them.
       const family = await upload('admin', Buffer.from('email,nom,household,affinities\nana@exemple.fr,Roux,enfant:léa:2015-04-02|conjoint:Marc,jardin:80|cuisine\n'));
       const withFamily = await api(server, 'POST', '/api/v1/imports', {
