@@ -1707,18 +1707,21 @@ TEST_P(ImportTest, AMarketingToolsOptOutUnsubscribesAKnownCustomer) {
   }
 }
 
+// The e-mail newsletter consent of the customer an e-mail finds, if any.
+std::optional<customers::Consent> newsletter_consent(customers::CustomerService& svc, const std::string& email) {
+  auto page = svc.list({.q = email});
+  if (!page || page->items.empty()) return std::nullopt;
+  for (const auto& c : page->items[0].consents)
+    if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) return c;
+  return std::nullopt;
+}
+
 // The date a file gives a consent decision (an opt-out's date, a consent date column) is kept as
 // when the person decided, beside when the import recorded it.
 TEST_P(ImportTest, ConsentDatesFromTheFileAreKept) {
   Importer importer(*t_.db, clock_);
   customers::CustomerService svc(*t_.db, clock_);
-  auto newsletter = [&](const std::string& email) -> std::optional<customers::Consent> {
-    auto page = svc.list({.q = email});
-    if (!page || page->items.empty()) return std::nullopt;
-    for (const auto& c : page->items[0].consents)
-      if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) return c;
-    return std::nullopt;
-  };
+  auto newsletter = [&](const std::string& email) { return newsletter_consent(svc, email); };
   // Mailchimp: the confirmation of a double opt-in dates the consent, though OPTIN_TIME comes first.
   auto mailchimp = importer.run(
       {.path = write_temp(GetParam() + "_d1.csv",
@@ -2416,13 +2419,7 @@ TEST_P(ImportTest, AListOfSubscribersGivesItsConsentToEveryRow) {
   auto r = importer.run({.path = path, .source = "mailchimp", .consents = {"email:newsletter"}}, actor_);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->accepted, 2);
-  auto consent = [&](const std::string& email) -> std::optional<customers::Consent> {
-    auto page = svc.list({.q = email});
-    if (!page || page->items.empty()) return std::nullopt;
-    for (const auto& c : page->items[0].consents)
-      if (c.channel == customers::Channel::kEmail && c.purpose == customers::Purpose::kNewsletter) return c;
-    return std::nullopt;
-  };
+  auto consent = [&](const std::string& email) { return newsletter_consent(svc, email); };
   auto ana = consent("ana@exemple.fr");
   ASSERT_TRUE(ana);
   EXPECT_TRUE(ana->granted);
