@@ -227,15 +227,12 @@ Result<std::vector<std::pair<Channel, Purpose>>> file_consents(const ImportOptio
   std::vector<std::pair<Channel, Purpose>> out;
   for (size_t i = 0; i < o.consents.size(); ++i) {
     const std::string field = fmt::format("consents[{}]", i);
-    std::string_view spec = o.consents[i];
-    size_t colon = spec.find(':');
-    if (colon == std::string_view::npos)
+    if (o.consents[i].find(':') == std::string::npos)
       return Error::invalid_argument(field, "expected CHANNEL:PURPOSE, e.g. email:newsletter");
-    FIDELIS_ASSIGN_OR_RETURN(Channel ch, customers::parse_channel(spec.substr(0, colon), field));
-    FIDELIS_ASSIGN_OR_RETURN(Purpose pu, customers::parse_purpose(spec.substr(colon + 1), field));
-    if (std::find(out.begin(), out.end(), std::pair{ch, pu}) != out.end())
+    FIDELIS_ASSIGN_OR_RETURN(ConsentSpec c, read_consent_spec(o.consents[i], field, false));
+    if (std::find(out.begin(), out.end(), std::pair{c.channel, *c.purpose}) != out.end())
       return Error::invalid_argument(field, "names a consent twice");
-    out.emplace_back(ch, pu);
+    out.emplace_back(c.channel, *c.purpose);
   }
   return out;
 }
@@ -299,6 +296,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
   FIDELIS_ASSIGN_OR_RETURN(std::string country, default_country_of(o));
   RowOptions ro{source, country, clock_.now(), o.mx};
   FIDELIS_ASSIGN_OR_RETURN(ro.file_consents, file_consents(o));
+  std::optional<int64_t> priority = o.source_priority;  // the source's stored one, read at the first need
   for (int i = 0; i < rows; ++i) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
     if (!rec) break;
@@ -341,11 +339,13 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> id, customers::survivor(tx, *built->customer_id));
         if (!id) return ok();
-        Value sp[] = {source};
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
-        const int64_t priority = o.source_priority ? *o.source_priority : stored ? stored->i64(0) : 50;
+        if (!priority) {
+          Value sp[] = {source};
+          FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
+          priority = stored ? stored->i64(0) : 50;
+        }
         FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *id));
-        if (priority >= ranks) pr.empties = built->blank;
+        if (*priority >= ranks) pr.empties = built->blank;
         return ok();
       }));
     }

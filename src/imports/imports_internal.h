@@ -56,6 +56,15 @@ struct MatchPlan {
 // and, for a bulk load, sets the indexes aside (given back if anything after that fails).
 Result<MatchPlan> plan_matching(storage::Db& db, BulkMode mode, const dedup::Model& model, int64_t estimated_rows);
 
+// A consent as mappings, headers and ImportOptions::consents name it: "CHANNEL:PURPOSE", or
+// "CHANNEL" alone when `channel_alone` ("email": its newsletter and offers). InvalidArgument naming
+// `field` when the channel or purpose is unknown, or the purpose is missing.
+struct ConsentSpec {
+  customers::Channel channel;
+  std::optional<customers::Purpose> purpose;
+};
+Result<ConsentSpec> read_consent_spec(std::string_view spec, const std::string& field, bool channel_alone);
+
 // Secondary indexes a bulk load sets aside: those with keys in no particular order, which every
 // batch would otherwise rewrite all over.
 std::span<const std::string_view> bulk_tables();

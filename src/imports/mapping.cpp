@@ -7,6 +7,7 @@
 
 #include "core/text.h"
 #include "imports/imports.h"
+#include "imports/imports_internal.h"
 
 namespace fidelis::imports {
 
@@ -306,17 +307,12 @@ bool identifies(Target t) {
          t == Target::kPhone;
 }
 
-// "CHANNEL:PURPOSE" (or "CHANNEL" alone when `channel_alone`) written as consents are named:
-// "email:newsletter", "sms". InvalidArgument naming `field` when the channel or purpose is unknown.
+// A consent spec (read_consent_spec) written as consents are named: "email:newsletter", "sms".
 Result<std::string> consent_key(std::string_view spec, const std::string& field, bool channel_alone) {
-  size_t colon = spec.find(':');
-  if (colon == std::string_view::npos && !channel_alone)
-    return Error::invalid_argument(field, "expected consent:CHANNEL:PURPOSE, e.g. consent:email:newsletter");
-  FIDELIS_ASSIGN_OR_RETURN(customers::Channel ch, customers::parse_channel(spec.substr(0, colon), field));
-  std::string key(customers::channel_name(ch));
-  if (colon == std::string_view::npos) return key;
-  FIDELIS_ASSIGN_OR_RETURN(customers::Purpose pu, customers::parse_purpose(spec.substr(colon + 1), field));
-  return key + ":" + std::string(customers::purpose_name(pu));
+  FIDELIS_ASSIGN_OR_RETURN(ConsentSpec c, read_consent_spec(spec, field, channel_alone));
+  std::string key(customers::channel_name(c.channel));
+  if (!c.purpose) return key;
+  return key + ":" + std::string(customers::purpose_name(*c.purpose));
 }
 
 // "consent:CHANNEL:PURPOSE" (any case): "channel:purpose" when both are known.
@@ -349,6 +345,17 @@ Result<size_t> find_header(std::span<const std::string> header, const std::strin
 }
 
 }  // namespace
+
+Result<ConsentSpec> read_consent_spec(std::string_view spec, const std::string& field, bool channel_alone) {
+  size_t colon = spec.find(':');
+  if (colon == std::string_view::npos && !channel_alone)
+    return Error::invalid_argument(field, "expected consent:CHANNEL:PURPOSE, e.g. consent:email:newsletter");
+  ConsentSpec out;
+  FIDELIS_ASSIGN_OR_RETURN(out.channel, customers::parse_channel(spec.substr(0, colon), field));
+  if (colon == std::string_view::npos) return out;
+  FIDELIS_ASSIGN_OR_RETURN(out.purpose, customers::parse_purpose(spec.substr(colon + 1), field));
+  return out;
+}
 
 std::string mapped_field(const Column& c) {
   switch (c.target) {

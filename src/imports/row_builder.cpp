@@ -14,6 +14,7 @@
 #include "core/email.h"
 #include "core/text.h"
 #include "imports/imports.h"
+#include "imports/imports_internal.h"
 
 namespace fidelis::imports {
 
@@ -1030,14 +1031,12 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           out.flags.push_back({"consent:" + col.custom_key, value, "expected oui/non, yes/no, true/false, 1/0 or x"});
           break;
         }
-        size_t colon = col.custom_key.find(':');
-        auto channel = customers::parse_channel(col.custom_key.substr(0, colon), col.header);
-        auto purpose = customers::parse_purpose(col.custom_key.substr(colon + 1), col.header);
-        if (!channel || !purpose) break;  // map_columns checked them
+        auto spec = read_consent_spec(col.custom_key, col.header, false);
+        if (!spec) break;  // map_columns checked it
         if (!in.consents) in.consents.emplace();
-        auto same = [&](const Consent& k) { return k.channel == *channel && k.purpose == *purpose; };
+        auto same = [&](const Consent& k) { return k.channel == spec->channel && k.purpose == *spec->purpose; };
         if (std::none_of(in.consents->begin(), in.consents->end(), same))
-          in.consents->push_back({*channel, *purpose, *granted, options.source, options.now});
+          in.consents->push_back({spec->channel, *spec->purpose, *granted, options.source, options.now});
         break;
       }
       case Target::kIsCompany: {
@@ -1065,25 +1064,20 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           break;
         }
         if (!*out_of) break;
-        size_t colon = col.custom_key.find(':');
-        auto channel = customers::parse_channel(col.custom_key.substr(0, colon), col.header);
-        if (!channel) break;  // map_columns checked it
+        auto spec = read_consent_spec(col.custom_key, col.header, true);
+        if (!spec) break;  // map_columns checked it
         std::vector<Purpose> purposes = {Purpose::kNewsletter, Purpose::kOffers};
-        if (colon != std::string::npos) {
-          auto purpose = customers::parse_purpose(col.custom_key.substr(colon + 1), col.header);
-          if (!purpose) break;
-          purposes = {*purpose};
-        }
+        if (spec->purpose) purposes = {*spec->purpose};
         if (!in.consents) in.consents.emplace();
         for (Purpose purpose : purposes) {
-          auto same = [&](const Consent& k) { return k.channel == *channel && k.purpose == purpose; };
+          auto same = [&](const Consent& k) { return k.channel == spec->channel && k.purpose == purpose; };
           auto it = std::find_if(in.consents->begin(), in.consents->end(), same);
-          if (it == in.consents->end()) it = in.consents->insert(in.consents->end(), {*channel, purpose, false, options.source, options.now});
+          if (it == in.consents->end()) it = in.consents->insert(in.consents->end(), {spec->channel, purpose, false, options.source, options.now});
           // Two opt-out columns of one consent: the one that dates it says when.
-          bool again = std::find(opted_out.begin(), opted_out.end(), std::pair{*channel, purpose}) != opted_out.end();
+          bool again = std::find(opted_out.begin(), opted_out.end(), std::pair{spec->channel, purpose}) != opted_out.end();
           if (!again || dated) it->source_at = dated;
           it->granted = false;
-          if (!again) opted_out.emplace_back(*channel, purpose);
+          if (!again) opted_out.emplace_back(spec->channel, purpose);
         }
         break;
       }
