@@ -322,7 +322,8 @@ struct MatchResult {
 // Memory: about 350 bytes per record while it runs, plus 80 bytes per returned pair.
 // A 64-bit hash collision between two keys merges their blocks: it can only add candidate pairs.
 // InvalidArgument ("records") beyond 2^32 - 2 records; ("max_block_size") below 2; ("threads")
-// outside 1..64.
+// outside 1..64. ResourceExhausted ("records") when memory runs out, Internal on any other
+// exception in a matching thread: the error comes back to the caller, the process goes on.
 Result<MatchResult> match(std::span<const Record> records, const Model& model, const MatchOptions& options = {});
 // match() with default options; returns only the pairs (empty on the errors above).
 std::vector<ScoredPair> find_pairs(std::span<const Record> records, const Model& model);

@@ -3,8 +3,11 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "dedup/dedup.h"
 
@@ -52,6 +55,32 @@ inline uint64_t hash64(std::string_view s) {
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
+}
+
+// Runs fn(t) for t in [0, threads) on `threads` threads (the caller's thread being one of them),
+// then rethrows on the caller's thread the first exception any of them threw: one leaving a
+// worker would end the process.
+template <typename Fn>
+void parallel(unsigned threads, Fn fn) {
+  std::vector<std::exception_ptr> failures(threads);
+  {
+    std::vector<std::jthread> workers;
+    for (unsigned t = 1; t < threads; ++t)
+      workers.emplace_back([&fn, &failures, t] {
+        try {
+          fn(t);
+        } catch (...) {
+          failures[t] = std::current_exception();
+        }
+      });
+    try {
+      fn(0);
+    } catch (...) {
+      failures[0] = std::current_exception();
+    }
+  }
+  for (const auto& failure : failures)
+    if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace fidelis::dedup::internal

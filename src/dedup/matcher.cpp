@@ -4,10 +4,11 @@
 // hashing, so memory stays linear and small. A pair sharing several keys is scored once, in the
 // first kind (KeyKind order) where both records sit in a block that was not skipped as oversized;
 // that is checked from each record's per-kind hashes, so no set of seen pairs is needed.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <span>
-#include <thread>
 #include <vector>
 
 #include "dedup/dedup.h"
@@ -57,17 +58,7 @@ struct Scorer {
   }
 };
 
-// Runs fn(t) for t in [0, threads) on `threads` threads (the caller's thread being one of them).
-template <typename Fn>
-void parallel(unsigned threads, Fn fn) {
-  std::vector<std::jthread> workers;
-  for (unsigned t = 1; t < threads; ++t) workers.emplace_back([&fn, t] { fn(t); });
-  fn(0);
-}
-
-}  // namespace
-
-Result<MatchResult> match(std::span<const Record> records, const Model& model, const MatchOptions& options) {
+Result<MatchResult> match_all(std::span<const Record> records, const Model& model, const MatchOptions& options) {
   if (records.size() >= std::numeric_limits<uint32_t>::max())
     return Error::invalid_argument("records", "at most 2^32 - 2 records can be matched at once");
   if (options.max_block_size < 2) return Error::invalid_argument("max_block_size", "a block needs room for a pair");
@@ -84,7 +75,7 @@ Result<MatchResult> match(std::span<const Record> records, const Model& model, c
   // keys[i][k]: hash of record i's key of kind k, 0 when it has none or its block was skipped.
   std::vector<std::array<uint64_t, kKeyKindCount>> keys(n);
   std::vector<std::vector<Entry>> slices(threads);
-  parallel(threads, [&](unsigned t) {
+  internal::parallel(threads, [&](unsigned t) {
     size_t from = n * t / threads, to = n * (t + 1) / threads;
     std::vector<Entry>& slice = slices[t];
     slice.reserve((to - from) * 5);
@@ -144,7 +135,7 @@ Result<MatchResult> match(std::span<const Record> records, const Model& model, c
     done += size * (size - 1) / 2;
     if (done >= work * t / threads) cut[t++] = b + 1;
   }
-  parallel(threads, [&](unsigned t) {
+  internal::parallel(threads, [&](unsigned t) {
     scorer.run(std::span(blocks).subspan(cut[t], cut[t + 1] - cut[t]), found[t], partial[t]);
   });
   size_t total = 0;
@@ -160,6 +151,18 @@ Result<MatchResult> match(std::span<const Record> records, const Model& model, c
     return a.a != b.a ? a.a < b.a : a.b < b.b;
   });
   return result;
+}
+
+}  // namespace
+
+Result<MatchResult> match(std::span<const Record> records, const Model& model, const MatchOptions& options) {
+  try {
+    return match_all(records, model, options);
+  } catch (const std::bad_alloc&) {
+    return Error::resource_exhausted("records", fmt::format("not enough memory to match {} records", records.size()));
+  } catch (const std::exception& e) {
+    return Error::internal(fmt::format("matching stopped on an unexpected error: {}", e.what()));
+  }
 }
 
 std::vector<ScoredPair> find_pairs(std::span<const Record> records, const Model& model) {

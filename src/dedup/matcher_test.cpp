@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <new>
+#include <stdexcept>
 #include <chrono>
 #include <cstdio>
 
 #include "dedup/dedup.h"
+#include "dedup/dedup_internal.h"
 
 namespace fidelis::dedup {
 namespace {
@@ -111,6 +114,23 @@ TEST(Match, RejectsBadOptions) {
 
 // Scale check, not run by default (no timing assertions in tests):
 //   dedup_test --gtest_also_run_disabled_tests --gtest_filter='*MillionRecords*'
+TEST(Match, AWorkerThreadsExceptionReachesTheCaller) {
+  // One leaving a worker thread would end the process; the caller gets it once all have stopped.
+  std::vector<int> ran(3, 0);
+  EXPECT_THROW(dedup::internal::parallel(3,
+                                         [&](unsigned t) {
+                                           ran[t] = 1;
+                                           if (t == 2) throw std::runtime_error("worker failed");
+                                         }),
+               std::runtime_error);
+  EXPECT_EQ(ran, (std::vector<int>{1, 1, 1}));
+  EXPECT_THROW(dedup::internal::parallel(2, [](unsigned t) {
+    if (t == 0) throw std::bad_alloc();
+  }),
+               std::bad_alloc);
+  EXPECT_NO_THROW(dedup::internal::parallel(2, [](unsigned) {}));
+}
+
 TEST(Match, DISABLED_MillionRecords) {
   auto set = generate_test_set({.seed = 11, .people = 600000});
   ASSERT_TRUE(set.has_value());
