@@ -98,10 +98,26 @@ Result<Date> parse_date(std::string_view s, std::string_view field) {
   return d;
 }
 
+Result<Date> parse_birth_date(std::string_view s, std::string_view field) {
+  if (!s.starts_with("--")) return parse_date(s, field);
+  Date d;
+  if (s.size() != 7 || s[4] != '-' || !read_int(s, 2, 2, d.month) || !read_int(s, 5, 2, d.day))
+    return Error::invalid_argument(std::string(field), "expected a date as YYYY-MM-DD, or --MM-DD when the year is unknown");
+  // A leap year, so that a birthday on 29 February is a day.
+  if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > days_in_month(2000, d.month))
+    return Error::invalid_argument(std::string(field), "no such day of the year");
+  return d;
+}
+
 namespace {
 
 Result<Date> make_date(int y, int m, int d, std::string_view field) {
   return parse_date(fmt::format("{:04}-{:02}-{:02}", y, m, d), field);
+}
+
+// A day and month without a year.
+Result<Date> make_day(int m, int d, std::string_view field) {
+  return parse_birth_date(fmt::format("--{:02}-{:02}", m, d), field);
 }
 
 // Month from a French or English name or abbreviation (accents optional), 0 if none.
@@ -129,15 +145,21 @@ int month_from_name(std::string w) {
 
 }  // namespace
 
-Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, Millis now, DateOrder order) {
+Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, Millis now, DateOrder order, Year year) {
   std::string_view s = raw;
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   auto bad = [&] {
-    return Error::invalid_argument(std::string(field), "not a date (expected e.g. 09/07/1984 or 1984-07-09), got '" +
-                                                           std::string(raw) + "'");
+    return Error::invalid_argument(std::string(field),
+                                   fmt::format("not a date (expected e.g. 09/07/1984 or 1984-07-09{}), got '{}'",
+                                               year == Year::kOptional ? ", or 09/07 without the year" : "", raw));
   };
   if (s.empty()) return bad();
+  if (s.starts_with("--")) {  // ISO 8601's month-day
+    if (year == Year::kRequired) return bad();
+    auto r = parse_birth_date(s, field);
+    return r ? r : bad();
+  }
   // A time after the date ("1984-07-09 00:00:00", "1984-07-09T00:00:00Z", "09/07/1984 00:00", as
   // database and shop exports write birth dates) is dropped: the date is what is kept.
   if (size_t colon = s.find(':'); colon != std::string_view::npos) {
@@ -199,6 +221,21 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
       return r;
     return make_date(d.year - 100, d.month, d.day, field);
   };
+  if (tokens.size() == 2 && year == Year::kOptional) {  // a day and month: "12/05", "12 mai", "May 12"
+    if (std::any_of(tokens.begin(), tokens.end(), [&](const std::string& t) { return is_num(t) && t.size() > 2; }))
+      return bad();
+    Result<Date> r = bad();
+    if (is_num(tokens[0]) && is_num(tokens[1])) {
+      int first = std::stoi(tokens[0]), second = std::stoi(tokens[1]);
+      bool month_first = second > 12 ? first <= 12 : first <= 12 && order == DateOrder::kMonthFirst;
+      r = month_first ? make_day(first, second, field) : make_day(second, first, field);
+    } else if (is_num(tokens[0])) {
+      if (int m = month_from_name(tokens[1])) r = make_day(m, std::stoi(tokens[0]), field);
+    } else if (is_num(tokens[1])) {
+      if (int m = month_from_name(tokens[0])) r = make_day(m, std::stoi(tokens[1]), field);
+    }
+    return r ? r : bad();
+  }
   if (tokens.size() != 3) return bad();
   // No part of a date has more than four digits (and none overflows an int when read).
   if (std::any_of(tokens.begin(), tokens.end(), [&](const std::string& t) { return is_num(t) && t.size() > 4; })) return bad();
@@ -261,7 +298,10 @@ std::optional<DateOrder> date_order_of(std::string_view text) {
   return std::nullopt;
 }
 
-std::string Date::to_string() const { return fmt::format("{:04}-{:02}-{:02}", year, month, day); }
+std::string Date::to_string() const {
+  if (year == 0) return fmt::format("--{:02}-{:02}", month, day);
+  return fmt::format("{:04}-{:02}-{:02}", year, month, day);
+}
 
 Result<Millis> parse_iso8601(std::string_view s, std::string_view field) {
   auto bad = [&] {

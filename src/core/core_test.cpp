@@ -132,6 +132,42 @@ TEST(Clock, ParsesDatesAsFrenchFilesWriteThem) {
   EXPECT_EQ(date_order_of("9 juillet 1984"), std::nullopt);
 }
 
+TEST(Clock, ReadsBirthdaysWithoutAYear) {
+  // ISO 8601's month-day: what a profile stores when only the day and month are known.
+  EXPECT_EQ(parse_birth_date("--05-12", "birth_date")->to_string(), "--05-12");
+  EXPECT_EQ(parse_birth_date("--02-29", "birth_date")->to_string(), "--02-29");
+  EXPECT_FALSE(parse_birth_date("--02-29", "birth_date")->has_year());
+  EXPECT_EQ(parse_birth_date("1984-07-09", "birth_date")->to_string(), "1984-07-09");
+  for (const char* bad : {"--02-30", "--13-01", "--00-10", "--5-12", "--05-12-1980", "05-12", "--0512", "---05-12"}) {
+    auto r = parse_birth_date(bad, "household[0].birth_date");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().field, "household[0].birth_date");
+  }
+  // Files: a day and month only where a year may be missing.
+  Millis now = 1'796'601'600'000;  // 2026-12-07
+  auto d = [&](std::string_view s, DateOrder order = DateOrder::kDayFirst) {
+    auto r = parse_date_flexible(s, "birth_date", now, order, Year::kOptional);
+    return r ? r->to_string() : "error: " + r.error().message;
+  };
+  EXPECT_EQ(d("12/05"), "--05-12");
+  EXPECT_EQ(d("12.05"), "--05-12");
+  EXPECT_EQ(d("12-05"), "--05-12");
+  EXPECT_EQ(d("5/12", DateOrder::kMonthFirst), "--05-12");
+  EXPECT_EQ(d("25/12", DateOrder::kMonthFirst), "--12-25");  // the number above 12 is the day
+  EXPECT_EQ(d("12 mai"), "--05-12");
+  EXPECT_EQ(d("1er mai"), "--05-01");
+  EXPECT_EQ(d("May 12"), "--05-12");
+  EXPECT_EQ(d("29 février"), "--02-29");
+  EXPECT_EQ(d("--05-12"), "--05-12");
+  EXPECT_EQ(d("12/05/1984"), "1984-05-12");  // a year, when there is one, is kept
+  for (const char* bad : {"31/02", "13/13", "123/05", "12 truc", "mai", "--02-30", "12"})
+    EXPECT_TRUE(d(bad).starts_with("error")) << bad;
+  EXPECT_NE(d("31/02").find("09/07 without the year"), std::string::npos);
+  // Where a year is required, none of these is a date.
+  for (const char* day : {"12/05", "12 mai", "--05-12"})
+    EXPECT_FALSE(parse_date_flexible(day, "birth_date", now)) << day;
+}
+
 TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email(" Jean.Dupont@Orange.FR "), "Jean.Dupont@orange.fr");
   EXPECT_EQ(*normalize_email("élodie@exemple.fr"), "élodie@exemple.fr");

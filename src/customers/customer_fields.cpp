@@ -194,6 +194,14 @@ Address combine_addresses(const Address& chosen, const Address& other) {
   return out;
 }
 
+std::optional<std::string> with_birth_year(const std::optional<std::string>& chosen,
+                                           const std::optional<std::string>& other) {
+  if (chosen && other && chosen->starts_with("--") && other->size() == 10 && !other->starts_with("--") &&
+      other->ends_with(chosen->substr(1)))
+    return other;
+  return chosen;
+}
+
 Phone normalize_phone(std::string_view raw, std::string_view label, std::string_view region) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;

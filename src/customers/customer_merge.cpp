@@ -134,7 +134,7 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
       if (!last) last = cur.last_name;
     }
   }
-  std::optional<std::string> birth = pick_or_clear("birth_date", in.birth_date, cur.birth_date);
+  std::optional<std::string> birth = with_birth_year(pick_or_clear("birth_date", in.birth_date, cur.birth_date), cur.birth_date);
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
   if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);

@@ -31,8 +31,8 @@ Status check_text(std::optional<std::string>& v, std::string_view field, size_t 
 
 Status check_birth_date(std::optional<std::string>& v, std::string_view field, Millis now) {
   if (!v) return ok();
-  FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date(*v, field));
-  if (d.to_string() > format_iso8601(now).substr(0, 10))
+  FIDELIS_ASSIGN_OR_RETURN(Date d, parse_birth_date(*v, field));
+  if (d.has_year() && d.to_string() > format_iso8601(now).substr(0, 10))
     return Error::invalid_argument(std::string(field), "is in the future");
   return ok();
 }

@@ -57,7 +57,7 @@ struct Address {
 struct HouseholdMember {
   std::string relation;  // "enfant", "conjoint", "parent", ... free text, lower-case
   std::optional<std::string> first_name;
-  std::optional<std::string> birth_date;  // YYYY-MM-DD
+  std::optional<std::string> birth_date;  // YYYY-MM-DD, or --MM-DD when only the day and month are known
 };
 
 struct Affinity {
@@ -110,7 +110,7 @@ struct Customer {
   int64_t id = 0;
   std::optional<std::string> civility;  // "M.", "Mme", "Mx"
   std::optional<std::string> first_name, last_name;
-  std::optional<std::string> birth_date;  // YYYY-MM-DD
+  std::optional<std::string> birth_date;  // YYYY-MM-DD, or --MM-DD when only the day and month are known
   std::vector<EmailAddress> emails;       // first is primary
   std::vector<Phone> phones;              // first is primary
   Address address;
@@ -239,6 +239,10 @@ std::optional<std::string> country_from_name(std::string_view name);
 // `chosen` as it is: an address moves as one, and a street from one side with a postcode from the
 // other is nowhere.
 Address combine_addresses(const Address& chosen, const Address& other);
+// Of two birth dates of one person, `chosen`, unless it is a day and month whose year `other`
+// knows ("--05-12" and "1984-05-12" give "1984-05-12"): an import or a merge loses no year.
+std::optional<std::string> with_birth_year(const std::optional<std::string>& chosen,
+                                           const std::optional<std::string>& other);
 
 class CustomerService {
  public:

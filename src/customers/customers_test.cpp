@@ -80,6 +80,10 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
   } cases[] = {
       {[](CustomerInput& in) { in.birth_date = "1984-02-30"; }, "birth_date"},
       {[](CustomerInput& in) { in.birth_date = "2999-01-01"; }, "birth_date"},
+      {[](CustomerInput& in) { in.birth_date = "--02-30"; }, "birth_date"},
+      {[](CustomerInput& in) { in.birth_date = "12/05"; }, "birth_date"},
+      {[](CustomerInput& in) { in.household = std::vector<HouseholdMember>{{"enfant", "Léa", "--13-01"}}; },
+       "household[0].birth_date"},
       {[](CustomerInput& in) { in.emails->push_back({"no-at-sign", ""}); }, "emails[1].email"},
       {[](CustomerInput& in) { in.address->postcode = "6900"; }, "address.postcode"},
       {[](CustomerInput& in) { in.affinities->at(0).strength = 101; }, "affinities[0].strength"},
@@ -112,6 +116,16 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
   for (int i = 0; i < 100; ++i) long_name += "é";
   accents.last_name = long_name;
   EXPECT_TRUE(svc_->create(accents, actor_));
+  // The day and month alone, when the year is unknown (ISO 8601's --MM-DD), for anyone.
+  CustomerInput birthday = jeanne();
+  birthday.emails = std::vector<EmailAddress>{{"jeanne.anniversaire@exemple.fr", ""}};
+  birthday.external_ids.reset();
+  birthday.birth_date = "--02-29";
+  birthday.household = std::vector<HouseholdMember>{{"enfant", "Léa", "--04-02"}};
+  auto b = svc_->create(birthday, actor_);
+  ASSERT_TRUE(b) << b.error().field << ": " << b.error().message;
+  EXPECT_EQ(svc_->get(b->id)->birth_date, "--02-29");
+  EXPECT_EQ(svc_->get(b->id)->household.at(0).birth_date, "--04-02");
 }
 
 TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {

@@ -2217,6 +2217,65 @@ TEST_P(ImportTest, EachDateColumnIsReadInTheOrderTheFileWritesIt) {
   EXPECT_TRUE(mixed->rows[1].flags.empty());
 }
 
+// Loyalty cards ask the day and month of a birthday, not the year: such a date is a birthday
+// ("--MM-DD"), not a malformed birth date, and a known year is never lost to one.
+TEST_P(ImportTest, BirthdaysWithoutAYearAreKeptAndNeverEraseAKnownYear) {
+  customers::CustomerService svc(*t_.db, clock_);
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = write_temp(GetParam() + "_bday1.csv",
+                                                "E-mail;Nom;Prénom;Date anniversaire\r\n"
+                                                "ana@exemple.fr;Roux;Ana;12/05\r\n"
+                                                "ben@exemple.fr;Roux;Ben;1er mai\r\n"
+                                                "cyd@exemple.fr;Roux;Cyd;--02-29\r\n"
+                                                "dan@exemple.fr;Roux;Dan;14/07/1984\r\n"
+                                                "eva@exemple.fr;Roux;Eva;31/02\r\n"),
+                             .source = "carte", .source_priority = 50},
+                            actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->accepted, 5);
+  auto birth = [&](std::string_view email) -> std::optional<std::string> {
+    storage::Value p[] = {std::string(email)};
+    auto row = t_.db->one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "
+                          "WHERE e.email = $1 AND c.deleted_at IS NULL",
+                          p);
+    if (!row || !*row) return "no customer " + std::string(email);
+    auto c = svc.get((*row)->i64(0));
+    if (!c) return "no customer " + std::string(email) + ": " + c.error().message;
+    return c->birth_date;
+  };
+  EXPECT_EQ(birth("ana@exemple.fr"), "--05-12");
+  EXPECT_EQ(birth("ben@exemple.fr"), "--05-01");
+  EXPECT_EQ(birth("cyd@exemple.fr"), "--02-29");
+  EXPECT_EQ(birth("dan@exemple.fr"), "1984-07-14");
+  EXPECT_EQ(birth("eva@exemple.fr"), std::nullopt);  // no such day: flagged, as before
+  EXPECT_EQ(first->flagged, 1);
+  clock_.advance(60'000);
+  // A later file of a higher priority: the year it brings completes Ana's birthday; its day and
+  // month alone do not take Dan's year away; Ben's new day replaces his.
+  auto second = importer.run({.path = write_temp(GetParam() + "_bday2.csv",
+                                                 "E-mail;Nom;Date de naissance\r\n"
+                                                 "ana@exemple.fr;Roux;12/05/1990\r\n"
+                                                 "dan@exemple.fr;Roux;14/07\r\n"
+                                                 "ben@exemple.fr;Roux;02/05\r\n"),
+                              .source = "crm", .source_priority = 80},
+                             actor_);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(birth("ana@exemple.fr"), "1990-05-12");
+  EXPECT_EQ(birth("dan@exemple.fr"), "1984-07-14");
+  EXPECT_EQ(birth("ben@exemple.fr"), "--05-02");
+  // A child's birthday in a household cell, too.
+  auto kids = importer.preview({.path = write_temp(GetParam() + "_bday3.csv",
+                                                   "email;foyer\nzoe@exemple.fr;enfant:Léa:--04-02|enfant:Tom:3 juin\n"),
+                                .source = "carte",
+                                .mapping = {{"email", "email"}, {"foyer", "household"}}});
+  ASSERT_TRUE(kids) << kids.error().message;
+  ASSERT_TRUE(kids->rows[0].customer);
+  ASSERT_TRUE(kids->rows[0].customer->household);
+  ASSERT_EQ(kids->rows[0].customer->household->size(), 2u);
+  EXPECT_EQ((*kids->rows[0].customer->household)[0].birth_date, "--04-02");
+  EXPECT_EQ((*kids->rows[0].customer->household)[1].birth_date, "--06-03");
+}
+
 TEST_P(ImportTest, UnreadColumnsThatLookLikeContactsAreWarnedOf) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "Nom;Prénom;Joindre au;Écrire à;Remarque\n"
@@ -2278,6 +2337,8 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   in.tags = std::vector<std::string>{"vip", "client fidèle"};
   in.address = customers::Address{"=HYPERLINK(\"http://evil\";\"x\")", std::nullopt, "75011", "Paris", "FR"};
   in.external_ids = std::vector<customers::ExternalId>{{"boutique", "C006"}};
+  in.birth_date = "--05-12";  // a birthday without its year
+  in.household = std::vector<customers::HouseholdMember>{{"enfant", "Léa", "--04-02"}};
   in.consents = std::vector<customers::Consent>{{customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "web-form", 0},
                                                 {customers::Channel::kSms, customers::Purpose::kOffers, false, "web-form", 0}};
   auto made = svc.create(in, actor_);
@@ -2289,8 +2350,9 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   }));
   EXPECT_NE(excel.find(";\"'=HYPERLINK(\"\"http://evil\"\";\"\"x\"\")\";"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";'+33612345678;'+33145678910;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";'--05-12;"), std::string::npos) << excel;
   EXPECT_NE(excel.find(";zoe.martin@travail.fr|zm@free.fr;"), std::string::npos) << excel;
-  EXPECT_NE(excel.find(";client fidèle|vip;boutique:C006;;;oui;;;;non;"), std::string::npos) << excel;
+  EXPECT_NE(excel.find(";client fidèle|vip;boutique:C006;enfant:Léa:--04-02;;oui;;;;non;"), std::string::npos) << excel;
 
   // Into an empty base, the file gives the same profile back.
   auto other = storage::testing::make_test_db("sqlite");
@@ -2307,6 +2369,9 @@ TEST_P(ImportTest, AnExcelExportRunsNoFormulaAndImportsBackAsItWas) {
   EXPECT_EQ(c->phones[1].e164, "+33145678910");
   EXPECT_EQ(c->tags, (std::vector<std::string>{"client fidèle", "vip"}));
   EXPECT_EQ(c->address.street, "=HYPERLINK(\"http://evil\";\"x\")");  // the apostrophe taken off again
+  EXPECT_EQ(c->birth_date, "--05-12");
+  ASSERT_EQ(c->household.size(), 1u);
+  EXPECT_EQ(c->household[0].birth_date, "--04-02");
   // Its ids in other systems and its consents come back too (the consents from the import's source).
   EXPECT_NE(std::find_if(c->external_ids.begin(), c->external_ids.end(),
                          [](const customers::ExternalId& x) { return x.source == "boutique" && x.id == "C006"; }),

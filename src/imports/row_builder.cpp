@@ -248,10 +248,11 @@ std::vector<std::string> blank_fields(std::span<const Column> columns,
 
 // A date of a column that writes both orders, which could be read either way: read day first, and
 // said so in a flag.
-std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view value, std::string_view field, Millis now) {
+std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view value, std::string_view field, Millis now,
+                                        Year year = Year::kRequired) {
   if (!col.mixed_date_order) return std::nullopt;
-  auto day = parse_date_flexible(value, field, now, DateOrder::kDayFirst);
-  auto month = parse_date_flexible(value, field, now, DateOrder::kMonthFirst);
+  auto day = parse_date_flexible(value, field, now, DateOrder::kDayFirst, year);
+  auto month = parse_date_flexible(value, field, now, DateOrder::kMonthFirst, year);
   if (!day || !month || *day == *month) return std::nullopt;
   return Flag{std::string(field), std::string(value),
               fmt::format("read as {} (day first); the column also holds dates written month first, by which it "
@@ -885,12 +886,14 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         // "00/00/00", "0000-00-00": how Outlook and some databases write no date.
         if (std::all_of(value.begin(), value.end(), [](char c) { return c == '0' || c == '/' || c == '-' || c == '.' || c == ' '; }))
           break;
-        auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order);
+        // A day and month alone ("12/05", "12 mai": loyalty cards ask no year) is a birthday.
+        auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order, Year::kOptional);
         if (d) {
           filled[static_cast<size_t>(col.target)] = col.rank;
           in.birth_date = d->to_string();
           birth_date_text = value;
-          if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now)) out.flags.push_back(std::move(*f));
+          if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now, Year::kOptional))
+            out.flags.push_back(std::move(*f));
         } else {
           out.flags.push_back({"birth_date", value, d.error().message});
         }
@@ -970,7 +973,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           HouseholdMember m{parts[0], std::nullopt, std::nullopt};
           if (parts.size() > 1 && !parts[1].empty()) m.first_name = parts[1];
           if (parts.size() > 2 && !parts[2].empty()) {
-            if (auto d = parse_date_flexible(parts[2], "household", options.now)) {
+            if (auto d = parse_date_flexible(parts[2], "household", options.now, DateOrder::kDayFirst, Year::kOptional)) {
               m.birth_date = d->to_string();
             } else {
               out.flags.push_back({"household", item, "the birth date is no date: the member is kept without it"});

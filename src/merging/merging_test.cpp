@@ -85,6 +85,20 @@ TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
   EXPECT_EQ(s.input.first_name, "Matthieu");
 }
 
+TEST(Survivorship, ABirthdayWithoutAYearNeverEraseTheYear) {
+  Customer w = person(1, 100), l = person(2, 200);
+  w.birth_date = "--05-12";  // a loyalty card's day and month, from the higher source
+  l.birth_date = "1984-05-12";
+  EXPECT_EQ(survive({&w, 80}, {&l, 20}, Rules::defaults()).input.birth_date, "1984-05-12");
+  EXPECT_EQ(survive({&l, 20}, {&w, 80}, Rules::defaults()).input.birth_date, "1984-05-12");
+  // Another day is another answer: the rules decide, as for any field.
+  w.birth_date = "--06-12";
+  EXPECT_EQ(survive({&w, 80}, {&l, 20}, Rules::defaults()).input.birth_date, "--06-12");
+  EXPECT_EQ(customers::with_birth_year(std::string("--05-12"), std::nullopt), "--05-12");
+  EXPECT_EQ(customers::with_birth_year(std::nullopt, std::string("1984-05-12")), std::nullopt);
+  EXPECT_EQ(customers::with_birth_year(std::string("1990-05-12"), std::string("1984-05-12")), "1990-05-12");
+}
+
 TEST(Survivorship, TheSameAddressLessCompleteKeepsTheStreet) {
   // The newer record knows only the postcode and city of the same place: taking "its" address must
   // not wipe the street the older one gave.

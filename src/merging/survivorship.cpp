@@ -145,6 +145,7 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     in.last_name = scalar(RuledField::kLastName, &Customer::last_name);
   }
   in.birth_date = scalar(RuledField::kBirthDate, &Customer::birth_date);
+  in.birth_date = with_birth_year(in.birth_date, in.birth_date == w.birth_date ? l.birth_date : w.birth_date);
 
   // The address moves as one: a street from one side and a postcode from the other is nowhere.
   in.address = w.address;

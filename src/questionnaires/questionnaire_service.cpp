@@ -221,7 +221,7 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (name && text::has_control_character(*name))
         return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control or invisible character");
       if (birth) {
-        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now));
+        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now, DateOrder::kDayFirst, Year::kOptional));
         birth = d.to_string();
       }
       members.push_back({"enfant", name, birth});
@@ -231,8 +231,10 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
   }
   if (q.type == QuestionType::kDate) {
     FIDELIS_ASSIGN_OR_RETURN(std::string s, text_value());
-    FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(s, field, now));
-    if (t == "birth_date") in.birth_date = d.to_string();
+    // A birthday may be given without its year ("12/05", "--05-12"); a date custom field may not.
+    FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(s, field, now, DateOrder::kDayFirst,
+                                                         t == "birth_date" ? Year::kOptional : Year::kRequired));
+    if (t == "birth_date") in.birth_date = with_birth_year(d.to_string(), cur.birth_date);  // "12/05" keeps 1984
     else {
       if (!in.custom_fields) in.custom_fields.emplace();
       (*in.custom_fields)[t.substr(14)] = CustomValue(d.to_string());

@@ -118,6 +118,30 @@ TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
   EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
 }
 
+// Many people give the day and month of their birthday and keep their year to themselves.
+TEST_P(QuestionnaireTest, ABirthdayMayBeGivenWithoutItsYear) {
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q) << q.error().message;
+  auto token = svc_->issue_link(q->id, customer_, 30LL * 86'400'000, actor_);
+  ASSERT_TRUE(token);
+  std::vector<Child> kids = {{std::string("Léo"), std::string("2 mai")}};
+  auto day = svc_->answer(*token, {{"naissance", std::string("14/02")}, {"enfants", kids}});
+  ASSERT_TRUE(day) << day.error().field << ": " << day.error().message;
+  auto c = customers_->get(customer_);
+  EXPECT_EQ(c->birth_date, "--02-14");
+  ASSERT_EQ(c->household.size(), 1u);
+  EXPECT_EQ(c->household[0].birth_date, "--05-02");
+  ASSERT_TRUE(svc_->answer(*token, {{"naissance", std::string("14/02/1988")}}));
+  EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
+  // The same day and month again: the year stays.
+  ASSERT_TRUE(svc_->answer(*token, {{"naissance", std::string("--02-14")}}));
+  EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
+  auto bad = svc_->answer(*token, {{"naissance", std::string("30/02")}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "answers.naissance");
+  EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
+}
+
 TEST_P(QuestionnaireTest, AChoiceItsTargetFieldRefusesIsRefusedWhenDefined) {
   ASSERT_TRUE(customers_->define_custom_field(
       {.key = "niveau", .label = "Niveau", .type = customers::CustomFieldType::kChoice, .choices = {"bronze", "argent", "or"}},

@@ -437,6 +437,9 @@ for (const driver of drivers()) {
         [{ birth_date: '1984-13-45' }, 'birth_date'],
         [{ birth_date: '09/07/1984' }, 'birth_date'],
         [{ birth_date: '2999-01-01' }, 'birth_date'],
+        [{ birth_date: '--02-30' }, 'birth_date'],
+        [{ birth_date: '12/05' }, 'birth_date'],
+        [{ household: [{ relation: 'enfant', birth_date: '--13-01' }] }, 'household[0].birth_date'],
         [{ emails: ['not-an-email'] }, 'emails[0].email'],
         [{ emails: [{ email: 'x@nodot' }] }, 'emails[0].email'],
         [{ address: { postcode: '6900' } }, 'address.postcode'],
@@ -466,6 +469,14 @@ for (const driver of drivers()) {
         const r = await call('POST', C, { body });
         expectProblem(r, 400, field);
       }
+      // A birthday without its year (ISO 8601's --MM-DD), for the customer and a child.
+      const bday = await call('POST', C, {
+        body: { last_name: 'Sansannée', birth_date: '--02-29', household: [{ relation: 'enfant', first_name: 'Léa', birth_date: '--04-02' }] },
+      });
+      assert.equal(bday.status, 201, show(bday));
+      assert.equal(bday.body.birth_date, '--02-29');
+      assert.equal(bday.body.household[0].birth_date, '--04-02');
+      assert.equal((await call('GET', `${C}/${bday.body.id}`)).body.birth_date, '--02-29');
       // Foreign postcodes follow their own rules.
       assert.equal((await call('POST', C, { body: { last_name: 'Belge', address: { postcode: '1000', country: 'BE' } } })).status, 201);
       // Without a country, a postcode not written in digits is no French one: kept as given, and a
