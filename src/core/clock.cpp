@@ -99,7 +99,12 @@ Result<Date> parse_date(std::string_view s, std::string_view field) {
 }
 
 Result<Date> parse_birth_date(std::string_view s, std::string_view field) {
-  if (!s.starts_with("--")) return parse_date(s, field);
+  if (!s.starts_with("--")) {
+    auto d = parse_date(s, field);
+    if (!d && d.error().message.starts_with("expected"))
+      return Error::invalid_argument(std::string(field), "expected a date as YYYY-MM-DD, or --MM-DD when the year is unknown");
+    return d;
+  }
   Date d;
   if (s.size() != 7 || s[4] != '-' || !read_int(s, 2, 2, d.month) || !read_int(s, 5, 2, d.day))
     return Error::invalid_argument(std::string(field), "expected a date as YYYY-MM-DD, or --MM-DD when the year is unknown");

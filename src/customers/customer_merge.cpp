@@ -134,7 +134,9 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
       if (!last) last = cur.last_name;
     }
   }
-  std::optional<std::string> birth = with_birth_year(pick_or_clear("birth_date", in.birth_date, cur.birth_date), cur.birth_date);
+  // A year either side knows completes the same day and month without one, whichever side is kept.
+  std::optional<std::string> birth = pick_or_clear("birth_date", in.birth_date, cur.birth_date);
+  birth = with_birth_year(birth, birth == cur.birth_date ? in.birth_date : cur.birth_date);
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
   if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);
@@ -191,8 +193,11 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
          [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
   if (replace_lists) {
     // The row's household and affinities are the lists too: a member taken off, a strength changed.
+    // A member whose birthday the row gives without the year the stored one knows is the same member.
     replace(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
-      return x.relation == y.relation && x.first_name == y.first_name && x.birth_date == y.birth_date;
+      return x.relation == y.relation && x.first_name == y.first_name &&
+             (x.birth_date == y.birth_date || with_birth_year(x.birth_date, y.birth_date) == y.birth_date ||
+              with_birth_year(y.birth_date, x.birth_date) == x.birth_date);
     });
     // Affinities have no order of their own: compared as stored, strongest first.
     std::optional<std::vector<Affinity>> affinities = in.affinities;

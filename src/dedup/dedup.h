@@ -38,7 +38,7 @@ struct Record {
   int64_t id = 0;
   std::string source;
   std::string external_id;
-  std::string first_name, last_name, email, phone_e164, birth_date /*YYYY-MM-DD*/, street, postcode, city;
+  std::string first_name, last_name, email, phone_e164, birth_date /*YYYY-MM-DD; --MM-DD (no year) reads as none*/, street, postcode, city;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -112,8 +112,6 @@ TEST(Match, RejectsBadOptions) {
   EXPECT_TRUE(empty->pairs.empty());
 }
 
-// Scale check, not run by default (no timing assertions in tests):
-//   dedup_test --gtest_also_run_disabled_tests --gtest_filter='*MillionRecords*'
 TEST(Match, AWorkerThreadsExceptionReachesTheCaller) {
   // One leaving a worker thread would end the process; the caller gets it once all have stopped.
   std::vector<int> ran(3, 0);
@@ -131,6 +129,8 @@ TEST(Match, AWorkerThreadsExceptionReachesTheCaller) {
   EXPECT_NO_THROW(dedup::internal::parallel(2, [](unsigned) {}));
 }
 
+// Scale check, not run by default (no timing assertions in tests):
+//   dedup_test --gtest_also_run_disabled_tests --gtest_filter='*MillionRecords*'
 TEST(Match, DISABLED_MillionRecords) {
   auto set = generate_test_set({.seed = 11, .people = 600000});
   ASSERT_TRUE(set.has_value());

@@ -2263,6 +2263,17 @@ TEST_P(ImportTest, BirthdaysWithoutAYearAreKeptAndNeverEraseAKnownYear) {
   EXPECT_EQ(birth("ana@exemple.fr"), "1990-05-12");
   EXPECT_EQ(birth("dan@exemple.fr"), "1984-07-14");
   EXPECT_EQ(birth("ben@exemple.fr"), "--05-02");
+  // A lower source only fills gaps, and the year of the same day is one.
+  clock_.advance(60'000);
+  auto third = importer.run({.path = write_temp(GetParam() + "_bday4.csv",
+                                                "E-mail;Nom;Date de naissance\r\n"
+                                                "ben@exemple.fr;Roux;02/05/1985\r\n"
+                                                "cyd@exemple.fr;Roux;28/02/1990\r\n"),
+                             .source = "vieux-fichier", .source_priority = 20},
+                            actor_);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(birth("ben@exemple.fr"), "1985-05-02");
+  EXPECT_EQ(birth("cyd@exemple.fr"), "--02-29");  // another day from a lower source: kept as it was
   // A child's birthday in a household cell, too.
   auto kids = importer.preview({.path = write_temp(GetParam() + "_bday3.csv",
                                                    "email;foyer\nzoe@exemple.fr;enfant:Léa:--04-02|enfant:Tom:3 juin\n"),

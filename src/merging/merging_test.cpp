@@ -85,12 +85,27 @@ TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
   EXPECT_EQ(s.input.first_name, "Matthieu");
 }
 
-TEST(Survivorship, ABirthdayWithoutAYearNeverEraseTheYear) {
+TEST(Survivorship, ABirthdayWithoutAYearNeverErasesTheYear) {
   Customer w = person(1, 100), l = person(2, 200);
   w.birth_date = "--05-12";  // a loyalty card's day and month, from the higher source
   l.birth_date = "1984-05-12";
   EXPECT_EQ(survive({&w, 80}, {&l, 20}, Rules::defaults()).input.birth_date, "1984-05-12");
-  EXPECT_EQ(survive({&l, 20}, {&w, 80}, Rules::defaults()).input.birth_date, "1984-05-12");
+  Survived s = survive({&l, 20}, {&w, 80}, Rules::defaults());
+  EXPECT_EQ(s.input.birth_date, "1984-05-12");
+  auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "birth_date"; });
+  ASSERT_NE(choice, s.choices.end());
+  EXPECT_EQ(choice->rule, "year kept");
+  EXPECT_FALSE(choice->from_loser);  // the winner (l here) had the year
+  s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "birth_date"; });
+  ASSERT_NE(choice, s.choices.end());
+  EXPECT_TRUE(choice->from_loser);
+  // A child of the same first name keeps the year one side knows.
+  w.household = {{"enfant", "Léa", "--04-02"}};
+  l.household = {{"enfant", "Léa", "2015-04-02"}, {"enfant", "Tom", std::nullopt}};
+  s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  ASSERT_EQ(s.input.household->size(), 2u);
+  EXPECT_EQ(s.input.household->at(0).birth_date, "2015-04-02");
   // Another day is another answer: the rules decide, as for any field.
   w.birth_date = "--06-12";
   EXPECT_EQ(survive({&w, 80}, {&l, 20}, Rules::defaults()).input.birth_date, "--06-12");

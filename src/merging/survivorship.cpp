@@ -145,7 +145,13 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     in.last_name = scalar(RuledField::kLastName, &Customer::last_name);
   }
   in.birth_date = scalar(RuledField::kBirthDate, &Customer::birth_date);
-  in.birth_date = with_birth_year(in.birth_date, in.birth_date == w.birth_date ? l.birth_date : w.birth_date);
+  // The same day and month: the side that knows the year gives it, whichever the rule chose.
+  if (auto full = with_birth_year(in.birth_date, in.birth_date == w.birth_date ? l.birth_date : w.birth_date);
+      full != in.birth_date) {
+    in.birth_date = full;
+    for (auto& c : out.choices)
+      if (c.field == "birth_date") c = {"birth_date", full == l.birth_date, "year kept"};
+  }
 
   // The address moves as one: a street from one side and a postcode from the other is nowhere.
   in.address = w.address;
@@ -176,11 +182,13 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& x) { return phone_id(x) == phone_id(p); }))
       in.phones->push_back(p);
   in.household = w.household;
-  for (const auto& m : l.household)
-    if (std::none_of(in.household->begin(), in.household->end(), [&](const HouseholdMember& x) {
-          return x.relation == m.relation && x.first_name == m.first_name;
-        }))
-      in.household->push_back(m);
+  for (const auto& m : l.household) {
+    auto same = std::find_if(in.household->begin(), in.household->end(), [&](const HouseholdMember& x) {
+      return x.relation == m.relation && x.first_name == m.first_name;
+    });
+    if (same == in.household->end()) in.household->push_back(m);
+    else same->birth_date = with_birth_year(same->birth_date, m.birth_date);  // a child's year is not lost
+  }
   in.affinities = w.affinities;
   for (const auto& a : l.affinities) {
     auto it = std::find_if(in.affinities->begin(), in.affinities->end(),

@@ -223,6 +223,10 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (birth) {
         FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now, DateOrder::kDayFirst, Year::kOptional));
         birth = d.to_string();
+        // "Léo, 2 mai" for a Léo born on 2015-05-02: the year stays.
+        for (const auto& m : cur.household)
+          if (m.relation == "enfant" && name && m.first_name && text::search_key(*m.first_name) == text::search_key(*name))
+            birth = with_birth_year(birth, m.birth_date);
       }
       members.push_back({"enfant", name, birth});
     }

@@ -136,6 +136,13 @@ TEST_P(QuestionnaireTest, ABirthdayMayBeGivenWithoutItsYear) {
   // The same day and month again: the year stays.
   ASSERT_TRUE(svc_->answer(*token, {{"naissance", std::string("--02-14")}}));
   EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
+  // Léo's birthday given again without the year, once his year is known.
+  std::vector<Child> born = {{std::string("Léo"), std::string("02/05/2016")}};
+  ASSERT_TRUE(svc_->answer(*token, {{"enfants", born}}));
+  std::vector<Child> again = {{std::string("leo"), std::string("2 mai")}};
+  ASSERT_TRUE(svc_->answer(*token, {{"enfants", again}}));
+  ASSERT_EQ(customers_->get(customer_)->household.size(), 1u);
+  EXPECT_EQ(customers_->get(customer_)->household[0].birth_date, "2016-05-02");
   auto bad = svc_->answer(*token, {{"naissance", std::string("30/02")}});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().field, "answers.naissance");
