@@ -452,6 +452,18 @@ int run(int argc, char** argv) {
           for (const auto& a : *c.affinities) items += (items.empty() ? "" : ", ") + imports::affinity_item(a);
           std::printf("    affinities %s\n", items.c_str());
         }
+        if (r.match) {
+          std::string ids;
+          for (int64_t id : r.match->customers) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+          const std::string by = r.match->by == "customer_id"   ? "its Fidelis id"
+                                 : r.match->by == "external_id" ? "its id in the source"
+                                 : r.match->by == "email"       ? "its e-mail"
+                                                                : fmt::format("the model, score {:.1f}", r.match->score.value_or(0));
+          const std::string what = r.match->outcome == "update"  ? "updates customer"
+                                   : r.match->outcome == "merge" ? "merges into customer"
+                                                                 : "goes to review with customer";
+          std::printf("    %s %s (%s)\n", what.c_str(), ids.c_str(), by.c_str());
+        }
         if (!r.empties.empty()) {
           std::string fields;
           for (const std::string& f : r.empties) fields += (fields.empty() ? "" : ", ") + f;

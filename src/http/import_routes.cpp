@@ -210,6 +210,11 @@ void add_import_routes(Router& r, Services& s) {
                                {"customer", row.customer ? input_json(*row.customer) : Json(nullptr)},
                                {"flags", flags},
                                {"empties", row.empties},
+                               {"match", row.match ? Json({{"outcome", row.match->outcome},
+                                                           {"by", row.match->by},
+                                                           {"customers", row.match->customers},
+                                                           {"score", row.match->score ? Json(*row.match->score) : Json(nullptr)}})
+                                                   : Json(nullptr)},
                                {"rejection", row.rejection ? Json({{"column", row.rejection->field}, {"reason", row.rejection->message}})
                                                            : Json(nullptr)}});
              }

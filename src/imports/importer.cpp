@@ -182,6 +182,63 @@ bool only_emails_identify(const CustomerInput& in) {
   return !in.first_name && !in.last_name && (!in.phones || in.phones->empty());
 }
 
+// Why a row naming a customer by Fidelis id that no longer lives is rejected.
+std::string no_customer_reason(int64_t id) {
+  return fmt::format("no customer {}: it was deleted, or this file comes from another base (map the column to "
+                     "external_id there)",
+                     id);
+}
+
+// Why a row with an id whose customer was deleted is rejected (`own`: the id is in the import's source).
+std::string deleted_owner_reason(const customers::ExternalId& x, bool own, int64_t owner) {
+  return fmt::format("id '{}'{} belongs to customer {}, which was deleted: restore that customer, or import the row "
+                     "without its id",
+                     x.id, own ? "" : " in " + x.source, owner);
+}
+
+// What the import would do with `row` and the customers stored now (PreviewMatch); a rejection the
+// import would make as an error naming the field.
+Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltRow& row, const std::string& source,
+                                                   bool dedup, const dedup::Model& model) {
+  if (row.customer_id) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> live, customers::survivor(tx, *row.customer_id));
+    if (!live) return Error::invalid_argument("customer_id", no_customer_reason(*row.customer_id));
+    return PreviewMatch{"update", "customer_id", {*live}, std::nullopt};
+  }
+  std::optional<int64_t> owner_of_id;
+  for (const customers::ExternalId& x : row.input.external_ids.value_or(std::vector<customers::ExternalId>{})) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner, customers::external_id_owner(tx, x.source, x.id));
+    if (owner && owner->deleted)
+      return Error::invalid_argument(x.source == source ? "external_ids" : "external_ids[]",
+                                     deleted_owner_reason(x, x.source == source, owner->customer_id));
+    if (owner && !owner_of_id) owner_of_id = owner->customer_id;
+  }
+  if (owner_of_id) return PreviewMatch{"update", "external_id", {*owner_of_id}, std::nullopt};
+  if (!dedup) return std::nullopt;
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
+                           merging::find_candidates(tx, row_keys(row.input, false).record, model));
+  PreviewMatch review{"review", "model", {}, std::nullopt};
+  for (const merging::Candidate& c : found) {
+    if (c.decision == dedup::Decision::kMerge) return PreviewMatch{"merge", "model", {c.customer_id}, c.score};
+    if (c.decision != dedup::Decision::kReview) continue;
+    review.customers.push_back(c.customer_id);
+    if (!review.score) review.score = c.score;
+  }
+  // A row known by its e-mails alone, all of one customer's, is that customer.
+  if (only_emails_identify(row.input) && row.input.emails && !row.input.emails->empty()) {
+    std::set<int64_t> owners;
+    bool all_owned = true;
+    for (const EmailAddress& e : *row.input.emails) {
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, e.email));
+      if (owner) owners.insert(*owner);
+      else all_owned = false;
+    }
+    if (all_owned && owners.size() == 1) return PreviewMatch{"update", "email", {*owners.begin()}, std::nullopt};
+  }
+  if (!review.customers.empty()) return review;
+  return std::nullopt;
+}
+
 std::string column_for(const std::string& field, std::span<const Column> columns) {
   Target t = Target::kIgnore;
   if (field.starts_with("emails")) t = Target::kEmail;
@@ -303,11 +360,20 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
     PreviewRow pr;
     pr.line = rec->line;
     auto built = build_row(*rec, p.columns, ro, defs);
+    if (built) {
+      // What the import would do with the row: update, merge, review, or reject it.
+      FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+        auto forecast = forecast_match(tx, *built, ro.source, o.dedup, model_);
+        if (!forecast && forecast.error().code != Code::kInvalidArgument) return forecast.error();
+        if (forecast) pr.match = std::move(*forecast);
+        else built = forecast.error();
+        return ok();
+      }));
+    }
     if (built && built->input.consents && !built->input.consents->empty()) {
       // The consents the import would refuse for the customer the row names (by its Fidelis id,
-      // its id in this source, or, when the import matches, one of its e-mails), shown flagged as
-      // the import would flag them. (The import may also match a customer by the model alone: a
-      // dry run does not score rows.)
+      // its id in this source, or, when the import matches, one of its e-mails or the customer
+      // the model would merge it into), shown flagged as the import would flag them.
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         std::optional<int64_t> known;
         if (built->customer_id) {
@@ -324,6 +390,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
             if (known) break;
           }
         }
+        if (!known && pr.match && pr.match->outcome == "merge") known = pr.match->customers.front();
         if (!known) return ok();
         FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened, screen_import_consents(tx, *known, *built->input.consents));
         for (const auto& [c, why] : screened.refused) {
@@ -575,10 +642,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           if (row.customer_id) {
             FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> live, customers::survivor(tx, *row.customer_id));
             if (!live) {
-              FIDELIS_RETURN_IF_ERROR(reject(column_for("customer_id", columns),
-                                             fmt::format("no customer {}: it was deleted, or this file comes from another "
-                                                         "base (map the column to external_id there)",
-                                                         *row.customer_id)));
+              FIDELIS_RETURN_IF_ERROR(reject(column_for("customer_id", columns), no_customer_reason(*row.customer_id)));
               continue;
             }
             match = live;
@@ -596,10 +660,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                        customers::external_id_owner(tx, x.source, x.id));
               if (owner && owner->deleted) {
                 FIDELIS_RETURN_IF_ERROR(reject(column_for(x.source == source ? "external_ids" : "external_ids[]", columns),
-                                               fmt::format("id '{}'{} belongs to customer {}, which was deleted: "
-                                                           "restore that customer, or import the row without its id",
-                                                           x.id, x.source == source ? "" : " in " + x.source,
-                                                           owner->customer_id)));
+                                               deleted_owner_reason(x, x.source == source, owner->customer_id)));
                 rejected_by_id = true;
                 break;
               }

@@ -296,6 +296,18 @@ struct ImportStatus {
   std::vector<std::string> warnings;  // settle_columns's, kept with the import
 };
 
+// What a dry run foresees the import doing with a row and the customers already stored: update
+// the customer the row names (by "customer_id", an "external_id" of the row, or, for a row that
+// identifies its person by e-mail alone, the "email" addresses of one customer), or, by the
+// "model", merge the new customer into the best candidate or queue it for review with each
+// candidate. No match: a new customer. A forecast: rows of the same file that are one person, and
+// a second e-mail of the row owned by another customer, are seen by the import only.
+struct PreviewMatch {
+  std::string outcome;  // "update", "merge" or "review"
+  std::string by;       // "customer_id", "external_id", "email" or "model"
+  std::vector<int64_t> customers;  // the customer updated or merged into; the candidates to review
+  std::optional<double> score;     // the model's, for "merge" and "review" (the best candidate's)
+};
 struct PreviewRow {
   int64_t line = 0;
   std::optional<customers::CustomerInput> customer;  // as it would be stored
@@ -303,7 +315,8 @@ struct PreviewRow {
   // A row naming its customer by Fidelis id, whose source may overwrite that customer: the fields
   // its emptied cells would empty (BuiltRow::blank).
   std::vector<std::string> empties;
-  std::optional<Error> rejection;
+  std::optional<PreviewMatch> match;
+  std::optional<Error> rejection;  // a row the import would reject, with the same reason
 };
 struct Preview {
   Dialect dialect;

@@ -2287,6 +2287,81 @@ TEST_P(ImportTest, BirthdaysWithoutAYearAreKeptAndNeverEraseAKnownYear) {
   EXPECT_EQ((*kids->rows[0].customer->household)[1].birth_date, "--06-03");
 }
 
+// A dry run says what the import would do with each row and the customers stored: update the one
+// it names, merge, queue for review, or reject; and the import then does it.
+TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
+  Importer importer(*t_.db, clock_);
+  const std::string head = "id,first_name,last_name,email,phone,street,postcode,city,birth_date\n";
+  auto base = importer.run({.path = write_temp(GetParam() + "_fc1.csv",
+                                               head + "S1,Jeanne,Durandal,ja@exemple.fr,0611111111,5 rue A,75011,Paris,1980-01-01\n"
+                                                      "S2,Paul,Martin,paul@exemple.fr,0622222222,8 rue B,69007,Lyon,1975-03-04\n"
+                                                      "S3,Marie,Lefèvre,marie@exemple.fr,0633333333,3 rue C,33000,Bordeaux,1990-06-07\n"
+                                                      "S4,Luc,Bernard,luc@exemple.fr,0644444444,9 rue D,59000,Lille,1970-09-10\n"),
+                            .source = "shop"},
+                           actor_);
+  ASSERT_TRUE(base) << base.error().message;
+  ASSERT_EQ(base->accepted, 4);
+  // Marie unsubscribed from the newsletter herself.
+  customers::CustomerService svc(*t_.db, clock_);
+  customers::CustomerInput unsubscribe;
+  unsubscribe.consents = std::vector<customers::Consent>{
+      {customers::Channel::kEmail, customers::Purpose::kNewsletter, false, "web-form", 0}};
+  ASSERT_TRUE(svc.update(3, svc.get(3)->version, unsubscribe, actor_));
+  const std::string file = write_temp(GetParam() + "_fc2.csv",
+                                      "fid;ref;prenom;nom;mail;tel;cp;ville;naissance;news\n"
+                                      "1;;Jeanne;Durandal;ja@exemple.fr;0611111111;75011;Paris;01/01/1980;\n"      // its Fidelis id
+                                      ";S2;Paul;Martin;;;;;;\n"                                                    // its id in the source
+                                      ";N9;Marie;Lefèvre;m.lefevre@autre.fr;0633333333;33000;Bordeaux;07/06/1990;oui\n"  // the model: the same
+                                      ";N10;Jeanne;Durandal;jeanne.d@ailleurs.fr;;75011;Paris;;\n"                 // the model: perhaps
+                                      ";;;;luc@exemple.fr;;;;;\n"                                                  // an e-mail alone
+                                      ";N11;Zoé;Nouvelle;zoe@exemple.fr;;13001;Marseille;;\n"                      // nobody
+                                      "999;;Ghost;Gone;;;;;;\n");                                                  // no such customer
+  ImportOptions o{.path = file,
+                  .source = "shop",
+                  .mapping = {{"fid", "customer_id"}, {"ref", "external_id"}, {"prenom", "first_name"}, {"nom", "last_name"},
+                              {"mail", "email"}, {"tel", "phone"}, {"cp", "postcode"}, {"ville", "city"},
+                              {"naissance", "birth_date"}, {"news", "consent:email:newsletter"}}};
+  auto p = importer.preview(o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->rows.size(), 7u);
+  auto match = [&](size_t i) {
+    const auto& m = p->rows[i].match;
+    if (!m) return std::string("new");
+    std::string ids;
+    for (int64_t id : m->customers) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    return m->outcome + " " + m->by + " " + ids;
+  };
+  EXPECT_EQ(match(0), "update customer_id 1");
+  EXPECT_EQ(match(1), "update external_id 2");
+  EXPECT_EQ(match(2), "merge model 3");
+  EXPECT_GT(p->rows[2].match->score.value_or(0), 0);
+  // The consent the file gives back to the customer the model merges the row into is refused there.
+  ASSERT_EQ(p->rows[2].flags.size(), 1u);
+  EXPECT_EQ(p->rows[2].flags[0].field, "consent:email:newsletter");
+  EXPECT_EQ(match(3), "review model 1");
+  EXPECT_EQ(match(4), "update email 4");  // a list of addresses: the customer who has them
+  EXPECT_EQ(match(5), "new");
+  ASSERT_TRUE(p->rows[6].rejection);
+  EXPECT_EQ(p->rows[6].rejection->field, "fid");
+  EXPECT_NE(p->rows[6].rejection->message.find("no customer 999"), std::string::npos);
+  // Without matching, only ids name customers.
+  o.dedup = false;
+  auto plain = importer.preview(o);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->rows[1].match->by, "external_id");
+  EXPECT_FALSE(plain->rows[2].match);
+  EXPECT_FALSE(plain->rows[4].match);
+  // The import does what the dry run said.
+  o.dedup = true;
+  auto run = importer.run(o, actor_);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->rejected, 1);
+  EXPECT_EQ(run->merged, 1);
+  EXPECT_EQ(run->queued, 1);
+  EXPECT_EQ(run->updated + run->unchanged, 3);
+  EXPECT_EQ(run->accepted, 2);  // Jeanne's possible double and Zoé (Marie's row is counted merged)
+}
+
 TEST_P(ImportTest, UnreadColumnsThatLookLikeContactsAreWarnedOf) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "Nom;Prénom;Joindre au;Écrire à;Remarque\n"

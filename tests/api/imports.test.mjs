@@ -77,6 +77,7 @@ for (const driver of drivers()) {
       assert.equal(r.body.rows[0].customer.last_name, 'Lévy');
       assert.equal(r.body.rows[1].flags[0].field, 'birth_date');
       assert.equal(r.body.rows[2].rejection.column, 'E-mail');
+      assert.equal(r.body.rows[0].match, null);  // nobody stored yet: a new customer
       // The consents a row gives or withdraws show too.
       const news = await upload('admin', Buffer.from('email,nom,Newsletter,Date optin\nzoe@exemple.fr,Martin,oui,15/03/2024\nluc@exemple.fr,Petit,non,\n'));
       const withConsents = await api(server, 'POST', '/api/v1/imports', {
@@ -161,6 +162,11 @@ for (const driver of drivers()) {
       assert.equal(none.status, 404, show(none));
       const list = await api(server, 'GET', '/api/v1/imports', { role: 'admin' });
       assert.ok(list.body.items.some((x) => `/api/v1/imports/${x.id}` === location));
+      // The same file again, as a dry run: each row updates the customer its id in the source names.
+      const again = await api(server, 'POST', '/api/v1/imports', { role: 'marketer', body: { upload_id: id, source: 'boutique', dry_run: true } });
+      assert.equal(again.status, 200, show(again));
+      assert.deepEqual(again.body.rows[0].match,
+        { outcome: 'update', by: 'external_id', customers: [found.body.items[0].id], score: null }, show(again));
     });
 
     test('the same upload sent twice for one source is imported once', async () => {
