@@ -428,4 +428,63 @@ std::string hex_encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> plain_number(std::string_view v, bool integer) {
+  std::string s;
+  for (size_t i = 0; i < v.size();) {  // spaces of any width become ' '
+    if (v.compare(i, 2, "\u00A0") == 0) s += ' ', i += 2;
+    else if (v.compare(i, 3, "\u202F") == 0 || v.compare(i, 3, "\u2009") == 0) s += ' ', i += 3;
+    else s += v[i++];
+  }
+  std::string_view t = text::trim(s);
+  auto strip = [&](std::string_view unit) {
+    if (t.ends_with(unit)) t = text::trim(t.substr(0, t.size() - unit.size()));
+    else if (t.starts_with(unit)) t = text::trim(t.substr(unit.size()));
+  };
+  strip("\u20AC");
+  strip("EUR");
+  std::string sign;
+  if (!t.empty() && (t[0] == '-' || t[0] == '+')) {
+    if (t[0] == '-') sign = "-";
+    t = text::trim(t.substr(1));
+  }
+  if (t.empty() || t[0] < '0' || t[0] > '9') return std::nullopt;
+  // The decimal mark: the last of ',' and '.' when both are there; a lone one unless it repeats or,
+  // in an integer, three digits follow it.
+  size_t comma = t.rfind(','), dot = t.rfind('.');
+  size_t mark = std::string_view::npos;
+  if (comma != std::string_view::npos && dot != std::string_view::npos) mark = std::max(comma, dot);
+  else if (size_t one = comma != std::string_view::npos ? comma : dot; one != std::string_view::npos) {
+    bool repeats = t.find(t[one]) != one;
+    bool thousands = integer && t.size() - one - 1 == 3;
+    if (!repeats && !thousands) mark = one;
+  }
+  std::string_view whole = t.substr(0, mark == std::string_view::npos ? t.size() : mark);
+  std::string_view fraction = mark == std::string_view::npos ? std::string_view() : t.substr(mark + 1);
+  // The whole part: digits, in groups of three after the first when separated.
+  std::string out = sign;
+  size_t group = 0;
+  bool grouped = false;
+  char separator = 0;
+  for (char c : whole) {
+    if (c >= '0' && c <= '9') {
+      out += c;
+      ++group;
+      continue;
+    }
+    if (c != ' ' && c != '.' && c != ',' && c != '\'') return std::nullopt;
+    if (separator == 0) separator = c;
+    if (c != separator || group == 0 || (grouped && group != 3) || (!grouped && group > 3)) return std::nullopt;
+    grouped = true;
+    group = 0;
+  }
+  if (grouped && group != 3) return std::nullopt;
+  if (mark != std::string_view::npos) {
+    if (fraction.empty() || !std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    out += '.';
+    out += fraction;
+  }
+  return out;
+}
+
 }  // namespace fidelis::text

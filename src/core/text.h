@@ -2,6 +2,7 @@
 // Text helpers shared by every module: UTF-8 checks, trimming, search keys, encodings.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -62,5 +63,12 @@ int hex_digit(char c);
 // URL decoding: %XX becomes the byte (a '%' not followed by two hex digits is kept as is), and '+'
 // becomes a space when `plus_is_space` (query strings, forms), not in paths.
 std::string percent_decode(std::string_view s, bool plus_is_space);
+// A number as French and other spreadsheets write it, made plain for strtod ("-1234.5"): digits
+// grouped by thousands with spaces (no-break ones too), dots, commas or apostrophes ("1 234,50",
+// "1.234,50", "1,234.50", "1'234.50"), a decimal comma or dot, a sign, a euro sign or "EUR" at
+// either end. A lone comma or dot is the decimal mark, except in an integer, where it groups
+// thousands when three digits follow ("1.234"). Groups must have three digits ("06 12 34" is no
+// number). nullopt when the text is not such a number.
+std::optional<std::string> plain_number(std::string_view v, bool integer);
 
 }  // namespace fidelis::text

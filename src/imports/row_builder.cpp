@@ -260,76 +260,11 @@ std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view valu
                           day->to_string(), month->to_string())};
 }
 
-// A number as French and other spreadsheets write it, made plain for strtod ("-1234.5"): digits
-// grouped by thousands with spaces (no-break ones too), dots, commas or apostrophes ("1 234,50",
-// "1.234,50", "1,234.50", "1'234.50"), a decimal comma or dot, a sign, a euro sign or "EUR" at
-// either end. A lone comma or dot is the decimal mark, except in an integer, where it groups
-// thousands when three digits follow ("1.234"). Groups must have three digits ("06 12 34" is no
-// number). nullopt when the text is not such a number.
-std::optional<std::string> plain_number(std::string_view v, bool integer) {
-  std::string s;
-  for (size_t i = 0; i < v.size();) {  // spaces of any width become ' '
-    if (v.compare(i, 2, "\u00A0") == 0) s += ' ', i += 2;
-    else if (v.compare(i, 3, "\u202F") == 0 || v.compare(i, 3, "\u2009") == 0) s += ' ', i += 3;
-    else s += v[i++];
-  }
-  std::string_view t = text::trim(s);
-  auto strip = [&](std::string_view unit) {
-    if (t.ends_with(unit)) t = text::trim(t.substr(0, t.size() - unit.size()));
-    else if (t.starts_with(unit)) t = text::trim(t.substr(unit.size()));
-  };
-  strip("\u20AC");
-  strip("EUR");
-  std::string sign;
-  if (!t.empty() && (t[0] == '-' || t[0] == '+')) {
-    if (t[0] == '-') sign = "-";
-    t = text::trim(t.substr(1));
-  }
-  if (t.empty() || t[0] < '0' || t[0] > '9') return std::nullopt;
-  // The decimal mark: the last of ',' and '.' when both are there; a lone one unless it repeats or,
-  // in an integer, three digits follow it.
-  size_t comma = t.rfind(','), dot = t.rfind('.');
-  size_t mark = std::string_view::npos;
-  if (comma != std::string_view::npos && dot != std::string_view::npos) mark = std::max(comma, dot);
-  else if (size_t one = comma != std::string_view::npos ? comma : dot; one != std::string_view::npos) {
-    bool repeats = t.find(t[one]) != one;
-    bool thousands = integer && t.size() - one - 1 == 3;
-    if (!repeats && !thousands) mark = one;
-  }
-  std::string_view whole = t.substr(0, mark == std::string_view::npos ? t.size() : mark);
-  std::string_view fraction = mark == std::string_view::npos ? std::string_view() : t.substr(mark + 1);
-  // The whole part: digits, in groups of three after the first when separated.
-  std::string out = sign;
-  size_t group = 0;
-  bool grouped = false;
-  char separator = 0;
-  for (char c : whole) {
-    if (c >= '0' && c <= '9') {
-      out += c;
-      ++group;
-      continue;
-    }
-    if (c != ' ' && c != '.' && c != ',' && c != '\'') return std::nullopt;
-    if (separator == 0) separator = c;
-    if (c != separator || group == 0 || (grouped && group != 3) || (!grouped && group > 3)) return std::nullopt;
-    grouped = true;
-    group = 0;
-  }
-  if (grouped && group != 3) return std::nullopt;
-  if (mark != std::string_view::npos) {
-    if (fraction.empty() || !std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    out += '.';
-    out += fraction;
-  }
-  return out;
-}
-
 Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now, DateOrder order) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
     case CustomFieldType::kInteger: {
-      std::optional<std::string> s = plain_number(v, /*integer=*/true);
+      std::optional<std::string> s = text::plain_number(v, /*integer=*/true);
       errno = 0;
       char* end = nullptr;
       long long n = s ? std::strtoll(s->c_str(), &end, 10) : 0;
@@ -338,7 +273,7 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
       return CustomValue(static_cast<int64_t>(n));
     }
     case CustomFieldType::kNumber: {
-      std::optional<std::string> s = plain_number(v, /*integer=*/false);
+      std::optional<std::string> s = text::plain_number(v, /*integer=*/false);
       char* end = nullptr;
       double d = s ? std::strtod(s->c_str(), &end) : 0;
       if (!s || *end != '\0' || !std::isfinite(d))

@@ -276,19 +276,22 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     auto def = std::find_if(defs.begin(), defs.end(), [&](const CustomFieldDef& d) { return d.key == t.substr(14); });
     if (!in.custom_fields) in.custom_fields.emplace();
     CustomValue cv = s;
+    // Numbers as people type them, as an import reads them: "1 234", "12,5", "1.234,50".
     if (def != defs.end() && def->type == CustomFieldType::kInteger) {
+      std::optional<std::string> plain = text::plain_number(s, /*integer=*/true);
+      if (!plain) return Error::invalid_argument(field, "expected a whole number (1234, 1 234)");
       char* end = nullptr;
       errno = 0;
-      long long n = std::strtoll(s.c_str(), &end, 10);
-      if (s.empty() || *end != '\0') return Error::invalid_argument(field, "expected a whole number");
+      long long n = std::strtoll(plain->c_str(), &end, 10);
+      if (*end != '\0') return Error::invalid_argument(field, "expected a whole number (1234, 1 234)");
       if (errno == ERANGE) return Error::invalid_argument(field, "is too large a number");
       cv = static_cast<int64_t>(n);
     } else if (def != defs.end() && def->type == CustomFieldType::kNumber) {
-      std::string d = s;
-      std::replace(d.begin(), d.end(), ',', '.');
+      std::optional<std::string> plain = text::plain_number(s, /*integer=*/false);
       char* end = nullptr;
-      double x = std::strtod(d.c_str(), &end);
-      if (d.empty() || *end != '\0' || !std::isfinite(x)) return Error::invalid_argument(field, "expected a number");
+      double x = plain ? std::strtod(plain->c_str(), &end) : 0;
+      if (!plain || *end != '\0' || !std::isfinite(x))
+        return Error::invalid_argument(field, "expected a number (12,5, 1 234,50 or 1234.50)");
       cv = x;
     }
     (*in.custom_fields)[t.substr(14)] = cv;

@@ -149,6 +149,39 @@ TEST_P(QuestionnaireTest, ABirthdayMayBeGivenWithoutItsYear) {
   EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
 }
 
+// Numbers answered as people type them, read as an import reads a spreadsheet's.
+TEST_P(QuestionnaireTest, NumbersAreReadAsPeopleTypeThem) {
+  using customers::CustomFieldType;
+  ASSERT_TRUE(customers_->define_custom_field({.key = "points", .label = "Points", .type = CustomFieldType::kInteger}, actor_));
+  ASSERT_TRUE(customers_->define_custom_field({.key = "budget", .label = "Budget", .type = CustomFieldType::kNumber}, actor_));
+  Questionnaire q;
+  q.slug = "nombres";
+  q.title = "Nombres";
+  q.sections.push_back({.key = "s", .title = "", .questions = {{.key = "points", .label = "Points", .type = QuestionType::kText,
+                                                                .target = "custom_fields.points"},
+                                                               {.key = "budget", .label = "Budget", .type = QuestionType::kText,
+                                                                .target = "custom_fields.budget"}}});
+  auto made = svc_->create(q, actor_);
+  ASSERT_TRUE(made) << made.error().field << ": " << made.error().message;
+  auto token = svc_->issue_link(made->id, customer_, 86'400'000, actor_);
+  ASSERT_TRUE(token);
+  auto value = [&](const std::string& key) { return customers_->get(customer_)->custom_fields.at(key); };
+  ASSERT_TRUE(svc_->answer(*token, {{"points", std::string("1 234")}, {"budget", std::string("1 234,50 €")}}));
+  EXPECT_EQ(std::get<int64_t>(value("points")), 1234);
+  EXPECT_DOUBLE_EQ(std::get<double>(value("budget")), 1234.5);
+  ASSERT_TRUE(svc_->answer(*token, {{"budget", std::string("12,5")}}));
+  EXPECT_DOUBLE_EQ(std::get<double>(value("budget")), 12.5);
+  for (const char* bad : {"12 %", "1,5,6", "1e5", "abc"}) {
+    auto r = svc_->answer(*token, {{"budget", std::string(bad)}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().field, "answers.budget");
+  }
+  auto big = svc_->answer(*token, {{"points", std::string("99999999999999999999")}});
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().field, "answers.points");
+  EXPECT_DOUBLE_EQ(std::get<double>(value("budget")), 12.5);  // nothing changed by the refused answers
+}
+
 TEST_P(QuestionnaireTest, AChoiceItsTargetFieldRefusesIsRefusedWhenDefined) {
   ASSERT_TRUE(customers_->define_custom_field(
       {.key = "niveau", .label = "Niveau", .type = customers::CustomFieldType::kChoice, .choices = {"bronze", "argent", "or"}},
