@@ -456,7 +456,7 @@ int run(int argc, char** argv) {
           std::string ids;
           for (int64_t id : r.match->customers) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
           const std::string by = r.match->by == "customer_id"   ? "its Fidelis id"
-                                 : r.match->by == "external_id" ? "its id in the source"
+                                 : r.match->by == "external_id" ? "an id it has in a source"
                                  : r.match->by == "email"       ? "its e-mail"
                                                                 : fmt::format("the model, score {:.1f}", r.match->score.value_or(0));
           const std::string what = r.match->outcome == "update"  ? "updates customer"
