@@ -2362,6 +2362,43 @@ TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
   EXPECT_EQ(run->accepted, 2);  // Jeanne's possible double and Zoé (Marie's row is counted merged)
 }
 
+// Excel keeps a column of phone numbers or ids as numbers and may write them in scientific
+// notation: all digits there are read back; rounded ones are no number, and no id to match on.
+TEST_P(ImportTest, NumbersASpreadsheetWroteInScientificNotationAreReadOrFlagged) {
+  Importer importer(*t_.db, clock_);
+  const std::string csv =
+      "Carte;Nom;Prénom;Email;Téléphone\r\n"
+      "1,23456789012E+11;Durand;Paul;paul@exemple.fr;6,12345678E+08\r\n"
+      "1,23457E+12;Petit;Anne;anne@exemple.fr;6,12346E+08\r\n"
+      "1,23457E+12;Roux;Léa;lea@exemple.fr;+33 6 12 34 56 79\r\n";
+  ImportOptions o{.path = write_temp(GetParam() + "_sci.csv", csv), .source = "fidelite",
+                  .mapping = {{"Carte", "external_id"}, {"Nom", "last_name"}, {"Prénom", "first_name"},
+                              {"Email", "email"}, {"Téléphone", "phone"}}};
+  auto p = importer.preview(o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->rows.size(), 3u);
+  ASSERT_TRUE(p->rows[0].customer);
+  ASSERT_EQ(p->rows[0].customer->phones->size(), 1u);
+  EXPECT_EQ(p->rows[0].customer->phones->at(0).e164, "+33612345678");
+  EXPECT_TRUE(p->rows[0].flags.empty());
+  ASSERT_TRUE(p->rows[0].customer->external_ids);
+  EXPECT_EQ(p->rows[0].customer->external_ids->at(0).id, "123456789012");
+  // Rounded: no phone and no id, each flagged with what the file says.
+  EXPECT_FALSE(p->rows[1].customer->phones && !p->rows[1].customer->phones->empty());
+  ASSERT_EQ(p->rows[1].flags.size(), 2u);
+  EXPECT_EQ(p->rows[1].flags[0].field, "external_id");
+  EXPECT_EQ(p->rows[1].flags[0].value, "1,23457E+12");
+  EXPECT_NE(p->rows[1].flags[0].reason.find("scientific notation"), std::string::npos);
+  EXPECT_EQ(p->rows[1].flags[1].field, "phone");
+  EXPECT_EQ(p->rows[1].customer->external_ids.value_or(std::vector<customers::ExternalId>{}).size(), 0u);
+  // The two rounded ids are not taken for one record: two customers.
+  auto r = importer.run(o, actor_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->accepted, 3);
+  EXPECT_EQ(r->updated, 0);
+  EXPECT_EQ(r->flagged, 2);
+}
+
 TEST_P(ImportTest, UnreadColumnsThatLookLikeContactsAreWarnedOf) {
   Importer importer(*t_.db, clock_);
   const std::string csv = "Nom;Prénom;Joindre au;Écrire à;Remarque\n"

@@ -22,6 +22,39 @@ using namespace customers;
 
 namespace {
 
+// A whole number a spreadsheet stored as a number and wrote in scientific notation ("6,12345678E+08",
+// "1.23457E+12"): its digits when all of them are written (exact), else what is left of it (its
+// last digits rounded off). nullopt for anything else.
+constexpr std::string_view kRoundedBySpreadsheet =
+    "a spreadsheet wrote this number in scientific notation and rounded it: its last digits are lost (format "
+    "the column as text before saving the file)";
+struct Scientific {
+  std::string digits;
+  bool exact = false;
+};
+std::optional<Scientific> spreadsheet_scientific(std::string_view v) {
+  v = text::trim(v);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (v.size() < 4 || !digit(v[0]) || v[0] == '0') return std::nullopt;
+  size_t e = v.find_first_of("Ee");
+  if (e == std::string_view::npos) return std::nullopt;
+  std::string_view mantissa = v.substr(0, e), exponent = v.substr(e + 1);
+  if (!exponent.empty() && exponent[0] == '+') exponent.remove_prefix(1);
+  if (exponent.empty() || exponent.size() > 2 || !std::all_of(exponent.begin(), exponent.end(), digit)) return std::nullopt;
+  std::string_view fraction;
+  if (mantissa.size() > 1) {
+    if (mantissa[1] != ',' && mantissa[1] != '.') return std::nullopt;
+    fraction = mantissa.substr(2);
+    if (fraction.empty() || !std::all_of(fraction.begin(), fraction.end(), digit)) return std::nullopt;
+  }
+  const size_t power = static_cast<size_t>(std::stoi(std::string(exponent)));
+  if (fraction.size() > power) return std::nullopt;  // not a whole number
+  Scientific out;
+  out.digits = std::string(1, mantissa[0]) + std::string(fraction) + std::string(power - fraction.size(), '0');
+  out.exact = fraction.size() == power;
+  return out;
+}
+
 std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -813,6 +846,15 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         labelled(col, value, [](std::string_view g) { return email_cell_addresses(g); }, emails);
         break;
       case Target::kPhone:
+        // A number the spreadsheet kept as a number: its digits ("6,12345678E+08" is 612345678, a
+        // mobile without its 0), or, rounded, no number to call: flagged, not stored.
+        if (std::optional<Scientific> sci = spreadsheet_scientific(value)) {
+          if (!sci->exact) {
+            out.flags.push_back({"phone", value, std::string(kRoundedBySpreadsheet)});
+            break;
+          }
+          value = sci->digits;
+        }
         // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
         labelled(col, value, [](std::string_view g) { return split_any(g, ",;/|:"); }, phones);
         break;
@@ -864,6 +906,15 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         break;
       }
       case Target::kExternalId:
+        // An id the spreadsheet rounded would name another record of the source: the row is matched
+        // without it.
+        if (std::optional<Scientific> sci = spreadsheet_scientific(value)) {
+          if (!sci->exact) {
+            out.flags.push_back({"external_id", value, std::string(kRoundedBySpreadsheet)});
+            break;
+          }
+          value = sci->digits;
+        }
         if (takes(col.target, col.rank)) out.external_id = value;
         break;
       case Target::kExternalIds:
