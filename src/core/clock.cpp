@@ -1,5 +1,7 @@
 #include "core/clock.h"
 
+#include "core/text.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -273,6 +275,17 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     return r ? r : bad();
   }
   return bad();
+}
+
+std::optional<Date> date_from_spreadsheet_serial(std::string_view text) {
+  text = text::trim(text);
+  if (text.size() != 5 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  int serial = 0;
+  std::from_chars(text.data(), text.data() + text.size(), serial);
+  if (serial < 10000 || serial > 73050) return std::nullopt;
+  Civil c = civil_from_days(days_from_civil(1899, 12, 30) + serial);
+  return Date{static_cast<int>(c.year), static_cast<int>(c.month), static_cast<int>(c.day)};
 }
 
 std::optional<DateOrder> date_order_of(std::string_view text) {

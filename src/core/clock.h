@@ -68,6 +68,10 @@ enum class DateOrder { kDayFirst, kMonthFirst };
 // "--05-12"; "29/02" is a day. InvalidArgument naming `field` otherwise.
 Result<Date> parse_date_flexible(std::string_view text, std::string_view field, Millis now,
                                  DateOrder order = DateOrder::kDayFirst, Year year = Year::kRequired);
+// The date a spreadsheet's day number stands for, when a date column was saved as numbers: five
+// digits from 10000 to 73050 (1927-05-18 to 2099-12-31, Excel's and LibreOffice's count from
+// 1899-12-30: 30987 is 1984-11-01). nullopt for anything else (a year alone, "1984", is not one).
+std::optional<Date> date_from_spreadsheet_serial(std::string_view text);
 // What a numeric date says of the order of its day and month: kDayFirst when its first number is
 // above 12 ("25/12/1990"), kMonthFirst when its second is ("12/25/1990"), nullopt when it cannot
 // tell ("08/01/1975", "1984-07-09", "9 juillet 1984"), or is no date in either order ("31/02/1980").

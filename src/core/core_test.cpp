@@ -168,6 +168,18 @@ TEST(Clock, ReadsBirthdaysWithoutAYear) {
     EXPECT_FALSE(parse_date_flexible(day, "birth_date", now)) << day;
 }
 
+TEST(Clock, ReadsSpreadsheetDayNumbers) {
+  auto d = [](std::string_view s) {
+    auto r = date_from_spreadsheet_serial(s);
+    return r ? r->to_string() : std::string("none");
+  };
+  EXPECT_EQ(d("30987"), "1984-11-01");
+  EXPECT_EQ(d(" 45658 "), "2025-01-01");
+  EXPECT_EQ(d("10000"), "1927-05-18");
+  EXPECT_EQ(d("73050"), "2099-12-31");
+  for (const char* no : {"1984", "9999", "73051", "123456", "30987,5", "3098a", "", "-30987"}) EXPECT_EQ(d(no), "none") << no;
+}
+
 TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email(" Jean.Dupont@Orange.FR "), "Jean.Dupont@orange.fr");
   EXPECT_EQ(*normalize_email("élodie@exemple.fr"), "élodie@exemple.fr");

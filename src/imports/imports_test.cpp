@@ -2364,7 +2364,7 @@ TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
 
 // Excel keeps a column of phone numbers or ids as numbers and may write them in scientific
 // notation: all digits there are read back; rounded ones are no number, and no id to match on.
-TEST_P(ImportTest, NumbersASpreadsheetWroteInScientificNotationAreReadOrFlagged) {
+TEST_P(ImportTest, NumbersAndDatesASpreadsheetWroteAsNumbersAreReadOrFlagged) {
   Importer importer(*t_.db, clock_);
   const std::string csv =
       "Carte;Nom;Prénom;Email;Téléphone\r\n"
@@ -2391,6 +2391,17 @@ TEST_P(ImportTest, NumbersASpreadsheetWroteInScientificNotationAreReadOrFlagged)
   EXPECT_NE(p->rows[1].flags[0].reason.find("scientific notation"), std::string::npos);
   EXPECT_EQ(p->rows[1].flags[1].field, "phone");
   EXPECT_EQ(p->rows[1].customer->external_ids.value_or(std::vector<customers::ExternalId>{}).size(), 0u);
+  // A date column saved as numbers holds the spreadsheet's day numbers; a year alone is no date.
+  auto days = importer.preview({.path = write_temp(GetParam() + "_serial.csv",
+                                                   "Email;Nom;Date de naissance\r\n"
+                                                   "a@exemple.fr;Durand;30987\r\nb@exemple.fr;Petit;1984\r\n"),
+                                .source = "fidelite"});
+  ASSERT_TRUE(days) << days.error().message;
+  EXPECT_EQ(days->rows[0].customer->birth_date, "1984-11-01");
+  EXPECT_TRUE(days->rows[0].flags.empty());
+  EXPECT_FALSE(days->rows[1].customer->birth_date);
+  ASSERT_EQ(days->rows[1].flags.size(), 1u);
+  EXPECT_EQ(days->rows[1].flags[0].field, "birth_date");
   // The two rounded ids are not taken for one record: two customers.
   auto r = importer.run(o, actor_);
   ASSERT_TRUE(r) << r.error().message;

@@ -318,6 +318,7 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
       return Error::invalid_argument(field, "expected oui/non, yes/no, true/false or 1/0");
     }
     case CustomFieldType::kDate: {
+      if (std::optional<Date> serial = date_from_spreadsheet_serial(v)) return CustomValue(serial->to_string());
       FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(v, field, now, order));
       return CustomValue(d.to_string());
     }
@@ -864,7 +865,10 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         if (std::all_of(value.begin(), value.end(), [](char c) { return c == '0' || c == '/' || c == '-' || c == '.' || c == ' '; }))
           break;
         // A day and month alone ("12/05", "12 mai": loyalty cards ask no year) is a birthday.
-        auto d = parse_date_flexible(value, "birth_date", options.now, col.date_order, Year::kOptional);
+        // A date column saved as numbers ("30987") holds the spreadsheet's day numbers.
+        std::optional<Date> serial = date_from_spreadsheet_serial(value);
+        auto d = serial ? Result<Date>(*serial)
+                        : parse_date_flexible(value, "birth_date", options.now, col.date_order, Year::kOptional);
         if (d) {
           filled[static_cast<size_t>(col.target)] = col.rank;
           in.birth_date = d->to_string();
