@@ -180,6 +180,21 @@ TEST(Clock, ReadsSpreadsheetDayNumbers) {
   for (const char* no : {"1984", "9999", "73051", "123456", "30987,5", "3098a", "", "-30987"}) EXPECT_EQ(d(no), "none") << no;
 }
 
+TEST(Email, DomainsMistypedFromCommonProvidersAreRecognised) {
+  auto meant = [](std::string_view e) { return likely_domain_typo(e).value_or("none"); };
+  EXPECT_EQ(meant("jean@gmial.com"), "gmail.com");    // swapped
+  EXPECT_EQ(meant("jean@gmail.con"), "gmail.com");    // changed
+  EXPECT_EQ(meant("jean@gmai.com"), "gmail.com");     // missing
+  EXPECT_EQ(meant("jean@gmaill.com"), "gmail.com");   // added
+  EXPECT_EQ(meant("jean@hotmail.fe"), "hotmail.fr");
+  EXPECT_EQ(meant("jean@ornage.fr"), "orange.fr");
+  EXPECT_EQ(meant("jean@wanadoo.ff"), "wanadoo.fr");
+  EXPECT_EQ(meant("jean@gmail.fr"), "gmail.com");     // no mailbox domain of Gmail's
+  for (const char* fine : {"jean@gmail.com", "jean@yahoo.com", "jean@yahoo.fr", "jean@live.fr", "jean@sfr.fr",
+                           "jean@entreprise.fr", "jean@orange-business.com", "jean@gmail.co.uk.example", "no-at-sign"})
+    EXPECT_EQ(meant(fine), "none") << fine;
+}
+
 TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email(" Jean.Dupont@Orange.FR "), "Jean.Dupont@orange.fr");
   EXPECT_EQ(*normalize_email("élodie@exemple.fr"), "élodie@exemple.fr");

@@ -2,6 +2,9 @@
 
 #include <idn2.h>
 
+#include <optional>
+#include <utility>
+
 #include "core/text.h"
 
 namespace fidelis {
@@ -80,6 +83,44 @@ bool is_disposable_email(std::string_view email) {
     if (domain.size() > d.size() && domain.ends_with(d) && domain[domain.size() - d.size() - 1] == '.') return true;
   }
   return false;
+}
+
+std::optional<std::string> likely_domain_typo(std::string_view email) {
+  static constexpr std::string_view kProviders[] = {
+      "gmail.com",      "hotmail.fr",    "hotmail.com",  "yahoo.fr",      "yahoo.com",    "orange.fr",
+      "wanadoo.fr",     "free.fr",       "sfr.fr",       "laposte.net",   "outlook.fr",   "outlook.com",
+      "live.fr",        "live.com",      "msn.com",      "icloud.com",    "aol.com",      "neuf.fr",
+      "bbox.fr",        "numericable.fr", "gmx.fr",      "gmx.com",       "club-internet.fr", "aliceadsl.fr",
+      "protonmail.com", "skynet.be",     "telenet.be",   "bluewin.ch",    "hotmail.be",   "yahoo.be"};
+  // Domains people write for these providers that are no mailbox domain of theirs.
+  static constexpr std::pair<std::string_view, std::string_view> kKnownSlips[] = {
+      {"gmail.fr", "gmail.com"}, {"gmail.be", "gmail.com"}, {"gmail.ch", "gmail.com"}};
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view domain = email.substr(at + 1);
+  for (std::string_view d : kProviders)
+    if (domain == d) return std::nullopt;
+  for (const auto& [slip, meant] : kKnownSlips)
+    if (domain == slip) return std::string(meant);
+  // At most one edit: a letter changed, missing or added, or two neighbours swapped.
+  auto one_edit = [](std::string_view a, std::string_view b) {
+    if (a.size() == b.size()) {
+      size_t first = 0;
+      while (first < a.size() && a[first] == b[first]) ++first;
+      size_t last = a.size();
+      while (last > first && a[last - 1] == b[last - 1]) --last;
+      if (last - first == 1) return true;  // one letter changed
+      return last - first == 2 && a[first] == b[first + 1] && a[first + 1] == b[first];
+    }
+    if (a.size() + 1 == b.size()) std::swap(a, b);
+    if (a.size() != b.size() + 1) return false;
+    size_t i = 0;
+    while (i < b.size() && a[i] == b[i]) ++i;
+    return a.substr(i + 1) == b.substr(i);  // a holds one letter more
+  };
+  for (std::string_view d : kProviders)
+    if (one_edit(domain, d)) return std::string(d);
+  return std::nullopt;
 }
 
 }  // namespace fidelis

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,12 @@ Result<std::string> normalize_email(std::string_view text, std::string_view fiel
 // True when the address's domain is a known disposable-address service (yopmail, mailinator, ...):
 // such an address is accepted but flagged, since it will not reach the customer for long.
 bool is_disposable_email(std::string_view normalized_email);
+
+// The common mailbox provider an address's domain looks mistyped from ("gmial.com", "hotmail.fe",
+// "ornage.fr", "yahoo.ff", "gmail.fr": gmail.com, hotmail.fr...), or nullopt: one letter wrong,
+// missing, added or two swapped, among the providers French, Belgian and Swiss customers use. Such
+// an address is accepted but flagged: it would bounce (NPAI), and the customer can correct it.
+std::optional<std::string> likely_domain_typo(std::string_view normalized_email);
 
 // Whether an e-mail domain can receive mail, asked of DNS (RFC 5321 section 5.1): an MX record, or
 // failing that an address record, says yes; a "null MX" (RFC 7505), a domain that does not exist

@@ -79,8 +79,10 @@ std::optional<uint64_t> french_national_number(std::string_view raw, std::string
 
 }  // namespace
 
-std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx) {
+std::optional<std::string> email_flag_reason(std::string_view email, MxChecker* mx) {
   if (is_disposable_email(email)) return "disposable address (kept, but it will not last)";
+  if (std::optional<std::string> meant = likely_domain_typo(email))
+    return fmt::format("its domain looks mistyped: {} was perhaps meant (kept as given; mail to it would bounce)", *meant);
   if (mx != nullptr && mx->check(email) == MailDomain::kNoMail)
     return "its domain cannot receive mail (no MX or address record in DNS)";
   return std::nullopt;

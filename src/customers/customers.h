@@ -213,9 +213,10 @@ struct NameKeys {
   std::string last_first, first_last;
 };
 NameKeys name_keys(const std::optional<std::string>& first, const std::optional<std::string>& last);
-// Why an accepted e-mail address is flagged on the customer, if it is: a disposable domain, or
-// (with `mx`) a domain that cannot receive mail. API creates and imports flag alike.
-std::optional<std::string_view> email_flag_reason(std::string_view email, MxChecker* mx);
+// Why an accepted e-mail address is flagged on the customer, if it is: a disposable domain, a
+// domain that looks mistyped from a common provider's (likely_domain_typo), or (with `mx`) a domain
+// that cannot receive mail. API creates and imports flag alike.
+std::optional<std::string> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
 // Whether a profile has what makes a customer: a name, an e-mail or a valid phone number (one kept
 // as given but invalid reaches nobody).

@@ -1330,6 +1330,14 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   ASSERT_TRUE(flagged);
   ASSERT_EQ(flagged->flags.size(), 1u);
   EXPECT_EQ(flagged->flags[0].reason.substr(0, 10), "disposable");
+  // A domain mistyped from a common provider's: kept, flagged with the one perhaps meant.
+  CsvRecord mistyped{6, 6, {"Zoé", "Martin", "zoe.martin@gmial.com", "", "", "", "", ""}};
+  auto typo = build_row(mistyped, cols, o, {});
+  ASSERT_TRUE(typo);
+  EXPECT_EQ((*typo->input.emails)[0].email, "zoe.martin@gmial.com");
+  ASSERT_EQ(typo->flags.size(), 1u);
+  EXPECT_EQ(typo->flags[0].field, "email");
+  EXPECT_NE(typo->flags[0].reason.find("gmail.com was perhaps meant"), std::string::npos) << typo->flags[0].reason;
 
   CsvRecord only_bad_email{3, 3, {"", "", "pas-un-email", "", "", "", "", ""}};
   auto rejected = build_row(only_bad_email, cols, o, {});

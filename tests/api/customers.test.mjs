@@ -477,6 +477,14 @@ for (const driver of drivers()) {
       assert.equal(bday.body.birth_date, '--02-29');
       assert.equal(bday.body.household[0].birth_date, '--04-02');
       assert.equal((await call('GET', `${C}/${bday.body.id}`)).body.birth_date, '--02-29');
+      // A domain mistyped from a common provider's is kept and flagged with the one perhaps meant.
+      const typo = await call('POST', C, { body: { last_name: 'Coquille', emails: ['coquille@hotmial.fr'] } });
+      assert.equal(typo.status, 201, show(typo));
+      assert.equal(typo.body.emails[0].email, 'coquille@hotmial.fr');
+      const typoFlags = await call('GET', `${C}/${typo.body.id}/flags`);
+      assert.equal(typoFlags.status, 200, show(typoFlags));
+      assert.deepEqual(typoFlags.body.items.map((f) => [f.field, f.value]), [['email', 'coquille@hotmial.fr']]);
+      assert.match(typoFlags.body.items[0].reason, /hotmail\.fr was perhaps meant/);
       // Foreign postcodes follow their own rules.
       assert.equal((await call('POST', C, { body: { last_name: 'Belge', address: { postcode: '1000', country: 'BE' } } })).status, 201);
       // Without a country, a postcode not written in digits is no French one: kept as given, and a
