@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 #include <type_traits>
 #include <unordered_map>
@@ -75,6 +76,42 @@ std::optional<uint64_t> french_national_number(std::string_view raw, std::string
   uint64_t n = 0;
   for (char c : national) n = n * 10 + static_cast<uint64_t>(c - '0');
   return n;
+}
+
+// The number of a phone cell as it is dialled: without a word in brackets after it, which becomes
+// its label when it has none ("01 23 45 67 89 (bureau)"), and without an extension ("... poste
+// 123", "... ext. 12", "... x12", "... #12"), which stays in the raw text only.
+std::string number_to_dial(std::string_view raw, std::string& label) {
+  std::string_view v = raw;
+  if (v.size() > 2 && v.back() == ')') {
+    size_t open = v.rfind('(');
+    if (open != std::string_view::npos && open > 0) {
+      std::string_view inside = text::trim(v.substr(open + 1, v.size() - open - 2));
+      bool letters = std::any_of(inside.begin(), inside.end(), [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+      });
+      bool digits = std::any_of(inside.begin(), inside.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (letters && !digits) {
+        if (label.empty() && inside.size() <= 50) label = std::string(inside);
+        v = text::trim(v.substr(0, open));
+      }
+    }
+  }
+  const std::string lower = text::to_lower_ascii(v);
+  static constexpr std::string_view kExtension[] = {"poste", "extension", "extn", "ext", "p", "x", "#"};
+  for (std::string_view k : kExtension) {
+    for (size_t at = lower.find(k, 1); at != std::string::npos; at = lower.find(k, at + 1)) {
+      char before = lower[at - 1];
+      bool word_start = before == ' ' || (k.size() == 1 && before >= '0' && before <= '9');
+      size_t i = at + k.size();
+      while (i < lower.size() && (lower[i] == '.' || lower[i] == ':' || lower[i] == ' ')) ++i;
+      size_t digits = 0;
+      while (i + digits < lower.size() && lower[i + digits] >= '0' && lower[i + digits] <= '9') ++digits;
+      if (word_start && digits >= 1 && digits <= 6 && i + digits == lower.size())
+        return std::string(text::trim(v.substr(0, at)));
+    }
+  }
+  return std::string(v);
 }
 
 }  // namespace
@@ -210,15 +247,16 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
   Phone out;
   out.raw = std::string(text::trim(raw));
   out.label = std::string(label);
+  const std::string dialled = number_to_dial(out.raw, out.label);
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   if (region == "FR") {
-    if (std::string_view overseas = overseas_region(out.raw); !overseas.empty()) region = overseas;
+    if (std::string_view overseas = overseas_region(dialled); !overseas.empty()) region = overseas;
   }
-  if (std::optional<uint64_t> fr = french_national_number(out.raw, region)) {
+  if (std::optional<uint64_t> fr = french_national_number(dialled, region)) {
     number.set_country_code(33);
     number.set_national_number(*fr);
-  } else if (util.Parse(out.raw, std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+  } else if (util.Parse(dialled, std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
     return out;
   }
   // A number is valid exactly when its type is known (IsValidNumber is that same test), so one

@@ -487,6 +487,20 @@ TEST(Normalise, Phones) {
   EXPECT_EQ(normalize_phone("05 90 12 34 56").e164, "+590590123456");  // Guadeloupe, fixed
   EXPECT_EQ(normalize_phone("0696 12 34 56").e164, "+596696123456");  // Martinique, mobile
   EXPECT_EQ(normalize_phone("05 56 12 34 56").e164, "+33556123456");  // Bordeaux stays French
+  // An extension is no part of the number to dial; a word in brackets is the number's label.
+  for (const char* with_extension : {"01 42 68 53 00 poste 123", "01 42 68 53 00 Poste: 12", "+33 1 42 68 53 00 ext. 7",
+                                     "01 42 68 53 00 x123", "01.42.68.53.00 #45", "0142685300 P 3"}) {
+    Phone x = normalize_phone(with_extension);
+    EXPECT_TRUE(x.valid) << with_extension;
+    EXPECT_EQ(x.e164, "+33142685300") << with_extension;
+    EXPECT_EQ(x.raw, with_extension);  // as given, extension included
+  }
+  Phone office = normalize_phone("+33 1 42 68 53 00 (bureau)");
+  EXPECT_EQ(office.e164, "+33142685300");
+  EXPECT_EQ(office.label, "bureau");
+  EXPECT_EQ(normalize_phone("01 42 68 53 00 (bureau)", "travail").label, "travail");  // a label given wins
+  EXPECT_FALSE(normalize_phone("01 42 68 53 00 poste").valid);  // no extension number
+  EXPECT_FALSE(normalize_phone("expert 12").valid);
   EXPECT_EQ(phone_query_key("06 12"), "33612");
   EXPECT_EQ(phone_query_key("0033 6"), "336");
   EXPECT_EQ(phone_query_key("dupont"), "");
@@ -521,7 +535,7 @@ TEST(Normalise, FrenchNumbersReadDirectlyAreWhatTheParserFinds) {
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   std::vector<std::string> numbers = {"00 33 6 12 34 56 78", "0033612345678", "+33 06 12 34 56 78", "+330612345678",
-                                      "06 12 34 56 78 poste 12", "06-12-34-56-78", "+33 (0)6 12 34 56 78",
+                                      "06 12 34 56 78 bis 12", "06-12-34-56-78", "+33 (0)6 12 34 56 78",
                                       "+33 6 12 34 56 7", "0 612 345 678", "+ 33 6 12 34 56 78", "++33612345678",
                                       "+3361234567a", "01 00 00 00 00", "0800 123 456", "3615"};
   uint64_t seed = 12345;

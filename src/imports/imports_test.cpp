@@ -645,6 +645,14 @@ TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
   EXPECT_EQ(couple->input.civility, "M.");
   EXPECT_FALSE(couple->input.first_name);
   EXPECT_EQ(couple->input.last_name, "Dupont");
+  // A household known by its family name.
+  for (const char* family : {"Famille Leroy", "FAMILLE LEROY", "Fam. Leroy"}) {
+    auto f = build(only, {family, "a@exemple.fr"});
+    ASSERT_TRUE(f) << family;
+    EXPECT_FALSE(f->input.first_name) << family;
+    EXPECT_EQ(f->input.last_name, "Leroy") << family;
+  }
+  EXPECT_EQ(build(only, {"Famille de Lattre", "a@exemple.fr"})->input.last_name, "de Lattre");
   auto wife = build(only, {"Marie épouse Martin", "a@exemple.fr"});
   EXPECT_EQ(wife->input.first_name, "Marie");
   EXPECT_EQ(wife->input.last_name, "Martin");

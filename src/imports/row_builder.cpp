@@ -516,6 +516,13 @@ SplitName split_full_name(std::string_view cell, bool surname_first) {
     auto joins = [](const std::string& w) { return w == "&" || text::search_key(w) == "et" || text::search_key(w) == "and"; };
     if (all.size() > 2 && joins(all[0]) && is_civility(all[1])) all.erase(all.begin(), all.begin() + 2);
   }
+  // "Famille Leroy", "Fam. de Lattre": a household, known by its family name alone.
+  if (all.size() >= 2 && (word_key(all[0]) == "famille" || word_key(all[0]) == "fam")) {
+    std::string family;
+    for (size_t i = 1; i < all.size(); ++i) family += (i > 1 ? " " : "") + all[i];
+    out.last = family;
+    return out;
+  }
   // "Jean et Marie Dupont": the first of the two first names.
   if (all.size() >= 4 && (all[1] == "&" || text::search_key(all[1]) == "et")) all.erase(all.begin() + 1, all.begin() + 3);
   auto in_capitals = [](const std::string& w) { return w == text::to_upper(w) && w != text::to_lower(w); };
