@@ -207,6 +207,9 @@ TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(normalize_email("jean@@x.fr").error().field, "email");
   EXPECT_FALSE(normalize_email("jean@localhost"));
   EXPECT_FALSE(normalize_email("jean..d@x.fr"));
+  EXPECT_EQ(*normalize_email("jean@orange.fr."), "jean@orange.fr");  // the domain in full, root dot included
+  EXPECT_FALSE(normalize_email("jean@orange.fr.."));
+  EXPECT_FALSE(normalize_email("jean@."));
   // An IDN domain is one address in either spelling.
   EXPECT_EQ(*normalize_email("jurgen@xn--exmple-cua.fr"), "jurgen@exämple.fr");
   EXPECT_EQ(*normalize_email("jurgen@mail.XN--EXMPLE-CUA.fr"), "jurgen@mail.exämple.fr");

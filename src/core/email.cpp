@@ -34,6 +34,8 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
     return bad("the part before @ has a misplaced dot");
   std::string d = text::to_lower(domain);  // IDN letters too: MÜNCHEN.DE is münchen.de
+  // "orange.fr." is orange.fr written in full (DNS's root label): the dot goes.
+  if (d.size() > 1 && d.back() == '.' && d[d.size() - 2] != '.') d.pop_back();
   if (d.find('.') == std::string::npos) return bad("the domain needs a dot, e.g. example.fr");
   size_t label_start = 0;
   for (size_t i = 0; i <= d.size(); ++i) {

@@ -924,6 +924,19 @@ TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   EXPECT_TRUE(display->flags.empty());
   auto mailto = row({"Anne Martin", "mailto:anne@free.fr", "", "", "", "", ""});
   EXPECT_EQ((*mailto->input.emails)[0].email, "anne@free.fr");
+  // A comma typed for the last dot is not two addresses; a comma between two addresses is.
+  auto comma_dot = row({"Anne Martin", "anne@orange,fr", "", "", "", "", ""});
+  ASSERT_TRUE(comma_dot);
+  ASSERT_EQ(comma_dot->input.emails->size(), 1u);
+  EXPECT_EQ((*comma_dot->input.emails)[0].email, "anne@orange.fr");
+  EXPECT_TRUE(comma_dot->flags.empty());
+  auto two = row({"Anne Martin", "anne@orange.fr,anne@free.fr", "", "", "", "", ""});
+  ASSERT_EQ(two->input.emails->size(), 2u);
+  auto mixed_list = row({"Anne Martin", "anne@orange,fr; anne@free.fr", "", "", "", "", ""});
+  ASSERT_EQ(mixed_list->input.emails->size(), 2u);
+  EXPECT_EQ((*mixed_list->input.emails)[0].email, "anne@orange.fr");
+  auto full_stop = row({"Anne Martin", "anne@orange.fr.", "", "", "", "", ""});
+  EXPECT_EQ((*full_stop->input.emails)[0].email, "anne@orange.fr");  // the root's dot
   auto tld = row({"Anne Martin", "anne@exemple.c", "", "", "", "", ""});
   ASSERT_TRUE(tld);
   EXPECT_TRUE(tld->input.emails->empty());
@@ -1382,6 +1395,8 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   EXPECT_EQ(build_row(german, cols, o, {})->input.address->country, "DE");
   CsvRecord reunion{11, 11, {"Lina", "Payet", "", "", "", "97400", "Saint-Denis", "La Réunion"}};
   EXPECT_EQ(build_row(reunion, cols, o, {})->input.address->country, "RE");
+  CsvRecord corsica{14, 14, {"Paul", "Santoni", "", "", "", "20000", "Ajaccio", "Corse"}};
+  EXPECT_EQ(build_row(corsica, cols, o, {})->input.address->country, "FR");  // a region, not a country
   CsvRecord narnia{12, 12, {"Lucy", "Pevensie", "", "", "", "1234", "Cair Paravel", "Narnia"}};
   auto nowhere = build_row(narnia, cols, o, {});
   ASSERT_TRUE(nowhere) << nowhere.error().message;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <map>
@@ -216,6 +217,17 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
   for (size_t at = text::to_lower_ascii(plain).find("mailto:"); at != std::string::npos;
        at = text::to_lower_ascii(plain).find("mailto:"))
     plain.erase(at, 7);
+  // "jean@orange,fr": a comma typed for the dot before the top-level domain, not two addresses.
+  auto separator = [](char c) { return c == ',' || c == ';' || c == ' ' || c == '|' || c == '\t' || c == ':'; };
+  for (size_t comma = plain.find(','); comma != std::string::npos; comma = plain.find(',', comma + 1)) {
+    size_t at = plain.rfind('@', comma);
+    if (at == std::string::npos || at + 1 == comma) continue;
+    std::string_view domain = std::string_view(plain).substr(at + 1, comma - at - 1);
+    if (std::any_of(domain.begin(), domain.end(), [&](char c) { return c == '.' || separator(c); })) continue;
+    size_t end = comma + 1;
+    while (end < plain.size() && std::isalpha(static_cast<unsigned char>(plain[end]))) ++end;
+    if (end - comma - 1 >= 2 && end - comma - 1 <= 6 && (end == plain.size() || separator(plain[end]))) plain[comma] = '.';
+  }
   for (std::string& e : split_any(plain, ",; |\t:"))
     if (!e.empty()) out.push_back(std::move(e));
   return out;
