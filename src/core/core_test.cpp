@@ -180,6 +180,16 @@ TEST(Clock, ReadsSpreadsheetDayNumbers) {
   for (const char* no : {"1984", "9999", "73051", "123456", "30987,5", "3098a", "", "-30987"}) EXPECT_EQ(d(no), "none") << no;
 }
 
+TEST(Email, PlaceholdersForNoAddressAreRecognised) {
+  for (const char* fake : {"noemail@gmail.com", "no.email@orange.fr", "pas-de-mail@free.fr", "Aucun@aucun.fr",
+                           "inconnu@hotmail.fr", "xxx@xxx.fr", "jean.dupont@nomail.com", "client@pasdemail.fr",
+                           "a@no-mail.fr", "NULL@null.com"})
+    EXPECT_TRUE(is_placeholder_email(fake)) << fake;
+  for (const char* real : {"jean.dupont@gmail.com", "contact@boutique.fr", "mail@entreprise.fr", "noemie@free.fr",
+                           "inconnu.jean@orange.fr", "nomade@mailpro.fr", "x@exemple.fr", "no-at-sign"})
+    EXPECT_FALSE(is_placeholder_email(real)) << real;
+}
+
 TEST(Email, DomainsMistypedFromCommonProvidersAreRecognised) {
   auto meant = [](std::string_view e) { return likely_domain_typo(e).value_or("none"); };
   EXPECT_EQ(meant("jean@gmial.com"), "gmail.com");    // swapped

@@ -2,6 +2,7 @@
 
 #include <idn2.h>
 
+#include <cctype>
 #include <optional>
 #include <utility>
 
@@ -84,6 +85,31 @@ bool is_disposable_email(std::string_view email) {
     // Subdomains of a disposable service are disposable too.
     if (domain.size() > d.size() && domain.ends_with(d) && domain[domain.size() - d.size() - 1] == '.') return true;
   }
+  return false;
+}
+
+bool is_placeholder_email(std::string_view email) {
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos) return false;
+  auto key = [](std::string_view part) {  // lower-case letters and digits only: "Pas.De-Mail" is "pasdemail"
+    std::string k;
+    for (char c : part)
+      if (std::isalnum(static_cast<unsigned char>(c))) k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return k;
+  };
+  static constexpr std::string_view kLocal[] = {
+      "noemail",  "nomail",   "pasdemail",  "pasdemel",  "pasdadresse", "pasdadressemail", "sansemail", "sansmail",
+      "aucun",    "aucune",   "aucunemail", "aucunmail", "inconnu",     "inconnue",        "unknown",   "none",
+      "null",     "nobody",   "nepasutiliser", "xxx",    "xxxx",        "xxxxx",           "noaddress", "nepasenvoyer"};
+  const std::string local = key(email.substr(0, at));
+  for (std::string_view k : kLocal)
+    if (local == k) return true;
+  std::string_view domain = email.substr(at + 1);
+  const std::string first_label = key(domain.substr(0, domain.find('.')));
+  static constexpr std::string_view kDomain[] = {"nomail", "noemail", "pasdemail", "sansmail", "sansemail",
+                                                 "aucun",  "inconnu", "fakemail",  "nepasutiliser"};
+  for (std::string_view k : kDomain)
+    if (first_label == k) return true;
   return false;
 }
 

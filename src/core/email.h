@@ -21,6 +21,12 @@ Result<std::string> normalize_email(std::string_view text, std::string_view fiel
 // such an address is accepted but flagged, since it will not reach the customer for long.
 bool is_disposable_email(std::string_view normalized_email);
 
+// True when the address is what forms and shop staff type for "no e-mail": a placeholder local
+// part ("noemail@...", "pas.de.mail@...", "aucun@...", "inconnu@...", "xxx@...") or a placeholder
+// domain ("...@nomail.com", "...@pasdemail.fr", "...@aucun.fr"). Several customers share such an
+// address: stored, it would merge strangers and bounce.
+bool is_placeholder_email(std::string_view normalized_email);
+
 // The common mailbox provider an address's domain looks mistyped from ("gmial.com", "hotmail.fe",
 // "ornage.fr", "yahoo.ff", "gmail.fr": gmail.com, hotmail.fr...), or nullopt: one letter wrong,
 // missing, added or two swapped, among the providers French, Belgian and Swiss customers use. Such

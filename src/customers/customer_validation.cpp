@@ -92,6 +92,8 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
       auto& e = (*in.emails)[i];
       std::string field = fmt::format("emails[{}].email", i);
       FIDELIS_ASSIGN_OR_RETURN(e.email, normalize_email(e.email, field));
+      if (is_placeholder_email(e.email))
+        return Error::invalid_argument(field, fmt::format("'{}' is a placeholder for no e-mail, not an address", e.email));
       if (!seen.insert(text::to_lower_ascii(e.email)).second)
         return Error::invalid_argument(field, "appears twice");
       std::optional<std::string> label = e.label;

@@ -1351,6 +1351,18 @@ TEST(RowBuilder, FlagsBadOptionalValuesAndRejectsUnusableRows) {
   ASSERT_TRUE(flagged);
   ASSERT_EQ(flagged->flags.size(), 1u);
   EXPECT_EQ(flagged->flags[0].reason.substr(0, 10), "disposable");
+  // What staff type for "no e-mail" is no address: dropped and flagged, the customer kept by name;
+  // alone, it makes no customer.
+  CsvRecord placeholder{7, 7, {"Zoé", "Martin", "pas.de.mail@nomail.com", "", "", "", "", ""}};
+  auto no_mail = build_row(placeholder, cols, o, {});
+  ASSERT_TRUE(no_mail) << no_mail.error().message;
+  EXPECT_TRUE(!no_mail->input.emails || no_mail->input.emails->empty());
+  ASSERT_EQ(no_mail->flags.size(), 1u);
+  EXPECT_EQ(no_mail->flags[0].field, "email");
+  EXPECT_EQ(no_mail->flags[0].value, "pas.de.mail@nomail.com");
+  EXPECT_NE(no_mail->flags[0].reason.find("placeholder"), std::string::npos) << no_mail->flags[0].reason;
+  CsvRecord placeholder_alone{8, 8, {"", "", "aucun@aucun.fr", "", "", "", "", ""}};
+  EXPECT_FALSE(build_row(placeholder_alone, cols, o, {}));
   // A domain mistyped from a common provider's: kept, flagged with the one perhaps meant.
   CsvRecord mistyped{6, 6, {"Zoé", "Martin", "zoe.martin@gmial.com", "", "", "", "", ""}};
   auto typo = build_row(mistyped, cols, o, {});

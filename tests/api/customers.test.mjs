@@ -438,6 +438,7 @@ for (const driver of drivers()) {
         [{ birth_date: '09/07/1984' }, 'birth_date'],
         [{ birth_date: '2999-01-01' }, 'birth_date'],
         [{ birth_date: '--02-30' }, 'birth_date'],
+        [{ last_name: 'Sansmail', emails: ['ok@exemple.fr', 'noemail@nomail.com'] }, 'emails[1].email'],
         [{ birth_date: '12/05' }, 'birth_date'],
         [{ household: [{ relation: 'enfant', birth_date: '--13-01' }] }, 'household[0].birth_date'],
         [{ emails: ['not-an-email'] }, 'emails[0].email'],
