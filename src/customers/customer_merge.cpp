@@ -193,12 +193,23 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
          [](const ExternalId& x, const ExternalId& y) { return x.source == y.source && x.id == y.id; });
   if (replace_lists) {
     // The row's household and affinities are the lists too: a member taken off, a strength changed.
-    // A member whose birthday the row gives without the year the stored one knows is the same member.
-    replace(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
-      return x.relation == y.relation && x.first_name == y.first_name &&
-             (x.birth_date == y.birth_date || with_birth_year(x.birth_date, y.birth_date) == y.birth_date ||
-              with_birth_year(y.birth_date, x.birth_date) == x.birth_date);
-    });
+    // A member the row gives without the year the stored one knows keeps the year; a year the row
+    // gives is a change.
+    if (in.household) {
+      std::vector<HouseholdMember> wanted = *in.household;
+      for (HouseholdMember& m : wanted)
+        for (const HouseholdMember& stored : cur.household)
+          if (stored.relation == m.relation && stored.first_name == m.first_name)
+            m.birth_date = with_birth_year(m.birth_date, stored.birth_date);
+      auto same = [](const HouseholdMember& x, const HouseholdMember& y) {
+        return x.relation == y.relation && x.first_name == y.first_name && x.birth_date == y.birth_date;
+      };
+      if (wanted.size() != cur.household.size() ||
+          !std::equal(wanted.begin(), wanted.end(), cur.household.begin(), same)) {
+        lists.household = std::move(wanted);
+        changed = true;
+      }
+    }
     // Affinities have no order of their own: compared as stored, strongest first.
     std::optional<std::vector<Affinity>> affinities = in.affinities;
     if (affinities)

@@ -189,6 +189,12 @@ std::string no_customer_reason(int64_t id) {
                      id);
 }
 
+// Why a row known by e-mails alone, all of them other customers', is rejected.
+std::string_view emails_taken_reason(bool dedup) {
+  return dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
+               : "its only e-mail belongs to another customer: nothing left to make a customer from";
+}
+
 // Why a row with an id whose customer was deleted is rejected (`own`: the id is in the import's source).
 std::string deleted_owner_reason(const customers::ExternalId& x, bool own, int64_t owner) {
   return fmt::format("id '{}'{} belongs to customer {}, which was deleted: restore that customer, or import the row "
@@ -196,14 +202,27 @@ std::string deleted_owner_reason(const customers::ExternalId& x, bool own, int64
                      x.id, own ? "" : " in " + x.source, owner);
 }
 
-// What the import would do with `row` and the customers stored now (PreviewMatch); a rejection the
-// import would make as an error naming the field.
+// What the import would do with `row` and the customers stored now (PreviewMatch), in the order
+// Importer::run decides it; a rejection the import would make as an error naming the field.
+// The row's e-mails the import would leave to other customers are flagged in `flags` as it flags them.
 Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltRow& row, const std::string& source,
-                                                   bool dedup, const dedup::Model& model) {
+                                                   bool dedup, const dedup::Model& model, std::vector<Flag>& flags) {
+  const std::vector<EmailAddress> emails = row.input.emails.value_or(std::vector<EmailAddress>{});
+  std::vector<std::optional<int64_t>> owners;
+  for (const EmailAddress& e : emails) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, e.email));
+    owners.push_back(owner);
+  }
+  // Flags the e-mails another customer than `keeper` has; returns `m`.
+  auto leaving = [&](std::optional<int64_t> keeper, std::optional<PreviewMatch> m) {
+    for (size_t i = 0; i < emails.size(); ++i)
+      if (owners[i] && owners[i] != keeper) flags.push_back({"email", emails[i].email, already_used_reason(*owners[i])});
+    return m;
+  };
+  std::optional<int64_t> named;  // by Fidelis id
   if (row.customer_id) {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> live, customers::survivor(tx, *row.customer_id));
-    if (!live) return Error::invalid_argument("customer_id", no_customer_reason(*row.customer_id));
-    return PreviewMatch{"update", "customer_id", {*live}, std::nullopt};
+    FIDELIS_ASSIGN_OR_RETURN(named, customers::survivor(tx, *row.customer_id));
+    if (!named) return Error::invalid_argument("customer_id", no_customer_reason(*row.customer_id));
   }
   std::optional<int64_t> owner_of_id;
   for (const customers::ExternalId& x : row.input.external_ids.value_or(std::vector<customers::ExternalId>{})) {
@@ -213,30 +232,53 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
                                      deleted_owner_reason(x, x.source == source, owner->customer_id));
     if (owner && !owner_of_id) owner_of_id = owner->customer_id;
   }
-  if (owner_of_id) return PreviewMatch{"update", "external_id", {*owner_of_id}, std::nullopt};
-  if (!dedup) return std::nullopt;
-  FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
-                           merging::find_candidates(tx, row_keys(row.input, false).record, model));
+  if (named) return leaving(named, PreviewMatch{"update", "customer_id", {*named}, std::nullopt});
+  if (owner_of_id) return leaving(owner_of_id, PreviewMatch{"update", "external_id", {*owner_of_id}, std::nullopt});
+  std::optional<merging::Candidate> duplicate;
   PreviewMatch review{"review", "model", {}, std::nullopt};
-  for (const merging::Candidate& c : found) {
-    if (c.decision == dedup::Decision::kMerge) return PreviewMatch{"merge", "model", {c.customer_id}, c.score};
-    if (c.decision != dedup::Decision::kReview) continue;
-    review.customers.push_back(c.customer_id);
-    if (!review.score) review.score = c.score;
-  }
-  // A row known by its e-mails alone, all of one customer's, is that customer.
-  if (only_emails_identify(row.input) && row.input.emails && !row.input.emails->empty()) {
-    std::set<int64_t> owners;
-    bool all_owned = true;
-    for (const EmailAddress& e : *row.input.emails) {
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, e.email));
-      if (owner) owners.insert(*owner);
-      else all_owned = false;
+  if (dedup) {
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
+                             merging::find_candidates(tx, row_keys(row.input, false).record, model));
+    for (const merging::Candidate& c : found) {
+      if (c.decision == dedup::Decision::kMerge && !duplicate) duplicate = c;
+      if (c.decision != dedup::Decision::kReview) continue;
+      review.customers.push_back(c.customer_id);
+      if (!review.score) review.score = c.score;
     }
-    if (all_owned && owners.size() == 1) return PreviewMatch{"update", "email", {*owners.begin()}, std::nullopt};
   }
-  if (!review.customers.empty()) return review;
-  return std::nullopt;
+  // Another e-mail of the row that a customer has makes that customer a candidate, scored with that
+  // address as the row's.
+  for (size_t i = 1; dedup && !duplicate && i < owners.size(); ++i) {
+    const std::optional<int64_t>& owner = owners[i];
+    if (!owner || std::find(review.customers.begin(), review.customers.end(), *owner) != review.customers.end()) continue;
+    dedup::Record as_owned = row_keys(row.input, false).record;
+    as_owned.email = emails[i].email;
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> scored,
+                             merging::score_candidates(tx, as_owned, std::span<const int64_t>(&*owner, 1), model, 0));
+    for (const merging::Candidate& c : scored) {
+      if (c.decision == dedup::Decision::kMerge) duplicate = c;
+      else if (c.decision == dedup::Decision::kReview) {
+        review.customers.push_back(c.customer_id);
+        if (!review.score) review.score = c.score;
+      }
+    }
+  }
+  // The row's e-mails another customer has stay with their owners; a row left with nothing else
+  // to know its person by is that customer when all are one customer's, else rejected.
+  std::set<int64_t> others;
+  bool email_left = false;
+  for (const std::optional<int64_t>& owner : owners) {
+    if (owner && (!duplicate || *owner != duplicate->customer_id)) others.insert(*owner);
+    else email_left = true;
+  }
+  if (only_emails_identify(row.input) && !email_left && !others.empty()) {
+    if (dedup && others.size() == 1) return PreviewMatch{"update", "email", {*others.begin()}, std::nullopt};
+    return Error::invalid_argument("emails", std::string(emails_taken_reason(dedup)));
+  }
+  const std::optional<int64_t> keeper = duplicate ? std::optional(duplicate->customer_id) : std::nullopt;
+  if (duplicate) return leaving(keeper, PreviewMatch{"merge", "model", {duplicate->customer_id}, duplicate->score});
+  if (!review.customers.empty()) return leaving(keeper, review);
+  return leaving(keeper, std::nullopt);
 }
 
 std::string column_for(const std::string& field, std::span<const Column> columns) {
@@ -363,36 +405,20 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
     if (built) {
       // What the import would do with the row: update, merge, review, or reject it.
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-        auto forecast = forecast_match(tx, *built, ro.source, o.dedup, model_);
+        auto forecast = forecast_match(tx, *built, ro.source, o.dedup, model_, built->flags);
         if (!forecast && forecast.error().code != Code::kInvalidArgument) return forecast.error();
         if (forecast) pr.match = std::move(*forecast);
         else built = forecast.error();
         return ok();
       }));
     }
-    if (built && built->input.consents && !built->input.consents->empty()) {
-      // The consents the import would refuse for the customer the row names (by its Fidelis id,
-      // its id in this source, or, when the import matches, one of its e-mails or the customer
-      // the model would merge it into), shown flagged as the import would flag them.
+    if (built && built->input.consents && !built->input.consents->empty() && pr.match &&
+        (pr.match->outcome == "update" || pr.match->outcome == "merge")) {
+      // The consents the import would refuse for the customer the row updates or merges into,
+      // shown flagged as the import would flag them.
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-        std::optional<int64_t> known;
-        if (built->customer_id) {
-          FIDELIS_ASSIGN_OR_RETURN(known, customers::survivor(tx, *built->customer_id));
-        }
-        if (!known && built->external_id) {
-          FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner,
-                                   customers::external_id_owner(tx, ro.source, *built->external_id));
-          if (owner && !owner->deleted) known = owner->customer_id;
-        }
-        if (!known && o.dedup && built->input.emails) {
-          for (const customers::EmailAddress& e : *built->input.emails) {
-            FIDELIS_ASSIGN_OR_RETURN(known, customers::find_by_email(tx, e.email));
-            if (known) break;
-          }
-        }
-        if (!known && pr.match && pr.match->outcome == "merge") known = pr.match->customers.front();
-        if (!known) return ok();
-        FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened, screen_import_consents(tx, *known, *built->input.consents));
+        FIDELIS_ASSIGN_OR_RETURN(ScreenedConsents screened,
+                                 screen_import_consents(tx, pr.match->customers.front(), *built->input.consents));
         for (const auto& [c, why] : screened.refused) {
           built->flags.push_back(consent_flag(c, why));
           std::erase_if(*built->input.consents,
@@ -782,10 +808,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             }
           } else {
             if (only_emails_identify(row.input) && (!row.input.emails || row.input.emails->empty())) {
-              FIDELIS_RETURN_IF_ERROR(
-                  reject(column_for("emails", columns),
-                         o.dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
-                                 : "its only e-mail belongs to another customer: nothing left to make a customer from"));
+              FIDELIS_RETURN_IF_ERROR(reject(column_for("emails", columns), std::string(emails_taken_reason(o.dedup))));
               continue;
             }
             // A duplicate is stored as its own record first, then merged: the merge is recorded and

@@ -135,6 +135,9 @@ struct Column {
   // read day first and flagged).
   DateOrder date_order = DateOrder::kDayFirst;
   bool mixed_date_order = false;
+  // A date column most of whose sampled cells are a spreadsheet's day numbers ("30987"): read as
+  // such (date_from_spreadsheet_serial). Elsewhere a five-digit cell is no date (flagged).
+  bool day_numbers = false;
   // Guessed only: a column unread until settle_columns finds its values to be phone numbers, then a
   // phone (Brevo's "SMS" holds the mobile; a shop's "SMS" column may hold oui/non).
   bool phone_if_numbers = false;
@@ -300,8 +303,8 @@ struct ImportStatus {
 // the customer the row names (by "customer_id", an "external_id" of the row, or, for a row that
 // identifies its person by e-mail alone, the "email" addresses of one customer), or, by the
 // "model", merge the new customer into the best candidate or queue it for review with each
-// candidate. No match: a new customer. A forecast: rows of the same file that are one person, and
-// a second e-mail of the row owned by another customer, are seen by the import only.
+// candidate. No match: a new customer. A forecast of the row alone: rows of the same file that are
+// one person, or that change a customer, are seen by the import only.
 struct PreviewMatch {
   std::string outcome;  // "update", "merge" or "review"
   std::string by;       // "customer_id", "external_id", "email" or "model"

@@ -1571,15 +1571,16 @@ TEST_P(ImportTest, AFileSentAgainChangesNothingAndGivesNoWithdrawnConsentBack) {
   EXPECT_TRUE(!dry->rows[0].customer->consents || dry->rows[0].customer->consents->empty());
   ASSERT_EQ(dry->rows[0].flags.size(), 1u);
   EXPECT_EQ(dry->rows[0].flags[0].field, "consent:email:newsletter");
-  // By e-mail (any of the row's), when the import matches; without matching, the row would make a
-  // new customer, whose consent is new.
+  // A row that only shares his second e-mail is another customer for the model (queued for review
+  // with him): its consent is its own, and the address stays his, flagged, as the import does.
   const std::string by_email = "email;Email 2;consent:email:newsletter\r\nautre@exemple.fr;jm@exemple.fr;oui\r\n";
   auto matched = importer.preview({.path = write_temp(GetParam() + "_c4e.csv", by_email), .source = " Tableur "});
   ASSERT_TRUE(matched) << matched.error().message;
+  ASSERT_TRUE(matched->rows[0].match);
+  EXPECT_EQ(matched->rows[0].match->outcome, "review");
   ASSERT_EQ(matched->rows[0].flags.size(), 1u);
-  auto unmatched = importer.preview({.path = write_temp(GetParam() + "_c4n.csv", by_email), .source = "tableur", .dedup = false});
-  ASSERT_TRUE(unmatched) << unmatched.error().message;
-  EXPECT_TRUE(unmatched->rows[0].flags.empty());
+  EXPECT_EQ(matched->rows[0].flags[0].field, "email");
+  EXPECT_EQ(matched->rows[0].customer->consents->size(), 1u);
   auto old_export = importer.run({.path = write_temp(GetParam() + "_c4.csv", "id;email;consent:email:newsletter\r\n1;jm@exemple.fr;oui\r\n"),
                                   .source = "tableur", .source_priority = 100},
                                  actor_);
@@ -2317,6 +2318,30 @@ TEST_P(ImportTest, BirthdaysWithoutAYearAreKeptAndNeverEraseAKnownYear) {
   ASSERT_TRUE(third) << third.error().message;
   EXPECT_EQ(birth("ben@exemple.fr"), "1985-05-02");
   EXPECT_EQ(birth("cyd@exemple.fr"), "--02-29");  // another day from a lower source: kept as it was
+  // An edited export read back: a child's year given completes the birthday; given without it,
+  // the year stays.
+  customers::CustomerInput family;
+  family.last_name = "Roux";
+  family.emails = std::vector<customers::EmailAddress>{{"famille.roux@exemple.fr", ""}};
+  family.household = std::vector<customers::HouseholdMember>{{"enfant", "Léa", "--04-02"}};
+  auto fam = svc.create(family, actor_);
+  ASSERT_TRUE(fam) << fam.error().message;
+  auto own_row = [&](const std::string& name, const std::string& cell) {
+    return importer.run({.path = write_temp(GetParam() + name,
+                                            fmt::format("id;nom;foyer\r\n{};Roux;{}\r\n", fam->id, cell)),
+                         .source = "excel",
+                         .source_priority = 100,
+                         .mapping = {{"id", "customer_id"}, {"nom", "last_name"}, {"foyer", "household"}}},
+                        actor_);
+  };
+  auto with_year = own_row("_bday5.csv", "enfant:Léa:2015-04-02");
+  ASSERT_TRUE(with_year) << with_year.error().message;
+  EXPECT_EQ(with_year->updated, 1);
+  EXPECT_EQ(svc.get(fam->id)->household.at(0).birth_date, "2015-04-02");
+  auto without = own_row("_bday6.csv", "enfant:Léa:--04-02");
+  ASSERT_TRUE(without) << without.error().message;
+  EXPECT_EQ(without->unchanged, 1);
+  EXPECT_EQ(svc.get(fam->id)->household.at(0).birth_date, "2015-04-02");
   // A child's birthday in a household cell, too.
   auto kids = importer.preview({.path = write_temp(GetParam() + "_bday3.csv",
                                                    "email;foyer\nzoe@exemple.fr;enfant:Léa:--04-02|enfant:Tom:3 juin\n"),
@@ -2393,8 +2418,10 @@ TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->rows[1].match->by, "external_id");
   EXPECT_FALSE(plain->rows[2].match);
-  EXPECT_FALSE(plain->rows[4].match);
-  // The import does what the dry run said.
+  // Without matching, an address Luc has is his: the row has nothing else and would be rejected.
+  ASSERT_TRUE(plain->rows[4].rejection);
+  EXPECT_EQ(plain->rows[4].rejection->field, "mail");
+  // The import does what the dry run said, line by line.
   o.dedup = true;
   auto run = importer.run(o, actor_);
   ASSERT_TRUE(run) << run.error().message;
@@ -2403,6 +2430,22 @@ TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
   EXPECT_EQ(run->queued, 1);
   EXPECT_EQ(run->updated + run->unchanged, 3);
   EXPECT_EQ(run->accepted, 2);  // Jeanne's possible double and Zoé (Marie's row is counted merged)
+  storage::Value import_id[] = {run->id};
+  EXPECT_EQ((*t_.db->one("SELECT line FROM import_rejects WHERE import_id = $1", import_id))->i64(0), 8);
+  storage::Value jeanne[] = {int64_t{1}};
+  EXPECT_EQ((*t_.db->one("SELECT COUNT(*) FROM merge_reviews WHERE customer_a = $1", jeanne))->i64(0), 1);
+  auto n9 = customers::CustomerService(*t_.db, clock_).get(3);
+  ASSERT_TRUE(n9);
+  EXPECT_TRUE(std::any_of(n9->external_ids.begin(), n9->external_ids.end(),
+                          [](const customers::ExternalId& x) { return x.id == "N9"; }));  // Marie's row, merged into her
+  // A row naming its customer but carrying an id of a deleted customer: rejected by both.
+  ASSERT_TRUE(customers::CustomerService(*t_.db, clock_).remove(4, std::nullopt, actor_));
+  auto deleted = importer.preview({.path = write_temp(GetParam() + "_fc3.csv", "fid;ref;nom\n2;S4;Martin\n"),
+                                   .source = "shop",
+                                   .mapping = {{"fid", "customer_id"}, {"ref", "external_id"}, {"nom", "last_name"}}});
+  ASSERT_TRUE(deleted) << deleted.error().message;
+  ASSERT_TRUE(deleted->rows[0].rejection);
+  EXPECT_NE(deleted->rows[0].rejection->message.find("which was deleted"), std::string::npos);
 }
 
 // Excel keeps a column of phone numbers or ids as numbers and may write them in scientific
@@ -2437,7 +2480,8 @@ TEST_P(ImportTest, NumbersAndDatesASpreadsheetWroteAsNumbersAreReadOrFlagged) {
   // A date column saved as numbers holds the spreadsheet's day numbers; a year alone is no date.
   auto days = importer.preview({.path = write_temp(GetParam() + "_serial.csv",
                                                    "Email;Nom;Date de naissance\r\n"
-                                                   "a@exemple.fr;Durand;30987\r\nb@exemple.fr;Petit;1984\r\n"),
+                                                   "a@exemple.fr;Durand;30987\r\nb@exemple.fr;Petit;1984\r\n"
+                                                   "c@exemple.fr;Roux;32874\r\n"),
                                 .source = "fidelite"});
   ASSERT_TRUE(days) << days.error().message;
   EXPECT_EQ(days->rows[0].customer->birth_date, "1984-11-01");
@@ -2445,6 +2489,16 @@ TEST_P(ImportTest, NumbersAndDatesASpreadsheetWroteAsNumbersAreReadOrFlagged) {
   EXPECT_FALSE(days->rows[1].customer->birth_date);
   ASSERT_EQ(days->rows[1].flags.size(), 1u);
   EXPECT_EQ(days->rows[1].flags[0].field, "birth_date");
+  // In a column of dates, a five-digit cell is no day number (31290: 03/12/90 that lost its zero).
+  auto dated = importer.preview({.path = write_temp(GetParam() + "_serial2.csv",
+                                                    "Email;Nom;Date de naissance\r\n"
+                                                    "a@exemple.fr;Durand;14/07/1984\r\nb@exemple.fr;Petit;31290\r\n"
+                                                    "c@exemple.fr;Roux;02/05/1990\r\n"),
+                                 .source = "fidelite"});
+  ASSERT_TRUE(dated) << dated.error().message;
+  EXPECT_FALSE(dated->rows[1].customer->birth_date);
+  ASSERT_EQ(dated->rows[1].flags.size(), 1u);
+  EXPECT_EQ(dated->rows[1].flags[0].field, "birth_date");
   // The two rounded ids are not taken for one record: two customers.
   auto r = importer.run(o, actor_);
   ASSERT_TRUE(r) << r.error().message;

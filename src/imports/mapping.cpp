@@ -588,7 +588,7 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
   };
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> src, CsvSource::open(path));
   std::vector<int> day_first(columns.size()), month_first(columns.size()), filled(columns.size()),
-      emails(columns.size()), phones(columns.size());
+      emails(columns.size()), phones(columns.size()), dates(columns.size()), serials(columns.size());
   for (int n = 0; n <= 5000; ++n) {
     auto rec = src->next();
     if (!rec || !*rec) break;  // a file unreadable further is the import's to report
@@ -603,6 +603,8 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
         else if (looks_like_phone(v)) ++phones[i];
       }
       if (!is_date(columns[i])) continue;
+      ++dates[i];
+      if (date_from_spreadsheet_serial(v)) ++serials[i];
       std::optional<DateOrder> o = date_order_of(v);
       if (o == DateOrder::kDayFirst) ++day_first[i];
       if (o == DateOrder::kMonthFirst) ++month_first[i];
@@ -612,6 +614,7 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
   for (size_t i = 0; i < columns.size(); ++i) {
     columns[i].date_order = month_first[i] > 0 && day_first[i] == 0 ? DateOrder::kMonthFirst : DateOrder::kDayFirst;
     columns[i].mixed_date_order = month_first[i] > 0 && day_first[i] > 0;
+    columns[i].day_numbers = dates[i] > 0 && serials[i] * 2 > dates[i];
     if (columns[i].phone_if_numbers && filled[i] > 0 && phones[i] * 2 > filled[i]) {
       columns[i].target = Target::kPhone;
       continue;

@@ -40,7 +40,8 @@ std::optional<Scientific> spreadsheet_scientific(std::string_view v) {
   size_t e = v.find_first_of("Ee");
   if (e == std::string_view::npos) return std::nullopt;
   std::string_view mantissa = v.substr(0, e), exponent = v.substr(e + 1);
-  if (!exponent.empty() && exponent[0] == '+') exponent.remove_prefix(1);
+  if (exponent.empty() || exponent[0] != '+') return std::nullopt;  // spreadsheets write "E+08"; "3E12" is a code
+  exponent.remove_prefix(1);
   if (exponent.empty() || exponent.size() > 2 || !std::all_of(exponent.begin(), exponent.end(), digit)) return std::nullopt;
   std::string_view fraction;
   if (mantissa.size() > 1) {
@@ -305,7 +306,8 @@ std::optional<Flag> ambiguous_date_flag(const Column& col, std::string_view valu
                           day->to_string(), month->to_string())};
 }
 
-Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now, DateOrder order) {
+Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, Millis now, DateOrder order,
+                                 bool day_numbers) {
   std::string field = "custom_fields." + def.key;
   switch (def.type) {
     case CustomFieldType::kInteger: {
@@ -330,7 +332,8 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
       return Error::invalid_argument(field, "expected oui/non, yes/no, true/false or 1/0");
     }
     case CustomFieldType::kDate: {
-      if (std::optional<Date> serial = date_from_spreadsheet_serial(v)) return CustomValue(serial->to_string());
+      if (std::optional<Date> serial = day_numbers ? date_from_spreadsheet_serial(v) : std::nullopt)
+        return CustomValue(serial->to_string());
       FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(v, field, now, order));
       return CustomValue(d.to_string());
     }
@@ -885,7 +888,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           break;
         // A day and month alone ("12/05", "12 mai": loyalty cards ask no year) is a birthday.
         // A date column saved as numbers ("30987") holds the spreadsheet's day numbers.
-        std::optional<Date> serial = date_from_spreadsheet_serial(value);
+        std::optional<Date> serial = col.day_numbers ? date_from_spreadsheet_serial(value) : std::nullopt;
         auto d = serial ? Result<Date>(*serial)
                         : parse_date_flexible(value, "birth_date", options.now, col.date_order, Year::kOptional);
         if (d) {
@@ -1025,7 +1028,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
                                 [&](const CustomFieldDef& d) { return d.key == col.custom_key; });
         if (def == custom_fields.end()) break;
-        auto v = custom_value(value, *def, options.now, col.date_order);
+        auto v = custom_value(value, *def, options.now, col.date_order, col.day_numbers);
         if (!v) {
           out.flags.push_back({def->key, value, v.error().message});
           break;
