@@ -200,8 +200,14 @@ TEST(Email, DomainsMistypedFromCommonProvidersAreRecognised) {
   EXPECT_EQ(meant("jean@ornage.fr"), "orange.fr");
   EXPECT_EQ(meant("jean@wanadoo.ff"), "wanadoo.fr");
   EXPECT_EQ(meant("jean@gmail.fr"), "gmail.com");     // no mailbox domain of Gmail's
+  EXPECT_EQ(meant("jean@hotmail.con"), "hotmail.com");
+  EXPECT_EQ(meant("jean@gmail.co"), "gmail.com");
+  // Real domains: other providers' and other countries', short company names.
   for (const char* fine : {"jean@gmail.com", "jean@yahoo.com", "jean@yahoo.fr", "jean@live.fr", "jean@sfr.fr",
-                           "jean@entreprise.fr", "jean@orange-business.com", "jean@gmail.co.uk.example", "no-at-sign"})
+                           "jean@entreprise.fr", "jean@orange-business.com", "jean@ymail.com", "jean@mail.com",
+                           "jean@email.com", "jean@hotmail.de", "jean@hotmail.se", "jean@yahoo.de", "jean@yahoo.ie",
+                           "jean@yahoo.gr", "jean@hotmail.fi", "jean@hotmail.co.uk", "jean@aon.com", "jean@msc.com",
+                           "jean@gmx.de", "jean@orange.com", "no-at-sign"})
     EXPECT_EQ(meant(fine), "none") << fine;
 }
 

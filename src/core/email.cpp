@@ -2,8 +2,13 @@
 
 #include <idn2.h>
 
+#include <unicode/uloc.h>
+
+#include <algorithm>
 #include <cctype>
 #include <optional>
+#include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "core/text.h"
@@ -116,29 +121,48 @@ bool is_placeholder_email(std::string_view email) {
 std::optional<std::string> likely_domain_typo(std::string_view email) {
   static constexpr std::string_view kProviders[] = {
       "gmail.com",      "hotmail.fr",    "hotmail.com",  "yahoo.fr",      "yahoo.com",    "orange.fr",
-      "wanadoo.fr",     "free.fr",       "sfr.fr",       "laposte.net",   "outlook.fr",   "outlook.com",
-      "live.fr",        "live.com",      "msn.com",      "icloud.com",    "aol.com",      "neuf.fr",
-      "bbox.fr",        "numericable.fr", "gmx.fr",      "gmx.com",       "club-internet.fr", "aliceadsl.fr",
-      "protonmail.com", "skynet.be",     "telenet.be",   "bluewin.ch",    "hotmail.be",   "yahoo.be"};
-  // Domains people write for these providers that are no mailbox domain of theirs.
-  static constexpr std::pair<std::string_view, std::string_view> kKnownSlips[] = {
-      {"gmail.fr", "gmail.com"}, {"gmail.be", "gmail.com"}, {"gmail.ch", "gmail.com"}};
+      "wanadoo.fr",     "free.fr",       "laposte.net",  "outlook.fr",    "outlook.com",  "live.fr",
+      "live.com",       "icloud.com",    "neuf.fr",      "bbox.fr",       "numericable.fr", "club-internet.fr",
+      "aliceadsl.fr",   "protonmail.com", "skynet.be",   "telenet.be",    "bluewin.ch",   "hotmail.be"};
+  // Real mailbox domains one slip away from a provider's ("ymail.com" is Yahoo's, "mail.com" and
+  // "email.com" are mail.com's).
+  static constexpr std::string_view kAlsoReal[] = {"ymail.com", "mail.com", "email.com", "rocketmail.com",
+                                                   "gmx.com",   "gmx.fr",   "web.de",    "wanadoo.com"};
+  // Generic top-level domains people have addresses in; two-letter ones are countries (ICU's list).
+  static constexpr std::string_view kGeneric[] = {"com", "net", "org", "info", "biz", "eu", "uk", "pro", "name"};
+  static const std::unordered_set<std::string> kCountries = [] {
+    std::unordered_set<std::string> out;
+    for (const char* const* c = uloc_getISOCountries(); *c; ++c) {
+      std::string code = *c;
+      for (char& ch : code) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      out.insert(code);
+    }
+    return out;
+  }();
   auto at = email.rfind('@');
   if (at == std::string_view::npos) return std::nullopt;
   std::string_view domain = email.substr(at + 1);
   for (std::string_view d : kProviders)
     if (domain == d) return std::nullopt;
-  for (const auto& [slip, meant] : kKnownSlips)
-    if (domain == slip) return std::string(meant);
+  for (std::string_view d : kAlsoReal)
+    if (domain == d) return std::nullopt;
+  size_t dot = domain.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string_view label = domain.substr(0, dot), tld = domain.substr(dot + 1);
+  // Gmail has no address under another top-level domain ("gmail.fr", "gmail.co").
+  if (label == "gmail" || label == "googlemail") return std::string("gmail.com");
+  std::string_view last = tld.substr(tld.rfind('.') + 1);
+  const bool real_tld = kCountries.contains(std::string(last)) ||
+                        std::find(std::begin(kGeneric), std::end(kGeneric), last) != std::end(kGeneric);
   // At most one edit: a letter changed, missing or added, or two neighbours swapped.
   auto one_edit = [](std::string_view a, std::string_view b) {
     if (a.size() == b.size()) {
       size_t first = 0;
       while (first < a.size() && a[first] == b[first]) ++first;
-      size_t last = a.size();
-      while (last > first && a[last - 1] == b[last - 1]) --last;
-      if (last - first == 1) return true;  // one letter changed
-      return last - first == 2 && a[first] == b[first + 1] && a[first + 1] == b[first];
+      size_t end = a.size();
+      while (end > first && a[end - 1] == b[end - 1]) --end;
+      if (end - first == 1) return true;  // one letter changed
+      return end - first == 2 && a[first] == b[first + 1] && a[first + 1] == b[first];
     }
     if (a.size() + 1 == b.size()) std::swap(a, b);
     if (a.size() != b.size() + 1) return false;
@@ -146,8 +170,14 @@ std::optional<std::string> likely_domain_typo(std::string_view email) {
     while (i < b.size() && a[i] == b[i]) ++i;
     return a.substr(i + 1) == b.substr(i);  // a holds one letter more
   };
-  for (std::string_view d : kProviders)
-    if (one_edit(domain, d)) return std::string(d);
+  for (std::string_view d : kProviders) {
+    std::string_view p_label = d.substr(0, d.find('.')), p_tld = d.substr(d.find('.') + 1);
+    // The provider's name mistyped, under its own top-level domain ("gmial.com", "ornage.fr"):
+    // names of four letters or more, shorter ones being other companies' ("aon.com").
+    if (tld == p_tld && p_label.size() >= 4 && one_edit(label, p_label)) return std::string(d);
+    // The provider's name under a top-level domain that does not exist ("hotmail.fe", "orange.ff").
+    if (label == p_label && !real_tld && one_edit(tld, p_tld)) return std::string(d);
+  }
   return std::nullopt;
 }
 
