@@ -161,16 +161,20 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     if (!row) return Error::not_found("customer_id", fmt::format("no customer {}", *hint.customer_id));
     return *hint.customer_id;
   }
-  if (hint.email) {
+  // A placeholder for no e-mail ("noemail@...") names nobody: the order's customer is found or
+  // made without it.
+  std::optional<std::string> email = hint.email;
+  if (email && is_placeholder_email(text::trim(*email))) email.reset();
+  if (email) {
     // The same key the customers module locks: two orders from one new address make one customer.
-    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*hint.email)));
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *hint.email));
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*email)));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *email));
     if (found) return *found;
   }
   customers::CustomerInput in;
   in.first_name = hint.first_name;
   in.last_name = hint.last_name;
-  if (hint.email) in.emails = std::vector<customers::EmailAddress>{{*hint.email, ""}};
+  if (email) in.emails = std::vector<customers::EmailAddress>{{*email, ""}};
   if (hint.phone) in.phones = std::vector<customers::Phone>{customers::Phone{.raw = *hint.phone}};
   if (address.street || address.postcode || address.city) {
     customers::Address a;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "commerce/commerce.h"
+#include "customers/customers.h"
 #include "storage/test_db.h"
 
 namespace fidelis::commerce {
@@ -83,6 +84,24 @@ TEST_P(OrdersTest, CreatesWithCatalogueAndComputedTotals) {
   auto mine = svc_->list({.customer_id = o.customer_id});
   ASSERT_TRUE(mine);
   EXPECT_EQ(mine->items.size(), 2u);
+
+  // What a till types for "no e-mail" names nobody: two people, two customers, neither with it.
+  OrderInput paul = basic("CMD-3"), lea = basic("CMD-4");
+  paul.customer.email = lea.customer.email = "noemail@nomail.com";
+  paul.customer.first_name = "Paul";
+  paul.customer.last_name = "Martin";
+  lea.customer.first_name = "Léa";
+  lea.customer.last_name = "Garnier";
+  lea.address.postcode = "33000";
+  lea.address.city = "Bordeaux";
+  auto p1 = svc_->create(paul, actor_);
+  ASSERT_TRUE(p1) << p1.error().field << ": " << p1.error().message;
+  auto p2 = svc_->create(lea, actor_);
+  ASSERT_TRUE(p2) << p2.error().field << ": " << p2.error().message;
+  EXPECT_NE(p1->order.customer_id, p2->order.customer_id);
+  EXPECT_NE(p1->order.customer_id, o.customer_id);
+  customers::CustomerService people(*t_.db, clock_);
+  EXPECT_TRUE(people.get(p1->order.customer_id)->emails.empty());
 }
 
 TEST_P(OrdersTest, BadInputNamesTheField) {

@@ -261,7 +261,7 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     auto known = std::find_if(cur.emails.begin(), cur.emails.end(), same);
     std::vector<EmailAddress> emails{known != cur.emails.end() ? *known : EmailAddress{s, "questionnaire"}};
     for (const auto& e : cur.emails)
-      if (!same(e)) emails.push_back(e);
+      if (!same(e) && !is_placeholder_email(e.email)) emails.push_back(e);  // a stored "noemail@..." goes
     in.emails = emails;
   } else if (t == "phone") {
     Phone given = normalize_phone(s);

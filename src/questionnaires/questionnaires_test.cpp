@@ -149,6 +149,31 @@ TEST_P(QuestionnaireTest, ABirthdayMayBeGivenWithoutItsYear) {
   EXPECT_EQ(customers_->get(customer_)->birth_date, "1988-02-14");
 }
 
+// A placeholder address stored before placeholders were refused does not stand in the way of a
+// real one, and goes.
+TEST_P(QuestionnaireTest, ARealAddressReplacesAStoredPlaceholder) {
+  storage::Value p[] = {customer_};
+  ASSERT_TRUE(t_.db->exec("INSERT INTO customer_emails (customer_id, position, email, email_key, label) "
+                          "VALUES ($1, 1, 'noemail@nomail.com', 'noemail@nomail.com', '')",
+                          p));
+  Questionnaire q;
+  q.slug = "courriel";
+  q.title = "Courriel";
+  q.sections.push_back({.key = "s", .title = "", .questions = {{.key = "mail", .label = "E-mail", .type = QuestionType::kText,
+                                                                .target = "email"}}});
+  auto made = svc_->create(q, actor_);
+  ASSERT_TRUE(made) << made.error().message;
+  auto token = svc_->issue_link(made->id, customer_, 86'400'000, actor_);
+  ASSERT_TRUE(token);
+  auto answered = svc_->answer(*token, {{"mail", std::string("claire.pro@exemple.fr")}});
+  ASSERT_TRUE(answered) << answered.error().field << ": " << answered.error().message;
+  auto after = customers_->get(customer_);
+  ASSERT_TRUE(after);
+  std::vector<std::string> emails;
+  for (const auto& e : after->emails) emails.push_back(e.email);
+  EXPECT_EQ(emails, (std::vector<std::string>{"claire.pro@exemple.fr", "claire.morel@exemple.fr"}));
+}
+
 // Numbers answered as people type them, read as an import reads a spreadsheet's.
 TEST_P(QuestionnaireTest, NumbersAreReadAsPeopleTypeThem) {
   using customers::CustomFieldType;
