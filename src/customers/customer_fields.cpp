@@ -81,7 +81,7 @@ std::optional<uint64_t> french_national_number(std::string_view raw, std::string
 // The number of a phone cell as it is dialled: without a word in brackets after it, which becomes
 // its label when it has none ("01 23 45 67 89 (bureau)"), and without an extension ("... poste
 // 123", "... ext. 12", "... x12", "... #12"), which stays in the raw text only.
-std::string number_to_dial(std::string_view raw, std::string& label) {
+std::string number_to_dial(std::string_view raw, std::string& label, std::string* extension = nullptr) {
   std::string_view v = raw;
   if (v.size() > 2 && v.back() == ')') {
     size_t open = v.rfind('(');
@@ -107,14 +107,25 @@ std::string number_to_dial(std::string_view raw, std::string& label) {
       while (i < lower.size() && (lower[i] == '.' || lower[i] == ':' || lower[i] == ' ')) ++i;
       size_t digits = 0;
       while (i + digits < lower.size() && lower[i + digits] >= '0' && lower[i + digits] <= '9') ++digits;
-      if (word_start && digits >= 1 && digits <= 6 && i + digits == lower.size())
+      if (word_start && digits >= 1 && digits <= 6 && i + digits == lower.size()) {
+        if (extension) *extension = lower.substr(i, digits);
         return std::string(text::trim(v.substr(0, at)));
+      }
     }
   }
   return std::string(v);
 }
 
 }  // namespace
+
+std::string phone_extension(std::string_view raw) {
+  // Most numbers hold no letter and no '#': nothing to look for (this runs for every stored phone).
+  if (std::none_of(raw.begin(), raw.end(), [](char c) { return c == '#' || std::isalpha(static_cast<unsigned char>(c)); }))
+    return {};
+  std::string label, extension;
+  number_to_dial(text::trim(raw), label, &extension);
+  return extension;
+}
 
 std::optional<std::string> email_flag_reason(std::string_view email, MxChecker* mx) {
   if (is_disposable_email(email)) return "disposable address (kept, but it will not last)";

@@ -19,7 +19,10 @@ NameKeys name_keys(const std::optional<std::string>& first, const std::optional<
 }
 
 std::string phone_key(const Phone& p) {
-  if (p.e164) return p.e164->substr(1);
+  if (p.e164) {
+    const std::string extension = phone_extension(p.raw);
+    return p.e164->substr(1) + (extension.empty() ? "" : "x" + extension);
+  }
   std::string digits;
   for (char c : p.raw)
     if (c >= '0' && c <= '9') digits += c;

@@ -197,6 +197,10 @@ std::string_view overseas_region(std::string_view national_number);
 // Normalises a phone number with libphonenumber (default region `region`, e.g. "FR"; a French
 // national number of an overseas department is read in its region: see overseas_region).
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
+// The extension written after a number ("01 42 68 53 00 poste 12": "12"; also "ext. 12", "x12",
+// "#12"), which normalize_phone leaves out of e164; empty when none. A switchboard's number is
+// shared by colleagues: its phone_key carries the extension, and duplicate matching leaves it out.
+std::string phone_extension(std::string_view raw);
 // "DUPONT" -> "Dupont", "jean-pierre" -> "Jean-Pierre", "o'neil" -> "O'Neil", "MARTIN III" ->
 // "Martin III"; mixed case kept. A company's legal form written in capitals stays so in a name of
 // several words ("SARL DUPONT" -> "SARL Dupont"; see legal_form).

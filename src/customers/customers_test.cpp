@@ -495,12 +495,20 @@ TEST(Normalise, Phones) {
     EXPECT_EQ(x.e164, "+33142685300") << with_extension;
     EXPECT_EQ(x.raw, with_extension);  // as given, extension included
   }
+  // A switchboard's number with an extension is its own key: colleagues are not one phone.
+  EXPECT_EQ(phone_extension("01 42 68 53 00 poste 12"), "12");
+  EXPECT_EQ(phone_extension("01 42 68 53 00"), "");
+  EXPECT_EQ(phone_key(normalize_phone("01 42 68 53 00 poste 12")), "33142685300x12");
+  EXPECT_NE(phone_key(normalize_phone("01 42 68 53 00 poste 12")), phone_key(normalize_phone("01 42 68 53 00 poste 34")));
+  EXPECT_EQ(phone_key(normalize_phone("01 42 68 53 00")), "33142685300");
   Phone office = normalize_phone("+33 1 42 68 53 00 (bureau)");
   EXPECT_EQ(office.e164, "+33142685300");
   EXPECT_EQ(office.label, "bureau");
   EXPECT_EQ(normalize_phone("01 42 68 53 00 (bureau)", "travail").label, "travail");  // a label given wins
   EXPECT_FALSE(normalize_phone("01 42 68 53 00 poste").valid);  // no extension number
-  EXPECT_FALSE(normalize_phone("expert 12").valid);
+  // A word holding x or p is no extension mark: the number before it is read as it is.
+  EXPECT_FALSE(normalize_phone("01 42 68 53 00 expert 12").valid);
+  EXPECT_EQ(phone_extension("01 42 68 53 00 expert 12"), "");
   EXPECT_EQ(phone_query_key("06 12"), "33612");
   EXPECT_EQ(phone_query_key("0033 6"), "336");
   EXPECT_EQ(phone_query_key("dupont"), "");

@@ -85,6 +85,20 @@ TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
   EXPECT_EQ(s.input.first_name, "Matthieu");
 }
 
+TEST(Records, ASwitchboardNumberIsNoOnesOwn) {
+  // Colleagues reached through one switchboard, each at an extension: the number says nothing of
+  // who they are, so matching leaves it out; a number of one's own counts.
+  customers::CustomerInput in;
+  in.phones = std::vector<customers::Phone>{customers::normalize_phone("01 42 68 53 00 poste 12"),
+                                            customers::normalize_phone("06 12 34 56 78")};
+  EXPECT_EQ(record_of(in).phone_e164, "+33612345678");
+  in.phones->pop_back();
+  EXPECT_EQ(record_of(in).phone_e164, "");
+  Customer c;
+  c.phones = *in.phones;
+  EXPECT_EQ(record_of(c).phone_e164, "");
+}
+
 TEST(Survivorship, ABirthdayWithoutAYearNeverErasesTheYear) {
   Customer w = person(1, 100), l = person(2, 200);
   w.birth_date = "--05-12";  // a loyalty card's day and month, from the higher source

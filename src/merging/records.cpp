@@ -33,7 +33,7 @@ dedup::Record record_of(const customers::Customer& c) {
   fill_address(r, c.address);
   if (!c.emails.empty()) r.email = c.emails.front().email;
   for (const auto& p : c.phones)
-    if (p.e164) {
+    if (p.e164 && customers::phone_extension(p.raw).empty()) {  // a switchboard is no one's own
       r.phone_e164 = *p.e164;
       break;
     }
@@ -51,7 +51,7 @@ dedup::Record record_of(const customers::CustomerInput& in) {
   if (in.emails && !in.emails->empty()) r.email = in.emails->front().email;
   if (in.phones)
     for (const auto& p : *in.phones)
-      if (p.e164) {
+      if (p.e164 && customers::phone_extension(p.raw).empty()) {
         r.phone_e164 = *p.e164;
         break;
       }
