@@ -187,7 +187,7 @@ std::optional<std::string> country_from_name(std::string_view name) {
                                {"reunion", "RE"}, {"ile de la reunion", "RE"}, {"ecosse", "GB"}, {"scotland", "GB"},
                                {"pays de galles", "GB"}, {"wales", "GB"}, {"corse", "FR"}, {"corsica", "FR"},
                                {"metropole", "FR"}, {"france continentale", "FR"}, {"monaco principaute", "MC"},
-                               {"principaute de monaco", "MC"}, {"suisse romande", "CH"}, {"dom tom", "FR"}})
+                               {"principaute de monaco", "MC"}, {"suisse romande", "CH"}})
       out.emplace(alias, code);
     // ISO 3166-1 alpha-3 codes ("FRA", "BEL"), as some systems export them.
     for (const char* const* c = uloc_getISOCountries(); *c; ++c) {
