@@ -91,6 +91,14 @@ Status check_input(OrderInput& in, Millis now) {
   if (in.customer.email) {
     FIDELIS_ASSIGN_OR_RETURN(std::string e, normalize_email(*in.customer.email, "customer.email"));
     in.customer.email = e;
+    // What a till types for "no e-mail" names nobody, and no mail goes to it: the order has none.
+    if (is_placeholder_email(e)) {
+      if (!in.customer.customer_id && !in.customer.last_name && !in.customer.phone)
+        return Error::invalid_argument("customer.email", fmt::format("'{}' is a placeholder for no e-mail: give the "
+                                                                     "customer's name or phone",
+                                                                     e));
+      in.customer.email.reset();
+    }
   }
   if (!in.customer.customer_id && !in.customer.email && !in.customer.last_name && !in.customer.phone)
     return Error::invalid_argument("customer", "give customer_id, or the customer's e-mail, name or phone");
@@ -161,10 +169,7 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     if (!row) return Error::not_found("customer_id", fmt::format("no customer {}", *hint.customer_id));
     return *hint.customer_id;
   }
-  // A placeholder for no e-mail ("noemail@...") names nobody: the order's customer is found or
-  // made without it.
-  std::optional<std::string> email = hint.email;
-  if (email && is_placeholder_email(text::trim(*email))) email.reset();
+  const std::optional<std::string>& email = hint.email;  // never a placeholder (check_input)
   if (email) {
     // The same key the customers module locks: two orders from one new address make one customer.
     FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*email)));

@@ -102,6 +102,12 @@ TEST_P(OrdersTest, CreatesWithCatalogueAndComputedTotals) {
   EXPECT_NE(p1->order.customer_id, o.customer_id);
   customers::CustomerService people(*t_.db, clock_);
   EXPECT_TRUE(people.get(p1->order.customer_id)->emails.empty());
+  EXPECT_FALSE(p1->order.contact_email);  // no mail goes to it, and it opens no tracking page
+  OrderInput nobody = basic("CMD-5");
+  nobody.customer = {.email = "noemail@nomail.com"};
+  auto refused = svc_->create(nobody, actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "customer.email");
 }
 
 TEST_P(OrdersTest, BadInputNamesTheField) {

@@ -202,12 +202,20 @@ TEST(Email, DomainsMistypedFromCommonProvidersAreRecognised) {
   EXPECT_EQ(meant("jean@gmail.fr"), "gmail.com");     // no mailbox domain of Gmail's
   EXPECT_EQ(meant("jean@hotmail.con"), "hotmail.com");
   EXPECT_EQ(meant("jean@gmail.co"), "gmail.com");
+  EXPECT_EQ(meant("jean@hotmail.co"), "hotmail.com");
+  EXPECT_EQ(meant("jean@yahoo.cm"), "yahoo.com");
+  EXPECT_EQ(meant("jean@outlook.co"), "outlook.com");
+  EXPECT_EQ(meant("jean@yahooo.fr"), "yahoo.fr");
+  EXPECT_EQ(meant("jean@icluod.com"), "icloud.com");
+  EXPECT_EQ(meant("jean@hotmal.fr"), "hotmail.fr");
   // Real domains: other providers' and other countries', short company names.
   for (const char* fine : {"jean@gmail.com", "jean@yahoo.com", "jean@yahoo.fr", "jean@live.fr", "jean@sfr.fr",
                            "jean@entreprise.fr", "jean@orange-business.com", "jean@ymail.com", "jean@mail.com",
                            "jean@email.com", "jean@hotmail.de", "jean@hotmail.se", "jean@yahoo.de", "jean@yahoo.ie",
                            "jean@yahoo.gr", "jean@hotmail.fi", "jean@hotmail.co.uk", "jean@aon.com", "jean@msc.com",
-                           "jean@gmx.de", "jean@orange.com", "no-at-sign"})
+                           "jean@gmx.de", "jean@orange.com", "jean@googlemail.com", "jean@cloud.com",
+                           "jean@livre.fr", "jean@grange.fr", "jean@orage.fr", "jean@xbox.fr", "jean@oeuf.fr",
+                           "no-at-sign"})
     EXPECT_EQ(meant(fine), "none") << fine;
 }
 

@@ -126,8 +126,8 @@ std::optional<std::string> likely_domain_typo(std::string_view email) {
       "aliceadsl.fr",   "protonmail.com", "skynet.be",   "telenet.be",    "bluewin.ch",   "hotmail.be"};
   // Real mailbox domains one slip away from a provider's ("ymail.com" is Yahoo's, "mail.com" and
   // "email.com" are mail.com's).
-  static constexpr std::string_view kAlsoReal[] = {"ymail.com", "mail.com", "email.com", "rocketmail.com",
-                                                   "gmx.com",   "gmx.fr",   "web.de",    "wanadoo.com"};
+  static constexpr std::string_view kAlsoReal[] = {"ymail.com", "mail.com", "email.com",   "rocketmail.com", "gmx.com",
+                                                   "gmx.fr",    "web.de",   "wanadoo.com", "googlemail.com"};
   // Generic top-level domains people have addresses in; two-letter ones are countries (ICU's list).
   static constexpr std::string_view kGeneric[] = {"com", "net", "org", "info", "biz", "eu", "uk", "pro", "name"};
   static const std::unordered_set<std::string> kCountries = [] {
@@ -151,6 +151,8 @@ std::optional<std::string> likely_domain_typo(std::string_view email) {
   std::string_view label = domain.substr(0, dot), tld = domain.substr(dot + 1);
   // Gmail has no address under another top-level domain ("gmail.fr", "gmail.co").
   if (label == "gmail" || label == "googlemail") return std::string("gmail.com");
+  // ".co", ".cm", ".om": ".com" with a letter off; country codes, but no provider's mail is there.
+  const bool com_slip = tld == "co" || tld == "cm" || tld == "om" || tld == "con" || tld == "comm" || tld == "cpm";
   std::string_view last = tld.substr(tld.rfind('.') + 1);
   const bool real_tld = kCountries.contains(std::string(last)) ||
                         std::find(std::begin(kGeneric), std::end(kGeneric), last) != std::end(kGeneric);
@@ -170,13 +172,32 @@ std::optional<std::string> likely_domain_typo(std::string_view email) {
     while (i < b.size() && a[i] == b[i]) ++i;
     return a.substr(i + 1) == b.substr(i);  // a holds one letter more
   };
+  // Two neighbours swapped or a letter doubled ("ornage", "yahooo"): the slips of a short name that
+  // no other word makes ("orage", "grange", "cloud" and "livre" are other domains).
+  auto slip = [](std::string_view typed, std::string_view name) {
+    if (typed.size() == name.size()) {
+      size_t first = 0;
+      while (first < typed.size() && typed[first] == name[first]) ++first;
+      return first + 1 < typed.size() && typed[first] == name[first + 1] && typed[first + 1] == name[first] &&
+             typed.substr(first + 2) == name.substr(first + 2);
+    }
+    if (typed.size() != name.size() + 1) return false;
+    size_t i = 0;
+    while (i < name.size() && typed[i] == name[i]) ++i;
+    return i > 0 && typed[i] == typed[i - 1] && typed.substr(i + 1) == name.substr(i);
+  };
   for (std::string_view d : kProviders) {
     std::string_view p_label = d.substr(0, d.find('.')), p_tld = d.substr(d.find('.') + 1);
-    // The provider's name mistyped, under its own top-level domain ("gmial.com", "ornage.fr"):
-    // names of four letters or more, shorter ones being other companies' ("aon.com").
-    if (tld == p_tld && p_label.size() >= 4 && one_edit(label, p_label)) return std::string(d);
-    // The provider's name under a top-level domain that does not exist ("hotmail.fe", "orange.ff").
-    if (label == p_label && !real_tld && one_edit(tld, p_tld)) return std::string(d);
+    const bool own_tld = tld == p_tld || (p_tld == "com" && com_slip);
+    // The provider's name mistyped under its own top-level domain ("gmial.com", "hotmal.fr"): any
+    // one slip in a name of seven letters or more and in Gmail's and Yahoo's, whose misspellings
+    // are no one's mail; a swap or a doubled letter in the other short ones.
+    if (own_tld && label != p_label &&
+        ((p_label.size() >= 7 || p_label == "gmail" || p_label == "yahoo") ? one_edit(label, p_label) : slip(label, p_label)))
+      return std::string(d);
+    // The provider's name under a top-level domain that does not exist ("hotmail.fe", "orange.ff"),
+    // or ".com" with a letter off ("hotmail.co").
+    if (label == p_label && ((!real_tld && one_edit(tld, p_tld)) || (p_tld == "com" && com_slip))) return std::string(d);
   }
   return std::nullopt;
 }

@@ -27,10 +27,14 @@ bool is_disposable_email(std::string_view normalized_email);
 // address: stored, it would merge strangers and bounce.
 bool is_placeholder_email(std::string_view normalized_email);
 
-// The common mailbox provider an address's domain looks mistyped from ("gmial.com", "hotmail.fe",
-// "ornage.fr", "yahoo.ff", "gmail.fr": gmail.com, hotmail.fr...), or nullopt: one letter wrong,
-// missing, added or two swapped, among the providers French, Belgian and Swiss customers use. Such
-// an address is accepted but flagged: it would bounce (NPAI), and the customer can correct it.
+// The common mailbox provider an address's domain looks mistyped from ("gmial.com", "hotmal.fr",
+// "ornage.fr", "hotmail.fe", "hotmail.co", "gmail.fr": gmail.com, hotmail.fr...), or nullopt,
+// among the providers French, Belgian and Swiss customers use: any one slip in a name of seven
+// letters or more and in gmail and yahoo, two letters swapped or one doubled in the shorter ones
+// (whose other one-letter variants are real domains: orage.fr, cloud.com), a top-level domain that
+// does not exist, or ".co"/".cm"/".om" for ".com". Real mailbox domains one slip away (ymail.com,
+// mail.com, googlemail.com, hotmail.de...) are not. Such an address is accepted but flagged: it
+// would bounce (NPAI), and the customer can correct it.
 std::optional<std::string> likely_domain_typo(std::string_view normalized_email);
 
 // Whether an e-mail domain can receive mail, asked of DNS (RFC 5321 section 5.1): an MX record, or

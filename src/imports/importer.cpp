@@ -192,7 +192,7 @@ std::string no_customer_reason(int64_t id) {
 // Why a row known by e-mails alone, all of them other customers', is rejected.
 std::string_view emails_taken_reason(bool dedup) {
   return dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
-               : "its only e-mail belongs to another customer: nothing left to make a customer from";
+               : "its e-mails belong to other customers: nothing left to make a customer from";
 }
 
 // Why a row with an id whose customer was deleted is rejected (`own`: the id is in the import's source).
@@ -225,13 +225,17 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
     if (!named) return Error::invalid_argument("customer_id", no_customer_reason(*row.customer_id));
   }
   std::optional<int64_t> owner_of_id;
+  std::vector<Flag> id_flags;  // an id another customer than the row's has stays with it, flagged
   for (const customers::ExternalId& x : row.input.external_ids.value_or(std::vector<customers::ExternalId>{})) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner, customers::external_id_owner(tx, x.source, x.id));
     if (owner && owner->deleted)
       return Error::invalid_argument(x.source == source ? "external_ids" : "external_ids[]",
                                      deleted_owner_reason(x, x.source == source, owner->customer_id));
-    if (owner && !owner_of_id) owner_of_id = owner->customer_id;
+    if (owner && !named && !owner_of_id) owner_of_id = owner->customer_id;
+    if (owner && owner->customer_id != named.value_or(owner_of_id.value_or(0)))
+      id_flags.push_back({"external_id", x.source + ":" + x.id, already_used_reason(owner->customer_id)});
   }
+  flags.insert(flags.end(), id_flags.begin(), id_flags.end());
   if (named) return leaving(named, PreviewMatch{"update", "customer_id", {*named}, std::nullopt});
   if (owner_of_id) return leaving(owner_of_id, PreviewMatch{"update", "external_id", {*owner_of_id}, std::nullopt});
   std::optional<merging::Candidate> duplicate;
@@ -259,7 +263,7 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
       if (c.decision == dedup::Decision::kMerge) duplicate = c;
       else if (c.decision == dedup::Decision::kReview) {
         review.customers.push_back(c.customer_id);
-        if (!review.score) review.score = c.score;
+        review.score = std::max(review.score.value_or(c.score), c.score);  // the best candidate's
       }
     }
   }

@@ -2446,6 +2446,21 @@ TEST_P(ImportTest, ADryRunForeseesUpdatesMergesReviewsAndRejections) {
   ASSERT_TRUE(deleted) << deleted.error().message;
   ASSERT_TRUE(deleted->rows[0].rejection);
   EXPECT_NE(deleted->rows[0].rejection->message.find("which was deleted"), std::string::npos);
+  auto deleted_run = importer.run({.path = write_temp(GetParam() + "_fc3.csv", "fid;ref;nom\n2;S4;Martin\n"),
+                                   .source = "shop",
+                                   .mapping = {{"fid", "customer_id"}, {"ref", "external_id"}, {"nom", "last_name"}}},
+                                  actor_);
+  ASSERT_TRUE(deleted_run) << deleted_run.error().message;
+  EXPECT_EQ(deleted_run->rejected, 1);
+  // A row naming its customer with an id another customer has: the id stays with its owner, flagged.
+  auto held = importer.preview({.path = write_temp(GetParam() + "_fc4.csv", "fid;ref;nom\n2;S1;Martin\n"),
+                                .source = "shop",
+                                .mapping = {{"fid", "customer_id"}, {"ref", "external_id"}, {"nom", "last_name"}}});
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_EQ(held->rows[0].match->customers, (std::vector<int64_t>{2}));
+  ASSERT_EQ(held->rows[0].flags.size(), 1u);
+  EXPECT_EQ(held->rows[0].flags[0].field, "external_id");
+  EXPECT_EQ(held->rows[0].flags[0].value, "shop:S1");
 }
 
 // Excel keeps a column of phone numbers or ids as numbers and may write them in scientific
@@ -2477,6 +2492,15 @@ TEST_P(ImportTest, NumbersAndDatesASpreadsheetWroteAsNumbersAreReadOrFlagged) {
   EXPECT_NE(p->rows[1].flags[0].reason.find("scientific notation"), std::string::npos);
   EXPECT_EQ(p->rows[1].flags[1].field, "phone");
   EXPECT_EQ(p->rows[1].customer->external_ids.value_or(std::vector<customers::ExternalId>{}).size(), 0u);
+  // Codes that look like numbers in scientific notation but that no spreadsheet writes stay codes.
+  auto codes = importer.preview({.path = write_temp(GetParam() + "_codes.csv",
+                                                    "Carte;Nom;Email\r\n3E12;Durand;a@exemple.fr\r\n1E05;Petit;b@exemple.fr\r\n"),
+                                 .source = "fidelite",
+                                 .mapping = {{"Carte", "external_id"}, {"Nom", "last_name"}, {"Email", "email"}}});
+  ASSERT_TRUE(codes) << codes.error().message;
+  EXPECT_EQ(codes->rows[0].customer->external_ids->at(0).id, "3E12");
+  EXPECT_EQ(codes->rows[1].customer->external_ids->at(0).id, "1E05");
+  EXPECT_TRUE(codes->rows[0].flags.empty());
   // A date column saved as numbers holds the spreadsheet's day numbers; a year alone is no date.
   auto days = importer.preview({.path = write_temp(GetParam() + "_serial.csv",
                                                    "Email;Nom;Date de naissance\r\n"

@@ -265,7 +265,8 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
     in.emails = emails;
   } else if (t == "phone") {
     Phone given = normalize_phone(s);
-    auto same = [&](const Phone& p) { return given.e164 ? p.e164 == given.e164 : p.raw == given.raw; };
+    // One number however written, its extension included ("... poste 12" is not "... poste 34").
+    auto same = [&](const Phone& p) { return given.e164 ? phone_key(p) == phone_key(given) : p.raw == given.raw; };
     auto known = std::find_if(cur.phones.begin(), cur.phones.end(), same);
     std::vector<Phone> phones{known != cur.phones.end() ? Phone{.raw = known->raw, .label = known->label}
                                                         : Phone{.raw = s, .label = "questionnaire"}};
