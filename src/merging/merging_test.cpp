@@ -97,6 +97,11 @@ TEST(Records, ASwitchboardNumberIsNoOnesOwn) {
   Customer c;
   c.phones = *in.phones;
   EXPECT_EQ(record_of(c).phone_e164, "");
+  // A merge keeps both lines of one switchboard.
+  Customer w = person(1, 100), l = person(2, 200);
+  w.phones = {customers::normalize_phone("01 42 68 53 00")};
+  l.phones = {customers::normalize_phone("01 42 68 53 00 poste 12")};
+  EXPECT_EQ(survive({&w, 50}, {&l, 50}, Rules::defaults()).input.phones->size(), 2u);
 }
 
 TEST(Survivorship, ABirthdayWithoutAYearNeverErasesTheYear) {
