@@ -88,20 +88,21 @@ Status check_input(OrderInput& in, Millis now) {
   in.customer.phone = trimmed(in.customer.phone);
   if (in.customer.customer_id && *in.customer.customer_id <= 0)
     return Error::invalid_argument("customer_id", "must be a positive integer");
+  std::optional<std::string> placeholder;
   if (in.customer.email) {
     FIDELIS_ASSIGN_OR_RETURN(std::string e, normalize_email(*in.customer.email, "customer.email"));
     in.customer.email = e;
     // What a till types for "no e-mail" names nobody, and no mail goes to it: the order has none.
     if (is_placeholder_email(e)) {
-      if (!in.customer.customer_id && !in.customer.last_name && !in.customer.phone)
-        return Error::invalid_argument("customer.email", fmt::format("'{}' is a placeholder for no e-mail: give the "
-                                                                     "customer's name or phone",
-                                                                     e));
+      placeholder = e;
       in.customer.email.reset();
     }
   }
   if (!in.customer.customer_id && !in.customer.email && !in.customer.last_name && !in.customer.phone)
-    return Error::invalid_argument("customer", "give customer_id, or the customer's e-mail, name or phone");
+    return placeholder ? Error::invalid_argument("customer.email", fmt::format("'{}' is a placeholder for no e-mail: give "
+                                                                               "the customer's name or phone",
+                                                                               *placeholder))
+                       : Error::invalid_argument("customer", "give customer_id, or the customer's e-mail, name or phone");
   if (in.channel) FIDELIS_RETURN_IF_ERROR(parse_channel(*in.channel, "channel"));
   if (in.payment_state) FIDELIS_RETURN_IF_ERROR(parse_payment_state(*in.payment_state, "payment_state"));
   if (in.delivery_method) FIDELIS_RETURN_IF_ERROR(parse_delivery_method(*in.delivery_method, "delivery_method"));
@@ -169,17 +170,16 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     if (!row) return Error::not_found("customer_id", fmt::format("no customer {}", *hint.customer_id));
     return *hint.customer_id;
   }
-  const std::optional<std::string>& email = hint.email;  // never a placeholder (check_input)
-  if (email) {
+  if (hint.email) {  // never a placeholder (check_input)
     // The same key the customers module locks: two orders from one new address make one customer.
-    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*email)));
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *email));
+    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*hint.email)));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *hint.email));
     if (found) return *found;
   }
   customers::CustomerInput in;
   in.first_name = hint.first_name;
   in.last_name = hint.last_name;
-  if (email) in.emails = std::vector<customers::EmailAddress>{{*email, ""}};
+  if (hint.email) in.emails = std::vector<customers::EmailAddress>{{*hint.email, ""}};
   if (hint.phone) in.phones = std::vector<customers::Phone>{customers::Phone{.raw = *hint.phone}};
   if (address.street || address.postcode || address.city) {
     customers::Address a;

@@ -82,6 +82,12 @@ std::optional<uint64_t> french_national_number(std::string_view raw, std::string
 // its label when it has none ("01 23 45 67 89 (bureau)"), and without an extension ("... poste
 // 123", "... ext. 12", "... x12", "... #12"), which stays in the raw text only.
 std::string number_to_dial(std::string_view raw, std::string& label, std::string* extension = nullptr) {
+  // Most numbers hold no letter, no '#' and nothing past ASCII: nothing to take off (this runs for
+  // every phone read and every phone stored).
+  if (std::none_of(raw.begin(), raw.end(), [](char c) {
+        return c == '#' || std::isalpha(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+      }))
+    return std::string(raw);
   std::string_view v = raw;
   if (v.size() > 2 && v.back() == ')') {
     size_t open = v.rfind('(');
@@ -119,9 +125,6 @@ std::string number_to_dial(std::string_view raw, std::string& label, std::string
 }  // namespace
 
 std::string phone_extension(std::string_view raw) {
-  // Most numbers hold no letter and no '#': nothing to look for (this runs for every stored phone).
-  if (std::none_of(raw.begin(), raw.end(), [](char c) { return c == '#' || std::isalpha(static_cast<unsigned char>(c)); }))
-    return {};
   std::string label, extension;
   number_to_dial(text::trim(raw), label, &extension);
   return extension;

@@ -123,13 +123,13 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
   std::optional<std::string> civility = pick_or_clear("civility", in.civility, cur.civility);
   std::optional<std::string> first = pick_or_clear("first_name", in.first_name, cur.first_name);
   std::optional<std::string> last = pick_or_clear("last_name", in.last_name, cur.last_name);
-  {
+  if (cleared("first_name") || cleared("last_name")) {
     // Names emptied with nothing else left to reach the person by: the names stay.
     std::vector<EmailAddress> emails = replace_lists && in.emails ? *in.emails : cur.emails;
     std::vector<Phone> phones = replace_lists && in.phones ? *in.phones : cur.phones;
     if (!replace_lists && in.emails) emails.insert(emails.end(), in.emails->begin(), in.emails->end());
     if (!replace_lists && in.phones) phones.insert(phones.end(), in.phones->begin(), in.phones->end());
-    if ((cleared("first_name") || cleared("last_name")) && !makes_a_customer(first, last, emails, phones)) {
+    if (!makes_a_customer(first, last, emails, phones)) {
       if (!first) first = cur.first_name;
       if (!last) last = cur.last_name;
     }

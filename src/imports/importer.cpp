@@ -190,7 +190,7 @@ std::string no_customer_reason(int64_t id) {
 }
 
 // Why a row known by e-mails alone, all of them other customers', is rejected.
-std::string_view emails_taken_reason(bool dedup) {
+std::string emails_taken_reason(bool dedup) {
   return dedup ? "its e-mails belong to different customers: nothing left to make a customer from"
                : "its e-mails belong to other customers: nothing left to make a customer from";
 }
@@ -207,7 +207,8 @@ std::string deleted_owner_reason(const customers::ExternalId& x, bool own, int64
 // The row's e-mails the import would leave to other customers are flagged in `flags` as it flags them.
 Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltRow& row, const std::string& source,
                                                    bool dedup, const dedup::Model& model, std::vector<Flag>& flags) {
-  const std::vector<EmailAddress> emails = row.input.emails.value_or(std::vector<EmailAddress>{});
+  static const std::vector<EmailAddress> kNoEmails;
+  const std::vector<EmailAddress>& emails = row.input.emails ? *row.input.emails : kNoEmails;
   std::vector<std::optional<int64_t>> owners;
   for (const EmailAddress& e : emails) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> owner, customers::find_by_email(tx, e.email));
@@ -225,24 +226,23 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
     if (!named) return Error::invalid_argument("customer_id", no_customer_reason(*row.customer_id));
   }
   std::optional<int64_t> owner_of_id;
-  std::vector<Flag> id_flags;  // an id another customer than the row's has stays with it, flagged
   for (const customers::ExternalId& x : row.input.external_ids.value_or(std::vector<customers::ExternalId>{})) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<customers::ExternalIdOwner> owner, customers::external_id_owner(tx, x.source, x.id));
     if (owner && owner->deleted)
       return Error::invalid_argument(x.source == source ? "external_ids" : "external_ids[]",
                                      deleted_owner_reason(x, x.source == source, owner->customer_id));
     if (owner && !named && !owner_of_id) owner_of_id = owner->customer_id;
+    // An id another customer than the row's has stays with it, flagged.
     if (owner && owner->customer_id != named.value_or(owner_of_id.value_or(0)))
-      id_flags.push_back({"external_id", x.source + ":" + x.id, already_used_reason(owner->customer_id)});
+      flags.push_back({"external_id", x.source + ":" + x.id, already_used_reason(owner->customer_id)});
   }
-  flags.insert(flags.end(), id_flags.begin(), id_flags.end());
   if (named) return leaving(named, PreviewMatch{"update", "customer_id", {*named}, std::nullopt});
   if (owner_of_id) return leaving(owner_of_id, PreviewMatch{"update", "external_id", {*owner_of_id}, std::nullopt});
+  const dedup::Record record = row_keys(row.input, false).record;
   std::optional<merging::Candidate> duplicate;
   PreviewMatch review{"review", "model", {}, std::nullopt};
   if (dedup) {
-    FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found,
-                             merging::find_candidates(tx, row_keys(row.input, false).record, model));
+    FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> found, merging::find_candidates(tx, record, model));
     for (const merging::Candidate& c : found) {
       if (c.decision == dedup::Decision::kMerge && !duplicate) duplicate = c;
       if (c.decision != dedup::Decision::kReview) continue;
@@ -255,7 +255,7 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
   for (size_t i = 1; dedup && !duplicate && i < owners.size(); ++i) {
     const std::optional<int64_t>& owner = owners[i];
     if (!owner || std::find(review.customers.begin(), review.customers.end(), *owner) != review.customers.end()) continue;
-    dedup::Record as_owned = row_keys(row.input, false).record;
+    dedup::Record as_owned = record;
     as_owned.email = emails[i].email;
     FIDELIS_ASSIGN_OR_RETURN(std::vector<merging::Candidate> scored,
                              merging::score_candidates(tx, as_owned, std::span<const int64_t>(&*owner, 1), model, 0));
@@ -277,12 +277,10 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
   }
   if (only_emails_identify(row.input) && !email_left && !others.empty()) {
     if (dedup && others.size() == 1) return PreviewMatch{"update", "email", {*others.begin()}, std::nullopt};
-    return Error::invalid_argument("emails", std::string(emails_taken_reason(dedup)));
+    return Error::invalid_argument("emails", emails_taken_reason(dedup));
   }
-  const std::optional<int64_t> keeper = duplicate ? std::optional(duplicate->customer_id) : std::nullopt;
-  if (duplicate) return leaving(keeper, PreviewMatch{"merge", "model", {duplicate->customer_id}, duplicate->score});
-  if (!review.customers.empty()) return leaving(keeper, review);
-  return leaving(keeper, std::nullopt);
+  if (duplicate) return leaving(duplicate->customer_id, PreviewMatch{"merge", "model", {duplicate->customer_id}, duplicate->score});
+  return leaving(std::nullopt, review.customers.empty() ? std::nullopt : std::optional(review));
 }
 
 std::string column_for(const std::string& field, std::span<const Column> columns) {
@@ -812,7 +810,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             }
           } else {
             if (only_emails_identify(row.input) && (!row.input.emails || row.input.emails->empty())) {
-              FIDELIS_RETURN_IF_ERROR(reject(column_for("emails", columns), std::string(emails_taken_reason(o.dedup))));
+              FIDELIS_RETURN_IF_ERROR(reject(column_for("emails", columns), emails_taken_reason(o.dedup)));
               continue;
             }
             // A duplicate is stored as its own record first, then merged: the merge is recorded and

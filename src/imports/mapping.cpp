@@ -614,7 +614,7 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
   for (size_t i = 0; i < columns.size(); ++i) {
     columns[i].date_order = month_first[i] > 0 && day_first[i] == 0 ? DateOrder::kMonthFirst : DateOrder::kDayFirst;
     columns[i].mixed_date_order = month_first[i] > 0 && day_first[i] > 0;
-    columns[i].day_numbers = dates[i] > 0 && serials[i] * 2 > dates[i];
+    columns[i].day_numbers = serials[i] * 2 > dates[i];  // most of them (none when no date was seen)
     if (columns[i].phone_if_numbers && filled[i] > 0 && phones[i] * 2 > filled[i]) {
       columns[i].target = Target::kPhone;
       continue;

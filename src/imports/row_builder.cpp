@@ -57,6 +57,19 @@ std::optional<Scientific> spreadsheet_scientific(std::string_view v) {
   return out;
 }
 
+// A cell a spreadsheet wrote in scientific notation made plain digits again; false, with `field`
+// flagged, when the spreadsheet rounded it (no number left to use).
+bool unscientific(std::string& value, std::string_view field, std::vector<Flag>& flags) {
+  std::optional<Scientific> sci = spreadsheet_scientific(value);
+  if (!sci) return true;
+  if (!sci->exact) {
+    flags.push_back({std::string(field), value, std::string(kRoundedBySpreadsheet)});
+    return false;
+  }
+  value = sci->digits;
+  return true;
+}
+
 std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -404,9 +417,9 @@ std::string value_of(const CustomerInput& in, const std::string& field) {
   if (field.starts_with("external_ids["))
     return at(in.external_ids, "external_ids[", [](const ExternalId& x) { return x.source + ":" + x.id; });
   if (field.starts_with("household["))
-    return at(in.household, "household[", [](const HouseholdMember& m) { return household_item(m); });
+    return at(in.household, "household[", household_item);
   if (field.starts_with("affinities["))
-    return at(in.affinities, "affinities[", [](const Affinity& a) { return affinity_item(a); });
+    return at(in.affinities, "affinities[", affinity_item);
   if (in.address) {
     if (field == "address.city") return in.address->city.value_or("");
     if (field == "address.street") return in.address->street.value_or("");
@@ -777,7 +790,6 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     int rank;
   };
   std::vector<ConsentDate> consent_dates;
-  std::vector<std::pair<Channel, Purpose>> opted_out;
   // E-mails and phones with the rank of their column and their label: the main ones first.
   struct Contact {
     int label_rank = 0;  // Google's primary ("* Mobile") first, then mobiles, then the rest
@@ -871,13 +883,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       case Target::kPhone:
         // A number the spreadsheet kept as a number: its digits ("6,12345678E+08" is 612345678, a
         // mobile without its 0), or, rounded, no number to call: flagged, not stored.
-        if (std::optional<Scientific> sci = spreadsheet_scientific(value)) {
-          if (!sci->exact) {
-            out.flags.push_back({"phone", value, std::string(kRoundedBySpreadsheet)});
-            break;
-          }
-          value = sci->digits;
-        }
+        if (!unscientific(value, "phone", out.flags)) break;
         // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
         labelled(col, value, [](std::string_view g) { return split_any(g, ",;/|:"); }, phones);
         break;
@@ -934,13 +940,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       case Target::kExternalId:
         // An id the spreadsheet rounded would name another record of the source: the row is matched
         // without it.
-        if (std::optional<Scientific> sci = spreadsheet_scientific(value)) {
-          if (!sci->exact) {
-            out.flags.push_back({"external_id", value, std::string(kRoundedBySpreadsheet)});
-            break;
-          }
-          value = sci->digits;
-        }
+        if (!unscientific(value, "external_id", out.flags)) break;
         if (takes(col.target, col.rank)) out.external_id = value;
         break;
       case Target::kExternalIds:
@@ -1089,10 +1089,8 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           auto it = std::find_if(in.consents->begin(), in.consents->end(), same);
           if (it == in.consents->end()) it = in.consents->insert(in.consents->end(), {spec->channel, purpose, false, options.source, options.now});
           // Two opt-out columns of one consent: the one that dates it says when.
-          bool again = std::find(opted_out.begin(), opted_out.end(), std::pair{spec->channel, purpose}) != opted_out.end();
-          if (!again || dated) it->source_at = dated;
+          if (dated) it->source_at = dated;
           it->granted = false;
-          if (!again) opted_out.emplace_back(spec->channel, purpose);
         }
         break;
       }
@@ -1288,7 +1286,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       out.flags.push_back({"postcode", *unchecked_postcode, "is longer than 20 characters, or holds a control character"});
   }
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
-    if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::string(*reason)});
+    if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::move(*reason)});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
     if (!p.valid) out.flags.push_back({"phone", p.raw, std::string(customers::kInvalidPhoneReason)});
   if (!customers::makes_a_customer(in.first_name, in.last_name, in.emails.value_or(std::vector<EmailAddress>{}),

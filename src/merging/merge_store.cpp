@@ -315,10 +315,10 @@ Result<int> source_rank(storage::Tx& tx, int64_t id) {
       tx.one("SELECT (SELECT MAX(s.priority) FROM sources s WHERE s.name IN "
              "(SELECT source FROM customer_provenance WHERE customer_id = $1 "
              "UNION SELECT source FROM customer_external_ids WHERE customer_id = $1)), "
-             "(SELECT COUNT(*) FROM customer_provenance b JOIN customers c ON c.id = b.customer_id "
-             "WHERE b.customer_id = $1 AND b.at = c.created_at)",
+             "(SELECT 1 FROM customer_provenance b JOIN customers c ON c.id = b.customer_id "
+             "WHERE b.customer_id = $1 AND b.at = c.created_at LIMIT 1)",
              p));
-  if (!row || row->i64(1) == 0 || row->is_null(0)) return kTypedByPeopleRank;
+  if (!row || row->is_null(1) || row->is_null(0)) return kTypedByPeopleRank;
   return static_cast<int>(row->i64(0));
 }
 

@@ -171,7 +171,7 @@ Result<Rules> parse_rules(std::string_view spec);
 
 struct Side {
   const customers::Customer* customer = nullptr;
-  int priority = 50;  // best priority among the customer's sources (50 when it has none)
+  int priority = 50;  // the customer's rank: source_rank()
 };
 
 struct FieldChoice {

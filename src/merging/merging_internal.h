@@ -12,7 +12,7 @@ inline constexpr std::string_view kRecordColumns =
     "c.id, c.first_name, c.last_name, c.birth_date, c.street, c.postcode, c.city, "
     "(SELECT e.email FROM customer_emails e WHERE e.customer_id = c.id ORDER BY e.position LIMIT 1), "
     "(SELECT ph.e164 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.e164 IS NOT NULL "
-    "AND ph.phone_key NOT LIKE '%x%' ORDER BY ph.position LIMIT 1)";
+    "AND ph.phone_key NOT LIKE '%x%' ORDER BY ph.position LIMIT 1)";  // no switchboard (records.cpp)
 inline constexpr size_t kRecordColumnCount = 9;
 
 // What the insert-time blocks look up for a record (candidates_sql() and KeyIndex::query_keys);

@@ -24,6 +24,14 @@ void fill_address(dedup::Record& r, const customers::Address& a) {
   r.city = a.city.value_or("");
 }
 
+// The E.164 of the first valid number that is no switchboard's (written with an extension: no
+// one's own; the SQL of kRecordColumns says the same with phone_key's "x").
+std::string first_own_number(const std::vector<customers::Phone>& phones) {
+  for (const auto& p : phones)
+    if (p.e164 && customers::phone_extension(p.raw).empty()) return *p.e164;
+  return {};
+}
+
 }  // namespace
 
 dedup::Record record_of(const customers::Customer& c) {
@@ -32,11 +40,7 @@ dedup::Record record_of(const customers::Customer& c) {
   fill_common(r, c);
   fill_address(r, c.address);
   if (!c.emails.empty()) r.email = c.emails.front().email;
-  for (const auto& p : c.phones)
-    if (p.e164 && customers::phone_extension(p.raw).empty()) {  // a switchboard is no one's own
-      r.phone_e164 = *p.e164;
-      break;
-    }
+  r.phone_e164 = first_own_number(c.phones);
   if (!c.external_ids.empty()) {
     r.source = c.external_ids.front().source;
     r.external_id = c.external_ids.front().id;
@@ -49,12 +53,7 @@ dedup::Record record_of(const customers::CustomerInput& in) {
   fill_common(r, in);
   if (in.address) fill_address(r, *in.address);
   if (in.emails && !in.emails->empty()) r.email = in.emails->front().email;
-  if (in.phones)
-    for (const auto& p : *in.phones)
-      if (p.e164 && customers::phone_extension(p.raw).empty()) {
-        r.phone_e164 = *p.e164;
-        break;
-      }
+  if (in.phones) r.phone_e164 = first_own_number(*in.phones);
   if (in.external_ids && !in.external_ids->empty()) {
     r.source = in.external_ids->front().source;
     r.external_id = in.external_ids->front().id;
