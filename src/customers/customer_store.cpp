@@ -44,6 +44,14 @@ std::string phone_query_key(std::string_view q) {
   return digits;
 }
 
+// A customer's consent as it now stands (p: customer_id, channel, purpose, granted, source,
+// changed_at, source_at).
+constexpr std::string_view kUpsertConsent =
+    "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
+    "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at, "
+    "source_at = excluded.source_at";
+
 Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now, bool fresh, bool merged_consents) {
   auto replace = [&](std::string_view table) -> Status {
     if (fresh) return ok();  // a new customer has nothing to replace
@@ -144,12 +152,7 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
       }
       Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
                    c.source, c.changed_at, storage::opt(c.source_at)};
-      FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-          "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at, "
-          "source_at = excluded.source_at",
-          p));
+      FIDELIS_RETURN_IF_ERROR(tx.exec(kUpsertConsent, p));
     }
   }
   return ok();
@@ -161,12 +164,7 @@ Status record_consent(storage::Tx& tx, int64_t id, const Consent& c, Millis now)
   if (source_at) source_at = std::min(*source_at, now);
   Value p[] = {id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), int64_t{c.granted},
                c.source, now, storage::opt(source_at)};
-  FIDELIS_RETURN_IF_ERROR(tx.exec(
-      "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id, channel, purpose) DO UPDATE SET "
-      "granted = excluded.granted, source = excluded.source, changed_at = excluded.changed_at, "
-      "source_at = excluded.source_at",
-      p));
+  FIDELIS_RETURN_IF_ERROR(tx.exec(kUpsertConsent, p));
   FIDELIS_RETURN_IF_ERROR(tx.exec(
       "INSERT INTO consent_events (customer_id, channel, purpose, granted, source, at, source_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
