@@ -56,14 +56,20 @@ bool same_address(const Address& x, const Address& y) {
 
 }  // namespace
 
+std::optional<Millis> decided_at(const Consent& k, bool recorded_by_import) {
+  if (k.source_at) return std::min(*k.source_at, k.changed_at);
+  if (recorded_by_import) return std::nullopt;
+  return k.changed_at;
+}
+
 Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given) {
   ScreenedConsents out;
   for (const Consent& c : given) {
     Value k[] = {customer_id, std::string(channel_name(c.channel)), std::string(purpose_name(c.purpose)), c.source};
     FIDELIS_ASSIGN_OR_RETURN(
         std::optional<storage::Row> held,
-        tx.one("SELECT granted, source, changed_at FROM customer_consents WHERE customer_id = $1 AND channel = $2 AND "
-               "purpose = $3",
+        tx.one("SELECT c.granted, c.source, c.changed_at, c.source_at, s.name FROM customer_consents c LEFT JOIN "
+               "sources s ON s.name = c.source WHERE c.customer_id = $1 AND c.channel = $2 AND c.purpose = $3",
                std::span<const Value>(k, 3)));
     // What the source last said: its last recorded decision, or its last statement, the later.
     FIDELIS_ASSIGN_OR_RETURN(
@@ -78,16 +84,35 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
       if (!said_same) out.statements.push_back(c);
       continue;
     }
-    if (c.granted && held) {
-      out.refused.emplace_back(c, fmt::format("withdrawn on {} ({}): an import does not give a withdrawn consent back; "
-                                              "the person can, through a questionnaire, a form or the API",
-                                              format_iso8601(held->i64(2)).substr(0, 10), held->str(1)));
+    // When the person made the decision the customer holds, if known (an import's source is in
+    // `sources`).
+    std::optional<Millis> held_at;
+    if (held) {
+      Consent h{c.channel, c.purpose, held->i64(0) != 0, held->str(1), held->i64(2), std::nullopt};
+      if (!held->is_null(3)) h.source_at = held->i64(3);
+      held_at = decided_at(h, !held->is_null(4));
+    }
+    const bool dated_after = held_at && c.source_at && *c.source_at > *held_at;
+    const bool dated_before = held_at && c.source_at && *c.source_at < *held_at;
+    if (c.granted && held && !dated_after) {
+      out.refused.emplace_back(c, fmt::format("withdrawn on {} ({}): an import does not give a withdrawn consent back "
+                                              "unless it dates it after the withdrawal; the person can, through a "
+                                              "questionnaire, a form or the API",
+                                              format_iso8601(held_at.value_or(held->i64(2))).substr(0, 10), held->str(1)));
       if (!said_same) out.statements.push_back(c);
       continue;
     }
     // The source said "no" before, the person said yes since, and the source said nothing else
     // meanwhile: the source repeats itself.
     if (!c.granted && said_same) continue;
+    if (!c.granted && held && dated_before) {
+      out.refused.emplace_back(c, fmt::format("withdrawn on {}, before the consent given on {} ({}): an older "
+                                              "withdrawal does not undo a later consent",
+                                              format_iso8601(*c.source_at).substr(0, 10),
+                                              format_iso8601(*held_at).substr(0, 10), held->str(1)));
+      out.statements.push_back(c);
+      continue;
+    }
     out.news.push_back(c);
   }
   return out;

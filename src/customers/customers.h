@@ -322,12 +322,18 @@ struct MergeOutcome {
   // Consents the row would have given back after the customer withdrew them (screen_import_consents).
   std::vector<std::pair<Consent, std::string>> refused_consents;
 };
+// When the person made consent decision `k`, as far as is known: the date its source gives
+// (source_at), else when Fidelis recorded it, unless an import recorded it (a file that dates
+// nothing says nothing of when the person decided: a nightly file repeats an old "yes").
+std::optional<Millis> decided_at(const Consent& k, bool recorded_by_import);
 // What an import's consents for live customer `customer_id` may change, inside `tx`. `news`: those
 // that differ from the customer's, unless a withdrawal repeats what its source last said (the
 // person said yes since, the source does not know). `refused`, with why: a consent the customer
-// has withdrawn is never given back by an import (an old export read again, a shop's nightly
-// file): only the person can, through a questionnaire, a form or the API. A consent equal to the
-// customer's changes nothing (its source and time stay the proof of consent).
+// has withdrawn is not given back by an import (an old export read again, a shop's nightly
+// file) unless the row dates it after the withdrawal (decided_at); only the person can, through
+// a questionnaire, a form or the API. A withdrawal the row dates before the consent the customer
+// holds was decided (decided_at) does not undo it. A consent equal to the customer's changes
+// nothing (its source and time stay the proof of consent).
 // What a source says is compared with what it last said (its last consent event, or its last
 // statement that was not one); `statements` are the given consents recorded as no change (equal to
 // the customer's, or refused): written by record_statements, so that the source's next change is

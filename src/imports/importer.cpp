@@ -302,9 +302,10 @@ std::string column_for(const std::string& field, std::span<const Column> columns
   return field;
 }
 
-// The flag of a consent an import would have given back after the customer withdrew it.
+// The flag of a consent the import did not record for the customer (screen_import_consents): one
+// the customer withdrew, or a withdrawal older than the consent the customer gave.
 Flag consent_flag(const Consent& c, const std::string& why) {
-  return Flag{fmt::format("consent:{}:{}", channel_name(c.channel), purpose_name(c.purpose)), "yes", why};
+  return Flag{fmt::format("consent:{}:{}", channel_name(c.channel), purpose_name(c.purpose)), c.granted ? "yes" : "no", why};
 }
 
 // The country given to rows without one: empty, or an ISO 3166-1 alpha-2 code (any case).

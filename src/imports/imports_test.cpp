@@ -1851,6 +1851,94 @@ TEST_P(ImportTest, ConsentDatesFromTheFileAreKept) {
   EXPECT_EQ(bad.error().field, "mapping.quand");
 }
 
+// Decisions a file dates are weighed against the customer's by date: an opt-out older than the
+// consent the customer gave does not undo it, and a consent dated after the withdrawal is given
+// back; a decision no one dated keeps the cautious rules.
+TEST_P(ImportTest, ADatedDecisionIsWeighedAgainstTheCustomersByItsDate) {
+  Importer importer(*t_.db, clock_);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto newsletter = [&](const std::string& email) { return newsletter_consent(svc, email); };
+  auto flag_of = [&](const std::string& email) -> std::optional<customers::QualityFlag> {
+    auto flags = svc.flags(svc.list({.q = email})->items[0].id);
+    if (!flags) return std::nullopt;
+    for (const auto& f : *flags)
+      if (f.field == "consent:email:newsletter") return f;
+    return std::nullopt;
+  };
+  // Gil confirmed his subscription in 2025; Hal's "yes" is undated. Ivy subscribed on the web form.
+  auto mailchimp = importer.run({.path = write_temp(GetParam() + "_w1.csv",
+                                                    "Email Address,First Name,Last Name,Newsletter,CONFIRM_TIME\r\n"
+                                                    "gil@exemple.fr,Gil,Roux,yes,2025-06-01\r\n"
+                                                    "hal@exemple.fr,Hal,Roux,yes,\r\n"),
+                                 .source = "mailchimp"},
+                                actor_);
+  ASSERT_TRUE(mailchimp) << mailchimp.error().message;
+  auto ivy = svc.create(customers::CustomerInput{.first_name = "Ivy", .last_name = "Roux",
+                                                 .emails = std::vector<customers::EmailAddress>{{.email = "ivy@exemple.fr"}},
+                                                 .consents = std::vector<customers::Consent>{
+                                                     {customers::Channel::kEmail, customers::Purpose::kNewsletter, true, "web-form", 0}}},
+                        actor_);
+  ASSERT_TRUE(ivy) << ivy.error().message;
+  // Brevo's export: the three were blacklisted there in March 2024.
+  clock_.advance(86'400'000);
+  const std::string blacklisted = write_temp(GetParam() + "_w2.csv",
+                                             "EMAIL;EMAIL_BLACKLISTED\r\n"
+                                             "gil@exemple.fr;2024-03-01T10:00:00Z\r\n"
+                                             "hal@exemple.fr;2024-03-01T10:00:00Z\r\n"
+                                             "ivy@exemple.fr;2024-03-01T10:00:00Z\r\n");
+  auto dry = importer.preview({.path = blacklisted, .source = "brevo"});  // the dry run says so first
+  ASSERT_TRUE(dry) << dry.error().message;
+  ASSERT_EQ(dry->rows.size(), 3u);
+  for (size_t i : {0u, 2u})
+    EXPECT_TRUE(std::any_of(dry->rows[i].flags.begin(), dry->rows[i].flags.end(), [](const Flag& f) {
+      return f.field == "consent:email:newsletter" && f.value == "no";
+    })) << i;
+  EXPECT_TRUE(dry->rows[1].flags.empty());
+  auto gone = importer.run({.path = blacklisted, .source = "brevo"}, actor_);
+  ASSERT_TRUE(gone) << gone.error().message;
+  for (const char* who : {"gil@exemple.fr", "ivy@exemple.fr"}) {  // they said yes after: it stays
+    auto k = newsletter(who);
+    ASSERT_TRUE(k) << who;
+    EXPECT_TRUE(k->granted) << who;
+    auto f = flag_of(who);
+    ASSERT_TRUE(f) << who;
+    EXPECT_EQ(f->value, "no");
+    EXPECT_NE(f->reason.find("withdrawn on 2024-03-01, before the consent given on"), std::string::npos) << f->reason;
+  }
+  EXPECT_NE(flag_of("gil@exemple.fr")->reason.find("2025-06-01 (mailchimp)"), std::string::npos);
+  auto hal = newsletter("hal@exemple.fr");  // when Hal said yes, no one knows: the opt-out applies
+  ASSERT_TRUE(hal);
+  EXPECT_FALSE(hal->granted);
+  EXPECT_FALSE(flag_of("hal@exemple.fr"));
+  // Hal subscribes again, the confirmation dated after his opt-out: given back. Jo's opt-out is
+  // undated: a dated subscription cannot be shown later, and is refused.
+  clock_.advance(60'000);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_w3.csv", "EMAIL;EMAIL_BLACKLISTED\r\njo@exemple.fr;Yes\r\n"),
+                            .source = "brevo"},
+                           actor_));
+  clock_.advance(60'000);
+  auto back = importer.run({.path = write_temp(GetParam() + "_w4.csv",
+                                               "Email Address,Newsletter,CONFIRM_TIME\r\n"
+                                               "hal@exemple.fr,yes,2025-09-01\r\n"
+                                               "jo@exemple.fr,yes,2025-09-01\r\n"),
+                            .source = "mailchimp"},
+                           actor_);
+  ASSERT_TRUE(back) << back.error().message;
+  hal = newsletter("hal@exemple.fr");
+  ASSERT_TRUE(hal);
+  EXPECT_TRUE(hal->granted);
+  EXPECT_EQ(hal->source, "mailchimp");
+  EXPECT_EQ(hal->source_at, parse_iso8601("2025-09-01", "t").value());
+  auto jo = newsletter("jo@exemple.fr");
+  ASSERT_TRUE(jo);
+  EXPECT_FALSE(jo->granted);
+  auto f = flag_of("jo@exemple.fr");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->value, "yes");
+  EXPECT_NE(f->reason.find("does not give a withdrawn consent back unless it dates it after the withdrawal"), std::string::npos)
+      << f->reason;
+}
+
 TEST_P(ImportTest, AnUnexpectedErrorFailsItsImportNotTheServer) {
   ImportRunner runner(*t_.db, clock_);
   Importer importer(*t_.db, clock_);

@@ -184,9 +184,11 @@ struct Survived {
   customers::CustomerInput input;  // every scalar set (or unset = none), every list but external ids
   std::vector<FieldChoice> choices;
 };
-// `import_sources`: the sources imports have named (the sources table). A consent one side holds
-// from such a source never beats a withdrawal on the other, however recent: an import does not
-// give back a consent the person withdrew, even through a merge made later.
+// `import_sources`: the sources imports have named (the sources table). Two differing consents:
+// the one the person decided later, when both dates are known (customers::decided_at: an
+// import's consent is dated only by its source); else a consent one side holds from an import
+// never beats a withdrawal on the other, however recent (an import does not give back a consent
+// the person withdrew, even through a merge made later); else the one recorded later.
 Survived survive(const Side& winner, const Side& loser, const Rules& rules,
                  const std::set<std::string>& import_sources = {});
 

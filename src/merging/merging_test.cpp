@@ -176,6 +176,34 @@ TEST(Survivorship, AnImportedGrantNeverBeatsAWithdrawal) {
   EXPECT_TRUE((*s.input.consents)[0].granted);
 }
 
+// Two decisions both dated (a source's date, or when the person acted in Fidelis): the later one,
+// whoever recorded it; an import's undated word is weighed as before.
+TEST(Survivorship, DatedDecisionsAreWeighedByTheirDates) {
+  Customer w = person(1, 100), l = person(2, 200);
+  using customers::Channel, customers::Purpose;
+  const std::set<std::string> imports = {"salon", "brevo"};
+  // A file's opt-in confirmed in 2025, another's opt-out of 2024 recorded later: the opt-in stays.
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "salon", 5000, Millis{3000}}};
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "brevo", 6000, Millis{2000}}};
+  Survived s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
+  EXPECT_TRUE(s.input.consents->empty());
+  // The other way round: the loser's later-dated opt-in beats the winner's older opt-out.
+  std::swap(w.consents, l.consents);
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
+  ASSERT_EQ(s.input.consents->size(), 1u);
+  EXPECT_TRUE((*s.input.consents)[0].granted);
+  // An opt-out dated before the person subscribed on a form (recorded at 4000) does not undo it.
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "web-form", 4000}};
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "brevo", 6000, Millis{2000}}};
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
+  EXPECT_TRUE(s.input.consents->empty());
+  // An undated imported opt-in is not dated by its recording: the dated opt-out stays.
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "brevo", 1000, Millis{500}}};
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "salon", 9000}};
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
+  EXPECT_TRUE(s.input.consents->empty());
+}
+
 TEST(Survivorship, AnEmptySideNeverWinsAndBadRulesAreNamed) {
   Customer w = person(1, 500), l = person(2, 100);
   w.first_name = "Jean";
