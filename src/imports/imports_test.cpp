@@ -932,6 +932,11 @@ TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
   EXPECT_TRUE(comma_dot->flags.empty());
   auto two = row({"Anne Martin", "anne@orange.fr,anne@free.fr", "", "", "", "", ""});
   ASSERT_EQ(two->input.emails->size(), 2u);
+  auto named = row({"Anne Martin", "\"Martin, Anne\" <anne@orange,fr>", "", "", "", "", ""});  // in display-name form too
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->input.emails->size(), 1u);
+  EXPECT_EQ((*named->input.emails)[0].email, "anne@orange.fr");
+  EXPECT_TRUE(named->flags.empty());
   auto mixed_list = row({"Anne Martin", "anne@orange,fr; anne@free.fr", "", "", "", "", ""});
   ASSERT_EQ(mixed_list->input.emails->size(), 2u);
   EXPECT_EQ((*mixed_list->input.emails)[0].email, "anne@orange.fr");

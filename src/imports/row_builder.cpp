@@ -212,8 +212,26 @@ std::vector<std::string_view> google_groups(std::string_view cell) {
   }
 }
 
+// What separates the addresses of an e-mail cell.
+bool email_separator(char c) { return c == ',' || c == ';' || c == ' ' || c == '|' || c == '\t' || c == ':'; }
+
+// "jean@orange,fr": a comma typed for the dot before the top-level domain (2 to 6 letters, then
+// the end or a separator), made a dot again, in place.
+void comma_for_dot(std::string& s) {
+  for (size_t comma = s.find(','); comma != std::string::npos; comma = s.find(',', comma + 1)) {
+    size_t at = s.rfind('@', comma);
+    if (at == std::string::npos || at + 1 == comma) continue;
+    std::string_view domain = std::string_view(s).substr(at + 1, comma - at - 1);
+    if (std::any_of(domain.begin(), domain.end(), [](char c) { return c == '.' || email_separator(c); })) continue;
+    size_t end = comma + 1;
+    while (end < s.size() && std::isalpha(static_cast<unsigned char>(s[end]))) ++end;
+    if (end - comma - 1 >= 2 && end - comma - 1 <= 6 && (end == s.size() || email_separator(s[end]))) s[comma] = '.';
+  }
+}
+
 // The addresses in an e-mail cell: several separated by ',', ';', '|' or spaces, in display-name
-// form as mail programs export them ("Jean Dupont <jean@x.fr>"), or as mailto: links.
+// form as mail programs export them ("Jean Dupont <jean@x.fr>"), or as mailto: links; a comma typed
+// for the dot is one (comma_for_dot).
 std::vector<std::string> email_cell_addresses(std::string_view cell) {
   std::vector<std::string> out;
   if (cell.find('<') != std::string_view::npos && cell.find('>') != std::string_view::npos) {
@@ -221,7 +239,10 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
       size_t close = cell.find('>', open);
       if (close == std::string_view::npos) break;
       std::string_view inside = text::trim(cell.substr(open + 1, close - open - 1));
-      if (inside.find('@') != std::string_view::npos) out.emplace_back(inside);
+      if (inside.find('@') == std::string_view::npos) continue;
+      std::string address(inside);
+      comma_for_dot(address);
+      out.push_back(std::move(address));
     }
     if (!out.empty()) return out;
   }
@@ -231,17 +252,7 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
   for (size_t at = text::to_lower_ascii(plain).find("mailto:"); at != std::string::npos;
        at = text::to_lower_ascii(plain).find("mailto:"))
     plain.erase(at, 7);
-  // "jean@orange,fr": a comma typed for the dot before the top-level domain, not two addresses.
-  auto separator = [](char c) { return c == ',' || c == ';' || c == ' ' || c == '|' || c == '\t' || c == ':'; };
-  for (size_t comma = plain.find(','); comma != std::string::npos; comma = plain.find(',', comma + 1)) {
-    size_t at = plain.rfind('@', comma);
-    if (at == std::string::npos || at + 1 == comma) continue;
-    std::string_view domain = std::string_view(plain).substr(at + 1, comma - at - 1);
-    if (std::any_of(domain.begin(), domain.end(), [&](char c) { return c == '.' || separator(c); })) continue;
-    size_t end = comma + 1;
-    while (end < plain.size() && std::isalpha(static_cast<unsigned char>(plain[end]))) ++end;
-    if (end - comma - 1 >= 2 && end - comma - 1 <= 6 && (end == plain.size() || separator(plain[end]))) plain[comma] = '.';
-  }
+  comma_for_dot(plain);
   for (std::string& e : split_any(plain, ",; |\t:"))
     if (!e.empty()) out.push_back(std::move(e));
   return out;
