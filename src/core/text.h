@@ -27,7 +27,7 @@ bool has_control_character(std::string_view s);
 std::string without_soft_hyphens(std::string_view s);
 // `s` without any of the characters of no width `has_control_character` names (soft hyphens, zero-width
 // spaces, BOMs, directional marks and overrides, word joiners, fillers): what copies from web pages,
-// messaging apps and concatenated files leave in spreadsheet cells ("\u202A+33 6 12 34 56 78\u202C").
+// messaging apps and concatenated files leave in spreadsheet cells ("\u202A+33 6 47 21 93 58\u202C").
 // Line breaks, tabs and tag characters stay.
 std::string without_invisible(std::string_view s);
 // `s` (valid UTF-8) in Unicode normalization form C: "e" + U+0301 (as macOS writes it) becomes "é",

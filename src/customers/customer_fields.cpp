@@ -55,7 +55,7 @@ std::string_view overseas_region(std::string_view raw) {
 
 namespace {
 
-// A French number written in full, "+33 6 12 34 56 78" or, when the default region is France,
+// A French number written in full, "+33 6 47 21 93 58" or, when the default region is France,
 // "06.12.34.56.78": its nine national digits, read off directly. The library's free-text parser
 // (most of the cost of a phone, which an import pays for every row) would find the same number:
 // digits and separators only, the country code or the national prefix 0 followed by a digit 1-9,
@@ -257,6 +257,22 @@ std::optional<std::string> with_birth_year(const std::optional<std::string>& cho
   return chosen;
 }
 
+bool is_placeholder_phone(int country_code, std::string_view n) {
+  if (country_code != 33 || n.size() != 9) return false;
+  const std::string_view tail = n.substr(1);
+  auto steps_by = [&](std::string_view s, int step) {
+    for (size_t i = 1; i < s.size(); ++i)
+      if (s[i] - s[i - 1] != step) return false;
+    return true;
+  };
+  if (steps_by(tail, 0) || steps_by(tail, 1) || steps_by(tail, -1)) return true;
+  bool pairs = n[1] == '0', counted = true;  // 0X 0X 0X 0X 0X; 01 02 03 04 05
+  for (size_t i = 2; i < n.size(); ++i) pairs = pairs && n[i] == n[i - 2];
+  for (size_t i = 1; i < n.size(); i += 2) counted = counted && n[i] == '0';
+  for (size_t i = 2; i < n.size(); i += 2) counted = counted && n[i] == n[i - 2] + 1;
+  return pairs || counted;
+}
+
 Phone normalize_phone(std::string_view raw, std::string_view label, std::string_view region) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
@@ -273,6 +289,10 @@ Phone normalize_phone(std::string_view raw, std::string_view label, std::string_
     number.set_country_code(33);
     number.set_national_number(*fr);
   } else if (util.Parse(dialled, std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return out;
+  }
+  if (is_placeholder_phone(number.country_code(), std::to_string(number.national_number()))) {
+    out.placeholder = true;
     return out;
   }
   // A number is valid exactly when its type is known (IsValidNumber is that same test), so one

@@ -58,7 +58,7 @@ std::vector<QualityFlag> flags_of(const CustomerInput& in, MxChecker* mx, std::s
   for (const auto& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (auto reason = email_flag_reason(e.email, mx)) out.push_back({"email", e.email, std::move(*reason), std::string(source), now});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
-    if (!p.valid) out.push_back({"phone", p.raw, std::string(kInvalidPhoneReason), std::string(source), now});
+    if (!p.valid) out.push_back({"phone", p.raw, std::string(phone_flag_reason(p)), std::string(source), now});
   return out;
 }
 

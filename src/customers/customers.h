@@ -43,9 +43,10 @@ std::string_view phone_type_name(PhoneType t);
 
 struct Phone {
   std::string raw;                  // as given
-  std::optional<std::string> e164;  // "+33612345678" when the number is valid
+  std::optional<std::string> e164;  // "+33647219358" when the number is valid
   PhoneType type = PhoneType::kUnknown;
   bool valid = false;               // invalid numbers are kept as given, flagged
+  bool placeholder = false;         // invalid as typed for "no number" (is_placeholder_phone); not stored
   std::string label;
 };
 
@@ -197,6 +198,14 @@ std::string_view overseas_region(std::string_view national_number);
 // Normalises a phone number with libphonenumber (default region `region`, e.g. "FR"; a French
 // national number of an overseas department is read in its region: see overseas_region).
 Phone normalize_phone(std::string_view raw, std::string_view label = "", std::string_view region = "FR");
+// Whether a French number is one typed for "no number", as forms and shop staff do: its eight
+// digits after the first repeat one digit (06 00 00 00 00, 06 66 66 66 66) or count up or down
+// (06 12 34 56 78, 01 23 45 67 89, 09 87 65 43 21), or it is dialled 0X 0X 0X 0X 0X (06 06 06 06 06)
+// or 01 02 03 04 05. `national_number`: the national significant number's digits ("612345678").
+// Other countries' numbers are never taken for placeholders.
+// normalize_phone keeps such a number as given, invalid, with `placeholder` set: it reaches nobody
+// and would tie strangers together in matching.
+bool is_placeholder_phone(int country_code, std::string_view national_number);
 // The extension written after a number ("01 42 68 53 00 poste 12": "12"; also "ext. 12", "x12",
 // "#12"), which normalize_phone leaves out of e164; empty when none. A switchboard's number is
 // shared by colleagues: its phone_key carries the extension, and duplicate matching leaves it out.
@@ -228,6 +237,12 @@ bool makes_a_customer(const std::optional<std::string>& first_name, const std::o
                       std::span<const EmailAddress> emails, std::span<const Phone> phones);
 // The reason a number kept as given is flagged on its customer.
 inline constexpr std::string_view kInvalidPhoneReason = "not a valid phone number (kept as given)";
+inline constexpr std::string_view kPlaceholderPhoneReason =
+    "a number typed for none, such as 06 00 00 00 00 or 06 12 34 56 78 (kept as given, not used)";
+// Why an invalid number is flagged (kInvalidPhoneReason or kPlaceholderPhoneReason).
+inline std::string_view phone_flag_reason(const Phone& p) {
+  return p.placeholder ? kPlaceholderPhoneReason : kInvalidPhoneReason;
+}
 // The reason of a flag on a value (an e-mail, an id) a record was given but that stays with
 // customer `owner`, who had it first: the evidence a review of the two shows.
 std::string already_used_reason(int64_t owner);

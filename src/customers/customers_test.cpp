@@ -17,7 +17,7 @@ CustomerInput jeanne() {
   in.last_name = "lefèvre-durand";
   in.birth_date = "1984-07-09";
   in.emails = std::vector<EmailAddress>{{" Jeanne.Lefevre@Orange.FR ", "perso"}};
-  in.phones = std::vector<Phone>{Phone{.raw = "06 12 34 56 78"}, Phone{.raw = "12"}};
+  in.phones = std::vector<Phone>{Phone{.raw = "06 12 34 56 87"}, Phone{.raw = "12"}};
   in.address = Address{"12 rue de la République", std::nullopt, "69002", "lyon", "fr"};
   in.household = std::vector<HouseholdMember>{{"Enfant", "lucas", "2015-03-02"}};
   in.affinities = std::vector<Affinity>{{"Jardin", 80}, {"puériculture", 40}};
@@ -50,7 +50,7 @@ TEST_P(CustomersTest, CreateNormalisesAndStoresTheWholeProfile) {
   ASSERT_EQ(c->emails.size(), 1u);
   EXPECT_EQ(c->emails[0].email, "Jeanne.Lefevre@orange.fr");
   ASSERT_EQ(c->phones.size(), 2u);
-  EXPECT_EQ(c->phones[0].e164, "+33612345678");
+  EXPECT_EQ(c->phones[0].e164, "+33612345687");
   EXPECT_EQ(c->phones[0].type, PhoneType::kMobile);
   EXPECT_TRUE(c->phones[0].valid);
   EXPECT_FALSE(c->phones[1].valid);  // kept as given, flagged
@@ -146,7 +146,7 @@ TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {
 TEST_P(CustomersTest, InvalidPhonesAreFlaggedAndMakeNoCustomerAlone) {
   CustomerInput in;
   in.last_name = "Numéro";
-  in.phones = std::vector<Phone>{Phone{.raw = "abc"}, Phone{.raw = "06 12 34 56 78"}};
+  in.phones = std::vector<Phone>{Phone{.raw = "abc"}, Phone{.raw = "06 12 34 56 87"}};
   auto c = svc_->create(in, actor_);
   ASSERT_TRUE(c) << c.error().message;
   auto flags = svc_->flags(c->id);
@@ -166,6 +166,49 @@ TEST_P(CustomersTest, InvalidPhonesAreFlaggedAndMakeNoCustomerAlone) {
   nowhere.last_name = "Nulle-Part";
   nowhere.address = Address{std::nullopt, std::nullopt, "75011", "Paris", "XX"};
   EXPECT_EQ(svc_->create(nowhere, actor_).error().field, "address.country");
+}
+
+// Numbers typed for "no number" are kept as given but reach nobody: flagged with their own reason,
+// no E.164, and a profile with nothing else is refused as with any invalid number.
+TEST_P(CustomersTest, PlaceholderPhonesAreKeptInvalidAndFlagged) {
+  for (const char* raw : {"06 00 00 00 00", "0611111111", "+33 6 12 34 56 78", "01 23 45 67 89", "09 87 65 43 21",
+                          "06 06 06 06 06", "01 02 03 04 05", "07 77 77 77 77", "0033 6 98 76 54 32", "0 612 345 678"}) {
+    Phone p = normalize_phone(raw);
+    EXPECT_FALSE(p.valid) << raw;
+    EXPECT_TRUE(p.placeholder) << raw;
+    EXPECT_FALSE(p.e164) << raw;
+    EXPECT_EQ(p.raw, raw);
+  }
+  // Near misses are real numbers; so is a number libphonenumber refuses, which is invalid but no
+  // placeholder.
+  for (const char* raw : {"06 12 34 56 87", "06 00 00 00 01", "06 06 06 06 07", "01 02 03 04 06", "06 11 11 11 12",
+                          "01 42 68 53 00", "+32 470 00 00 00", "+49 30 1234567", "+1 415 555 2671"}) {
+    Phone p = normalize_phone(raw);
+    EXPECT_TRUE(p.valid) << raw;
+    EXPECT_FALSE(p.placeholder) << raw;
+  }
+  EXPECT_FALSE(normalize_phone("12").placeholder);
+  EXPECT_FALSE(is_placeholder_phone(33, "60000000"));   // not a French number's length
+  EXPECT_FALSE(is_placeholder_phone(32, "600000000"));  // another country's plan: never guessed
+  EXPECT_TRUE(is_placeholder_phone(33, "600000000"));
+
+  CustomerInput in;
+  in.last_name = "Sans-Numéro";
+  in.phones = std::vector<Phone>{Phone{.raw = "06 00 00 00 00"}};
+  auto c = svc_->create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->phones.size(), 1u);
+  EXPECT_FALSE(c->phones[0].valid);
+  auto flags = svc_->flags(c->id);
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].value, "06 00 00 00 00");
+  EXPECT_EQ((*flags)[0].reason, kPlaceholderPhoneReason);
+  CustomerInput only_that;
+  only_that.phones = std::vector<Phone>{Phone{.raw = "06 12 34 56 78"}};
+  auto refused = svc_->create(only_that, actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "phones");
 }
 
 TEST(Addresses, CountryCodesAreIsoOnesAndTheSamePlaceIsCompleted) {
@@ -332,7 +375,7 @@ TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {
     in.first_name = i % 2 ? "Jean" : "Marie";
     in.last_name = last[i];
     in.emails = std::vector<EmailAddress>{{std::string("client") + std::to_string(i) + "@exemple.fr", ""}};
-    in.phones = std::vector<Phone>{Phone{.raw = "06 00 00 00 0" + std::to_string(i)}};
+    in.phones = std::vector<Phone>{Phone{.raw = "06 00 00 00 1" + std::to_string(i)}};
     in.address = Address{std::nullopt, std::nullopt, std::nullopt, city[i], "FR"};
     in.tags = std::vector<std::string>{i < 2 ? "vip" : "standard"};
     in.consents = std::vector<Consent>{{Channel::kEmail, Purpose::kNewsletter, i % 2 == 0, "api", 0}};
@@ -355,7 +398,7 @@ TEST_P(CustomersTest, ListFiltersSearchesAndPaginates) {
   EXPECT_EQ(count({.q = "dupont marie"}), 1u);
   EXPECT_EQ(count({.q = "eluard"}), 1u);
   EXPECT_EQ(count({.q = "client3@"}), 1u);
-  EXPECT_EQ(count({.q = "06 00 00 00 04"}), 1u);
+  EXPECT_EQ(count({.q = "06 00 00 00 14"}), 1u);
   EXPECT_EQ(count({.q = "+33600"}), 5u);
   EXPECT_EQ(count({.created_after = FakeClock().now() + 2000}), 3u);
   EXPECT_EQ(count({.created_after = FakeClock().now() + 1000, .created_before = FakeClock().now() + 3000}), 2u);
@@ -520,16 +563,17 @@ TEST(Normalise, PhoneValidityAgreesWithTheLibrary) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  const char* numbers[] = {"06 12 34 56 78", "01 42 68 53 00", "09 70 00 00 00", "08 00 00 00 00", "06 12",
-                           "+33 1 00 00 00 00", "+262 692 12 34 56", "+262 269 61 00 00", "+1 415 555 2671",
+  const char* numbers[] = {"06 12 34 56 87", "01 42 68 53 00", "09 70 00 00 00", "08 00 10 20 30", "06 12",
+                           "+33 1 00 10 20 30", "+262 692 12 34 56", "+262 269 61 00 00", "+1 415 555 2671",
                            "+1 604 555 0123", "+1 200 555 0100", "+800 1234 5678", "+44 7700 900123", "+32 470 12 34 56",
-                           "+49 30 1234567", "+590 690 00 11 22", "+687 75 12 34", "0033 6 12 34 56 78", "3615",
+                           "+49 30 1234567", "+590 690 00 11 22", "+687 75 12 34", "0033 6 12 34 56 87", "3615",
                            "+33 6 12 34 56 78 90", "+999 123", "dupont"};
   int valid = 0;
   for (const char* raw : numbers) {
     PhoneNumber n;
     bool parsed = util.Parse(raw, "FR", &n) == PhoneNumberUtil::NO_PARSING_ERROR;
-    bool expected = parsed && util.IsValidNumber(n);
+    bool expected = parsed && util.IsValidNumber(n) &&
+                    !is_placeholder_phone(n.country_code(), std::to_string(n.national_number()));  // the one difference
     EXPECT_EQ(normalize_phone(raw).valid, expected) << raw;
     valid += expected;
   }
@@ -542,10 +586,10 @@ TEST(Normalise, FrenchNumbersReadDirectlyAreWhatTheParserFinds) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  std::vector<std::string> numbers = {"00 33 6 12 34 56 78", "0033612345678", "+33 06 12 34 56 78", "+330612345678",
-                                      "06 12 34 56 78 bis 12", "06-12-34-56-78", "+33 (0)6 12 34 56 78",
-                                      "+33 6 12 34 56 7", "0 612 345 678", "+ 33 6 12 34 56 78", "++33612345678",
-                                      "+3361234567a", "01 00 00 00 00", "0800 123 456", "3615"};
+  std::vector<std::string> numbers = {"00 33 6 12 34 56 87", "0033612345687", "+33 06 12 34 56 87", "+330612345687",
+                                      "06 12 34 56 78 bis 12", "06-12-34-56-87", "+33 (0)6 12 34 56 87",
+                                      "+33 6 12 34 56 7", "0 612 345 678", "+ 33 6 12 34 56 87", "++33612345687",
+                                      "+3361234567a", "01 00 10 20 30", "0800 123 456", "3615"};
   uint64_t seed = 12345;
   auto next = [&] { return seed = seed * 6364136223846793005ULL + 1442695040888963407ULL; };
   for (int i = 0; i < 3000; ++i) {
@@ -564,7 +608,8 @@ TEST(Normalise, FrenchNumbersReadDirectlyAreWhatTheParserFinds) {
       Phone expected;
       std::string_view overseas = std::string_view(region) == "FR" ? overseas_region(raw) : std::string_view();
       std::string in_region = overseas.empty() ? std::string(region) : std::string(overseas);
-      if (util.Parse(raw, in_region, &n) == PhoneNumberUtil::NO_PARSING_ERROR && util.IsValidNumber(n)) {
+      if (util.Parse(raw, in_region, &n) == PhoneNumberUtil::NO_PARSING_ERROR && util.IsValidNumber(n) &&
+          !is_placeholder_phone(n.country_code(), std::to_string(n.national_number()))) {  // the one difference
         expected.valid = true;
         std::string e164;
         util.Format(n, PhoneNumberUtil::E164, &e164);

@@ -12,7 +12,7 @@ Record base() {
           .first_name = "Nathalie",
           .last_name = "Lefèvre",
           .email = "nathalie.lefevre@orange.fr",
-          .phone_e164 = "+33612345678",
+          .phone_e164 = "+33612345687",
           .birth_date = "1975-06-21",
           .street = "8 boulevard Gambetta",
           .postcode = "35000",

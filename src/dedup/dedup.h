@@ -88,7 +88,7 @@ std::optional<Date> parse_date(std::string_view s);
 
 enum class KeyKind : uint8_t {
   kEmail,          // "e:"  normalize_email(email)
-  kPhone,          // "p:"  E.164 phone ("+33612345678")
+  kPhone,          // "p:"  E.164 phone ("+33647219358")
   kNamePostcode,   // "np:" phonex(last) + postcode
   kNameBirth,      // "nb:" search_key(last), search_key(first) + birth date
   kPhoneticYear,   // "ff:" phonex(first), phonex(last) + birth year

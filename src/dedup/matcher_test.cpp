@@ -15,8 +15,8 @@ namespace {
 std::vector<Record> small_file() {
   return {
       {.id = 10, .first_name = "Nathalie", .last_name = "Lefèvre", .email = "nathalie.lefevre@orange.fr",
-       .phone_e164 = "+33612345678", .birth_date = "1975-06-21", .street = "8 boulevard Gambetta", .postcode = "35000", .city = "Rennes"},
-      {.id = 11, .first_name = "Jacques", .last_name = "Moreau", .email = "jmoreau@free.fr", .phone_e164 = "+33698765432",
+       .phone_e164 = "+33612345687", .birth_date = "1975-06-21", .street = "8 boulevard Gambetta", .postcode = "35000", .city = "Rennes"},
+      {.id = 11, .first_name = "Jacques", .last_name = "Moreau", .email = "jmoreau@free.fr", .phone_e164 = "+33698765423",
        .birth_date = "1948-01-30", .street = "2 place du Marché", .postcode = "13100", .city = "Aix-en-Provence"},
       // Nathalie again: other spelling, capitals, a +tag, no phone.
       {.id = 12, .first_name = "NATHALIE", .last_name = "Lefebvre", .email = "Nathalie.Lefevre+shop@orange.fr",

@@ -892,7 +892,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         labelled(col, value, [](std::string_view g) { return email_cell_addresses(g); }, emails);
         break;
       case Target::kPhone:
-        // A number the spreadsheet kept as a number: its digits ("6,12345678E+08" is 612345678, a
+        // A number the spreadsheet kept as a number: its digits ("6,47219358E+08" is 647219358, a
         // mobile without its 0), or, rounded, no number to call: flagged, not stored.
         if (!unscientific(value, "phone", out.flags)) break;
         // Several numbers in a cell: separated by ",", ";", "/", "|", or " ::: " (Google Contacts).
@@ -1299,7 +1299,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
   for (const EmailAddress& e : in.emails.value_or(std::vector<EmailAddress>{}))
     if (auto reason = customers::email_flag_reason(e.email, options.mx)) out.flags.push_back({"email", e.email, std::move(*reason)});
   for (const Phone& p : in.phones.value_or(std::vector<Phone>{}))
-    if (!p.valid) out.flags.push_back({"phone", p.raw, std::string(customers::kInvalidPhoneReason)});
+    if (!p.valid) out.flags.push_back({"phone", p.raw, std::string(customers::phone_flag_reason(p))});
   if (!customers::makes_a_customer(in.first_name, in.last_name, in.emails.value_or(std::vector<EmailAddress>{}),
                                    in.phones.value_or(std::vector<Phone>{}))) {
     std::string column = !email_column.empty() ? email_column : !name_column.empty() ? name_column : "line";

@@ -566,7 +566,8 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
         return Error::invalid_argument(field, st.error().message);
       // The person is there to correct it: a number that is no phone number is refused.
       if (q->target == "phone" && alone.phones && !alone.phones->empty() && !alone.phones->front().valid)
-        return Error::invalid_argument(field, "not a valid phone number");
+        return Error::invalid_argument(field, alone.phones->front().placeholder ? "a number typed for none, not a phone number"
+                                                                                : "not a valid phone number");
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
     if (changed_meanwhile(updated)) continue;

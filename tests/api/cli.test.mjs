@@ -136,7 +136,7 @@ for (const driver of drivers()) {
         assert.deepEqual(c.phones.map((p) => [p.e164, p.type, p.valid]), [['+32470123456', 'mobile', true]]);
         // The dry run's columns line up whatever the accents; --batch 0 is refused under its own name.
         const accents = join(dir, 'accents.csv');
-        writeFileSync(accents, 'Prénom;Nom;Téléphone\r\nAnaïs;Leroy;06 12 34 56 78\r\n');
+        writeFileSync(accents, 'Prénom;Nom;Téléphone\r\nAnaïs;Leroy;06 12 34 56 87\r\n');
         const dry = await cliOk(['--db', db, 'import', 'customers', accents, '--source', 'x', '--dry-run']);
         const arrows = dry.stdout.split('\n').filter((l) => l.startsWith('  column ')).map((l) => [...l].indexOf('>'));
         assert.equal(arrows.length, 3, dry.stdout);

@@ -57,7 +57,7 @@ for (const driver of drivers()) {
           last_name: 'DUPONT',
           birth_date: '1984-07-09',
           emails: [{ email: 'Jean.Dupont@Example.FR', label: 'perso' }],
-          phones: ['06 98 76 54 32', { number: '01 23 45 67 89', label: 'maison' }, '12'],
+          phones: ['06 98 76 54 23', { number: '01 23 45 67 98', label: 'maison' }, '12'],
           address: { street: '1 rue de la République', postcode: '69001', city: 'lyon', country: 'fr' },
           tags: ['VIP', 'vip', ' Fidèle '],
           affinities: [{ category: 'Jardin', strength: 80 }],
@@ -78,8 +78,8 @@ for (const driver of drivers()) {
       assert.equal(c.birth_date, '1984-07-09');
       assert.deepEqual(c.emails, [{ email: 'Jean.Dupont@example.fr', label: 'perso' }]);
       assert.equal(c.phones.length, 3);
-      assert.deepEqual(c.phones[0], { number: '06 98 76 54 32', e164: '+33698765432', type: 'mobile', valid: true, label: '' });
-      assert.deepEqual(c.phones[1], { number: '01 23 45 67 89', e164: '+33123456789', type: 'fixed', valid: true, label: 'maison' });
+      assert.deepEqual(c.phones[0], { number: '06 98 76 54 23', e164: '+33698765423', type: 'mobile', valid: true, label: '' });
+      assert.deepEqual(c.phones[1], { number: '01 23 45 67 98', e164: '+33123456798', type: 'fixed', valid: true, label: 'maison' });
       assert.equal(c.phones[2].number, '12');
       assert.equal(c.phones[2].valid, false);
       assert.equal(c.phones[2].e164, null);
@@ -194,7 +194,7 @@ for (const driver of drivers()) {
       const mk = (first, last, extra = {}) => create({ first_name: first, last_name: last, tags: ['flt'], ...extra });
       const a = await mk('Jeanne', 'Quénelle', {
         emails: ['jeanne.quenelle@exemple.fr'],
-        phones: ['06 12 34 56 78'],
+        phones: ['06 12 34 56 87'],
         address: { postcode: '42000', city: 'Saint-Étienne' },
         tags: ['flt', 'Alpha'],
         consents: [{ channel: 'email', purpose: 'newsletter', granted: true }],

@@ -22,7 +22,7 @@ const NEWSLETTER = [
   'N1,Helene,Lefebvre,helene.lefevre@orange.fr,+33611223344,1984-07-09,3 allee des Tilleuls,75011,Paris',
   'N2,Dupont,Francois,f.dupont+promo@free.fr,0655443322,1975-03-01,12 rue Haute,69002,Lyon',
   'N3,Gaelle,Le Gof,,02 98 00 11 22,1990-02-14,5 quai Est,29200,Brest',
-  'N4,Sophie,Bernard,sophie.b@laposte.net,07 12 34 56 78,1995-05-05,2 place Ronde,13001,Marseille',
+  'N4,Sophie,Bernard,sophie.b@laposte.net,07 12 34 56 87,1995-05-05,2 place Ronde,13001,Marseille',
 ].join('\n') + '\n';
 
 // 300 people: the first 150 twice (sometimes with a new e-mail or mobile), the others beside a
