@@ -41,6 +41,7 @@ Result<std::unique_ptr<storage::Db>> open_migrated(const Config& c, const Clock&
   FIDELIS_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db,
                            storage::Db::open(c.db, {.pool_size = c.db_pool_size, .sqlite_synchronous = c.sqlite_synchronous}));
   FIDELIS_RETURN_IF_ERROR(storage::migrate(*db, clock.now()));
+  FIDELIS_RETURN_IF_ERROR(customers::upgrade_stored_phones(*db, clock));
   return db;
 }
 
@@ -174,6 +175,12 @@ int run(int argc, char** argv) {
 
   auto* routes_cmd = cli.add_subcommand("routes", "Print the API routes and the permission each needs, as JSON");
 
+  auto* phones_cmd = cli.add_subcommand("phones", "Stored phone numbers");
+  phones_cmd->require_subcommand(1);
+  auto* phones_recheck = phones_cmd->add_subcommand(
+      "recheck", "Read every stored phone number again under the current rules and libphonenumber's plan; rewrite "
+                 "those that read otherwise (E.164, validity, type), flag those now invalid");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -237,6 +244,16 @@ int run(int argc, char** argv) {
   if (!db) return fail(db.error());
   if (*migrate_cmd) {
     std::printf("database is up to date\n");
+    return 0;
+  }
+
+  if (*phones_cmd && phones_recheck->parsed()) {
+    customers::CustomerService svc(**db, clock);
+    auto done = svc.recheck_phones(/*all=*/true, cli_actor());
+    if (!done) return fail(done.error());
+    std::printf("%lld phone numbers read, %lld rewritten, %lld customers updated\n",
+                static_cast<long long>(done->phones_read), static_cast<long long>(done->phones_changed),
+                static_cast<long long>(done->customers_changed));
     return 0;
   }
 

@@ -79,6 +79,10 @@ int serve(const Config& config) {
   } else if (!applied->empty()) {
     log::info("migrations applied", {{"count", std::to_string(applied->size())}});
   }
+  if (Status up = customers::upgrade_stored_phones(**db, clock); !up) {
+    log::error("reading stored phone numbers failed", {{"error", up.error().message}});
+    return 1;
+  }
   auth::AuthService auth(**db, clock,
                          {.session_ttl_ms = config.session_ttl_ms,
                           .login_max_failures = config.login_max_failures,

@@ -255,7 +255,9 @@ struct OrderEvents {
 // The customer an order belongs to, inside `tx`: the live customer `customer_id` when given
 // (NotFound "customer_id" otherwise), else the live customer with this e-mail, else a new customer
 // made from the hint's names, e-mail and phone and the delivery address (validated like any
-// customer: InvalidArgument naming "customer.<field>"). With `model`, before creating, the dedup
+// customer: InvalidArgument naming "customer.<field>"; "customer.phone" when a number that reaches
+// nobody, invalid or typed for none, is all it has; such a number is kept and flagged, source
+// `origin`, on a customer it makes with a name). With `model`, before creating, the dedup
 // model looks for the same person under another e-mail (merging::find_candidates): a candidate
 // above the merge threshold is the customer; candidates between the thresholds are queued for
 // review with the new customer (origin `origin`).

@@ -198,6 +198,13 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     else e.field = "customer." + e.field;
     return e;
   }
+  // A number that reaches nobody (invalid, or typed for none) makes no customer alone.
+  const std::vector<customers::Phone> phones = in.phones.value_or(std::vector<customers::Phone>{});
+  if (!customers::makes_a_customer(in.first_name, in.last_name, in.emails.value_or(std::vector<customers::EmailAddress>{}),
+                                   phones))
+    return Error::invalid_argument("customer.phone", fmt::format("'{}': {}; give the customer's e-mail or name",
+                                                                 phones.empty() ? "" : phones[0].raw,
+                                                                 phones.empty() ? "no number" : customers::phone_flag_reason(phones[0])));
   // The same person under another e-mail (or none): the dedup model decides, as for imports.
   std::vector<merging::Candidate> doubtful;
   if (model != nullptr) {
@@ -207,6 +214,14 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     doubtful = std::move(found);
   }
   FIDELIS_ASSIGN_OR_RETURN(customers::Customer c, customers::create_in(tx, in, now));
+  for (const customers::Phone& p : phones)  // kept as given, flagged as the API and imports flag it
+    if (!p.valid) {
+      Value f[] = {c.id, std::string("phone"), p.raw, std::string(customers::phone_flag_reason(p)), std::string(origin), now};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+          "ON CONFLICT (customer_id, field, value) DO NOTHING",
+          f));
+    }
   for (const auto& d : doubtful) {
     FIDELIS_ASSIGN_OR_RETURN(bool queued, merging::queue_review_in(tx, d.customer_id, c.id, d, *model, origin, now));
     (void)queued;

@@ -108,6 +108,21 @@ TEST_P(OrdersTest, CreatesWithCatalogueAndComputedTotals) {
   auto refused = svc_->create(nobody, actor_);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().field, "customer.email");
+  // A number typed for none is kept and flagged on a customer its name makes; alone, it is refused.
+  OrderInput theo = basic("CMD-6");
+  theo.customer = {.first_name = "Théo", .last_name = "Roux", .phone = "06 00 00 00 00"};
+  auto t = svc_->create(theo, actor_);
+  ASSERT_TRUE(t) << t.error().field << ": " << t.error().message;
+  auto theo_flags = people.flags(t->order.customer_id);
+  ASSERT_TRUE(theo_flags);
+  ASSERT_EQ(theo_flags->size(), 1u);
+  EXPECT_EQ((*theo_flags)[0].reason, customers::kPlaceholderPhoneReason);
+  EXPECT_EQ((*theo_flags)[0].source, "order:CMD-6");
+  OrderInput number_only = basic("CMD-7");
+  number_only.customer = {.phone = "06 12 34 56 78"};
+  auto no_one = svc_->create(number_only, actor_);
+  ASSERT_FALSE(no_one);
+  EXPECT_EQ(no_one.error().field, "customer.phone");
 }
 
 TEST_P(OrdersTest, BadInputNamesTheField) {

@@ -23,6 +23,10 @@ std::string phone_key(const Phone& p) {
     const std::string extension = phone_extension(p.raw);
     return p.e164->substr(1) + (extension.empty() ? "" : "x" + extension);
   }
+  // A number typed for none keys as its E.164 digits would: found by the number as typed, and one
+  // however written ("06 00 00 00 00", "+33 6 00 00 00 00").
+  if (std::string e = phone_query_key(p.raw); e.size() == 11 && e.starts_with("33") && is_placeholder_phone(33, e.substr(2)))
+    return e;
   std::string digits;
   for (char c : p.raw)
     if (c >= '0' && c <= '9') digits += c;

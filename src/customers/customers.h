@@ -221,7 +221,8 @@ std::optional<std::string> legal_form(std::string_view word);
 
 // The search keys stored beside a profile (customers.name_key, name_key2; customer_phones.phone_key)
 // that prefix search and duplicate blocking look up: search_key("last first") and
-// search_key("first last"); a phone's E.164 digits without '+', or its raw digits when invalid.
+// search_key("first last"); a phone's E.164 digits without '+' (then "x" and its extension, if
+// any), or its raw digits when invalid (a number typed for none: the digits its E.164 would have).
 struct NameKeys {
   std::string last_first, first_last;
 };
@@ -301,6 +302,18 @@ class CustomerService {
   Result<std::vector<CustomFieldDef>> custom_fields();  // = custom_field_defs(db)
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);
 
+  // Live customers' stored phone numbers read again from their text as given, in the region of
+  // their stored E.164 (else their address's country, else France): with `all`, every number
+  // (after libphonenumber's plan changed); else only those today's rules may read otherwise (a
+  // French number typed for none stored as valid, an extension outside the search key). A number
+  // that reads otherwise is rewritten (E.164, validity, type, search key); its customer's document
+  // is refreshed, its version bumped, customer.updated emitted and audited, and a number now
+  // invalid flagged (source "phone check"). Customers are rewritten 500 to a transaction.
+  struct PhoneRecheck {
+    int64_t phones_read = 0, phones_changed = 0, customers_changed = 0;
+  };
+  Result<PhoneRecheck> recheck_phones(bool all, const audit::Actor& actor);
+
  private:
   Status validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs);
   // The WHERE/ORDER/LIMIT of a list query and its parameters.
@@ -313,6 +326,11 @@ class CustomerService {
 
 // The installation's custom fields, by key.
 Result<std::vector<CustomFieldDef>> custom_field_defs(storage::Db& db);
+
+// Once per change of the phone rules (settings "phones.rules"), after the migrations: the stored
+// numbers those rules read otherwise are rewritten (recheck_phones without `all`), as the system.
+// A base created under the current rules only records them.
+Status upgrade_stored_phones(storage::Db& db, const Clock& clock);
 
 // ---- for imports and merges (customer_merge.cpp) ----
 // Validates and normalises `in` as create() does (InvalidArgument naming the field).

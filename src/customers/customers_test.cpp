@@ -1,5 +1,6 @@
 // CustomerService on both drivers.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <phonenumbers/phonenumberutil.h>
 
@@ -209,6 +210,69 @@ TEST_P(CustomersTest, PlaceholderPhonesAreKeptInvalidAndFlagged) {
   auto refused = svc_->create(only_that, actor_);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().field, "phones");
+}
+
+// Numbers stored under earlier rules are read again: a placeholder stored as valid becomes invalid
+// and flagged, an extension joins the search key; a number read in another region stays so.
+TEST_P(CustomersTest, StoredPhonesAreReadAgainUnderTheCurrentRules) {
+  auto make = [&](const char* last, const char* phone) {
+    CustomerInput in;
+    in.last_name = last;
+    in.phones = std::vector<Phone>{Phone{.raw = phone}};
+    auto c = svc_->create(in, actor_);
+    EXPECT_TRUE(c) << c.error().message;
+    return c ? c->id : 0;
+  };
+  const int64_t filler = make("Bouche-Trou", "06 47 21 93 58"), office = make("Bureau", "01 42 68 53 00 poste 12"),
+                belgian = make("Peeters", "06 47 21 93 59");
+  // As an earlier version stored them: the placeholder valid, the extension out of the key, and a
+  // Belgian mobile read with an import's default country and no address.
+  auto exec = [&](std::string sql) { ASSERT_TRUE(t_.db->exec(sql)) << sql; };
+  exec(fmt::format("UPDATE customer_phones SET raw = '06 00 00 00 00', e164 = '+33600000000', phone_key = '33600000000' "
+                   "WHERE customer_id = {}", filler));
+  exec(fmt::format("UPDATE customer_phones SET phone_key = '33142685300' WHERE customer_id = {}", office));
+  exec(fmt::format("UPDATE customer_phones SET raw = '0470 12 34 56', e164 = '+32470123456', phone_key = '32470123456' "
+                   "WHERE customer_id = {}", belgian));
+  const int64_t version = svc_->get(filler)->version;
+  clock_.advance(1000);
+  // At start: the suspects only, once.
+  ASSERT_TRUE(upgrade_stored_phones(*t_.db, clock_));
+  auto was_filler = svc_->get(filler);
+  ASSERT_TRUE(was_filler);
+  ASSERT_EQ(was_filler->phones.size(), 1u);
+  EXPECT_FALSE(was_filler->phones[0].valid);
+  EXPECT_FALSE(was_filler->phones[0].e164);
+  EXPECT_EQ(was_filler->version, version + 1);
+  auto doc = svc_->get_document(filler);
+  ASSERT_TRUE(doc);
+  EXPECT_NE(doc->json.find("\"valid\":false"), std::string::npos) << doc->json;
+  auto flags = svc_->flags(filler);
+  ASSERT_TRUE(flags);
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].reason, kPlaceholderPhoneReason);
+  EXPECT_EQ((*flags)[0].source, "phone check");
+  auto key = [&](int64_t id) { return t_.db->one(fmt::format("SELECT phone_key FROM customer_phones WHERE customer_id = {}", id))->value().str(0); };
+  EXPECT_EQ(key(filler), "33600000000");  // found by the number as typed
+  EXPECT_EQ(key(office), "33142685300x12");
+  EXPECT_EQ(svc_->list({.q = "06 00 00 00 00"})->items.size(), 1u);
+  auto events = t_.db->one(fmt::format("SELECT COUNT(*) FROM outbox_events WHERE type = 'customer.updated' AND customer_id = {}", filler));
+  ASSERT_TRUE(events && *events);
+  EXPECT_EQ((*events)->i64(0), 1);
+  // Recorded: a second start does nothing, even to a number stored the old way since.
+  exec(fmt::format("UPDATE customer_phones SET phone_key = '33142685300' WHERE customer_id = {}", office));
+  ASSERT_TRUE(upgrade_stored_phones(*t_.db, clock_));
+  EXPECT_EQ(key(office), "33142685300");
+  // The command reads every number; the Belgian one, read in Belgium as stored, is unchanged.
+  auto all = svc_->recheck_phones(true, actor_);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->phones_read, 3);
+  EXPECT_EQ(all->phones_changed, 1);
+  EXPECT_EQ(all->customers_changed, 1);
+  EXPECT_EQ(key(office), "33142685300x12");
+  auto be = svc_->get(belgian);
+  ASSERT_TRUE(be);
+  EXPECT_TRUE(be->phones[0].valid);
+  EXPECT_EQ(be->phones[0].e164, "+32470123456");
 }
 
 TEST(Addresses, CountryCodesAreIsoOnesAndTheSamePlaceIsCompleted) {

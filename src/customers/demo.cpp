@@ -103,8 +103,10 @@ DemoCustomer make_customer(uint64_t seed, int64_t index, int64_t id, Millis now,
     return s;
   };
   auto add_phone = [&](char first_digit, char second, PhoneType type, std::string label) {
-    std::string rest = digits(7);
-    std::string national = std::string("0") + first_digit + second + rest;
+    std::string national;
+    do {  // never a number typed for none (06 12 34 56 78): those are invalid
+      national = std::string("0") + first_digit + second + digits(7);
+    } while (is_placeholder_phone(33, std::string_view(national).substr(1)));
     Phone p;
     p.raw = fmt::format("{} {} {} {} {}", national.substr(0, 2), national.substr(2, 2), national.substr(4, 2),
                         national.substr(6, 2), national.substr(8, 2));

@@ -197,6 +197,12 @@ TEST(Survivorship, DatedDecisionsAreWeighedByTheirDates) {
   l.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "brevo", 6000, Millis{2000}}};
   s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
   EXPECT_TRUE(s.input.consents->empty());
+  // A file's opt-in confirmed after the person unsubscribed in Fidelis (recorded at 1000) wins.
+  w.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "api", 1000}};
+  l.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "salon", 9000, Millis{2000}}};
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults(), imports);
+  ASSERT_EQ(s.input.consents->size(), 1u);
+  EXPECT_TRUE((*s.input.consents)[0].granted);
   // An undated imported opt-in is not dated by its recording: the dated opt-out stays.
   w.consents = {{Channel::kEmail, Purpose::kNewsletter, false, "brevo", 1000, Millis{500}}};
   l.consents = {{Channel::kEmail, Purpose::kNewsletter, true, "salon", 9000}};
