@@ -62,6 +62,14 @@ std::optional<Millis> decided_at(const Consent& k, bool recorded_by_import) {
   return k.changed_at;
 }
 
+bool prevails(const Consent& b, bool b_by_import, const Consent& a, bool a_by_import) {
+  const std::optional<Millis> bat = decided_at(b, b_by_import), aat = decided_at(a, a_by_import);
+  if (bat && aat && *bat != *aat) return *bat > *aat;
+  if (b.granted && b_by_import) return false;  // a's withdrawal stays
+  if (a.granted && a_by_import) return true;   // b's withdrawal beats an imported grant
+  return b.changed_at > a.changed_at;
+}
+
 Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given) {
   ScreenedConsents out;
   for (const Consent& c : given) {

@@ -359,6 +359,11 @@ struct MergeOutcome {
 // (source_at), else when Fidelis recorded it, unless an import recorded it (a file that dates
 // nothing says nothing of when the person decided: a nightly file repeats an old "yes").
 std::optional<Millis> decided_at(const Consent& k, bool recorded_by_import);
+// Of two differing decisions on one consent (one grants, the other withdraws), whether `b`
+// prevails over `a`: the one decided later when both dates are known (decided_at); else a grant
+// an import recorded never beats a withdrawal; else the one recorded later. `*_by_import`: whether
+// an import recorded each. Merges and their undoing weigh consents by it.
+bool prevails(const Consent& b, bool b_by_import, const Consent& a, bool a_by_import);
 // What an import's consents for live customer `customer_id` may change, inside `tx`. `news`: those
 // that differ from the customer's, unless a withdrawal repeats what its source last said (the
 // person said yes since, the source does not know). `refused`, with why: a consent the customer

@@ -213,19 +213,31 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
 
 namespace {
 
-// Each consent of customer `id` is the latest decision its history holds (time, then order of
-// record), and a channel and purpose without any is no consent: after an unmerge gave the loser
-// its history back, the winner's consents are its own decisions and those made on it since, in
-// whatever order merges are undone.
+// Each consent of customer `id` is what its history holds, read in the order it was recorded: a
+// decision replaces the one before unless, differing, it does not prevail over it as a merge
+// weighs them (customers::prevails: an import's grant recorded after a withdrawal it did not
+// undo, which a merge brought in, stays out). A channel and purpose without any is no consent:
+// after an unmerge gave the loser its history back, the winner's consents are its own decisions
+// and those merged or made on it since, in whatever order merges are undone.
 Status consents_from_history(storage::Tx& tx, int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows events,
-      tx.query("SELECT channel, purpose, granted, source, at, source_at FROM consent_events WHERE customer_id = $1 "
-               "ORDER BY at, id",
+      tx.query("SELECT e.channel, e.purpose, e.granted, e.source, e.at, e.source_at, s.name FROM consent_events e "
+               "LEFT JOIN sources s ON s.name = e.source WHERE e.customer_id = $1 ORDER BY e.at, e.id",
                p));
+  auto consent = [](const storage::Row& r) {
+    return customers::Consent{customers::Channel::kEmail, customers::Purpose::kNewsletter, r.i64(2) != 0, r.str(3),
+                              r.i64(4), r.opt_i64(5)};
+  };
   std::map<std::pair<std::string, std::string>, const storage::Row*> latest;
-  for (const auto& r : events.rows) latest[{r.str(0), r.str(1)}] = &r;
+  for (const auto& r : events.rows) {
+    const storage::Row*& held = latest[{r.str(0), r.str(1)}];
+    if (held != nullptr && (held->i64(2) != 0) != (r.i64(2) != 0) &&
+        !customers::prevails(consent(r), !r.is_null(6), consent(*held), !held->is_null(6)))
+      continue;
+    held = &r;
+  }
   FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_consents WHERE customer_id = $1", p));
   for (const auto& [key, r] : latest) {
     Value row[] = {id, key.first, key.second, r->i64(2), r->str(3), r->i64(4), storage::opt(r->opt_i64(5))};

@@ -551,6 +551,32 @@ TEST_P(MergingTest, UndoingMergesInAnyOrderGivesTheWinnerItsOwnConsentsBack) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM consent_events WHERE customer_id = $1", bare.id), 0);
 }
 
+// Undoing one merge re-reads the winner's consents from its history as merges weigh them: a
+// fair's file's "yes", brought in by an earlier merge after the person had unsubscribed, stays out.
+TEST_P(MergingTest, UndoingAnotherMergeGivesNoImportedConsentBack) {
+  using customers::Channel, customers::Purpose;
+  ASSERT_TRUE(t_.db->exec("INSERT INTO sources (name, priority, created_at) VALUES ('salon', 50, 0)"));
+  auto with_consent = [&](std::string email, bool granted, std::string source) {
+    CustomerInput in = input("Odile", "Faure", std::move(email), "");
+    in.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, granted, std::move(source), 0}};
+    return make(in);
+  };
+  Customer a = with_consent("odile@orange.fr", false, "unsubscribe-link");  // the person left
+  Customer b = with_consent("odile.f@gmail.com", true, "salon");            // a fair's file, later
+  Customer c = make(input("Odile", "Faure", "o.faure@free.fr", ""));
+  auto m1 = svc_->merge({.a = a.id, .b = b.id, .winner = a.id}, actor_);
+  ASSERT_TRUE(m1) << m1.error().message;
+  ASSERT_FALSE(customers_->get(a.id)->consents[0].granted);
+  auto m2 = svc_->merge({.a = a.id, .b = c.id, .winner = a.id}, actor_);
+  ASSERT_TRUE(m2) << m2.error().message;
+  ASSERT_TRUE(svc_->unmerge(m2->id, actor_));
+  auto after = customers_->get(a.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_FALSE(after->consents[0].granted);
+  EXPECT_EQ(after->consents[0].source, "unsubscribe-link");
+}
+
 TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
   Customer winner = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
   CustomerInput b = input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 23");

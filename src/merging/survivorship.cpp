@@ -201,24 +201,16 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     if (std::find(in.tags->begin(), in.tags->end(), t) == in.tags->end()) in.tags->push_back(t);
   std::sort(in.tags->begin(), in.tags->end());
 
-  // Consents: per channel and purpose, the latest decision the person made, on either record: by
-  // the dates the two decisions were made, when both are known (customers::decided_at); else a
-  // grant an import brought never beats a withdrawal, however recent, and otherwise the later
-  // recorded wins.
+  // Consents: per channel and purpose, the latest decision the person made, on either record
+  // (customers::prevails: by the dates the decisions were made when both are known; else a grant
+  // an import brought never beats a withdrawal, however recent; else the later recorded).
   in.consents.emplace();
-  auto from_import = [&](const Consent& k) { return k.granted && import_sources.contains(k.source); };
-  auto decided = [&](const Consent& k) { return customers::decided_at(k, import_sources.contains(k.source)); };
+  auto by_import = [&](const Consent& k) { return import_sources.contains(k.source); };
   for (const auto& c : l.consents) {
     auto it = std::find_if(w.consents.begin(), w.consents.end(),
                            [&](const Consent& x) { return x.channel == c.channel && x.purpose == c.purpose; });
     bool loser_wins = it == w.consents.end();
-    if (!loser_wins && it->granted != c.granted) {
-      const std::optional<Millis> lat = decided(c), wat = decided(*it);
-      if (lat && wat && *lat != *wat) loser_wins = *lat > *wat;
-      else if (from_import(c)) loser_wins = false;   // the winner's withdrawal stays
-      else if (from_import(*it)) loser_wins = true;  // the loser's withdrawal beats an imported grant
-      else loser_wins = c.changed_at > it->changed_at;
-    }
+    if (!loser_wins && it->granted != c.granted) loser_wins = customers::prevails(c, by_import(c), *it, by_import(*it));
     if (loser_wins) {
       in.consents->push_back(c);
       out.choices.push_back({fmt::format("consents.{}.{}", channel_name(c.channel), purpose_name(c.purpose)), true,
