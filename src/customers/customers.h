@@ -201,8 +201,9 @@ Phone normalize_phone(std::string_view raw, std::string_view label = "", std::st
 // Whether a French number is one typed for "no number", as forms and shop staff do: its eight
 // digits after the first repeat one digit (06 00 00 00 00, 06 66 66 66 66) or count up or down
 // (06 12 34 56 78, 01 23 45 67 89, 09 87 65 43 21), or it is dialled 0X 0X 0X 0X 0X (06 06 06 06 06)
-// or 01 02 03 04 05. `national_number`: the national significant number's digits ("612345678").
-// Other countries' numbers are never taken for placeholders.
+// or counts up by pairs (01 02 03 04 05, 02 03 04 05 06). `national_number`: the national
+// significant number's digits ("612345678"). Only +33 numbers are judged (not the overseas
+// departments' own codes, nor other countries').
 // normalize_phone keeps such a number as given, invalid, with `placeholder` set: it reaches nobody
 // and would tie strangers together in matching.
 bool is_placeholder_phone(int country_code, std::string_view national_number);
