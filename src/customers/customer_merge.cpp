@@ -70,6 +70,12 @@ bool prevails(const Consent& b, bool b_by_import, const Consent& a, bool a_by_im
   return b.changed_at > a.changed_at;
 }
 
+bool import_decision_applies(const Consent& given, const Consent& held, bool held_by_import) {
+  const std::optional<Millis> held_at = decided_at(held, held_by_import);
+  if (!held_at || !given.source_at) return !given.granted;
+  return given.granted ? *given.source_at > *held_at : *given.source_at >= *held_at;
+}
+
 Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& given) {
   ScreenedConsents out;
   for (const Consent& c : given) {
@@ -92,32 +98,31 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
       if (!said_same) out.statements.push_back(c);
       continue;
     }
-    // When the person made the decision the customer holds, if known (an import's source is in
-    // `sources`).
-    std::optional<Millis> held_at;
+    // Whether the row's decision changes the customer's, by the dates both were made.
+    std::optional<Consent> h;
+    bool held_by_import = false;
     if (held) {
-      Consent h{c.channel, c.purpose, held->i64(0) != 0, held->str(1), held->i64(2), std::nullopt};
-      if (!held->is_null(3)) h.source_at = held->i64(3);
-      held_at = decided_at(h, !held->is_null(4));
+      h = Consent{c.channel, c.purpose, held->i64(0) != 0, held->str(1), held->i64(2), held->opt_i64(3)};
+      held_by_import = !held->is_null(4);  // an import's source
     }
-    const bool dated_after = held_at && c.source_at && *c.source_at > *held_at;
-    const bool dated_before = held_at && c.source_at && *c.source_at < *held_at;
-    if (c.granted && held && !dated_after) {
+    const bool applies = !h || import_decision_applies(c, *h, held_by_import);
+    if (c.granted && !applies) {
       out.refused.emplace_back(c, fmt::format("withdrawn on {} ({}): an import does not give a withdrawn consent back "
                                               "unless it dates it after the withdrawal; the person can, through a "
                                               "questionnaire, a form or the API",
-                                              format_iso8601(held_at.value_or(held->i64(2))).substr(0, 10), held->str(1)));
+                                              format_iso8601(decided_at(*h, held_by_import).value_or(h->changed_at)).substr(0, 10),
+                                              h->source));
       if (!said_same) out.statements.push_back(c);
       continue;
     }
     // The source said "no" before, the person said yes since, and the source said nothing else
     // meanwhile: the source repeats itself.
     if (!c.granted && said_same) continue;
-    if (!c.granted && held && dated_before) {
+    if (!c.granted && !applies) {
       out.refused.emplace_back(c, fmt::format("withdrawn on {}, before the consent given on {} ({}): an older "
                                               "withdrawal does not undo a later consent",
                                               format_iso8601(*c.source_at).substr(0, 10),
-                                              format_iso8601(*held_at).substr(0, 10), held->str(1)));
+                                              format_iso8601(*decided_at(*h, held_by_import)).substr(0, 10), h->source));
       out.statements.push_back(c);
       continue;
     }

@@ -303,13 +303,17 @@ class CustomerService {
   Result<std::vector<CustomFieldDef>> custom_fields();  // = custom_field_defs(db)
   Result<CustomFieldDef> define_custom_field(CustomFieldDef def, const audit::Actor& actor);
 
-  // Live customers' stored phone numbers read again from their text as given, in the region of
-  // their stored E.164 (else their address's country, else France): with `all`, every number
-  // (after libphonenumber's plan changed); else only those today's rules may read otherwise (a
-  // French number typed for none stored as valid, an extension outside the search key). A number
-  // that reads otherwise is rewritten (E.164, validity, type, search key); its customer's document
-  // is refreshed, its version bumped, customer.updated emitted and audited, and a number now
-  // invalid flagged (source "phone check"). Customers are rewritten 500 to a transaction.
+  // Customers' stored phone numbers read again from their text as given, in the region of their
+  // stored E.164, else their address's country (a number stored invalid with neither is read
+  // again only when written with its country code, or as a French number typed for none): with
+  // `all`, every number (after libphonenumber's plan changed); else only those today's rules read
+  // otherwise without the plan (a French number typed for none stored as valid or keyed
+  // otherwise, an extension outside the search key). A number that reads otherwise is rewritten
+  // (E.164, validity, type, search key), a number now invalid flagged (source "phone check") and
+  // one now valid unflagged, and the customer's document refreshed; a live customer's version goes
+  // up, with customer.updated emitted and audited (deleted and merged records are rewritten too, so
+  // that a restore or an unmerge brings them back right). A customer changed between the reading
+  // and the rewriting is left as it is. Customers are rewritten 500 to a transaction.
   struct PhoneRecheck {
     int64_t phones_read = 0, phones_changed = 0, customers_changed = 0;
   };
@@ -363,8 +367,13 @@ std::optional<Millis> decided_at(const Consent& k, bool recorded_by_import);
 // Of two differing decisions on one consent (one grants, the other withdraws), whether `b`
 // prevails over `a`: the one decided later when both dates are known (decided_at); else a grant
 // an import recorded never beats a withdrawal; else the one recorded later. `*_by_import`: whether
-// an import recorded each. Merges and their undoing weigh consents by it.
+// an import recorded each. Merges weigh consents by it.
 bool prevails(const Consent& b, bool b_by_import, const Consent& a, bool a_by_import);
+// Whether an import's decision `given`, differing from the customer's `held`, changes it: a grant
+// only when the row dates it after the withdrawal held was decided, a withdrawal unless the row
+// dates it before the consent held was decided (decided_at). screen_import_consents and the undoing
+// of merges read an import's decisions by it.
+bool import_decision_applies(const Consent& given, const Consent& held, bool held_by_import);
 // What an import's consents for live customer `customer_id` may change, inside `tx`. `news`: those
 // that differ from the customer's, unless a withdrawal repeats what its source last said (the
 // person said yes since, the source does not know). `refused`, with why: a consent the customer

@@ -224,7 +224,9 @@ TEST_P(CustomersTest, StoredPhonesAreReadAgainUnderTheCurrentRules) {
     return c ? c->id : 0;
   };
   const int64_t filler = make("Bouche-Trou", "06 47 21 93 58"), office = make("Bureau", "01 42 68 53 00 poste 12"),
-                belgian = make("Peeters", "06 47 21 93 59");
+                belgian = make("Peeters", "06 47 21 93 59"), gone = make("Parti", "06 47 21 93 60"),
+                keyed = make("Ancien", "06 47 21 93 61"), known = make("Connu", "06 47 21 93 62"),
+                swiss = make("Suisse", "06 47 21 93 63");
   // As an earlier version stored them: the placeholder valid, the extension out of the key, and a
   // Belgian mobile read with an import's default country and no address.
   auto exec = [&](std::string sql) { ASSERT_TRUE(t_.db->exec(sql)) << sql; };
@@ -233,6 +235,19 @@ TEST_P(CustomersTest, StoredPhonesAreReadAgainUnderTheCurrentRules) {
   exec(fmt::format("UPDATE customer_phones SET phone_key = '33142685300' WHERE customer_id = {}", office));
   exec(fmt::format("UPDATE customer_phones SET raw = '0470 12 34 56', e164 = '+32470123456', phone_key = '32470123456' "
                    "WHERE customer_id = {}", belgian));
+  // A deleted customer's placeholder (a restore brings it back), one stored invalid but keyed by
+  // its digits, a number the plan did not know then (flagged), and a Swiss number left invalid by
+  // an import whose default country is unknown now.
+  ASSERT_TRUE(svc_->remove(gone, std::nullopt, actor_));
+  exec(fmt::format("UPDATE customer_phones SET raw = '07 77 77 77 77', e164 = '+33777777777', phone_key = '33777777777' "
+                   "WHERE customer_id = {}", gone));
+  exec(fmt::format("UPDATE customer_phones SET raw = '06 11 11 11 11', e164 = NULL, valid = 0, phone_key = '0611111111' "
+                   "WHERE customer_id = {}", keyed));
+  exec(fmt::format("UPDATE customer_phones SET raw = '+33 6 47 21 93 62', e164 = NULL, valid = 0, type = 'unknown', "
+                   "phone_key = '33647219362' WHERE customer_id = {}", known));
+  ASSERT_TRUE(svc_->add_flag(known, {"phone", "+33 6 47 21 93 62", std::string(kInvalidPhoneReason), "api", 0}));
+  exec(fmt::format("UPDATE customer_phones SET raw = '079 123 45 67', e164 = NULL, valid = 0, phone_key = '0791234567' "
+                   "WHERE customer_id = {}", swiss));
   const int64_t version = svc_->get(filler)->version;
   clock_.advance(1000);
   // At start: the suspects only, once.
@@ -254,6 +269,12 @@ TEST_P(CustomersTest, StoredPhonesAreReadAgainUnderTheCurrentRules) {
   auto key = [&](int64_t id) { return t_.db->one(fmt::format("SELECT phone_key FROM customer_phones WHERE customer_id = {}", id))->value().str(0); };
   EXPECT_EQ(key(filler), "33600000000");  // found by the number as typed
   EXPECT_EQ(key(office), "33142685300x12");
+  EXPECT_EQ(key(keyed), "33611111111");
+  EXPECT_EQ(key(gone), "33777777777");
+  auto revived = svc_->get(gone, /*include_deleted=*/true);
+  ASSERT_TRUE(revived);
+  EXPECT_FALSE(revived->phones[0].valid);
+  EXPECT_FALSE(svc_->get(known)->phones[0].valid);  // no rule of this version reads it otherwise
   EXPECT_EQ(svc_->list({.q = "06 00 00 00 00"})->items.size(), 1u);
   auto events = t_.db->one(fmt::format("SELECT COUNT(*) FROM outbox_events WHERE type = 'customer.updated' AND customer_id = {}", filler));
   ASSERT_TRUE(events && *events);
@@ -265,10 +286,15 @@ TEST_P(CustomersTest, StoredPhonesAreReadAgainUnderTheCurrentRules) {
   // The command reads every number; the Belgian one, read in Belgium as stored, is unchanged.
   auto all = svc_->recheck_phones(true, actor_);
   ASSERT_TRUE(all) << all.error().message;
-  EXPECT_EQ(all->phones_read, 3);
-  EXPECT_EQ(all->phones_changed, 1);
-  EXPECT_EQ(all->customers_changed, 1);
+  EXPECT_EQ(all->phones_read, 7);
+  EXPECT_EQ(all->phones_changed, 2);  // the office's key, and the number now known
+  EXPECT_EQ(all->customers_changed, 2);
   EXPECT_EQ(key(office), "33142685300x12");
+  auto now_known = svc_->get(known);
+  ASSERT_TRUE(now_known);
+  EXPECT_TRUE(now_known->phones[0].valid);
+  EXPECT_TRUE(svc_->flags(known)->empty());  // its flag went with it
+  EXPECT_FALSE(svc_->get(swiss)->phones[0].valid);  // not read as French
   auto be = svc_->get(belgian);
   ASSERT_TRUE(be);
   EXPECT_TRUE(be->phones[0].valid);

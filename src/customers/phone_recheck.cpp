@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "customers/customer_internal.h"
 
 namespace fidelis::customers {
@@ -33,13 +34,25 @@ std::string region_of(const std::string& e164) {
   return region == "ZZ" ? std::string() : region;
 }
 
-// Whether a stored row may read otherwise under today's rules without libphonenumber's plan
-// changing: a valid French number typed for none, or text besides the number (an extension).
-bool suspect(const std::string& raw, const std::optional<std::string>& e164) {
-  if (e164 && e164->size() == 12 && e164->starts_with("+33") && is_placeholder_phone(33, e164->substr(3))) return true;
-  return std::any_of(raw.begin(), raw.end(), [](char c) {
-    return c == '#' || std::isalpha(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
-  });
+// The search key a number typed for none has when written as a French number ("06 00 00 00 00",
+// "+33 6 00 00 00 00": "33600000000"), else empty.
+std::string placeholder_key(const std::string& raw) {
+  std::string q = phone_query_key(raw);
+  return q.size() == 11 && q.starts_with("33") && is_placeholder_phone(33, std::string_view(q).substr(2)) ? q : std::string();
+}
+
+// Whether a stored row reads otherwise under today's rules, libphonenumber's plan unchanged: a
+// valid French number typed for none, a number typed for none keyed otherwise, an extension its
+// key leaves out. Decided without libphonenumber: this runs over every stored number at start.
+bool suspect(const std::string& raw, const std::optional<std::string>& e164, const std::string& key) {
+  if (e164) {
+    if (e164->size() == 12 && e164->starts_with("+33") && is_placeholder_phone(33, std::string_view(*e164).substr(3)))
+      return true;
+    const std::string extension = phone_extension(raw);
+    return !extension.empty() && key != e164->substr(1) + "x" + extension;
+  }
+  const std::string q = placeholder_key(raw);
+  return !q.empty() && key != q;
 }
 
 // A stored phone row as today's rules read it: its new form, and whether that differs.
@@ -53,10 +66,17 @@ struct Reread {
 Reread reread(const storage::Row& r, size_t first) {
   const std::string raw = r.str(first + 1), label = r.str(first + 6);
   const std::optional<std::string> e164 = r.opt_str(first + 2);
-  // Read in the region it was read in: its stored number's, else its address's country's.
-  std::string region = e164 ? region_of(*e164) : std::string();
-  if (region.empty()) region = r.opt_str(first + 7).value_or("FR");
+  // Read in the region it was read in: its stored number's, else its address's country's. A
+  // number stored invalid with neither was read in an import's default country, unknown now: it
+  // is read again only when written with its country code, or as a French number typed for none.
+  std::string region;
+  if (e164) region = e164->starts_with("+33") ? "FR" : region_of(*e164);
+  if (region.empty()) region = r.opt_str(first + 7).value_or("");
+  const std::string_view dialled = text::trim(raw);
+  if (region.empty() && (dialled.starts_with("+") || dialled.starts_with("00") || !placeholder_key(raw).empty()))
+    region = "FR";
   Reread out;
+  if (region.empty()) return out;
   out.phone = normalize_phone(raw, label, region);
   out.phone.label = label;
   out.key = phone_key(out.phone);
@@ -66,15 +86,17 @@ Reread reread(const storage::Row& r, size_t first) {
   return out;
 }
 
+// The phone rows of customers, with each one's address country (deleted and merged ones too: a
+// restore or an unmerge brings them back as they are).
 constexpr std::string_view kPhoneColumns =
     "p.position, p.raw, p.e164, p.type, p.valid, p.phone_key, p.label, c.country FROM customer_phones p JOIN customers c "
-    "ON c.id = p.customer_id AND c.deleted_at IS NULL";
+    "ON c.id = p.customer_id";
 
 }  // namespace
 
 Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, const audit::Actor& actor) {
   PhoneRecheck out;
-  // Which live customers have a number that reads otherwise: their rows, a range of ids at a time.
+  // Which customers have a number that reads otherwise: their rows, a range of ids at a time.
   FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db_.one("SELECT MAX(customer_id) FROM customer_phones"));
   const int64_t max_id = last && !last->is_null(0) ? last->i64(0) : 0;
   std::vector<int64_t> changed;
@@ -85,7 +107,7 @@ Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, 
         db_.query(fmt::format("SELECT p.customer_id, {} WHERE p.customer_id > $1 AND p.customer_id <= $2", kPhoneColumns), range));
     for (const auto& r : rows.rows) {
       ++out.phones_read;
-      if (!all && !suspect(r.str(2), r.opt_str(3))) continue;
+      if (!all && !suspect(r.str(2), r.opt_str(3), r.str(6))) continue;
       if (reread(r, 1).differs && (changed.empty() || changed.back() != r.i64(0))) changed.push_back(r.i64(0));
     }
   }
@@ -99,40 +121,51 @@ Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, 
         const int64_t id = changed[i];
         Value p[] = {id};
         FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> customer,
-                                 tx.one("SELECT version FROM customers WHERE id = $1 AND deleted_at IS NULL", p));
-        if (!customer) continue;  // deleted or merged meanwhile: its numbers stay as they were
+                                 tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
+        if (!customer) continue;
+        const int64_t version = customer->i64(0);
+        const bool live = customer->is_null(1);
         FIDELIS_ASSIGN_OR_RETURN(
             storage::Rows rows,
             tx.query(fmt::format("SELECT {} WHERE p.customer_id = $1 ORDER BY p.position", kPhoneColumns), p));
-        std::vector<QualityFlag> flags;
-        int64_t rewritten = 0;
-        for (const auto& r : rows.rows) {
-          Reread now_is = reread(r, 0);
-          if (!now_is.differs) continue;
-          Value up[] = {id, r.i64(0), storage::opt(now_is.phone.e164), now_is.key, now_is.type, int64_t{now_is.phone.valid}};
+        std::vector<std::pair<const storage::Row*, Reread>> rewrites;
+        for (const auto& r : rows.rows)
+          if (Reread now_is = reread(r, 0); now_is.differs) rewrites.emplace_back(&r, std::move(now_is));
+        if (rewrites.empty()) continue;
+        // The customer's row first, as an update takes it, and only as read: a customer changed
+        // meanwhile is left to the next check. A live one gets a new version.
+        Value cas[] = {id, version, now};
+        FIDELIS_ASSIGN_OR_RETURN(
+            int64_t claimed,
+            live ? tx.exec("UPDATE customers SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2", cas)
+                 : tx.exec("UPDATE customers SET version = version WHERE id = $1 AND version = $2",
+                           std::span<const Value>(cas, 2)));
+        if (claimed != 1) continue;
+        for (const auto& [r, now_is] : rewrites) {
+          const std::string raw = r->str(1);
+          Value up[] = {id, r->i64(0), storage::opt(now_is.phone.e164), now_is.key, now_is.type, int64_t{now_is.phone.valid}, raw};
           FIDELIS_RETURN_IF_ERROR(tx.exec(
               "UPDATE customer_phones SET e164 = $3, phone_key = $4, type = $5, valid = $6 WHERE customer_id = $1 AND "
-              "position = $2",
+              "position = $2 AND raw = $7",
               up));
-          if (!now_is.phone.valid && r.i64(4) != 0)
-            flags.push_back({"phone", r.str(1), std::string(phone_flag_reason(now_is.phone)), "phone check", now});
-          ++rewritten;
+          const bool was_valid = r->i64(4) != 0;
+          if (!now_is.phone.valid && was_valid) {
+            Value fp[] = {id, std::string("phone"), raw, std::string(phone_flag_reason(now_is.phone)), std::string("phone check"), now};
+            FIDELIS_RETURN_IF_ERROR(tx.exec(
+                "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, source = excluded.source, "
+                "at = excluded.at",
+                fp));
+          } else if (now_is.phone.valid && !was_valid) {  // a number the plan now knows: its flag goes
+            Value fp[] = {id, std::string("phone"), raw};
+            FIDELIS_RETURN_IF_ERROR(
+                tx.exec("DELETE FROM customer_flags WHERE customer_id = $1 AND field = $2 AND value = $3", fp));
+          }
         }
-        if (rewritten == 0) continue;
-        out.phones_changed += rewritten;
+        out.phones_changed += static_cast<int64_t>(rewrites.size());
         ++out.customers_changed;
-        const int64_t version = customer->i64(0);
-        Value bump[] = {id, now};
-        FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customers SET version = version + 1, updated_at = $2 WHERE id = $1", bump));
-        for (const QualityFlag& f : flags) {
-          Value fp[] = {id, f.field, f.value, f.reason, f.source, f.at};
-          FIDELIS_RETURN_IF_ERROR(tx.exec(
-              "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-              "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, source = excluded.source, "
-              "at = excluded.at",
-              fp));
-        }
         FIDELIS_RETURN_IF_ERROR(refresh_document(tx, id));
+        if (!live) continue;  // no event for a deleted or merged record: nobody follows it
         const std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":false}})", id, version);
         const std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":["phones"]}})", id, version + 1);
         FIDELIS_RETURN_IF_ERROR(

@@ -214,11 +214,12 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
 namespace {
 
 // Each consent of customer `id` is what its history holds, read in the order it was recorded: a
-// decision replaces the one before unless, differing, it does not prevail over it as a merge
-// weighs them (customers::prevails: an import's grant recorded after a withdrawal it did not
-// undo, which a merge brought in, stays out). A channel and purpose without any is no consent:
-// after an unmerge gave the loser its history back, the winner's consents are its own decisions
-// and those merged or made on it since, in whatever order merges are undone.
+// decision replaces the one before, except an import's that an import would not have recorded
+// over it (customers::import_decision_applies: a grant a merge brought in after the person
+// withdrew stays out). Decisions made otherwise (the API, a form, a questionnaire, a bounce) were
+// applied as they came, and are read so. A channel and purpose without any is no consent: after
+// an unmerge gave the loser its history back, the winner's consents are its own decisions and
+// those merged or made on it since, in whatever order merges are undone.
 Status consents_from_history(storage::Tx& tx, int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
@@ -233,8 +234,9 @@ Status consents_from_history(storage::Tx& tx, int64_t id) {
   std::map<std::pair<std::string, std::string>, const storage::Row*> latest;
   for (const auto& r : events.rows) {
     const storage::Row*& held = latest[{r.str(0), r.str(1)}];
-    if (held != nullptr && (held->i64(2) != 0) != (r.i64(2) != 0) &&
-        !customers::prevails(consent(r), !r.is_null(6), consent(*held), !held->is_null(6)))
+    const bool by_import = !r.is_null(6);
+    if (held != nullptr && by_import && (held->i64(2) != 0) != (r.i64(2) != 0) &&
+        !customers::import_decision_applies(consent(r), consent(*held), !held->is_null(6)))
       continue;
     held = &r;
   }

@@ -577,6 +577,30 @@ TEST_P(MergingTest, UndoingAnotherMergeGivesNoImportedConsentBack) {
   EXPECT_EQ(after->consents[0].source, "unsubscribe-link");
 }
 
+// What was applied through the API stays applied when a merge is undone: a withdrawal sent with
+// an older date than the consent it undid is read as it was recorded.
+TEST_P(MergingTest, UndoingAMergeKeepsWhatTheApiApplied) {
+  using customers::Channel, customers::Purpose;
+  CustomerInput in = input("Odile", "Faure", "odile.api@orange.fr", "");
+  in.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "api", 0}};
+  Customer a = make(in);
+  clock_.advance(86'400'000);
+  CustomerInput paper;  // a withdrawal on paper, dated before the consent
+  paper.consents = std::vector<customers::Consent>{
+      {Channel::kEmail, Purpose::kNewsletter, false, "api", 0, a.consents[0].changed_at - 3'600'000}};
+  auto withdrawn = customers_->update(a.id, a.version, paper, actor_);
+  ASSERT_TRUE(withdrawn) << withdrawn.error().message;
+  ASSERT_FALSE(withdrawn->consents[0].granted);
+  Customer c = make(input("Odile", "Faure", "o.faure.api@free.fr", ""));
+  auto m = svc_->merge({.a = a.id, .b = c.id, .winner = a.id}, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  auto after = customers_->get(a.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_FALSE(after->consents[0].granted);
+}
+
 TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
   Customer winner = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
   CustomerInput b = input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 23");

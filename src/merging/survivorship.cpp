@@ -177,7 +177,11 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
                      [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e.email); }))
       in.emails->push_back(e);
   in.phones = w.phones;
-  auto phone_id = [](const Phone& p) { return p.e164 ? phone_key(p) : p.raw; };  // an extension is another line
+  // One number however written (an extension is another line); a text with no digits, as it is.
+  auto phone_id = [](const Phone& p) {
+    std::string key = phone_key(p);
+    return key.empty() ? p.raw : key;
+  };
   for (const auto& p : l.phones)
     if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& x) { return phone_id(x) == phone_id(p); }))
       in.phones->push_back(p);
