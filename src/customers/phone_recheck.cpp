@@ -17,12 +17,14 @@ using storage::Value;
 namespace {
 
 // The rules stored phones were last checked against (settings "phones.rules"): 1 added the
-// extension to the search key and told numbers typed for none apart.
-constexpr std::string_view kPhoneRules = "1";
+// extension to the search key and told numbers typed for none apart; 2 reads deleted and merged
+// records too, and placeholders stored invalid.
+constexpr std::string_view kPhoneRules = "2";
 constexpr size_t kBatch = 500;         // customers rewritten in one transaction
 constexpr int64_t kScanIds = 20'000;   // customer ids whose phones are read in one query
 
-// The region a stored E.164 number belongs to ("FR", "RE", "BE"), empty when it is none.
+// The region a stored E.164 number belongs to ("FR", "RE", "BE"); for a number of a range the plan
+// no longer has, its country code's main region ("US" for +1); empty when it is none.
 std::string region_of(const std::string& e164) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
@@ -31,6 +33,7 @@ std::string region_of(const std::string& e164) {
   if (util.Parse(e164, "ZZ", &n) != PhoneNumberUtil::NO_PARSING_ERROR) return {};
   std::string region;
   util.GetRegionCodeForNumber(n, &region);
+  if (region.empty() || region == "ZZ") util.GetRegionCodeForCountryCode(n.country_code(), &region);
   return region == "ZZ" ? std::string() : region;
 }
 
@@ -157,9 +160,9 @@ Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, 
                 "at = excluded.at",
                 fp));
           } else if (now_is.phone.valid && !was_valid) {  // a number the plan now knows: its flag goes
-            Value fp[] = {id, std::string("phone"), raw};
-            FIDELIS_RETURN_IF_ERROR(
-                tx.exec("DELETE FROM customer_flags WHERE customer_id = $1 AND field = $2 AND value = $3", fp));
+            Value fp[] = {id, std::string("phone"), raw, std::string(kInvalidPhoneReason), std::string(kPlaceholderPhoneReason)};
+            FIDELIS_RETURN_IF_ERROR(tx.exec(
+                "DELETE FROM customer_flags WHERE customer_id = $1 AND field = $2 AND value = $3 AND reason IN ($4, $5)", fp));
           }
         }
         out.phones_changed += static_cast<int64_t>(rewrites.size());
