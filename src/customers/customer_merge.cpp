@@ -143,8 +143,12 @@ Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector
   return ok();
 }
 
-Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
-                                bool replace_lists, bool dry_run) {
+namespace {
+
+// merge_into once, from the profile as read now: nullopt when another transaction changed the
+// customer between that reading and the writing (its version moved).
+Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite,
+                                                       Millis now, bool replace_lists, bool dry_run) {
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
   if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
@@ -280,25 +284,41 @@ Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput
     }
   }
   // The same record sent again: nothing to write, no new version, no event.
-  if (!changed || dry_run) return MergeOutcome{std::move(cur), changed, std::move(consents.refused)};
+  if (!changed || dry_run) return std::optional(MergeOutcome{std::move(cur), changed, std::move(consents.refused)});
 
   NameKeys keys = name_keys(first, last);
   Value p[] = {id, storage::opt(civility), storage::opt(first), storage::opt(last), keys.last_first, keys.first_last,
                storage::opt(birth), storage::opt(a.street), storage::opt(a.street2), storage::opt(a.postcode),
                storage::opt(a.city), a.city ? Value(text::search_key(*a.city)) : storage::null(), storage::opt(a.country),
-               now};
-  FIDELIS_RETURN_IF_ERROR(
+               now, cur.version};
+  FIDELIS_ASSIGN_OR_RETURN(
+      int64_t written,
       tx.exec("UPDATE customers SET civility = $2, first_name = $3, last_name = $4, name_key = $5, name_key2 = $6, "
               "birth_date = $7, street = $8, street2 = $9, postcode = $10, city = $11, city_key = $12, country = $13, "
-              "updated_at = $14, version = version + 1 WHERE id = $1",
+              "updated_at = $14, version = version + 1 WHERE id = $1 AND version = $15",
               p));
+  if (written != 1) return std::optional<MergeOutcome>();
   FIDELIS_RETURN_IF_ERROR(store_children(tx, id, lists, now));
   for (const Consent& c : consents.news) FIDELIS_RETURN_IF_ERROR(record_consent(tx, id, c, now));
   FIDELIS_ASSIGN_OR_RETURN(Customer merged, refresh_document(tx, id));
   FIDELIS_RETURN_IF_ERROR(audit::emit(
       tx, {"customer.updated", id, std::to_string(id), fmt::format(R"({{"id":{},"version":{},"merge":true}})", id, merged.version)},
       now));
-  return MergeOutcome{std::move(merged), true, std::move(consents.refused)};
+  return std::optional(MergeOutcome{std::move(merged), true, std::move(consents.refused)});
+}
+
+}  // namespace
+
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
+                                bool replace_lists, bool dry_run) {
+  // Another writer (an API update, the phone check) may change the customer between this reading
+  // and this writing (PostgreSQL): read it again and merge into what it now is.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<MergeOutcome> done,
+                             merge_into_as_read(tx, id, in, overwrite, now, replace_lists, dry_run));
+    if (done) return std::move(*done);
+  }
+  return Error::conflict(fmt::format("customer {} kept changing while the row was merged into it; retry", id));
 }
 
 Result<Customer> replace_in(storage::Tx& tx, int64_t id, const CustomerInput& in, Millis now,

@@ -352,8 +352,9 @@ Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now)
 // e-mails, phones, tags, household members and affinities `in` gives are the lists, in its order: a
 // row of the customer's own export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;
 // consents go through screen_import_consents; custom fields are set. Bumps the version and
-// emits customer.updated when anything changed; returns the customer untouched otherwise.
-// NotFound if `id` is not a live customer.
+// emits customer.updated when anything changed; returns the customer untouched otherwise. A
+// customer another writer changes meanwhile (PostgreSQL) is read again and merged into as it now
+// is (Conflict after five tries). NotFound if `id` is not a live customer.
 struct MergeOutcome {
   Customer customer;
   bool changed = false;  // false: the row brought nothing new, nothing was written
