@@ -17,6 +17,9 @@ Status validate_custom_field_def(CustomFieldDef& def);
 // A search string as typed in a phone field ("06 12", "+33 6") as phone_key digits; empty if it
 // does not look like a phone number.
 std::string phone_query_key(std::string_view q);
+// The phone_key of a number typed for none written as a French number ("06 00 00 00 00",
+// "+33 6 00 00 00 00": "33600000000", the digits its E.164 would have), else empty.
+std::string placeholder_phone_key(std::string_view raw);
 
 // Replaces the lists `in` sets and upserts its consents (writing consent events when a consent
 // changes), for customer `id`.

@@ -25,12 +25,16 @@ std::string phone_key(const Phone& p) {
   }
   // A number typed for none keys as its E.164 digits would: found by the number as typed, and one
   // however written ("06 00 00 00 00", "+33 6 00 00 00 00").
-  if (std::string e = phone_query_key(p.raw); e.size() == 11 && e.starts_with("33") && is_placeholder_phone(33, e.substr(2)))
-    return e;
+  if (std::string e = placeholder_phone_key(p.raw); !e.empty()) return e;
   std::string digits;
   for (char c : p.raw)
     if (c >= '0' && c <= '9') digits += c;
   return digits;
+}
+
+std::string placeholder_phone_key(std::string_view raw) {
+  std::string q = phone_query_key(raw);
+  return q.size() == 11 && q.starts_with("33") && is_placeholder_phone(33, std::string_view(q).substr(2)) ? q : std::string();
 }
 
 std::string phone_query_key(std::string_view q) {

@@ -37,25 +37,17 @@ std::string region_of(const std::string& e164) {
   return region == "ZZ" ? std::string() : region;
 }
 
-// The search key a number typed for none has when written as a French number ("06 00 00 00 00",
-// "+33 6 00 00 00 00": "33600000000"), else empty.
-std::string placeholder_key(const std::string& raw) {
-  std::string q = phone_query_key(raw);
-  return q.size() == 11 && q.starts_with("33") && is_placeholder_phone(33, std::string_view(q).substr(2)) ? q : std::string();
-}
-
 // Whether a stored row reads otherwise under today's rules, libphonenumber's plan unchanged: a
-// valid French number typed for none, a number typed for none keyed otherwise, an extension its
-// key leaves out. Decided without libphonenumber: this runs over every stored number at start.
+// valid French number typed for none, or a key other than today's (an extension it left out, a
+// number typed for none keyed by its digits as written). Decided without libphonenumber: this runs
+// over every stored number at start.
 bool suspect(const std::string& raw, const std::optional<std::string>& e164, const std::string& key) {
-  if (e164) {
-    if (e164->size() == 12 && e164->starts_with("+33") && is_placeholder_phone(33, std::string_view(*e164).substr(3)))
-      return true;
-    const std::string extension = phone_extension(raw);
-    return !extension.empty() && key != e164->substr(1) + "x" + extension;
-  }
-  const std::string q = placeholder_key(raw);
-  return !q.empty() && key != q;
+  if (e164 && e164->size() == 12 && e164->starts_with("+33") && is_placeholder_phone(33, std::string_view(*e164).substr(3)))
+    return true;
+  Phone stored;
+  stored.raw = raw;
+  stored.e164 = e164;
+  return key != phone_key(stored);
 }
 
 // A stored phone row as today's rules read it: its new form, and whether that differs.
@@ -76,7 +68,7 @@ Reread reread(const storage::Row& r, size_t first) {
   if (e164) region = e164->starts_with("+33") ? "FR" : region_of(*e164);
   if (region.empty()) region = r.opt_str(first + 7).value_or("");
   const std::string_view dialled = text::trim(raw);
-  if (region.empty() && (dialled.starts_with("+") || dialled.starts_with("00") || !placeholder_key(raw).empty()))
+  if (region.empty() && (dialled.starts_with("+") || dialled.starts_with("00") || !placeholder_phone_key(raw).empty()))
     region = "FR";
   Reread out;
   if (region.empty()) return out;
