@@ -313,7 +313,8 @@ class CustomerService {
   // one now valid unflagged, and the customer's document refreshed; a live customer's version goes
   // up, with customer.updated emitted and audited (deleted and merged records are rewritten too, so
   // that a restore or an unmerge brings them back right). A customer changed between the reading
-  // and the rewriting is left as it is. Customers are rewritten 500 to a transaction.
+  // and the rewriting is read again (PostgreSQL; up to five times, then left as it is). Customers
+  // are rewritten 500 to a transaction.
   struct PhoneRecheck {
     int64_t phones_read = 0, phones_changed = 0, customers_changed = 0;
   };

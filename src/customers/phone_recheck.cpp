@@ -87,6 +87,65 @@ constexpr std::string_view kPhoneColumns =
     "p.position, p.raw, p.e164, p.type, p.valid, p.phone_key, p.label, c.country FROM customer_phones p JOIN customers c "
     "ON c.id = p.customer_id";
 
+// Rewrites the phone rows of customer `id` that read otherwise, inside `tx`; returns how many. The
+// customer's row is taken first, as an update takes it, and only at the version read: one changed
+// meanwhile (PostgreSQL) is read again, up to five times. A live customer gets a new version,
+// customer.updated and an audit entry; a deleted or merged record only its rows and document.
+Result<int64_t> rewrite_phones(storage::Tx& tx, int64_t id, Millis now, const audit::Actor& actor) {
+  Value p[] = {id};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> customer,
+                             tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
+    if (!customer) return int64_t{0};
+    const int64_t version = customer->i64(0);
+    const bool live = customer->is_null(1);
+    FIDELIS_ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.query(fmt::format("SELECT {} WHERE p.customer_id = $1 ORDER BY p.position", kPhoneColumns), p));
+    std::vector<std::pair<const storage::Row*, Reread>> rewrites;
+    for (const auto& r : rows.rows)
+      if (Reread now_is = reread(r, 0); now_is.differs) rewrites.emplace_back(&r, std::move(now_is));
+    if (rewrites.empty()) return int64_t{0};
+    Value cas[] = {id, version, now};
+    FIDELIS_ASSIGN_OR_RETURN(
+        int64_t claimed,
+        live ? tx.exec("UPDATE customers SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2", cas)
+             : tx.exec("UPDATE customers SET version = version WHERE id = $1 AND version = $2", std::span<const Value>(cas, 2)));
+    if (claimed != 1) continue;  // changed meanwhile: read it again
+    for (const auto& [r, now_is] : rewrites) {
+      const std::string raw = r->str(1);
+      Value up[] = {id, r->i64(0), storage::opt(now_is.phone.e164), now_is.key, now_is.type, int64_t{now_is.phone.valid}, raw};
+      FIDELIS_RETURN_IF_ERROR(tx.exec(
+          "UPDATE customer_phones SET e164 = $3, phone_key = $4, type = $5, valid = $6 WHERE customer_id = $1 AND "
+          "position = $2 AND raw = $7",
+          up));
+      const bool was_valid = r->i64(4) != 0;
+      if (!now_is.phone.valid && was_valid) {
+        Value fp[] = {id, std::string("phone"), raw, std::string(phone_flag_reason(now_is.phone)), std::string("phone check"), now};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, source = excluded.source, "
+            "at = excluded.at",
+            fp));
+      } else if (now_is.phone.valid && !was_valid) {  // a number the plan now knows: its flag goes
+        Value fp[] = {id, std::string("phone"), raw, std::string(kInvalidPhoneReason), std::string(kPlaceholderPhoneReason)};
+        FIDELIS_RETURN_IF_ERROR(tx.exec(
+            "DELETE FROM customer_flags WHERE customer_id = $1 AND field = $2 AND value = $3 AND reason IN ($4, $5)", fp));
+      }
+    }
+    FIDELIS_RETURN_IF_ERROR(refresh_document(tx, id));
+    if (live) {  // no event for a deleted or merged record: nobody follows it
+      const std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":false}})", id, version);
+      const std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":["phones"]}})", id, version + 1);
+      FIDELIS_RETURN_IF_ERROR(
+          audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), before, after_json}, now));
+      FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.updated", id, std::to_string(id), after_json}, now));
+    }
+    return static_cast<int64_t>(rewrites.size());
+  }
+  return int64_t{0};  // it kept changing: left to the next check
+}
+
 }  // namespace
 
 Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, const audit::Actor& actor) {
@@ -108,64 +167,14 @@ Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, 
   }
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-  // Then each of them, read again in its transaction, a batch at a time.
+  // Then each of them, read again in its transaction (rewrite_phones), a batch at a time.
   for (size_t b = 0; b < changed.size(); b += kBatch) {
     Status s = db_.transact([&](storage::Tx& tx) -> Status {
       const Millis now = clock_.now();
       for (size_t i = b; i < std::min(changed.size(), b + kBatch); ++i) {
-        const int64_t id = changed[i];
-        Value p[] = {id};
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> customer,
-                                 tx.one("SELECT version, deleted_at FROM customers WHERE id = $1", p));
-        if (!customer) continue;
-        const int64_t version = customer->i64(0);
-        const bool live = customer->is_null(1);
-        FIDELIS_ASSIGN_OR_RETURN(
-            storage::Rows rows,
-            tx.query(fmt::format("SELECT {} WHERE p.customer_id = $1 ORDER BY p.position", kPhoneColumns), p));
-        std::vector<std::pair<const storage::Row*, Reread>> rewrites;
-        for (const auto& r : rows.rows)
-          if (Reread now_is = reread(r, 0); now_is.differs) rewrites.emplace_back(&r, std::move(now_is));
-        if (rewrites.empty()) continue;
-        // The customer's row first, as an update takes it, and only as read: a customer changed
-        // meanwhile is left to the next check. A live one gets a new version.
-        Value cas[] = {id, version, now};
-        FIDELIS_ASSIGN_OR_RETURN(
-            int64_t claimed,
-            live ? tx.exec("UPDATE customers SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2", cas)
-                 : tx.exec("UPDATE customers SET version = version WHERE id = $1 AND version = $2",
-                           std::span<const Value>(cas, 2)));
-        if (claimed != 1) continue;
-        for (const auto& [r, now_is] : rewrites) {
-          const std::string raw = r->str(1);
-          Value up[] = {id, r->i64(0), storage::opt(now_is.phone.e164), now_is.key, now_is.type, int64_t{now_is.phone.valid}, raw};
-          FIDELIS_RETURN_IF_ERROR(tx.exec(
-              "UPDATE customer_phones SET e164 = $3, phone_key = $4, type = $5, valid = $6 WHERE customer_id = $1 AND "
-              "position = $2 AND raw = $7",
-              up));
-          const bool was_valid = r->i64(4) != 0;
-          if (!now_is.phone.valid && was_valid) {
-            Value fp[] = {id, std::string("phone"), raw, std::string(phone_flag_reason(now_is.phone)), std::string("phone check"), now};
-            FIDELIS_RETURN_IF_ERROR(tx.exec(
-                "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (customer_id, field, value) DO UPDATE SET reason = excluded.reason, source = excluded.source, "
-                "at = excluded.at",
-                fp));
-          } else if (now_is.phone.valid && !was_valid) {  // a number the plan now knows: its flag goes
-            Value fp[] = {id, std::string("phone"), raw, std::string(kInvalidPhoneReason), std::string(kPlaceholderPhoneReason)};
-            FIDELIS_RETURN_IF_ERROR(tx.exec(
-                "DELETE FROM customer_flags WHERE customer_id = $1 AND field = $2 AND value = $3 AND reason IN ($4, $5)", fp));
-          }
-        }
-        out.phones_changed += static_cast<int64_t>(rewrites.size());
-        ++out.customers_changed;
-        FIDELIS_RETURN_IF_ERROR(refresh_document(tx, id));
-        if (!live) continue;  // no event for a deleted or merged record: nobody follows it
-        const std::string before = fmt::format(R"({{"id":{},"version":{},"deleted":false}})", id, version);
-        const std::string after_json = fmt::format(R"({{"id":{},"version":{},"fields":["phones"]}})", id, version + 1);
-        FIDELIS_RETURN_IF_ERROR(
-            audit::record(tx, actor, {"customer.update", "customer", std::to_string(id), before, after_json}, now));
-        FIDELIS_RETURN_IF_ERROR(audit::emit(tx, {"customer.updated", id, std::to_string(id), after_json}, now));
+        FIDELIS_ASSIGN_OR_RETURN(int64_t rewritten, rewrite_phones(tx, changed[i], now, actor));
+        out.phones_changed += rewritten;
+        if (rewritten > 0) ++out.customers_changed;
       }
       return ok();
     });
