@@ -214,14 +214,10 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     doubtful = std::move(found);
   }
   FIDELIS_ASSIGN_OR_RETURN(customers::Customer c, customers::create_in(tx, in, now));
-  for (const customers::Phone& p : phones)  // kept as given, flagged as the API and imports flag it
-    if (!p.valid) {
-      Value f[] = {c.id, std::string("phone"), p.raw, std::string(customers::phone_flag_reason(p)), std::string(origin), now};
-      FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_flags (customer_id, field, value, reason, source, at) VALUES ($1, $2, $3, $4, $5, $6) "
-          "ON CONFLICT (customer_id, field, value) DO NOTHING",
-          f));
-    }
+  std::vector<customers::QualityFlag> flags;  // kept as given, flagged as the API and imports flag it
+  for (const customers::Phone& p : phones)
+    if (!p.valid) flags.push_back({"phone", p.raw, std::string(customers::phone_flag_reason(p)), std::string(origin), now});
+  FIDELIS_RETURN_IF_ERROR(customers::store_flags(tx, c.id, flags));
   for (const auto& d : doubtful) {
     FIDELIS_ASSIGN_OR_RETURN(bool queued, merging::queue_review_in(tx, d.customer_id, c.id, d, *model, origin, now));
     (void)queued;

@@ -69,6 +69,8 @@ Error not_a_customer(const std::vector<Phone>& phones) {
                                  "a customer needs at least a name, an e-mail or a valid phone number");
 }
 
+}  // namespace
+
 Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& flags) {
   for (const QualityFlag& f : flags) {
     Value p[] = {id, f.field, f.value, f.reason, f.source, f.at};
@@ -79,7 +81,6 @@ Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& 
   }
   return ok();
 }
-}  // namespace
 
 Status CustomerService::add_flag(int64_t id, QualityFlag flag) {
   if (flag.at == 0) flag.at = clock_.now();

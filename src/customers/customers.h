@@ -339,6 +339,8 @@ Result<std::vector<CustomFieldDef>> custom_field_defs(storage::Db& db);
 Status upgrade_stored_phones(storage::Db& db, const Clock& clock);
 
 // ---- for imports and merges (customer_merge.cpp) ----
+// Records `flags` on customer `id` inside `tx`; a field and value already flagged keeps its flag.
+Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& flags);
 // Validates and normalises `in` as create() does (InvalidArgument naming the field).
 // Phone numbers without a country code are read as the address's country's, else `phone_region`'s
 // (an import's default country).
