@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
@@ -213,36 +215,114 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
 
 namespace {
 
-// Each consent of customer `id` is what its history holds, read in the order it was recorded: a
-// decision replaces the one before, except an import's that an import would not have recorded
-// over it (customers::import_decision_applies: a grant a merge brought in after the person
-// withdrew stays out). Decisions made otherwise (the API, a form, a questionnaire, a bounce) were
-// applied as they came, and are read so. A channel and purpose without any is no consent: after
-// an unmerge gave the loser its history back, the winner's consents are its own decisions and
-// those merged or made on it since, in whatever order merges are undone.
+// A decision of a customer's consent history, as the undoing of merges reads it.
+struct Decision {
+  int64_t event = 0;  // consent_events.id
+  std::pair<std::string, std::string> consent;  // channel, purpose
+  customers::Consent c;  // channel and purpose left at their defaults: the rules do not read them
+  bool by_import = false;  // its source is an import's
+};
+
+// A merge still in force into a customer of the fold: the consent events it moved from its loser.
+struct MergeIn {
+  int64_t id = 0, winner = 0, loser = 0;
+  Millis at = 0;
+  std::set<int64_t> events;
+};
+
+using ConsentState = std::map<std::pair<std::string, std::string>, const Decision*>;
+
+// Each consent of customer `id`, from the history it holds now, is what the merges still in force
+// would have made of it: the customer's own decisions in the order they were recorded, and at each
+// merge's time, the merged record's consents (folded the same way, with the merges into it before)
+// weighed against the customer's as the merge weighed them (customers::prevails). A decision
+// replaces the one before, except an import's that an import would not have recorded over it
+// (customers::import_decision_applies: a grant a merge brought in after the person withdrew stays
+// out); decisions made otherwise (the API, a form, a questionnaire, a bounce) were applied as they
+// came and are read so. A channel and purpose without any is no consent. So after an unmerge gave
+// the loser its history back, the winner's consents are those its history would have given had
+// the undone merge never been made, in whatever order merges are undone.
+ConsentState fold_consents(int64_t customer, int64_t before_merge, const std::vector<const Decision*>& events,
+                           const std::vector<MergeIn>& merges) {
+  std::vector<const MergeIn*> into;
+  for (const MergeIn& m : merges)
+    if (m.winner == customer && m.id < before_merge) into.push_back(&m);  // in the order they were made
+  ConsentState state;
+  auto apply = [&](const Decision* d) {
+    const Decision*& held = state[d->consent];
+    if (held != nullptr && d->by_import && held->c.granted != d->c.granted &&
+        !customers::import_decision_applies(d->c, held->c, held->by_import))
+      return;
+    held = d;
+  };
+  auto merge = [&](const MergeIn& m) {
+    std::vector<const Decision*> theirs;
+    for (const Decision* d : events)
+      if (m.events.contains(d->event)) theirs.push_back(d);
+    for (const auto& [key, d] : fold_consents(m.loser, m.id, theirs, merges)) {
+      const Decision*& held = state[key];
+      if (held == nullptr || (held->c.granted != d->c.granted &&
+                              customers::prevails(d->c, d->by_import, held->c, held->by_import)))
+        held = d;
+    }
+  };
+  size_t next = 0;
+  for (const Decision* d : events) {
+    if (std::any_of(into.begin(), into.end(), [&](const MergeIn* m) { return m->events.contains(d->event); })) continue;
+    for (; next < into.size() && into[next]->at < d->c.changed_at; ++next) merge(*into[next]);
+    apply(d);
+  }
+  for (; next < into.size(); ++next) merge(*into[next]);
+  return state;
+}
+
 Status consents_from_history(storage::Tx& tx, int64_t id) {
   Value p[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(
-      storage::Rows events,
-      tx.query("SELECT e.channel, e.purpose, e.granted, e.source, e.at, e.source_at, s.name FROM consent_events e "
+      storage::Rows rows,
+      tx.query("SELECT e.id, e.channel, e.purpose, e.granted, e.source, e.at, e.source_at, s.name FROM consent_events e "
                "LEFT JOIN sources s ON s.name = e.source WHERE e.customer_id = $1 ORDER BY e.at, e.id",
                p));
-  auto consent = [](const storage::Row& r) {
-    return customers::Consent{customers::Channel::kEmail, customers::Purpose::kNewsletter, r.i64(2) != 0, r.str(3),
-                              r.i64(4), r.opt_i64(5)};
-  };
-  std::map<std::pair<std::string, std::string>, const storage::Row*> latest;
-  for (const auto& r : events.rows) {
-    const storage::Row*& held = latest[{r.str(0), r.str(1)}];
-    const bool by_import = !r.is_null(6);
-    if (held != nullptr && by_import && (held->i64(2) != 0) != (r.i64(2) != 0) &&
-        !customers::import_decision_applies(consent(r), consent(*held), !held->is_null(6)))
-      continue;
-    held = &r;
+  std::vector<Decision> decisions;
+  decisions.reserve(rows.rows.size());
+  for (const auto& r : rows.rows) {
+    Decision& d = decisions.emplace_back();
+    d.event = r.i64(0);
+    d.consent = {r.str(1), r.str(2)};
+    d.by_import = !r.is_null(7);
+    d.c.granted = r.i64(3) != 0;
+    d.c.source = r.str(4);
+    d.c.changed_at = r.i64(5);
+    d.c.source_at = r.opt_i64(6);
   }
+  // The merges in force into the customer, into those it merged, and so on.
+  std::vector<MergeIn> merges;
+  std::vector<int64_t> winners = {id};
+  std::set<int64_t> seen = {id};
+  while (!winners.empty()) {
+    Value w[] = {winners.back()};
+    winners.pop_back();
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows in, tx.query("SELECT id, winner_id, loser_id, at, moved FROM customer_merges "
+                                                        "WHERE winner_id = $1 AND undone_at IS NULL ORDER BY id",
+                                                        w));
+    for (const auto& r : in.rows) {
+      MergeIn m{r.i64(0), r.i64(1), r.i64(2), r.i64(3), {}};
+      Json moved = Json::parse(r.str(4), nullptr, false);
+      if (moved.is_object() && moved.contains("consent_events"))
+        for (const Json& key : moved["consent_events"])
+          if (key.is_array() && !key.empty() && key[0].is_number_integer()) m.events.insert(key[0].get<int64_t>());
+      if (seen.insert(m.loser).second) winners.push_back(m.loser);
+      merges.push_back(std::move(m));
+    }
+  }
+  std::sort(merges.begin(), merges.end(), [](const MergeIn& a, const MergeIn& b) { return a.id < b.id; });
+  std::vector<const Decision*> events;
+  for (const Decision& d : decisions) events.push_back(&d);
+  ConsentState state = fold_consents(id, std::numeric_limits<int64_t>::max(), events, merges);
   FIDELIS_RETURN_IF_ERROR(tx.exec("DELETE FROM customer_consents WHERE customer_id = $1", p));
-  for (const auto& [key, r] : latest) {
-    Value row[] = {id, key.first, key.second, r->i64(2), r->str(3), r->i64(4), storage::opt(r->opt_i64(5))};
+  for (const auto& [key, d] : state) {
+    Value row[] = {id, key.first, key.second, int64_t{d->c.granted ? 1 : 0}, d->c.source, d->c.changed_at,
+                   storage::opt(d->c.source_at)};
     FIDELIS_RETURN_IF_ERROR(tx.exec(
         "INSERT INTO customer_consents (customer_id, channel, purpose, granted, source, changed_at, source_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",

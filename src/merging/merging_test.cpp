@@ -529,8 +529,9 @@ TEST_P(MergingTest, UndoingMergesInAnyOrderGivesTheWinnerItsOwnConsentsBack) {
     ASSERT_TRUE(svc_->unmerge(in_order ? m2->id : m1->id, actor_));
     auto between = customers_->get(a.id);
     ASSERT_EQ(between->consents.size(), 1u);
-    // The merge left in place decides: B's later consent, or C's later withdrawal.
-    EXPECT_EQ(between->consents[0].source, in_order ? "src-c" : "src-b");
+    // The merge left in place decides, as if the other had never been made: C's later withdrawal;
+    // or B's consent, which agrees with A's own, so A's is kept.
+    EXPECT_EQ(between->consents[0].source, in_order ? "src-c" : "src-a");
     ASSERT_TRUE(svc_->unmerge(in_order ? m1->id : m2->id, actor_));
     auto back = customers_->get(a.id);
     ASSERT_EQ(back->consents.size(), 1u);
@@ -575,6 +576,38 @@ TEST_P(MergingTest, UndoingAnotherMergeGivesNoImportedConsentBack) {
   ASSERT_EQ(after->consents.size(), 1u);
   EXPECT_FALSE(after->consents[0].granted);
   EXPECT_EQ(after->consents[0].source, "unsubscribe-link");
+}
+
+// Undoing one merge leaves the others' consents as they weighed them, by the dates the person
+// decided: a consent given in 2025 but recorded after the withdrawal of 2026 it predates does not
+// come back because it was recorded later.
+TEST_P(MergingTest, UndoingAnotherMergeWeighsMergedDecisionsByTheirDates) {
+  using customers::Channel, customers::Purpose;
+  constexpr Millis kDay = 86'400'000;
+  const Millis start = clock_.now();
+  CustomerInput left = input("Odile", "Faure", "odile.left@orange.fr", "");
+  left.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, false, "api", 0, start - 10 * kDay}};
+  Customer a = make(left);  // withdrew ten days ago
+  clock_.advance(kDay);
+  CustomerInput old = input("Odile", "Faure", "odile.old@gmail.com", "");
+  old.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "api", 0, start - 300 * kDay}};
+  Customer b = make(old);  // a consent of last year, sent to Fidelis only now
+  Customer c = make(input("Odile", "Faure", "o.faure.dates@free.fr", ""));
+  auto m1 = svc_->merge({.a = a.id, .b = b.id, .winner = a.id}, actor_);
+  ASSERT_TRUE(m1) << m1.error().message;
+  ASSERT_FALSE(customers_->get(a.id)->consents[0].granted);
+  auto m2 = svc_->merge({.a = a.id, .b = c.id, .winner = a.id}, actor_);
+  ASSERT_TRUE(m2) << m2.error().message;
+  ASSERT_TRUE(svc_->unmerge(m2->id, actor_));
+  auto after = customers_->get(a.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_FALSE(after->consents[0].granted);
+  EXPECT_EQ(after->consents[0].source_at, start - 10 * kDay);
+  // Undoing the merge that brought the old consent changes nothing either: the withdrawal is A's own.
+  ASSERT_TRUE(svc_->unmerge(m1->id, actor_));
+  EXPECT_FALSE(customers_->get(a.id)->consents[0].granted);
+  EXPECT_TRUE(customers_->get(b.id)->consents[0].granted);
 }
 
 // What was applied through the API stays applied when a merge is undone: a withdrawal sent with
