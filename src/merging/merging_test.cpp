@@ -610,6 +610,37 @@ TEST_P(MergingTest, UndoingAnotherMergeWeighsMergedDecisionsByTheirDates) {
   EXPECT_TRUE(customers_->get(b.id)->consents[0].granted);
 }
 
+// A record merged into another before that one was merged is read as part of it: its decision
+// was weighed against that record's first, as the earlier merge weighed them.
+TEST_P(MergingTest, UndoingAMergeReadsEarlierMergesIntoTheMergedRecord) {
+  using customers::Channel, customers::Purpose;
+  constexpr Millis kDay = 86'400'000;
+  const Millis start = clock_.now();
+  auto with_consent = [&](std::string email, bool granted, Millis decided) {
+    CustomerInput in = input("Odile", "Faure", std::move(email), "");
+    in.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, granted, "api", 0, decided}};
+    return make(in);
+  };
+  Customer c = with_consent("odile.chain.c@orange.fr", true, start - 30 * kDay);  // subscribed a month ago
+  clock_.advance(kDay);
+  Customer l = with_consent("odile.chain.l@gmail.com", false, start - 200 * kDay);  // a withdrawal of last spring
+  Customer x = make(input("Odile", "Faure", "odile.chain.x@free.fr", ""));
+  Customer d = make(input("Odile", "Faure", "odile.chain.d@laposte.net", ""));
+  auto m1 = svc_->merge({.a = l.id, .b = c.id, .winner = l.id}, actor_);
+  ASSERT_TRUE(m1) << m1.error().message;
+  ASSERT_TRUE(customers_->get(l.id)->consents[0].granted);  // the later decision
+  auto m2 = svc_->merge({.a = x.id, .b = l.id, .winner = x.id}, actor_);
+  auto m3 = svc_->merge({.a = x.id, .b = d.id, .winner = x.id}, actor_);
+  ASSERT_TRUE(m2 && m3);
+  ASSERT_TRUE(customers_->get(x.id)->consents[0].granted);
+  ASSERT_TRUE(svc_->unmerge(m3->id, actor_));
+  auto after = customers_->get(x.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_TRUE(after->consents[0].granted);
+  EXPECT_EQ(after->consents[0].source_at, start - 30 * kDay);
+}
+
 // What was applied through the API stays applied when a merge is undone: a withdrawal sent with
 // an older date than the consent it undid is read as it was recorded.
 TEST_P(MergingTest, UndoingAMergeKeepsWhatTheApiApplied) {
