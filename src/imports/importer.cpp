@@ -100,16 +100,16 @@ Error running_elsewhere(int64_t id, const std::string& source, const std::string
                            id, source, worker)};
 }
 
-// Columns: id, records_done, status, worker, updated_at. With `id`, that import (whatever its
+// Columns: id, records_done, status, worker, updated_at, started_at. With `id`, that import (whatever its
 // status); else the latest unfinished import of the file (by fingerprint) for the source.
 Result<std::optional<storage::Row>> unfinished_import(storage::Tx& tx, const std::string& fp, const std::string& source,
                                                       int64_t id) {
   if (id != 0) {
     Value p[] = {id};
-    return tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE id = $1", p);
+    return tx.one("SELECT id, records_done, status, worker, updated_at, started_at FROM imports WHERE id = $1", p);
   }
   Value p[] = {fp, source};
-  return tx.one("SELECT id, records_done, status, worker, updated_at FROM imports WHERE fingerprint = $1 AND source = $2 "
+  return tx.one("SELECT id, records_done, status, worker, updated_at, started_at FROM imports WHERE fingerprint = $1 AND source = $2 "
                 "AND status <> 'done' ORDER BY id DESC LIMIT 1",
                 p);
 }
@@ -469,6 +469,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   FIDELIS_ASSIGN_OR_RETURN(std::vector<std::string> warnings, settle_columns(o.path, columns, defs));
 
   const Millis start = clock_.now();
+  Millis began = start;  // the import's first start, when this run resumes it
   const std::string file_name = file_name_of(o);
   const std::string fp = fingerprint(o.path, src->size());
   int64_t import_id = 0, records_done = 1;
@@ -490,6 +491,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     if (prev) {
       import_id = prev->i64(0);
       records_done = std::max<int64_t>(1, prev->i64(1));
+      began = prev->i64(5);
       resumed = prev->str(2) != "queued" || records_done > 1;
       Value up[] = {import_id, start, this_worker()};
       return tx.exec("UPDATE imports SET status = 'running', error = NULL, updated_at = $2, worker = $3 WHERE id = $1", up)
@@ -863,7 +865,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, customer_id, p.keys, /*reread=*/emails_dropped));
           if (merge_after) {
             merging::MergeRequest req{duplicate->customer_id, customer_id, duplicate->customer_id, "auto",
-                                      fmt::format("import:{}", import_id), duplicate->score};
+                                      fmt::format("import:{}", import_id), duplicate->score, began};
             FIDELIS_ASSIGN_OR_RETURN(merging::MergeRecord m, merging::merge_in(tx, req, rules_, actor, now));
             FIDELIS_RETURN_IF_ERROR(matcher.stored(tx, m.winner_id, p.keys, /*reread=*/true));
             (void)m;

@@ -2137,6 +2137,27 @@ TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   EXPECT_EQ((*dup)->i64(0), 0);
 }
 
+// Two rows of one file for one person merge alike whatever batches store them, and however long
+// the import takes: the rows of a file are of one time, so the first row's values stay and the
+// second only fills the gaps.
+TEST_P(ImportTest, RowsOfOneFileMergeAlikeWhateverTheirBatches) {
+  auto path = write_temp(GetParam() + "_one_time.csv",
+                         "Nom;Pr\xC3\xA9nom;Email;Ville\nDUPONT;Emma;emma.dupont@exemple.fr;\n"
+                         "MARTIN;Paul;paul.martin@exemple.fr;Lyon\nDUPONT;Emmx;emma.dupont@exemple.fr;Paris\n");
+  Importer importer(*t_.db, clock_);
+  auto st = importer.run({.path = path, .source = "shop", .batch_rows = 1,
+                          .progress = [&](const ImportStatus&) { clock_.advance(60'000); }},
+                         actor_);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->merged, 1);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto found = svc.list({.q = "emma.dupont@exemple.fr"});
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->items.size(), 1u);
+  EXPECT_EQ(found->items[0].first_name, "Emma");
+  EXPECT_EQ(found->items[0].address.city, "Paris");
+}
+
 TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
   std::string csv = "email;nom\n";
   for (int i = 0; i < 100; ++i) csv += "double" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";

@@ -454,7 +454,9 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   std::set<std::string> import_sources;
   FIDELIS_ASSIGN_OR_RETURN(storage::Rows sources, tx.query("SELECT name FROM sources"));
   for (const auto& r : sources.rows) import_sources.insert(r.str(0));
-  Survived s = survive({&w, wp}, {&l, lp}, rules, import_sources);
+  customers::Customer dated = l;
+  if (req.loser_as_of) dated.updated_at = *req.loser_as_of;
+  Survived s = survive({&w, wp}, {&dated, lp}, rules, import_sources);
 
   // The loser leaves the live base first, so its e-mails are free for the winner.
   Value del[] = {loser, now, winner};

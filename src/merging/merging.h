@@ -210,6 +210,10 @@ struct MergeRequest {
   std::string reason = "manual";  // "auto", "review", "manual"
   std::string origin = "api";     // "api", "import:12", "dedup:3", "review:7"
   std::optional<double> score;
+  // When the loser's values date from, for the rules that weigh recency, if not its last update:
+  // an import row's are the import's start (the rows of one file are of one time, whatever batch
+  // or run stored them).
+  std::optional<Millis> loser_as_of;
 };
 
 struct MergeRecord {
