@@ -26,6 +26,16 @@ std::string spreadsheet_text(std::string value) {
   return value;
 }
 
+namespace {
+
+// A number as French Excel reads one: a decimal comma ("1234,5").
+std::string french_number(std::string text) {
+  std::replace(text.begin(), text.end(), '.', ',');
+  return text;
+}
+
+}  // namespace
+
 std::string household_item(const HouseholdMember& m) {
   std::string out = m.relation;
   if (m.first_name || m.birth_date) {
@@ -122,17 +132,24 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
                                 [&](const Consent& x) { return x.channel == channel && x.purpose == purpose; });
           fields.push_back(k == c.consents.end() ? "" : k->granted ? (french ? "oui" : "yes") : (french ? "non" : "no"));
         }
+        std::vector<bool> numeric(fields.size());  // cells a spreadsheet must read as numbers
         for (const CustomFieldDef& d : defs) {
           auto v = c.custom_fields.find(d.key);
+          const bool number = v != c.custom_fields.end() &&
+                              (std::holds_alternative<int64_t>(v->second) || std::holds_alternative<double>(v->second));
+          numeric.push_back(number);
           if (v == c.custom_fields.end()) fields.emplace_back();
           else if (const bool* b = std::get_if<bool>(&v->second); b && french) fields.push_back(*b ? "oui" : "non");
+          else if (number && french) fields.push_back(french_number(custom_value_text(v->second)));
           else fields.push_back(custom_value_text(v->second));
         }
         fields.push_back(format_iso8601(c.created_at));
         fields.push_back(format_iso8601(c.updated_at));
         fields.push_back(c.deleted_at ? format_iso8601(*c.deleted_at) : "");
+        // A number written by Fidelis runs no formula: "-12,5" stays a number.
         if (format == ExportFormat::kCsvExcelFr)
-          for (std::string& f : fields) f = spreadsheet_text(f);
+          for (size_t i = 0; i < fields.size(); ++i)
+            if (i >= numeric.size() || !numeric[i]) fields[i] = spreadsheet_text(fields[i]);
         chunk += csv_line(fields, delim) + "\r\n";
       }
       ++written;

@@ -2811,6 +2811,41 @@ TEST_P(ImportTest, CustomFieldsRoundTripThroughACsvExport) {
   EXPECT_EQ(c->custom_fields.at("pointure"), customers::CustomValue(int64_t{43}));
 }
 
+// French Excel reads "1234,5" as a number and "1234.5" as text: its export writes numbers with a
+// decimal comma, negative ones without the apostrophe that keeps text from running, and they import
+// back as they were.
+TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
+  customers::CustomerService svc(*t_.db, clock_);
+  ASSERT_TRUE(svc.define_custom_field({"panier", "Panier moyen", customers::CustomFieldType::kNumber, {}}, actor_));
+  ASSERT_TRUE(svc.define_custom_field({"solde", "Solde", customers::CustomFieldType::kInteger, {}}, actor_));
+  customers::CustomerInput in;
+  in.last_name = "Chiffre";
+  in.emails = std::vector<customers::EmailAddress>{{"chiffre@exemple.fr", ""}};
+  in.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"panier", 1234.5}, {"solde", int64_t{-12}}};
+  ASSERT_TRUE(svc.create(in, actor_));
+  auto exported = [&](ExportFormat f) {
+    std::string out;
+    EXPECT_TRUE(export_customers(*t_.db, f, false, [&](std::string_view c) -> Status {
+      out += c;
+      return ok();
+    }));
+    return out;
+  };
+  std::string excel = exported(ExportFormat::kCsvExcelFr), plain = exported(ExportFormat::kCsv);
+  EXPECT_NE(excel.find(";1234,5;-12;"), std::string::npos) << excel;
+  EXPECT_NE(plain.find(",1234.5,-12,"), std::string::npos) << plain;
+  auto other = storage::testing::make_test_db("sqlite");
+  customers::CustomerService back(*other.db, clock_);
+  ASSERT_TRUE(back.define_custom_field({"panier", "Panier moyen", customers::CustomFieldType::kNumber, {}}, actor_));
+  ASSERT_TRUE(back.define_custom_field({"solde", "Solde", customers::CustomFieldType::kInteger, {}}, actor_));
+  Importer importer(*other.db, clock_);
+  ASSERT_TRUE(importer.run({.path = write_temp(GetParam() + "_numbers.csv", excel), .source = "export"}, actor_));
+  auto c = back.get(1);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->custom_fields.at("panier"), customers::CustomValue(1234.5));
+  EXPECT_EQ(c->custom_fields.at("solde"), customers::CustomValue(int64_t{-12}));
+}
+
 TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
   customers::CustomerService svc(*t_.db, clock_);
   customers::CustomerInput bob;
