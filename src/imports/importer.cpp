@@ -283,6 +283,23 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
   return leaving(std::nullopt, review.customers.empty() ? std::nullopt : std::optional(review));
 }
 
+// Whether customer `c` has a value for `field`, one of BuiltRow::blank's.
+bool holds(const Customer& c, std::string_view field) {
+  if (field.starts_with("custom_fields.")) return c.custom_fields.contains(std::string(field.substr(14)));
+  if (field == "civility") return c.civility.has_value();
+  if (field == "first_name") return c.first_name.has_value();
+  if (field == "last_name") return c.last_name.has_value();
+  if (field == "birth_date") return c.birth_date.has_value();
+  if (field == "street") return c.address.street.has_value();
+  if (field == "street2") return c.address.street2.has_value();
+  if (field == "postcode") return c.address.postcode.has_value();
+  if (field == "city") return c.address.city.has_value();
+  if (field == "country") return c.address.country.has_value();
+  if (field == "household") return !c.household.empty();
+  if (field == "affinities") return !c.affinities.empty();
+  return true;  // a field this list does not know: shown, rather than hidden
+}
+
 std::string column_for(const std::string& field, std::span<const Column> columns) {
   Target t = Target::kIgnore;
   if (field.starts_with("emails")) t = Target::kEmail;
@@ -441,7 +458,11 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
           priority = stored ? stored->i64(0) : 50;
         }
         FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *id));
-        if (*priority >= ranks) pr.empties = built->blank;
+        if (*priority < ranks) return ok();
+        int64_t ids[] = {*id};
+        FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> stored, customers::load_customers_for_export(tx, ids));
+        for (const std::string& f : built->blank)
+          if (!stored.empty() && holds(stored.front(), f)) pr.empties.push_back(f);
         return ok();
       }));
     }

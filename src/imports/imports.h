@@ -316,7 +316,7 @@ struct PreviewRow {
   std::optional<customers::CustomerInput> customer;  // as it would be stored
   std::vector<Flag> flags;
   // A row naming its customer by Fidelis id, whose source may overwrite that customer: the fields
-  // its emptied cells would empty (BuiltRow::blank).
+  // its emptied cells would empty (BuiltRow::blank), those the customer has a value for.
   std::vector<std::string> empties;
   std::optional<PreviewMatch> match;
   std::optional<Error> rejection;  // a row the import would reject, with the same reason
