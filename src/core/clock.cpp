@@ -94,9 +94,10 @@ Result<Date> parse_date(std::string_view s, std::string_view field) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !read_int(s, 0, 4, d.year) ||
       !read_int(s, 5, 2, d.month) || !read_int(s, 8, 2, d.day))
     return Error::invalid_argument(std::string(field), "expected a date as YYYY-MM-DD");
-  if (d.year < 1900 || d.year > 2100 || d.month < 1 || d.month > 12 || d.day < 1 ||
-      d.day > days_in_month(d.year, d.month))
+  if (d.month < 1 || d.month > 12 || d.day < 1 || d.day > days_in_month(d.year, d.month))
     return Error::invalid_argument(std::string(field), "no such calendar date");
+  if (d.year < 1900 || d.year > 2100)
+    return Error::invalid_argument(std::string(field), "out of range: dates run from 1900-01-01 to 2100-12-31");
   return d;
 }
 
