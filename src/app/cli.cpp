@@ -606,10 +606,11 @@ int run(int argc, char** argv) {
            }
            int pct = total > 0 ? static_cast<int>(d.done * 100 / total) : 100;
            if (!tty && d.done != 0 && d.done != total) return;
-           std::fprintf(stderr, "%s[%-40s] %3d%%  %lld/%lld pairs  merged %lld  queued %lld  skipped %lld%s",
+           std::fprintf(stderr, "%s[%-40s] %3d%%  %lld/%lld pairs  merged %lld  queued %lld  already queued %lld  skipped %lld%s",
                         tty ? "\r" : "", std::string(static_cast<size_t>(pct * 40 / 100), '#').c_str(), pct,
                         static_cast<long long>(d.done), static_cast<long long>(total), static_cast<long long>(d.merged),
-                        static_cast<long long>(d.queued), static_cast<long long>(d.skipped), tty ? "" : "\n");
+                        static_cast<long long>(d.queued), static_cast<long long>(d.already_queued),
+                        static_cast<long long>(d.skipped), tty ? "" : "\n");
          }},
         cli_actor());
     if (tty) std::fprintf(stderr, "\n");
@@ -618,11 +619,12 @@ int run(int argc, char** argv) {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     std::printf("run %lld%s: %lld customers, %lld pairs compared: %lld to merge, %lld to review; merged %lld, queued "
-                "%lld for review, skipped %lld; %.1f s, peak memory %.0f MiB\n",
+                "%lld for review (%lld already waiting), skipped %lld; %.1f s, peak memory %.0f MiB\n",
                 static_cast<long long>(run->id), run->dry_run ? " (dry run)" : "", static_cast<long long>(run->records),
                 static_cast<long long>(run->compared), static_cast<long long>(run->pairs_merge),
                 static_cast<long long>(run->pairs_review), static_cast<long long>(run->merged),
-                static_cast<long long>(run->queued), static_cast<long long>(run->skipped), secs,
+                static_cast<long long>(run->queued), static_cast<long long>(run->already_queued),
+                static_cast<long long>(run->skipped), secs,
                 static_cast<double>(ru.ru_maxrss) / 1024.0);
     return 0;
   }
@@ -635,7 +637,7 @@ int run(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     auto records = merging::load_records(**db);
     if (!records) return fail(records.error());
-    auto rejected = merging::rejected_pairs(**db);
+    auto rejected = merging::review_pairs(**db, "rejected");
     if (!rejected) return fail(rejected.error());
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     auto result = dedup::match(*records, options->model, {.threads = d_threads});

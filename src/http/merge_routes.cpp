@@ -69,6 +69,7 @@ Json run_json(const DedupRun& d) {
           {"pairs_done", d.done},
           {"merged", d.merged},
           {"queued", d.queued},
+          {"already_queued", d.already_queued},
           {"skipped", d.skipped},
           {"error", d.error ? Json(*d.error) : Json(nullptr)},
           {"actor", d.actor},

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kRunSelect =
     "SELECT id, status, dry_run, records, compared, pairs_merge, pairs_review, done, merged, queued, skipped, error, "
-    "actor, started_at, updated_at, finished_at FROM dedup_runs";
+    "actor, started_at, updated_at, finished_at, already_queued FROM dedup_runs";
 
 DedupRun run_from_row(const storage::Row& r) {
   DedupRun d;
@@ -39,15 +39,16 @@ DedupRun run_from_row(const storage::Row& r) {
   d.started_at = r.i64(13);
   d.updated_at = r.i64(14);
   if (!r.is_null(15)) d.finished_at = r.i64(15);
+  d.already_queued = r.i64(16);
   return d;
 }
 
 Status save(storage::Tx& tx, const DedupRun& d) {
   Value p[] = {d.id, d.status, d.records, d.compared, d.pairs_merge, d.pairs_review, d.done, d.merged, d.queued,
-               d.skipped, storage::opt(d.error), d.updated_at, storage::opt(d.finished_at)};
+               d.skipped, storage::opt(d.error), d.updated_at, storage::opt(d.finished_at), d.already_queued};
   FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE dedup_runs SET status = $2, records = $3, compared = $4, pairs_merge = $5, pairs_review = $6, "
-                 "done = $7, merged = $8, queued = $9, skipped = $10, error = $11, updated_at = $12, finished_at = $13 "
-                 "WHERE id = $1",
+                 "done = $7, merged = $8, queued = $9, skipped = $10, error = $11, updated_at = $12, finished_at = $13, "
+                 "already_queued = $14 WHERE id = $1",
                  p));
   return ok();
 }
@@ -210,7 +211,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
   d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);
   // What the run acts on, as `--pairs` says: a person's decisions taken in.
-  auto rejected = rejected_pairs(db_);
+  auto rejected = review_pairs(db_, "rejected");
   if (!rejected) return finish(rejected.error());
   size_t left_out = apply_decisions(matched->pairs, *rejected);
   auto count = [&](dedup::Decision want) {
@@ -220,6 +221,16 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   d.pairs_merge = count(dedup::Decision::kMerge);
   d.pairs_review = count(dedup::Decision::kReview);
   d.skipped = static_cast<int64_t>(left_out);  // the pairs a person decided are skipped, by a run or a dry run
+  if (options.dry_run) {
+    // The review pairs already waiting in the queue, which the run would leave there.
+    auto pending = review_pairs(db_, "pending");
+    if (!pending) return finish(pending.error());
+    d.already_queued = static_cast<int64_t>(
+        std::count_if(matched->pairs.begin(), matched->pairs.end(), [&](const dedup::ScoredPair& p) {
+          return p.decision == dedup::Decision::kReview &&
+                 pending->contains({std::min(p.a_id, p.b_id), std::max(p.a_id, p.b_id)});
+        }));
+  }
   if (Status st = db_.transact([&](storage::Tx& tx) { return save(tx, d); }); !st) return finish(st);
   report();
   if (options.dry_run) return finish(ok());
@@ -266,7 +277,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
         } else if (*a == p.a_id && *b == p.b_id) {
           Candidate c{p.b_id, p.score, p.decision, p.comparison};
           FIDELIS_ASSIGN_OR_RETURN(bool queued, queue_review_in(tx, p.a_id, p.b_id, c, model_, origin, now));
-          queued ? ++next.queued : ++next.skipped;
+          queued ? ++next.queued : ++next.already_queued;  // pending already (an accepted pair is one customer)
         } else {
           ++next.skipped;  // one side was merged by this run: its new profile is another pair
         }

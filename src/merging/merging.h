@@ -64,9 +64,10 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db);
 // The fields of a pair's line for `fidelis dedup --pairs`: external_id_a, external_id_b, score,
 // decision (a customer without an external id is named "id:<customer id>").
 std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records);
-// Pairs of customers a person said are two people (a rejected review, an undone merge), as
-// (smaller id, larger id): a deduplication run never merges or queues them.
-Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db);
+// Pairs of customers whose review has `status`, as (smaller id, larger id). "rejected": those a
+// person said are two people (a rejected review, an undone merge), which a deduplication run never
+// merges or queues; "pending": those waiting in the queue.
+Result<std::set<std::pair<int64_t, int64_t>>> review_pairs(storage::Db& db, std::string_view status);
 // Takes a person's decisions into scored pairs (by customer id): removes the pairs in `rejected`,
 // and turns into review a merge pair of which one customer would also merge with a customer the
 // other was separated from (three records, two of them two people: which one the third is, is a
@@ -315,6 +316,7 @@ struct DedupRun {
   bool dry_run = false;
   int64_t records = 0, compared = 0, pairs_merge = 0, pairs_review = 0;
   int64_t done = 0, merged = 0, queued = 0, skipped = 0;  // skipped: already decided or same person
+  int64_t already_queued = 0;  // review pairs already waiting in the queue, left there
   std::optional<std::string> error;
   std::string actor;
   Millis started_at = 0, updated_at = 0;

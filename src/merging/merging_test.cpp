@@ -779,11 +779,19 @@ TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes
   EXPECT_EQ(stored->merged, 2);
   EXPECT_TRUE(stored->finished_at.has_value());
 
-  // A second run finds nothing new to merge and does not queue the same pair twice.
+  // A second run finds nothing new to merge and does not queue the same pair twice: the pairs
+  // waiting are counted as such, not as skipped (which a person's decisions are); a dry run says so.
+  auto dry_second = svc_->run_dedup({.dry_run = true}, actor_);
+  ASSERT_TRUE(dry_second);
+  EXPECT_EQ(dry_second->already_queued, run->queued);
+  EXPECT_EQ(dry_second->skipped, 0);
   auto second = svc_->run_dedup({}, actor_);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->merged, 0);
   EXPECT_EQ(second->queued, 0);
+  EXPECT_EQ(second->already_queued, run->queued);
+  EXPECT_EQ(second->skipped, 0);
+  EXPECT_EQ(svc_->dedup_run(second->id)->already_queued, run->queued);
   // An undone merge is not redone.
   auto merges = svc_->merges(std::nullopt);
   ASSERT_TRUE(merges);

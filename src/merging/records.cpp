@@ -99,8 +99,9 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
   return out;
 }
 
-Result<std::set<std::pair<int64_t, int64_t>>> rejected_pairs(storage::Db& db) {
-  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query("SELECT customer_a, customer_b FROM merge_reviews WHERE status = 'rejected'"));
+Result<std::set<std::pair<int64_t, int64_t>>> review_pairs(storage::Db& db, std::string_view status) {
+  storage::Value p[] = {std::string(status)};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows, db.query("SELECT customer_a, customer_b FROM merge_reviews WHERE status = $1", p));
   std::set<std::pair<int64_t, int64_t>> out;
   for (const auto& r : rows.rows) out.emplace(std::min(r.i64(0), r.i64(1)), std::max(r.i64(0), r.i64(1)));
   return out;
