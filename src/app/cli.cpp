@@ -42,6 +42,7 @@ Result<std::unique_ptr<storage::Db>> open_migrated(const Config& c, const Clock&
                            storage::Db::open(c.db, {.pool_size = c.db_pool_size, .sqlite_synchronous = c.sqlite_synchronous}));
   FIDELIS_RETURN_IF_ERROR(storage::migrate(*db, clock.now()));
   FIDELIS_RETURN_IF_ERROR(customers::upgrade_stored_phones(*db, clock));
+  FIDELIS_RETURN_IF_ERROR(customers::upgrade_stored_emails(*db));
   return db;
 }
 

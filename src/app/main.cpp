@@ -83,6 +83,10 @@ int serve(const Config& config) {
     log::error("reading stored phone numbers failed", {{"error", up.error().message}});
     return 1;
   }
+  if (Status up = customers::upgrade_stored_emails(**db); !up) {
+    log::error("keying stored e-mail addresses failed", {{"error", up.error().message}});
+    return 1;
+  }
   auth::AuthService auth(**db, clock,
                          {.session_ttl_ms = config.session_ttl_ms,
                           .login_max_failures = config.login_max_failures,

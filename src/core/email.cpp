@@ -15,6 +15,19 @@
 
 namespace fidelis {
 
+std::string mailbox_key(std::string_view email) {
+  std::string s = text::to_lower(text::trim(email));
+  size_t at = s.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == s.size()) return {};
+  std::string local = s.substr(0, at), domain = s.substr(at + 1);
+  if (local.find_first_of(" \t") != std::string::npos || domain.find_first_of(" \t@") != std::string::npos) return {};
+  if (size_t plus = local.find('+'); plus != std::string::npos) local.resize(plus);
+  if (domain == "googlemail.com") domain = "gmail.com";
+  if (domain == "gmail.com") std::erase(local, '.');
+  if (local.empty()) return {};
+  return local + "@" + domain;
+}
+
 Result<std::string> normalize_email(std::string_view raw, std::string_view field) {
   auto bad = [&](std::string reason) { return Error::invalid_argument(std::string(field), std::move(reason)); };
   if (!text::is_valid_utf8(raw)) return bad("is not valid UTF-8");

@@ -17,6 +17,13 @@ namespace fidelis {
 // written in its ASCII form (xn--...) is given back in Unicode, as people read it.
 Result<std::string> normalize_email(std::string_view text, std::string_view field = "email");
 
+// The mailbox an address delivers to, as a key: lower-cased, trimmed, its sub-address tag dropped
+// ("jean+promo@x.fr" is jean@x.fr, as Gmail, Outlook, Fastmail... deliver it; in a customer file
+// the tag only says where the address was typed), googlemail.com read as gmail.com and the dots of
+// a Gmail local part dropped (Gmail ignores them). Empty when `email` is no local@domain. Two
+// addresses with one key are one person's: matching finds each through the other.
+std::string mailbox_key(std::string_view email);
+
 // True when the address's domain is a known disposable-address service (yopmail, mailinator, ...):
 // such an address is accepted but flagged, since it will not reach the customer for long.
 bool is_disposable_email(std::string_view normalized_email);

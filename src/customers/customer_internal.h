@@ -21,6 +21,10 @@ std::string phone_query_key(std::string_view q);
 // "+33 6 00 00 00 00": "33600000000", the digits its E.164 would have), else empty.
 std::string placeholder_phone_key(std::string_view raw);
 
+// customer_emails.mailbox_key for an address of `email_key`: its mailbox_key (core/email.h) where
+// that differs from the address, else NULL (the partial index then holds only the variants).
+storage::Value mailbox_key_column(std::string_view email_key);
+
 // Replaces the lists `in` sets and upserts its consents (writing consent events when a consent
 // changes), for customer `id`.
 // `fresh`: the customer was just inserted, so there is nothing to delete or compare against.

@@ -71,9 +71,12 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
     FIDELIS_RETURN_IF_ERROR(replace("customer_emails"));
     for (size_t i = 0; i < in.emails->size(); ++i) {
       const auto& e = (*in.emails)[i];
-      Value p[] = {id, static_cast<int64_t>(i), e.email, text::to_lower(e.email), e.label};
+      std::string key = text::to_lower(e.email);
+      Value p[] = {id, static_cast<int64_t>(i), e.email, key, e.label, mailbox_key_column(key)};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_emails (customer_id, position, email, email_key, label) VALUES ($1, $2, $3, $4, $5)", p));
+          "INSERT INTO customer_emails (customer_id, position, email, email_key, label, mailbox_key) "
+          "VALUES ($1, $2, $3, $4, $5, $6)",
+          p));
     }
   }
   if (in.phones) {

@@ -2,30 +2,31 @@
 
 #include <algorithm>
 
+#include "core/email.h"
 #include "dedup/dedup.h"
 
 namespace fidelis::dedup {
 namespace {
 
 TEST(NormalizeEmail, LowerCaseAndTags) {
-  EXPECT_EQ(normalize_email("  Jean.Dupont@Orange.FR "), "jean.dupont@orange.fr");
-  EXPECT_EQ(normalize_email("jean.dupont+promo@orange.fr"), "jean.dupont@orange.fr");  // every domain
-  EXPECT_EQ(normalize_email("J.Dupont+news+x@free.fr"), "j.dupont@free.fr");
+  EXPECT_EQ(mailbox_key("  Jean.Dupont@Orange.FR "), "jean.dupont@orange.fr");
+  EXPECT_EQ(mailbox_key("jean.dupont+promo@orange.fr"), "jean.dupont@orange.fr");  // every domain
+  EXPECT_EQ(mailbox_key("J.Dupont+news+x@free.fr"), "j.dupont@free.fr");
 }
 
 TEST(NormalizeEmail, GmailIgnoresDotsAndGooglemailIsGmail) {
-  EXPECT_EQ(normalize_email("Jean.Du.Pont+shop@gmail.com"), "jeandupont@gmail.com");
-  EXPECT_EQ(normalize_email("jean.dupont@googlemail.com"), "jeandupont@gmail.com");
-  EXPECT_EQ(normalize_email("jean.dupont@orange.fr"), "jean.dupont@orange.fr");  // dots kept elsewhere
+  EXPECT_EQ(mailbox_key("Jean.Du.Pont+shop@gmail.com"), "jeandupont@gmail.com");
+  EXPECT_EQ(mailbox_key("jean.dupont@googlemail.com"), "jeandupont@gmail.com");
+  EXPECT_EQ(mailbox_key("jean.dupont@orange.fr"), "jean.dupont@orange.fr");  // dots kept elsewhere
 }
 
 TEST(NormalizeEmail, RejectsWhatIsNotAnAddress) {
-  EXPECT_EQ(normalize_email(""), "");
-  EXPECT_EQ(normalize_email("jean.dupont"), "");
-  EXPECT_EQ(normalize_email("@orange.fr"), "");
-  EXPECT_EQ(normalize_email("jean@"), "");
-  EXPECT_EQ(normalize_email("+promo@orange.fr"), "");
-  EXPECT_EQ(normalize_email("jean dupont@orange.fr"), "");
+  EXPECT_EQ(mailbox_key(""), "");
+  EXPECT_EQ(mailbox_key("jean.dupont"), "");
+  EXPECT_EQ(mailbox_key("@orange.fr"), "");
+  EXPECT_EQ(mailbox_key("jean@"), "");
+  EXPECT_EQ(mailbox_key("+promo@orange.fr"), "");
+  EXPECT_EQ(mailbox_key("jean dupont@orange.fr"), "");
 }
 
 TEST(ParseDate, StrictCalendarDates) {

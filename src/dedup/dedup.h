@@ -70,11 +70,6 @@ bool exact_match(std::string_view a, std::string_view b);
 // "tuton"; "Thomas", "Tomas" -> "tonos"; "Philippe", "Filippe" -> "filite". Empty for no letters.
 std::string phonex(std::string_view name);
 
-// E-mail key: trimmed, lower-case, "+tag" removed from the local part (every domain), and for
-// gmail.com / googlemail.com the dots in the local part removed and the domain read as gmail.com
-// (Gmail ignores both). Empty when the text has no "local@domain" shape.
-std::string normalize_email(std::string_view email);
-
 struct Date {
   int year = 0, month = 0, day = 0;
   friend bool operator==(const Date&, const Date&) = default;
@@ -87,7 +82,7 @@ std::optional<Date> parse_date(std::string_view s);
 // duplicates the others miss (a new e-mail, a move, a typo in the surname, a missing birth date).
 
 enum class KeyKind : uint8_t {
-  kEmail,          // "e:"  normalize_email(email)
+  kEmail,          // "e:"  mailbox_key(email) (core/email.h)
   kPhone,          // "p:"  E.164 phone ("+33647219358")
   kNamePostcode,   // "np:" phonex(last) + postcode
   kNameBirth,      // "nb:" search_key(last), search_key(first) + birth date

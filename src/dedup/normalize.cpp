@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "core/email.h"
 #include "core/text.h"
 #include "dedup/dedup.h"
 #include "dedup/dedup_internal.h"
@@ -89,20 +90,6 @@ bool is_french_fixed_line(std::string_view e164) {
 
 }  // namespace internal
 
-std::string normalize_email(std::string_view email) {
-  std::string s = text::to_lower(text::trim(email));
-  size_t at = s.rfind('@');
-  if (at == std::string::npos || at == 0 || at + 1 == s.size()) return {};
-  std::string local = s.substr(0, at), domain = s.substr(at + 1);
-  if (local.find_first_of(" \t") != std::string::npos || domain.find_first_of(" \t@") != std::string::npos) return {};
-  // Sub-addressing: "jean+promo@x" delivers to "jean@x" on Gmail, Outlook, Fastmail, ... and in
-  // a customer file the tag only says where the address was typed.
-  if (size_t plus = local.find('+'); plus != std::string::npos) local.resize(plus);
-  if (domain == "googlemail.com") domain = "gmail.com";
-  if (domain == "gmail.com") std::erase(local, '.');  // Gmail ignores dots in the local part
-  if (local.empty()) return {};
-  return local + "@" + domain;
-}
 
 std::optional<Date> parse_date(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
@@ -122,7 +109,7 @@ std::optional<Date> parse_date(std::string_view s) {
 PreparedRecord::PreparedRecord(const Record& r) {
   const std::array<std::string, kPartCount> parts = {
       text::search_key(r.first_name),         text::search_key(r.last_name),
-      normalize_email(r.email),               internal::normalize_phone(r.phone_e164),
+      mailbox_key(r.email),               internal::normalize_phone(r.phone_e164),
       internal::normalize_postcode(r.postcode), internal::normalize_street(r.street),
       internal::normalize_city(r.city),
   };

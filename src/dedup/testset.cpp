@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/email.h"
 #include "core/text.h"
 #include "customers/customers.h"
 #include "customers/demo_data.h"
@@ -369,9 +370,9 @@ class Generator {
     for (;;) {
       std::string local = email_local(p);
       std::string domain(rng_.pick(demo::email_domains()));
-      for (int tries = 0; tries < 20 && used_emails_.contains(normalize_email(local + "@" + domain)); ++tries)
+      for (int tries = 0; tries < 20 && used_emails_.contains(mailbox_key(local + "@" + domain)); ++tries)
         local += static_cast<char>('0' + rng_.below(10));
-      std::string key = normalize_email(local + "@" + domain);
+      std::string key = mailbox_key(local + "@" + domain);
       if (used_emails_.contains(key)) continue;
       used_emails_.insert(key);
       p.email_local = local;

@@ -2158,6 +2158,25 @@ TEST_P(ImportTest, RowsOfOneFileMergeAlikeWhateverTheirBatches) {
   EXPECT_EQ(found->items[0].address.city, "Paris");
 }
 
+// A row's address written otherwise than a customer's (a "+tag", Gmail's dots) finds that
+// customer, row by row and in a bulk load alike.
+TEST_P(ImportTest, ARowFindsTheCustomerOfTheSameMailbox) {
+  for (BulkMode mode : {BulkMode::kOff, BulkMode::kOn}) {
+    if (mode == BulkMode::kOn && GetParam() != "sqlite") continue;  // PostgreSQL keeps its indexes
+    const std::string tag = mode == BulkMode::kOn ? "bulk" : "rows";
+    auto path = write_temp(GetParam() + "_mailbox_" + tag + ".csv",
+                           "Nom;Pr\xC3\xA9nom;Email\nLE GOFF;Marie;marie.legoff." + tag + "@gmail.com\n"
+                           "MARTIN;Paul;paul.martin." + tag + "@orange.fr\n"
+                           "Le Goff;Marie;Marie.LeGoff." + tag + "+boutique@gmail.com\n"
+                           "Martin;Paul;paul.martin." + tag + "+news@orange.fr\n");
+    Importer importer(*t_.db, clock_);
+    auto st = importer.run({.path = path, .source = "shop-" + tag, .bulk = mode}, actor_);
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(st->accepted, 2) << tag;
+    EXPECT_EQ(st->merged, 2) << tag;
+  }
+}
+
 TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
   std::string csv = "email;nom\n";
   for (int i = 0; i < 100; ++i) csv += "double" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";

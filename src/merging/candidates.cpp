@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/email.h"
 #include "core/text.h"
 #include "merging/merging_internal.h"
 
@@ -19,6 +20,8 @@ const std::string& candidates_sql() {
       "SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ("
       // the same e-mail; the same phone
       "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
+      // the same mailbox written otherwise (jean.dupont+promo@gmail.com, jeandupont@gmail.com)
+      "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE mailbox_key = $1 LIMIT 50) k0 "
       "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
       // the same name, either order, in the same postcode
       "UNION SELECT id FROM (SELECT id FROM customers WHERE name_key IN ($3, $4) AND postcode = $5 LIMIT 50) k3 "
@@ -44,7 +47,7 @@ std::vector<Value> block_params(const dedup::Record& r, int64_t exclude) {
 
 // The same blocks as a condition on one customer row c (found some other way, e.g. in memory).
 constexpr std::string_view kInSomeBlock =
-    "(EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND e.email_key = $1) "
+    "(EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND (e.email_key = $1 OR e.mailbox_key = $1)) "
     "OR EXISTS (SELECT 1 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.phone_key = $2) "
     "OR (c.name_key IN ($3, $4) AND c.postcode = $5) "
     "OR (c.birth_date = $6 AND c.name_key2 = $3) "
@@ -96,7 +99,9 @@ Status review_known_distinct(storage::Tx& tx, std::vector<Candidate>& found) {
 BlockParts block_parts(const dedup::Record& r) {
   BlockParts b;
   std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
-  b.email = text::to_lower(text::trim(r.email));
+  // The mailbox: an address stored as itself (email_key) or as a variant of it (mailbox_key).
+  b.email = mailbox_key(r.email);
+  if (b.email.empty()) b.email = text::to_lower(text::trim(r.email));
   b.phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
   if (!last.empty() || !first.empty()) {
     b.last_first = text::search_key(r.last_name + " " + r.first_name);

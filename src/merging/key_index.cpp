@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "core/email.h"
 #include "core/text.h"
 #include "merging/merging_internal.h"
 
@@ -97,8 +98,12 @@ std::vector<uint64_t> KeyIndex::stored_keys(const customers::CustomerInput& in) 
   std::string postcode = in.address ? in.address->postcode.value_or("") : "";
   person_keys(k.last_first, k.first_last, postcode, in.birth_date.value_or(""), out);
   if (in.emails)
-    for (const auto& e : *in.emails)
-      if (!e.email.empty()) out.push_back(key_hash('E', text::to_lower(e.email)));
+    for (const auto& e : *in.emails) {
+      if (e.email.empty()) continue;
+      std::string key = text::to_lower(e.email), mailbox = mailbox_key(key);
+      out.push_back(key_hash('E', key));
+      if (!mailbox.empty() && mailbox != key) out.push_back(key_hash('M', mailbox));
+    }
   if (in.phones)
     for (const auto& p : *in.phones)
       if (std::string key = customers::phone_key(p); !key.empty()) out.push_back(key_hash('P', key));
@@ -109,7 +114,10 @@ std::vector<uint64_t> KeyIndex::query_keys(const dedup::Record& r) {
   // The same blocks as candidates_sql() in candidates.cpp, from the same parts.
   BlockParts b = block_parts(r);
   std::vector<uint64_t> out;
-  if (!b.email.empty()) out.push_back(key_hash('E', b.email));
+  if (!b.email.empty()) {
+    out.push_back(key_hash('E', b.email));  // stored as itself
+    out.push_back(key_hash('M', b.email));  // or as a variant of it
+  }
   if (!b.phone.empty()) out.push_back(key_hash('P', b.phone));
   if (!b.last_first.empty() && !b.postcode.empty()) out.push_back(key_hash('N', b.last_first, b.postcode));
   if (!b.first_last.empty() && !b.postcode.empty()) out.push_back(key_hash('N', b.first_last, b.postcode));
@@ -145,6 +153,10 @@ void KeyIndex::add_email(int64_t id, std::string_view email_key) {
   if (!email_key.empty()) insert(key_hash('E', email_key), id);
 }
 
+void KeyIndex::add_mailbox(int64_t id, std::string_view mailbox_key) {
+  if (!mailbox_key.empty()) insert(key_hash('M', mailbox_key), id);
+}
+
 void KeyIndex::add_phone(int64_t id, std::string_view phone_key) {
   if (!phone_key.empty()) insert(key_hash('P', phone_key), id);
 }
@@ -174,20 +186,25 @@ Status KeyIndex::add_where(storage::Tx& tx, std::string_view which, std::span<co
     person_keys(r.str(1), r.str(2), r.str(3), r.str(4), keys);
     add(r.i64(0), keys);
   }
-  // E-mails and phones: one query shape over each list table.
+  // E-mails (each address and, for a variant, its mailbox) and phones: one query shape over each
+  // list table.
   struct List {
-    std::string_view table, key;
+    std::string_view table, keys;
     void (KeyIndex::*add_key)(int64_t, std::string_view);
+    void (KeyIndex::*add_second)(int64_t, std::string_view);
   };
-  for (const List& l : {List{"customer_emails", "email_key", &KeyIndex::add_email},
-                         List{"customer_phones", "phone_key", &KeyIndex::add_phone}}) {
+  for (const List& l : {List{"customer_emails", "k.email_key, k.mailbox_key", &KeyIndex::add_email, &KeyIndex::add_mailbox},
+                         List{"customer_phones", "k.phone_key, NULL", &KeyIndex::add_phone, nullptr}}) {
     FIDELIS_ASSIGN_OR_RETURN(
         storage::Rows rows,
-        tx.query(fmt::format("SELECT k.customer_id, k.{} FROM {} k JOIN customers c ON c.id = k.customer_id WHERE "
+        tx.query(fmt::format("SELECT k.customer_id, {} FROM {} k JOIN customers c ON c.id = k.customer_id WHERE "
                              "c.deleted_at IS NULL AND {}",
-                             l.key, l.table, where("k.customer_id")),
+                             l.keys, l.table, where("k.customer_id")),
                  p));
-    for (const auto& r : rows.rows) (this->*l.add_key)(r.i64(0), r.str(1));
+    for (const auto& r : rows.rows) {
+      (this->*l.add_key)(r.i64(0), r.str(1));
+      if (l.add_second != nullptr && !r.is_null(2)) (this->*l.add_second)(r.i64(0), r.str(2));
+    }
   }
   return ok();
 }

@@ -141,6 +141,7 @@ class KeyIndex {
                           std::string_view birth_date, std::vector<uint64_t>& out);
   Status add_where(storage::Tx& tx, std::string_view which, std::span<const storage::Value> params);
   void add_email(int64_t id, std::string_view email_key);
+  void add_mailbox(int64_t id, std::string_view mailbox_key);  // an address's, where it differs
   void add_phone(int64_t id, std::string_view phone_key);
   std::vector<Slot> slots_;
   size_t used_ = 0;

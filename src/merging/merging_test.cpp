@@ -318,6 +318,50 @@ TEST_P(MergingTest, CandidatesComeFromEveryIndexedBlockAndAreScored) {
   EXPECT_TRUE(none.empty());
 }
 
+// An address finds the customers of the same mailbox written otherwise: a "+tag", Gmail's dots,
+// googlemail.com; through the database's index, the index in memory, and once stored addresses
+// are given their keys at the first start.
+TEST_P(MergingTest, CandidatesComeThroughTheMailboxAnAddressDeliversTo) {
+  Customer jm = make(input("Jean-Marc", "Dupuis", "jeanmarc.dupuis@gmail.com", ""));
+  Customer tagged = make(input("Marie", "Le Goff", "Marie.LeGoff+boutique@orange.fr", ""));
+  make(input("Paul", "Martin", "paul.martin@orange.fr", ""));
+  dedup::Model model = dedup::Model::default_french();
+  auto found_by = [&](const std::string& first, const std::string& last, const std::string& email) {
+    dedup::Record r{.first_name = first, .last_name = last, .email = email};
+    std::vector<std::pair<int64_t, dedup::Decision>> sql, memory;
+    EXPECT_TRUE(t_.db->read([&](storage::Tx& tx) -> Status {
+      FIDELIS_ASSIGN_OR_RETURN(std::vector<Candidate> a, find_candidates(tx, r, model));
+      for (const Candidate& c : a) sql.emplace_back(c.customer_id, c.decision);
+      auto index = KeyIndex::load(*t_.db);
+      if (!index) return index.error();
+      FIDELIS_ASSIGN_OR_RETURN(std::vector<Candidate> b, score_candidates(tx, r, index->candidates(r), model));
+      for (const Candidate& c : b) memory.emplace_back(c.customer_id, c.decision);
+      return ok();
+    }));
+    EXPECT_EQ(sql, memory) << email;
+    return sql;
+  };
+  using Found = std::vector<std::pair<int64_t, dedup::Decision>>;
+  for (const char* variant : {"jean.marc.dupuis@gmail.com", "JeanMarc.Dupuis+promo@GMAIL.com", "jeanmarc.dupuis@googlemail.com",
+                              "jeanmarcdupuis@gmail.com"})
+    EXPECT_EQ(found_by("Jean-Marc", "Dupuis", variant), (Found{{jm.id, dedup::Decision::kMerge}})) << variant;
+  // The tag on the stored side: the bare address finds it; another mailbox of the domain does not.
+  EXPECT_EQ(found_by("Marie", "Le Goff", "marie.legoff@orange.fr"), (Found{{tagged.id, dedup::Decision::kMerge}}));
+  EXPECT_TRUE(found_by("Marie", "Le Goff", "marielegoff@orange.fr").empty());  // dots count outside Gmail
+  // A base whose addresses were stored before their mailbox keys existed gets them at its first start.
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET mailbox_key = NULL"));
+  ASSERT_TRUE(t_.db->exec("DELETE FROM settings WHERE key = 'emails.rules'"));
+  EXPECT_TRUE(found_by("Jean-Marc", "Dupuis", "jean.marc.dupuis@gmail.com").empty());
+  ASSERT_TRUE(customers::upgrade_stored_emails(*t_.db));
+  auto keyed = [&] { return (*t_.db->one("SELECT COUNT(*) FROM customer_emails WHERE mailbox_key IS NOT NULL"))->i64(0); };
+  EXPECT_EQ(keyed(), 2);
+  EXPECT_EQ(found_by("Jean-Marc", "Dupuis", "jean.marc.dupuis@gmail.com"), (Found{{jm.id, dedup::Decision::kMerge}}));
+  // Once: the next start leaves them as they are.
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET mailbox_key = NULL"));
+  ASSERT_TRUE(customers::upgrade_stored_emails(*t_.db));
+  EXPECT_EQ(keyed(), 0);
+}
+
 // The in-memory blocks find what the database's indexed blocks find, whether the index is read
 // from the base or fed with each profile as it is stored.
 TEST_P(MergingTest, TheKeyIndexFindsWhatTheIndexedQueryFinds) {

@@ -143,6 +143,21 @@ for (const driver of drivers()) {
       assert.equal(written.trim().split('\r\n').length, 1, written);  // the header alone
     });
 
+    test('a create finds the customer of the same mailbox written otherwise (Gmail dots, +tag, googlemail)', async () => {
+      const first = await api(server, 'POST', '/api/v1/customers', {
+        role: 'sales', body: { first_name: 'Jean-Marc', last_name: 'Dupuis', emails: [{ email: 'jeanmarc.dupuis@gmail.com' }] },
+      });
+      assert.equal(first.status, 201, show(first));
+      for (const email of ['jean.marc.dupuis@gmail.com', 'JeanMarc.Dupuis+promo@GMAIL.com', 'jeanmarc.dupuis@googlemail.com']) {
+        const again = await api(server, 'POST', '/api/v1/customers', {
+          role: 'sales', body: { first_name: 'Jean-Marc', last_name: 'Dupuis', emails: [{ email }] },
+        });
+        assert.equal(again.status, 200, show(again));
+        assert.equal(again.headers.get('fidelis-merged-into'), String(first.body.id), email);
+        assert.ok(again.body.emails.some((e) => e.email.toLowerCase() === email.toLowerCase()), show(again));
+      }
+    });
+
     test('a create merges into a known customer or queues the doubt; manual merges name bad input', async () => {
       const first = await api(server, 'POST', '/api/v1/customers', {
         role: 'sales',
