@@ -337,6 +337,9 @@ Result<std::vector<CustomFieldDef>> custom_field_defs(storage::Db& db);
 // numbers those rules read otherwise are rewritten (recheck_phones without `all`), as the system.
 // A base created under the current rules only records them.
 Status upgrade_stored_phones(storage::Db& db, const Clock& clock);
+// Gives customer `id`'s addresses their mailbox keys (customer_emails.mailbox_key), inside `tx`:
+// for rows written back from a record of them (an unmerge's restore).
+Status rekey_emails(storage::Tx& tx, int64_t id);
 // Once (settings "emails.rules"), after the migrations: the addresses stored before
 // customer_emails.mailbox_key existed are given theirs, so matching finds their variants.
 Status upgrade_stored_emails(storage::Db& db);

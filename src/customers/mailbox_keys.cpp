@@ -17,9 +17,30 @@ Value mailbox_key_column(std::string_view email_key) {
 
 namespace {
 
+// Sets the mailbox key of each row of `rows` (customer_id, position, email_key) that has one.
+Result<int64_t> store_mailbox_keys(storage::Tx& tx, const storage::Rows& rows) {
+  int64_t filled = 0;
+  for (const auto& r : rows.rows) {
+    Value key = mailbox_key_column(r.str(2));
+    if (std::holds_alternative<std::monostate>(key)) continue;
+    Value up[] = {r.i64(0), r.i64(1), key};
+    FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customer_emails SET mailbox_key = $3 WHERE customer_id = $1 AND position = $2", up));
+    ++filled;
+  }
+  return filled;
+}
+
 constexpr std::string_view kEmailRules = "1";  // settings "emails.rules": the mailbox keys are filled
 
 }  // namespace
+
+Status rekey_emails(storage::Tx& tx, int64_t id) {
+  Value p[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                           tx.query("SELECT customer_id, position, email_key FROM customer_emails WHERE customer_id = $1", p));
+  FIDELIS_RETURN_IF_ERROR(store_mailbox_keys(tx, rows));
+  return ok();
+}
 
 Status upgrade_stored_emails(storage::Db& db) {
   Value k[] = {std::string("emails.rules")};
@@ -37,14 +58,8 @@ Status upgrade_stored_emails(storage::Db& db) {
                                tx.query("SELECT customer_id, position, email_key FROM customer_emails WHERE customer_id > $1 "
                                         "AND customer_id <= $2 AND mailbox_key IS NULL",
                                         range));
-      for (const auto& r : rows.rows) {
-        Value key = mailbox_key_column(r.str(2));
-        if (std::holds_alternative<std::monostate>(key)) continue;
-        Value up[] = {r.i64(0), r.i64(1), key};
-        FIDELIS_RETURN_IF_ERROR(
-            tx.exec("UPDATE customer_emails SET mailbox_key = $3 WHERE customer_id = $1 AND position = $2", up));
-        ++filled;
-      }
+      FIDELIS_ASSIGN_OR_RETURN(int64_t n, store_mailbox_keys(tx, rows));
+      filled += n;
       return ok();
     }));
   }

@@ -529,6 +529,7 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   // The loser's rows first: what is left of consent history on the winner is then its own and the merge's.
   FIDELIS_RETURN_IF_ERROR(move_back(tx, moved, m.winner_id, m.loser_id));
   FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after));
+  FIDELIS_RETURN_IF_ERROR(customers::rekey_emails(tx, m.winner_id));  // restored rows carry no mailbox key
   FIDELIS_RETURN_IF_ERROR(consents_from_history(tx, m.winner_id));
   // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
   // The addresses are locked as creates lock them, so no create can take one meanwhile.

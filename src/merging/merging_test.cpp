@@ -348,6 +348,13 @@ TEST_P(MergingTest, CandidatesComeThroughTheMailboxAnAddressDeliversTo) {
   // The tag on the stored side: the bare address finds it; another mailbox of the domain does not.
   EXPECT_EQ(found_by("Marie", "Le Goff", "marie.legoff@orange.fr"), (Found{{tagged.id, dedup::Decision::kMerge}}));
   EXPECT_TRUE(found_by("Marie", "Le Goff", "marielegoff@orange.fr").empty());  // dots count outside Gmail
+  // An undone merge writes the winner's addresses back with their keys.
+  Customer other = make(input("Jean-Marc", "Dupuis", "jm.dupuis@free.fr", ""));
+  auto m = svc_->merge({.a = jm.id, .b = other.id, .winner = jm.id}, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  auto found = found_by("Jean-Marc", "Dupuis", "jean.marc.dupuis@gmail.com");
+  EXPECT_TRUE(std::find(found.begin(), found.end(), std::pair{jm.id, dedup::Decision::kMerge}) != found.end());
   // A base whose addresses were stored before their mailbox keys existed gets them at its first start.
   ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET mailbox_key = NULL"));
   ASSERT_TRUE(t_.db->exec("DELETE FROM settings WHERE key = 'emails.rules'"));
