@@ -339,6 +339,13 @@ TEST(Mapping, GuessesFrenchAndEnglishHeaders) {
   EXPECT_EQ((*english)[0].target, Target::kFirstName);
   EXPECT_EQ((*english)[3].target, Target::kPostcode);
   EXPECT_EQ((*english)[4].target, Target::kExternalId);
+  // A Swiss shop's file: "NPA" and "Lieu", and the mobile ("Natel") before the landline.
+  auto swiss = map_columns(std::vector<std::string>{"Nom", "Prénom", "Téléphone", "Natel", "NPA", "Lieu"}, {}, {});
+  ASSERT_TRUE(swiss) << swiss.error().message;
+  EXPECT_EQ((*swiss)[3].target, Target::kPhone);
+  EXPECT_LT((*swiss)[3].rank, (*swiss)[2].rank);
+  EXPECT_EQ((*swiss)[4].target, Target::kPostcode);
+  EXPECT_EQ((*swiss)[5].target, Target::kCity);
 }
 
 TEST(Mapping, OptOutsAndConsentsAsMarketingToolsAndShopsExportThem) {

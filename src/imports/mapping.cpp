@@ -58,6 +58,7 @@ constexpr Guessed kGuesses[] = {
     // A mobile first: the plain names of a phone often hold the landline ("Téléphone;Portable").
     {"telephone", Target::kPhone, 1}, {"tel", Target::kPhone, 1}, {"portable", Target::kPhone}, {"mobile", Target::kPhone},
     {"phone", Target::kPhone, 1}, {"gsm", Target::kPhone}, {"cell", Target::kPhone}, {"fixe", Target::kPhone, 1},
+    {"natel", Target::kPhone},  // Swiss: the mobile
     {"numero de telephone", Target::kPhone, 1}, {"phone number", Target::kPhone, 1}, {"n de telephone", Target::kPhone, 1},
     {"n de tel", Target::kPhone, 1}, {"numero de tel", Target::kPhone, 1}, {"record id", Target::kExternalId},
     // Odoo's contacts: whether each is a company, and its country as a many2one column.
@@ -84,9 +85,9 @@ constexpr Guessed kGuesses[] = {
     {"code postal", Target::kPostcode}, {"cp", Target::kPostcode}, {"c p", Target::kPostcode},
     {"postcode", Target::kPostcode}, {"zip", Target::kPostcode}, {"zip code", Target::kPostcode},
     {"postal code", Target::kPostcode}, {"zipcode", Target::kPostcode}, {"zip postal code", Target::kPostcode},
-    {"postal", Target::kPostcode},
+    {"postal", Target::kPostcode}, {"npa", Target::kPostcode}, {"numero postal", Target::kPostcode},  // Swiss
     {"ville", Target::kCity}, {"commune", Target::kCity}, {"city", Target::kCity}, {"town", Target::kCity},
-    {"localite", Target::kCity},
+    {"localite", Target::kCity}, {"lieu", Target::kCity},  // Swiss and Belgian
     {"pays", Target::kCountry, 1}, {"country", Target::kCountry, 1}, {"country code", Target::kCountry},
     {"code pays", Target::kCountry}, {"country region", Target::kCountry, 1}, {"pays region", Target::kCountry, 1},
     {"pays de residence", Target::kCountry, 1},
@@ -124,7 +125,7 @@ struct Qualifier {
 constexpr Qualifier kQualifiers[] = {
     // the main one
     {"principal", 0}, {"principale", 0}, {"primary", 0}, {"main", 0}, {"mobile", 0}, {"cell", 0}, {"portable", 0},
-    {"gsm", 0}, {"courant", 0}, {"value", 0},
+    {"gsm", 0}, {"natel", 0}, {"courant", 0}, {"value", 0},
     // fillers and format hints
     {"address", 0}, {"adresse", 0}, {"de", 0}, {"d", 0}, {"du", 0}, {"des", 0}, {"la", 0}, {"le", 0}, {"l", 0},
     {"s", 0}, {"n", 0}, {"no", 0}, {"number", 0}, {"numero", 0}, {"jj", 0}, {"mm", 0}, {"aaaa", 0}, {"aa", 0},
@@ -247,7 +248,8 @@ std::optional<Guess> guess(std::string_view header) {
         std::optional<int> r = qualifier_rank(words[i]);
         qualified = r.has_value();
         if (!r) break;
-        mobile = mobile || words[i] == "mobile" || words[i] == "cell" || words[i] == "portable" || words[i] == "gsm";
+        mobile = mobile || words[i] == "mobile" || words[i] == "cell" || words[i] == "portable" || words[i] == "gsm" ||
+                 words[i] == "natel";
         rank = std::max(rank, *r);
         bool number = std::all_of(words[i].begin(), words[i].end(), [](char c) { return c >= '0' && c <= '9'; });
         if (number && *r > 0) numbered = true;
