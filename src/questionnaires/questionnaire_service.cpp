@@ -221,7 +221,7 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (name && text::has_control_character(*name))
         return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control or invisible character");
       if (birth) {
-        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, field, now, DateOrder::kDayFirst, Year::kOptional));
+        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, kf + ".birth_date", now, DateOrder::kDayFirst, Year::kOptional));
         birth = d.to_string();
         // "Léo, 2 mai" for a Léo born on 2015-05-02: the year stays.
         for (const auto& m : cur.household)

@@ -363,6 +363,12 @@ TEST_P(QuestionnaireTest, BadAnswersNameTheQuestionAndChangeNothing) {
             "answers.enfants[1]");
   EXPECT_EQ(svc_->answer(token, {{"enfants", std::vector<Child>{{std::string("Léo\nTom"), std::nullopt}}}}).error().field,
             "answers.enfants[0].first_name");
+  // A child's date that is none names that child's birth date.
+  EXPECT_EQ(svc_->answer(token, {{"enfants", std::vector<Child>{{std::string("Léo"), std::string("2015-05-02")},
+                                                                {std::string("Zoé"), std::string("31/02/2018")}}}})
+                .error()
+                .field,
+            "answers.enfants[1].birth_date");
   auto c = customers_->get(customer_);
   EXPECT_FALSE(c->address.city);
   EXPECT_TRUE(c->household.empty());
