@@ -40,10 +40,15 @@ TEST(Survivorship, SourcePriorityThenRecencyPerField) {
   l.consents = {{customers::Channel::kEmail, customers::Purpose::kNewsletter, false, "web-form", 300},
                 {customers::Channel::kSms, customers::Purpose::kOffers, true, "import", 50}};
 
-  // The winner's source ranks higher: its names stay; the address is the most recent one.
+  // One name written twice is one value: the accented, mixed-case writing is kept, whatever the
+  // priorities (a shop's old system writes without accents); the address is the most recent one.
   Survived s = survive({&w, 80}, {&l, 20}, Rules::defaults());
-  EXPECT_EQ(s.input.first_name, "Helene");
-  EXPECT_EQ(s.input.last_name, "LEVY");
+  EXPECT_EQ(s.input.first_name, "Hélène");
+  EXPECT_EQ(s.input.last_name, "Lévy");
+  auto written = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "first_name"; });
+  ASSERT_NE(written, s.choices.end());
+  EXPECT_TRUE(written->from_loser);
+  EXPECT_EQ(written->rule, "better written");
   EXPECT_EQ(s.input.birth_date, "1984-07-09");
   EXPECT_EQ(s.input.address->city, "Lyon");
   ASSERT_EQ(s.input.emails->size(), 2u);  // same address in another case is one address
@@ -52,21 +57,56 @@ TEST(Survivorship, SourcePriorityThenRecencyPerField) {
   ASSERT_EQ(s.input.consents->size(), 2u);  // the later refusal and the consent only the loser had
   EXPECT_FALSE(s.input.consents->at(0).granted);
 
-  // The loser's source ranks higher: its names win, and say so.
+  // Two names: the winner's source ranks higher, its name stays; the loser's ranks higher, its name
+  // wins, and says so.
+  w.last_name = "Levi";
+  s = survive({&w, 80}, {&l, 20}, Rules::defaults());
+  EXPECT_EQ(s.input.last_name, "Levi");
   s = survive({&w, 20}, {&l, 80}, Rules::defaults());
   EXPECT_EQ(s.input.first_name, "Hélène");
+  EXPECT_EQ(s.input.last_name, "Lévy");
   auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "last_name"; });
   ASSERT_NE(choice, s.choices.end());
   EXPECT_TRUE(choice->from_loser);
   EXPECT_EQ(choice->rule, "source_priority");
 
-  // Most complete: the accented, mixed-case spelling, whatever the priorities.
+  // Most complete: the longer, accented, mixed-case spelling, whatever the priorities.
   auto rules = parse_rules("first_name=most_complete, last_name=most_complete, address=source_priority");
   ASSERT_TRUE(rules);
-  s = survive({&w, 80}, {&l, 20}, *rules);
+  w.last_name = "Lévy-Bruhl";
+  s = survive({&w, 20}, {&l, 80}, *rules);
   EXPECT_EQ(s.input.first_name, "Hélène");
-  EXPECT_EQ(s.input.last_name, "Lévy");
-  EXPECT_EQ(s.input.address->city, "Paris");
+  EXPECT_EQ(s.input.last_name, "Lévy-Bruhl");
+  EXPECT_EQ(s.input.address->city, "Lyon");
+}
+
+// One address written twice ("4 rue Emile Zola" in a newer file without accents): the careful
+// writing stays, whatever the rule, and what either side adds is kept.
+TEST(Survivorship, OneValueWrittenTwiceKeepsItsCarefulWriting) {
+  Customer w = person(1, 100), l = person(2, 200);  // the loser is newer: "most recent" would pick it
+  w.first_name = "Hélène";
+  w.last_name = "Bérubé";
+  w.address = {"4 rue Émile Zola", std::nullopt, "69003", "Lyon", std::nullopt};
+  l.first_name = "Helene";
+  l.last_name = "BERUBE";
+  l.address = {"4 RUE EMILE ZOLA", std::nullopt, "69003", "LYON", "FR"};
+  Survived s = survive({&w, 50}, {&l, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.first_name, "Hélène");
+  EXPECT_EQ(s.input.last_name, "Bérubé");
+  EXPECT_EQ(s.input.address->street, "4 rue Émile Zola");
+  EXPECT_EQ(s.input.address->city, "Lyon");
+  EXPECT_EQ(s.input.address->country, "FR");  // the other side's country fills the gap
+  // The other way round: the careful writing comes from the loser, and says so.
+  s = survive({&l, 50}, {&w, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.last_name, "Bérubé");
+  EXPECT_EQ(s.input.address->street, "4 rue Émile Zola");
+  auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "address"; });
+  ASSERT_NE(choice, s.choices.end());
+  EXPECT_EQ(choice->rule, "better written");
+  // Another street is another address: the rule decides.
+  l.address.street = "9 rue Paul Bert";
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.address->street, "9 rue Paul Bert");
 }
 
 TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
