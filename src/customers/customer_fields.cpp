@@ -228,6 +228,42 @@ bool makes_a_customer(const std::optional<std::string>& first_name, const std::o
          std::any_of(phones.begin(), phones.end(), [](const Phone& p) { return p.valid; });
 }
 
+bool same_value(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+  return a && b && text::search_key(*a) == text::search_key(*b);
+}
+
+bool same_place(const Address& a, const Address& b) {
+  auto same = [](const std::optional<std::string>& x, const std::optional<std::string>& y) {
+    return (!x && !y) || same_value(x, y);
+  };
+  return same(a.street, b.street) && same(a.street2, b.street2) && same(a.postcode, b.postcode) && same(a.city, b.city) &&
+         (!a.country || !b.country || *a.country == *b.country);
+}
+
+namespace {
+
+// Accented letters (bytes of UTF-8 sequences), and whether any letter is lower-case.
+std::pair<int, bool> care_of(std::string_view v) {
+  int accents = 0;
+  bool lower = false;
+  for (unsigned char c : v) {
+    if (c >= 0xC0) ++accents;  // the lead byte of a multi-byte sequence
+    if (c >= 'a' && c <= 'z') lower = true;
+  }
+  return {accents, lower};
+}
+
+}  // namespace
+
+bool better_written(std::string_view b, std::string_view a) { return care_of(b) > care_of(a); }
+
+bool better_written(const Address& b, const Address& a) {
+  auto written = [](const Address& x) {
+    return x.street.value_or("") + " " + x.street2.value_or("") + " " + x.city.value_or("");
+  };
+  return better_written(written(b), written(a));
+}
+
 Address combine_addresses(const Address& chosen, const Address& other) {
   auto agree = [](const std::optional<std::string>& a, const std::optional<std::string>& b, auto key) {
     return !a || !b || key(*a) == key(*b);

@@ -155,6 +155,9 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   Customer cur = std::move(found[0]);
   auto pick = [&](const std::optional<std::string>& given, const std::optional<std::string>& old) {
     if (!given) return old;
+    // The same value written with less care ("HELENE" for "Hélène", a file without accents) does
+    // not rewrite it; a row of the customer's own export (replace_lists) is what a person typed.
+    if (!replace_lists && same_value(given, old) && better_written(*old, *given)) return old;
     return overwrite || !old ? given : old;
   };
   // What `clear` names is emptied, when the input may overwrite.
@@ -181,7 +184,8 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   birth = with_birth_year(birth, birth == cur.birth_date ? in.birth_date : cur.birth_date);
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
-  if (in.address && (overwrite || !has_address)) a = combine_addresses(*in.address, a);
+  const bool careless = in.address && !replace_lists && same_place(*in.address, a) && better_written(a, *in.address);
+  if (in.address && (overwrite || !has_address) && !careless) a = combine_addresses(*in.address, a);
   else if (in.address) a = combine_addresses(a, *in.address);
   if (cleared("street")) a.street.reset();
   if (cleared("street2")) a.street2.reset();

@@ -261,6 +261,17 @@ std::optional<std::string> country_from_name(std::string_view name);
 // `chosen` as it is: an address moves as one, and a street from one side with a postcode from the
 // other is nowhere.
 Address combine_addresses(const Address& chosen, const Address& other);
+// Two writings of one value: the same search key (case, accents and punctuation aside), both set.
+bool same_value(const std::optional<std::string>& a, const std::optional<std::string>& b);
+// One address written twice: the same street, complement, postcode and city (same_value, or both
+// unset), and no two different countries.
+bool same_place(const Address& a, const Address& b);
+// Of two writings of one value, whether `b` is written with more care than `a`: more accents, then
+// mixed case where `a` has none ("Hélène" over "Helene" over "HELENE"). An old shop system writes
+// without accents: merges and imports keep the careful writing of a value they would only rewrite.
+bool better_written(std::string_view b, std::string_view a);
+// The same for an address's written parts (street, complement, city).
+bool better_written(const Address& b, const Address& a);
 // Of two birth dates of one person, `chosen`, unless it is a day and month whose year `other`
 // knows ("--05-12" and "1984-05-12" give "1984-05-12"): an import or a merge loses no year.
 std::optional<std::string> with_birth_year(const std::optional<std::string>& chosen,
@@ -356,7 +367,9 @@ Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldD
 // one for the whole import); a customer.created event is emitted.
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
-// date, address) are filled where missing, or replaced when `overwrite`; e-mails, phones, tags,
+// date, address) are filled where missing, or replaced when `overwrite`, but a name or an address
+// given as the same value written with less care (better_written: "HELENE" for "Hélène") keeps
+// the customer's writing, unless `replace_lists`; e-mails, phones, tags,
 // external ids, household members and affinities it lacks are added (with `replace_lists`, the
 // e-mails, phones, tags, household members and affinities `in` gives are the lists, in its order: a
 // row of the customer's own export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;

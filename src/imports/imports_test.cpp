@@ -2184,6 +2184,41 @@ TEST_P(ImportTest, ARowFindsTheCustomerOfTheSameMailbox) {
   }
 }
 
+// A nightly file from a system that writes without accents does not rewrite "Hélène Bérubé, 4 rue
+// Émile Zola" as "Helene Berube, 4 RUE EMILE ZOLA"; a real change still applies.
+TEST_P(ImportTest, AFileWithoutAccentsLeavesTheCarefulWritingOfTheSameValues) {
+  const std::string header = "N\xC2\xB0 client;Pr\xC3\xA9nom;Nom;Adresse;Code postal;Ville\n";
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = write_temp(GetParam() + "_care1.csv",
+                                                header + "E1;H\xC3\xA9l\xC3\xA8ne;B\xC3\xA9rub\xC3\xA9;"
+                                                         "4 rue \xC3\x89mile Zola;69003;Lyon\n"),
+                             .source = "boutique"},
+                            actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  clock_.advance(60'000);
+  auto nightly = importer.run({.path = write_temp(GetParam() + "_care2.csv", header + "E1;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"),
+                               .source = "boutique"},
+                              actor_);
+  ASSERT_TRUE(nightly) << nightly.error().message;
+  EXPECT_EQ(nightly->unchanged, 1);
+  customers::CustomerService svc(*t_.db, clock_);
+  auto c = svc.get(1);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first_name, "Hélène");
+  EXPECT_EQ(c->last_name, "Bérubé");
+  EXPECT_EQ(c->address.street, "4 rue Émile Zola");
+  EXPECT_EQ(c->address.city, "Lyon");
+  clock_.advance(60'000);
+  auto moved = importer.run({.path = write_temp(GetParam() + "_care3.csv", header + "E1;HELENE;BERUBE;9 RUE PAUL BERT;69003;LYON\n"),
+                             .source = "boutique"},
+                            actor_);
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->updated, 1);
+  c = svc.get(1);
+  EXPECT_EQ(c->first_name, "Hélène");
+  EXPECT_EQ(c->address.street, "9 RUE PAUL BERT");
+}
+
 TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
   std::string csv = "email;nom\n";
   for (int i = 0; i < 100; ++i) csv += "double" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";

@@ -88,30 +88,6 @@ int address_completeness(const Address& a) {
 
 bool address_empty(const Address& a) { return !a.street && !a.street2 && !a.postcode && !a.city; }
 
-// How carefully a value is written, for two writings of one value (the same search key): the one
-// carrying accents, then mixed case ("Hélène" over "Helene" over "HELENE").
-std::pair<int, int> written_care(std::initializer_list<const std::optional<std::string>*> parts) {
-  int accents = 0, mixed = 0;
-  for (const auto* p : parts) {
-    if (!*p) continue;
-    auto [length, a, lower] = completeness(**p);
-    (void)length;
-    accents += a;
-    mixed += lower;
-  }
-  return {accents, mixed};
-}
-
-std::string key_of(const std::optional<std::string>& v) { return v ? text::search_key(*v) : std::string(); }
-
-// One address written twice: the same street, complement, postcode and city but for case, accents
-// and punctuation.
-bool same_place(const Address& a, const Address& b) {
-  return key_of(a.street) == key_of(b.street) && key_of(a.street2) == key_of(b.street2) &&
-         key_of(a.postcode) == key_of(b.postcode) && key_of(a.city) == key_of(b.city) &&
-         (!a.country || !b.country || *a.country == *b.country);
-}
-
 // Whether the loser's side wins a field both sides have, by `rule`; ties keep the winner's value.
 template <typename Complete>
 bool loser_wins(Rule rule, const Side& w, const Side& l, Complete complete) {
@@ -148,8 +124,8 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
       return lv;
     }
     // One value written twice ("Helene" and "Hélène"): the more careful writing, whatever the rule.
-    if (key_of(wv) == key_of(lv)) {
-      bool take = written_care({&lv}) > written_care({&wv});
+    if (customers::same_value(wv, lv)) {
+      bool take = customers::better_written(*lv, *wv);
       if (take) out.choices.push_back({name, true, "better written"});
       return take ? lv : wv;
     }
@@ -162,7 +138,7 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
   // The same two names the other way round: one side typed them in the wrong boxes. Rules per field
   // would give one side's first name with the other's last name, the same name twice; the
   // winner's order is kept.
-  auto key = key_of;
+  auto key = [](const std::optional<std::string>& v) { return v ? text::search_key(*v) : std::string(); };
   bool swapped = w.first_name && w.last_name && l.first_name && l.last_name && key(w.first_name) != key(w.last_name) &&
                  key(w.first_name) == key(l.last_name) && key(w.last_name) == key(l.first_name);
   if (swapped) {
@@ -189,10 +165,10 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     if (address_empty(w.address)) {
       in.address = l.address;
       out.choices.push_back({"address", true, "only value"});
-    } else if (same_place(l.address, w.address)) {
+    } else if (customers::same_place(l.address, w.address)) {
       // One address written twice ("4 rue Emile Zola", "4 rue Émile Zola"): the more careful writing.
       const Address &la = l.address, &wa = w.address;
-      bool take = written_care({&la.street, &la.street2, &la.city}) > written_care({&wa.street, &wa.street2, &wa.city});
+      bool take = customers::better_written(la, wa);
       in.address = take ? customers::combine_addresses(la, wa) : customers::combine_addresses(wa, la);
       if (take) out.choices.push_back({"address", true, "better written"});
     } else if (!(l.address.street == w.address.street && l.address.postcode == w.address.postcode &&
