@@ -21,7 +21,7 @@ const SHOP = Buffer.from(
 // The newsletter's export: UTF-8, ',', some of the same people written differently.
 const NEWS = Buffer.from(
   'email,first name,last name,phone,street,zip,city\n' +
-    'helene.levy@orange.fr,Helene,Levy,+33611223344,12 rue de la Roquette,75011,Paris\n' +
+    'helene.levy@orange.fr,Helene,Levy,+33687654321,12 rue de la Roquette,75011,Paris\n' +
     'francois.dupont@gmail.com,François,Dupont,,8 rue Mercière,69002,Lyon\n' +
     ',Zoé,Martin,,9 rue Paradis,13001,Marseille\n' +
     'paul.bernard@sfr.fr,Paul,Bernard,,1 place Bellecour,69002,Lyon\n',
@@ -68,8 +68,8 @@ for (const driver of drivers()) {
       assert.match(rejects.text, /^line,column,reason,original\r\n5,E-mail,/);
 
       const news = await importFile(NEWS, 'newsletter', 20);
-      // Hélène (same e-mail, phone and address) is merged; François (new e-mail, same name and
-      // address) too; Zoé (same name and town, another street, nothing else) waits for a person;
+      // Hélène (same e-mail and address, another phone) is merged; François (new e-mail, same name
+      // and address) too; Zoé (same name and town, another street, nothing else) waits for a person;
       // Paul is new.
       assert.deepEqual([news.rows_read, news.accepted, news.merged, news.queued, news.rejected], [4, 2, 2, 1, 0], show({ body: news }));
 
