@@ -246,11 +246,14 @@ Result<DemoStats> generate_demo(storage::Db& db, const Clock& clock, const DemoO
                                });
   pass("customer_docs", {"customer_id", "doc"},
                                [](const DemoCustomer& c, auto& rows) { rows.push_back({c.id, c.doc}); });
-  pass("customer_emails", {"customer_id", "position", "email", "email_key", "label"},
+  pass("customer_emails", {"customer_id", "position", "email", "email_key", "label", "mailbox_key"},
                                [](const DemoCustomer& c, auto& rows) {
-                                 for (size_t i = 0; i < c.emails.size(); ++i)
-                                   rows.push_back({c.id, static_cast<int64_t>(i), c.emails[i].email,
-                                                   text::to_lower(c.emails[i].email), c.emails[i].label});
+                                 for (size_t i = 0; i < c.emails.size(); ++i) {
+                                   std::string key = text::to_lower(c.emails[i].email);
+                                   storage::Value mailbox = mailbox_key_column(key);
+                                   rows.push_back({c.id, static_cast<int64_t>(i), c.emails[i].email, std::move(key),
+                                                   c.emails[i].label, std::move(mailbox)});
+                                 }
                                });
   pass("customer_phones", {"customer_id", "position", "raw", "e164", "phone_key", "type", "valid", "label"},
                                [](const DemoCustomer& c, auto& rows) {

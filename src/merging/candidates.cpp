@@ -19,7 +19,7 @@ const std::string& candidates_sql() {
   static const std::string sql = fmt::format(
       "SELECT {} FROM customers c WHERE c.deleted_at IS NULL AND c.id <> $9 AND c.id IN ("
       // the same e-mail; the same phone
-      "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key = $1 LIMIT 50) k1 "
+      "SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE email_key IN ($1, $10) LIMIT 50) k1 "
       // the same mailbox written otherwise (jean.dupont+promo@gmail.com, jeandupont@gmail.com)
       "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_emails WHERE mailbox_key = $1 LIMIT 50) k0 "
       "UNION SELECT customer_id FROM (SELECT customer_id FROM customer_phones WHERE phone_key = $2 LIMIT 50) k2 "
@@ -36,18 +36,19 @@ const std::string& candidates_sql() {
 
 Value or_null(std::string v) { return v.empty() ? storage::null() : Value(std::move(v)); }
 
-// $1..$8 of the blocks for record `r`, then `exclude` as $9.
+// $1..$8 of the blocks for record `r`, then `exclude` as $9, then the address as written as $10.
 std::vector<Value> block_params(const dedup::Record& r, int64_t exclude) {
   BlockParts b = block_parts(r);
   std::string first_upper = b.first_prefix.empty() ? std::string() : text::prefix_upper_bound(b.first_prefix);
   return {or_null(std::move(b.email)),      or_null(std::move(b.phone)),      or_null(std::move(b.last_first)),
           or_null(std::move(b.first_last)), or_null(std::move(b.postcode)),   or_null(std::move(b.birth_date)),
-          or_null(std::move(b.first_prefix)), or_null(std::move(first_upper)), exclude};
+          or_null(std::move(b.first_prefix)), or_null(std::move(first_upper)), exclude, or_null(std::move(b.address))};
 }
 
 // The same blocks as a condition on one customer row c (found some other way, e.g. in memory).
 constexpr std::string_view kInSomeBlock =
-    "(EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND (e.email_key = $1 OR e.mailbox_key = $1)) "
+    "(EXISTS (SELECT 1 FROM customer_emails e WHERE e.customer_id = c.id AND (e.email_key IN ($1, $10) OR "
+    "e.mailbox_key = $1)) "
     "OR EXISTS (SELECT 1 FROM customer_phones ph WHERE ph.customer_id = c.id AND ph.phone_key = $2) "
     "OR (c.name_key IN ($3, $4) AND c.postcode = $5) "
     "OR (c.birth_date = $6 AND c.name_key2 = $3) "
@@ -100,8 +101,9 @@ BlockParts block_parts(const dedup::Record& r) {
   BlockParts b;
   std::string last = text::search_key(r.last_name), first = text::search_key(r.first_name);
   // The mailbox: an address stored as itself (email_key) or as a variant of it (mailbox_key).
+  b.address = text::to_lower(text::trim(r.email));
   b.email = mailbox_key(r.email);
-  if (b.email.empty()) b.email = text::to_lower(text::trim(r.email));
+  if (b.email.empty()) b.email = b.address;
   b.phone = r.phone_e164.starts_with('+') ? r.phone_e164.substr(1) : r.phone_e164;
   if (!last.empty() || !first.empty()) {
     b.last_first = text::search_key(r.last_name + " " + r.first_name);

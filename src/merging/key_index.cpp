@@ -115,8 +115,9 @@ std::vector<uint64_t> KeyIndex::query_keys(const dedup::Record& r) {
   BlockParts b = block_parts(r);
   std::vector<uint64_t> out;
   if (!b.email.empty()) {
-    out.push_back(key_hash('E', b.email));  // stored as itself
+    out.push_back(key_hash('E', b.email));  // the mailbox stored as itself
     out.push_back(key_hash('M', b.email));  // or as a variant of it
+    if (b.address != b.email) out.push_back(key_hash('E', b.address));  // this very address
   }
   if (!b.phone.empty()) out.push_back(key_hash('P', b.phone));
   if (!b.last_first.empty() && !b.postcode.empty()) out.push_back(key_hash('N', b.last_first, b.postcode));

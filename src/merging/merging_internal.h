@@ -18,7 +18,8 @@ inline constexpr size_t kRecordColumnCount = 9;
 // What the insert-time blocks look up for a record (candidates_sql() and KeyIndex::query_keys);
 // an empty part takes no block.
 struct BlockParts {
-  std::string email;       // its mailbox_key (core/email.h), else lower-cased and trimmed
+  std::string email;       // its mailbox_key (core/email.h), else `address`
+  std::string address;     // the e-mail as written, lower-cased and trimmed (its email_key)
   std::string phone;       // E.164 digits without '+'
   std::string last_first;  // search_key("last first"); empty without a name
   std::string first_last;  // search_key("first last"); empty when the same as last_first
