@@ -227,7 +227,10 @@ struct Decision {
 struct MergeIn {
   int64_t id = 0, winner = 0, loser = 0;
   Millis at = 0;
+  std::optional<int64_t> mark;  // the last consent event recorded when it was made
   std::set<int64_t> events;
+  // Whether decision `d` was recorded after this merge was made.
+  bool before(const Decision& d) const { return mark ? *mark < d.event : at < d.c.changed_at; }
 };
 
 using ConsentState = std::map<std::pair<std::string, std::string>, const Decision*>;
@@ -269,7 +272,7 @@ ConsentState fold_consents(int64_t customer, int64_t before_merge, const std::ve
   size_t next = 0;
   for (const Decision* d : events) {
     if (std::any_of(into.begin(), into.end(), [&](const MergeIn* m) { return m->events.contains(d->event); })) continue;
-    for (; next < into.size() && into[next]->at < d->c.changed_at; ++next) merge(*into[next]);
+    for (; next < into.size() && into[next]->before(*d); ++next) merge(*into[next]);
     apply(d);
   }
   for (; next < into.size(); ++next) merge(*into[next]);
@@ -302,11 +305,12 @@ Status consents_from_history(storage::Tx& tx, int64_t id) {
   while (!winners.empty()) {
     Value w[] = {winners.back()};
     winners.pop_back();
-    FIDELIS_ASSIGN_OR_RETURN(storage::Rows in, tx.query("SELECT id, winner_id, loser_id, at, moved FROM customer_merges "
-                                                        "WHERE winner_id = $1 AND undone_at IS NULL ORDER BY id",
-                                                        w));
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows in,
+                             tx.query("SELECT id, winner_id, loser_id, at, moved, consent_mark FROM customer_merges "
+                                      "WHERE winner_id = $1 AND undone_at IS NULL ORDER BY id",
+                                      w));
     for (const auto& r : in.rows) {
-      MergeIn m{r.i64(0), r.i64(1), r.i64(2), r.i64(3), {}};
+      MergeIn m{r.i64(0), r.i64(1), r.i64(2), r.i64(3), r.opt_i64(5), {}};
       Json moved = Json::parse(r.str(4), nullptr, false);
       if (moved.is_object() && moved.contains("consent_events"))
         for (const Json& key : moved["consent_events"])
@@ -482,12 +486,13 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   // Bytes that are not UTF-8, should a base hold any from before they were refused, are written as
   // U+FFFD rather than failing the merge.
   auto dump = [](const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> mark, tx.one("SELECT COALESCE(MAX(id), 0) FROM consent_events"));
   Value ins[] = {winner, loser, req.score ? Value(*req.score) : storage::null(), req.reason, req.origin, dump(before),
-                 dump(after), dump(choices_json(m.choices)), dump(moved), now, m.actor};
+                 dump(after), dump(choices_json(m.choices)), dump(moved), now, m.actor, mark->i64(0)};
   FIDELIS_ASSIGN_OR_RETURN(
       m.id, tx.insert_id("INSERT INTO customer_merges (winner_id, loser_id, score, reason, origin, winner_before, "
-                         "winner_after, survivorship, moved, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                         "$10, $11)",
+                         "winner_after, survivorship, moved, at, actor, consent_mark) VALUES ($1, $2, $3, $4, $5, $6, "
+                         "$7, $8, $9, $10, $11, $12)",
                          ins));
   // Pairs waiting for review with the loser are now about a record that no longer stands alone.
   Value ob[] = {loser};
