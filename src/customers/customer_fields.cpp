@@ -233,16 +233,18 @@ bool same_value(const std::optional<std::string>& a, const std::optional<std::st
 }
 
 bool same_place(const Address& a, const Address& b) {
-  auto same = [](const std::optional<std::string>& x, const std::optional<std::string>& y) {
-    return (!x && !y) || same_value(x, y);
+  auto agree = [](const std::optional<std::string>& x, const std::optional<std::string>& y) {
+    return !x || !y || same_value(x, y);
   };
-  return same(a.street, b.street) && same(a.street2, b.street2) && same(a.postcode, b.postcode) && same(a.city, b.city) &&
-         (!a.country || !b.country || *a.country == *b.country);
+  return agree(a.street, b.street) && agree(a.street2, b.street2) && agree(a.postcode, b.postcode) &&
+         agree(a.city, b.city) && (!a.country || !b.country || *a.country == *b.country) &&
+         (same_value(a.postcode, b.postcode) || same_value(a.city, b.city));
 }
 
 namespace {
 
-// Accented letters (bytes of UTF-8 sequences), and whether any letter is lower-case.
+// Accented letters (lead bytes of UTF-8 sequences), and whether any letter is lower-case (a value
+// written in capitals has none).
 std::pair<int, bool> care_of(std::string_view v) {
   int accents = 0;
   bool lower = false;
@@ -258,10 +260,14 @@ std::pair<int, bool> care_of(std::string_view v) {
 bool better_written(std::string_view b, std::string_view a) { return care_of(b) > care_of(a); }
 
 bool better_written(const Address& b, const Address& a) {
-  auto written = [](const Address& x) {
-    return x.street.value_or("") + " " + x.street2.value_or("") + " " + x.city.value_or("");
-  };
-  return better_written(written(b), written(a));
+  // The parts both write: a part one side lacks says nothing of how the other side writes.
+  std::string wb, wa;
+  for (auto part : {&Address::street, &Address::street2, &Address::city})
+    if (b.*part && a.*part) {
+      wb += *(b.*part) + " ";
+      wa += *(a.*part) + " ";
+    }
+  return better_written(wb, wa);
 }
 
 Address combine_addresses(const Address& chosen, const Address& other) {

@@ -263,14 +263,14 @@ std::optional<std::string> country_from_name(std::string_view name);
 Address combine_addresses(const Address& chosen, const Address& other);
 // Two writings of one value: the same search key (case, accents and punctuation aside), both set.
 bool same_value(const std::optional<std::string>& a, const std::optional<std::string>& b);
-// One address written twice: the same street, complement, postcode and city (same_value, or both
-// unset), and no two different countries.
+// One address written twice: the street, complement, postcode and city agree where both give
+// them (same_value), the postcode or the city is on both sides, and no two different countries.
 bool same_place(const Address& a, const Address& b);
 // Of two writings of one value, whether `b` is written with more care than `a`: more accents, then
-// mixed case where `a` has none ("Hélène" over "Helene" over "HELENE"). An old shop system writes
+// lower-case letters where `a` has none ("Hélène" over "Helene" over "HELENE"). An old shop system writes
 // without accents: merges and imports keep the careful writing of a value they would only rewrite.
 bool better_written(std::string_view b, std::string_view a);
-// The same for an address's written parts (street, complement, city).
+// The same for an address's written parts (street, complement, city) that both give.
 bool better_written(const Address& b, const Address& a);
 // Of two birth dates of one person, `chosen`, unless it is a day and month whose year `other`
 // knows ("--05-12" and "1984-05-12" give "1984-05-12"): an import or a merge loses no year.

@@ -103,10 +103,22 @@ TEST(Survivorship, OneValueWrittenTwiceKeepsItsCarefulWriting) {
   auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "address"; });
   ASSERT_NE(choice, s.choices.end());
   EXPECT_EQ(choice->rule, "better written");
+  // A complement one side lacks is still the same place (a file without that column).
+  w.address.street2 = "Bâtiment B";
+  s = survive({&w, 50}, {&l, 50}, Rules::defaults());
+  EXPECT_EQ(s.input.address->street, "4 rue Émile Zola");
+  EXPECT_EQ(s.input.address->street2, "Bâtiment B");
   // Another street is another address: the rule decides.
   l.address.street = "9 rue Paul Bert";
   s = survive({&w, 50}, {&l, 50}, Rules::defaults());
   EXPECT_EQ(s.input.address->street, "9 rue Paul Bert");
+  // What a person typed (rank 100) is a correction, not a careless writing: "Zoe" stays over an
+  // old file's "Zoé", by the rules.
+  Customer typed = person(3, 300), old = person(4, 100);
+  typed.first_name = "Zoe";
+  old.first_name = "Zoé";
+  EXPECT_EQ(survive({&old, 50}, {&typed, kTypedByPeopleRank}, Rules::defaults()).input.first_name, "Zoe");
+  EXPECT_EQ(survive({&typed, kTypedByPeopleRank}, {&old, 50}, Rules::defaults()).input.first_name, "Zoe");
 }
 
 TEST(Survivorship, SwappedNamesKeepTheWinnersOrder) {
@@ -182,7 +194,7 @@ TEST(Survivorship, TheSameAddressLessCompleteKeepsTheStreet) {
   Survived s = survive({&w, 80}, {&l, 20}, Rules::defaults());
   ASSERT_TRUE(s.input.address);
   EXPECT_EQ(s.input.address->street, "12 rue de la République");
-  EXPECT_EQ(s.input.address->city, "LYON");  // the chosen side's own spelling
+  EXPECT_EQ(s.input.address->city, "Lyon");  // one city written twice: the careful writing
   EXPECT_EQ(s.input.address->country, "FR");
 
   // Another place altogether moves as one: no street from one side with the city of the other.
@@ -730,6 +742,36 @@ TEST_P(MergingTest, UndoingAMergeReadsEarlierMergesIntoTheMergedRecord) {
   ASSERT_EQ(after->consents.size(), 1u);
   EXPECT_TRUE(after->consents[0].granted);
   EXPECT_EQ(after->consents[0].source_at, start - 30 * kDay);
+}
+
+// A decision recorded in the same millisecond as a merge, after it (an import batch writes both at
+// one time), is replayed after it when another merge is undone.
+TEST_P(MergingTest, UndoingAMergeReplaysADecisionOfTheMergesMillisecondAfterIt) {
+  using customers::Channel, customers::Purpose;
+  constexpr Millis kDay = 86'400'000;
+  const Millis start = clock_.now();
+  CustomerInput given = input("Odile", "Faure", "odile.ms@orange.fr", "");
+  given.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "api", 0, start - 10 * kDay}};
+  Customer l = make(given);
+  Customer w = make(input("Odile", "Faure", "odile.ms@gmail.com", ""));
+  auto m1 = svc_->merge({.a = w.id, .b = l.id, .winner = w.id}, actor_);
+  ASSERT_TRUE(m1) << m1.error().message;
+  auto merged = customers_->get(w.id);
+  ASSERT_TRUE(merged->consents[0].granted);
+  // The same millisecond: the person's withdrawal, sent with an older date, applied as recorded.
+  CustomerInput paper;
+  paper.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, false, "api", 0, start - 20 * kDay}};
+  auto withdrawn = customers_->update(w.id, merged->version, paper, actor_);
+  ASSERT_TRUE(withdrawn) << withdrawn.error().message;
+  ASSERT_FALSE(withdrawn->consents[0].granted);
+  Customer c = make(input("Odile", "Faure", "o.faure.ms@free.fr", ""));
+  auto m2 = svc_->merge({.a = w.id, .b = c.id, .winner = w.id}, actor_);
+  ASSERT_TRUE(m2) << m2.error().message;
+  ASSERT_TRUE(svc_->unmerge(m2->id, actor_));
+  auto after = customers_->get(w.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_FALSE(after->consents[0].granted);
 }
 
 // What was applied through the API stays applied when a merge is undone: a withdrawal sent with

@@ -88,6 +88,15 @@ int address_completeness(const Address& a) {
 
 bool address_empty(const Address& a) { return !a.street && !a.street2 && !a.postcode && !a.city; }
 
+// Of one value written twice, whether the careful writing (`b_careful`: the loser's, else the
+// winner's) is kept whatever the rule: unless the careless side is what people typed (the API, the
+// back office) and the careful side is not, a person's correction ("Zoé" to "Zoe").
+bool careful_writing_wins(const Side& winner, const Side& loser, bool loser_careful) {
+  const Side& careless = loser_careful ? winner : loser;
+  const Side& careful = loser_careful ? loser : winner;
+  return careless.priority < kTypedByPeopleRank || careful.priority >= kTypedByPeopleRank;
+}
+
 // Whether the loser's side wins a field both sides have, by `rule`; ties keep the winner's value.
 template <typename Complete>
 bool loser_wins(Rule rule, const Side& w, const Side& l, Complete complete) {
@@ -125,9 +134,12 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     }
     // One value written twice ("Helene" and "Hélène"): the more careful writing, whatever the rule.
     if (customers::same_value(wv, lv)) {
-      bool take = customers::better_written(*lv, *wv);
-      if (take) out.choices.push_back({name, true, "better written"});
-      return take ? lv : wv;
+      const bool loser_careful = customers::better_written(*lv, *wv), winner_careful = customers::better_written(*wv, *lv);
+      if (!loser_careful && !winner_careful) return wv;
+      if (careful_writing_wins(winner, loser, loser_careful)) {
+        if (loser_careful) out.choices.push_back({name, true, "better written"});
+        return loser_careful ? lv : wv;
+      }
     }
     Rule rule = rules.rule[static_cast<size_t>(f)];
     bool take = loser_wins(rule, winner, loser, [&](const Customer& c) { return completeness(c.*member); });
@@ -168,9 +180,16 @@ Survived survive(const Side& winner, const Side& loser, const Rules& rules, cons
     } else if (customers::same_place(l.address, w.address)) {
       // One address written twice ("4 rue Emile Zola", "4 rue Émile Zola"): the more careful writing.
       const Address &la = l.address, &wa = w.address;
-      bool take = customers::better_written(la, wa);
+      const bool loser_careful = customers::better_written(la, wa), winner_careful = customers::better_written(wa, la);
+      bool take = loser_careful;
+      std::string why = "better written";
+      if ((loser_careful || winner_careful) && !careful_writing_wins(winner, loser, loser_careful)) {
+        Rule rule = rules.rule[static_cast<size_t>(RuledField::kAddress)];
+        take = loser_wins(rule, winner, loser, [](const Customer& c) { return address_completeness(c.address); });
+        why = rule_name(rule);
+      }
       in.address = take ? customers::combine_addresses(la, wa) : customers::combine_addresses(wa, la);
-      if (take) out.choices.push_back({"address", true, "better written"});
+      if (take) out.choices.push_back({"address", true, why});
     } else if (!(l.address.street == w.address.street && l.address.postcode == w.address.postcode &&
                  l.address.city == w.address.city && l.address.street2 == w.address.street2)) {
       Rule rule = rules.rule[static_cast<size_t>(RuledField::kAddress)];
