@@ -28,9 +28,16 @@ std::string spreadsheet_text(std::string value) {
 
 namespace {
 
-// A number as French Excel reads one: a decimal comma ("1234,5").
-std::string french_number(std::string text) {
-  std::replace(text.begin(), text.end(), '.', ',');
+// A number custom field's value as spreadsheets and an import read it: plain digits, never an
+// exponent ("0.00001", not "1e-05"), with a decimal comma for French Excel ("1234,5").
+std::string number_cell(const CustomValue& v, bool french) {
+  std::string text = custom_value_text(v);
+  if (const double* d = std::get_if<double>(&v); d && text.find_first_of("eE") != std::string::npos) {
+    text = fmt::format("{:.17f}", *d);
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  if (french) std::replace(text.begin(), text.end(), '.', ',');
   return text;
 }
 
@@ -140,7 +147,7 @@ Result<int64_t> export_customers(storage::Db& db, ExportFormat format, bool incl
           numeric.push_back(number);
           if (v == c.custom_fields.end()) fields.emplace_back();
           else if (const bool* b = std::get_if<bool>(&v->second); b && french) fields.push_back(*b ? "oui" : "non");
-          else if (number && french) fields.push_back(french_number(custom_value_text(v->second)));
+          else if (number) fields.push_back(number_cell(v->second, french));
           else fields.push_back(custom_value_text(v->second));
         }
         fields.push_back(format_iso8601(c.created_at));

@@ -2884,6 +2884,11 @@ TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
   in.emails = std::vector<customers::EmailAddress>{{"chiffre@exemple.fr", ""}};
   in.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"panier", 1234.5}, {"solde", int64_t{-12}}};
   ASSERT_TRUE(svc.create(in, actor_));
+  customers::CustomerInput tiny;  // a value a shortest writing would give with an exponent
+  tiny.last_name = "Minuscule";
+  tiny.emails = std::vector<customers::EmailAddress>{{"minuscule@exemple.fr", ""}};
+  tiny.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"panier", 0.00001}};
+  ASSERT_TRUE(svc.create(tiny, actor_));
   auto exported = [&](ExportFormat f) {
     std::string out;
     EXPECT_TRUE(export_customers(*t_.db, f, false, [&](std::string_view c) -> Status {
@@ -2895,6 +2900,8 @@ TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
   std::string excel = exported(ExportFormat::kCsvExcelFr), plain = exported(ExportFormat::kCsv);
   EXPECT_NE(excel.find(";1234,5;-12;"), std::string::npos) << excel;
   EXPECT_NE(plain.find(",1234.5,-12,"), std::string::npos) << plain;
+  EXPECT_NE(excel.find(";0,00001;"), std::string::npos) << excel;
+  EXPECT_NE(plain.find(",0.00001,"), std::string::npos) << plain;
   auto other = storage::testing::make_test_db("sqlite");
   customers::CustomerService back(*other.db, clock_);
   ASSERT_TRUE(back.define_custom_field({"panier", "Panier moyen", customers::CustomFieldType::kNumber, {}}, actor_));
@@ -2905,6 +2912,9 @@ TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->custom_fields.at("panier"), customers::CustomValue(1234.5));
   EXPECT_EQ(c->custom_fields.at("solde"), customers::CustomValue(int64_t{-12}));
+  auto t = back.get(2);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->custom_fields.at("panier"), customers::CustomValue(0.00001));
 }
 
 TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
