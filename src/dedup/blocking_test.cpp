@@ -8,19 +8,19 @@
 namespace fidelis::dedup {
 namespace {
 
-TEST(NormalizeEmail, LowerCaseAndTags) {
+TEST(MailboxKey, LowerCaseAndTags) {
   EXPECT_EQ(mailbox_key("  Jean.Dupont@Orange.FR "), "jean.dupont@orange.fr");
   EXPECT_EQ(mailbox_key("jean.dupont+promo@orange.fr"), "jean.dupont@orange.fr");  // every domain
   EXPECT_EQ(mailbox_key("J.Dupont+news+x@free.fr"), "j.dupont@free.fr");
 }
 
-TEST(NormalizeEmail, GmailIgnoresDotsAndGooglemailIsGmail) {
+TEST(MailboxKey, GmailIgnoresDotsAndGooglemailIsGmail) {
   EXPECT_EQ(mailbox_key("Jean.Du.Pont+shop@gmail.com"), "jeandupont@gmail.com");
   EXPECT_EQ(mailbox_key("jean.dupont@googlemail.com"), "jeandupont@gmail.com");
   EXPECT_EQ(mailbox_key("jean.dupont@orange.fr"), "jean.dupont@orange.fr");  // dots kept elsewhere
 }
 
-TEST(NormalizeEmail, RejectsWhatIsNotAnAddress) {
+TEST(MailboxKey, RejectsWhatIsNotAnAddress) {
   EXPECT_EQ(mailbox_key(""), "");
   EXPECT_EQ(mailbox_key("jean.dupont"), "");
   EXPECT_EQ(mailbox_key("@orange.fr"), "");
