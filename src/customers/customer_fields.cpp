@@ -9,6 +9,7 @@
 #include <array>
 #include <cctype>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -243,31 +244,39 @@ bool same_place(const Address& a, const Address& b) {
 
 namespace {
 
-// Accented letters (lead bytes of UTF-8 sequences), and whether any letter is lower-case (a value
-// written in capitals has none).
-std::pair<int, bool> care_of(std::string_view v) {
+// How carefully a value is written: its letters with a diacritic (U+00C0 to U+024F, the signs
+// U+00D7 and U+00F7 aside: not punctuation such as ’ or –), whether any letter is small (a value
+// in capitals has none), and whether its case is one a mechanical case-normalisation would not
+// give ("MacDonald", "de La Fontaine": a person's own spelling, where a file in capitals made
+// "Macdonald").
+std::tuple<int, bool, bool> care_of(std::string_view v) {
   int accents = 0;
   bool lower = false;
-  for (unsigned char c : v) {
-    if (c >= 0xC0) ++accents;  // the lead byte of a multi-byte sequence
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
     if (c >= 'a' && c <= 'z') lower = true;
+    if ((c & 0xE0) == 0xC0 && i + 1 < v.size()) {  // a two-byte sequence
+      uint32_t cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(v[i + 1]) & 0x3Fu);
+      if (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) {
+        ++accents;
+        if (text::to_lower(v.substr(i, 2)) == v.substr(i, 2)) lower = true;
+      }
+    }
   }
-  return {accents, lower};
+  const bool crafted = lower && std::string(v) != normalize_name(text::to_upper(v));
+  return {accents, lower, crafted};
 }
 
 }  // namespace
 
-bool better_written(std::string_view b, std::string_view a) { return care_of(b) > care_of(a); }
+bool better_written(std::string_view b, std::string_view a) { return b != a && care_of(b) > care_of(a); }
 
 bool better_written(const Address& b, const Address& a) {
-  // The parts both write: a part one side lacks says nothing of how the other side writes.
-  std::string wb, wa;
+  // Part by part, those both write: a part one side lacks says nothing of how the other writes.
+  int score = 0;
   for (auto part : {&Address::street, &Address::street2, &Address::city})
-    if (b.*part && a.*part) {
-      wb += *(b.*part) + " ";
-      wa += *(a.*part) + " ";
-    }
-  return better_written(wb, wa);
+    if (b.*part && a.*part) score += better_written(*(b.*part), *(a.*part)) - better_written(*(a.*part), *(b.*part));
+  return score > 0;
 }
 
 Address combine_addresses(const Address& chosen, const Address& other) {
@@ -372,6 +381,9 @@ std::optional<std::string> legal_form(std::string_view word) {
 
 std::string normalize_name(std::string_view in) {
   std::string s(text::trim(in));
+  // A no-break space (a word processor's, between a particle and a name) is a space.
+  for (size_t at = s.find("\u00A0"); at != std::string::npos; at = s.find("\u00A0", at)) s.replace(at, 2, " ");
+  s = std::string(text::trim(s));
   std::string collapsed;
   for (char c : s) {
     if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;

@@ -657,6 +657,7 @@ TEST(Normalise, Names) {
   EXPECT_EQ(normalize_name("d'Alembert"), "d'Alembert");
   EXPECT_EQ(normalize_name("van der Berg"), "van der Berg");
   EXPECT_EQ(normalize_name("DE GAULLE"), "De Gaulle");
+  EXPECT_EQ(normalize_name("LE\u00A0GOFF"), "Le Goff");  // a no-break space is a space
   EXPECT_EQ(normalize_name("DUPONT\u2013MARTIN"), "Dupont\u2013Martin");  // an en dash splits like a hyphen
   EXPECT_EQ(normalize_name("LE GOFF"), "Le Goff");
   EXPECT_EQ(normalize_name("D'ARTAGNAN"), "D'Artagnan");

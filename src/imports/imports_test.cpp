@@ -2191,16 +2191,18 @@ TEST_P(ImportTest, AFileWithoutAccentsLeavesTheCarefulWritingOfTheSameValues) {
   Importer importer(*t_.db, clock_);
   auto first = importer.run({.path = write_temp(GetParam() + "_care1.csv",
                                                 header + "E1;H\xC3\xA9l\xC3\xA8ne;B\xC3\xA9rub\xC3\xA9;"
-                                                         "4 rue \xC3\x89mile Zola;69003;Lyon\n"),
+                                                         "4 rue \xC3\x89mile Zola;69003;Lyon\n"
+                                                         "E2;Paul;MacDonald;8 rue de la Paix;75002;Paris\n"),
                              .source = "boutique"},
                             actor_);
   ASSERT_TRUE(first) << first.error().message;
   clock_.advance(60'000);
-  auto nightly = importer.run({.path = write_temp(GetParam() + "_care2.csv", header + "E1;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"),
+  auto nightly = importer.run({.path = write_temp(GetParam() + "_care2.csv", header + "E1;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"
+                                                                                        "E2;PAUL;MACDONALD;8 RUE DE LA PAIX;75002;PARIS\n"),
                                .source = "boutique"},
                               actor_);
   ASSERT_TRUE(nightly) << nightly.error().message;
-  EXPECT_EQ(nightly->unchanged, 1);
+  EXPECT_EQ(nightly->unchanged, 2);  // no accents to lose in "MacDonald, 8 rue de la Paix": its case
   customers::CustomerService svc(*t_.db, clock_);
   auto c = svc.get(1);
   ASSERT_TRUE(c);
@@ -2208,6 +2210,10 @@ TEST_P(ImportTest, AFileWithoutAccentsLeavesTheCarefulWritingOfTheSameValues) {
   EXPECT_EQ(c->last_name, "Bérubé");
   EXPECT_EQ(c->address.street, "4 rue Émile Zola");
   EXPECT_EQ(c->address.city, "Lyon");
+  auto mc = svc.get(2);
+  ASSERT_TRUE(mc);
+  EXPECT_EQ(mc->last_name, "MacDonald");
+  EXPECT_EQ(mc->address.street, "8 rue de la Paix");
   clock_.advance(60'000);
   auto moved = importer.run({.path = write_temp(GetParam() + "_care3.csv", header + "E1;HELENE;BERUBE;9 RUE PAUL BERT;69003;LYON\n"),
                              .source = "boutique"},
@@ -2889,6 +2895,15 @@ TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
   tiny.emails = std::vector<customers::EmailAddress>{{"minuscule@exemple.fr", ""}};
   tiny.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"panier", 0.00001}};
   ASSERT_TRUE(svc.create(tiny, actor_));
+  // Every digit a number needs, however small or large: it reads back the same.
+  const std::vector<double> extremes = {2.5e-19, 3.14159265358979e-8, 1.234567890123e-9, 1.5e300, -6.02e23};
+  for (size_t i = 0; i < extremes.size(); ++i) {
+    customers::CustomerInput x;
+    x.last_name = "Extreme";
+    x.emails = std::vector<customers::EmailAddress>{{fmt::format("extreme{}@exemple.fr", i), ""}};
+    x.custom_fields = std::map<std::string, std::optional<customers::CustomValue>>{{"panier", extremes[i]}};
+    ASSERT_TRUE(svc.create(x, actor_));
+  }
   auto exported = [&](ExportFormat f) {
     std::string out;
     EXPECT_TRUE(export_customers(*t_.db, f, false, [&](std::string_view c) -> Status {
@@ -2915,6 +2930,12 @@ TEST_P(ImportTest, NumbersExportForFrenchExcelWithADecimalComma) {
   auto t = back.get(2);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->custom_fields.at("panier"), customers::CustomValue(0.00001));
+  EXPECT_NE(excel.find(";0,00000000000000000025;"), std::string::npos) << excel;
+  for (size_t i = 0; i < extremes.size(); ++i) {
+    auto x = back.get(static_cast<int64_t>(3 + i));
+    ASSERT_TRUE(x);
+    EXPECT_EQ(x->custom_fields.at("panier"), customers::CustomValue(extremes[i])) << extremes[i];
+  }
 }
 
 TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {

@@ -103,6 +103,18 @@ TEST(Survivorship, OneValueWrittenTwiceKeepsItsCarefulWriting) {
   auto choice = std::find_if(s.choices.begin(), s.choices.end(), [](const auto& c) { return c.field == "address"; });
   ASSERT_NE(choice, s.choices.end());
   EXPECT_EQ(choice->rule, "better written");
+  // A person's own case ("MacDonald") over a file's in capitals, which case-normalisation made
+  // "Macdonald"; and punctuation is no accent: the capitals' curly apostrophe does not make them careful.
+  Customer mc = person(5, 100), caps = person(6, 200);
+  mc.last_name = "MacDonald";
+  mc.address = {"12 rue de l'Abbé Groult", std::nullopt, "75015", "Paris", "FR"};
+  caps.last_name = "Macdonald";
+  caps.address = {"12 RUE DE L\u2019ABB\u00C9 GROULT", std::nullopt, "75015", "PARIS", "FR"};
+  for (bool mc_wins : {true, false}) {
+    Survived both = mc_wins ? survive({&mc, 50}, {&caps, 50}, Rules::defaults()) : survive({&caps, 50}, {&mc, 50}, Rules::defaults());
+    EXPECT_EQ(both.input.last_name, "MacDonald");
+    EXPECT_EQ(both.input.address->street, "12 rue de l'Abbé Groult");
+  }
   // A complement one side lacks is still the same place (a file without that column).
   w.address.street2 = "Bâtiment B";
   s = survive({&w, 50}, {&l, 50}, Rules::defaults());
