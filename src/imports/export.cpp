@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "core/text.h"
 #include "imports/imports.h"
@@ -28,15 +30,31 @@ std::string spreadsheet_text(std::string value) {
 
 namespace {
 
-// A number custom field's value as spreadsheets and an import read it: plain digits, never an
-// exponent ("0.00001", not "1e-05"), with a decimal comma for French Excel ("1234,5").
-std::string number_cell(const CustomValue& v, bool french) {
-  std::string text = custom_value_text(v);
-  if (const double* d = std::get_if<double>(&v); d && text.find_first_of("eE") != std::string::npos) {
-    text = fmt::format("{:.17f}", *d);
-    while (text.back() == '0') text.pop_back();
-    if (text.back() == '.') text.pop_back();
+// The shortest decimal that reads back as `text`'s number ("2.5e-19", as fmt writes a double),
+// written out without an exponent ("0.00000000000000000025"): the same digits, the point moved.
+std::string without_exponent(const std::string& text) {
+  size_t e = text.find_first_of("eE");
+  if (e == std::string::npos) return text;
+  std::string mantissa = text.substr(0, e), sign;
+  if (!mantissa.empty() && mantissa[0] == '-') {
+    sign = "-";
+    mantissa.erase(0, 1);
   }
+  const long exponent = std::strtol(text.c_str() + e + 1, nullptr, 10);
+  const size_t dot = mantissa.find('.');
+  std::string digits = mantissa;
+  if (dot != std::string::npos) digits.erase(dot, 1);
+  // Where the point falls among the digits.
+  const long point = static_cast<long>(dot == std::string::npos ? mantissa.size() : dot) + exponent;
+  if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  if (point >= static_cast<long>(digits.size())) return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0');
+  return sign + digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+}
+
+// A number custom field's value as spreadsheets and an import read it: every digit it needs, never
+// an exponent ("0.00001", not "1e-05"), with a decimal comma for French Excel ("1234,5").
+std::string number_cell(const CustomValue& v, bool french) {
+  std::string text = without_exponent(custom_value_text(v));
   if (french) std::replace(text.begin(), text.end(), '.', ',');
   return text;
 }
