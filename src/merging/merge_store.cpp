@@ -253,9 +253,10 @@ ConsentState fold_consents(int64_t customer, int64_t before_merge, const std::ve
   ConsentState state;
   auto apply = [&](const Decision* d) {
     const Decision*& held = state[d->consent];
-    if (held != nullptr && d->by_import && held->c.granted != d->c.granted &&
-        !customers::import_decision_applies(d->c, held->c, held->by_import))
-      return;
+    // A decision equal to the one held changes nothing: the held one stays the proof, as a live
+    // update would have kept it (once the undone merge is gone, a repeated "yes" is one).
+    if (held != nullptr && held->c.granted == d->c.granted) return;
+    if (held != nullptr && d->by_import && !customers::import_decision_applies(d->c, held->c, held->by_import)) return;
     held = d;
   };
   auto merge = [&](const MergeIn& m) {

@@ -786,6 +786,35 @@ TEST_P(MergingTest, UndoingAMergeReplaysADecisionOfTheMergesMillisecondAfterIt) 
   EXPECT_FALSE(after->consents[0].granted);
 }
 
+// A decision that only repeated the one held, once the undone merge is gone, changes nothing: the
+// first stays the proof of consent, as a live update would have kept it.
+TEST_P(MergingTest, UndoingAMergeKeepsTheFirstProofOfAConsentRepeatedSince) {
+  using customers::Channel, customers::Purpose;
+  constexpr Millis kDay = 86'400'000;
+  const Millis start = clock_.now();
+  CustomerInput form = input("Odile", "Faure", "odile.proof@orange.fr", "");
+  form.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "web-form", 0, start - 300 * kDay}};
+  Customer b = make(form);
+  CustomerInput left = input("Odile", "Faure", "odile.proof@gmail.com", "");
+  left.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, false, "api", 0}};
+  Customer a = make(left);
+  auto m = svc_->merge({.a = b.id, .b = a.id, .winner = b.id}, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  auto merged = customers_->get(b.id);
+  ASSERT_FALSE(merged->consents[0].granted);
+  clock_.advance(kDay);
+  CustomerInput phone;  // the person says yes again on the phone
+  phone.consents = std::vector<customers::Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "phone", 0}};
+  ASSERT_TRUE(customers_->update(b.id, merged->version, phone, actor_));
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  auto after = customers_->get(b.id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->consents.size(), 1u);
+  EXPECT_TRUE(after->consents[0].granted);
+  EXPECT_EQ(after->consents[0].source, "web-form");
+  EXPECT_EQ(after->consents[0].source_at, start - 300 * kDay);
+}
+
 // What was applied through the API stays applied when a merge is undone: a withdrawal sent with
 // an older date than the consent it undid is read as it was recorded.
 TEST_P(MergingTest, UndoingAMergeKeepsWhatTheApiApplied) {
