@@ -480,7 +480,8 @@ int run(int argc, char** argv) {
           const std::string what = r.match->outcome == "update"  ? "updates customer"
                                    : r.match->outcome == "merge" ? "merges into customer"
                                                                  : "goes to review with customer";
-          std::printf("    %s %s (%s)\n", what.c_str(), ids.c_str(), by.c_str());
+          std::printf("    %s %s (%s)%s\n", what.c_str(), ids.c_str(), by.c_str(),
+                      r.match->changes == false ? ", which it brings nothing new: unchanged" : "");
         }
         if (!r.empties.empty()) {
           std::string fields;

@@ -213,7 +213,8 @@ void add_import_routes(Router& r, Services& s) {
                                {"match", row.match ? Json({{"outcome", row.match->outcome},
                                                            {"by", row.match->by},
                                                            {"customers", row.match->customers},
-                                                           {"score", row.match->score ? Json(*row.match->score) : Json(nullptr)}})
+                                                           {"score", row.match->score ? Json(*row.match->score) : Json(nullptr)},
+                                                           {"changes", row.match->changes ? Json(*row.match->changes) : Json(nullptr)}})
                                                    : Json(nullptr)},
                                {"rejection", row.rejection ? Json({{"column", row.rejection->field}, {"reason", row.rejection->message}})
                                                            : Json(nullptr)}});

@@ -283,6 +283,23 @@ Result<std::optional<PreviewMatch>> forecast_match(storage::Tx& tx, const BuiltR
   return leaving(std::nullopt, review.customers.empty() ? std::nullopt : std::optional(review));
 }
 
+// Makes `in` empty the fields of `blank` (BuiltRow::blank): a row of the customer's own export
+// whose cells were emptied in the spreadsheet.
+void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank) {
+  for (const std::string& f : blank) {
+    if (f.starts_with("custom_fields.")) {
+      if (!in.custom_fields) in.custom_fields.emplace();
+      (*in.custom_fields)[f.substr(14)] = std::nullopt;
+    } else if (f == "household") {
+      in.household.emplace();  // an empty list: no member left
+    } else if (f == "affinities") {
+      in.affinities.emplace();
+    } else {
+      in.clear.push_back(f);
+    }
+  }
+}
+
 // Whether customer `c` has a value for `field`, one of BuiltRow::blank's.
 bool holds(const Customer& c, std::string_view field) {
   if (field.starts_with("custom_fields.")) return c.custom_fields.contains(std::string(field.substr(14)));
@@ -447,18 +464,42 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
         return ok();
       }));
     }
+    // The import's source's priority, read at the first need.
+    auto source_priority = [&](storage::Tx& tx) -> Result<int64_t> {
+      if (!priority) {
+        Value sp[] = {source};
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
+        priority = stored ? stored->i64(0) : 50;
+      }
+      return *priority;
+    };
+    if (built && pr.match && (pr.match->outcome == "update" || pr.match->outcome == "merge")) {
+      // Whether the row brings the customer anything new, as the import would find it: a row that
+      // does not is counted unchanged and writes nothing (a nightly file sent again).
+      FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
+        const int64_t id = pr.match->customers.front();
+        CustomerInput in = built->input;
+        bool overwrite = true, own_row = false;
+        if (pr.match->outcome == "update") {
+          FIDELIS_ASSIGN_OR_RETURN(int64_t p, source_priority(tx));
+          FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, id));
+          overwrite = p >= ranks;
+          own_row = overwrite && built->customer_id.has_value();
+          if (own_row) empty_blank_fields(in, built->blank);
+        }
+        FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, overwrite, ro.now, own_row, /*dry_run=*/true));
+        pr.match->changes = probe.changed;
+        return ok();
+      }));
+    }
     if (built && built->customer_id && !built->blank.empty()) {
       // An edited export's emptied cells: what the import would empty, if it may overwrite.
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> id, customers::survivor(tx, *built->customer_id));
         if (!id) return ok();
-        if (!priority) {
-          Value sp[] = {source};
-          FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
-          priority = stored ? stored->i64(0) : 50;
-        }
+        FIDELIS_ASSIGN_OR_RETURN(int64_t p, source_priority(tx));
         FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *id));
-        if (*priority < ranks) return ok();
+        if (p < ranks) return ok();
         int64_t ids[] = {*id};
         FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> stored, customers::load_customers_for_export(tx, ids));
         for (const std::string& f : built->blank)
@@ -810,19 +851,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.
             const bool own_row = overwrite && row.customer_id.has_value();
             // Its cells emptied in the spreadsheet empty the fields (a wrong birth date taken off).
-            if (own_row)
-              for (const std::string& f : row.blank) {
-                if (f.starts_with("custom_fields.")) {
-                  if (!row.input.custom_fields) row.input.custom_fields.emplace();
-                  (*row.input.custom_fields)[f.substr(14)] = std::nullopt;
-                } else if (f == "household") {
-                  row.input.household.emplace();  // an empty list: no member left
-                } else if (f == "affinities") {
-                  row.input.affinities.emplace();
-                } else {
-                  row.input.clear.push_back(f);
-                }
-              }
+            if (own_row) empty_blank_fields(row.input, row.blank);
             FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now, own_row));
             customer_id = m.customer.id;
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));

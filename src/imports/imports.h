@@ -310,6 +310,9 @@ struct PreviewMatch {
   std::string by;       // "customer_id", "external_id", "email" or "model"
   std::vector<int64_t> customers;  // the customer updated or merged into; the candidates to review
   std::optional<double> score;     // the model's, for "merge" and "review" (the best candidate's)
+  // For "update" and "merge": whether the row brings the customer anything new (false: the import
+  // counts it unchanged and writes nothing, as for a file sent again).
+  std::optional<bool> changes;
 };
 struct PreviewRow {
   int64_t line = 0;

@@ -2197,10 +2197,17 @@ TEST_P(ImportTest, AFileWithoutAccentsLeavesTheCarefulWritingOfTheSameValues) {
                             actor_);
   ASSERT_TRUE(first) << first.error().message;
   clock_.advance(60'000);
-  auto nightly = importer.run({.path = write_temp(GetParam() + "_care2.csv", header + "E1;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"
-                                                                                        "E2;PAUL;MACDONALD;8 RUE DE LA PAIX;75002;PARIS\n"),
-                               .source = "boutique"},
-                              actor_);
+  const std::string nightly_file = write_temp(GetParam() + "_care2.csv", header + "E1;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"
+                                                                                   "E2;PAUL;MACDONALD;8 RUE DE LA PAIX;75002;PARIS\n");
+  auto dry = importer.preview({.path = nightly_file, .source = "boutique"}, 10);  // says so first
+  ASSERT_TRUE(dry) << dry.error().message;
+  ASSERT_EQ(dry->rows.size(), 2u);
+  for (const PreviewRow& r : dry->rows) {
+    ASSERT_TRUE(r.match);
+    EXPECT_EQ(r.match->outcome, "update");
+    EXPECT_EQ(r.match->changes, false);
+  }
+  auto nightly = importer.run({.path = nightly_file, .source = "boutique"}, actor_);
   ASSERT_TRUE(nightly) << nightly.error().message;
   EXPECT_EQ(nightly->unchanged, 2);  // no accents to lose in "MacDonald, 8 rue de la Paix": its case
   customers::CustomerService svc(*t_.db, clock_);
@@ -3119,6 +3126,10 @@ TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
   EXPECT_EQ(dry->rows[0].empties,
             (std::vector<std::string>{"civility", "birth_date", "street2", "custom_fields.pointure"}));
   EXPECT_TRUE(dry->rows[1].empties.empty());
+  // What the import will count: Ana's row changes her, Eve's brings nothing new (unchanged).
+  ASSERT_TRUE(dry->rows[0].match && dry->rows[1].match);
+  EXPECT_EQ(dry->rows[0].match->changes, true);
+  EXPECT_EQ(dry->rows[1].match->changes, false);
   auto dry_low = importer.preview({.path = path, .source = "tableur", .source_priority = 50, .mapping = mapping}, 10);
   ASSERT_TRUE(dry_low);
   EXPECT_TRUE(dry_low->rows[0].empties.empty());  // it may not overwrite what people typed
@@ -3143,6 +3154,8 @@ TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {
   auto dry_again = importer.preview({.path = path, .source = "tableur", .source_priority = 100, .mapping = mapping}, 10);
   ASSERT_TRUE(dry_again) << dry_again.error().message;
   EXPECT_TRUE(dry_again->rows[0].empties.empty());
+  ASSERT_TRUE(dry_again->rows[0].match);
+  EXPECT_EQ(dry_again->rows[0].match->changes, false);  // the same file again: nothing new
   // A column the file does not have empties nothing: Ana's e-mail alone names her now.
   clock_.advance(60'000);
   auto narrow = importer.run({.path = write_temp(GetParam() + "_blank3.csv", "id;last_name\r\n" + line(ana, "Rousse")),
