@@ -380,10 +380,17 @@ std::optional<std::string> legal_form(std::string_view word) {
 }
 
 std::string normalize_name(std::string_view in) {
-  std::string s(text::trim(in));
   // A no-break space (a word processor's, between a particle and a name) is a space.
-  for (size_t at = s.find("\u00A0"); at != std::string::npos; at = s.find("\u00A0", at)) s.replace(at, 2, " ");
-  s = std::string(text::trim(s));
+  std::string spaced;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\xC2' && i + 1 < in.size() && in[i + 1] == '\xA0') {
+      spaced += ' ';
+      ++i;
+    } else {
+      spaced += in[i];
+    }
+  }
+  std::string s(text::trim(spaced));
   std::string collapsed;
   for (char c : s) {
     if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;

@@ -39,7 +39,9 @@ TEST_P(DemoTest, GeneratesValidFrenchCustomersAfterExistingOnes) {
   for (const auto& r : rows->rows) {
     const std::string mailbox = mailbox_key(r.str(0));
     EXPECT_EQ(r.is_null(1), mailbox == r.str(0)) << r.str(0);
-    if (!r.is_null(1)) EXPECT_EQ(r.str(1), mailbox);
+    if (!r.is_null(1)) {
+      EXPECT_EQ(r.str(1), mailbox);
+    }
     keyed += !r.is_null(1);
   }
   EXPECT_GT(keyed, 0);  // the demo's dotted Gmail addresses
