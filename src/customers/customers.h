@@ -233,6 +233,11 @@ NameKeys name_keys(const std::optional<std::string>& first, const std::optional<
 // that cannot receive mail. API creates and imports flag alike.
 std::optional<std::string> email_flag_reason(std::string_view email, MxChecker* mx);
 std::string phone_key(const Phone& p);
+// The mailbox key stored beside an address whose email_key is `email_key`
+// (customer_emails.mailbox_key): its mailbox_key (core/email.h) where that differs from the
+// address, else empty (the address itself is the key). Matching, in the database and in memory,
+// asks for both.
+std::string stored_mailbox_key(std::string_view email_key);
 // Whether a profile has what makes a customer: a name, an e-mail or a valid phone number (one kept
 // as given but invalid reaches nobody).
 bool makes_a_customer(const std::optional<std::string>& first_name, const std::optional<std::string>& last_name,

@@ -10,9 +10,14 @@ namespace fidelis::customers {
 
 using storage::Value;
 
-Value mailbox_key_column(std::string_view email_key) {
+std::string stored_mailbox_key(std::string_view email_key) {
   std::string key = mailbox_key(email_key);
-  return key.empty() || key == email_key ? storage::null() : Value(std::move(key));
+  return key == email_key ? std::string() : key;
+}
+
+Value mailbox_key_column(std::string_view email_key) {
+  std::string key = stored_mailbox_key(email_key);
+  return key.empty() ? storage::null() : Value(std::move(key));
 }
 
 namespace {
@@ -43,31 +48,25 @@ Status rekey_emails(storage::Tx& tx, int64_t id) {
 }
 
 Status upgrade_stored_emails(storage::Db& db) {
-  Value k[] = {std::string("emails.rules")};
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, db.one("SELECT value FROM settings WHERE key = $1", k));
-  if (row && row->str(0) == kEmailRules) return ok();
-  // By ranges of customers, one transaction each: every address whose mailbox differs from it.
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one("SELECT MAX(id) FROM customers"));
-  const int64_t last_id = last && !last->is_null(0) ? last->i64(0) : 0;
-  int64_t filled = 0;
-  constexpr int64_t kRange = 20'000;
-  for (int64_t after = 0; after < last_id; after += kRange) {
-    Value range[] = {after, after + kRange};
-    FIDELIS_RETURN_IF_ERROR(db.transact([&](storage::Tx& tx) -> Status {
-      FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
-                               tx.query("SELECT customer_id, position, email_key FROM customer_emails WHERE customer_id > $1 "
-                                        "AND customer_id <= $2 AND mailbox_key IS NULL",
-                                        range));
-      FIDELIS_ASSIGN_OR_RETURN(int64_t n, store_mailbox_keys(tx, rows));
-      filled += n;
-      return ok();
-    }));
-  }
-  if (filled > 0) log::info("stored e-mail addresses given their mailbox keys", {{"addresses", std::to_string(filled)}});
-  Value p[] = {k[0], std::string(kEmailRules)};
-  return db.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_RETURN_IF_ERROR(
-        tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", p));
+  return storage::upgrade_once(db, "emails.rules", kEmailRules, [&]() -> Status {
+    // By ranges of customers, one transaction each: every address whose mailbox differs from it.
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> last, db.one("SELECT MAX(id) FROM customers"));
+    const int64_t last_id = last && !last->is_null(0) ? last->i64(0) : 0;
+    int64_t filled = 0;
+    constexpr int64_t kRange = 20'000;
+    for (int64_t after = 0; after < last_id; after += kRange) {
+      Value range[] = {after, after + kRange};
+      FIDELIS_RETURN_IF_ERROR(db.transact([&](storage::Tx& tx) -> Status {
+        FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                                 tx.query("SELECT customer_id, position, email_key FROM customer_emails WHERE customer_id > "
+                                          "$1 AND customer_id <= $2 AND mailbox_key IS NULL",
+                                          range));
+        FIDELIS_ASSIGN_OR_RETURN(int64_t n, store_mailbox_keys(tx, rows));
+        filled += n;
+        return ok();
+      }));
+    }
+    if (filled > 0) log::info("stored e-mail addresses given their mailbox keys", {{"addresses", std::to_string(filled)}});
     return ok();
   });
 }

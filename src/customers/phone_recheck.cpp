@@ -184,20 +184,14 @@ Result<CustomerService::PhoneRecheck> CustomerService::recheck_phones(bool all, 
 }
 
 Status upgrade_stored_phones(storage::Db& db, const Clock& clock) {
-  Value k[] = {std::string("phones.rules")};
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, db.one("SELECT value FROM settings WHERE key = $1", k));
-  if (row && row->str(0) == kPhoneRules) return ok();
-  CustomerService svc(db, clock);
-  FIDELIS_ASSIGN_OR_RETURN(CustomerService::PhoneRecheck done, svc.recheck_phones(false, audit::Actor{}));
-  if (done.customers_changed > 0)
-    log::info("stored phone numbers read under the current rules",
-              {{"phones_read", std::to_string(done.phones_read)},
-               {"phones_changed", std::to_string(done.phones_changed)},
-               {"customers_changed", std::to_string(done.customers_changed)}});
-  Value p[] = {k[0], std::string(kPhoneRules)};
-  return db.transact([&](storage::Tx& tx) -> Status {
-    FIDELIS_RETURN_IF_ERROR(
-        tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", p));
+  return storage::upgrade_once(db, "phones.rules", kPhoneRules, [&]() -> Status {
+    CustomerService svc(db, clock);
+    FIDELIS_ASSIGN_OR_RETURN(CustomerService::PhoneRecheck done, svc.recheck_phones(false, audit::Actor{}));
+    if (done.customers_changed > 0)
+      log::info("stored phone numbers read under the current rules",
+                {{"phones_read", std::to_string(done.phones_read)},
+                 {"phones_changed", std::to_string(done.phones_changed)},
+                 {"customers_changed", std::to_string(done.customers_changed)}});
     return ok();
   });
 }

@@ -464,46 +464,32 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
         return ok();
       }));
     }
-    // The import's source's priority, read at the first need.
-    auto source_priority = [&](storage::Tx& tx) -> Result<int64_t> {
-      if (!priority) {
-        Value sp[] = {source};
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored, tx.one("SELECT priority FROM sources WHERE name = $1", sp));
-        priority = stored ? stored->i64(0) : 50;
-      }
-      return *priority;
-    };
     if (built && pr.match && (pr.match->outcome == "update" || pr.match->outcome == "merge")) {
       // Whether the row brings the customer anything new, as the import would find it: a row that
-      // does not is counted unchanged and writes nothing (a nightly file sent again).
+      // does not is counted unchanged and writes nothing (a nightly file sent again). And for a row
+      // of the customer's own export, with the rank to overwrite, the fields its emptied cells
+      // would empty.
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         const int64_t id = pr.match->customers.front();
         CustomerInput in = built->input;
         bool overwrite = true, own_row = false;
         if (pr.match->outcome == "update") {
-          FIDELIS_ASSIGN_OR_RETURN(int64_t p, source_priority(tx));
+          if (!priority) {
+            Value sp[] = {source};
+            FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> stored,
+                                     tx.one("SELECT priority FROM sources WHERE name = $1", sp));
+            priority = stored ? stored->i64(0) : 50;
+          }
           FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, id));
-          overwrite = p >= ranks;
+          overwrite = *priority >= ranks;
           own_row = overwrite && built->customer_id.has_value();
           if (own_row) empty_blank_fields(in, built->blank);
         }
         FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, overwrite, ro.now, own_row, /*dry_run=*/true));
         pr.match->changes = probe.changed;
-        return ok();
-      }));
-    }
-    if (built && built->customer_id && !built->blank.empty()) {
-      // An edited export's emptied cells: what the import would empty, if it may overwrite.
-      FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> id, customers::survivor(tx, *built->customer_id));
-        if (!id) return ok();
-        FIDELIS_ASSIGN_OR_RETURN(int64_t p, source_priority(tx));
-        FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *id));
-        if (p < ranks) return ok();
-        int64_t ids[] = {*id};
-        FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> stored, customers::load_customers_for_export(tx, ids));
-        for (const std::string& f : built->blank)
-          if (!stored.empty() && holds(stored.front(), f)) pr.empties.push_back(f);
+        if (own_row)  // a dry run's outcome is the customer as stored now
+          for (const std::string& f : built->blank)
+            if (holds(probe.customer, f)) pr.empties.push_back(f);
         return ok();
       }));
     }

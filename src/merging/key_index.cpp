@@ -7,7 +7,6 @@
 #include <cstring>
 #include <functional>
 
-#include "core/email.h"
 #include "core/text.h"
 #include "merging/merging_internal.h"
 
@@ -100,9 +99,9 @@ std::vector<uint64_t> KeyIndex::stored_keys(const customers::CustomerInput& in) 
   if (in.emails)
     for (const auto& e : *in.emails) {
       if (e.email.empty()) continue;
-      std::string key = text::to_lower(e.email), mailbox = mailbox_key(key);
+      const std::string key = text::to_lower(e.email);
       out.push_back(key_hash('E', key));
-      if (!mailbox.empty() && mailbox != key) out.push_back(key_hash('M', mailbox));
+      if (std::string mailbox = customers::stored_mailbox_key(key); !mailbox.empty()) out.push_back(key_hash('M', mailbox));
     }
   if (in.phones)
     for (const auto& p : *in.phones)

@@ -88,8 +88,8 @@ int address_completeness(const Address& a) {
 
 bool address_empty(const Address& a) { return !a.street && !a.street2 && !a.postcode && !a.city; }
 
-// Of one value written twice, whether the careful writing (`b_careful`: the loser's, else the
-// winner's) is kept whatever the rule: unless the careless side is what people typed (the API, the
+// Of one value written twice, whether the careful writing (the loser's when `loser_careful`, else
+// the winner's) is kept whatever the rule: unless the careless side is what people typed (the API, the
 // back office) and the careful side is not, a person's correction ("Zoé" to "Zoe").
 bool careful_writing_wins(const Side& winner, const Side& loser, bool loser_careful) {
   const Side& careless = loser_careful ? winner : loser;

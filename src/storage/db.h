@@ -146,6 +146,12 @@ class Db {
 // is not `bytes` bytes of hex.
 Result<std::string> secret_setting(Db& db, std::string_view name, size_t bytes);
 
+// Runs `upgrade` unless the settings table holds `version` under `name`, then records it there:
+// work a new version of the rules does once to what a base stored under the rules before (the
+// first start of the server or of any command). A failed `upgrade` records nothing: the next start
+// runs it again.
+Status upgrade_once(Db& db, std::string_view name, std::string_view version, const std::function<Status()>& upgrade);
+
 // Appends `ids` to `params` and returns their placeholders, numbered after the parameters already
 // there: with two parameters before, three ids give "$3, $4, $5" (for `x IN (...)`).
 std::string append_in_list(std::vector<Value>& params, std::span<const int64_t> ids);

@@ -1,4 +1,5 @@
-// Secrets kept in the settings table (signing keys for links).
+// What the settings table keeps: secrets (signing keys for links), and which one-time upgrades of
+// stored data a base has had.
 
 #include <sys/random.h>
 
@@ -28,6 +29,19 @@ Result<std::string> secret_setting(Db& db, std::string_view name, size_t bytes) 
   if (!row || !text::hex_decode(row->str(0), raw) || raw.size() != bytes)
     return Error::internal(fmt::format("the {} in settings is malformed", name));
   return raw;
+}
+
+Status upgrade_once(Db& db, std::string_view name, std::string_view version, const std::function<Status()>& upgrade) {
+  Value k[] = {std::string(name)};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<Row> row, db.one("SELECT value FROM settings WHERE key = $1", k));
+  if (row && row->str(0) == version) return ok();
+  FIDELIS_RETURN_IF_ERROR(upgrade());
+  Value p[] = {k[0], std::string(version)};
+  return db.transact([&](Tx& tx) -> Status {
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", p));
+    return ok();
+  });
 }
 
 }  // namespace fidelis::storage
