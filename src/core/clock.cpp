@@ -162,11 +162,18 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
                                    fmt::format("not a date (expected e.g. 09/07/1984 or 1984-07-09{}), got '{}'",
                                                year == Year::kOptional ? ", or 09/07 without the year" : "", raw));
   };
+  // A date of a known shape that is no day ("31/02/1990", "01/01/1850") says so, as the API does.
+  auto checked = [&](Result<Date> r) -> Result<Date> {
+    if (r) return r;
+    const std::string& why = r.error().message;
+    if (!why.starts_with("no such") && !why.starts_with("out of range")) return bad();
+    return Error::invalid_argument(std::string(field), fmt::format("{}, got '{}'", why, raw));
+  };
   if (s.empty()) return bad();
   if (s.starts_with("--")) {  // ISO 8601's month-day
     if (year == Year::kRequired) return bad();
     auto r = parse_birth_date(s, field);
-    return r ? r : bad();
+    return checked(r);
   }
   // A time after the date ("1984-07-09 00:00:00", "1984-07-09T00:00:00Z", "09/07/1984 00:00", as
   // database and shop exports write birth dates) is dropped: the date is what is kept.
@@ -242,7 +249,7 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     } else if (is_num(tokens[1])) {
       if (int m = month_from_name(tokens[0])) r = make_day(m, std::stoi(tokens[1]), field);
     }
-    return r ? r : bad();
+    return checked(r);
   }
   if (tokens.size() != 3) return bad();
   // No part of a date has more than four digits (and none overflows an int when read).
@@ -250,7 +257,7 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
   if (is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {
     if (tokens[0].size() == 4) {  // Y M D
       auto r = make_date(std::stoi(tokens[0]), std::stoi(tokens[1]), std::stoi(tokens[2]), field);
-      return r ? r : bad();
+      return checked(r);
     }
     if (tokens[0].size() > 2 || tokens[1].size() > 2) return bad();
     int y = year_of(tokens[2]);
@@ -259,21 +266,21 @@ Result<Date> parse_date_flexible(std::string_view raw, std::string_view field, M
     // The number above 12 is the day; when neither is, `order` says (day first, as in France).
     bool month_first = second > 12 ? first <= 12 : first <= 12 && order == DateOrder::kMonthFirst;
     auto r = in_the_past(month_first ? make_date(y, first, second, field) : make_date(y, second, first, field));
-    return r ? r : bad();
+    return checked(r);
   }
   if (is_num(tokens[0]) && !is_num(tokens[1]) && is_num(tokens[2])) {  // 9 juillet 1984
     int m = month_from_name(tokens[1]);
     int y = year_of(tokens[2]);
     if (m == 0 || y < 0 || tokens[0].size() > 2) return bad();
     auto r = in_the_past(make_date(y, m, std::stoi(tokens[0]), field));
-    return r ? r : bad();
+    return checked(r);
   }
   if (!is_num(tokens[0]) && is_num(tokens[1]) && is_num(tokens[2])) {  // July 9, 1984
     int m = month_from_name(tokens[0]);
     int y = year_of(tokens[2]);
     if (m == 0 || y < 0 || tokens[1].size() > 2) return bad();
     auto r = in_the_past(make_date(y, m, std::stoi(tokens[1]), field));
-    return r ? r : bad();
+    return checked(r);
   }
   return bad();
 }
