@@ -187,6 +187,9 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
         return Error::invalid_argument(fmt::format("household[{}].first_name", i), "cannot contain ':' or '|' (they separate members in files)");
       if (m.first_name) m.first_name = normalize_name(*m.first_name);
       FIDELIS_RETURN_IF_ERROR(check_birth_date(m.birth_date, fmt::format("household[{}].birth_date", i), now));
+      // A relation alone says nobody (and a file could not write it back).
+      if (!m.first_name && !m.birth_date)
+        return Error::invalid_argument(fmt::format("household[{}]", i), "a member needs a first name or a birth date");
     }
   }
   if (in.affinities) {

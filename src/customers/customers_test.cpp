@@ -88,6 +88,8 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
       {[](CustomerInput& in) { in.birth_date = "12/05"; }, "birth_date"},
       {[](CustomerInput& in) { in.household = std::vector<HouseholdMember>{{"enfant", "Léa", "--13-01"}}; },
        "household[0].birth_date"},
+      {[](CustomerInput& in) { in.household = std::vector<HouseholdMember>{{"enfant", "Léa", std::nullopt}, {"enfant", std::nullopt, std::nullopt}}; },
+       "household[1]"},
       {[](CustomerInput& in) { in.emails->push_back({"no-at-sign", ""}); }, "emails[1].email"},
       {[](CustomerInput& in) { in.address->postcode = "6900"; }, "address.postcode"},
       {[](CustomerInput& in) { in.affinities->at(0).strength = 101; }, "affinities[0].strength"},
@@ -360,7 +362,7 @@ TEST_P(CustomersTest, AMergeIntoACustomerChangedMeanwhileLosesNoChange) {
     FIDELIS_RETURN_IF_ERROR(tx.exec("UPDATE customers SET first_name = 'Jeannot', version = version + 1 WHERE id = $1", p));
     importer = std::thread([&] {
       merged = t_.db->transact([&](storage::Tx& other) -> Status {
-        auto m = merge_into(other, c->id, row, /*overwrite=*/false, clock_.now());
+        auto m = merge_into(other, c->id, row, Replace::kGaps, clock_.now());
         return m ? ok() : Status(m.error());
       });
     });

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/log.h"
@@ -42,6 +43,15 @@ std::string basic_user(std::string_view b64) {
 
 bool same_secret(std::string_view a, std::string_view b) {
   return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The first query parameter the route does not take (Route::query_parameters), as an error naming it.
+std::optional<Error> unknown_query_parameter(const Route& route, const Context& ctx) {
+  if (!route.query_parameters) return std::nullopt;
+  for (const auto& [k, v] : ctx.query())
+    if (std::find(route.query_parameters->begin(), route.query_parameters->end(), k) == route.query_parameters->end())
+      return Error::invalid_argument(k, "unknown query parameter");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -125,7 +135,8 @@ Response Api::handle(const Request& req) {
       res = problem(*denied);
     } else {
       try {
-        res = route.handler(ctx);
+        std::optional<Error> unknown = unknown_query_parameter(route, ctx);
+        res = unknown ? problem(*unknown) : route.handler(ctx);
       } catch (const std::exception& e) {
         res = problem(Error::internal(std::string("unhandled exception: ") + e.what()));
       }

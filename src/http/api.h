@@ -90,6 +90,9 @@ struct Route {
   RouteHandler handler;
   bool always_on_pool = false;      // a GET that writes (the tracking pixel) or works long (an export):
                                     // on the worker pool even on SQLite
+  // The query parameters it takes: Router::add sets those docs/api/openapi.yaml documents for
+  // operation_id. Any other is refused (400 naming it) before the handler runs.
+  std::optional<std::vector<std::string>> query_parameters;
 };
 
 class Router {
@@ -229,5 +232,8 @@ Result<customers::CustomerInput> customer_from_json(const Json& body, bool patch
 
 // The OpenAPI document, converted from the embedded docs/api/openapi.yaml (openapi.cpp).
 const Json& openapi_document();
+// The query parameters the document gives operation `operation_id` (its own and its path's,
+// references resolved); nullopt when it has no such operation.
+std::optional<std::vector<std::string>> documented_query_parameters(std::string_view operation_id);
 
 }  // namespace fidelis::http

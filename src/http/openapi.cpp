@@ -61,4 +61,33 @@ const Json& openapi_document() {
   return doc;
 }
 
+std::optional<std::vector<std::string>> documented_query_parameters(std::string_view operation_id) {
+  const Json& doc = openapi_document();
+  if (!doc.contains("paths")) return std::nullopt;
+  auto query_of = [&](const Json& item, std::vector<std::string>& out) {
+    if (!item.is_object() || !item.contains("parameters")) return;
+    for (const Json& p : item["parameters"]) {
+      const Json* param = &p;
+      if (p.contains("$ref")) {  // "#/components/parameters/Name"
+        std::string ref = p["$ref"].get<std::string>();
+        std::string name = ref.substr(ref.rfind('/') + 1);
+        if (!doc.contains("components") || !doc["components"].contains("parameters") ||
+            !doc["components"]["parameters"].contains(name))
+          continue;
+        param = &doc["components"]["parameters"][name];
+      }
+      if (param->value("in", "") == "query") out.push_back(param->value("name", ""));
+    }
+  };
+  for (const auto& [path, item] : doc["paths"].items())
+    for (const char* method : {"get", "post", "put", "patch", "delete"}) {
+      if (!item.contains(method) || item[method].value("operationId", "") != operation_id) continue;
+      std::vector<std::string> names;
+      query_of(item, names);
+      query_of(item[method], names);
+      return names;
+    }
+  return std::nullopt;
+}
+
 }  // namespace fidelis::http

@@ -48,6 +48,7 @@ void Router::add(Route route) {
     if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) secrets_.push_back(std::move(secret));
   }
   patterns_.push_back(std::move(parts));
+  if (!route.query_parameters) route.query_parameters = documented_query_parameters(route.operation_id);
   routes_.push_back(std::move(route));
 }
 

@@ -49,6 +49,24 @@ for (const driver of drivers()) {
       if (field !== undefined) assert.equal(r.body.field, field, show(r));
     };
 
+    test('a query parameter an operation does not take is refused by name, on every operation', async () => {
+      // The CLI's name for deleted customers is no parameter of the export: refused, not ignored.
+      expectProblem(await call('GET', `${C}/export?format=jsonl&include_deleted=true`), 400, 'include_deleted');
+      for (const path of ['/api/v1/merge-reviews?statut=pending', '/api/v1/merges?foo=1', '/api/v1/npai?x=1',
+                          '/api/v1/imports?page=2', `${C}/1?expand=all`]) {
+        const r = await call('GET', path);
+        expectProblem(r, 400);
+        assert.match(r.body.detail, /unknown query parameter/, show(r));
+      }
+      const ok = await call('GET', `${C}/export?format=jsonl&deleted=include`);
+      assert.equal(ok.status, 200, show(ok));
+    });
+
+    test('a household member needs a first name or a birth date beside its relation', async () => {
+      const r = await call('POST', `${C}?dedup=false`, { body: { first_name: 'A', household: [{ relation: 'enfant', first_name: 'Léa' }, { relation: 'enfant' }] } });
+      expectProblem(r, 400, 'household[1]');
+    });
+
     test('lifecycle: create, normalise, get, conditional GET, PATCH with If-Match', async () => {
       const r = await call('POST', C, {
         body: {
