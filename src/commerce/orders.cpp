@@ -171,8 +171,10 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     return *hint.customer_id;
   }
   if (hint.email) {  // never a placeholder (check_input)
-    // The same key the customers module locks: two orders from one new address make one customer.
-    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(*hint.email)));
+    // The mailbox creates lock: two orders from one new mailbox, written alike or not, make one
+    // customer (the second finds the first's through the dedup model).
+    const std::string address[] = {*hint.email};
+    FIDELIS_RETURN_IF_ERROR(customers::lock_mailboxes(tx, address));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *hint.email));
     if (found) return *found;
   }

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "commerce/commerce.h"
 #include "customers/customers.h"
@@ -47,6 +48,7 @@ class OrdersTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<OrderService> svc_;
   std::vector<std::string> events_;
   bool fail_hook_ = false;
+  dedup::Model dedup_model_ = dedup::Model::default_french();
   audit::Actor actor_ = audit::Actor::cli("test");
 };
 
@@ -296,6 +298,41 @@ TEST_P(OrdersTest, ImportsCsvHistoryWithRejects) {
   EXPECT_EQ(again->orders_existing, 2);
   std::remove(path.c_str());
   std::remove(st->rejects_path.c_str());
+}
+
+// Two orders from one new mailbox written two ways, placed at once (PostgreSQL: the first holds
+// its transaction while the second comes), make one customer: the second waits for the first's
+// mailbox, then finds its customer.
+TEST_P(OrdersTest, ConcurrentOrdersFromOneMailboxMakeOneCustomer) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "SQLite runs one writer at a time";
+  CustomerHint first;
+  first.email = "jean.dupont@gmail.com";
+  first.first_name = "Jean";
+  first.last_name = "Dupont";
+  std::optional<int64_t> owner;
+  std::thread second;
+  Result<CreatedOrder> other = Error::internal("not run");
+  Status placed = t_.db->transact([&](storage::Tx& tx) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(int64_t id, match_or_create_customer(tx, first, {}, clock_.now(), &dedup_model_));
+    owner = id;
+    second = std::thread([&] {
+      OrderInput in = basic("CMD-GMAIL");
+      in.customer.email = "JeanDupont+boutique@gmail.com";
+      in.customer.first_name = "Jean";
+      in.customer.last_name = "Dupont";
+      other = svc_->create(in, actor_);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the second order has come, and waits
+    return ok();
+  });
+  second.join();
+  ASSERT_TRUE(placed) << placed.error().message;
+  ASSERT_TRUE(other) << other.error().field << ": " << other.error().message;
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(other->order.customer_id, *owner);
+  auto count = t_.db->query("SELECT count(*) FROM customers WHERE deleted_at IS NULL");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->rows.at(0).i64(0), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, OrdersTest, ::testing::Values("sqlite", "postgres"),

@@ -147,8 +147,9 @@ namespace {
 
 // merge_into once, from the profile as read now: nullopt when another transaction changed the
 // customer between that reading and the writing (its version moved).
-Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite,
+Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t id, const CustomerInput& in, Replace replace,
                                                        Millis now, bool replace_lists, bool dry_run) {
+  const bool overwrite = replace == Replace::kValues;
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers(tx, ids));
   if (found.empty() || found[0].deleted_at) return Error::not_found("id", fmt::format("no customer {}", id));
@@ -158,6 +159,9 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
     // The same value written with less care ("HELENE" for "Hélène", a file without accents) does
     // not rewrite it; a row of the customer's own export (replace_lists) is what a person typed.
     if (!replace_lists && same_value(given, old) && better_written(*old, *given)) return old;
+    // The same value written with more care ("Hélène" for a stored "Helene", no person's typing)
+    // says nothing the customer's value does not: an improvement, where the input may only fill gaps.
+    if (replace != Replace::kGaps && same_value(given, old) && better_written(*given, *old)) return given;
     return overwrite || !old ? given : old;
   };
   // What `clear` names is emptied, when the input may overwrite.
@@ -185,7 +189,9 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
   const bool careless = in.address && !replace_lists && same_place(*in.address, a) && better_written(a, *in.address);
-  if (in.address && (overwrite || !has_address) && !careless) a = combine_addresses(*in.address, a);
+  const bool careful = in.address && has_address && replace != Replace::kGaps && same_place(*in.address, a) &&
+                       better_written(*in.address, a);
+  if (in.address && (overwrite || !has_address || careful) && !careless) a = combine_addresses(*in.address, a);
   else if (in.address) a = combine_addresses(a, *in.address);
   if (cleared("street")) a.street.reset();
   if (cleared("street2")) a.street2.reset();
@@ -207,7 +213,7 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   };
   // The row's list is the list, in its order (its first item the main one), keeping what each item
   // it shares with the stored one carries beyond the row's (a label).
-  auto replace = [&changed](auto& into, const auto& current, const auto& given, auto same) {
+  auto replace_list = [&changed](auto& into, const auto& current, const auto& given, auto same) {
     if (!given) return;
     auto wanted = *given;
     for (auto& item : wanted) {
@@ -226,9 +232,9 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   if (replace_lists) {
     std::optional<std::vector<std::string>> tags = in.tags;
     if (tags) std::sort(tags->begin(), tags->end());
-    replace(lists.emails, cur.emails, in.emails, same_email);
-    replace(lists.phones, cur.phones, in.phones, same_phone);
-    replace(lists.tags, cur.tags, tags, same_tag);
+    replace_list(lists.emails, cur.emails, in.emails, same_email);
+    replace_list(lists.phones, cur.phones, in.phones, same_phone);
+    replace_list(lists.tags, cur.tags, tags, same_tag);
   } else {
     extend(lists.emails, cur.emails, in.emails, same_email);
     extend(lists.phones, cur.phones, in.phones, same_phone);
@@ -262,7 +268,7 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
       std::stable_sort(affinities->begin(), affinities->end(), [](const Affinity& x, const Affinity& y) {
         return x.strength != y.strength ? x.strength > y.strength : x.category < y.category;
       });
-    replace(lists.affinities, cur.affinities, affinities,
+    replace_list(lists.affinities, cur.affinities, affinities,
             [](const Affinity& x, const Affinity& y) { return x.category == y.category && x.strength == y.strength; });
   } else {
     extend(lists.household, cur.household, in.household, [](const HouseholdMember& x, const HouseholdMember& y) {
@@ -313,13 +319,13 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
 
 }  // namespace
 
-Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, Replace replace, Millis now,
                                 bool replace_lists, bool dry_run) {
   // Another writer (an API update, the phone check) may change the customer between this reading
   // and this writing (PostgreSQL): read it again and merge into what it now is.
   for (int attempt = 0; attempt < 5; ++attempt) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<MergeOutcome> done,
-                             merge_into_as_read(tx, id, in, overwrite, now, replace_lists, dry_run));
+                             merge_into_as_read(tx, id, in, replace, now, replace_lists, dry_run));
     if (done) return std::move(*done);
   }
   return Error::conflict(fmt::format("customer {} kept changing while the row was merged into it; retry", id));

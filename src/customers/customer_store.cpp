@@ -326,8 +326,10 @@ Result<std::vector<Customer>> load_customers(storage::Tx& tx, std::span<const in
 
 // AlreadyExists when another live customer uses one of these e-mails.
 Status check_emails_free(storage::Tx& tx, int64_t self, const std::vector<EmailAddress>& emails) {
+  std::vector<std::string> addresses;
+  for (const EmailAddress& e : emails) addresses.push_back(e.email);
+  FIDELIS_RETURN_IF_ERROR(lock_mailboxes(tx, addresses));
   for (size_t i = 0; i < emails.size(); ++i) {
-    FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + text::to_lower(emails[i].email)));
     Value p[] = {text::to_lower(emails[i].email), self};
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
                              tx.one("SELECT e.customer_id FROM customer_emails e JOIN customers c ON c.id = e.customer_id "

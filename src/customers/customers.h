@@ -238,6 +238,13 @@ std::string phone_key(const Phone& p);
 // address, else empty (the address itself is the key). Matching, in the database and in memory,
 // asks for both.
 std::string stored_mailbox_key(std::string_view email_key);
+// Locks, inside `tx`, the mailboxes these addresses deliver to (their mailbox_key; PostgreSQL: until
+// `tx` ends, SQLite running one writer at a time). Every create, order, merge undone and e-mail
+// change that may give an address to a customer locks its mailbox before looking for its owner, so
+// two of them for one mailbox, written alike or not (jean.dupont@gmail.com,
+// jeandupont+shop@gmail.com), run one after the other and the second finds the first's customer.
+// The keys are taken in sorted order: two transactions never wait for each other.
+Status lock_mailboxes(storage::Tx& tx, std::span<const std::string> emails);
 // Whether a profile has what makes a customer: a name, an e-mail or a valid phone number (one kept
 // as given but invalid reaches nobody).
 bool makes_a_customer(const std::optional<std::string>& first_name, const std::optional<std::string>& last_name,
@@ -371,13 +378,21 @@ Status validate_customer_input(CustomerInput& in, const std::vector<CustomFieldD
 // Inserts a validated customer inside the caller's transaction. No audit entry (the caller records
 // one for the whole import); a customer.created event is emitted.
 Result<Customer> create_in(storage::Tx& tx, const CustomerInput& in, Millis now);
+// What of a customer's names, civility, birth date and address an input merged into it may replace.
+enum class Replace {
+  kGaps,     // only what the customer lacks
+  kWriting,  // that, and a name or address part the input writes with more care (better_written):
+             // the customer's writing is no person's typing (a file without accents filled it)
+  kValues,   // every field the input gives
+};
 // Merges validated `in` into live customer `id` inside `tx`: scalar fields (names, civility, birth
-// date, address) are filled where missing, or replaced when `overwrite`, but a name or an address
-// given as the same value written with less care (better_written: "HELENE" for "Hélène") keeps
-// the customer's writing, unless `replace_lists`; e-mails, phones, tags,
+// date, address) are filled where missing, or replaced with `Replace::kValues`, but a name or an
+// address given as the same value written with less care (better_written: "HELENE" for "Hélène")
+// keeps the customer's writing, unless `replace_lists`; with `Replace::kWriting` or `kValues`, one
+// written with more care replaces it (a stored "Helene Berube" becomes "Hélène Bérubé"); e-mails, phones, tags,
 // external ids, household members and affinities it lacks are added (with `replace_lists`, the
 // e-mails, phones, tags, household members and affinities `in` gives are the lists, in its order: a
-// row of the customer's own export edited and imported back); with `overwrite`, the fields `in.clear` names are emptied;
+// row of the customer's own export edited and imported back); with `kValues`, the fields `in.clear` names are emptied;
 // consents go through screen_import_consents; custom fields are set. Bumps the version and
 // emits customer.updated when anything changed; returns the customer untouched otherwise. A
 // customer another writer changes meanwhile (PostgreSQL) is read again and merged into as it now
@@ -424,7 +439,7 @@ Result<ScreenedConsents> screen_import_consents(storage::Tx& tx, int64_t custome
 // No version, no event: it is no change of the profile.
 Status record_statements(storage::Tx& tx, int64_t customer_id, const std::vector<Consent>& statements, Millis now);
 // `dry_run`: only says whether anything would change, writing nothing.
-Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, bool overwrite, Millis now,
+Result<MergeOutcome> merge_into(storage::Tx& tx, int64_t id, const CustomerInput& in, Replace replace, Millis now,
                                 bool replace_lists = false, bool dry_run = false);
 // The live customer record `id` ended up in: itself, or the customer it was merged into (followed
 // through later merges); nullopt when it is gone otherwise (deleted, or no such id).

@@ -1,6 +1,8 @@
 // The mailbox key stored beside each e-mail address (customer_emails.mailbox_key), and its one-time
 // fill for addresses stored before it existed.
 
+#include <algorithm>
+
 #include "core/email.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -13,6 +15,19 @@ using storage::Value;
 std::string stored_mailbox_key(std::string_view email_key) {
   std::string key = mailbox_key(email_key);
   return key == email_key ? std::string() : key;
+}
+
+Status lock_mailboxes(storage::Tx& tx, std::span<const std::string> emails) {
+  std::vector<std::string> keys;
+  keys.reserve(emails.size());
+  for (const std::string& e : emails) {
+    std::string key = mailbox_key(e);
+    keys.push_back("customer_mailbox:" + (key.empty() ? text::to_lower(e) : key));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (const std::string& k : keys) FIDELIS_RETURN_IF_ERROR(tx.lock_key(k));
+  return ok();
 }
 
 Value mailbox_key_column(std::string_view email_key) {

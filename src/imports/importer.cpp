@@ -28,6 +28,14 @@ using namespace customers;
 
 namespace {
 
+// What a row of a source of priority `priority` may replace in a customer whose sources rank
+// `ranks` (merging::source_rank): every value when it ranks at least as high; otherwise the gaps,
+// and a name or address part it writes with more care unless people typed the customer's.
+Replace replace_for(int priority, int ranks) {
+  if (priority >= ranks) return Replace::kValues;
+  return ranks < merging::kTypedByPeopleRank ? Replace::kWriting : Replace::kGaps;
+}
+
 // ---- who runs an import ----
 // A run claims its import as "host:pid". Another run of the same file for the same source is
 // refused while that worker lives: on this host, while its process exists (a killed import is
@@ -294,10 +302,37 @@ void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank
       in.household.emplace();  // an empty list: no member left
     } else if (f == "affinities") {
       in.affinities.emplace();
+    } else if (f == "tags") {
+      in.tags.emplace();
     } else {
       in.clear.push_back(f);
     }
   }
+}
+
+// A row of the customer's own export replaces its e-mail and phone lists (merge_into's
+// replace_lists) where the file gives them whole. A file with one e-mail column (a narrow edit:
+// id, names, email) gives the main address only: the customer's other addresses stay after the
+// row's, as a column the file lacks empties nothing. Phones alike.
+Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns) {
+  auto columns_of = [&](Target t) { return std::count_if(columns.begin(), columns.end(), [&](const Column& c) { return c.target == t; }); };
+  const bool emails_whole = !in.emails || columns_of(Target::kEmail) > 1;
+  const bool phones_whole = !in.phones || columns_of(Target::kPhone) > 1;
+  if (emails_whole && phones_whole) return ok();
+  int64_t ids[] = {id};
+  FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers_for_export(tx, ids));
+  if (found.empty()) return ok();
+  const Customer& cur = found[0];
+  if (!emails_whole)
+    for (size_t i = 1; i < cur.emails.size(); ++i)
+      if (std::none_of(in.emails->begin(), in.emails->end(),
+                       [&](const EmailAddress& e) { return text::to_lower(e.email) == text::to_lower(cur.emails[i].email); }))
+        in.emails->push_back(cur.emails[i]);
+  if (!phones_whole)
+    for (size_t i = 1; i < cur.phones.size(); ++i)
+      if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& p) { return phone_key(p) == phone_key(cur.phones[i]); }))
+        in.phones->push_back(cur.phones[i]);
+  return ok();
 }
 
 // Whether customer `c` has a value for `field`, one of BuiltRow::blank's.
@@ -314,6 +349,7 @@ bool holds(const Customer& c, std::string_view field) {
   if (field == "country") return c.address.country.has_value();
   if (field == "household") return !c.household.empty();
   if (field == "affinities") return !c.affinities.empty();
+  if (field == "tags") return !c.tags.empty();
   return true;  // a field this list does not know: shown, rather than hidden
 }
 
@@ -472,7 +508,8 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
       FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
         const int64_t id = pr.match->customers.front();
         CustomerInput in = built->input;
-        bool overwrite = true, own_row = false;
+        customers::Replace replace = Replace::kValues;
+        bool own_row = false;
         if (pr.match->outcome == "update") {
           if (!priority) {
             Value sp[] = {source};
@@ -481,11 +518,14 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
             priority = stored ? stored->i64(0) : 50;
           }
           FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, id));
-          overwrite = *priority >= ranks;
-          own_row = overwrite && built->customer_id.has_value();
-          if (own_row) empty_blank_fields(in, built->blank);
+          replace = replace_for(static_cast<int>(*priority), ranks);
+          own_row = replace == Replace::kValues && built->customer_id.has_value();
+          if (own_row) {
+            empty_blank_fields(in, built->blank);
+            FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, id, in, p.columns));
+          }
         }
-        FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, overwrite, ro.now, own_row, /*dry_run=*/true));
+        FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, replace, ro.now, own_row, /*dry_run=*/true));
         pr.match->changes = probe.changed;
         if (own_row)  // a dry run's outcome is the customer as stored now
           for (const std::string& f : built->blank)
@@ -829,16 +869,17 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
           int64_t customer_id = 0;
           bool merge_after = false, already_held = false;
           if (match) {
-            // The row's values replace the current ones when its source ranks at least as high as
-            // every source the customer came from; otherwise they only fill gaps.
             FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, *match));
-            bool overwrite = source_priority >= ranks;
+            const customers::Replace replace = replace_for(source_priority, ranks);
             // A row naming its customer by Fidelis id is that customer's own row (an export edited
             // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.
-            const bool own_row = overwrite && row.customer_id.has_value();
+            const bool own_row = replace == Replace::kValues && row.customer_id.has_value();
             // Its cells emptied in the spreadsheet empty the fields (a wrong birth date taken off).
-            if (own_row) empty_blank_fields(row.input, row.blank);
-            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, overwrite, now, own_row));
+            if (own_row) {
+              empty_blank_fields(row.input, row.blank);
+              FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, *match, row.input, columns));
+            }
+            FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, replace, now, own_row));
             customer_id = m.customer.id;
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
             if (m.changed) {
@@ -866,7 +907,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             // without ids) is that customer as it is: no record, no merge, no version.
             if (duplicate) {
               FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, duplicate->customer_id, row.input,
-                                                                      /*overwrite=*/true, now, false, /*dry_run=*/true));
+                                                                      Replace::kValues, now, false, /*dry_run=*/true));
               if (!probe.changed) {
                 customer_id = duplicate->customer_id;
                 already_held = true;

@@ -631,14 +631,6 @@ Result<std::vector<std::string>> settle_columns(const std::string& path, std::sp
                                      "phone to read them",
                                      columns[i].header));
   }
-  // An export edited and read back by Fidelis id replaces the customers' lists (at a priority that
-  // overwrites): an unread list column of the export would take those values off.
-  if (std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.target == Target::kCustomerId; }))
-    for (const Column& c : columns)
-      if (c.target == Target::kIgnore && (c.header == "other_emails" || c.header == "other_phones"))
-        warnings.push_back(fmt::format("column \"{}\" is not read: where a row replaces its customer's lists (a "
-                                       "priority that overwrites), the customer loses those {}; map it to keep them",
-                                       c.header, c.header == "other_emails" ? "e-mails" : "phones"));
   return warnings;
 }
 

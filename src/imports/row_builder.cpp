@@ -307,6 +307,7 @@ std::vector<std::string> blank_fields(std::span<const Column> columns,
   if (blank(Target::kCountry) && !a.country) out.emplace_back("country");
   if (blank(Target::kHousehold) && !in.household) out.emplace_back("household");
   if (blank(Target::kAffinities) && !in.affinities) out.emplace_back("affinities");
+  if (blank(Target::kTags) && !in.tags) out.emplace_back("tags");
   for (const Column& c : columns)
     if (c.target == Target::kCustom && std::find(custom_given.begin(), custom_given.end(), c.custom_key) == custom_given.end() &&
         (!in.custom_fields || !in.custom_fields->contains(c.custom_key))) {

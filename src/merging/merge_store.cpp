@@ -543,7 +543,9 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
     Value q[] = {m.loser_id};
     FIDELIS_ASSIGN_OR_RETURN(storage::Rows keys,
                              tx.query("SELECT email_key FROM customer_emails WHERE customer_id = $1 ORDER BY email_key", q));
-    for (const auto& k : keys.rows) FIDELIS_RETURN_IF_ERROR(tx.lock_key("customer_email:" + k.str(0)));
+    std::vector<std::string> addresses;
+    for (const auto& k : keys.rows) addresses.push_back(k.str(0));
+    FIDELIS_RETURN_IF_ERROR(customers::lock_mailboxes(tx, addresses));
   }
   Value pl[] = {m.loser_id};
   FIDELIS_ASSIGN_OR_RETURN(
