@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <unordered_map>
 
 #include "core/text.h"
@@ -68,14 +69,24 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
     return ok();
   };
   if (in.emails) {
+    // The import that brought each address stays with it, whoever rewrites the list.
+    std::map<std::string, int64_t> brought;
+    if (!fresh) {
+      Value q[] = {id};
+      FIDELIS_ASSIGN_OR_RETURN(
+          storage::Rows rows, tx.query("SELECT email_key, import_id FROM customer_emails WHERE customer_id = $1 AND import_id IS NOT NULL", q));
+      for (const auto& r : rows.rows) brought.emplace(r.str(0), r.i64(1));
+    }
     FIDELIS_RETURN_IF_ERROR(replace("customer_emails"));
     for (size_t i = 0; i < in.emails->size(); ++i) {
       const auto& e = (*in.emails)[i];
       std::string key = text::to_lower(e.email);
-      Value p[] = {id, static_cast<int64_t>(i), e.email, key, e.label, mailbox_key_column(key)};
+      std::optional<int64_t> import_id = e.import_id;
+      if (auto it = brought.find(key); it != brought.end()) import_id = it->second;
+      Value p[] = {id, static_cast<int64_t>(i), e.email, key, e.label, mailbox_key_column(key), storage::opt(import_id)};
       FIDELIS_RETURN_IF_ERROR(tx.exec(
-          "INSERT INTO customer_emails (customer_id, position, email, email_key, label, mailbox_key) "
-          "VALUES ($1, $2, $3, $4, $5, $6)",
+          "INSERT INTO customer_emails (customer_id, position, email, email_key, label, mailbox_key, import_id) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
           p));
     }
   }
@@ -223,9 +234,9 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
   };
   constexpr std::string_view kNullText = "CAST(NULL AS TEXT)", kNullInt = "CAST(NULL AS BIGINT)",
                              kNullReal = "CAST(NULL AS DOUBLE PRECISION)";
-  part(1, fmt::format("email AS a, label AS b, {0} AS c, {0} AS d, CAST(position AS BIGINT) AS n1, {1} AS n2, {2} AS r, "
-                      "CAST(position AS BIGINT) AS o",
-                      kNullText, kNullInt, kNullReal),
+  part(1, fmt::format("email AS a, label AS b, {0} AS c, {0} AS d, CAST(position AS BIGINT) AS n1, "
+                      "CAST(import_id AS BIGINT) AS n2, {1} AS r, CAST(position AS BIGINT) AS o",
+                      kNullText, kNullReal),
        "customer_emails");
   part(2, fmt::format("raw, e164, type, label, CAST(position AS BIGINT), CAST(valid AS BIGINT), {0}, CAST(position AS BIGINT)", kNullReal),
        "customer_phones");
@@ -263,7 +274,7 @@ Result<std::vector<Customer>> load_with(Q&& query, std::span<const int64_t> ids)
     if (it == by_id.end()) continue;
     Customer& c = it->second;
     switch (r.i64(0)) {
-      case 1: c.emails.push_back({r.str(2), r.str(3)}); break;
+      case 1: c.emails.push_back({r.str(2), r.str(3), r.opt_i64(7)}); break;
       case 2: {
         Phone p;
         p.raw = r.str(2);

@@ -127,11 +127,16 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
     FIDELIS_RETURN_IF_ERROR(check_text(a.street2, "address.street2", 200));
     FIDELIS_RETURN_IF_ERROR(check_text(a.postcode, "address.postcode", 20));
     FIDELIS_RETURN_IF_ERROR(check_text(a.city, "address.city", 100));
-    FIDELIS_RETURN_IF_ERROR(check_text(a.country, "address.country", 2));
+    FIDELIS_RETURN_IF_ERROR(check_text(a.country, "address.country", 60));
     if (a.country) {
       std::string c = text::to_upper(*a.country);
-      if (!is_country_code(c))
-        return Error::invalid_argument("address.country", "expected an ISO 3166-1 alpha-2 code such as FR");
+      if (!is_country_code(c)) {
+        // A country written by its name ("France", "Belgique") says which code it wants.
+        std::optional<std::string> named = country_from_name(*a.country);
+        return Error::invalid_argument("address.country",
+                                       named ? fmt::format("expected an ISO 3166-1 alpha-2 code: {} for '{}'", *named, *a.country)
+                                             : std::string("expected an ISO 3166-1 alpha-2 code such as FR"));
+      }
       a.country = c;
     }
     // Without a country, an address is taken for French when its postcode is written in digits

@@ -36,6 +36,9 @@ Result<Purpose> parse_purpose(std::string_view s, std::string_view field);
 struct EmailAddress {
   std::string email;  // normalised: trimmed, domain lower-cased
   std::string label;  // "perso", "travail", ... free text
+  // The import that first brought the address (customer_emails.import_id); unset when it was
+  // entered otherwise. Kept by every later write of the list; the NPAI rates count by it.
+  std::optional<int64_t> import_id;
 };
 
 enum class PhoneType { kMobile, kFixed, kOther, kUnknown };

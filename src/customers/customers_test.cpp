@@ -94,6 +94,7 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
       {[](CustomerInput& in) { in.address->postcode = "6900"; }, "address.postcode"},
       {[](CustomerInput& in) { in.affinities->at(0).strength = 101; }, "affinities[0].strength"},
       {[](CustomerInput& in) { in.civility = "Sir"; }, "civility"},
+      {[](CustomerInput& in) { in.address->country = "France"; }, "address.country"},
       {[](CustomerInput& in) { in.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"nope", int64_t{1}}}; },
        "custom_fields.nope"},
       {[](CustomerInput& in) { in.last_name = std::string("caf\xE9"); }, "last_name"},
@@ -113,6 +114,9 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
     EXPECT_EQ(r.error().code, Code::kInvalidArgument);
     EXPECT_EQ(r.error().field, c.field);
   }
+  CustomerInput france = jeanne();  // a country by its name says which code it wants
+  france.address->country = "France";
+  EXPECT_EQ(svc_->create(france, actor_).error().message, "expected an ISO 3166-1 alpha-2 code: FR for 'France'");
   auto none = svc_->list({});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->items.empty());  // nothing half-written
@@ -377,6 +381,29 @@ TEST_P(CustomersTest, AMergeIntoACustomerChangedMeanwhileLosesNoChange) {
   EXPECT_EQ(after->first_name, "Jeannot");  // the update stays
   EXPECT_EQ(after->tags, std::vector<std::string>{"salon"});
   EXPECT_EQ(after->version, c->version + 2);
+}
+
+// The import that brought an address stays with it through every rewrite of the list: a label
+// changed, another address added, the order changed.
+TEST_P(CustomersTest, AnAddressKeepsTheImportThatBroughtIt) {
+  CustomerInput in;
+  in.last_name = "Provenance";
+  in.emails = std::vector<EmailAddress>{{.email = "venu@exemple.fr"}};
+  auto c = svc_->create(in, actor_);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->emails[0].import_id);  // typed, not imported
+  storage::Value p[] = {c->id};
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET import_id = 7 WHERE customer_id = $1", p));
+  CustomerInput patch;
+  patch.emails = std::vector<EmailAddress>{{.email = "autre@exemple.fr"}, {.email = "VENU@exemple.fr", .label = "perso"}};
+  auto u = svc_->update(c->id, c->version, patch, actor_);
+  ASSERT_TRUE(u) << u.error().message;
+  auto after = svc_->get(c->id);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->emails.size(), 2u);
+  EXPECT_FALSE(after->emails[0].import_id);
+  EXPECT_EQ(after->emails[1].import_id, 7);
+  EXPECT_EQ(after->emails[1].label, "perso");
 }
 
 TEST(Addresses, CountryCodesAreIsoOnesAndTheSamePlaceIsCompleted) {

@@ -228,13 +228,16 @@ Result<Rates> DeliverabilityService::rates() {
               "WHERE sent = 1"));
   r.overall = {"overall", all->i64(0), all->i64(1), 0};
   rate(r.overall);
-  // The same count grouped by what the customers' provenance says: their source, or their import.
+  // The same count grouped by the import that brought each address (customer_emails.import_id),
+  // or its source: a file that only names a customer whose address came from elsewhere is not
+  // charged with that address.
   auto grouped = [&](std::string_view column, std::vector<Rate>& into) -> Status {
     FIDELIS_ASSIGN_OR_RETURN(
         storage::Rows rows,
-        db_.query(fmt::format("SELECT p.{0}, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = "
-                              "'hard_bounce' THEN s.email_key END) FROM email_status s JOIN customer_provenance p ON "
-                              "p.customer_id = s.customer_id WHERE s.sent = 1 GROUP BY p.{0} ORDER BY p.{0}",
+        db_.query(fmt::format("SELECT {0}, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = "
+                              "'hard_bounce' THEN s.email_key END) FROM email_status s JOIN customer_emails e ON "
+                              "e.email_key = s.email_key JOIN imports i ON i.id = e.import_id WHERE s.sent = 1 "
+                              "GROUP BY {0} ORDER BY {0}",
                               column)));
     for (const auto& row : rows.rows) {
       Rate x{row.str(0), row.i64(1), row.i64(2), 0};
@@ -243,8 +246,8 @@ Result<Rates> DeliverabilityService::rates() {
     }
     return ok();
   };
-  FIDELIS_RETURN_IF_ERROR(grouped("source", r.by_source));
-  FIDELIS_RETURN_IF_ERROR(grouped("import_id", r.by_import));
+  FIDELIS_RETURN_IF_ERROR(grouped("i.source", r.by_source));
+  FIDELIS_RETURN_IF_ERROR(grouped("i.id", r.by_import));
   r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
   last_rate_ = r.overall.rate;
   alert_on_ = r.alert;

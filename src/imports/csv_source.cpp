@@ -480,7 +480,13 @@ Result<std::optional<CsvRecord>> CsvSource::next() {
   CsvRecord r = std::move(m.ready.front());
   m.ready.pop_front();
   // Without its header row, no record of the file can be read.
-  if (r.malformed && r.number == 1) return Error::invalid_argument("file", "the header row cannot be read: " + *r.malformed);
+  if (r.malformed && r.number == 1) {
+    // A JSON Lines export (one object per line) is no CSV: say so rather than how its quotes break.
+    if (std::string_view raw = text::trim(r.raw); raw.starts_with("{") || raw.starts_with("["))
+      return Error::invalid_argument("file", "this file holds JSON, not CSV: imports read CSV files (export with "
+                                             "--format csv or csv-excel-fr to import back)");
+    return Error::invalid_argument("file", "the header row cannot be read: " + *r.malformed);
+  }
   return std::optional<CsvRecord>(std::move(r));
 }
 

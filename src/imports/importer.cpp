@@ -755,6 +755,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             continue;
           }
           BuiltRow& row = *p.row;
+          if (row.input.emails)  // brought by this import, unless the customer already has them
+            for (EmailAddress& e : *row.input.emails) e.import_id = import_id;
           std::optional<int64_t> match;
           // A row naming its customer by Fidelis id (an export edited and imported back) updates it,
           // or the customer it was merged into since.

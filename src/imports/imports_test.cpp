@@ -2287,6 +2287,18 @@ TEST_P(ImportTest, ALowerSourceRestoresTheAccentsAFileLeftOffButNotWhatPeopleTyp
   EXPECT_EQ(z->last_name, "Lefevre");
 }
 
+// A JSON Lines export given to the importer is named for what it is, not for its broken quotes.
+TEST_P(ImportTest, AJsonLinesFileIsSaidToBeNoCsv) {
+  Importer importer(*t_.db, clock_);
+  auto r = importer.run({.path = write_temp(GetParam() + "_export.jsonl", "{\"id\":1,\"first_name\":\"Ana\"}\n"
+                                                                          "{\"id\":2,\"first_name\":\"Bob\"}\n"),
+                         .source = "retour"},
+                        actor_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "file");
+  EXPECT_NE(r.error().message.find("holds JSON, not CSV"), std::string::npos) << r.error().message;
+}
+
 TEST_P(ImportTest, ASecondRunOfAFileBeingImportedIsRefused) {
   std::string csv = "email;nom\n";
   for (int i = 0; i < 100; ++i) csv += "double" + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";

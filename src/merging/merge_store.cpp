@@ -77,7 +77,7 @@ struct ProfileTable {
 const std::vector<ProfileTable>& profile_tables() {
   static const std::vector<ProfileTable> t = {
       {"customers", {"civility", "first_name", "last_name", "birth_date", "street", "street2", "postcode", "city", "country"}, {}},
-      {"customer_emails", {"position", "email", "email_key", "label"}, {2}, true},
+      {"customer_emails", {"position", "email", "email_key", "label", "import_id"}, {2}, true},
       {"customer_phones", {"position", "raw", "e164", "phone_key", "type", "valid", "label"}, {3}, true},
       {"customer_household", {"position", "relation", "first_name", "birth_date"}, {1, 2}, true},
       {"customer_affinities", {"category", "strength"}, {0}},
@@ -143,13 +143,15 @@ Result<Json> dump_profile(storage::Tx& tx, int64_t id) {
 
 namespace {
 
-std::vector<RowValues> rows_of(const Json& dump, std::string_view table) {
+std::vector<RowValues> rows_of(const Json& dump, const ProfileTable& t) {
   std::vector<RowValues> out;
-  auto it = dump.find(std::string(table));
+  auto it = dump.find(std::string(t.table));
   if (it == dump.end()) return out;
   for (const auto& row : *it) {
     RowValues r;
     for (const auto& v : row) r.push_back(json_value(v));
+    // A merge recorded before a column was added holds none for it: NULL.
+    while (r.size() < t.columns.size()) r.push_back(storage::null());
     out.push_back(std::move(r));
   }
   return out;
@@ -162,7 +164,7 @@ std::vector<RowValues> rows_of(const Json& dump, std::string_view table) {
 Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after) {
   for (const auto& t : profile_tables()) {
     if (t.table == "customer_consents") continue;  // they follow the consent history (consents_from_history)
-    std::vector<RowValues> b = rows_of(before, t.table), a = rows_of(after, t.table);
+    std::vector<RowValues> b = rows_of(before, t), a = rows_of(after, t);
     FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> n, dump_table(tx, t, id));
     if (t.table == "customers") {
       if (b.empty() || a.empty() || n.empty()) continue;

@@ -116,6 +116,15 @@ TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
   EXPECT_EQ(stats->links_issued, 1);
   EXPECT_EQ(stats->started, 1);
   EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
+  // A link for a record merged into another names the customer it is now; a deleted one is none.
+  storage::Value merged[] = {o->id, customer_};
+  ASSERT_TRUE(t_.db->exec("UPDATE customers SET merged_into = $2 WHERE id = $1", merged));
+  auto refused = svc_->issue_link(q->id, o->id, 86'400'000, actor_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().field, "customer_id");
+  EXPECT_EQ(refused.error().message, fmt::format("customer {} was merged into customer {}: issue the link for {}", o->id,
+                                                 customer_, customer_));
+  EXPECT_EQ(svc_->issue_link(q->id, 999, 86'400'000, actor_).error().code, Code::kNotFound);
 }
 
 // Many people give the day and month of their birthday and keep their year to themselves.

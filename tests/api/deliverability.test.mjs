@@ -345,6 +345,9 @@ for (const driver of drivers()) {
         setup: async (db) => {
           await cliOk(['--db', db, 'import', 'customers', join(dir, 'boutique.csv'), '--source', 'boutique']);
           await cliOk(['--db', db, 'import', 'customers', join(dir, 'salon.csv'), '--source', 'salon-2024']);
+          // The same shop file read again under another name: it names the customers, brings no
+          // address, and is charged with none (its source and import stay out of the rates).
+          await cliOk(['--db', db, 'import', 'customers', join(dir, 'boutique.csv'), '--source', 'relecture']);
         },
       });
     });
