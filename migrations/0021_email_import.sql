@@ -1,8 +1,13 @@
 -- The import that first brought each e-mail address (NULL: entered otherwise, by the API, the back
 -- office, a questionnaire or an order). The NPAI rate per source and per import counts an address
 -- for the import that brought it, not for every file that names its customer. Addresses stored
--- before are given the first import their customer's provenance names.
+-- before are given the import that created their customer (its provenance row dated at the
+-- customer's creation, as merging::source_rank reads it); a customer an import only named keeps NULL.
 ALTER TABLE customer_emails ADD COLUMN import_id BIGINT;
 UPDATE customer_emails SET import_id = (
-  SELECT p.import_id FROM customer_provenance p WHERE p.customer_id = customer_emails.customer_id
-  ORDER BY p.at, p.import_id, p.line LIMIT 1);
+  SELECT p.import_id FROM customer_provenance p JOIN customers c ON c.id = p.customer_id
+  WHERE p.customer_id = customer_emails.customer_id AND p.at = c.created_at
+  ORDER BY p.import_id, p.line LIMIT 1)
+WHERE EXISTS (
+  SELECT 1 FROM customer_provenance p JOIN customers c ON c.id = p.customer_id
+  WHERE p.customer_id = customer_emails.customer_id AND p.at = c.created_at);

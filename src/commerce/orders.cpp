@@ -142,8 +142,7 @@ Status check_input(OrderInput& in, Millis now) {
   FIDELIS_RETURN_IF_ERROR(check_text(in.address.city, "address.city", 100));
   if (in.address.country) {
     std::string c = text::to_upper(*in.address.country);
-    if (!customers::is_country_code(c))
-      return Error::invalid_argument("address.country", "expected an ISO 3166-1 alpha-2 code such as FR");
+    if (!customers::is_country_code(c)) return customers::not_a_country_code("address.country", *in.address.country);
     in.address.country = c;
   }
   in.notes = trimmed(in.notes);

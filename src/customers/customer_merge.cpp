@@ -189,10 +189,16 @@ Result<std::optional<MergeOutcome>> merge_into_as_read(storage::Tx& tx, int64_t 
   Address a = cur.address;
   bool has_address = a.street || a.postcode || a.city;
   const bool careless = in.address && !replace_lists && same_place(*in.address, a) && better_written(a, *in.address);
-  const bool careful = in.address && has_address && replace != Replace::kGaps && same_place(*in.address, a) &&
-                       better_written(*in.address, a);
-  if (in.address && (overwrite || !has_address || careful) && !careless) a = combine_addresses(*in.address, a);
+  const bool careful = in.address && has_address && replace == Replace::kWriting && same_place(*in.address, a);
+  if (in.address && (overwrite || !has_address) && !careless) a = combine_addresses(*in.address, a);
   else if (in.address) a = combine_addresses(a, *in.address);
+  // Where the input may only fill gaps, each part it writes with more care ("4 rue Émile Zola" for
+  // "4 RUE EMILE ZOLA") replaces the stored part, and no other.
+  if (careful)
+    for (auto part : {&Address::street, &Address::street2, &Address::postcode, &Address::city}) {
+      const std::optional<std::string>& given = (*in.address).*part;
+      if (given && a.*part && same_value(given, a.*part) && better_written(*given, *(a.*part))) a.*part = given;
+    }
   if (cleared("street")) a.street.reset();
   if (cleared("street2")) a.street2.reset();
   if (cleared("postcode")) a.postcode.reset();

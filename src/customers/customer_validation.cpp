@@ -11,6 +11,14 @@
 #include "customers/customer_internal.h"
 
 namespace fidelis::customers {
+
+Error not_a_country_code(std::string_view field, std::string_view given) {
+  // A country written by its name ("France", "Belgique") says which code it wants.
+  std::optional<std::string> named = country_from_name(given);
+  return Error::invalid_argument(std::string(field),
+                                 named ? fmt::format("expected an ISO 3166-1 alpha-2 code: {} for '{}'", *named, given)
+                                       : std::string("expected an ISO 3166-1 alpha-2 code such as FR"));
+}
 namespace {
 
 // A one-line text of at most `max` characters (not bytes: "é" is one), trimmed, empty as unset.
@@ -130,13 +138,7 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
     FIDELIS_RETURN_IF_ERROR(check_text(a.country, "address.country", 60));
     if (a.country) {
       std::string c = text::to_upper(*a.country);
-      if (!is_country_code(c)) {
-        // A country written by its name ("France", "Belgique") says which code it wants.
-        std::optional<std::string> named = country_from_name(*a.country);
-        return Error::invalid_argument("address.country",
-                                       named ? fmt::format("expected an ISO 3166-1 alpha-2 code: {} for '{}'", *named, *a.country)
-                                             : std::string("expected an ISO 3166-1 alpha-2 code such as FR"));
-      }
+      if (!is_country_code(c)) return not_a_country_code("address.country", *a.country);
       a.country = c;
     }
     // Without a country, an address is taken for French when its postcode is written in digits
@@ -192,9 +194,6 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
         return Error::invalid_argument(fmt::format("household[{}].first_name", i), "cannot contain ':' or '|' (they separate members in files)");
       if (m.first_name) m.first_name = normalize_name(*m.first_name);
       FIDELIS_RETURN_IF_ERROR(check_birth_date(m.birth_date, fmt::format("household[{}].birth_date", i), now));
-      // A relation alone says nobody (and a file could not write it back).
-      if (!m.first_name && !m.birth_date)
-        return Error::invalid_argument(fmt::format("household[{}]", i), "a member needs a first name or a birth date");
     }
   }
   if (in.affinities) {

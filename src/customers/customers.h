@@ -242,11 +242,12 @@ std::string phone_key(const Phone& p);
 // asks for both.
 std::string stored_mailbox_key(std::string_view email_key);
 // Locks, inside `tx`, the mailboxes these addresses deliver to (their mailbox_key; PostgreSQL: until
-// `tx` ends, SQLite running one writer at a time). Every create, order, merge undone and e-mail
-// change that may give an address to a customer locks its mailbox before looking for its owner, so
-// two of them for one mailbox, written alike or not (jean.dupont@gmail.com,
+// `tx` ends, SQLite running one writer at a time). API creates and e-mail changes, orders and the
+// undoing of merges lock the mailboxes of the addresses they may give a customer before looking
+// for their owners, so two of them for one mailbox, written alike or not (jean.dupont@gmail.com,
 // jeandupont+shop@gmail.com), run one after the other and the second finds the first's customer.
-// The keys are taken in sorted order: two transactions never wait for each other.
+// Imports do not (a whole-base dedup run finds what an import and a concurrent order made twice).
+// The keys are taken in sorted order, so two of these calls never wait for each other in a cycle.
 Status lock_mailboxes(storage::Tx& tx, std::span<const std::string> emails);
 // Whether a profile has what makes a customer: a name, an e-mail or a valid phone number (one kept
 // as given but invalid reaches nobody).
@@ -270,6 +271,9 @@ bool is_country_code(std::string_view code);
 // English, German, Spanish, Italian, Dutch or Portuguese ("Belgique", "Deutschland", "La Réunion",
 // "Royaume-Uni"), case and accents aside; nullopt when it is none of them.
 std::optional<std::string> country_from_name(std::string_view name);
+// InvalidArgument naming `field` for `given`, no ISO 3166-1 alpha-2 code: with the code a country's
+// name wants ("expected an ISO 3166-1 alpha-2 code: FR for 'France'").
+Error not_a_country_code(std::string_view field, std::string_view given);
 // `chosen` with the parts it lacks (street, street2, postcode, city, country) taken from `other`
 // when both are the same place: the postcodes, cities and countries both give agree, at least a
 // postcode or a city is on both sides, and they do not give two different streets. Otherwise

@@ -236,7 +236,8 @@ Result<Rates> DeliverabilityService::rates() {
         storage::Rows rows,
         db_.query(fmt::format("SELECT {0}, COUNT(DISTINCT s.email_key), COUNT(DISTINCT CASE WHEN s.status = "
                               "'hard_bounce' THEN s.email_key END) FROM email_status s JOIN customer_emails e ON "
-                              "e.email_key = s.email_key JOIN imports i ON i.id = e.import_id WHERE s.sent = 1 "
+                              "e.email_key = s.email_key JOIN customers c ON c.id = e.customer_id AND "
+                              "c.deleted_at IS NULL JOIN imports i ON i.id = e.import_id WHERE s.sent = 1 "
                               "GROUP BY {0} ORDER BY {0}",
                               column)));
     for (const auto& row : rows.rows) {

@@ -46,8 +46,10 @@ bool same_secret(std::string_view a, std::string_view b) {
 }
 
 // The first query parameter the route does not take (Route::query_parameters), as an error naming it.
+// A public route (a link in an e-mail: order tracking, a questionnaire, the pixel) takes what mail
+// clients and trackers add to links (utm_*, fbclid): it reads what it knows and ignores the rest.
 std::optional<Error> unknown_query_parameter(const Route& route, const Context& ctx) {
-  if (!route.query_parameters) return std::nullopt;
+  if (!route.query_parameters || (!route.permission && !route.authenticated_only)) return std::nullopt;
   for (const auto& [k, v] : ctx.query())
     if (std::find(route.query_parameters->begin(), route.query_parameters->end(), k) == route.query_parameters->end())
       return Error::invalid_argument(k, "unknown query parameter");

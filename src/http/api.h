@@ -91,7 +91,8 @@ struct Route {
   bool always_on_pool = false;      // a GET that writes (the tracking pixel) or works long (an export):
                                     // on the worker pool even on SQLite
   // The query parameters it takes: Router::add sets those docs/api/openapi.yaml documents for
-  // operation_id. Any other is refused (400 naming it) before the handler runs.
+  // operation_id. On a route that needs credentials any other is refused (400 naming it) before
+  // the handler runs; public routes (links in e-mails) ignore the others.
   std::optional<std::vector<std::string>> query_parameters;
 };
 

@@ -314,7 +314,13 @@ void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank
 // replace_lists) where the file gives them whole. A file with one e-mail column (a narrow edit:
 // id, names, email) gives the main address only: the customer's other addresses stay after the
 // row's, as a column the file lacks empties nothing. Phones alike.
-Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns) {
+Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns,
+                     const std::vector<std::string>& blank) {
+  // Every value of a list cell dropped as malformed (flagged) gives nothing: the customer's list
+  // stays. Only an emptied cell (blank) empties it.
+  if (in.emails && in.emails->empty()) in.emails.reset();
+  if (in.phones && in.phones->empty()) in.phones.reset();
+  if (in.tags && in.tags->empty() && std::find(blank.begin(), blank.end(), "tags") == blank.end()) in.tags.reset();
   auto columns_of = [&](Target t) { return std::count_if(columns.begin(), columns.end(), [&](const Column& c) { return c.target == t; }); };
   const bool emails_whole = !in.emails || columns_of(Target::kEmail) > 1;
   const bool phones_whole = !in.phones || columns_of(Target::kPhone) > 1;
@@ -522,7 +528,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
           own_row = replace == Replace::kValues && built->customer_id.has_value();
           if (own_row) {
             empty_blank_fields(in, built->blank);
-            FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, id, in, p.columns));
+            FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, id, in, p.columns, built->blank));
           }
         }
         FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, replace, ro.now, own_row, /*dry_run=*/true));
@@ -879,7 +885,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             // Its cells emptied in the spreadsheet empty the fields (a wrong birth date taken off).
             if (own_row) {
               empty_blank_fields(row.input, row.blank);
-              FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, *match, row.input, columns));
+              FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, *match, row.input, columns, row.blank));
             }
             FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, replace, now, own_row));
             customer_id = m.customer.id;

@@ -2233,14 +2233,14 @@ TEST_P(ImportTest, AFileWithoutAccentsLeavesTheCarefulWritingOfTheSameValues) {
 }
 
 // A source that may only fill gaps (a customer a higher source also knows) still restores the
-// accents an old system left off the same name and address ("HELENE BERUBE, 4 RUE EMILE ZOLA"
-// becomes "Hélène Bérubé, 4 rue Émile Zola"), but not those of what people typed: "Zoe" entered in
-// the back office is their correction.
+// accents an old system left off the same name and address part ("HELENE BERUBE, 4 RUE EMILE
+// ZOLA" becomes "Hélène Bérubé, 4 rue Émile Zola"; its "LYON" leaves "Lyon"), but not those of what
+// people typed: "Zoe" entered in the back office is their correction.
 TEST_P(ImportTest, ALowerSourceRestoresTheAccentsAFileLeftOffButNotWhatPeopleTyped) {
   const std::string header = "N\xC2\xB0 client;E-mail;T\xC3\xA9l\xC3\xA9phone;Pr\xC3\xA9nom;Nom;Adresse;Code postal;Ville\n";
   Importer importer(*t_.db, clock_);
   auto crm = importer.run({.path = write_temp(GetParam() + "_accents1.csv",
-                                              header + "C1;helene.berube@exemple.fr;;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;LYON\n"),
+                                              header + "C1;helene.berube@exemple.fr;;HELENE;BERUBE;4 RUE EMILE ZOLA;69003;Lyon\n"),
                            .source = "crm", .source_priority = 90},
                           actor_);
   ASSERT_TRUE(crm) << crm.error().message;
@@ -2261,7 +2261,7 @@ TEST_P(ImportTest, ALowerSourceRestoresTheAccentsAFileLeftOffButNotWhatPeopleTyp
   ASSERT_TRUE(person) << person.error().message;
   clock_.advance(60'000);
   const std::string new_till = write_temp(GetParam() + "_accents3.csv",
-                                          header + "E1;;;H\xC3\xA9l\xC3\xA8ne;B\xC3\xA9rub\xC3\xA9;4 rue \xC3\x89mile Zola;69003;Lyon\n"
+                                          header + "E1;;;H\xC3\xA9l\xC3\xA8ne;B\xC3\xA9rub\xC3\xA9;4 rue \xC3\x89mile Zola;69003;LYON\n"
                                                    "E2;;;Zo\xC3\xA9;Lef\xC3\xA8vre;;;\n");
   auto dry = importer.preview({.path = new_till, .source = "caisse"}, 10);  // says so first
   ASSERT_TRUE(dry) << dry.error().message;
@@ -3100,6 +3100,18 @@ TEST_P(ImportTest, ANarrowEditKeepsTheOtherAddressesAndEmptiesTheTagsCell) {
   ASSERT_EQ(after->phones.size(), 2u);
   EXPECT_EQ(after->phones[1].raw, "04 72 04 80 54");
   EXPECT_TRUE(after->tags.empty());
+  // A malformed address in the e-mail cell (flagged) takes none of the customer's off.
+  const ImportOptions typo{.path = write_temp(GetParam() + "_narrow2.csv", "id;first_name;last_name;email;phone;tags\r\n" + id +
+                                                                             ";Loïc;Roux;loic.roux@yahoo;06 44 15 58 11;\r\n"),
+                           .source = "retouche",
+                           .source_priority = 100,
+                           .mapping = o.mapping};
+  auto flagged = importer.run(typo, actor_);
+  ASSERT_TRUE(flagged) << flagged.error().message;
+  EXPECT_EQ(flagged->flagged, 1);
+  after = svc.get(made->id);
+  ASSERT_EQ(after->emails.size(), 2u);
+  EXPECT_EQ(after->emails[0].email, "loic.roux@yahoo.fr");
 }
 
 // A newsletter tool's list of subscribers: every row gives the consent the file stands for, dated

@@ -72,12 +72,16 @@ struct ProfileTable {
   std::vector<std::string_view> columns;  // beside customer_id
   std::vector<size_t> identity;           // indexes into columns; empty: the customers row itself
   bool positional = false;                // columns[0] is "position", renumbered on restore
+  // Columns from this index on say where a row came from, not what it is (customer_emails.import_id):
+  // left out of the comparison of rows, and the row's current value kept where a snapshot has none
+  // (a merge recorded before the column existed).
+  size_t provenance_from = SIZE_MAX;
 };
 
 const std::vector<ProfileTable>& profile_tables() {
   static const std::vector<ProfileTable> t = {
       {"customers", {"civility", "first_name", "last_name", "birth_date", "street", "street2", "postcode", "city", "country"}, {}},
-      {"customer_emails", {"position", "email", "email_key", "label", "import_id"}, {2}, true},
+      {"customer_emails", {"position", "email", "email_key", "label", "import_id"}, {2}, true, 4},
       {"customer_phones", {"position", "raw", "e164", "phone_key", "type", "valid", "label"}, {3}, true},
       {"customer_household", {"position", "relation", "first_name", "birth_date"}, {1, 2}, true},
       {"customer_affinities", {"category", "strength"}, {0}},
@@ -119,7 +123,7 @@ std::string identity_of(const ProfileTable& t, const RowValues& r) {
 
 // Equal apart from the position.
 bool same_row(const ProfileTable& t, const RowValues& a, const RowValues& b) {
-  for (size_t i = t.positional ? 1 : 0; i < t.columns.size(); ++i)
+  for (size_t i = t.positional ? 1 : 0; i < std::min(t.columns.size(), t.provenance_from); ++i)
     if (a[i] != b[i]) return false;
   return true;
 }
@@ -193,7 +197,10 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
       auto it = std::find_if(result.begin(), result.end(), [&](const RowValues& r) { return identity_of(t, r) == key; });
       if (it == result.end() || !same_row(t, *it, ar)) continue;  // changed or removed since: keep
       if (br) {
-        *it = *br;
+        RowValues back = *br;
+        for (size_t i = t.provenance_from; i < back.size(); ++i)
+          if (std::holds_alternative<std::monostate>(back[i])) back[i] = (*it)[i];
+        *it = std::move(back);
       } else {
         result.erase(it);
       }

@@ -2,6 +2,7 @@
 // with detection, and the whole-base run.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <set>
 
@@ -600,6 +601,42 @@ TEST_P(MergingTest, MergeMovesEverythingAndUnmergeRestoresBoth) {
   auto rejected = svc_->reviews({.status = "rejected"});
   ASSERT_TRUE(rejected);
   ASSERT_EQ(rejected->items.size(), 1u);
+}
+
+// A merge recorded before addresses kept the import that brought them (its snapshots hold four
+// columns of customer_emails) is undone as any other: each record gets its own addresses back, and
+// they keep their imports.
+TEST_P(MergingTest, AnOlderMergeIsUndoneWithItsAddressesAndTheirImports) {
+  Customer winner = make(input("Yves", "Marchand", "yves.marchand@orange.fr", ""));
+  Customer loser = make(input("Yves", "MARCHAND", "y.marchand@free.fr", ""));
+  storage::Value w[] = {winner.id, int64_t{11}}, l[] = {loser.id, int64_t{12}};
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET import_id = $2 WHERE customer_id = $1", w));
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_emails SET import_id = $2 WHERE customer_id = $1", l));
+  auto m = svc_->merge({winner.id, loser.id, winner.id}, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(customers_->get(winner.id)->emails.at(1).import_id, 12);  // moved with its import
+  // As a merge of an earlier version recorded it: no import_id in its rows.
+  storage::Value id[] = {m->id};
+  auto snap = t_.db->one("SELECT winner_before, winner_after FROM customer_merges WHERE id = $1", id);
+  ASSERT_TRUE(snap && *snap);
+  std::string old[2];
+  for (int i = 0; i < 2; ++i) {
+    nlohmann::json j = nlohmann::json::parse((*snap)->str(i));
+    for (auto& row : j["customer_emails"]) row.erase(4);
+    old[i] = j.dump();
+  }
+  storage::Value up[] = {m->id, old[0], old[1]};
+  ASSERT_TRUE(t_.db->exec("UPDATE customer_merges SET winner_before = $2, winner_after = $3 WHERE id = $1", up));
+  auto undone = svc_->unmerge(m->id, actor_);
+  ASSERT_TRUE(undone) << undone.error().message;
+  auto w2 = customers_->get(winner.id), l2 = customers_->get(loser.id);
+  ASSERT_TRUE(w2 && l2);
+  ASSERT_EQ(w2->emails.size(), 1u);
+  EXPECT_EQ(w2->emails[0].email, "yves.marchand@orange.fr");
+  EXPECT_EQ(w2->emails[0].import_id, 11);
+  ASSERT_EQ(l2->emails.size(), 1u);
+  EXPECT_EQ(l2->emails[0].email, "y.marchand@free.fr");
+  EXPECT_EQ(l2->emails[0].import_id, 12);
 }
 
 TEST_P(MergingTest, MergedConsentsKeepTheirTimeSoTheLatestDecisionWins) {

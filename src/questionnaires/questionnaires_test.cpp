@@ -116,7 +116,7 @@ TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
   EXPECT_EQ(stats->links_issued, 1);
   EXPECT_EQ(stats->started, 1);
   EXPECT_DOUBLE_EQ(stats->completion_rate, 1.0);
-  // A link for a record merged into another names the customer it is now; a deleted one is none.
+  // A link for a record merged into another names the customer it is now; an unknown id is none.
   storage::Value merged[] = {o->id, customer_};
   ASSERT_TRUE(t_.db->exec("UPDATE customers SET merged_into = $2 WHERE id = $1", merged));
   auto refused = svc_->issue_link(q->id, o->id, 86'400'000, actor_);
