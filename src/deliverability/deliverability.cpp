@@ -176,7 +176,7 @@ Result<std::vector<EmailStatus>> DeliverabilityService::record(const std::vector
 // Recomputes the rate and raises the alert when it crosses the threshold.
 Status DeliverabilityService::check_alert(Millis now) {
   bool was = alert_on_.load();
-  FIDELIS_ASSIGN_OR_RETURN(Rates r, rates());
+  FIDELIS_ASSIGN_OR_RETURN(Rates r, overall_rate());
   if (r.alert && !was) {
     log::warn("NPAI rate above threshold", {{"rate", fmt::format("{:.4f}", r.overall.rate)},
                                             {"threshold", fmt::format("{:.4f}", options_.alert_rate)}});
@@ -218,16 +218,27 @@ Result<EmailStatus> DeliverabilityService::clear(std::string_view email, const a
   return status(email);
 }
 
-Result<Rates> DeliverabilityService::rates() {
+namespace {
+void set_rate(Rate& x) { x.rate = x.sent ? static_cast<double>(x.hard) / static_cast<double>(x.sent) : 0; }
+}  // namespace
+
+Result<Rates> DeliverabilityService::overall_rate() {
   Rates r;
   r.threshold = options_.alert_rate;
-  auto rate = [](Rate& x) { x.rate = x.sent ? static_cast<double>(x.hard) / static_cast<double>(x.sent) : 0; };
   FIDELIS_ASSIGN_OR_RETURN(
       std::optional<storage::Row> all,
       db_.one("SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'hard_bounce' THEN 1 ELSE 0 END), 0) FROM email_status "
               "WHERE sent = 1"));
   r.overall = {"overall", all->i64(0), all->i64(1), 0};
-  rate(r.overall);
+  set_rate(r.overall);
+  r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
+  last_rate_ = r.overall.rate;
+  alert_on_ = r.alert;
+  return r;
+}
+
+Result<Rates> DeliverabilityService::rates() {
+  FIDELIS_ASSIGN_OR_RETURN(Rates r, overall_rate());
   // The same count grouped by the import that brought each address (customer_emails.import_id),
   // or its source: a file that only names a customer whose address came from elsewhere is not
   // charged with that address.
@@ -242,16 +253,13 @@ Result<Rates> DeliverabilityService::rates() {
                               column)));
     for (const auto& row : rows.rows) {
       Rate x{row.str(0), row.i64(1), row.i64(2), 0};
-      rate(x);
+      set_rate(x);
       into.push_back(x);
     }
     return ok();
   };
   FIDELIS_RETURN_IF_ERROR(grouped("i.source", r.by_source));
   FIDELIS_RETURN_IF_ERROR(grouped("i.id", r.by_import));
-  r.alert = r.overall.sent >= options_.alert_min_sent && r.overall.rate > options_.alert_rate;
-  last_rate_ = r.overall.rate;
-  alert_on_ = r.alert;
   return r;
 }
 

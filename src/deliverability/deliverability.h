@@ -97,6 +97,9 @@ class DeliverabilityService {
 
  private:
   Status check_alert(Millis now);
+  // The overall rate and whether it is past the alert's threshold (sets last_rate_ and alert_on_):
+  // all check_alert needs, without the per-source and per-import counts.
+  Result<Rates> overall_rate();
 
   storage::Db& db_;
   const Clock& clock_;

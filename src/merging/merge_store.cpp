@@ -523,6 +523,16 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::min(m.winner_id, m.loser_id))));
   FIDELIS_RETURN_IF_ERROR(tx.lock_key(fmt::format("customer_merge:{}", std::max(m.winner_id, m.loser_id))));
   Value pw[] = {m.winner_id, m.loser_id};
+  // The mailboxes of every address either record may end with, locked as creates and e-mail changes
+  // lock them, before anything is written (so no create takes one meanwhile, and no update holding
+  // a customer's row waits for a mailbox this holds while this waits for that row).
+  {
+    FIDELIS_ASSIGN_OR_RETURN(storage::Rows keys,
+                             tx.query("SELECT email_key FROM customer_emails WHERE customer_id = $1 OR customer_id = $2", pw));
+    std::vector<std::string> addresses;
+    for (const auto& k : keys.rows) addresses.push_back(k.str(0));
+    FIDELIS_RETURN_IF_ERROR(customers::lock_mailboxes(tx, addresses));
+  }
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows state,
       tx.query("SELECT id, deleted_at, merged_into FROM customers WHERE id = $1 OR id = $2", pw));
@@ -546,16 +556,8 @@ Result<MergeRecord> unmerge_in(storage::Tx& tx, int64_t merge_id, const audit::A
   FIDELIS_RETURN_IF_ERROR(restore_profile(tx, m.winner_id, before, after));
   FIDELIS_RETURN_IF_ERROR(customers::rekey_emails(tx, m.winner_id));  // restored rows carry no mailbox key
   FIDELIS_RETURN_IF_ERROR(consents_from_history(tx, m.winner_id));
-  // An e-mail both records had stays with the winner: the revived loser gets it flagged instead.
-  // The addresses are locked as creates lock them, so no create can take one meanwhile.
-  {
-    Value q[] = {m.loser_id};
-    FIDELIS_ASSIGN_OR_RETURN(storage::Rows keys,
-                             tx.query("SELECT email_key FROM customer_emails WHERE customer_id = $1 ORDER BY email_key", q));
-    std::vector<std::string> addresses;
-    for (const auto& k : keys.rows) addresses.push_back(k.str(0));
-    FIDELIS_RETURN_IF_ERROR(customers::lock_mailboxes(tx, addresses));
-  }
+  // An e-mail both records had stays with the winner: the revived loser gets it flagged instead
+  // (their mailboxes were locked first).
   Value pl[] = {m.loser_id};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows shared,
