@@ -165,6 +165,9 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
     in.address.postcode = field(first, Col::kPostcode);
     in.address.city = field(first, Col::kCity);
     in.address.country = field(first, Col::kCountry);
+    // Shop exports write the country's name ("France", "Belgique"), as customer files do.
+    if (in.address.country && !customers::is_country_code(text::to_upper(*in.address.country)))
+      if (auto code = customers::country_from_name(*in.address.country)) in.address.country = *code;
     if (in.customer.first_name || in.customer.last_name)
       in.address.name = fmt::format("{} {}", in.customer.first_name.value_or(""), in.customer.last_name.value_or(""));
     if (auto v = field(first, Col::kPlacedAt)) {
@@ -212,8 +215,9 @@ Result<OrderImportStats> import_orders(storage::Db& db, const Clock& clock, cons
         {"customer_id", Col::kCustomerId}, {"customer.email", Col::kEmail}, {"customer.first_name", Col::kFirstName},
         {"customer.last_name", Col::kLastName}, {"customer.phone", Col::kPhone}, {"customer", Col::kEmail},
         {"channel", Col::kChannel}, {"currency", Col::kCurrency}, {"status", Col::kStatus}, {"payment_state", Col::kPayment},
-        {"delivery_method", Col::kDeliveryMethod}, {"address.street", Col::kStreet}, {"address.postcode", Col::kPostcode},
-        {"address.city", Col::kCity}, {"address.country", Col::kCountry}, {"placed_at", Col::kPlacedAt},
+        {"delivery_method", Col::kDeliveryMethod}, {"delivery_address.street", Col::kStreet},
+        {"delivery_address.postcode", Col::kPostcode}, {"delivery_address.city", Col::kCity},
+        {"delivery_address.country", Col::kCountry}, {"placed_at", Col::kPlacedAt},
         {"shipping_minor", Col::kShipping}, {"order_discount_minor", Col::kOrderDiscount}, {"number", Col::kNumber},
         {"sku", Col::kSku}, {"name", Col::kName}, {"quantity", Col::kQuantity}, {"unit_price_minor", Col::kUnitPrice},
         {"discount_minor", Col::kLineDiscount}};

@@ -135,14 +135,14 @@ Status check_input(OrderInput& in, Millis now) {
   in.address.postcode = trimmed(in.address.postcode);
   in.address.city = trimmed(in.address.city);
   in.address.country = trimmed(in.address.country);
-  FIDELIS_RETURN_IF_ERROR(check_text(in.address.name, "address.name", 200));
-  FIDELIS_RETURN_IF_ERROR(check_text(in.address.street, "address.street", 200));
-  FIDELIS_RETURN_IF_ERROR(check_text(in.address.street2, "address.street2", 200));
-  FIDELIS_RETURN_IF_ERROR(check_text(in.address.postcode, "address.postcode", 20));
-  FIDELIS_RETURN_IF_ERROR(check_text(in.address.city, "address.city", 100));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.address.name, "delivery_address.name", 200));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.address.street, "delivery_address.street", 200));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.address.street2, "delivery_address.street2", 200));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.address.postcode, "delivery_address.postcode", 20));
+  FIDELIS_RETURN_IF_ERROR(check_text(in.address.city, "delivery_address.city", 100));
   if (in.address.country) {
     std::string c = text::to_upper(*in.address.country);
-    if (!customers::is_country_code(c)) return customers::not_a_country_code("address.country", *in.address.country);
+    if (!customers::is_country_code(c)) return customers::not_a_country_code("delivery_address.country", *in.address.country);
     in.address.country = c;
   }
   in.notes = trimmed(in.notes);
@@ -195,7 +195,7 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     Error e = st.error();
     if (e.field.starts_with("emails")) e.field = "customer.email";
     else if (e.field.starts_with("phones")) e.field = "customer.phone";
-    else if (e.field.starts_with("address.")) e.field = e.field;
+    else if (e.field.starts_with("address.")) e.field = "delivery_address." + e.field.substr(8);
     else e.field = "customer." + e.field;
     return e;
   }

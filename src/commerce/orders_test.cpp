@@ -150,6 +150,15 @@ TEST_P(OrdersTest, BadInputNamesTheField) {
   EXPECT_EQ(missing.error().field, "customer_id");
   in = basic("");
   EXPECT_EQ(svc_->create(in, actor_).error().field, "number");
+  // The delivery address is named as the API names it; a country's name says which code it wants.
+  in = basic("X-1");
+  in.address.country = "France";
+  auto country = svc_->create(in, actor_);
+  EXPECT_EQ(country.error().field, "delivery_address.country");
+  EXPECT_EQ(country.error().message, "expected an ISO 3166-1 alpha-2 code: FR for 'France'");
+  in = basic("X-1");
+  in.address.postcode = std::string(30, '7');
+  EXPECT_EQ(svc_->create(in, actor_).error().field, "delivery_address.postcode");
 }
 
 TEST_P(OrdersTest, WorkflowHistoryAndInvalidTransitions) {
@@ -266,11 +275,11 @@ TEST_P(OrdersTest, ImportsCsvHistoryWithRejects) {
   std::string path = dir + "/orders-" + GetParam() + ".csv";
   {
     std::ofstream f(path, std::ios::binary);
-    f << "Numéro commande;Date;E-mail;Prénom;Nom;Code postal;SKU;Libellé;Quantité;Prix unitaire;Frais de port;Statut\n"
-         "A-1;2025-03-01;paul@exemple.fr;Paul;Martin;69002;ENG-1;;2;12,50;4,90;delivered\n"
-         "A-1;2025-03-01;paul@exemple.fr;Paul;Martin;69002;GANTS;Gants;1;9,90;4,90;delivered\n"
-         "A-2;02/03/2025;lea@exemple.fr;Léa;Petit;75011;ENG-1;;deux;12,50;0;placed\n"
-         "A-3;2025-03-03;paul@exemple.fr;Paul;Martin;69002;ENG-1;;1;12,50;0;placed\n";
+    f << "Numéro commande;Date;E-mail;Prénom;Nom;Code postal;Pays;SKU;Libellé;Quantité;Prix unitaire;Frais de port;Statut\n"
+         "A-1;2025-03-01;paul@exemple.fr;Paul;Martin;69002;France;ENG-1;;2;12,50;4,90;delivered\n"
+         "A-1;2025-03-01;paul@exemple.fr;Paul;Martin;69002;France;GANTS;Gants;1;9,90;4,90;delivered\n"
+         "A-2;02/03/2025;lea@exemple.fr;Léa;Petit;75011;FR;ENG-1;;deux;12,50;0;placed\n"
+         "A-3;2025-03-03;paul@exemple.fr;Paul;Martin;69002;;ENG-1;;1;12,50;0;placed\n";
   }
   auto st = import_orders(*t_.db, clock_, {.path = path, .source = "prestashop"}, actor_);
   ASSERT_TRUE(st) << st.error().field << ": " << st.error().message;
@@ -283,13 +292,14 @@ TEST_P(OrdersTest, ImportsCsvHistoryWithRejects) {
   EXPECT_EQ((*a1)->status, OrderStatus::kDelivered);
   EXPECT_EQ((*a1)->total_minor, 2500 + 990 + 490);
   EXPECT_EQ((*a1)->source, "prestashop");
+  EXPECT_EQ((*a1)->address.country, "FR");  // "France", as shop exports write it
   EXPECT_EQ((*svc_->find_by_number("A-3"))->customer_id, (*a1)->customer_id);
   std::ifstream rf(st->rejects_path);
   std::string rejects((std::istreambuf_iterator<char>(rf)), std::istreambuf_iterator<char>());
   // A ';' file came from French Excel: so do its rejects, each with its line as the file has it.
   EXPECT_TRUE(rejects.starts_with("\xEF\xBB\xBFline;column;reason;order_number;original\r\n")) << rejects;
   EXPECT_NE(rejects.find("4;Quantité;expected a whole number"), std::string::npos) << rejects;
-  EXPECT_NE(rejects.find(";\"A-2;02/03/2025;lea@exemple.fr;Léa;Petit;75011;ENG-1;;deux;12,50;0;placed\""), std::string::npos)
+  EXPECT_NE(rejects.find(";\"A-2;02/03/2025;lea@exemple.fr;Léa;Petit;75011;FR;ENG-1;;deux;12,50;0;placed\""), std::string::npos)
       << rejects;
   // Again: nothing new.
   auto again = import_orders(*t_.db, clock_, {.path = path, .source = "prestashop"}, actor_);

@@ -140,11 +140,7 @@ void add_tracking_routes(Router& r, Services& s) {
            return res;
          }});
   r.add({"GET", "/t.gif", "trackingPixel", std::nullopt, false, true, [&s](Context& ctx) {
-           Response res;
-           for (const auto& [k, v] : ctx.query())
-             if (k != "vid" && k != "e" && k != "url" && k != "ref" && k != "title" && k != "sku" && k != "q" &&
-                 k != "step" && k != "consent" && k != "utm_source" && k != "utm_medium" && k != "utm_campaign")
-               return problem(Error::invalid_argument(k, "unknown parameter"));
+           Response res;  // the parameters it does not read (fbclid, gclid, utm_term) are ignored, as on every public route
            Privacy p = privacy_of(ctx, ctx.query_param("consent").value_or("") == "1");
            if (!s.tracking.may_store(p)) {
              res.set("Tracking", not_stored_reason(s, p));

@@ -311,9 +311,12 @@ void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank
 }
 
 // A row of the customer's own export replaces its e-mail and phone lists (merge_into's
-// replace_lists) where the file gives them whole. A file with one e-mail column (a narrow edit:
-// id, names, email) gives the main address only: the customer's other addresses stay after the
-// row's, as a column the file lacks empties nothing. Phones alike.
+// replace_lists) where the file gives them whole (two columns or more: the export's `email` and
+// `other_emails`). A file with one e-mail column (a narrow edit: id, names, email) gives the main
+// address only: a changed one becomes the main, and every other address of the customer stays
+// after it, the former main one included, as no column of the file gives them. Phones alike. A
+// number the row gives that reads as no valid number (kept as given and flagged) replaces none of
+// the customer's: it is left out, unless the customer already has it.
 Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns,
                      const std::vector<std::string>& blank) {
   // Every value of a list cell dropped as malformed (flagged) gives nothing: the customer's list
@@ -324,20 +327,28 @@ Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<c
   auto columns_of = [&](Target t) { return std::count_if(columns.begin(), columns.end(), [&](const Column& c) { return c.target == t; }); };
   const bool emails_whole = !in.emails || columns_of(Target::kEmail) > 1;
   const bool phones_whole = !in.phones || columns_of(Target::kPhone) > 1;
-  if (emails_whole && phones_whole) return ok();
+  const bool invalid_phone = in.phones && std::any_of(in.phones->begin(), in.phones->end(), [](const Phone& p) { return !p.valid; });
+  if (emails_whole && phones_whole && !invalid_phone) return ok();
   int64_t ids[] = {id};
   FIDELIS_ASSIGN_OR_RETURN(std::vector<Customer> found, load_customers_for_export(tx, ids));
   if (found.empty()) return ok();
   const Customer& cur = found[0];
+  auto stored_phone = [&](const Phone& p) {
+    return std::any_of(cur.phones.begin(), cur.phones.end(), [&](const Phone& c) { return phone_key(c) == phone_key(p); });
+  };
+  if (in.phones) {
+    std::erase_if(*in.phones, [&](const Phone& p) { return !p.valid && !stored_phone(p); });
+    if (in.phones->empty()) in.phones.reset();
+  }
   if (!emails_whole)
-    for (size_t i = 1; i < cur.emails.size(); ++i)
+    for (const EmailAddress& e : cur.emails)
       if (std::none_of(in.emails->begin(), in.emails->end(),
-                       [&](const EmailAddress& e) { return text::to_lower(e.email) == text::to_lower(cur.emails[i].email); }))
-        in.emails->push_back(cur.emails[i]);
-  if (!phones_whole)
-    for (size_t i = 1; i < cur.phones.size(); ++i)
-      if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& p) { return phone_key(p) == phone_key(cur.phones[i]); }))
-        in.phones->push_back(cur.phones[i]);
+                       [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e.email); }))
+        in.emails->push_back(e);
+  if (!phones_whole && in.phones)
+    for (const Phone& c : cur.phones)
+      if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& p) { return phone_key(p) == phone_key(c); }))
+        in.phones->push_back(c);
   return ok();
 }
 

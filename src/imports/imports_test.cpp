@@ -882,6 +882,12 @@ TEST(RowBuilder, HouseholdAndAffinityCells) {
   }
   EXPECT_EQ(household_flags, 4);
   EXPECT_EQ(affinity_flags, 3);
+  // A date of a known shape that is no day says why, as everywhere.
+  auto impossible = row("enfant:Léa:31/02/2015|enfant:Tom:01/01/1850", "");
+  ASSERT_TRUE(impossible) << impossible.error().message;
+  ASSERT_EQ(impossible->flags.size(), 2u);
+  EXPECT_EQ(impossible->flags[0].reason, "the birth date: no such calendar date, got '31/02/2015'; the member is kept without it");
+  EXPECT_NE(impossible->flags[1].reason.find("out of range"), std::string::npos) << impossible->flags[1].reason;
 }
 
 TEST(RowBuilder, ValuesAsShopFilesWriteThem) {
@@ -3066,7 +3072,7 @@ TEST_P(ImportTest, AnExportEditedInASpreadsheetUpdatesItsOwnBase) {
 // A narrow edit of an export (id, names, one e-mail column, tags) read back at the rank to
 // overwrite: the file's one e-mail column gives the main address, and the customer's other
 // addresses and numbers stay (no column of the file gives them); the emptied tags cell takes the
-// tags off, as the dry run says first.
+// tags off, as the dry run says first; a malformed value takes nothing off.
 TEST_P(ImportTest, ANarrowEditKeepsTheOtherAddressesAndEmptiesTheTagsCell) {
   customers::CustomerService svc(*t_.db, clock_);
   customers::CustomerInput loic;
@@ -3112,6 +3118,21 @@ TEST_P(ImportTest, ANarrowEditKeepsTheOtherAddressesAndEmptiesTheTagsCell) {
   after = svc.get(made->id);
   ASSERT_EQ(after->emails.size(), 2u);
   EXPECT_EQ(after->emails[0].email, "loic.roux@yahoo.fr");
+  // A new main address and a number that reads as none: the former main address stays second,
+  // and the numbers stay as they were.
+  const ImportOptions swap{.path = write_temp(GetParam() + "_narrow3.csv", "id;first_name;last_name;email;phone;tags\r\n" + id +
+                                                                             ";Loïc;Roux;l.roux@outlook.fr;12;\r\n"),
+                           .source = "retouche",
+                           .source_priority = 100,
+                           .mapping = o.mapping};
+  ASSERT_TRUE(importer.run(swap, actor_));
+  after = svc.get(made->id);
+  ASSERT_EQ(after->emails.size(), 2u);
+  EXPECT_EQ(after->emails[0].email, "l.roux@outlook.fr");
+  EXPECT_EQ(after->emails[1].email, "loic.roux@yahoo.fr");
+  ASSERT_EQ(after->phones.size(), 2u);
+  EXPECT_EQ(after->phones[0].raw, "06 44 15 58 11");
+  EXPECT_EQ(after->phones[1].raw, "04 72 04 80 54");
 }
 
 // A newsletter tool's list of subscribers: every row gives the consent the file stands for, dated

@@ -1000,7 +1000,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
             if (auto d = parse_date_flexible(parts[2], "household", options.now, DateOrder::kDayFirst, Year::kOptional)) {
               m.birth_date = d->to_string();
             } else {
-              out.flags.push_back({"household", item, "the birth date is no date: the member is kept without it"});
+              out.flags.push_back({"household", item, fmt::format("the birth date: {}; the member is kept without it", d.error().message)});
             }
           }
           if (!in.household) in.household.emplace();

@@ -40,7 +40,7 @@ for (const driver of drivers()) {
       const gz = gzipSync(Buffer.from(js.text)).length;
       assert.ok(gz < 2048, `t.js is ${gz} bytes gzipped`);
 
-      const gif = await fetch(`${server.url}/t.gif?vid=pixel-1&url=${encodeURIComponent('https://shop.fr/?utm_medium=email')}`);
+      const gif = await fetch(`${server.url}/t.gif?vid=pixel-1&url=${encodeURIComponent('https://shop.fr/?utm_medium=email')}&fbclid=x1`);
       assert.equal(gif.status, 200);
       assert.equal(gif.headers.get('content-type'), 'image/gif');
       assert.equal(gif.headers.get('tracking'), 'stored');
