@@ -476,15 +476,21 @@ Result<std::string> QuestionnaireService::secret() {
 Result<std::string> QuestionnaireService::issue_link(int64_t qid, int64_t customer_id, Millis ttl_ms, const audit::Actor& actor) {
   FIDELIS_RETURN_IF_ERROR(get(qid));
   if (auto c = customers_.get(customer_id); !c) {
-    // A record merged into another is that customer now: say which, as GET /customers/{id} does.
+    // A record merged into another is that customer now: say which, as GET /customers/{id} does;
+    // a deleted customer is said to be deleted.
     std::optional<int64_t> into;
+    bool deleted = false;
     FIDELIS_RETURN_IF_ERROR(db_.read([&](storage::Tx& tx) -> Status {
       FIDELIS_ASSIGN_OR_RETURN(into, customers::survivor(tx, customer_id));
+      Value p[] = {customer_id};
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one("SELECT 1 FROM customers WHERE id = $1", p));
+      deleted = row.has_value();
       return ok();
     }));
     if (into && *into != customer_id)
       return Error::not_found("customer_id", fmt::format("customer {} was merged into customer {}: issue the link for {}",
                                                          customer_id, *into, *into));
+    if (deleted) return Error::not_found("customer_id", fmt::format("customer {} is deleted", customer_id));
     return Error::not_found("customer_id", c.error().message);
   }
   if (ttl_ms <= 0 || ttl_ms > 366LL * 86'400'000) return Error::invalid_argument("ttl_days", "must be 1 to 366 days");

@@ -112,6 +112,7 @@ TEST_P(QuestionnaireTest, AnswersUpdateTheProfileAndCount) {
   EXPECT_EQ(stats->links_issued, 2);
   EXPECT_EQ(stats->started, 2);
   ASSERT_TRUE(customers_->remove(o->id, std::nullopt, actor_));
+  EXPECT_EQ(svc_->issue_link(q->id, o->id, 86'400'000, actor_).error().message, fmt::format("customer {} is deleted", o->id));
   stats = svc_->completion(q->id);
   EXPECT_EQ(stats->links_issued, 1);
   EXPECT_EQ(stats->started, 1);
