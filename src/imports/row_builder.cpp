@@ -1249,8 +1249,12 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
       country_given = true;
     }
     // The default country is for addresses that give none: one that gives a country nobody
-    // recognises stays without (it is flagged), rather than being taken for the default's.
-    if (!address.country && !country_given && !options.default_country.empty()) address.country = options.default_country;
+    // recognises stays without (it is flagged), rather than being taken for the default's. A row
+    // of the customer's own export whose country cell is empty says the customer has none.
+    const bool own_country_cell =
+        out.customer_id && std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.target == Target::kCountry; });
+    if (!address.country && !country_given && !own_country_cell && !options.default_country.empty())
+      address.country = options.default_country;
     // Spreadsheets drop the leading zero of "01000": put it back for a four-digit French code (a
     // Belgian or Swiss postcode has four digits of its own).
     bool french = address.country ? *address.country == "FR" : !country_given;
