@@ -282,6 +282,14 @@ std::optional<Millis> decision_time(std::string_view value, const Column& col, M
   return at ? std::optional<Millis>(*at) : std::nullopt;
 }
 
+// A reason as a flag gives it: the flag shows the value as the file wrote it, so a reason's own
+// ", got 'VALUE'" is left out.
+std::string reason_without_value(std::string reason, std::string_view value) {
+  const std::string tail = fmt::format(", got '{}'", value);
+  if (reason.ends_with(tail)) reason.resize(reason.size() - tail.size());
+  return reason;
+}
+
 // The fields of BuiltRow::blank: a column for them, no cell of the row giving anything for them,
 // and nothing in the row's input (an address block may give a postcode no postcode column does).
 std::vector<std::string> blank_fields(std::span<const Column> columns,
@@ -916,7 +924,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
           if (auto f = ambiguous_date_flag(col, value, "birth_date", options.now, Year::kOptional))
             out.flags.push_back(std::move(*f));
         } else {
-          out.flags.push_back({"birth_date", value, d.error().message});
+          out.flags.push_back({"birth_date", value, reason_without_value(d.error().message, value)});
         }
         break;
       }
@@ -1000,7 +1008,8 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
             if (auto d = parse_date_flexible(parts[2], "household", options.now, DateOrder::kDayFirst, Year::kOptional)) {
               m.birth_date = d->to_string();
             } else {
-              out.flags.push_back({"household", item, fmt::format("the birth date: {}; the member is kept without it", d.error().message)});
+              out.flags.push_back({"household", item, fmt::format("the birth date: {}; the member is kept without it",
+                                                                  reason_without_value(d.error().message, parts[2]))});
             }
           }
           if (!in.household) in.household.emplace();
@@ -1042,7 +1051,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
         if (def == custom_fields.end()) break;
         auto v = custom_value(value, *def, options.now, col.date_order, col.day_numbers);
         if (!v) {
-          out.flags.push_back({def->key, value, v.error().message});
+          out.flags.push_back({def->key, value, reason_without_value(v.error().message, value)});
           break;
         }
         if (def->type == CustomFieldType::kDate)
