@@ -50,6 +50,8 @@ bool same_secret(std::string_view a, std::string_view b) {
 // clients and trackers add to links (utm_*, fbclid): it reads what it knows and ignores the rest.
 std::optional<Error> unknown_query_parameter(const Route& route, const Context& ctx) {
   if (!route.query_parameters || (!route.permission && !route.authenticated_only)) return std::nullopt;
+  if (std::optional<std::string> twice = ctx.repeated_query_parameter())
+    return Error::invalid_argument(*twice, "given more than once: give it once");
   for (const auto& [k, v] : ctx.query())
     if (std::find(route.query_parameters->begin(), route.query_parameters->end(), k) == route.query_parameters->end())
       return Error::invalid_argument(k, "unknown query parameter");

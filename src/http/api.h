@@ -60,6 +60,9 @@ struct Context {
 
   // Query parameters, percent-decoded. Repeated keys keep the last value.
   const std::map<std::string, std::string>& query() const;
+  // The first query parameter the request gives twice or more, if any (routes that need
+  // credentials refuse it: which value was meant?).
+  std::optional<std::string> repeated_query_parameter() const;
   std::optional<std::string> query_param(const std::string& name) const;
   // The JSON object body. InvalidArgument ("body") when it is not JSON or not an object;
   // the Content-Type must be application/json (InvalidArgument naming "Content-Type").
@@ -72,6 +75,7 @@ struct Context {
 
  private:
   mutable std::optional<std::map<std::string, std::string>> query_;
+  mutable std::optional<std::string> repeated_;
 };
 
 using RouteHandler = std::function<Response(Context&)>;

@@ -124,6 +124,7 @@ const std::map<std::string, std::string>& Context::query() const {
         size_t eq = pair.find('=');
         std::string key = text::percent_decode(pair.substr(0, eq), true);
         std::string value = eq == std::string_view::npos ? "" : text::percent_decode(pair.substr(eq + 1), true);
+        if (query_->contains(key) && !repeated_) repeated_ = key;
         (*query_)[key] = value;
       }
       start = end + 1;
@@ -131,6 +132,11 @@ const std::map<std::string, std::string>& Context::query() const {
     }
   }
   return *query_;
+}
+
+std::optional<std::string> Context::repeated_query_parameter() const {
+  query();
+  return repeated_;
 }
 
 std::optional<std::string> Context::query_param(const std::string& name) const {

@@ -58,6 +58,9 @@ for (const driver of drivers()) {
         expectProblem(r, 400);
         assert.match(r.body.detail, /unknown query parameter/, show(r));
       }
+      const twice = await call('GET', `${C}?limit=2&limit=3`);
+      expectProblem(twice, 400, 'limit');
+      assert.match(twice.body.detail, /given more than once/, show(twice));
       const ok = await call('GET', `${C}/export?format=jsonl&deleted=include`);
       assert.equal(ok.status, 200, show(ok));
       // A public route (a link in an e-mail) ignores what mail clients and trackers add to links.
