@@ -332,7 +332,13 @@ TEST_P(OrdersTest, ConcurrentOrdersFromOneMailboxMakeOneCustomer) {
       in.customer.last_name = "Dupont";
       other = svc_->create(in, actor_);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the second order has come, and waits
+    // Until the second order waits for the first's mailbox (or 3 s: without the lock it never does,
+    // and makes its own customer meanwhile).
+    for (int i = 0; i < 30; ++i) {
+      auto waiting = t_.db->one("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      if (waiting && *waiting && (*waiting)->i64(0) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     return ok();
   });
   second.join();
