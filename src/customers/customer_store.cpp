@@ -69,9 +69,11 @@ Status store_children(storage::Tx& tx, int64_t id, const CustomerInput& in, Mill
     return ok();
   };
   if (in.emails) {
-    // The import that brought each address stays with it, whoever rewrites the list.
+    // The import that brought each address stays with it, whoever rewrites the list: read back
+    // unless every address comes with its own (a list built from the loaded profile).
     std::map<std::string, int64_t> brought;
-    if (!fresh) {
+    const bool all_known = std::all_of(in.emails->begin(), in.emails->end(), [](const EmailAddress& e) { return e.import_id; });
+    if (!fresh && !all_known) {
       Value q[] = {id};
       FIDELIS_ASSIGN_OR_RETURN(
           storage::Rows rows, tx.query("SELECT email_key, import_id FROM customer_emails WHERE customer_id = $1 AND import_id IS NOT NULL", q));

@@ -153,8 +153,6 @@ Result<std::optional<int64_t>> get_int(const Json& obj, std::string_view key, st
 Result<std::optional<bool>> get_bool(const Json& obj, std::string_view key, std::string_view field);
 // InvalidArgument naming the first key of `obj` not in `allowed`.
 Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> allowed, std::string_view prefix = {});
-// InvalidArgument ("unknown query parameter") naming the first query parameter not in `allowed`.
-Status reject_unknown_query(const Context& ctx, std::initializer_list<std::string_view> allowed);
 std::string iso(Millis ms);
 // A request body that must be a JSON object: parsed, or InvalidArgument naming `body` when it is
 // not JSON, not an object, or nests arrays and objects deeper than kMaxJsonDepth (writing such a

@@ -85,7 +85,6 @@ void add_catalogue_routes(Router& r, Services& s) {
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());
            q.limit = *limit;
-           if (auto st = reject_unknown_query(ctx, {"limit", "cursor", "category", "active", "q"}); !st) return problem(st.error());
            if (auto c = ctx.query_param("cursor")) {
              auto after = decode_cursor(*c);
              if (!after) return problem(after.error());

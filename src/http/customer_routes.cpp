@@ -66,8 +66,6 @@ Result<ListQuery> list_query(const Context& ctx) {
     q.include_deleted = *d == "include";
     q.only_deleted = *d == "only";
   }
-  FIDELIS_RETURN_IF_ERROR(reject_unknown_query(
-      ctx, {"limit", "cursor", "tag", "city", "postcode", "q", "consent", "created_after", "created_before", "deleted"}));
   return q;
 }
 

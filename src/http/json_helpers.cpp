@@ -38,13 +38,6 @@ Status reject_unknown(const Json& obj, std::initializer_list<std::string_view> a
   return ok();
 }
 
-Status reject_unknown_query(const Context& ctx, std::initializer_list<std::string_view> allowed) {
-  for (const auto& [k, v] : ctx.query())
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      return Error::invalid_argument(k, "unknown query parameter");
-  return ok();
-}
-
 Result<Json> parse_json_object(std::string_view text) {
   // How deep arrays and objects nest, outside strings, counted before parsing.
   size_t depth = 0;

@@ -78,7 +78,6 @@ void add_mail_routes(Router& r, Services& s) {
            auto limit = limit_param(ctx);
            if (!limit) return problem(limit.error());
            q.limit = *limit;
-           if (auto st = reject_unknown_query(ctx, {"limit", "cursor", "status", "customer_id"}); !st) return problem(st.error());
            if (auto c = ctx.query_param("cursor")) {
              auto before = decode_cursor(*c);
              if (!before) return problem(before.error());

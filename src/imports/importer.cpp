@@ -310,15 +310,17 @@ void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank
   }
 }
 
-// A row of the customer's own export replaces its e-mail and phone lists (merge_into's
+// A row of the customer's own export, read with the rank to overwrite: its emptied cells empty
+// their fields (empty_blank_fields), and it replaces the e-mail and phone lists (merge_into's
 // replace_lists) where the file gives them whole (two columns or more: the export's `email` and
 // `other_emails`). A file with one e-mail column (a narrow edit: id, names, email) gives the main
 // address only: a changed one becomes the main, and every other address of the customer stays
 // after it, the former main one included, as no column of the file gives them. Phones alike. A
 // number the row gives that reads as no valid number (kept as given and flagged) replaces none of
 // the customer's: it is left out, unless the customer already has it.
-Status keep_unlisted(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns,
-                     const std::vector<std::string>& blank) {
+Status prepare_own_row(storage::Tx& tx, int64_t id, CustomerInput& in, std::span<const Column> columns,
+                       const std::vector<std::string>& blank) {
+  empty_blank_fields(in, blank);
   // Every value of a list cell dropped as malformed (flagged) gives nothing: the customer's list
   // stays. Only an emptied cell (blank) empties it.
   if (in.emails && in.emails->empty()) in.emails.reset();
@@ -537,10 +539,7 @@ Result<Preview> Importer::preview(const ImportOptions& o, int rows) {
           FIDELIS_ASSIGN_OR_RETURN(int ranks, merging::source_rank(tx, id));
           replace = replace_for(static_cast<int>(*priority), ranks);
           own_row = replace == Replace::kValues && built->customer_id.has_value();
-          if (own_row) {
-            empty_blank_fields(in, built->blank);
-            FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, id, in, p.columns, built->blank));
-          }
+          if (own_row) FIDELIS_RETURN_IF_ERROR(prepare_own_row(tx, id, in, p.columns, built->blank));
         }
         FIDELIS_ASSIGN_OR_RETURN(MergeOutcome probe, merge_into(tx, id, in, replace, ro.now, own_row, /*dry_run=*/true));
         pr.match->changes = probe.changed;
@@ -894,10 +893,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
             // and imported back): with the rank to overwrite, its e-mails, phones and tags are the lists.
             const bool own_row = replace == Replace::kValues && row.customer_id.has_value();
             // Its cells emptied in the spreadsheet empty the fields (a wrong birth date taken off).
-            if (own_row) {
-              empty_blank_fields(row.input, row.blank);
-              FIDELIS_RETURN_IF_ERROR(keep_unlisted(tx, *match, row.input, columns, row.blank));
-            }
+            if (own_row) FIDELIS_RETURN_IF_ERROR(prepare_own_row(tx, *match, row.input, columns, row.blank));
             FIDELIS_ASSIGN_OR_RETURN(MergeOutcome m, merge_into(tx, *match, row.input, replace, now, own_row));
             customer_id = m.customer.id;
             for (const auto& [c, why] : m.refused_consents) row.flags.push_back(consent_flag(c, why));
