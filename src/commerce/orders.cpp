@@ -176,6 +176,11 @@ Result<int64_t> match_or_create_customer(storage::Tx& tx, const CustomerHint& hi
     FIDELIS_RETURN_IF_ERROR(customers::lock_mailboxes(tx, address));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> found, customers::find_by_email(tx, *hint.email));
     if (found) return *found;
+    // No name to weigh: the mailbox written otherwise (jeandupont+shop@gmail.com) is its one holder's.
+    if (!hint.first_name && !hint.last_name) {
+      FIDELIS_ASSIGN_OR_RETURN(found, customers::find_sole_mailbox_holder(tx, *hint.email));
+      if (found) return *found;
+    }
   }
   customers::CustomerInput in;
   in.first_name = hint.first_name;

@@ -1,6 +1,7 @@
 // Orders on both drivers: creation and idempotency by number, totals, customer matching, the
 // workflow and its history, returns, shipments, hooks, tracking, the mail context, CSV import.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -313,6 +314,36 @@ TEST_P(OrdersTest, ImportsCsvHistoryWithRejects) {
 // Two orders from one new mailbox written two ways, placed at once (PostgreSQL: the first holds
 // its transaction while the second comes), make one customer: the second waits for the first's
 // mailbox, then finds its customer.
+TEST_P(OrdersTest, NamelessOrderGoesToTheMailboxsOneHolder) {
+  auto make = [&](CustomerHint h) {
+    Result<int64_t> id = Error::internal("not run");
+    Status s = t_.db->transact([&](storage::Tx& tx) -> Status {
+      id = match_or_create_customer(tx, h, {}, clock_.now(), &dedup_model_);
+      return id ? ok() : Status(id.error());
+    });
+    EXPECT_TRUE(s) << s.error().field << ": " << s.error().message;
+    return id ? *id : int64_t{0};
+  };
+  int64_t jean = make({.email = "jean.dupont@gmail.com", .first_name = "Jean", .last_name = "Dupont"});
+  ASSERT_GT(jean, 0);
+  // Only an e-mail, the mailbox written otherwise: its one holder's order.
+  EXPECT_EQ(make({.email = "JeanDupont+boutique@gmail.com"}), jean);
+  EXPECT_EQ(make({.email = "jeandupont@googlemail.com", .phone = "06 12 34 56 79"}), jean);
+  // A name that is not the holder's is weighed by the model: another person.
+  int64_t paul = make({.email = "jeandupont+paul@gmail.com", .first_name = "Paul", .last_name = "Martin"});
+  EXPECT_NE(paul, jean);
+  // Two holders of one mailbox: which one is a guess, so a new customer (the model may queue it).
+  int64_t nameless = make({.email = "j.e.a.n.dupont+x@gmail.com"});
+  EXPECT_NE(nameless, jean);
+  EXPECT_NE(nameless, paul);
+  auto queued = t_.db->query(fmt::format("SELECT count(*) FROM merge_reviews WHERE status = 'pending' AND "
+                                         "(customer_a = {0} OR customer_b = {0})", nameless));
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->rows.at(0).i64(0), 2);  // with each holder
+  // Another mailbox is not a variant.
+  EXPECT_NE(make({.email = "jean.dupont@orange.fr"}), jean);
+}
+
 TEST_P(OrdersTest, ConcurrentOrdersFromOneMailboxMakeOneCustomer) {
   if (GetParam() != "postgres") GTEST_SKIP() << "SQLite runs one writer at a time";
   CustomerHint first;

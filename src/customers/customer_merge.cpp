@@ -407,4 +407,18 @@ Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view e
   return std::optional<int64_t>(row->i64(0));
 }
 
+Result<std::optional<int64_t>> find_sole_mailbox_holder(storage::Tx& tx, std::string_view email) {
+  std::string key = mailbox_key(email);
+  if (key.empty()) return std::optional<int64_t>();
+  Value p[] = {key};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      tx.query("SELECT DISTINCT k.customer_id FROM (SELECT customer_id FROM customer_emails WHERE mailbox_key = $1 "
+               "UNION SELECT customer_id FROM customer_emails WHERE email_key = $1) k "
+               "JOIN customers c ON c.id = k.customer_id WHERE c.deleted_at IS NULL ORDER BY 1 LIMIT 2",
+               p));
+  if (rows.rows.size() != 1) return std::optional<int64_t>();
+  return std::optional<int64_t>(rows.rows[0].i64(0));
+}
+
 }  // namespace fidelis::customers

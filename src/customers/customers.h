@@ -476,6 +476,10 @@ Result<std::optional<ExternalIdOwner>> external_id_owner(storage::Tx& tx, std::s
 // are considered (ids that may be stale: a key table's).
 Result<std::optional<int64_t>> find_by_email(storage::Tx& tx, std::string_view email,
                                              std::span<const int64_t> among = {});
+// The one live customer holding the mailbox `email` delivers to (its mailbox_key, core/email.h:
+// jeandupont+shop@gmail.com for jean.dupont@gmail.com), inside `tx`; nullopt when none or several
+// do (a mailbox two profiles share is a question for a person).
+Result<std::optional<int64_t>> find_sole_mailbox_holder(storage::Tx& tx, std::string_view email);
 
 // `fidelis demo`: plausible French customers (names, real postcodes and communes, phones,
 // birthdays, families, affinities, consents with history, tags, shop ids), deterministic for a
