@@ -108,18 +108,43 @@ Error running_elsewhere(int64_t id, const std::string& source, const std::string
                            id, source, worker)};
 }
 
-// Columns: id, records_done, status, worker, updated_at, started_at. With `id`, that import (whatever its
-// status); else the latest unfinished import of the file (by fingerprint) for the source.
+// Columns: id, records_done, status, worker, updated_at, started_at, fingerprint. With `id`, that
+// import (whatever its status); else the latest unfinished import of the file (by fingerprint) for
+// the source.
 Result<std::optional<storage::Row>> unfinished_import(storage::Tx& tx, const std::string& fp, const std::string& source,
                                                       int64_t id) {
   if (id != 0) {
     Value p[] = {id};
-    return tx.one("SELECT id, records_done, status, worker, updated_at, started_at FROM imports WHERE id = $1", p);
+    return tx.one("SELECT id, records_done, status, worker, updated_at, started_at, fingerprint FROM imports WHERE id = $1", p);
   }
   Value p[] = {fp, source};
-  return tx.one("SELECT id, records_done, status, worker, updated_at, started_at FROM imports WHERE fingerprint = $1 AND source = $2 "
-                "AND status <> 'done' ORDER BY id DESC LIMIT 1",
+  return tx.one("SELECT id, records_done, status, worker, updated_at, started_at, fingerprint FROM imports "
+                "WHERE fingerprint = $1 AND source = $2 AND status <> 'done' ORDER BY id DESC LIMIT 1",
                 p);
+}
+
+std::string file_changed_reason(const std::string& path, int64_t records_done) {
+  return fmt::format("the file {} is not the one this import was reading (replaced or edited since; {} records of the "
+                     "earlier file were imported): nothing more was read; import the file again to read it whole",
+                     path, std::max<int64_t>(0, records_done - 1));
+}
+
+// The unfinished imports of the file at `path` for `source` that read another file (replaced or
+// edited since: they cannot resume) and whose process is gone are marked failed, saying so.
+Status fail_imports_of_replaced_file(storage::Tx& tx, const std::string& path, const std::string& source,
+                                     const std::string& fp, Millis now, const void* db) {
+  Value p[] = {path, source, fp};
+  FIDELIS_ASSIGN_OR_RETURN(storage::Rows rows,
+                           tx.query("SELECT id, records_done, status, worker, updated_at FROM imports WHERE path = $1 AND "
+                                    "source = $2 AND fingerprint <> $3 AND status IN ('queued', 'running', 'interrupted')",
+                                    p));
+  for (const storage::Row& r : rows.rows) {
+    if (r.str(2) == "running" && worker_alive(r.str(3), r.i64(4), now, db, r.i64(0))) continue;
+    Value up[] = {r.i64(0), file_changed_reason(path, r.i64(1)), now};
+    FIDELIS_RETURN_IF_ERROR(
+        tx.exec("UPDATE imports SET status = 'failed', error = $2, updated_at = $3, finished_at = $3 WHERE id = $1", up));
+  }
+  return ok();
 }
 
 // FNV-1a over the first 64 KiB and the size: recognises the same file when an import is rerun.
@@ -578,6 +603,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   const std::string fp = fingerprint(o.path, src->size());
   int64_t import_id = 0, records_done = 1;
   bool resumed = false, already_done = false;
+  std::string file_changed;  // why the import resumed cannot go on, when its file is another
   int source_priority = 50;
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
     FIDELIS_ASSIGN_OR_RETURN(source_priority, record_source(tx, source, o.source_priority, start));
@@ -592,6 +618,17 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     }
     if (prev && prev->str(2) == "running" && worker_alive(prev->str(3), prev->i64(4), start, &db_, prev->i64(0)))
       return running_elsewhere(prev->i64(0), source, prev->str(3));
+    if (o.import_id && prev->str(6) != fp) {
+      // The file at the import's path was replaced or edited since it began: resuming would skip
+      // the new file's first records as if imported. The import fails, saying so.
+      file_changed = file_changed_reason(o.path, prev->i64(1));
+      Value up[] = {o.import_id, file_changed, start};
+      FIDELIS_RETURN_IF_ERROR(
+          tx.exec("UPDATE imports SET status = 'failed', error = $2, updated_at = $3, finished_at = $3 WHERE id = $1", up));
+      return ok();
+    }
+    FIDELIS_RETURN_IF_ERROR(
+        fail_imports_of_replaced_file(tx, std::filesystem::absolute(o.path).string(), source, fp, start, &db_));
     if (prev) {
       import_id = prev->i64(0);
       records_done = std::max<int64_t>(1, prev->i64(1));
@@ -606,6 +643,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     FIDELIS_ASSIGN_OR_RETURN(import_id, insert_import(tx, o, source, fp, *src, "running", this_worker(), start));
     return ok();
   }));
+  if (!file_changed.empty()) return Error::failed_precondition("file", file_changed);
   if (already_done) {
     FIDELIS_ASSIGN_OR_RETURN(ImportStatus done, status(import_id));
     return done;

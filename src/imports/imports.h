@@ -345,7 +345,10 @@ class Importer {
   Importer(storage::Db& db, const Clock& clock, const merging::Options& merge_options = {});
 
   // Runs (or resumes) the import of `options.path` for `options.source`. InvalidArgument naming the
-  // option for bad options or a bad header; the status says how far it went.
+  // option for bad options or a bad header; the status says how far it went. A file replaced or
+  // edited at the path since an import of it stopped is not resumed into: with `import_id`, that
+  // import is marked failed and FailedPrecondition ("file") says why; otherwise the stopped imports
+  // of the path and source whose process is gone are marked failed, and a new import reads the file.
   Result<ImportStatus> run(const ImportOptions& options, const audit::Actor& actor);
   // Checks the options and the file's header as run() does, and records the import as queued (or
   // finds the unfinished import of the same file and source, to be resumed); returns its id.

@@ -2150,6 +2150,54 @@ TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   EXPECT_EQ((*dup)->i64(0), 0);
 }
 
+// A file replaced at the same path after its import stopped is not resumed into: the stopped import
+// fails saying why (resuming would skip the new file's first records as if imported), whether the
+// server resumes it by id or the file is imported again, and the new file is read whole.
+TEST_P(ImportTest, AReplacedFileIsNotResumedInto) {
+  auto numbered = [](const std::string& prefix, int n) {
+    std::string csv = "email;nom\n";
+    for (int i = 0; i < n; ++i) csv += prefix + std::to_string(i) + "@exemple.fr;Nom" + std::to_string(i) + "\n";
+    return csv;
+  };
+  const std::string path = write_temp(GetParam() + "_nightly.csv", numbered("hier", 200));
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = path, .source = "nightly", .batch_rows = 40, .stop_after_batches = 2}, actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->status, "interrupted");
+  write_temp(GetParam() + "_nightly.csv", numbered("auj", 150));
+  // The server resuming the stopped import by its id.
+  auto resumed = importer.run({.path = path, .source = "nightly", .batch_rows = 40, .import_id = first->id}, actor_);
+  ASSERT_FALSE(resumed);
+  EXPECT_EQ(resumed.error().field, "file");
+  EXPECT_NE(resumed.error().message.find("80 records of the earlier file were imported"), std::string::npos)
+      << resumed.error().message;
+  auto failed = importer.status(first->id);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, "failed");
+  EXPECT_EQ(failed->error, resumed.error().message);
+  auto count = t_.db->one("SELECT COUNT(*) FROM customers");
+  EXPECT_EQ((*count)->i64(0), 80);
+  // Imported again: a new import, read from its first record.
+  auto again = importer.run({.path = path, .source = "nightly", .batch_rows = 40}, actor_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_NE(again->id, first->id);
+  EXPECT_FALSE(again->resumed);
+  EXPECT_EQ(again->accepted, 150);
+
+  // Stopped again, then replaced, then imported by the CLI: the stopped import is marked failed.
+  const std::string other = write_temp(GetParam() + "_weekly.csv", numbered("sem", 200));
+  auto stopped = importer.run({.path = other, .source = "nightly", .batch_rows = 40, .stop_after_batches = 1}, actor_);
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  write_temp(GetParam() + "_weekly.csv", numbered("mois", 60));
+  auto fresh = importer.run({.path = other, .source = "nightly", .batch_rows = 40}, actor_);
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  EXPECT_EQ(fresh->accepted, 60);
+  auto old = importer.status(stopped->id);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->status, "failed");
+  EXPECT_NE(old->error.value_or("").find("40 records of the earlier file"), std::string::npos) << old->error.value_or("");
+}
+
 // Two rows of one file for one person merge alike whatever batches store them, and however long
 // the import takes: the rows of a file are of one time, so the first row's values stay and the
 // second only fills the gaps.
