@@ -22,13 +22,7 @@ bool refuses_the_address(const std::string& code) {
 }  // namespace
 
 Result<std::optional<std::string>> DeliverabilityRecipients::refused(std::string_view email) {
-  FIDELIS_ASSIGN_OR_RETURN(deliverability::EmailStatus s, deliverability_.status(email));
-  if (s.status == bounces::AddressStatus::kHardBounce)
-    return std::optional<std::string>("the address is NPAI (hard bounce" +
-                                      (s.last_code.empty() ? std::string() : " " + s.last_code) + ")");
-  if (s.status == bounces::AddressStatus::kComplaint)
-    return std::optional<std::string>("the recipient reported a message as spam");
-  return std::optional<std::string>();
+  return deliverability_.why_unsendable(email);
 }
 
 Status DeliverabilityRecipients::answered(std::string_view email, const mail::SmtpReply& reply) {

@@ -198,10 +198,14 @@ struct EscalationConfig {
 
 // The address's status after `event`. The state machine:
 //
-//   consent states outrank deliverability and are only left by a human:
+//   a complaint outranks everything and is only left by a human:
 //     any          --complaint-->    complaint
 //     complaint    --anything-->     complaint
-//     unsubscribed --anything but a complaint--> unsubscribed
+//   an unsubscription is the person's no to marketing; a dead mailbox is a fact of its own:
+//     unsubscribed --hard bounce, or soft bounces reaching the count--> hard_bounce
+//     unsubscribed --soft bounce-->  unsubscribed, count + 1
+//     unsubscribed --delivered-->    unsubscribed, count 0
+//     hard_bounce  --unsubscribe-->  hard_bounce (the withdrawal is the consents' to record)
 //     any other    --unsubscribe-->  unsubscribed
 //   deliverability (unverified, valid, soft_bounce, hard_bounce):
 //     hard bounce                    -> hard_bounce (count kept)
@@ -210,14 +214,15 @@ struct EscalationConfig {
 //     soft bounce, action delayed    -> unchanged: a warning while the server still retries
 //     delivered                      -> valid, count 0
 //     relayed / expanded             -> unchanged (a relay accepting it proves nothing)
-//     hard_bounce --anything but complaint/unsubscribe--> hard_bounce: a "delivered" seen later
-//                                       usually comes from a catch-all or a relay, and reviving an
-//                                       NPAI address is a human decision (clear_bounces).
+//     hard_bounce --anything but complaint--> hard_bounce: a "delivered" seen later usually comes
+//                                       from a catch-all or a relay, and reviving an NPAI address
+//                                       is a human decision (clear_bounces).
 AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config = {});
 
 // What an admin's "this address works again" does: hard_bounce and soft_bounce become unverified
-// with count 0 (the next delivery makes them valid); the other states are returned unchanged:
-// complaint and unsubscribed are consent, not bounces.
-AddressState clear_bounces(const AddressState& current);
+// with count 0 (the next delivery makes them valid), or unsubscribed when the address's owner
+// unsubscribed (`unsubscribed`: an unsubscribe event was ever recorded for it); the other states
+// are returned unchanged: complaint and unsubscribed are consent, not bounces.
+AddressState clear_bounces(const AddressState& current, bool unsubscribed = false);
 
 }  // namespace fidelis::bounces

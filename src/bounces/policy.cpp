@@ -28,16 +28,19 @@ Result<AddressStatus> parse_address_status(std::string_view text, std::string_vi
 
 AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config) {
   AddressState next = current;
-  // Consent first: a complaint or an unsubscription is the person's decision, and no delivery
-  // outcome may undo it (sending marketing again after a complaint is what gets a sender blocked).
+  // A complaint is the person's strongest no, and no delivery outcome undoes it (sending again
+  // after a complaint is what gets a sender blocked).
   if (current.status == AddressStatus::kComplaint) return next;
   if (event.kind == Kind::kComplaint) {
     next.status = AddressStatus::kComplaint;
     return next;
   }
-  if (current.status == AddressStatus::kUnsubscribed) return next;
+  // An unsubscription is the person's no to marketing, which delivery outcomes do not undo; a dead
+  // mailbox is a fact of its own: a hard bounce makes even an unsubscribed address NPAI, and an
+  // NPAI address stays so when its owner unsubscribes (the withdrawal is recorded in the consents).
+  const bool unsubscribed = current.status == AddressStatus::kUnsubscribed;
   if (event.kind == Kind::kUnsubscribe) {
-    next.status = AddressStatus::kUnsubscribed;
+    if (current.status != AddressStatus::kHardBounce) next.status = AddressStatus::kUnsubscribed;
     return next;
   }
 
@@ -52,14 +55,15 @@ AddressState apply_event(const AddressState& current, const Bounce& event, const
       int threshold = std::max(1, config.soft_bounces_before_hard);
       // A stored count that is corrupt or past the threshold must neither overflow nor go negative.
       next.soft_count = std::clamp(current.soft_count, 0, threshold - 1) + 1;
-      next.status = next.soft_count >= threshold ? AddressStatus::kHardBounce : AddressStatus::kSoftBounce;
+      if (next.soft_count >= threshold) next.status = AddressStatus::kHardBounce;
+      else if (!unsubscribed) next.status = AddressStatus::kSoftBounce;
       return next;
     }
     case Kind::kNotABounce:
       // Only "delivered" proves the mailbox took the message; relayed / expanded only say another
       // system did. A hard bounce stays: see bounces.h.
       if (event.action == Action::kDelivered && current.status != AddressStatus::kHardBounce) {
-        next.status = AddressStatus::kValid;
+        if (!unsubscribed) next.status = AddressStatus::kValid;
         next.soft_count = 0;
       }
       return next;
@@ -70,9 +74,9 @@ AddressState apply_event(const AddressState& current, const Bounce& event, const
   return next;
 }
 
-AddressState clear_bounces(const AddressState& current) {
+AddressState clear_bounces(const AddressState& current, bool unsubscribed) {
   if (current.status != AddressStatus::kHardBounce && current.status != AddressStatus::kSoftBounce) return current;
-  return AddressState{AddressStatus::kUnverified, 0};
+  return AddressState{unsubscribed ? AddressStatus::kUnsubscribed : AddressStatus::kUnverified, 0};
 }
 
 }  // namespace fidelis::bounces

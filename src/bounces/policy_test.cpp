@@ -100,9 +100,26 @@ TEST(ApplyEvent, ConsentOutranksDeliverability) {
   EXPECT_EQ(clear_bounces(complaint), complaint);
 
   AddressState unsubscribed{S::kUnsubscribed, 0};
-  for (const Bounce& e : {kHard, kSoft, kDelivered}) EXPECT_EQ(apply_event(unsubscribed, e), unsubscribed);
+  EXPECT_EQ(apply_event(unsubscribed, kDelivered), unsubscribed);
   EXPECT_EQ(clear_bounces(unsubscribed), unsubscribed);
-  EXPECT_EQ(apply_event({S::kHardBounce, 0}, kUnsubscribe).status, S::kUnsubscribed);
+  EXPECT_EQ(apply_event({S::kValid, 0}, kUnsubscribe).status, S::kUnsubscribed);
+}
+
+// A dead mailbox is NPAI whether or not its owner unsubscribed: it counts in the rate and gets no
+// mail at all; the unsubscription comes back when an admin clears the bounce.
+TEST(ApplyEvent, AnUnsubscribedAddressCanStillBeDead) {
+  AddressState unsubscribed{S::kUnsubscribed, 0};
+  EXPECT_EQ(apply_event(unsubscribed, kHard), (AddressState{S::kHardBounce, 0}));
+  // Soft bounces count without moving the status, until the count makes it NPAI.
+  AddressState once = apply_event(unsubscribed, kSoft);
+  EXPECT_EQ(once, (AddressState{S::kUnsubscribed, 1}));
+  EXPECT_EQ(apply_event(once, kDelivered), unsubscribed);
+  AddressState twice = apply_event(once, kSoft);
+  EXPECT_EQ(apply_event(twice, kSoft), (AddressState{S::kHardBounce, 3}));
+  // An NPAI address stays NPAI when its owner unsubscribes.
+  EXPECT_EQ(apply_event({S::kHardBounce, 0}, kUnsubscribe), (AddressState{S::kHardBounce, 0}));
+  EXPECT_EQ(clear_bounces({S::kHardBounce, 3}, /*unsubscribed=*/true), unsubscribed);
+  EXPECT_EQ(clear_bounces({S::kHardBounce, 3}), (AddressState{S::kUnverified, 0}));
 }
 
 TEST(ApplyEvent, CorruptStoredCountNeitherOverflowsNorGoesNegative) {

@@ -205,7 +205,11 @@ Result<EmailStatus> DeliverabilityService::status(std::string_view email) {
 
 Result<EmailStatus> DeliverabilityService::clear(std::string_view email, const audit::Actor& actor) {
   FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
-  bounces::AddressState next = bounces::clear_bounces({s.status, s.soft_count});
+  // Its owner's unsubscription, which a hard bounce outranked, is what the address goes back to.
+  Value k[] = {s.email, std::string(bounces::kind_name(bounces::Kind::kUnsubscribe))};
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> unsubscribed,
+                           db_.one("SELECT 1 FROM email_events WHERE email_key = $1 AND kind = $2 LIMIT 1", k));
+  bounces::AddressState next = bounces::clear_bounces({s.status, s.soft_count}, unsubscribed.has_value());
   Millis now = clock_.now();
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {s.email, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count}, now};
@@ -267,6 +271,20 @@ Result<bool> DeliverabilityService::sendable(std::string_view email) {
   FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
   return s.status != bounces::AddressStatus::kHardBounce && s.status != bounces::AddressStatus::kComplaint &&
          s.status != bounces::AddressStatus::kUnsubscribed;
+}
+
+Result<std::optional<std::string>> DeliverabilityService::why_unsendable(std::string_view email) {
+  FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
+  if (s.status == bounces::AddressStatus::kComplaint)
+    return std::optional<std::string>("the recipient reported a message as spam");
+  if (s.status != bounces::AddressStatus::kHardBounce) return std::optional<std::string>();
+  const std::string code = s.last_code.empty() ? std::string() : " " + s.last_code;
+  // A hard bounce keeps the count of soft bounces before it: only a count that reached the
+  // threshold made the address NPAI.
+  if (s.soft_count >= std::max(1, options_.soft_bounces_before_hard))
+    return std::optional<std::string>(fmt::format("the address is NPAI ({} soft bounces in a row, last{})", s.soft_count,
+                                                  code.empty() ? " without a code" : code));
+  return std::optional<std::string>("the address is NPAI (hard bounce" + code + ")");
 }
 
 Status DeliverabilityService::flag_postal_npai(int64_t customer_id, std::string_view reason, const audit::Actor& actor) {

@@ -71,8 +71,13 @@ class DeliverabilityService {
   Result<std::vector<EmailStatus>> record(const std::vector<bounces::Bounce>& events, std::string_view via,
                                           const audit::Actor& actor);
   Result<EmailStatus> status(std::string_view email);
-  // An admin's "this address works again" (bounces::clear_bounces).
+  // An admin's "this address works again" (bounces::clear_bounces): back to unsubscribed when an
+  // unsubscribe was ever recorded for the address, else unverified.
   Result<EmailStatus> clear(std::string_view email, const audit::Actor& actor);
+  // Why nothing may be sent to the address, as a message's last reply says it ("the address is
+  // NPAI (hard bounce 5.1.1)", "(3 soft bounces in a row, last 4.2.2)"), or nullopt: hard bounces
+  // and complaints. Unsubscribed addresses still get transactional mail.
+  Result<std::optional<std::string>> why_unsendable(std::string_view email);
   Result<Rates> rates();
   // A message to `email` left Fidelis (its SMTP server accepted it): the address counts as sent to
   // for the NPAI rate; its status is left as it is (the server is often a relay: acceptance says

@@ -91,6 +91,37 @@ TEST_P(DeliverabilityTest, AnUnsubscribeOrAComplaintWithdrawsMarketingEmailConse
   EXPECT_EQ(customers.get(david)->version, version);
 }
 
+// A dead mailbox is NPAI whether or not its owner unsubscribed: it counts in the rate and gets no
+// mail; clearing the bounce gives the unsubscription back.
+TEST_P(DeliverabilityTest, AnUnsubscribedAddressThatBouncesIsNpai) {
+  const std::string a = "zz1@exemple.fr", b = "f.martin@free.fr";
+  ASSERT_TRUE(svc_->record({event(a, bounces::Kind::kUnsubscribe, ""), event(a, bounces::Kind::kHard, "5.1.1")}, "webhook",
+                           actor_));
+  auto s = svc_->status(a);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->status, bounces::AddressStatus::kHardBounce);
+  EXPECT_EQ(s->last_code, "5.1.1");
+  EXPECT_EQ(svc_->why_unsendable(a)->value_or(""), "the address is NPAI (hard bounce 5.1.1)");
+  // NPAI by three soft bounces, then unsubscribed: still NPAI, and said so.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(svc_->record({event(b, bounces::Kind::kSoft, "4.2.2")}, "dsn", actor_));
+  ASSERT_TRUE(svc_->record({event(b, bounces::Kind::kUnsubscribe, "")}, "webhook", actor_));
+  EXPECT_EQ(svc_->status(b)->status, bounces::AddressStatus::kHardBounce);
+  EXPECT_EQ(svc_->why_unsendable(b)->value_or(""), "the address is NPAI (3 soft bounces in a row, last 4.2.2)");
+  auto rates = svc_->rates();
+  ASSERT_TRUE(rates);
+  EXPECT_EQ(rates->overall.sent, 2);
+  EXPECT_EQ(rates->overall.hard, 2);
+  // Cleared: back to the unsubscription, which transactional mail passes and campaigns skip.
+  ASSERT_TRUE(svc_->clear(a, actor_));
+  EXPECT_EQ(svc_->status(a)->status, bounces::AddressStatus::kUnsubscribed);
+  EXPECT_FALSE(*svc_->sendable(a));
+  EXPECT_FALSE(svc_->why_unsendable(a)->has_value());
+  // An address never unsubscribed is cleared to unverified.
+  ASSERT_TRUE(svc_->record({event("autre@exemple.fr", bounces::Kind::kHard, "5.1.1")}, "webhook", actor_));
+  ASSERT_TRUE(svc_->clear("autre@exemple.fr", actor_));
+  EXPECT_EQ(svc_->status("autre@exemple.fr")->status, bounces::AddressStatus::kUnverified);
+}
+
 TEST_P(DeliverabilityTest, LateDeliveriesAndRetriesOfOneMessageMoveNothing) {
   // Three reports of one message's retries are one soft bounce, not an NPAI.
   for (int i = 0; i < 3; ++i) {
