@@ -164,7 +164,8 @@ std::vector<RowValues> rows_of(const Json& dump, const ProfileTable& t) {
 }  // namespace
 
 // Three-way restore of the winner: what the merge brought or changed goes back to what it was,
-// unless it changed again since. Consents are left to consents_from_history.
+// unless it changed again since (the postal address as a whole). Consents are left to
+// consents_from_history.
 Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Json& after) {
   for (const auto& t : profile_tables()) {
     if (t.table == "customer_consents") continue;  // they follow the consent history (consents_from_history)
@@ -172,10 +173,20 @@ Status restore_profile(storage::Tx& tx, int64_t id, const Json& before, const Js
     FIDELIS_ASSIGN_OR_RETURN(std::vector<RowValues> n, dump_table(tx, t, id));
     if (t.table == "customers") {
       if (b.empty() || a.empty() || n.empty()) continue;
+      // The postal address is one value: a part of it changed since the merge (a new street typed
+      // with its postcode) keeps all of it as it is now.
+      auto in_address = [&](size_t i) {
+        static constexpr std::string_view kAddress[] = {"street", "street2", "postcode", "city", "country"};
+        return std::find(std::begin(kAddress), std::end(kAddress), t.columns[i]) != std::end(kAddress);
+      };
+      bool address_changed_since = false;
+      for (size_t i = 0; i < t.columns.size(); ++i)
+        if (in_address(i) && n[0][i] != a[0][i]) address_changed_since = true;
       std::string sets;
       std::vector<Value> p = {id};
       for (size_t i = 0; i < t.columns.size(); ++i) {
         if (n[0][i] != a[0][i] || a[0][i] == b[0][i]) continue;
+        if (address_changed_since && in_address(i)) continue;
         p.push_back(b[0][i]);
         sets += fmt::format("{}{} = ${}", sets.empty() ? "" : ", ", t.columns[i], p.size());
       }

@@ -906,6 +906,30 @@ TEST_P(MergingTest, UnmergeKeepsWhatChangedOnTheWinnerSince) {
   EXPECT_EQ(l->tags, (std::vector<std::string>{"jardin"}));
 }
 
+// The postal address is one value: one typed on the winner after the merge is kept whole, its
+// postcode and country too, though they equal what the merge brought.
+TEST_P(MergingTest, UnmergeKeepsAnAddressTypedSinceWhole) {
+  CustomerInput a = input("Gisèle", "Vandammo", "gisele.vo@orange.fr", "06 55 44 33 22");
+  a.address = customers::Address{std::nullopt, std::nullopt, std::nullopt, "Nîmes", std::nullopt};
+  Customer winner = make(a);
+  Customer loser = make(input("Gisèle", "Vandammo", "gv30@free.fr", "", "30000", "2 place du Marché"));
+  auto m = svc_->merge({winner.id, loser.id}, actor_);
+  ASSERT_TRUE(m) << m.error().message;
+  auto merged = customers_->get(winner.id);
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->address.street, "2 place du Marché");
+  CustomerInput u;
+  u.address = customers::Address{"9 rue Neuve", std::nullopt, "30000", "Nîmes", "FR"};
+  ASSERT_TRUE(customers_->update(winner.id, merged->version, u, actor_));
+  ASSERT_TRUE(svc_->unmerge(m->id, actor_));
+  auto w = customers_->get(winner.id);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->address.street, "9 rue Neuve");
+  EXPECT_EQ(w->address.postcode, "30000");
+  EXPECT_EQ(w->address.city, "Nîmes");
+  EXPECT_EQ(w->address.country, "FR");
+}
+
 TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
   Customer first = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 87"));
   // Same person through another channel: merged on create, the older record survives.
