@@ -362,6 +362,7 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
   Millis now = clock_.now();
   FIDELIS_ASSIGN_OR_RETURN(std::vector<CustomFieldDef> defs, customers_.custom_fields());
   std::set<std::string> keys, section_keys;
+  std::map<std::string, std::string> targets;  // each one-value target, and the question filling it
   for (size_t s = 0; s < q.sections.size(); ++s) {
     Section& sec = q.sections[s];
     std::string sf = fmt::format("sections[{}]", s);
@@ -397,6 +398,16 @@ Result<Questionnaire> QuestionnaireService::create(Questionnaire q, const audit:
                                                            d, qq.choices[d]));
       }
       FIDELIS_RETURN_IF_ERROR(check_target(qq, defs, f + ".target"));
+      // A field holding one value filled by two questions: one answer would overwrite the other
+      // (and two answers to one consent could not both be recorded). Lists take several: the
+      // affinities each question offers, e-mails and phones.
+      if (qq.target != "affinities" && qq.target != "email" && qq.target != "phone") {
+        auto [at, fresh] = targets.emplace(qq.target, f);
+        if (!fresh)
+          return Error::invalid_argument(f + ".target", fmt::format("'{}' is already filled by {}: one answer would "
+                                                                    "overwrite the other",
+                                                                    qq.target, at->second));
+      }
       // A choice the target refuses could never be answered: each is tried as an answer.
       for (size_t c = 0; c < qq.choices.size(); ++c) {
         std::string cf = fmt::format("{}.choices[{}]", f, c);

@@ -473,6 +473,25 @@ TEST_P(QuestionnaireTest, DefinitionsAreChecked) {
   bad = qualification();
   bad.sections[4].questions[0].target = "consent:pigeon:newsletter";
   EXPECT_EQ(svc_->create(bad, actor_).error().field, "sections[4].questions[0].target");
+  // One field filled by two questions: one answer would overwrite the other.
+  bad = qualification();
+  bad.sections[4].questions.push_back(
+      {"offres", "Recevoir nos offres", QuestionType::kBoolean, "consent:email:newsletter", {}, false});
+  auto twice = svc_->create(bad, actor_);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "sections[4].questions[1].target");
+  EXPECT_EQ(twice.error().message,
+            "'consent:email:newsletter' is already filled by sections[4].questions[0]: one answer would overwrite the other");
+  bad = qualification();
+  bad.sections[2].questions.push_back({"ville2", "Ville de vacances", QuestionType::kText, "city", {}, false});
+  EXPECT_EQ(svc_->create(bad, actor_).error().field, "sections[2].questions[1].target");
+  // Lists take several: affinities each question offers, e-mails and phones.
+  Questionnaire lists = qualification();
+  lists.slug = "listes";
+  lists.sections[3].questions.push_back(
+      {"rayons2", "Et pour la maison", QuestionType::kMultiChoice, "affinities", {"linge", "literie"}, false});
+  lists.sections[0].questions.push_back({"fixe", "Votre fixe", QuestionType::kText, "phone", {}, false});
+  EXPECT_TRUE(svc_->create(lists, actor_));
   ASSERT_TRUE(svc_->create(qualification(), actor_));
   EXPECT_EQ(svc_->create(qualification(), actor_).error().code, Code::kAlreadyExists);
 }
