@@ -428,6 +428,34 @@ int64_t CsvSource::bytes_read() const {
   return std::max<int64_t>(0, m.bytes_read - pending);
 }
 
+namespace {
+
+// Why a file whose first bytes are `sample` is no text to read as CSV (a workbook saved as is, a
+// PDF, binary data), or nullopt.
+std::optional<std::string> not_text(std::string_view sample, const Dialect& d) {
+  constexpr std::string_view kSaveAsCsv =
+      "imports read CSV text: save it as CSV (in Excel, \"CSV UTF-8\" or \"CSV (séparateur : point-virgule)\") and "
+      "import that file";
+  if (sample.starts_with(std::string_view("PK\x03\x04", 4)))
+    return fmt::format("this file is a ZIP archive, such as an Excel workbook (.xlsx) or an OpenDocument sheet (.ods), "
+                       "not CSV: {}", kSaveAsCsv);
+  if (sample.starts_with("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"))
+    return fmt::format("this file is an Excel 97-2003 workbook (.xls), not CSV: {}", kSaveAsCsv);
+  if (sample.starts_with("%PDF-")) return fmt::format("this file is a PDF document, not CSV: {}", kSaveAsCsv);
+  if (!d.encoding.starts_with("UTF-16") && !d.encoding.starts_with("UTF-32") &&
+      sample.find('\0') != std::string_view::npos)
+    return fmt::format("this file is not text (it holds NUL bytes): {}", kSaveAsCsv);
+  return std::nullopt;
+}
+
+// A record whose every cell is empty or spaces (";;;;;;" that a spreadsheet leaves under a
+// formatted range) is skipped like an empty line.
+bool all_cells_empty(const CsvRecord& r) {
+  return !r.malformed && std::all_of(r.fields.begin(), r.fields.end(), [](const std::string& f) { return text::trim(f).empty(); });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->file = std::fopen(path.c_str(), "rb");
@@ -438,6 +466,7 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
   std::string sample(kSample, '\0');
   sample.resize(std::fread(sample.data(), 1, sample.size(), impl->file));
   impl->dialect = detect_dialect(sample);
+  if (std::optional<std::string> why = not_text(sample, impl->dialect)) return Error::invalid_argument("file", *why);
   impl->eol = line_break_of(sample);
   if (!impl->dialect.bom && impl->dialect.encoding == "UTF-8" && sample.size() == kSample &&
       std::all_of(sample.begin(), sample.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
@@ -460,6 +489,13 @@ Result<std::unique_ptr<CsvSource>> CsvSource::open(const std::string& path) {
 }
 
 Result<std::optional<CsvRecord>> CsvSource::next() {
+  for (;;) {
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> r, next_record());
+    if (!r || r->number == 1 || !all_cells_empty(*r)) return r;
+  }
+}
+
+Result<std::optional<CsvRecord>> CsvSource::next_record() {
   Impl& m = *impl_;
   while (m.ready.empty()) {
     if (size_t end = m.line_end(m.buffer, m.pos, m.eof); end != std::string::npos) {

@@ -681,10 +681,17 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
   } release{&db_, import_id};
 
   if (o.on_started) o.on_started(import_id);
-  // Skip what an earlier run committed: records 2..records_done (1 is the header).
+  // Skip what an earlier run committed: records 2..records_done (1 is the header). The first record
+  // past them (records_done itself may be one of empty cells, which next() skips) is kept for the
+  // first batch.
+  std::optional<CsvRecord> first_after;
   while (records_done > 1) {
     FIDELIS_ASSIGN_OR_RETURN(std::optional<CsvRecord> rec, src->next());
-    if (!rec || rec->number >= records_done) break;
+    if (!rec || rec->number == records_done) break;
+    if (rec->number > records_done) {
+      first_after = std::move(rec);
+      break;
+    }
   }
 
   RowOptions ro{source, country, start, o.mx};
@@ -709,7 +716,8 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
     b.last_number = last;
     b.rows.reserve(static_cast<size_t>(std::min<int64_t>(o.batch_rows, 100'000)));
     while (static_cast<int64_t>(b.rows.size()) < o.batch_rows) {
-      auto rec = src->next();
+      Result<std::optional<CsvRecord>> rec = first_after ? Result<std::optional<CsvRecord>>(std::move(first_after)) : src->next();
+      first_after.reset();
       if (!rec) {
         b.status = rec.error();
         b.end = true;

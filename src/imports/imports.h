@@ -66,17 +66,21 @@ struct CsvRecord {
 // Streams records from a file in 1 MiB chunks.
 class CsvSource {
  public:
-  // NotFound ("file") when the file cannot be opened.
+  // NotFound ("file") when the file cannot be opened; InvalidArgument ("file") when it is no text
+  // (a workbook, a PDF, binary data), saying what it is.
   static Result<std::unique_ptr<CsvSource>> open(const std::string& path);
   ~CsvSource();
   const Dialect& dialect() const;
   int64_t size() const;        // bytes
   int64_t bytes_read() const;  // bytes consumed so far
   // The next record, or nullopt at the end. InvalidArgument ("file") on text that is not valid in
-  // the detected encoding, or a header row whose quoting is broken.
+  // the detected encoding, or a header row whose quoting is broken. A record whose every cell is
+  // empty or spaces (";;;;" under a spreadsheet's formatted range) is skipped like an empty line;
+  // record numbers still count it, so they stay the same whatever the run.
   Result<std::optional<CsvRecord>> next();
 
  private:
+  Result<std::optional<CsvRecord>> next_record();
   struct Impl;
   explicit CsvSource(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

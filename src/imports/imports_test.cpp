@@ -182,18 +182,17 @@ Result<std::vector<CsvRecord>> read_records(const std::string& path) {
 }
 
 TEST(CsvSource, LinesEndingInACarriageReturnAloneAreNumbered) {
-  // Old Mac spreadsheets end lines with CR alone; a blank record and a quoted field across lines
-  // keep their numbers.
+  // Old Mac spreadsheets end lines with CR alone; after a quoted field across lines and a record
+  // of empty cells (skipped), the lines keep their numbers.
   auto all = read_records(write_temp("mac.csv", "nom;prenom;email\rMacA;Anne;maca@exemple.fr\r\"Mac\rB\";Bea;macb@exemple.fr\r;;\rMacC;Cel;macc@exemple.fr\r"));
   ASSERT_TRUE(all) << all.error().message;
-  ASSERT_EQ(all->size(), 5u);
+  ASSERT_EQ(all->size(), 4u);
   EXPECT_EQ((*all)[0].fields, (std::vector<std::string>{"nom", "prenom", "email"}));
   EXPECT_EQ((*all)[1].line, 2);
   EXPECT_EQ((*all)[2].fields[0], "Mac\rB");
   EXPECT_EQ((*all)[2].line, 3);
-  EXPECT_EQ((*all)[3].line, 5);
-  EXPECT_EQ((*all)[4].line, 6);
-  EXPECT_EQ((*all)[4].fields, (std::vector<std::string>{"MacC", "Cel", "macc@exemple.fr"}));
+  EXPECT_EQ((*all)[3].line, 6);
+  EXPECT_EQ((*all)[3].fields, (std::vector<std::string>{"MacC", "Cel", "macc@exemple.fr"}));
   // Mixed: LF and CRLF lines with CR-only ones among them.
   auto mixed = read_records(write_temp("mixed-ends.csv", "id,prenom,nom,email\r\nQ1,A,B,q1@mx.fr\rQ2,,,\rQ3,C,D,q3@mx.fr\nQ4,E,F,q4@mx.fr\r\n"));
   ASSERT_TRUE(mixed) << mixed.error().message;
@@ -265,6 +264,34 @@ TEST(CsvSource, UnclosedQuoteSetsItsLineAsideAndTheNextLinesAreRead) {
   ASSERT_FALSE(header);
   EXPECT_EQ(header.error().field, "file");
   EXPECT_FALSE(CsvSource::open("/nonexistent/x.csv"));
+}
+
+TEST(CsvSource, RecordsOfEmptyCellsAreSkippedLikeEmptyLines) {
+  auto path = write_temp("separators.csv", "Nom;Pr\xC3\xA9nom;E-mail\r\nDupont;Jean;j@exemple.fr\r\n;;\r\n ; ;\r\n\r\n"
+                                           "Petit;Anne;a@exemple.fr\r\n;;;;;;\r\n");
+  auto rows = read_all(path);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].fields[0], "Petit");
+  EXPECT_EQ(rows[2].line, 6);
+  EXPECT_EQ(rows[2].number, 5);  // the records of empty cells are still counted
+}
+
+TEST(CsvSource, AWorkbookOrBinaryFileIsRefusedSayingWhatItIs) {
+  auto refused = [](const std::string& name, const std::string& content) {
+    auto src = CsvSource::open(write_temp(name, content));
+    EXPECT_FALSE(src) << name;
+    if (src) return std::string();
+    EXPECT_EQ(src.error().field, "file");
+    return src.error().message;
+  };
+  EXPECT_NE(refused("book.xlsx", std::string("PK\x03\x04\x14\x00\x06\x00", 8) + "[Content_Types].xml").find("Excel workbook (.xlsx)"),
+            std::string::npos);
+  EXPECT_NE(refused("old.xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 rest").find("Excel 97-2003"), std::string::npos);
+  EXPECT_NE(refused("doc.pdf", "%PDF-1.7\n").find("PDF"), std::string::npos);
+  EXPECT_NE(refused("random.bin", std::string("\x00\x01PK\x03\x04\xFF", 7)).find("not text"), std::string::npos);
+  // UTF-16 text holds NUL bytes and is read.
+  auto utf16 = CsvSource::open(write_temp("utf16.csv", std::string("\xFF\xFEN\x00o\x00m\x00\n\x00", 10)));
+  EXPECT_TRUE(utf16) << utf16.error().message;
 }
 
 TEST(CsvSource, AnyBytesGiveRecordsOrReasonsNeverACrash) {
@@ -2148,6 +2175,26 @@ TEST_P(ImportTest, KilledImportResumesWithoutStoringARowTwice) {
   EXPECT_EQ((*count)->i64(0), 250);
   auto dup = t_.db->one("SELECT COUNT(*) FROM (SELECT email_key FROM customer_emails GROUP BY email_key HAVING COUNT(*) > 1) d");
   EXPECT_EQ((*dup)->i64(0), 0);
+}
+
+// Records of empty cells are skipped, not rejected; an import stopped on one (by a version that
+// still counted them) resumes at the record after it.
+TEST_P(ImportTest, RecordsOfEmptyCellsAreSkippedAndResumedPast) {
+  const std::string path = write_temp(GetParam() + "_empty_cells.csv",
+                                      "email;nom\na1@exemple.fr;Un\na2@exemple.fr;Deux\n;\n;\na5@exemple.fr;Cinq\n"
+                                      "a6@exemple.fr;Six\n");
+  Importer importer(*t_.db, clock_);
+  auto first = importer.run({.path = path, .source = "cells", .batch_rows = 2, .stop_after_batches = 1}, actor_);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->status, "interrupted");
+  storage::Value up[] = {first->id};
+  ASSERT_TRUE(t_.db->exec("UPDATE imports SET records_done = 4 WHERE id = $1", up));  // record 4 is ";"
+  auto second = importer.run({.path = path, .source = "cells", .batch_rows = 2}, actor_);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->status, "done");
+  EXPECT_EQ(second->rejected, 0);
+  auto count = t_.db->one("SELECT COUNT(*) FROM customers");
+  EXPECT_EQ((*count)->i64(0), 4);
 }
 
 // A file replaced at the same path after its import stopped is not resumed into: the stopped import
