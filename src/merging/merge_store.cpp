@@ -468,8 +468,20 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
   auto live = [&](int64_t id) {
     return std::find_if(both.begin(), both.end(), [&](const auto& c) { return c.id == id && !c.deleted_at; });
   };
-  if (live(req.a) == both.end()) return Error::not_found("a", fmt::format("no customer {}", req.a));
-  if (live(req.b) == both.end()) return Error::not_found("b", fmt::format("no customer {}", req.b));
+  // A side that is not live: merged into another customer since, deleted, or never there.
+  auto gone = [&](int64_t id, const char* field) -> Result<Error> {
+    if (std::none_of(both.begin(), both.end(), [&](const auto& c) { return c.id == id; }))
+      return Error::not_found(field, fmt::format("no customer {}", id));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> now_in, customers::survivor(tx, id));
+    if (now_in && *now_in != id)
+      return Error::not_found(field, fmt::format("customer {} was merged into customer {}", id, *now_in));
+    return Error::not_found(field, fmt::format("customer {} was deleted", id));
+  };
+  for (auto [id, field] : {std::pair{req.a, "a"}, std::pair{req.b, "b"}})
+    if (live(id) == both.end()) {
+      FIDELIS_ASSIGN_OR_RETURN(Error e, gone(id, field));
+      return e;
+    }
   const customers::Customer& w = *live(winner);
   const customers::Customer& l = *live(loser);
 

@@ -1,6 +1,7 @@
 // Merging on both drivers: candidates, survivorship, merge and unmerge, the review queue, creates
 // with detection, and the whole-base run.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -928,6 +929,24 @@ TEST_P(MergingTest, UnmergeKeepsAnAddressTypedSinceWhole) {
   EXPECT_EQ(w->address.postcode, "30000");
   EXPECT_EQ(w->address.city, "Nîmes");
   EXPECT_EQ(w->address.country, "FR");
+}
+
+// A merge asked of a customer that is gone says where it went: merged into another, or deleted.
+TEST_P(MergingTest, AMergeOfAGoneCustomerSaysWhereItWent) {
+  Customer a = make(input("Jean", "Dupont", "jean.dupont@free.fr", ""));
+  Customer b = make(input("Jean", "Dupont", "jdupont@gmail.com", "06 98 76 54 23"));
+  Customer c = make(input("Anne", "Roux", "anne.roux@free.fr", ""));
+  ASSERT_TRUE(svc_->merge({a.id, b.id}, actor_));
+  auto again = svc_->merge({a.id, b.id}, actor_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Code::kNotFound);
+  EXPECT_EQ(again.error().field, "b");
+  EXPECT_EQ(again.error().message, fmt::format("customer {} was merged into customer {}", b.id, a.id));
+  ASSERT_TRUE(customers_->remove(c.id, std::nullopt, actor_));
+  auto deleted = svc_->merge({a.id, c.id}, actor_);
+  ASSERT_FALSE(deleted);
+  EXPECT_EQ(deleted.error().message, fmt::format("customer {} was deleted", c.id));
+  EXPECT_EQ(svc_->merge({a.id, 999999}, actor_).error().message, "no customer 999999");
 }
 
 TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
