@@ -426,7 +426,7 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*cols)[1].custom_key, "pointure");
   EXPECT_EQ((*cols)[2].target, Target::kIgnore);
   EXPECT_EQ(map_columns(header, {{"col1", "shoe"}}, {}).error().field, "mapping.col1");
-  EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping");
+  EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping.absent");
   EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Nom de famille"}, {}, {}).error().field, "header");
   // With a mapping, the columns it does not name are ignored, not guessed: an export's row number
   // headed "ID" is not taken for an id, and a second name column is no conflict.
@@ -457,7 +457,11 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*map_columns(std::vector<std::string>{"E-mail", "Né(e) le"}, {}, {}))[1].target, Target::kBirthDate);
   // Two mapped columns for one field: the mapping is what is wrong.
   EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Prénom"}, {{"Nom", "last_name"}, {"Prénom", "last_name"}}, {}).error().field,
-            "mapping");
+            "mapping.Prénom");
+  EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "NOM"}, {{"Nom", "last_name"}, {"NOM", "first_name"}, {"nom", "city"}}, {})
+                .error()
+                .field,
+            "mapping.nom");
   // A mapping's header is found whatever its case and accents, composed or decomposed (macOS).
   auto loose = map_columns(std::vector<std::string>{"Prénom", "NOM CLIENT"}, {{"Pre\xCC\x81nom", "first_name"}, {"nom client", "last_name"}}, {});
   ASSERT_TRUE(loose) << loose.error().message;

@@ -330,8 +330,9 @@ std::optional<std::string> consent_header(std::string_view header) {
 std::string target_label(const Column& c) { return c.target == Target::kCustom ? c.custom_key : std::string(target_name(c.target)); }
 
 // The header `wanted` names: itself, else the one header equal to it whatever its case, accents and
-// their encoding (NFC or NFD). InvalidArgument ("mapping") when none is, or several are.
+// their encoding (NFC or NFD). InvalidArgument ("mapping.WANTED") when none is, or several are.
 Result<size_t> find_header(std::span<const std::string> header, const std::string& wanted) {
+  const std::string field = "mapping." + wanted;
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == wanted) return i;
   std::optional<size_t> found;
@@ -339,12 +340,12 @@ Result<size_t> find_header(std::span<const std::string> header, const std::strin
   for (size_t i = 0; i < header.size(); ++i) {
     if (text::search_key(header[i]) != key) continue;
     if (found)
-      return Error::invalid_argument("mapping", fmt::format("\"{}\" matches the columns \"{}\" and \"{}\": write the "
+      return Error::invalid_argument(field, fmt::format("\"{}\" matches the columns \"{}\" and \"{}\": write the "
                                                             "header exactly as in the file",
                                                             wanted, header[*found], header[i]));
     found = i;
   }
-  if (!found) return Error::invalid_argument("mapping", fmt::format("the file has no column \"{}\"", wanted));
+  if (!found) return Error::invalid_argument(field, fmt::format("the file has no column \"{}\"", wanted));
   return *found;
 }
 
@@ -390,7 +391,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
   for (const auto& [h, field] : explicit_mapping) {
     FIDELIS_ASSIGN_OR_RETURN(size_t i, find_header(header, h));
     if (mapped.contains(i))
-      return Error::invalid_argument("mapping", fmt::format("\"{}\" and \"{}\" name the same column", mapped[i].first, h));
+      return Error::invalid_argument("mapping." + h, fmt::format("\"{}\" and \"{}\" name the same column", mapped[i].first, h));
     mapped[i] = {h, field};
   }
   std::vector<Column> out;
@@ -541,7 +542,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         continue;
       if (explicit_mapping.empty() && ranks[i] != ranks[j]) continue;
       return Error::invalid_argument(
-          explicit_mapping.empty() ? "header" : "mapping",
+          explicit_mapping.empty() ? "header" : "mapping." + out[j].header,
           fmt::format("columns \"{}\" and \"{}\" both map to {}; map one of them to \"ignore\"", out[i].header,
                       out[j].header, target_label(out[i])));
     }
