@@ -240,6 +240,10 @@ TEST(Email, NormalisesAndRecognisesDisposableDomains) {
   EXPECT_EQ(*normalize_email("\u00A0zoe@mail.fr\u202F"), "zoe@mail.fr");
   EXPECT_EQ(*normalize_email("zoe@mail\u00AD.fr"), "zoe@mail.fr");
   EXPECT_EQ(normalize_email("jean@@x.fr").error().field, "email");
+  EXPECT_EQ(normalize_email("06 11 22 33 44").error().message, "is a phone number, not an e-mail address (expected name@domain)");
+  EXPECT_EQ(normalize_email("+33 (0)6.11.22.33.44").error().message,
+            "is a phone number, not an e-mail address (expected name@domain)");
+  EXPECT_EQ(normalize_email("12").error().message, "expected name@domain");
   EXPECT_FALSE(normalize_email("jean@localhost"));
   EXPECT_FALSE(normalize_email("jean..d@x.fr"));
   EXPECT_EQ(*normalize_email("jean@orange.fr."), "jean@orange.fr");  // the domain in full, root dot included

@@ -39,8 +39,17 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
   if (s.size() > 254) return bad("is longer than 254 characters");
   if (text::has_control_character(s))
     return bad("holds a control or invisible character (a zero-width space, a bidirectional mark...)");
-  if (text::has_unicode_space(s)) return bad("holds a space (a no-break space...)");
   auto at = s.rfind('@');
+  // "06 11 22 33 44" in an e-mail field: a phone column taken for e-mails, most often.
+  if (at == std::string_view::npos) {
+    size_t digits = 0;
+    bool phone_like = std::all_of(s.begin(), s.end(), [&](char c) {
+      if (c >= '0' && c <= '9') return ++digits, true;
+      return c == ' ' || c == '+' || c == '.' || c == '-' || c == '(' || c == ')' || c == '/';
+    });
+    if (phone_like && digits >= 6 && digits <= 15) return bad("is a phone number, not an e-mail address (expected name@domain)");
+  }
+  if (text::has_unicode_space(s)) return bad("holds a space (a no-break space...)");
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return bad("expected name@domain");
   std::string_view local = s.substr(0, at), domain = s.substr(at + 1);
   if (local.size() > 64) return bad("the part before @ is longer than 64 characters");

@@ -662,6 +662,24 @@ TEST(RowBuilder, LowerRankColumnsFillWhatThePlainerOnesLeaveEmpty) {
   EXPECT_EQ(row->input.last_name, "Dupont");
 }
 
+// A phone column mapped to e-mails: each cell is one value, flagged once as a phone number.
+TEST(RowBuilder, APhoneNumberInAnEmailColumnIsFlaggedOnce) {
+  RowOptions o{"x", "FR", 1'767'225'600'000};
+  auto cols = map_columns(std::vector<std::string>{"Nom", "Mobile"}, {{"Nom", "last_name"}, {"Mobile", "email"}}, {});
+  ASSERT_TRUE(cols) << cols.error().message;
+  auto row = build_row(CsvRecord{2, 2, {"Dupont", "06 11 22 33 44"}}, *cols, o, {});
+  ASSERT_TRUE(row) << row.error().message;
+  ASSERT_EQ(row->flags.size(), 1u);
+  EXPECT_EQ(row->flags[0].field, "email");
+  EXPECT_EQ(row->flags[0].value, "06 11 22 33 44");
+  EXPECT_NE(row->flags[0].reason.find("is a phone number"), std::string::npos) << row->flags[0].reason;
+  // Several addresses in a cell are still told apart by spaces.
+  auto two = build_row(CsvRecord{3, 3, {"Dupont", "a@exemple.fr b@exemple.fr"}}, *cols, o, {});
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(two->input.emails);
+  EXPECT_EQ(two->input.emails->size(), 2u);
+}
+
 TEST(RowBuilder, NamesAddressesAndCellsAsContactFilesWriteThem) {
   RowOptions o{"x", "FR", 1'767'225'600'000};
   auto build = [&](std::vector<std::string> header, std::vector<std::string> fields,

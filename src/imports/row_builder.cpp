@@ -246,6 +246,8 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
     }
     if (!out.empty()) return out;
   }
+  // No address at all ("06 11 22 33 44": a phone column mapped to e-mails): one value, flagged once.
+  if (cell.find('@') == std::string_view::npos) return {std::string(text::trim(cell))};
   // Several addresses: separated by ",", ";", "|", spaces or " ::: " (Google Contacts); "mailto:"
   // links lose their scheme.
   std::string plain(cell);
