@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace fidelis {
 
@@ -26,10 +27,18 @@ enum class Code {
 
 std::string_view code_name(Code code);
 
+// One invalid field of a request and why.
+struct FieldError {
+  std::string field, message;
+};
+
 struct Error {
   Code code = Code::kInternal;
   std::string field;    // the offending input field ("email", "birth_date", "If-Match"), or empty.
   std::string message;  // a sentence for a human, in English.
+  // The other invalid fields of the same request, when it had several (a form to correct at once):
+  // the HTTP problem lists this error and these under `errors`.
+  std::vector<FieldError> more;
 
   static Error invalid_argument(std::string field, std::string message) {
     return {Code::kInvalidArgument, std::move(field), std::move(message)};

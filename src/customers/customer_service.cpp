@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <optional>
 
 #include "core/email.h"
 #include "core/log.h"
@@ -47,7 +50,55 @@ std::string changed_fields(const CustomerInput& in) {
 CustomerService::CustomerService(storage::Db& db, const Clock& clock, MxChecker* mx) : db_(db), clock_(clock), mx_(mx) {}
 
 Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFieldDef>& defs) {
-  return validate_input(in, defs, clock_.now());
+  const Millis now = clock_.now();
+  Status st = validate_input(in, defs, now);
+  if (st || st.error().code != Code::kInvalidArgument) return st;
+  // Every bad field at once (a form corrects them together): each one found is taken out of a copy
+  // checked again. An element taken out of a list moves the ones after it: each list keeps which
+  // element of the request each remaining one is, so the fields name the request's.
+  Error first = st.error();
+  CustomerInput rest = in;
+  std::map<std::string, std::vector<size_t>> given;  // "emails" -> the request's index of each element left
+  auto list_of = [](const std::string& field) -> std::optional<std::pair<std::string, size_t>> {
+    size_t open = field.find('[');
+    if (open == std::string::npos || field.find('.') < open) return std::nullopt;
+    return std::pair{field.substr(0, open), static_cast<size_t>(std::strtoul(field.c_str() + open + 1, nullptr, 10))};
+  };
+  auto as_given = [&](const std::string& field) {
+    auto l = list_of(field);
+    if (!l || !given.contains(l->first) || l->second >= given[l->first].size()) return field;
+    return fmt::format("{}[{}]{}", l->first, given[l->first][l->second], field.substr(field.find(']') + 1));
+  };
+  auto taken_out = [&](const std::string& field, size_t size_before, size_t size_after) {
+    auto l = list_of(field);
+    if (!l || size_after >= size_before) return;
+    auto& at = given[l->first];
+    if (at.empty())
+      for (size_t i = 0; i < size_before; ++i) at.push_back(i);
+    if (l->second < at.size()) at.erase(at.begin() + static_cast<long>(l->second));
+  };
+  auto list_size = [&](const std::string& field) -> size_t {
+    auto l = list_of(field);
+    if (!l) return 0;
+    if (l->first == "emails") return rest.emails ? rest.emails->size() : 0;
+    if (l->first == "phones") return rest.phones ? rest.phones->size() : 0;
+    if (l->first == "tags") return rest.tags ? rest.tags->size() : 0;
+    if (l->first == "external_ids") return rest.external_ids ? rest.external_ids->size() : 0;
+    if (l->first == "household") return rest.household ? rest.household->size() : 0;
+    if (l->first == "affinities") return rest.affinities ? rest.affinities->size() : 0;
+    return 0;
+  };
+  std::string field = first.field;
+  for (int found = 1; found < 50; ++found) {
+    const size_t before = list_size(field);
+    if (!drop_invalid_value(rest, field)) break;
+    taken_out(field, before, list_size(field));
+    Status again = validate_input(rest, defs, now);
+    if (again || again.error().code != Code::kInvalidArgument || again.error().field == field) break;
+    field = again.error().field;
+    first.more.push_back({as_given(field), again.error().message});
+  }
+  return first;
 }
 
 namespace {

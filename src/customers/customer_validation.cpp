@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "core/clock.h"
@@ -344,6 +345,48 @@ Status validate_custom_field_def(CustomFieldDef& def) {
     return Error::invalid_argument("choices", "only a choice field has choices");
   }
   return ok();
+}
+
+bool drop_invalid_value(CustomerInput& in, const std::string& field) {
+  auto index = [&](std::string_view prefix) -> std::optional<size_t> {
+    if (!field.starts_with(prefix)) return std::nullopt;
+    return static_cast<size_t>(std::strtoul(field.c_str() + prefix.size(), nullptr, 10));
+  };
+  if (field == "birth_date") return in.birth_date.reset(), true;
+  if (field == "civility") return in.civility.reset(), true;
+  if (field == "first_name") return in.first_name.reset(), true;
+  if (field == "last_name") return in.last_name.reset(), true;
+  if (in.address) {
+    if (field == "address.postcode") return in.address->postcode.reset(), true;
+    if (field == "address.country") return in.address->country.reset(), true;
+    if (field == "address.city") return in.address->city.reset(), true;
+    if (field == "address.street") return in.address->street.reset(), true;
+    if (field == "address.street2") return in.address->street2.reset(), true;
+  }
+  // A bad label costs the label, not the address or the number.
+  const bool label = field.ends_with(".label");
+  if (auto i = index("emails["); i && in.emails && *i < in.emails->size())
+    return label ? (*in.emails)[*i].label.clear() : (void)in.emails->erase(in.emails->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("phones["); i && in.phones && *i < in.phones->size())
+    return label ? (*in.phones)[*i].label.clear() : (void)in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("tags["); i && in.tags && *i < in.tags->size())
+    return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("external_ids["); i && in.external_ids && *i < in.external_ids->size())
+    return in.external_ids->erase(in.external_ids->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("household["); i && in.household && *i < in.household->size())
+    return in.household->erase(in.household->begin() + static_cast<long>(*i)), true;
+  if (auto i = index("affinities["); i && in.affinities && *i < in.affinities->size())
+    return in.affinities->erase(in.affinities->begin() + static_cast<long>(*i)), true;
+  if (field == "household" && in.household) return in.household->resize(20), true;
+  if (field == "affinities" && in.affinities) return in.affinities->resize(100), true;
+  if (field.starts_with("custom_fields.") && in.custom_fields) return in.custom_fields->erase(field.substr(14)) > 0;
+  if ((field == "emails" && in.emails) || (field == "phones" && in.phones) || (field == "tags" && in.tags)) {
+    if (field == "emails") in.emails->resize(10);
+    if (field == "phones") in.phones->resize(10);
+    if (field == "tags") in.tags->resize(100);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace fidelis::customers

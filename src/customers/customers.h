@@ -377,6 +377,11 @@ Status upgrade_stored_emails(storage::Db& db);
 // ---- for imports and merges (customer_merge.cpp) ----
 // Records `flags` on customer `id` inside `tx`; a field and value already flagged keeps its flag.
 Status store_flags(storage::Tx& tx, int64_t id, const std::vector<QualityFlag>& flags);
+// Removes from `in` the value a validation error names (its field: "birth_date", "emails[2]",
+// "phones[0].label" only the label, "custom_fields.KEY", "tags" beyond the limit...); false when
+// the field names no value that can be taken out. Imports drop what is bad and keep the rest;
+// the API collects every bad field of a request this way.
+bool drop_invalid_value(CustomerInput& in, const std::string& field);
 // Validates and normalises `in` as create() does (InvalidArgument naming the field).
 // Phone numbers without a country code are read as the address's country's, else `phone_region`'s
 // (an import's default country).

@@ -136,6 +136,28 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
   EXPECT_EQ(svc_->get(b->id)->household.at(0).birth_date, "--04-02");
 }
 
+// A form corrects every bad field at once: each is named, with the request's own list positions.
+TEST_P(CustomersTest, EveryBadFieldOfARequestIsNamed) {
+  CustomerInput in = jeanne();
+  in.birth_date = "1990-02-31";
+  in.emails = std::vector<EmailAddress>{{"jean@", ""}, {"jeanne.ok@exemple.fr", ""}, {"06 11 22 33 44", ""}};
+  in.address->postcode = "ABCDE";
+  in.civility = "Sir";
+  auto r = svc_->create(in, actor_);
+  ASSERT_FALSE(r);
+  std::map<std::string, std::string> all{{r.error().field, r.error().message}};
+  for (const FieldError& e : r.error().more) all[e.field] = e.message;
+  EXPECT_EQ(all.size(), 5u);
+  for (const char* f : {"birth_date", "emails[0].email", "emails[2].email", "address.postcode", "civility"})
+    EXPECT_TRUE(all.contains(f)) << f;
+  EXPECT_NE(all["emails[2].email"].find("phone number"), std::string::npos) << all["emails[2].email"];
+  EXPECT_TRUE(svc_->list({})->items.empty());
+  // One bad field: no list of others.
+  CustomerInput one = jeanne();
+  one.civility = "Sir";
+  EXPECT_TRUE(svc_->create(one, actor_).error().more.empty());
+}
+
 TEST_P(CustomersTest, DisposableAddressesAreAcceptedAndFlagged) {
   CustomerInput in;
   in.last_name = "Jetable";

@@ -1,5 +1,7 @@
 // The only place an Error code becomes an HTTP status, and the problem+json body (RFC 9457).
 
+#include <span>
+
 #include "core/log.h"
 #include "http/api.h"
 
@@ -42,9 +44,16 @@ std::string_view title(int status) {
   }
 }
 
-Response make_problem(int status, std::string_view code, std::string_view detail, std::string_view field) {
+Response make_problem(int status, std::string_view code, std::string_view detail, std::string_view field,
+                      std::span<const FieldError> more = {}) {
   Json body = {{"type", "about:blank"}, {"title", title(status)}, {"status", status}, {"detail", detail}, {"code", code}};
   if (!field.empty()) body["field"] = field;
+  // Several invalid fields: each with its reason, the first (field, detail) included.
+  if (!more.empty()) {
+    Json all = Json::array({{{"field", field}, {"detail", detail}}});
+    for (const FieldError& e : more) all.push_back({{"field", e.field}, {"detail", e.message}});
+    body["errors"] = std::move(all);
+  }
   if (!log::request_id().empty()) body["request_id"] = log::request_id();
   Response r;
   r.status = status;
@@ -61,7 +70,7 @@ Response problem(const Error& e) {
     log::error("internal error", {{"detail", e.message}});
     return make_problem(status, code_name(e.code), "an internal error occurred; quote the request id", e.field);
   }
-  Response r = make_problem(status, code_name(e.code), e.message, e.field);
+  Response r = make_problem(status, code_name(e.code), e.message, e.field, e.more);
   if (e.code == Code::kUnauthenticated) r.set("WWW-Authenticate", "Bearer");
   if (e.code == Code::kResourceExhausted) r.set("Retry-After", "60");
   return r;

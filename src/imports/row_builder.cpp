@@ -376,49 +376,6 @@ Result<CustomValue> custom_value(std::string_view v, const CustomFieldDef& def, 
   }
 }
 
-// Removes the value a validation error names; false if the error is not about a droppable value.
-bool drop(CustomerInput& in, const std::string& field) {
-  auto index = [&](std::string_view prefix) -> std::optional<size_t> {
-    if (!field.starts_with(prefix)) return std::nullopt;
-    return static_cast<size_t>(std::strtoul(field.c_str() + prefix.size(), nullptr, 10));
-  };
-  if (field == "birth_date") return in.birth_date.reset(), true;
-  if (field == "civility") return in.civility.reset(), true;
-  if (field == "first_name") return in.first_name.reset(), true;
-  if (field == "last_name") return in.last_name.reset(), true;
-  if (in.address) {
-    if (field == "address.postcode") return in.address->postcode.reset(), true;
-    if (field == "address.country") return in.address->country.reset(), true;
-    if (field == "address.city") return in.address->city.reset(), true;
-    if (field == "address.street") return in.address->street.reset(), true;
-    if (field == "address.street2") return in.address->street2.reset(), true;
-  }
-  // A bad label costs the label, not the address or the number.
-  const bool label = field.ends_with(".label");
-  if (auto i = index("emails["); i && in.emails && *i < in.emails->size())
-    return label ? (*in.emails)[*i].label.clear() : (void)in.emails->erase(in.emails->begin() + static_cast<long>(*i)), true;
-  if (auto i = index("phones["); i && in.phones && *i < in.phones->size())
-    return label ? (*in.phones)[*i].label.clear() : (void)in.phones->erase(in.phones->begin() + static_cast<long>(*i)), true;
-  if (auto i = index("tags["); i && in.tags && *i < in.tags->size())
-    return in.tags->erase(in.tags->begin() + static_cast<long>(*i)), true;
-  if (auto i = index("external_ids["); i && in.external_ids && *i < in.external_ids->size())
-    return in.external_ids->erase(in.external_ids->begin() + static_cast<long>(*i)), true;
-  if (auto i = index("household["); i && in.household && *i < in.household->size())
-    return in.household->erase(in.household->begin() + static_cast<long>(*i)), true;
-  if (auto i = index("affinities["); i && in.affinities && *i < in.affinities->size())
-    return in.affinities->erase(in.affinities->begin() + static_cast<long>(*i)), true;
-  if (field == "household" && in.household) return in.household->resize(20), true;
-  if (field == "affinities" && in.affinities) return in.affinities->resize(100), true;
-  if (field.starts_with("custom_fields.") && in.custom_fields) return in.custom_fields->erase(field.substr(14)) > 0;
-  if ((field == "emails" && in.emails) || (field == "phones" && in.phones) || (field == "tags" && in.tags)) {
-    if (field == "emails") in.emails->resize(10);
-    if (field == "phones") in.phones->resize(10);
-    if (field == "tags") in.tags->resize(100);
-    return true;
-  }
-  return false;
-}
-
 // The original text of the value a validation error names, for the flag.
 std::string value_of(const CustomerInput& in, const std::string& field) {
   auto at = [&](const auto& list, std::string_view prefix, auto get) -> std::string {
@@ -1295,7 +1252,7 @@ Result<BuiltRow> build_row_unguarded(const CsvRecord& record, std::span<const Co
     const Error& e = st.error();
     // A flag shows the value as the file wrote it ("09/12/26"), not as it was read.
     std::string value = e.field == "birth_date" && !birth_date_text.empty() ? birth_date_text : value_of(in, e.field);
-    if (!drop(in, e.field)) return Error::invalid_argument(e.field, e.message);
+    if (!customers::drop_invalid_value(in, e.field)) return Error::invalid_argument(e.field, e.message);
     out.flags.push_back({flag_field(e.field), value, e.message});
   }
   // One number written twice ("Phone" and "Default Address Phone", in two formats) is one number.

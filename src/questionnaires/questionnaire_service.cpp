@@ -577,25 +577,35 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
   for (int attempt = 0; attempt < 8; ++attempt) {
     FIDELIS_ASSIGN_OR_RETURN(Customer cur, customers_.get(form.customer_id));
     CustomerInput in;
+    // Each answer is checked: the person corrects every wrong one at once.
+    std::vector<Error> wrong;
     for (const Answer& a : answers) {
       std::string field = "answers." + a.question_key;
-      const Question* q = nullptr;
-      for (const auto& s : form.questionnaire.sections)
-        for (const auto& qq : s.questions)
-          if (qq.key == a.question_key) q = &qq;
-      if (q == nullptr) return Error::invalid_argument(field, "no such question");
-      if (const auto* s = std::get_if<std::string>(&a.value); s != nullptr && text::has_control_character(*s))
-        return Error::invalid_argument(field, "cannot contain a line break, a tab or another control or invisible character");
-      FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, in, defs, now, field));
-      // Validate this answer's effect alone, so a bad value names its question.
-      CustomerInput alone;
-      FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, alone, defs, now, field));
-      if (Status st = validate_customer_input(alone, defs, now); !st)
-        return Error::invalid_argument(field, st.error().message);
-      // The person is there to correct it: a number that is no phone number is refused.
-      if (q->target == "phone" && alone.phones && !alone.phones->empty() && !alone.phones->front().valid)
-        return Error::invalid_argument(field, alone.phones->front().placeholder ? "a number typed for none, not a phone number"
-                                                                                : "not a valid phone number");
+      Status st = [&]() -> Status {
+        const Question* q = nullptr;
+        for (const auto& s : form.questionnaire.sections)
+          for (const auto& qq : s.questions)
+            if (qq.key == a.question_key) q = &qq;
+        if (q == nullptr) return Error::invalid_argument(field, "no such question");
+        if (const auto* s = std::get_if<std::string>(&a.value); s != nullptr && text::has_control_character(*s))
+          return Error::invalid_argument(field, "cannot contain a line break, a tab or another control or invisible character");
+        // This answer's effect alone is validated first, so a bad value names its question.
+        CustomerInput alone;
+        FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, alone, defs, now, field));
+        if (Status valid = validate_customer_input(alone, defs, now); !valid)
+          return Error::invalid_argument(field, valid.error().message);
+        // The person is there to correct it: a number that is no phone number is refused.
+        if (q->target == "phone" && alone.phones && !alone.phones->empty() && !alone.phones->front().valid)
+          return Error::invalid_argument(field, alone.phones->front().placeholder ? "a number typed for none, not a phone number"
+                                                                                  : "not a valid phone number");
+        return apply(*q, a.value, cur, in, defs, now, field);
+      }();
+      if (!st) wrong.push_back(st.error());
+    }
+    if (!wrong.empty()) {
+      Error first = wrong.front();
+      for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
+      return first;
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
     if (changed_meanwhile(updated)) continue;

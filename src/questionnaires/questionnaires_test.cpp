@@ -463,6 +463,24 @@ TEST_P(QuestionnaireTest, LinksAreSignedAndExpire) {
   EXPECT_EQ(svc_->open(token).error().code, Code::kUnauthenticated);
 }
 
+// Every wrong answer is named at once, and nothing of the others is stored.
+TEST_P(QuestionnaireTest, EveryWrongAnswerIsNamed) {
+  auto q = svc_->create(qualification(), actor_);
+  ASSERT_TRUE(q);
+  auto token = svc_->issue_link(q->id, customer_, 86'400'000, actor_);
+  ASSERT_TRUE(token);
+  auto r = svc_->answer(*token, {{"naissance", std::string("hier")},
+                                 {"mobile", std::string("0612")},
+                                 {"ville", std::string("Lyon")},
+                                 {"inconnue", std::string("x")}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "answers.naissance");
+  std::vector<std::string> fields;
+  for (const FieldError& e : r.error().more) fields.push_back(e.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"answers.mobile", "answers.inconnue"}));
+  EXPECT_FALSE(customers_->get(customer_)->address.city);
+}
+
 TEST_P(QuestionnaireTest, DefinitionsAreChecked) {
   Questionnaire bad = qualification();
   bad.sections[0].questions[0].target = "shoe_size";

@@ -488,7 +488,16 @@ for (const driver of drivers()) {
       for (const [body, field] of cases) {
         const r = await call('POST', C, { body });
         expectProblem(r, 400, field);
+        assert.equal(r.body.errors, undefined, show(r));
       }
+      // Several bad fields: every one is listed with its reason, positions as sent.
+      const several = await call('POST', C, {
+        body: { last_name: 'Plusieurs', birth_date: '31/02/1990', emails: ['jean@', 'ok@exemple.fr', '06 11 22 33 44'], civility: 'Sir' },
+      });
+      expectProblem(several, 400);
+      assert.deepEqual(several.body.errors.map((e) => e.field).sort(), ['birth_date', 'civility', 'emails[0].email', 'emails[2].email']);
+      assert.deepEqual(several.body.errors[0], { field: several.body.field, detail: several.body.detail });
+      assert.match(several.body.errors.find((e) => e.field === 'emails[2].email').detail, /phone number/);
       // A birthday without its year (ISO 8601's --MM-DD), for the customer and a child.
       const bday = await call('POST', C, {
         body: { last_name: 'Sansannée', birth_date: '--02-29', household: [{ relation: 'enfant', first_name: 'Léa', birth_date: '--04-02' }] },

@@ -341,6 +341,10 @@ for (const driver of drivers()) {
         [{ ville: 'Paris\u0085' }, 'answers.ville'],
       ];
       for (const [answers, field] of cases) expectProblem(await pub('POST', token, { body: { answers } }), 400, field);
+      // Several wrong answers: each is named, so the form can show them all.
+      const several = await pub('POST', token, { body: { answers: { naissance: 'hier', telephone: '0612', ville: 'Paris' } } });
+      expectProblem(several, 400, 'answers.naissance');
+      assert.deepEqual(several.body.errors.map((e) => e.field), ['answers.naissance', 'answers.telephone']);
       expectProblem(await pub('POST', token, { body: { answers: {} } }), 400, 'answers');
       expectProblem(await pub('POST', token, { body: { reponses: { ville: 'Paris' } } }), 400, 'reponses');
       const c = await getCustomer(customer.id);
