@@ -262,7 +262,9 @@ class MailService {
   // Records the outcome of the attempt of a message returned by claim_due: sent; queued again
   // retry_delay later; or failed (permanent reply, or no attempt left). Ignored (returns false) when
   // the claim was lost meanwhile (the lease expired and another sender took the message).
-  Result<bool> record(const Message& claimed, const SmtpReply& reply);
+  // `sent_nothing`: the recipient was refused before any sending (an NPAI address): the claim's
+  // attempt is not counted.
+  Result<bool> record(const Message& claimed, const SmtpReply& reply, bool sent_nothing = false);
   // Claims, sends and records until nothing is due. FailedPrecondition ("smtp_url") when sending is
   // disabled. `stop` (optional) ends the loop early between messages.
   Result<SendReport> send_pending(const std::atomic<bool>* stop = nullptr);

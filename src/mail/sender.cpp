@@ -92,28 +92,30 @@ State MailService::next_state(const Message& claimed, const SmtpReply& reply) co
   return reply.permanent || claimed.attempts >= options_.max_attempts ? State::kFailed : State::kQueued;
 }
 
-Result<bool> MailService::record(const Message& claimed, const SmtpReply& reply) {
+Result<bool> MailService::record(const Message& claimed, const SmtpReply& reply, bool sent_nothing) {
   Millis now = clock_.now();
   State next = next_state(claimed, reply);
   bool recorded = false;
   Status s = db_.transact([&](storage::Tx& tx) -> Status {
     Value next_at = next == State::kQueued ? Value(now + retry_delay(claimed.attempts, options_.retry_base_ms)) : storage::null();
     Value sent_at = next == State::kSent ? Value(now) : storage::null();
+    const int64_t attempts = claimed.attempts - (sent_nothing ? 1 : 0);
     Value p[] = {claimed.id, int64_t{claimed.attempts}, std::string(state_name(next)), next_at, int64_t{reply.code},
-                 reply.text, sent_at, now};
+                 reply.text, sent_at, now, attempts};
     // The attempt count fences the claim: if the lease ran out and another sender claimed the
     // message again, this outcome is stale and changes nothing.
     FIDELIS_ASSIGN_OR_RETURN(
         int64_t changed,
         tx.exec("UPDATE mail_messages SET status = $3, next_attempt_at = $4, claimed_until = NULL, last_code = $5, "
-                "last_reply = $6, sent_at = $7, updated_at = $8 WHERE id = $1 AND status = 'sending' AND attempts = $2",
+                "last_reply = $6, sent_at = $7, updated_at = $8, attempts = $9 WHERE id = $1 AND status = 'sending' AND "
+                "attempts = $2",
                 p));
     recorded = changed == 1;
     if (!recorded || next == State::kQueued) return ok();
     return audit::emit(tx,
                        {next == State::kSent ? "mail.sent" : "mail.failed", claimed.customer_id, std::to_string(claimed.id),
                         fmt::format(R"({{"template_key":"{}","attempts":{},"code":{}}})", claimed.template_key,
-                                    claimed.attempts, reply.code)},
+                                    attempts, reply.code)},
                        now);
   });
   if (!s) return s.error();
@@ -151,7 +153,7 @@ Result<SendReport> MailService::send_pending(const std::atomic<bool>* stop) {
         if (Status told = options_.recipients->answered(m.to_email, reply); !told)
           log::warn("cannot record the address's status", {{"id", std::to_string(m.id)}, {"error", told.error().message}});
       }
-      FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply));
+      FIDELIS_ASSIGN_OR_RETURN(bool recorded, record(m, reply, refused.has_value()));
       if (!recorded) continue;
       State next = next_state(m, reply);
       if (next == State::kSent) {
