@@ -92,9 +92,12 @@ Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFiel
   for (int found = 1; found < 50; ++found) {
     const size_t before = list_size(field);
     if (!drop_invalid_value(rest, field)) break;
-    taken_out(field, before, list_size(field));
+    const size_t after = list_size(field);
+    taken_out(field, before, after);
     Status again = validate_input(rest, defs, now);
-    if (again || again.error().code != Code::kInvalidArgument || again.error().field == field) break;
+    if (again || again.error().code != Code::kInvalidArgument) break;
+    // The same field again, with nothing taken out of its list: no way forward.
+    if (again.error().field == field && after >= before) break;
     field = again.error().field;
     first.more.push_back({as_given(field), again.error().message});
   }

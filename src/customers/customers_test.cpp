@@ -140,15 +140,17 @@ TEST_P(CustomersTest, BadInputNamesTheField) {
 TEST_P(CustomersTest, EveryBadFieldOfARequestIsNamed) {
   CustomerInput in = jeanne();
   in.birth_date = "1990-02-31";
-  in.emails = std::vector<EmailAddress>{{"jean@", ""}, {"jeanne.ok@exemple.fr", ""}, {"06 11 22 33 44", ""}};
+  in.emails = std::vector<EmailAddress>{{"jean@", ""}, {"jeanne.ok@exemple.fr", ""}, {"06 11 22 33 44", ""}, {"a b", ""}};
   in.address->postcode = "ABCDE";
   in.civility = "Sir";
+  in.tags = std::vector<std::string>{"ok", "a|b", "c|d"};
   auto r = svc_->create(in, actor_);
   ASSERT_FALSE(r);
   std::map<std::string, std::string> all{{r.error().field, r.error().message}};
   for (const FieldError& e : r.error().more) all[e.field] = e.message;
-  EXPECT_EQ(all.size(), 5u);
-  for (const char* f : {"birth_date", "emails[0].email", "emails[2].email", "address.postcode", "civility"})
+  EXPECT_EQ(all.size(), 8u);
+  for (const char* f : {"birth_date", "emails[0].email", "emails[2].email", "emails[3].email", "address.postcode", "civility",
+                        "tags[1]", "tags[2]"})
     EXPECT_TRUE(all.contains(f)) << f;
   EXPECT_NE(all["emails[2].email"].find("phone number"), std::string::npos) << all["emails[2].email"];
   EXPECT_TRUE(svc_->list({})->items.empty());

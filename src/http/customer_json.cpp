@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/text.h"
 #include "http/api.h"
 
@@ -27,71 +29,85 @@ Result<const Json*> object_at(const Json& arr, size_t i, std::string_view key) {
 }  // namespace
 
 Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
+  // Every field and every element of a list is read, whatever the others hold: a form gets all its
+  // mistakes in one answer. An element in error is left out of what is read.
+  std::vector<Error> wrong;
+  auto note = [&](Status st) {
+    if (!st) wrong.push_back(st.error());
+  };
   // Read-only fields are accepted and ignored in a PATCH, so a GET body can be edited and sent back.
   if (patch)
-    FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
-                                                  "address", "household", "affinities", "consents", "tags", "custom_fields",
-                                                  "external_ids", "id", "version", "created_at", "updated_at", "deleted_at"}));
+    note(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones", "address",
+                               "household", "affinities", "consents", "tags", "custom_fields", "external_ids", "id",
+                               "version", "created_at", "updated_at", "deleted_at"}));
   else
-    FIDELIS_RETURN_IF_ERROR(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones",
-                                                  "address", "household", "affinities", "consents", "tags", "custom_fields",
-                                                  "external_ids"}));
+    note(reject_unknown(body, {"civility", "first_name", "last_name", "birth_date", "emails", "phones", "address",
+                               "household", "affinities", "consents", "tags", "custom_fields", "external_ids"}));
   CustomerInput in;
   for (std::string_view key : {"civility", "first_name", "last_name", "birth_date"}) {
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_string(body, key, key));
-    // In a change, null or an empty text clears the field (a form sends what its user emptied).
-    if (patch && body.contains(key) && (body[key].is_null() || (v && text::trim(*v).empty()))) {
-      in.clear.emplace_back(key);
-      v.reset();
-    }
-    if (key == "civility") in.civility = v;
-    else if (key == "first_name") in.first_name = v;
-    else if (key == "last_name") in.last_name = v;
-    else in.birth_date = v;
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* emails, get_array(body, "emails"));
-  if (emails) {
-    in.emails.emplace();
-    for (size_t i = 0; i < emails->size(); ++i) {
-      const Json& e = (*emails)[i];
-      EmailAddress a;
-      if (e.is_string()) {
-        a.email = e.get<std::string>();
-      } else {
-        FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*emails, i, "emails"));
-        std::string prefix = fmt::format("emails[{}]", i);
-        FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"email", "label"}, prefix));
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> email, get_string(*o, "email", prefix + ".email"));
-        if (!email) return Error::invalid_argument(prefix + ".email", "is required");
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
-        a = {*email, label.value_or("")};
+    note([&]() -> Status {
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> v, get_string(body, key, key));
+      // In a change, null or an empty text clears the field (a form sends what its user emptied).
+      if (patch && body.contains(key) && (body[key].is_null() || (v && text::trim(*v).empty()))) {
+        in.clear.emplace_back(key);
+        v.reset();
       }
-      in.emails->push_back(std::move(a));
-    }
+      if (key == "civility") in.civility = v;
+      else if (key == "first_name") in.first_name = v;
+      else if (key == "last_name") in.last_name = v;
+      else in.birth_date = v;
+      return ok();
+    }());
   }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* phones, get_array(body, "phones"));
-  if (phones) {
-    in.phones.emplace();
-    for (size_t i = 0; i < phones->size(); ++i) {
-      const Json& e = (*phones)[i];
-      Phone p;
-      if (e.is_string()) {
-        p.raw = e.get<std::string>();
-      } else {
-        FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*phones, i, "phones"));
-        std::string prefix = fmt::format("phones[{}]", i);
-        // e164, type and valid are computed; accepted back so a GET body can be PATCHed unchanged.
-        FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"number", "label", "e164", "type", "valid"}, prefix));
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> number, get_string(*o, "number", prefix + ".number"));
-        if (!number) return Error::invalid_argument(prefix + ".number", "is required");
-        FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
-        p.raw = *number;
-        p.label = label.value_or("");
-      }
-      in.phones->push_back(std::move(p));
+  // Each element of the array `key` read by `read(element, i)`, which appends what it read.
+  auto each = [&](std::string_view key, auto& list, auto read) {
+    Result<const Json*> arr = get_array(body, key);
+    if (!arr) return note(arr.error());
+    if (*arr == nullptr) return;
+    list.emplace();
+    for (size_t i = 0; i < (*arr)->size(); ++i) note(read((**arr)[i], i));
+  };
+  each("emails", in.emails, [&](const Json& e, size_t i) -> Status {
+    EmailAddress a;
+    if (e.is_string()) {
+      a.email = e.get<std::string>();
+    } else {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("emails"), i, "emails"));
+      std::string prefix = fmt::format("emails[{}]", i);
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"email", "label"}, prefix));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> email, get_string(*o, "email", prefix + ".email"));
+      if (!email) return Error::invalid_argument(prefix + ".email", "is required");
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
+      a = {*email, label.value_or("")};
     }
-  }
-  if (auto it = body.find("address"); it != body.end() && !it->is_null()) {
+    in.emails->push_back(std::move(a));
+    return ok();
+  });
+  each("phones", in.phones, [&](const Json& e, size_t i) -> Status {
+    Phone p;
+    if (e.is_string()) {
+      p.raw = e.get<std::string>();
+    } else {
+      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("phones"), i, "phones"));
+      std::string prefix = fmt::format("phones[{}]", i);
+      // e164, type and valid are computed; accepted back so a GET body can be PATCHed unchanged.
+      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"number", "label", "e164", "type", "valid"}, prefix));
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> number, get_string(*o, "number", prefix + ".number"));
+      if (!number) return Error::invalid_argument(prefix + ".number", "is required");
+      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
+      p.raw = *number;
+      p.label = label.value_or("");
+    }
+    in.phones->push_back(std::move(p));
+    return ok();
+  });
+  note([&]() -> Status {
+    auto it = body.find("address");
+    if (it == body.end()) return ok();
+    if (it->is_null()) {
+      in.address = Address{};  // null: remove the address
+      return ok();
+    }
     if (!it->is_object()) return Error::invalid_argument("address", "expected an object");
     FIDELIS_RETURN_IF_ERROR(reject_unknown(*it, {"street", "street2", "postcode", "city", "country"}, "address"));
     Address a;
@@ -101,71 +117,60 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     FIDELIS_ASSIGN_OR_RETURN(a.city, get_string(*it, "city", "address.city"));
     FIDELIS_ASSIGN_OR_RETURN(a.country, get_string(*it, "country", "address.country"));
     in.address = a;
-  } else if (it != body.end()) {
-    in.address = Address{};  // null: remove the address
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* household, get_array(body, "household"));
-  if (household) {
-    in.household.emplace();
-    for (size_t i = 0; i < household->size(); ++i) {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*household, i, "household"));
-      std::string prefix = fmt::format("household[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"relation", "first_name", "birth_date"}, prefix));
-      HouseholdMember m;
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> rel, get_string(*o, "relation", prefix + ".relation"));
-      m.relation = rel.value_or("");
-      FIDELIS_ASSIGN_OR_RETURN(m.first_name, get_string(*o, "first_name", prefix + ".first_name"));
-      FIDELIS_ASSIGN_OR_RETURN(m.birth_date, get_string(*o, "birth_date", prefix + ".birth_date"));
-      in.household->push_back(std::move(m));
+    return ok();
+  }());
+  each("household", in.household, [&](const Json&, size_t i) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("household"), i, "household"));
+    std::string prefix = fmt::format("household[{}]", i);
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"relation", "first_name", "birth_date"}, prefix));
+    HouseholdMember m;
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> rel, get_string(*o, "relation", prefix + ".relation"));
+    m.relation = rel.value_or("");
+    FIDELIS_ASSIGN_OR_RETURN(m.first_name, get_string(*o, "first_name", prefix + ".first_name"));
+    FIDELIS_ASSIGN_OR_RETURN(m.birth_date, get_string(*o, "birth_date", prefix + ".birth_date"));
+    in.household->push_back(std::move(m));
+    return ok();
+  });
+  each("affinities", in.affinities, [&](const Json&, size_t i) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("affinities"), i, "affinities"));
+    std::string prefix = fmt::format("affinities[{}]", i);
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"category", "strength"}, prefix));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> cat, get_string(*o, "category", prefix + ".category"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> strength, get_int(*o, "strength", prefix + ".strength"));
+    // The range is the validation's to check, beside the other fields (an int holds any bad value).
+    const int64_t s = std::clamp<int64_t>(strength.value_or(50), -1, 101);
+    in.affinities->push_back({cat.value_or(""), static_cast<int>(s)});
+    return ok();
+  });
+  each("consents", in.consents, [&](const Json&, size_t i) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("consents"), i, "consents"));
+    std::string prefix = fmt::format("consents[{}]", i);
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at", "source_at"}, prefix));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> ch, get_string(*o, "channel", prefix + ".channel"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> pu, get_string(*o, "purpose", prefix + ".purpose"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<bool> granted, get_bool(*o, "granted", prefix + ".granted"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
+    if (!granted) return Error::invalid_argument(prefix + ".granted", "is required");
+    FIDELIS_ASSIGN_OR_RETURN(Channel channel, parse_channel(ch.value_or(""), prefix + ".channel"));
+    FIDELIS_ASSIGN_OR_RETURN(Purpose purpose, parse_purpose(pu.value_or(""), prefix + ".purpose"));
+    // When the person decided, if the caller knows (a form filled offline, a migration).
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> at, get_string(*o, "source_at", prefix + ".source_at"));
+    std::optional<Millis> source_at;
+    if (at) {
+      FIDELIS_ASSIGN_OR_RETURN(Millis ms, parse_iso8601(*at, prefix + ".source_at"));
+      source_at = ms;
     }
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* affinities, get_array(body, "affinities"));
-  if (affinities) {
-    in.affinities.emplace();
-    for (size_t i = 0; i < affinities->size(); ++i) {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*affinities, i, "affinities"));
-      std::string prefix = fmt::format("affinities[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"category", "strength"}, prefix));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> cat, get_string(*o, "category", prefix + ".category"));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> strength, get_int(*o, "strength", prefix + ".strength"));
-      if (strength && (*strength < 0 || *strength > 100))
-        return Error::invalid_argument(prefix + ".strength", "must be between 0 and 100");
-      in.affinities->push_back({cat.value_or(""), static_cast<int>(strength.value_or(50))});
-    }
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* consents, get_array(body, "consents"));
-  if (consents) {
-    in.consents.emplace();
-    for (size_t i = 0; i < consents->size(); ++i) {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*consents, i, "consents"));
-      std::string prefix = fmt::format("consents[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at", "source_at"}, prefix));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> ch, get_string(*o, "channel", prefix + ".channel"));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> pu, get_string(*o, "purpose", prefix + ".purpose"));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<bool> granted, get_bool(*o, "granted", prefix + ".granted"));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
-      if (!granted) return Error::invalid_argument(prefix + ".granted", "is required");
-      FIDELIS_ASSIGN_OR_RETURN(Channel channel, parse_channel(ch.value_or(""), prefix + ".channel"));
-      FIDELIS_ASSIGN_OR_RETURN(Purpose purpose, parse_purpose(pu.value_or(""), prefix + ".purpose"));
-      // When the person decided, if the caller knows (a form filled offline, a migration).
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> at, get_string(*o, "source_at", prefix + ".source_at"));
-      std::optional<Millis> source_at;
-      if (at) {
-        FIDELIS_ASSIGN_OR_RETURN(Millis ms, parse_iso8601(*at, prefix + ".source_at"));
-        source_at = ms;
-      }
-      in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0, source_at});
-    }
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* tags, get_array(body, "tags"));
-  if (tags) {
-    in.tags.emplace();
-    for (size_t i = 0; i < tags->size(); ++i) {
-      if (!(*tags)[i].is_string()) return Error::invalid_argument(fmt::format("tags[{}]", i), "expected a string");
-      in.tags->push_back((*tags)[i].get<std::string>());
-    }
-  }
-  if (auto it = body.find("custom_fields"); it != body.end() && !it->is_null()) {
+    in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0, source_at});
+    return ok();
+  });
+  each("tags", in.tags, [&](const Json& t, size_t i) -> Status {
+    if (!t.is_string()) return Error::invalid_argument(fmt::format("tags[{}]", i), "expected a string");
+    in.tags->push_back(t.get<std::string>());
+    return ok();
+  });
+  note([&]() -> Status {
+    auto it = body.find("custom_fields");
+    if (it == body.end() || it->is_null()) return ok();
     if (!it->is_object()) return Error::invalid_argument("custom_fields", "expected an object");
     in.custom_fields.emplace();
     for (auto f = it->begin(); f != it->end(); ++f) {
@@ -175,21 +180,27 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
       else if (x.is_boolean()) v = x.get<bool>();
       else if (x.is_number_integer()) v = x.get<int64_t>();
       else if (x.is_number()) v = x.get<double>();
-      else if (!x.is_null()) return Error::invalid_argument("custom_fields." + f.key(), "expected text, a number or a boolean");
+      else if (!x.is_null()) {
+        note(Error::invalid_argument("custom_fields." + f.key(), "expected text, a number or a boolean"));
+        continue;
+      }
       (*in.custom_fields)[f.key()] = v;
     }
-  }
-  FIDELIS_ASSIGN_OR_RETURN(const Json* ext, get_array(body, "external_ids"));
-  if (ext) {
-    in.external_ids.emplace();
-    for (size_t i = 0; i < ext->size(); ++i) {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*ext, i, "external_ids"));
-      std::string prefix = fmt::format("external_ids[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"source", "id"}, prefix));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> id, get_string(*o, "id", prefix + ".id"));
-      in.external_ids->push_back({source.value_or(""), id.value_or("")});
-    }
+    return ok();
+  }());
+  each("external_ids", in.external_ids, [&](const Json&, size_t i) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("external_ids"), i, "external_ids"));
+    std::string prefix = fmt::format("external_ids[{}]", i);
+    FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"source", "id"}, prefix));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> id, get_string(*o, "id", prefix + ".id"));
+    in.external_ids->push_back({source.value_or(""), id.value_or("")});
+    return ok();
+  });
+  if (!wrong.empty()) {
+    Error first = std::move(wrong.front());
+    for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
+    return first;
   }
   return in;
 }

@@ -214,21 +214,34 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       if (!v || text::trim(*v).empty()) return std::nullopt;
       return std::string(text::trim(*v));
     };
+    // Every child is checked: the person corrects each wrong one at once.
+    std::vector<FieldError> wrong;
     for (size_t i = 0; i < kids->size(); ++i) {
       std::string kf = fmt::format("{}[{}]", field, i);
-      std::optional<std::string> name = given((*kids)[i].first_name), birth = given((*kids)[i].birth_date);
-      if (!name && !birth) return Error::invalid_argument(kf, "a child needs a first name or a birth date");
-      if (name && text::has_control_character(*name))
-        return Error::invalid_argument(kf + ".first_name", "cannot contain a line break, a tab or another control or invisible character");
-      if (birth) {
-        FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, kf + ".birth_date", now, DateOrder::kDayFirst, Year::kOptional));
-        birth = d.to_string();
-        // "Léo, 2 mai" for a Léo born on 2015-05-02: the year stays.
-        for (const auto& m : cur.household)
-          if (m.relation == "enfant" && name && m.first_name && text::search_key(*m.first_name) == text::search_key(*name))
-            birth = with_birth_year(birth, m.birth_date);
-      }
-      members.push_back({"enfant", name, birth});
+      Status st = [&]() -> Status {
+        std::optional<std::string> name = given((*kids)[i].first_name), birth = given((*kids)[i].birth_date);
+        if (!name && !birth) return Error::invalid_argument(kf, "a child needs a first name or a birth date");
+        if (name && text::has_control_character(*name))
+          return Error::invalid_argument(kf + ".first_name",
+                                         "cannot contain a line break, a tab or another control or invisible character");
+        if (birth) {
+          FIDELIS_ASSIGN_OR_RETURN(Date d, parse_date_flexible(*birth, kf + ".birth_date", now, DateOrder::kDayFirst,
+                                                               Year::kOptional));
+          birth = d.to_string();
+          // "Léo, 2 mai" for a Léo born on 2015-05-02: the year stays.
+          for (const auto& m : cur.household)
+            if (m.relation == "enfant" && name && m.first_name && text::search_key(*m.first_name) == text::search_key(*name))
+              birth = with_birth_year(birth, m.birth_date);
+        }
+        members.push_back({"enfant", name, birth});
+        return ok();
+      }();
+      if (!st) wrong.push_back({st.error().field, st.error().message});
+    }
+    if (!wrong.empty()) {
+      Error first = Error::invalid_argument(wrong.front().field, wrong.front().message);
+      first.more.assign(wrong.begin() + 1, wrong.end());
+      return first;
     }
     in.household = members;
     return ok();
@@ -604,7 +617,10 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
     }
     if (!wrong.empty()) {
       Error first = wrong.front();
-      for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
+      for (size_t i = 1; i < wrong.size(); ++i) {
+        first.more.push_back({wrong[i].field, wrong[i].message});
+        first.more.insert(first.more.end(), wrong[i].more.begin(), wrong[i].more.end());
+      }
       return first;
     }
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);

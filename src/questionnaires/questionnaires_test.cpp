@@ -469,15 +469,18 @@ TEST_P(QuestionnaireTest, EveryWrongAnswerIsNamed) {
   ASSERT_TRUE(q);
   auto token = svc_->issue_link(q->id, customer_, 86'400'000, actor_);
   ASSERT_TRUE(token);
+  std::vector<Child> kids{{"Léo", std::nullopt}, {std::nullopt, std::nullopt}, {"Zoé", "zz"}};
   auto r = svc_->answer(*token, {{"naissance", std::string("hier")},
                                  {"mobile", std::string("0612")},
+                                 {"enfants", kids},
                                  {"ville", std::string("Lyon")},
                                  {"inconnue", std::string("x")}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().field, "answers.naissance");
   std::vector<std::string> fields;
   for (const FieldError& e : r.error().more) fields.push_back(e.field);
-  EXPECT_EQ(fields, (std::vector<std::string>{"answers.mobile", "answers.inconnue"}));
+  EXPECT_EQ(fields, (std::vector<std::string>{"answers.mobile", "answers.enfants[1]", "answers.enfants[2].birth_date",
+                                              "answers.inconnue"}));
   EXPECT_FALSE(customers_->get(customer_)->address.city);
 }
 

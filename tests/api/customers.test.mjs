@@ -498,6 +498,19 @@ for (const driver of drivers()) {
       assert.deepEqual(several.body.errors.map((e) => e.field).sort(), ['birth_date', 'civility', 'emails[0].email', 'emails[2].email']);
       assert.deepEqual(several.body.errors[0], { field: several.body.field, detail: several.body.detail });
       assert.match(several.body.errors.find((e) => e.field === 'emails[2].email').detail, /phone number/);
+      // Bad items in a row, a strength out of range, and mistakes of form (a consent's channel)
+      // are listed too, each at its position as sent.
+      const rows = await call('POST', C, {
+        body: { last_name: 'X', birth_date: 'x', emails: ['ok@x.com', 'a b', 'c d'], tags: ['ok', 'a|b', 'c|d'], affinities: [{ category: 'jardin', strength: 500 }] },
+      });
+      expectProblem(rows, 400);
+      assert.deepEqual(rows.body.errors.map((e) => e.field).sort(),
+        ['affinities[0].strength', 'birth_date', 'emails[1].email', 'emails[2].email', 'tags[1]', 'tags[2]']);
+      const form = await call('POST', C, {
+        body: { last_name: 'X', first_name: 12, consents: [{ channel: 'fax', purpose: 'newsletter', granted: true }, { channel: 'email', purpose: 'zz', granted: true }] },
+      });
+      expectProblem(form, 400);
+      assert.deepEqual(form.body.errors.map((e) => e.field), ['first_name', 'consents[0].channel', 'consents[1].purpose']);
       // A birthday without its year (ISO 8601's --MM-DD), for the customer and a child.
       const bday = await call('POST', C, {
         body: { last_name: 'Sansannée', birth_date: '--02-29', household: [{ relation: 'enfant', first_name: 'Léa', birth_date: '--04-02' }] },
