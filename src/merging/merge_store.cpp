@@ -454,6 +454,21 @@ Json choices_json(const std::vector<FieldChoice>& choices) {
 
 }  // namespace
 
+Result<std::string> why_gone(storage::Tx& tx, int64_t id) {
+  int64_t at = id;
+  for (int hop = 0; hop < 16; ++hop) {
+    Value p[] = {at};
+    FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row, tx.one("SELECT deleted_at, merged_into FROM customers WHERE id = $1", p));
+    if (!row) return fmt::format("no customer {}", id);
+    if (row->is_null(0)) return fmt::format("customer {} was merged into customer {}", id, at);
+    if (row->is_null(1))
+      return at == id ? fmt::format("customer {} was deleted", id)
+                      : fmt::format("customer {} was merged into customer {}, since deleted", id, at);
+    at = row->i64(1);
+  }
+  return fmt::format("customer {} was merged into customer {}", id, at);
+}
+
 Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rules& rules, const audit::Actor& actor,
                              Millis now) {
   if (req.a == req.b) return Error::invalid_argument("b", "a customer cannot be merged with itself");
@@ -469,18 +484,10 @@ Result<MergeRecord> merge_in(storage::Tx& tx, const MergeRequest& req, const Rul
     return std::find_if(both.begin(), both.end(), [&](const auto& c) { return c.id == id && !c.deleted_at; });
   };
   // A side that is not live: merged into another customer since, deleted, or never there.
-  auto gone = [&](int64_t id, const char* field) -> Result<Error> {
-    if (std::none_of(both.begin(), both.end(), [&](const auto& c) { return c.id == id; }))
-      return Error::not_found(field, fmt::format("no customer {}", id));
-    FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> now_in, customers::survivor(tx, id));
-    if (now_in && *now_in != id)
-      return Error::not_found(field, fmt::format("customer {} was merged into customer {}", id, *now_in));
-    return Error::not_found(field, fmt::format("customer {} was deleted", id));
-  };
   for (auto [id, field] : {std::pair{req.a, "a"}, std::pair{req.b, "b"}})
     if (live(id) == both.end()) {
-      FIDELIS_ASSIGN_OR_RETURN(Error e, gone(id, field));
-      return e;
+      FIDELIS_ASSIGN_OR_RETURN(std::string why, why_gone(tx, id));
+      return Error::not_found(field, why);
     }
   const customers::Customer& w = *live(winner);
   const customers::Customer& l = *live(loser);

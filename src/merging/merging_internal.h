@@ -47,5 +47,9 @@ inline constexpr std::string_view kMergeSelect =
     "FROM customer_merges";
 MergeRecord merge_from_row(const storage::Row& r);
 Result<MergeRecord> load_merge(storage::Tx& tx, int64_t id);
+// Why customer `id` is not live, for a person: "no customer 7", "customer 7 was deleted",
+// "customer 7 was merged into customer 9" (followed through later merges), "... into customer 9,
+// since deleted".
+Result<std::string> why_gone(storage::Tx& tx, int64_t id);
 
 }  // namespace fidelis::merging

@@ -947,6 +947,13 @@ TEST_P(MergingTest, AMergeOfAGoneCustomerSaysWhereItWent) {
   ASSERT_FALSE(deleted);
   EXPECT_EQ(deleted.error().message, fmt::format("customer {} was deleted", c.id));
   EXPECT_EQ(svc_->merge({a.id, 999999}, actor_).error().message, "no customer 999999");
+  // Through a chain: b went into a, a into d; then d was deleted.
+  Customer d = make(input("Jean", "Dupont", "jean.dupont@orange.fr", "06 98 76 54 23"));
+  ASSERT_TRUE(svc_->merge({a.id, d.id, d.id}, actor_));
+  EXPECT_EQ(svc_->merge({b.id, c.id}, actor_).error().message, fmt::format("customer {} was merged into customer {}", b.id, d.id));
+  ASSERT_TRUE(customers_->remove(d.id, std::nullopt, actor_));
+  EXPECT_EQ(svc_->merge({b.id, c.id}, actor_).error().message,
+            fmt::format("customer {} was merged into customer {}, since deleted", b.id, d.id));
 }
 
 TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
@@ -1004,6 +1011,30 @@ TEST_P(MergingTest, ACreateIsMergedOrQueuedAndReviewsAreDecided) {
   for (const auto& p : still_pending->items) EXPECT_FALSE(p.customer_a == first.id || p.customer_b == first.id);
   EXPECT_EQ(svc_->accept(424242, std::nullopt, actor_).error().code, Code::kNotFound);
   EXPECT_EQ(svc_->merge({first.id, first.id}, actor_).error().field, "b");
+}
+
+// A review made obsolete by a merge says, when accepted, where the merged-away record went.
+TEST_P(MergingTest, AcceptingAnObsoleteReviewSaysWhereItsCustomerWent) {
+  Customer a = make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 87"));
+  auto b = svc_->create(*customers_, input("Hélène", "Lévy", "", "", "75011", "40 boulevard Voltaire"), actor_);
+  ASSERT_TRUE(b);
+  auto c = svc_->create(*customers_, input("Helene", "Levy", "", "", "75011", "8 rue Keller"), actor_);
+  ASSERT_TRUE(c);
+  auto with_b = svc_->reviews({.customer_id = b->customer.id});
+  ASSERT_TRUE(with_b);
+  const Review* ab = nullptr;
+  const Review* bc = nullptr;
+  for (const Review& r : with_b->items) {
+    if (r.customer_a == a.id || r.customer_b == a.id) ab = &r;
+    if (r.customer_a == c->customer.id || r.customer_b == c->customer.id) bc = &r;
+  }
+  ASSERT_TRUE(ab && bc) << with_b->items.size();
+  ASSERT_TRUE(svc_->accept(ab->id, a.id, actor_));
+  auto late = svc_->accept(bc->id, std::nullopt, actor_);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, Code::kConflict);
+  EXPECT_EQ(late.error().message,
+            fmt::format("review {} is obsolete: customer {} was merged into customer {}", bc->id, b->customer.id, a.id));
 }
 
 TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes) {

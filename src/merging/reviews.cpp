@@ -171,6 +171,15 @@ Result<MergeRecord> MergeService::accept(int64_t review_id, std::optional<int64_
     FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> row,
                              tx.one("SELECT customer_a, customer_b, score, status FROM merge_reviews WHERE id = $1", p));
     if (!row) return Error::not_found("id", fmt::format("no review {}", review_id));
+    if (row->str(3) == "obsolete") {
+      // Which side is gone, and where: a person can then look at the customer it is now.
+      for (int64_t side : {row->i64(0), row->i64(1)}) {
+        FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> live, customers::survivor(tx, side));
+        if (live && *live == side) continue;
+        FIDELIS_ASSIGN_OR_RETURN(std::string why, why_gone(tx, side));
+        return Error::conflict(fmt::format("review {} is obsolete: {}", review_id, why));
+      }
+    }
     if (row->str(3) != "pending")
       return Error::conflict(fmt::format("review {} is {}, not pending", review_id, row->str(3)));
     MergeRequest req{row->i64(0), row->i64(1), winner, "review", fmt::format("review:{}", review_id), row->f64(2)};
