@@ -198,15 +198,15 @@ struct EscalationConfig {
 
 // The address's status after `event`. The state machine:
 //
-//   a complaint outranks everything and is only left by a human:
-//     any          --complaint-->    complaint
-//     complaint    --anything-->     complaint
-//   an unsubscription is the person's no to marketing; a dead mailbox is a fact of its own:
-//     unsubscribed --hard bounce, or soft bounces reaching the count--> hard_bounce
-//     unsubscribed --soft bounce-->  unsubscribed, count + 1
-//     unsubscribed --delivered-->    unsubscribed, count 0
-//     hard_bounce  --unsubscribe-->  hard_bounce (the withdrawal is the consents' to record)
-//     any other    --unsubscribe-->  unsubscribed
+//   the person's no (complaint outranks unsubscribed) is left by no delivery outcome:
+//     any but hard_bounce --complaint-->    complaint
+//     any but hard_bounce or complaint --unsubscribe--> unsubscribed
+//     complaint, unsubscribed --soft bounce-->  unchanged, count + 1
+//     complaint, unsubscribed --delivered-->    unchanged, count 0
+//   a dead mailbox is a fact of its own:
+//     any --hard bounce, or soft bounces reaching the count--> hard_bounce
+//     hard_bounce --complaint or unsubscribe--> hard_bounce (the consents record the no;
+//                                       clear_bounces gives it back)
 //   deliverability (unverified, valid, soft_bounce, hard_bounce):
 //     hard bounce                    -> hard_bounce (count kept)
 //     soft bounce                    -> soft_bounce, count + 1; hard_bounce once count reaches
@@ -214,15 +214,15 @@ struct EscalationConfig {
 //     soft bounce, action delayed    -> unchanged: a warning while the server still retries
 //     delivered                      -> valid, count 0
 //     relayed / expanded             -> unchanged (a relay accepting it proves nothing)
-//     hard_bounce --anything but complaint--> hard_bounce: a "delivered" seen later usually comes
-//                                       from a catch-all or a relay, and reviving an NPAI address
-//                                       is a human decision (clear_bounces).
+//     hard_bounce --anything--> hard_bounce: a "delivered" seen later usually comes from a
+//                                       catch-all or a relay, and reviving an NPAI address is a
+//                                       human decision (clear_bounces).
 AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config = {});
 
-// What an admin's "this address works again" does: hard_bounce and soft_bounce become unverified
-// with count 0 (the next delivery makes them valid), or unsubscribed when the address's owner
-// unsubscribed (`unsubscribed`: an unsubscribe event was ever recorded for it); the other states
-// are returned unchanged: complaint and unsubscribed are consent, not bounces.
-AddressState clear_bounces(const AddressState& current, bool unsubscribed = false);
+// What an admin's "this address works again" does: hard_bounce and soft_bounce become `said_no`
+// (complaint or unsubscribed: what the address's owner said, a complaint or an unsubscribe event
+// ever recorded for it) or else unverified, with count 0 (the next delivery makes them valid); the
+// other states are returned unchanged: complaint and unsubscribed are consent, not bounces.
+AddressState clear_bounces(const AddressState& current, std::optional<AddressStatus> said_no = std::nullopt);
 
 }  // namespace fidelis::bounces

@@ -28,19 +28,18 @@ Result<AddressStatus> parse_address_status(std::string_view text, std::string_vi
 
 AddressState apply_event(const AddressState& current, const Bounce& event, const EscalationConfig& config) {
   AddressState next = current;
-  // A complaint is the person's strongest no, and no delivery outcome undoes it (sending again
-  // after a complaint is what gets a sender blocked).
-  if (current.status == AddressStatus::kComplaint) return next;
+  // The person's no (a complaint, the strongest; an unsubscription) is never undone by a delivery
+  // outcome. A dead mailbox is a fact of its own: a hard bounce makes even such an address NPAI,
+  // and an NPAI address stays so when a complaint or an unsubscription comes (recorded in the
+  // consents, and given back when an admin clears the bounce).
+  const bool said_no = current.status == AddressStatus::kComplaint || current.status == AddressStatus::kUnsubscribed;
+  const bool hard = current.status == AddressStatus::kHardBounce;
   if (event.kind == Kind::kComplaint) {
-    next.status = AddressStatus::kComplaint;
+    if (!hard) next.status = AddressStatus::kComplaint;
     return next;
   }
-  // An unsubscription is the person's no to marketing, which delivery outcomes do not undo; a dead
-  // mailbox is a fact of its own: a hard bounce makes even an unsubscribed address NPAI, and an
-  // NPAI address stays so when its owner unsubscribes (the withdrawal is recorded in the consents).
-  const bool unsubscribed = current.status == AddressStatus::kUnsubscribed;
   if (event.kind == Kind::kUnsubscribe) {
-    if (current.status != AddressStatus::kHardBounce) next.status = AddressStatus::kUnsubscribed;
+    if (!hard && current.status != AddressStatus::kComplaint) next.status = AddressStatus::kUnsubscribed;
     return next;
   }
 
@@ -49,21 +48,21 @@ AddressState apply_event(const AddressState& current, const Bounce& event, const
       next.status = AddressStatus::kHardBounce;
       return next;
     case Kind::kSoft: {
-      if (current.status == AddressStatus::kHardBounce) return next;
+      if (hard) return next;
       // "Delayed" is a warning while the server still retries: the message has not failed yet.
       if (event.action == Action::kDelayed) return next;
       int threshold = std::max(1, config.soft_bounces_before_hard);
       // A stored count that is corrupt or past the threshold must neither overflow nor go negative.
       next.soft_count = std::clamp(current.soft_count, 0, threshold - 1) + 1;
       if (next.soft_count >= threshold) next.status = AddressStatus::kHardBounce;
-      else if (!unsubscribed) next.status = AddressStatus::kSoftBounce;
+      else if (!said_no) next.status = AddressStatus::kSoftBounce;
       return next;
     }
     case Kind::kNotABounce:
       // Only "delivered" proves the mailbox took the message; relayed / expanded only say another
       // system did. A hard bounce stays: see bounces.h.
-      if (event.action == Action::kDelivered && current.status != AddressStatus::kHardBounce) {
-        if (!unsubscribed) next.status = AddressStatus::kValid;
+      if (event.action == Action::kDelivered && !hard) {
+        if (!said_no) next.status = AddressStatus::kValid;
         next.soft_count = 0;
       }
       return next;
@@ -74,9 +73,9 @@ AddressState apply_event(const AddressState& current, const Bounce& event, const
   return next;
 }
 
-AddressState clear_bounces(const AddressState& current, bool unsubscribed) {
+AddressState clear_bounces(const AddressState& current, std::optional<AddressStatus> said_no) {
   if (current.status != AddressStatus::kHardBounce && current.status != AddressStatus::kSoftBounce) return current;
-  return AddressState{unsubscribed ? AddressStatus::kUnsubscribed : AddressStatus::kUnverified, 0};
+  return AddressState{said_no.value_or(AddressStatus::kUnverified), 0};
 }
 
 }  // namespace fidelis::bounces

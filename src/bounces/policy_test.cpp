@@ -92,11 +92,12 @@ TEST(ApplyEvent, HardBounceStaysUntilCleared) {
 }
 
 TEST(ApplyEvent, ConsentOutranksDeliverability) {
-  for (S from : {S::kUnverified, S::kValid, S::kSoftBounce, S::kHardBounce, S::kUnsubscribed})
+  for (S from : {S::kUnverified, S::kValid, S::kSoftBounce, S::kUnsubscribed})
     EXPECT_EQ(apply_event({from, 1}, kComplaint).status, S::kComplaint) << address_status_name(from);
 
   AddressState complaint{S::kComplaint, 0};
-  for (const Bounce& e : {kHard, kSoft, kDelivered, kUnsubscribe}) EXPECT_EQ(apply_event(complaint, e), complaint);
+  for (const Bounce& e : {kDelivered, kUnsubscribe}) EXPECT_EQ(apply_event(complaint, e), complaint);
+  EXPECT_EQ(apply_event(complaint, kSoft), (AddressState{S::kComplaint, 1}));
   EXPECT_EQ(clear_bounces(complaint), complaint);
 
   AddressState unsubscribed{S::kUnsubscribed, 0};
@@ -105,20 +106,23 @@ TEST(ApplyEvent, ConsentOutranksDeliverability) {
   EXPECT_EQ(apply_event({S::kValid, 0}, kUnsubscribe).status, S::kUnsubscribed);
 }
 
-// A dead mailbox is NPAI whether or not its owner unsubscribed: it counts in the rate and gets no
-// mail at all; the unsubscription comes back when an admin clears the bounce.
-TEST(ApplyEvent, AnUnsubscribedAddressCanStillBeDead) {
+// A dead mailbox is NPAI whether or not its owner said no: it counts in the rate and gets no mail
+// at all; what the owner said comes back when an admin clears the bounce.
+TEST(ApplyEvent, AnAddressWhoseOwnerSaidNoCanStillBeDead) {
   AddressState unsubscribed{S::kUnsubscribed, 0};
   EXPECT_EQ(apply_event(unsubscribed, kHard), (AddressState{S::kHardBounce, 0}));
+  EXPECT_EQ(apply_event({S::kComplaint, 0}, kHard), (AddressState{S::kHardBounce, 0}));
   // Soft bounces count without moving the status, until the count makes it NPAI.
   AddressState once = apply_event(unsubscribed, kSoft);
   EXPECT_EQ(once, (AddressState{S::kUnsubscribed, 1}));
   EXPECT_EQ(apply_event(once, kDelivered), unsubscribed);
   AddressState twice = apply_event(once, kSoft);
   EXPECT_EQ(apply_event(twice, kSoft), (AddressState{S::kHardBounce, 3}));
-  // An NPAI address stays NPAI when its owner unsubscribes.
+  // An NPAI address stays NPAI when its owner unsubscribes or complains.
   EXPECT_EQ(apply_event({S::kHardBounce, 0}, kUnsubscribe), (AddressState{S::kHardBounce, 0}));
-  EXPECT_EQ(clear_bounces({S::kHardBounce, 3}, /*unsubscribed=*/true), unsubscribed);
+  EXPECT_EQ(apply_event({S::kHardBounce, 0}, kComplaint), (AddressState{S::kHardBounce, 0}));
+  EXPECT_EQ(clear_bounces({S::kHardBounce, 3}, S::kUnsubscribed), unsubscribed);
+  EXPECT_EQ(clear_bounces({S::kHardBounce, 3}, S::kComplaint), (AddressState{S::kComplaint, 0}));
   EXPECT_EQ(clear_bounces({S::kHardBounce, 3}), (AddressState{S::kUnverified, 0}));
 }
 

@@ -205,11 +205,18 @@ Result<EmailStatus> DeliverabilityService::status(std::string_view email) {
 
 Result<EmailStatus> DeliverabilityService::clear(std::string_view email, const audit::Actor& actor) {
   FIDELIS_ASSIGN_OR_RETURN(EmailStatus s, status(email));
-  // Its owner's unsubscription, which a hard bounce outranked, is what the address goes back to.
-  Value k[] = {s.email, std::string(bounces::kind_name(bounces::Kind::kUnsubscribe))};
-  FIDELIS_ASSIGN_OR_RETURN(std::optional<storage::Row> unsubscribed,
-                           db_.one("SELECT 1 FROM email_events WHERE email_key = $1 AND kind = $2 LIMIT 1", k));
-  bounces::AddressState next = bounces::clear_bounces({s.status, s.soft_count}, unsubscribed.has_value());
+  // What its owner said (a complaint, else an unsubscription), which a hard bounce outranked, is
+  // what the address goes back to.
+  Value k[] = {s.email, std::string(bounces::kind_name(bounces::Kind::kComplaint)),
+               std::string(bounces::kind_name(bounces::Kind::kUnsubscribe))};
+  FIDELIS_ASSIGN_OR_RETURN(
+      std::optional<storage::Row> said,
+      db_.one("SELECT MAX(CASE WHEN kind = $2 THEN 2 ELSE 1 END) FROM email_events WHERE email_key = $1 AND kind IN ($2, $3)",
+              k));
+  std::optional<bounces::AddressStatus> said_no;
+  if (said && !said->is_null(0))
+    said_no = said->i64(0) == 2 ? bounces::AddressStatus::kComplaint : bounces::AddressStatus::kUnsubscribed;
+  bounces::AddressState next = bounces::clear_bounces({s.status, s.soft_count}, said_no);
   Millis now = clock_.now();
   FIDELIS_RETURN_IF_ERROR(db_.transact([&](storage::Tx& tx) -> Status {
     Value p[] = {s.email, std::string(bounces::address_status_name(next.status)), int64_t{next.soft_count}, now};

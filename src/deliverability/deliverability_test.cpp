@@ -116,6 +116,13 @@ TEST_P(DeliverabilityTest, AnUnsubscribedAddressThatBouncesIsNpai) {
   EXPECT_EQ(svc_->status(a)->status, bounces::AddressStatus::kUnsubscribed);
   EXPECT_FALSE(*svc_->sendable(a));
   EXPECT_FALSE(svc_->why_unsendable(a)->has_value());
+  // A complaint, then a hard bounce: NPAI too, and cleared back to the complaint.
+  ASSERT_TRUE(svc_->record({event("plainte@exemple.fr", bounces::Kind::kComplaint, ""),
+                            event("plainte@exemple.fr", bounces::Kind::kHard, "5.1.1")},
+                           "webhook", actor_));
+  EXPECT_EQ(svc_->status("plainte@exemple.fr")->status, bounces::AddressStatus::kHardBounce);
+  ASSERT_TRUE(svc_->clear("plainte@exemple.fr", actor_));
+  EXPECT_EQ(svc_->status("plainte@exemple.fr")->status, bounces::AddressStatus::kComplaint);
   // An address never unsubscribed is cleared to unverified.
   ASSERT_TRUE(svc_->record({event("autre@exemple.fr", bounces::Kind::kHard, "5.1.1")}, "webhook", actor_));
   ASSERT_TRUE(svc_->clear("autre@exemple.fr", actor_));
