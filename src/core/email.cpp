@@ -47,7 +47,7 @@ Result<std::string> normalize_email(std::string_view raw, std::string_view field
       if (c >= '0' && c <= '9') return ++digits, true;
       return c == ' ' || c == '+' || c == '.' || c == '-' || c == '(' || c == ')' || c == '/';
     });
-    if (phone_like && digits >= 6 && digits <= 15) return bad("is a phone number, not an e-mail address (expected name@domain)");
+    if (phone_like && digits >= 6 && digits <= 40) return bad("is a phone number, not an e-mail address (expected name@domain)");
   }
   if (text::has_unicode_space(s)) return bad("holds a space (a no-break space...)");
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return bad("expected name@domain");

@@ -122,9 +122,30 @@ bool mac_roman(std::string_view sample) {
 
 }  // namespace
 
+namespace {
+
+// UTF-16 without its byte-order mark (iconv -t UTF-16LE, some exports): Latin text holds a NUL in
+// every other byte, on the side its byte order says. "UTF-16LE", "UTF-16BE" or nullopt.
+std::optional<std::string> utf16_without_bom(std::string_view sample) {
+  size_t even = 0, odd = 0;
+  for (size_t i = 0; i + 1 < sample.size(); i += 2) {
+    even += sample[i] == '\0';
+    odd += sample[i + 1] == '\0';
+  }
+  const size_t pairs = sample.size() / 2;
+  if (pairs < 4) return std::nullopt;
+  if (odd * 10 >= pairs * 7 && even * 20 <= pairs) return "UTF-16LE";
+  if (even * 10 >= pairs * 7 && odd * 20 <= pairs) return "UTF-16BE";
+  return std::nullopt;
+}
+
+}  // namespace
+
 Dialect detect_dialect(std::string_view sample) {
   Dialect d;
-  if (sample.starts_with("\xEF\xBB\xBF")) {
+  if (std::optional<std::string> wide = utf16_without_bom(sample)) {
+    d.encoding = *wide;
+  } else if (sample.starts_with("\xEF\xBB\xBF")) {
     d.bom = true;
     sample.remove_prefix(3);
   } else if (!utf8_sample(sample)) {

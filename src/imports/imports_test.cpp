@@ -289,9 +289,24 @@ TEST(CsvSource, AWorkbookOrBinaryFileIsRefusedSayingWhatItIs) {
   EXPECT_NE(refused("old.xls", "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 rest").find("Excel 97-2003"), std::string::npos);
   EXPECT_NE(refused("doc.pdf", "%PDF-1.7\n").find("PDF"), std::string::npos);
   EXPECT_NE(refused("random.bin", std::string("\x00\x01PK\x03\x04\xFF", 7)).find("not text"), std::string::npos);
-  // UTF-16 text holds NUL bytes and is read.
+  // UTF-16 text holds NUL bytes and is read, with or without its byte-order mark.
   auto utf16 = CsvSource::open(write_temp("utf16.csv", std::string("\xFF\xFEN\x00o\x00m\x00\n\x00", 10)));
   EXPECT_TRUE(utf16) << utf16.error().message;
+  auto utf16_text = [](const std::string& ascii, bool big_endian) {
+    std::string out;
+    for (char c : ascii) out += big_endian ? std::string{'\0', c} : std::string{c, '\0'};
+    return out;
+  };
+  for (bool be : {false, true}) {
+    const std::string path = write_temp(be ? "utf16be.csv" : "utf16le.csv",
+                                        utf16_text("Nom;Prenom;Email\nDupont;Jean;j@exemple.fr\nPetit;Anne;a@exemple.fr\n", be));
+    auto src = CsvSource::open(path);
+    ASSERT_TRUE(src) << src.error().message;
+    EXPECT_EQ((*src)->dialect().encoding, be ? "UTF-16BE" : "UTF-16LE");
+    auto rows = read_all(path);
+    ASSERT_EQ(rows.size(), 3u) << be;
+    EXPECT_EQ(rows[2].fields, (std::vector<std::string>{"Petit", "Anne", "a@exemple.fr"}));
+  }
 }
 
 TEST(CsvSource, AnyBytesGiveRecordsOrReasonsNeverACrash) {
@@ -673,6 +688,17 @@ TEST(RowBuilder, APhoneNumberInAnEmailColumnIsFlaggedOnce) {
   EXPECT_EQ(row->flags[0].field, "email");
   EXPECT_EQ(row->flags[0].value, "06 11 22 33 44");
   EXPECT_NE(row->flags[0].reason.find("is a phone number"), std::string::npos) << row->flags[0].reason;
+  // A phone number beside an address, or two numbers: one flag for the numbers.
+  auto mixed = build_row(CsvRecord{4, 4, {"Dupont", "06 47 21 93 58, x@exemple.fr"}}, *cols, o, {});
+  ASSERT_TRUE(mixed);
+  ASSERT_EQ(mixed->flags.size(), 1u);
+  EXPECT_EQ(mixed->flags[0].value, "06 47 21 93 58");
+  ASSERT_TRUE(mixed->input.emails);
+  EXPECT_EQ(mixed->input.emails->size(), 1u);
+  auto numbers = build_row(CsvRecord{5, 5, {"Dupont", "06 47 21 93 58 / 06 12 34 56 78"}}, *cols, o, {});
+  ASSERT_TRUE(numbers);
+  ASSERT_EQ(numbers->flags.size(), 1u);
+  EXPECT_NE(numbers->flags[0].reason.find("is a phone number"), std::string::npos) << numbers->flags[0].reason;
   // Several addresses in a cell are still told apart by spaces.
   auto two = build_row(CsvRecord{3, 3, {"Dupont", "a@exemple.fr b@exemple.fr"}}, *cols, o, {});
   ASSERT_TRUE(two);

@@ -255,8 +255,16 @@ std::vector<std::string> email_cell_addresses(std::string_view cell) {
        at = text::to_lower_ascii(plain).find("mailto:"))
     plain.erase(at, 7);
   comma_for_dot(plain);
-  for (std::string& e : split_any(plain, ",; |\t:"))
-    if (!e.empty()) out.push_back(std::move(e));
+  // Spaces separate addresses, but not the parts of a value that holds none ("06 47 21 93 58,
+  // x@y.fr": a phone number, flagged once, and an address).
+  for (std::string& piece : split_any(plain, ",;|\t:")) {
+    if (piece.find('@') == std::string::npos) {
+      if (!piece.empty()) out.push_back(std::move(piece));
+      continue;
+    }
+    for (std::string& e : split_any(piece, " "))
+      if (!e.empty()) out.push_back(std::move(e));
+  }
   return out;
 }
 
