@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 #include "core/text.h"
 #include "http/api.h"
@@ -120,6 +121,17 @@ void add_import_routes(Router& r, Services& s) {
            int64_t offset = 0;
            if (!off || std::from_chars(off->data(), off->data() + off->size(), offset).ec != std::errc())
              return problem(Error::invalid_argument("offset", "send ?offset=N, the upload's size before this chunk"));
+           // An upload an import has read, or is reading, is that import's file: it takes no more bytes.
+           if (auto p = s.uploads.path(ctx.params.at("upload_id")); p) {
+             storage::Value q[] = {std::filesystem::absolute(*p).string()};  // as imports record it
+             auto imported = s.db.one("SELECT id, status FROM imports WHERE path = $1 ORDER BY id DESC LIMIT 1", q);
+             if (!imported) return problem(imported.error());
+             if (*imported)
+               return problem(Error{Code::kConflict, "upload_id",
+                                    fmt::format("import {} ({}) reads this upload: it takes no more bytes; send the rest "
+                                                "in a new upload",
+                                                (*imported)->i64(0), (*imported)->str(1))});
+           }
            auto size = s.uploads.append(ctx.params.at("upload_id"), offset, ctx.req.body);
            if (!size) return problem(size.error());
            return json_response(200, {{"upload_id", ctx.params.at("upload_id")}, {"size", *size}});

@@ -266,7 +266,9 @@ struct CsvSource::Impl {
     buffer.erase(0, pos);
     pos = 0;
     std::string chunk(kChunk, '\0');
-    size_t n = std::fread(chunk.data(), 1, chunk.size(), file);
+    // The file as it was when opened: bytes appended since (a file still being written) are not read.
+    const int64_t left = size - bytes_read;
+    size_t n = left <= 0 ? 0 : std::fread(chunk.data(), 1, static_cast<size_t>(std::min<int64_t>(kChunk, left)), file);
     chunk.resize(n);
     bytes_read += static_cast<int64_t>(n);
     if (n == 0) {

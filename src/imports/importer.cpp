@@ -1093,9 +1093,12 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
                                       outcome ? "done" : "failed")},
                          done_at);
   }));
-  FIDELIS_RETURN_IF_ERROR(write_rejects(import_id, rejects_path));
   FIDELIS_ASSIGN_OR_RETURN(ImportStatus final_status, status(import_id));
-  final_status.rejects_path = rejects_path;
+  // Only an import that rejected rows writes the file: a clean run leaves an earlier one as it is.
+  if (final_status.rejected > 0) {
+    FIDELIS_RETURN_IF_ERROR(write_rejects(import_id, rejects_path));
+    final_status.rejects_path = rejects_path;
+  }
   final_status.resumed = resumed;
   final_status.bulk = plan.dropped;
   if (!outcome) log::warn("import failed", {{"import", std::to_string(import_id)}, {"error", outcome.error().message}});

@@ -67,7 +67,8 @@ struct CsvRecord {
 class CsvSource {
  public:
   // NotFound ("file") when the file cannot be opened; InvalidArgument ("file") when it is no text
-  // (a workbook, a PDF, binary data), saying what it is.
+  // (a workbook, a PDF, binary data), saying what it is. The file is read as it is when opened:
+  // bytes appended later are not.
   static Result<std::unique_ptr<CsvSource>> open(const std::string& path);
   ~CsvSource();
   const Dialect& dialect() const;
@@ -294,7 +295,7 @@ struct ImportStatus {
   std::optional<std::string> error;
   Millis started_at = 0, updated_at = 0;
   std::optional<Millis> finished_at;
-  std::string rejects_path;
+  std::string rejects_path;  // the rejects file run() wrote; empty when it rejected nothing
   bool resumed = false;
   // The import set the indexes aside (a bulk load); phase is "rows" while rows are written, then
   // "indexes" while they are rebuilt.

@@ -276,6 +276,24 @@ TEST(CsvSource, RecordsOfEmptyCellsAreSkippedLikeEmptyLines) {
   EXPECT_EQ(rows[2].number, 5);  // the records of empty cells are still counted
 }
 
+TEST(CsvSource, AFileIsReadAsItWasWhenOpened) {
+  const std::string path = write_temp("growing.csv", "Nom;E-mail\nDupont;j@exemple.fr\n");
+  auto src = CsvSource::open(path);
+  ASSERT_TRUE(src);
+  {
+    std::ofstream more(path, std::ios::app);
+    more << "Petit;a@exemple.fr\n";
+  }
+  int records = 0;
+  while (true) {
+    auto r = (*src)->next();
+    ASSERT_TRUE(r);
+    if (!*r) break;
+    ++records;
+  }
+  EXPECT_EQ(records, 2);  // the header and Dupont
+}
+
 TEST(CsvSource, AWorkbookOrBinaryFileIsRefusedSayingWhatItIs) {
   auto refused = [](const std::string& name, const std::string& content) {
     auto src = CsvSource::open(write_temp(name, content));
@@ -442,6 +460,11 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*cols)[2].target, Target::kIgnore);
   EXPECT_EQ(map_columns(header, {{"col1", "shoe"}}, {}).error().field, "mapping.col1");
   EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping.absent");
+  // label:HEADER naming no column: the entry that says so is at fault.
+  auto label = map_columns(std::vector<std::string>{"Nom", "Mobile"}, {{"Nom", "last_name"}, {"Mobile", "label:Zut"}}, {});
+  ASSERT_FALSE(label);
+  EXPECT_EQ(label.error().field, "mapping.Mobile");
+  EXPECT_EQ(label.error().message, "the file has no column \"Zut\"");
   EXPECT_EQ(map_columns(std::vector<std::string>{"Nom", "Nom de famille"}, {}, {}).error().field, "header");
   // With a mapping, the columns it does not name are ignored, not guessed: an export's row number
   // headed "ID" is not taken for an id, and a second name column is no conflict.

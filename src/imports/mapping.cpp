@@ -416,9 +416,10 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
         c.target = named->target;
       } else if (std::string_view f = wanted; f.starts_with("label:")) {
         // label:HEADER, the labels of the e-mails or phones of column HEADER (checked below).
-        FIDELIS_ASSIGN_OR_RETURN(size_t labelled, find_header(header, std::string(f.substr(6))));
+        Result<size_t> labelled = find_header(header, std::string(f.substr(6)));
+        if (!labelled) return Error::invalid_argument(field, labelled.error().message);  // this entry is at fault
         c.target = Target::kLabel;
-        c.custom_key = std::string(text::trim(header[labelled]));
+        c.custom_key = std::string(text::trim(header[*labelled]));
       } else if (std::string_view f = wanted; f.starts_with("consent:")) {
         // consent:CHANNEL:PURPOSE, as questionnaires name consents.
         FIDELIS_ASSIGN_OR_RETURN(c.custom_key, consent_key(f.substr(8), field, false));

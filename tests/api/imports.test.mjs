@@ -127,6 +127,12 @@ for (const driver of drivers()) {
       assert.match(location, /^\/api\/v1\/imports\/\d+$/);
       const status = await waitForImport(server, location, 'marketer');
       assert.equal(status.body.status, 'done', show(status));
+      // The upload is the import's file now: it takes no more bytes.
+      const more = await api(server, 'PUT', `/api/v1/uploads/${id}?offset=${SHOP.length}`, {
+        role: 'marketer', raw: 'zoe@exemple.fr;Zoé;Martin\n', headers: { 'Content-Type': 'text/csv' },
+      });
+      assert.equal(more.status, 409, show(more));
+      assert.equal(more.body.field, 'upload_id');
       assert.equal(status.body.rows_read, 3);
       assert.equal(status.body.accepted, 2);
       assert.equal(status.body.rejected, 1);
