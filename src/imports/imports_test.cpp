@@ -460,6 +460,19 @@ TEST(Mapping, ExplicitMappingWinsAndBadOnesNameTheProblem) {
   EXPECT_EQ((*cols)[2].target, Target::kIgnore);
   EXPECT_EQ(map_columns(header, {{"col1", "shoe"}}, {}).error().field, "mapping.col1");
   EXPECT_EQ(map_columns(header, {{"absent", "email"}}, {}).error().field, "mapping.absent");
+  // "*": "guess": the columns the mapping does not name are guessed; beside them, what it names wins.
+  auto back = map_columns(std::vector<std::string>{"id", "first_name", "last_name", "email"},
+                          {{"id", "customer_id"}, {"*", "guess"}}, {});
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ((*back)[0].target, Target::kCustomerId);
+  EXPECT_EQ((*back)[1].target, Target::kFirstName);
+  EXPECT_EQ((*back)[3].target, Target::kEmail);
+  auto wins = map_columns(std::vector<std::string>{"Nom client", "Nom", "E-mail"}, {{"Nom client", "last_name"}, {"*", "guess"}}, {});
+  ASSERT_TRUE(wins) << wins.error().message;
+  EXPECT_EQ((*wins)[0].target, Target::kLastName);
+  EXPECT_EQ((*wins)[1].target, Target::kIgnore);
+  EXPECT_EQ((*wins)[2].target, Target::kEmail);
+  EXPECT_EQ(map_columns(header, {{"*", "all"}}, {}).error().field, "mapping.*");
   // label:HEADER naming no column: the entry that says so is at fault.
   auto label = map_columns(std::vector<std::string>{"Nom", "Mobile"}, {{"Nom", "last_name"}, {"Mobile", "label:Zut"}}, {});
   ASSERT_FALSE(label);

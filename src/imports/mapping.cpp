@@ -388,7 +388,17 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
                                         const std::vector<customers::CustomFieldDef>& custom_fields) {
   // Which column each mapping entry names.
   std::map<size_t, std::pair<std::string, std::string>> mapped;  // column -> (mapping key, field)
+  // "*": "guess" reads the columns the mapping does not name as without a mapping (an export of
+  // the base read back: {"id": "customer_id", "*": "guess"}); otherwise they are ignored.
+  bool guess_rest = false;
   for (const auto& [h, field] : explicit_mapping) {
+    if (h == "*") {
+      if (field != "guess")
+        return Error::invalid_argument("mapping.*", "expected \"guess\": the columns the mapping does not name are then "
+                                                    "read as without a mapping");
+      guess_rest = true;
+      continue;
+    }
     FIDELIS_ASSIGN_OR_RETURN(size_t i, find_header(header, h));
     if (mapped.contains(i))
       return Error::invalid_argument("mapping." + h, fmt::format("\"{}\" and \"{}\" name the same column", mapped[i].first, h));
@@ -439,7 +449,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       } else {
         return Error::invalid_argument(field, fmt::format("unknown field \"{}\"", wanted));
       }
-    } else if (!explicit_mapping.empty()) {
+    } else if (!explicit_mapping.empty() && !guess_rest) {
       // A mapping says which columns to read: the others are ignored, not guessed.
     } else if (auto def = std::find_if(custom_fields.begin(), custom_fields.end(),
                                        [&](const customers::CustomFieldDef& d) { return d.key == c.header; });
@@ -526,7 +536,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     }
   }
   // A bare "Optin" beside a newsletter column is PrestaShop's other box, the partners' offers.
-  if (explicit_mapping.empty()) {
+  if (explicit_mapping.empty() || guess_rest) {
     auto newsletter = [&](const Column& c) { return c.target == Target::kConsent && c.custom_key == "email:newsletter"; };
     for (Column& c : out) {
       const std::string key = key_of(c.header);
@@ -541,15 +551,21 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
     for (size_t j = i + 1; j < out.size(); ++j) {
       if (!single_valued(out[i].target) || out[i].target != out[j].target || out[i].custom_key != out[j].custom_key)
         continue;
-      if (explicit_mapping.empty() && ranks[i] != ranks[j]) continue;
+      // Beside guesses, what the mapping names wins: the guessed column is left unread.
+      if (guess_rest && mapped.contains(i) != mapped.contains(j)) {
+        out[mapped.contains(i) ? j : i].target = Target::kIgnore;
+        continue;
+      }
+      const bool guessed = !mapped.contains(i) && !mapped.contains(j);
+      if (guessed && ranks[i] != ranks[j]) continue;
       return Error::invalid_argument(
-          explicit_mapping.empty() ? "header" : "mapping." + out[j].header,
+          guessed ? "header" : "mapping." + out[j].header,
           fmt::format("columns \"{}\" and \"{}\" both map to {}; map one of them to \"ignore\"", out[i].header,
                       out[j].header, target_label(out[i])));
     }
   // Rows must be able to make customers: something must name or reach the person.
   if (std::none_of(out.begin(), out.end(), [](const Column& c) { return identifies(c.target); })) {
-    if (!explicit_mapping.empty())
+    if (!explicit_mapping.empty() && !guess_rest)
       return Error::invalid_argument("mapping", "names no column as a name, an e-mail or a phone: no row could make a customer");
     auto data = std::find_if(header.begin(), header.end(), [](const std::string& h) { return h.find('@') != std::string::npos; });
     if (data != header.end())
