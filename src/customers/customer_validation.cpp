@@ -271,6 +271,14 @@ Status validate_input(CustomerInput& in, const std::vector<CustomFieldDef>& defs
         case CustomFieldType::kText:
           if (!std::holds_alternative<std::string>(v)) return Error::invalid_argument(field, "expected text");
           if (!text::is_valid_utf8(std::get<std::string>(v))) return Error::invalid_argument(field, "is not valid UTF-8");
+          // Trimmed as names are (spaces, no-break spaces), so an export read back finds it equal;
+          // nothing left is no value.
+          if (std::string t(text::trim(std::get<std::string>(v))); t.empty()) {
+            value.reset();
+            continue;
+          } else {
+            v = std::move(t);
+          }
           if (text::utf8_length(std::get<std::string>(v)) > 1000)
             return Error::invalid_argument(field, "is longer than 1000 characters");
           break;

@@ -670,6 +670,17 @@ TEST_P(CustomersTest, CustomFieldsAreTyped) {
   ASSERT_TRUE(u);
   EXPECT_FALSE(u->custom_fields.contains("pointure"));
   EXPECT_TRUE(u->custom_fields.contains("canal_prefere"));
+  // Text is trimmed as names are (an export read back finds it equal); spaces alone are no value.
+  ASSERT_TRUE(svc_->define_custom_field({"note", "Note", CustomFieldType::kText, {}}, actor_));
+  CustomerInput note;
+  note.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"note", std::string("\u00A0 client fidèle  ")}};
+  auto n = svc_->update(c->id, u->version, note, actor_);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(std::get<std::string>(n->custom_fields.at("note")), "client fidèle");
+  note.custom_fields = std::map<std::string, std::optional<CustomValue>>{{"note", std::string("   ")}};
+  n = svc_->update(c->id, n->version, note, actor_);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_FALSE(n->custom_fields.contains("note"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, CustomersTest, ::testing::Values("sqlite", "postgres"),
