@@ -644,6 +644,8 @@ int run(int argc, char** argv) {
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     auto result = dedup::match(*records, options->model, {.threads = d_threads});
     if (!result) return fail(result.error());
+    if (Status flagged = merging::add_flagged_pairs(**db, *records, options->model, result->pairs); !flagged)
+      return fail(flagged.error());
     size_t left_out = merging::apply_decisions(result->pairs, *rejected);
     std::FILE* out = std::fopen(d_pairs.c_str(), "wb");
     if (out == nullptr) return fail(Error::invalid_argument("pairs", "cannot write " + d_pairs));

@@ -207,6 +207,7 @@ Result<DedupRun> MergeService::execute_run(DedupRun d, const DedupRunOptions& op
   report();
   auto matched = dedup::match(*records, model_, {.threads = std::max(1u, options.threads)});
   if (!matched) return finish(matched.error());
+  if (Status flagged = add_flagged_pairs(db_, *records, model_, matched->pairs); !flagged) return finish(flagged.error());
   d.compared = static_cast<int64_t>(matched->stats.compared_pairs);
   d.pairs_merge = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kMerge)]);
   d.pairs_review = static_cast<int64_t>(matched->stats.decisions[static_cast<size_t>(dedup::Decision::kReview)]);

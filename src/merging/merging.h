@@ -61,6 +61,13 @@ dedup::Record record_of(const customers::Customer& c);
 dedup::Record record_of(const customers::CustomerInput& in);
 // Every live customer as a record, in id order, read a page at a time.
 Result<std::vector<dedup::Record>> load_records(storage::Db& db);
+// The pairs blocking cannot see, added to `pairs` (kept best first): a record given an e-mail that
+// stayed with another customer, who had it first (flagged "already used by customer N": an import
+// without matching), scored against that customer with that address as its own, as an import
+// that matches would have. A pair already in `pairs` is left as it is. `records` as load_records
+// gives them.
+Status add_flagged_pairs(storage::Db& db, const std::vector<dedup::Record>& records, const dedup::Model& model,
+                         std::vector<dedup::ScoredPair>& pairs);
 // The fields of a pair's line for `fidelis dedup --pairs`: external_id_a, external_id_b, score,
 // decision (a customer without an external id is named "id:<customer id>").
 std::array<std::string, 4> pair_csv_fields(const dedup::ScoredPair& p, std::span<const dedup::Record> records);

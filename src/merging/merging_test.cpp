@@ -1037,6 +1037,31 @@ TEST_P(MergingTest, AcceptingAnObsoleteReviewSaysWhereItsCustomerWent) {
             fmt::format("review {} is obsolete: customer {} was merged into customer {}", bc->id, b->customer.id, a.id));
 }
 
+// A record given an e-mail another customer had first (an import without matching kept it there,
+// flagged): the whole-base run scores the pair with that address as the record's.
+TEST_P(MergingTest, TheWholeBaseRunFindsTheCustomerAFlaggedEmailBelongsTo) {
+  Customer owner = make(input("Marie", "Martin", "marie.martin@orange.fr", "", "69002", "4 rue Mercière"));
+  CustomerInput bare;
+  bare.first_name = "Marie";
+  bare.last_name = "Martin";
+  Customer other = make(bare);
+  make(input("Paul", "Durand", "paul.durand@free.fr", ""));
+  ASSERT_TRUE(t_.db->transact([&](storage::Tx& tx) -> Status {
+    return customers::store_flags(tx, other.id, {{"email", "MARIE.MARTIN@ORANGE.FR", customers::already_used_reason(owner.id), "crm", 0}});
+  }));
+  std::vector<dedup::ScoredPair> pairs;
+  auto records = load_records(*t_.db);
+  ASSERT_TRUE(records);
+  ASSERT_TRUE(add_flagged_pairs(*t_.db, *records, dedup::Model::default_french(), pairs));
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ(std::min(pairs[0].a_id, pairs[0].b_id), owner.id);
+  EXPECT_EQ(std::max(pairs[0].a_id, pairs[0].b_id), other.id);
+  EXPECT_NE(pairs[0].decision, dedup::Decision::kDistinct);
+  auto run = svc_->run_dedup({}, actor_);
+  ASSERT_TRUE(run) << run.error().message;
+  EXPECT_EQ(run->merged + run->queued, 1);
+}
+
 TEST_P(MergingTest, TheWholeBaseRunMergesSureDuplicatesOnceAndQueuesDoubtfulOnes) {
   make(input("Hélène", "Lévy", "helene.levy@orange.fr", "06 12 34 56 87"));
   make(input("Helene", "LEVY", "helene.levy@gmail.com", "0612345687"));  // plain duplicate

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <set>
 #include <unordered_map>
 
 #include "merging/merging_internal.h"
@@ -97,6 +99,51 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
     after = out.back().id;
   }
   return out;
+}
+
+Status add_flagged_pairs(storage::Db& db, const std::vector<dedup::Record>& records, const dedup::Model& model,
+                         std::vector<dedup::ScoredPair>& pairs) {
+  const std::string prefix = customers::already_used_reason(0).substr(0, customers::already_used_reason(0).size() - 1);
+  storage::Value p[] = {prefix + "%"};
+  FIDELIS_ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      db.query("SELECT f.customer_id, f.value, f.reason FROM customer_flags f JOIN customers c ON c.id = f.customer_id "
+               "WHERE c.deleted_at IS NULL AND f.field = 'email' AND f.reason LIKE $1 ORDER BY f.customer_id, f.value",
+               p));
+  if (rows.rows.empty()) return ok();
+  std::unordered_map<int64_t, uint32_t> at;
+  for (uint32_t i = 0; i < records.size(); ++i) at[records[i].id] = i;
+  std::set<std::pair<int64_t, int64_t>> known;
+  for (const dedup::ScoredPair& sp : pairs) known.emplace(std::min(sp.a_id, sp.b_id), std::max(sp.a_id, sp.b_id));
+  size_t added = 0;
+  for (const auto& r : rows.rows) {
+    const int64_t id = r.i64(0);
+    const std::string reason = r.str(2);
+    int64_t owner = 0;
+    if (std::from_chars(reason.data() + prefix.size(), reason.data() + reason.size(), owner).ec != std::errc()) continue;
+    auto self = at.find(id), other = at.find(owner);
+    if (self == at.end() || other == at.end() || id == owner) continue;
+    if (!known.emplace(std::min(id, owner), std::max(id, owner)).second) continue;
+    dedup::Record given = records[self->second];
+    given.email = r.str(1);
+    const bool self_first = self->second < other->second;
+    const dedup::Record& a = self_first ? given : records[other->second];
+    const dedup::Record& b = self_first ? records[other->second] : given;
+    dedup::ScoredPair sp;
+    sp.a = std::min(self->second, other->second);
+    sp.b = std::max(self->second, other->second);
+    sp.a_id = a.id;
+    sp.b_id = b.id;
+    sp.comparison = dedup::compare(dedup::PreparedRecord(a), dedup::PreparedRecord(b));
+    sp.score = model.score(sp.comparison);
+    sp.decision = model.decide(sp.comparison, sp.score);
+    if (sp.decision == dedup::Decision::kDistinct) continue;
+    pairs.push_back(std::move(sp));
+    ++added;
+  }
+  if (added > 0)
+    std::stable_sort(pairs.begin(), pairs.end(), [](const dedup::ScoredPair& x, const dedup::ScoredPair& y) { return x.score > y.score; });
+  return ok();
 }
 
 Result<std::set<std::pair<int64_t, int64_t>>> review_pairs(storage::Db& db, std::string_view status) {
