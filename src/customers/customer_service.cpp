@@ -86,12 +86,21 @@ Status CustomerService::validate(CustomerInput& in, const std::vector<CustomFiel
     if (l->first == "external_ids") return rest.external_ids ? rest.external_ids->size() : 0;
     if (l->first == "household") return rest.household ? rest.household->size() : 0;
     if (l->first == "affinities") return rest.affinities ? rest.affinities->size() : 0;
+    if (l->first == "consents") return rest.consents ? rest.consents->size() : 0;
     return 0;
+  };
+  // A bad consent is taken out of the copy here: an import rejects its row rather than drop it.
+  auto take_out = [&](const std::string& f) {
+    if (auto l = list_of(f); l && l->first == "consents" && rest.consents && l->second < rest.consents->size()) {
+      rest.consents->erase(rest.consents->begin() + static_cast<long>(l->second));
+      return true;
+    }
+    return drop_invalid_value(rest, f);
   };
   std::string field = first.field;
   for (int found = 1; found < 50; ++found) {
     const size_t before = list_size(field);
-    if (!drop_invalid_value(rest, field)) break;
+    if (!take_out(field)) break;
     const size_t after = list_size(field);
     taken_out(field, before, after);
     Status again = validate_input(rest, defs, now);

@@ -5,6 +5,8 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "customers/customer_internal.h"
@@ -154,6 +156,18 @@ TEST_P(CustomersTest, EveryBadFieldOfARequestIsNamed) {
     EXPECT_TRUE(all.contains(f)) << f;
   EXPECT_NE(all["emails[2].email"].find("phone number"), std::string::npos) << all["emails[2].email"];
   EXPECT_TRUE(svc_->list({})->items.empty());
+  // A consent in error does not stop the list.
+  CustomerInput consent = jeanne();
+  consent.emails = std::vector<EmailAddress>{{"jeanne.consent@exemple.fr", ""}};
+  consent.external_ids.reset();
+  consent.consents = std::vector<Consent>{{Channel::kEmail, Purpose::kNewsletter, true, "web", 0, int64_t{32'503'680'000'000}}};
+  consent.tags = std::vector<std::string>{"a|b"};
+  auto rc = svc_->create(consent, actor_);
+  ASSERT_FALSE(rc);
+  std::set<std::string> fields{rc.error().field};
+  for (const FieldError& e : rc.error().more) fields.insert(e.field);
+  EXPECT_TRUE(fields.contains("tags[0]")) << rc.error().field;
+  EXPECT_EQ(fields.size(), 2u) << rc.error().field;
   // One bad field: no list of others.
   CustomerInput one = jeanne();
   one.civility = "Sir";

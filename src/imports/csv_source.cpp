@@ -143,7 +143,8 @@ std::optional<std::string> utf16_without_bom(std::string_view sample) {
 
 Dialect detect_dialect(std::string_view sample) {
   Dialect d;
-  if (std::optional<std::string> wide = utf16_without_bom(sample)) {
+  const bool utf16_bom = sample.starts_with("\xFF\xFE") || sample.starts_with("\xFE\xFF");
+  if (std::optional<std::string> wide = utf16_bom ? std::nullopt : utf16_without_bom(sample)) {
     d.encoding = *wide;
   } else if (sample.starts_with("\xEF\xBB\xBF")) {
     d.bom = true;

@@ -324,6 +324,13 @@ TEST(CsvSource, AWorkbookOrBinaryFileIsRefusedSayingWhatItIs) {
     auto rows = read_all(path);
     ASSERT_EQ(rows.size(), 3u) << be;
     EXPECT_EQ(rows[2].fields, (std::vector<std::string>{"Petit", "Anne", "a@exemple.fr"}));
+    // With its mark (Excel's "Unicode text"), the mark is no part of the first header.
+    const std::string marked = write_temp(be ? "utf16be-bom.csv" : "utf16le-bom.csv",
+                                          (be ? std::string("\xFE\xFF") : std::string("\xFF\xFE")) +
+                                              utf16_text("E-mail;Nom\nj@exemple.fr;Dupont\n", be));
+    auto with_bom = read_all(marked);
+    ASSERT_EQ(with_bom.size(), 2u) << be;
+    EXPECT_EQ(with_bom[0].fields[0], "E-mail") << be;
   }
 }
 

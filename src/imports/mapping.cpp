@@ -559,7 +559,7 @@ Result<std::vector<Column>> map_columns(std::span<const std::string> header,
       const bool guessed = !mapped.contains(i) && !mapped.contains(j);
       if (guessed && ranks[i] != ranks[j]) continue;
       return Error::invalid_argument(
-          guessed ? "header" : "mapping." + out[j].header,
+          guessed ? "header" : "mapping." + (mapped.contains(j) ? mapped[j].first : out[j].header),
           fmt::format("columns \"{}\" and \"{}\" both map to {}; map one of them to \"ignore\"", out[i].header,
                       out[j].header, target_label(out[i])));
     }

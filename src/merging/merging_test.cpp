@@ -1057,6 +1057,15 @@ TEST_P(MergingTest, TheWholeBaseRunFindsTheCustomerAFlaggedEmailBelongsTo) {
   EXPECT_EQ(std::min(pairs[0].a_id, pairs[0].b_id), owner.id);
   EXPECT_EQ(std::max(pairs[0].a_id, pairs[0].b_id), other.id);
   EXPECT_NE(pairs[0].decision, dedup::Decision::kDistinct);
+  // The customer who had the address, merged into another since: that one.
+  Customer later = make(input("Marie", "Martin", "m.martin@free.fr", "06 98 76 54 21", "69002", "4 rue Mercière"));
+  ASSERT_TRUE(svc_->merge({later.id, owner.id, later.id}, actor_));
+  pairs.clear();
+  records = load_records(*t_.db);
+  ASSERT_TRUE(records);
+  ASSERT_TRUE(add_flagged_pairs(*t_.db, *records, dedup::Model::default_french(), pairs));
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ((std::set<int64_t>{pairs[0].a_id, pairs[0].b_id}), (std::set<int64_t>{other.id, later.id}));
   auto run = svc_->run_dedup({}, actor_);
   ASSERT_TRUE(run) << run.error().message;
   EXPECT_EQ(run->merged + run->queued, 1);

@@ -121,6 +121,15 @@ Status add_flagged_pairs(storage::Db& db, const std::vector<dedup::Record>& reco
     const std::string reason = r.str(2);
     int64_t owner = 0;
     if (std::from_chars(reason.data() + prefix.size(), reason.data() + reason.size(), owner).ec != std::errc()) continue;
+    // The customer who had the address may have been merged into another since: that one.
+    if (!at.contains(owner)) {
+      std::optional<int64_t> now_in;
+      FIDELIS_RETURN_IF_ERROR(db.read([&](storage::Tx& tx) -> Status {
+        FIDELIS_ASSIGN_OR_RETURN(now_in, customers::survivor(tx, owner));
+        return ok();
+      }));
+      if (now_in) owner = *now_in;
+    }
     auto self = at.find(id), other = at.find(owner);
     if (self == at.end() || other == at.end() || id == owner) continue;
     if (!known.emplace(std::min(id, owner), std::max(id, owner)).second) continue;
