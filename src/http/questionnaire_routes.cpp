@@ -97,6 +97,9 @@ Result<std::vector<Answer>> answers_from_json(const Json& b) {
   auto a = b.find("answers");
   if (a == b.end() || !a->is_object()) return Error::invalid_argument("answers", "expected {\"question key\": answer, ...}");
   std::vector<Answer> out;
+  // Every answer and every child is read, whatever the others hold: the form shows all its mistakes.
+  std::vector<Error> wrong;
+  constexpr std::string_view kExpected = "expected text, true/false, a list of choices or a list of children";
   for (auto it = a->begin(); it != a->end(); ++it) {
     std::string f = "answers." + it.key();
     const Json& v = it.value();
@@ -106,17 +109,29 @@ Result<std::vector<Answer>> answers_from_json(const Json& b) {
       out.push_back({it.key(), v.get<std::vector<std::string>>()});
     else if (v.is_array()) {
       std::vector<Child> kids;
-      for (const auto& k : v) {
-        if (!k.is_object()) return Error::invalid_argument(f, "expected text, true/false, a list of choices or a list of children");
-        FIDELIS_RETURN_IF_ERROR(reject_unknown(k, {"first_name", "birth_date"}, f));
-        FIDELIS_ASSIGN_OR_RETURN(auto name, get_string(k, "first_name", f));
-        FIDELIS_ASSIGN_OR_RETURN(auto birth, get_string(k, "birth_date", f));
-        kids.push_back({name, birth});
+      const size_t errors_before = wrong.size();
+      for (size_t i = 0; i < v.size(); ++i) {
+        const std::string kf = fmt::format("{}[{}]", f, i);
+        Status st = [&]() -> Status {
+          const Json& k = v[i];
+          if (!k.is_object()) return Error::invalid_argument(kf, "expected a child: {\"first_name\": ..., \"birth_date\": ...}");
+          FIDELIS_RETURN_IF_ERROR(reject_unknown(k, {"first_name", "birth_date"}, kf));
+          FIDELIS_ASSIGN_OR_RETURN(auto name, get_string(k, "first_name", kf + ".first_name"));
+          FIDELIS_ASSIGN_OR_RETURN(auto birth, get_string(k, "birth_date", kf + ".birth_date"));
+          kids.push_back({name, birth});
+          return ok();
+        }();
+        if (!st) wrong.push_back(st.error());
       }
-      out.push_back({it.key(), kids});
+      if (wrong.size() == errors_before) out.push_back({it.key(), kids});
     } else {
-      return Error::invalid_argument(f, "expected text, true/false, a list of choices or a list of children");
+      wrong.push_back(Error::invalid_argument(f, std::string(kExpected)));
     }
+  }
+  if (!wrong.empty()) {
+    Error first = std::move(wrong.front());
+    for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
+    return first;
   }
   return out;
 }

@@ -329,6 +329,10 @@ void empty_blank_fields(CustomerInput& in, const std::vector<std::string>& blank
       in.affinities.emplace();
     } else if (f == "tags") {
       in.tags.emplace();
+    } else if (f == "emails") {
+      in.emails.emplace();
+    } else if (f == "phones") {
+      in.phones.emplace();
     } else {
       in.clear.push_back(f);
     }
@@ -347,10 +351,13 @@ Status prepare_own_row(storage::Tx& tx, int64_t id, CustomerInput& in, std::span
                        const std::vector<std::string>& blank) {
   empty_blank_fields(in, blank);
   // Every value of a list cell dropped as malformed (flagged) gives nothing: the customer's list
-  // stays. Only an emptied cell (blank) empties it.
-  if (in.emails && in.emails->empty()) in.emails.reset();
-  if (in.phones && in.phones->empty()) in.phones.reset();
-  if (in.tags && in.tags->empty() && std::find(blank.begin(), blank.end(), "tags") == blank.end()) in.tags.reset();
+  // stays. Only an emptied cell (blank) empties it: every e-mail column emptied takes the
+  // addresses those columns give (the main one, with a single column), and phones alike.
+  auto emptied = [&](std::string_view f) { return std::find(blank.begin(), blank.end(), f) != blank.end(); };
+  const bool no_emails = emptied("emails"), no_phones = emptied("phones");
+  if (in.emails && in.emails->empty() && !no_emails) in.emails.reset();
+  if (in.phones && in.phones->empty() && !no_phones) in.phones.reset();
+  if (in.tags && in.tags->empty() && !emptied("tags")) in.tags.reset();
   auto columns_of = [&](Target t) { return std::count_if(columns.begin(), columns.end(), [&](const Column& c) { return c.target == t; }); };
   const bool emails_whole = !in.emails || columns_of(Target::kEmail) > 1;
   const bool phones_whole = !in.phones || columns_of(Target::kPhone) > 1;
@@ -363,19 +370,20 @@ Status prepare_own_row(storage::Tx& tx, int64_t id, CustomerInput& in, std::span
   auto stored_phone = [&](const Phone& p) {
     return std::any_of(cur.phones.begin(), cur.phones.end(), [&](const Phone& c) { return phone_key(c) == phone_key(p); });
   };
-  if (in.phones) {
+  if (in.phones && !no_phones) {
     std::erase_if(*in.phones, [&](const Phone& p) { return !p.valid && !stored_phone(p); });
     if (in.phones->empty()) in.phones.reset();
   }
+  // A narrow edit's emptied cell takes the main address (or number) only: the others stay.
   if (!emails_whole)
-    for (const EmailAddress& e : cur.emails)
+    for (size_t i = no_emails ? 1 : 0; i < cur.emails.size(); ++i)
       if (std::none_of(in.emails->begin(), in.emails->end(),
-                       [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(e.email); }))
-        in.emails->push_back(e);
+                       [&](const EmailAddress& x) { return text::to_lower(x.email) == text::to_lower(cur.emails[i].email); }))
+        in.emails->push_back(cur.emails[i]);
   if (!phones_whole && in.phones)
-    for (const Phone& c : cur.phones)
-      if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& p) { return phone_key(p) == phone_key(c); }))
-        in.phones->push_back(c);
+    for (size_t i = no_phones ? 1 : 0; i < cur.phones.size(); ++i)
+      if (std::none_of(in.phones->begin(), in.phones->end(), [&](const Phone& p) { return phone_key(p) == phone_key(cur.phones[i]); }))
+        in.phones->push_back(cur.phones[i]);
   return ok();
 }
 
@@ -394,6 +402,8 @@ bool holds(const Customer& c, std::string_view field) {
   if (field == "household") return !c.household.empty();
   if (field == "affinities") return !c.affinities.empty();
   if (field == "tags") return !c.tags.empty();
+  if (field == "emails") return !c.emails.empty();
+  if (field == "phones") return !c.phones.empty();
   return true;  // a field this list does not know: shown, rather than hidden
 }
 

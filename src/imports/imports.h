@@ -206,8 +206,9 @@ struct BuiltRow {
   std::vector<Flag> flags;         // values dropped from the row
   // A row naming its customer by Fidelis id: the fields the file has columns for that the row
   // leaves empty ("birth_date", "street2", "custom_fields.KEY"; names when no full name fills
-  // them), which an import with the rank to overwrite clears (an export edited and read back). A
-  // value dropped as malformed (flagged) is not empty: it clears nothing.
+  // them; "emails" and "phones" when every such column is empty), which an import with the rank
+  // to overwrite clears (an export edited and read back). A value dropped as malformed (flagged) is
+  // not empty: it clears nothing.
   std::vector<std::string> blank;
 };
 

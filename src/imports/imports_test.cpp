@@ -3429,6 +3429,48 @@ TEST_P(ImportTest, WhatPeopleTypedStaysAboveTheSourcesThatFilledItsGaps) {
   EXPECT_EQ(zoe->items[0].first_name, "Zoé");
 }
 
+// Emptied e-mail or phone cells of an edited export take those addresses: all of them when the
+// file gives the lists whole (email and other_emails), the main one in a narrow edit.
+TEST_P(ImportTest, EmptiedEmailCellsOfAnEditedExportTakeTheAddresses) {
+  customers::CustomerService svc(*t_.db, clock_);
+  auto make = [&](const std::string& first) {
+    customers::CustomerInput in;
+    in.first_name = first;
+    in.last_name = "Roux";
+    in.emails = std::vector<customers::EmailAddress>{{first + "@exemple.fr", ""}, {first + ".pro@exemple.fr", ""}};
+    in.phones = std::vector<customers::Phone>{{.raw = first == "ana" ? "06 98 76 54 21" : "06 98 76 54 22"}};
+    auto c = svc.create(in, actor_);
+    EXPECT_TRUE(c) << c.error().message;
+    return c->id;
+  };
+  const int64_t ana = make("ana"), eve = make("eve");
+  clock_.advance(60'000);
+  Importer importer(*t_.db, clock_);
+  auto whole = importer.run({.path = write_temp(GetParam() + "_noemail1.csv",
+                                                "id;first_name;last_name;email;other_emails;phone\r\n" + std::to_string(ana) +
+                                                    ";ana;Roux;;;06 98 76 54 21\r\n"),
+                             .source = "base", .source_priority = 100,
+                             .mapping = {{"id", "customer_id"}, {"*", "guess"}}},
+                            actor_);
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->updated, 1);
+  auto a = svc.get(ana);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->emails.empty());
+  EXPECT_EQ(a->phones.size(), 1u);
+  clock_.advance(60'000);
+  auto narrow = importer.run({.path = write_temp(GetParam() + "_noemail2.csv",
+                                                 "id;last_name;email\r\n" + std::to_string(eve) + ";Roux;\r\n"),
+                              .source = "base", .source_priority = 100,
+                              .mapping = {{"id", "customer_id"}, {"*", "guess"}}},
+                             actor_);
+  ASSERT_TRUE(narrow) << narrow.error().message;
+  auto e = svc.get(eve);
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->emails.size(), 1u);
+  EXPECT_EQ(e->emails[0].email, "eve.pro@exemple.fr");
+}
+
 // Cells emptied in an edited export empty the fields, when the import has the rank to overwrite;
 // a malformed value (flagged) or a lower-priority file empties nothing.
 TEST_P(ImportTest, CellsEmptiedInAnEditedExportEmptyTheFields) {

@@ -326,6 +326,8 @@ std::vector<std::string> blank_fields(std::span<const Column> columns,
   if (blank(Target::kHousehold) && !in.household) out.emplace_back("household");
   if (blank(Target::kAffinities) && !in.affinities) out.emplace_back("affinities");
   if (blank(Target::kTags) && !in.tags) out.emplace_back("tags");
+  if (blank(Target::kEmail) && !in.emails) out.emplace_back("emails");
+  if (blank(Target::kPhone) && !in.phones) out.emplace_back("phones");
   for (const Column& c : columns)
     if (c.target == Target::kCustom && std::find(custom_given.begin(), custom_given.end(), c.custom_key) == custom_given.end() &&
         (!in.custom_fields || !in.custom_fields->contains(c.custom_key))) {

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <cmath>
 #include <map>
@@ -605,8 +606,20 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
         // This answer's effect alone is validated first, so a bad value names its question.
         CustomerInput alone;
         FIDELIS_RETURN_IF_ERROR(apply(*q, a.value, cur, alone, defs, now, field));
-        if (Status valid = validate_customer_input(alone, defs, now); !valid)
+        if (Status valid = validate_customer_input(alone, defs, now); !valid) {
+          // A child's field names the child as the answer lists it ("answers.enfants[1].first_name"):
+          // the household the answer makes holds the other members first.
+          const std::string& bad = valid.error().field;
+          if (q->type == QuestionType::kChildren && bad.starts_with("household[")) {
+            const auto others = std::count_if(cur.household.begin(), cur.household.end(),
+                                              [](const HouseholdMember& m) { return m.relation != "enfant"; });
+            const long at = std::strtol(bad.c_str() + 10, nullptr, 10) - others;
+            const size_t close = bad.find(']');
+            if (at >= 0 && close != std::string::npos)
+              return Error::invalid_argument(fmt::format("{}[{}]{}", field, at, bad.substr(close + 1)), valid.error().message);
+          }
           return Error::invalid_argument(field, valid.error().message);
+        }
         // The person is there to correct it: a number that is no phone number is refused.
         if (q->target == "phone" && alone.phones && !alone.phones->empty() && !alone.phones->front().valid)
           return Error::invalid_argument(field, alone.phones->front().placeholder ? "a number typed for none, not a phone number"

@@ -482,6 +482,10 @@ TEST_P(QuestionnaireTest, EveryWrongAnswerIsNamed) {
   EXPECT_EQ(fields, (std::vector<std::string>{"answers.mobile", "answers.enfants[1]", "answers.enfants[2].birth_date",
                                               "answers.inconnue"}));
   EXPECT_FALSE(customers_->get(customer_)->address.city);
+  // A child's field the profile refuses names the child.
+  auto bar = svc_->answer(*token, {{"enfants", std::vector<Child>{{"Léo", std::nullopt}, {"a|b", std::nullopt}}}});
+  ASSERT_FALSE(bar);
+  EXPECT_EQ(bar.error().field, "answers.enfants[1].first_name");
 }
 
 TEST_P(QuestionnaireTest, DefinitionsAreChecked) {

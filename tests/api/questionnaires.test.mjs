@@ -327,7 +327,7 @@ for (const driver of drivers()) {
         [{ ville: 'Paris', pointure: '38' }, 'answers.pointure'],
         [{ ville: 'Paris', newsletter: 'oui' }, 'answers.newsletter'],
         [{ ville: 'Paris', rayons: ['jardin', 'piscine'] }, 'answers.rayons'],
-        [{ ville: 'Paris', enfants: [{ first_name: 'Tom', birth_date: '01/01/2090' }] }, 'answers.enfants'],
+        [{ ville: 'Paris', enfants: [{ first_name: 'Tom', birth_date: '01/01/2090' }] }, 'answers.enfants[0].birth_date'],
         [{ ville: 'Paris', ville2: 12 }, 'answers.ville2'],
         [{ ville: 'Paris', telephone: '   ' }, 'answers.telephone'],
         // A child is someone: a first name or a birth date.
@@ -345,6 +345,11 @@ for (const driver of drivers()) {
       const several = await pub('POST', token, { body: { answers: { naissance: 'hier', telephone: '0612', ville: 'Paris' } } });
       expectProblem(several, 400, 'answers.naissance');
       assert.deepEqual(several.body.errors.map((e) => e.field), ['answers.naissance', 'answers.telephone']);
+      // Values of the wrong type, children included, are each listed at their place too.
+      const types = await pub('POST', token, { body: { answers: { enfants: [{ first_name: 5 }, 'Léa', { prenom: 'x' }], newsletter: 1 } } });
+      expectProblem(types, 400, 'answers.enfants[0].first_name');
+      assert.deepEqual(types.body.errors.map((e) => e.field),
+        ['answers.enfants[0].first_name', 'answers.enfants[1]', 'answers.enfants[2].prenom', 'answers.newsletter']);
       expectProblem(await pub('POST', token, { body: { answers: {} } }), 400, 'answers');
       expectProblem(await pub('POST', token, { body: { reponses: { ville: 'Paris' } } }), 400, 'reponses');
       const c = await getCustomer(customer.id);
