@@ -2,6 +2,15 @@
 
 namespace fidelis {
 
+Error combined(std::vector<Error> errors) {
+  Error first = std::move(errors.front());
+  for (size_t i = 1; i < errors.size(); ++i) {
+    first.more.push_back({std::move(errors[i].field), std::move(errors[i].message)});
+    for (FieldError& e : errors[i].more) first.more.push_back(std::move(e));
+  }
+  return first;
+}
+
 std::string_view code_name(Code code) {
   switch (code) {
     case Code::kInvalidArgument: return "invalid_argument";

@@ -77,6 +77,10 @@ using Status = Result<void>;
 
 inline Status ok() { return {}; }
 
+// Several errors of one request as one: the first, with the others (and the ones each carried in
+// its own `more`) as its `more`, in order. `errors` must not be empty.
+Error combined(std::vector<Error> errors);
+
 }  // namespace fidelis
 
 namespace fidelis::detail {

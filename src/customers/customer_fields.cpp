@@ -210,7 +210,7 @@ std::optional<std::string> country_from_name(std::string_view name) {
   return it == names.end() ? std::nullopt : std::optional(it->second);
 }
 
-std::string already_used_reason(int64_t owner) { return fmt::format("already used by customer {}", owner); }
+std::string already_used_reason(int64_t owner) { return fmt::format("{}{}", kAlreadyUsedBy, owner); }
 
 std::string custom_value_text(const CustomValue& v) {
   return std::visit(

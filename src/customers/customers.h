@@ -264,6 +264,8 @@ inline std::string_view phone_flag_reason(const Phone& p) {
 // The reason of a flag on a value (an e-mail, an id) a record was given but that stays with
 // customer `owner`, who had it first: the evidence a review of the two shows.
 std::string already_used_reason(int64_t owner);
+// What already_used_reason writes before the owner's id.
+inline constexpr std::string_view kAlreadyUsedBy = "already used by customer ";
 // An ISO 3166-1 alpha-2 country code, upper-cased ("FR", "BE"), that ICU knows as a country:
 // "XX" or "fr" are not.
 bool is_country_code(std::string_view code);

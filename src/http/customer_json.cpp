@@ -21,9 +21,24 @@ Result<const Json*> get_array(const Json& obj, std::string_view key) {
   return &*it;
 }
 
-Result<const Json*> object_at(const Json& arr, size_t i, std::string_view key) {
-  if (!arr[i].is_object()) return Error::invalid_argument(fmt::format("{}[{}]", key, i), "expected an object");
-  return &arr[i];
+// A list element that must be an object; `at` names it ("household[2]").
+Result<const Json*> object_of(const Json& e, const std::string& at) {
+  if (!e.is_object()) return Error::invalid_argument(at, "expected an object");
+  return &e;
+}
+
+// An element of emails or phones: a bare string, or an object with `value_key` (required), a
+// label, and the other `allowed` keys. The value and the label.
+Result<std::pair<std::string, std::string>> labelled_value(const Json& e, const std::string& at, std::string_view value_key,
+                                                           std::initializer_list<std::string_view> allowed) {
+  if (e.is_string()) return std::pair{e.get<std::string>(), std::string()};
+  FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_of(e, at));
+  FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, allowed, at));
+  const std::string field = fmt::format("{}.{}", at, value_key);
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> value, get_string(*o, value_key, field));
+  if (!value) return Error::invalid_argument(field, "is required");
+  FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", at + ".label"));
+  return std::pair{*value, label.value_or("")};
 }
 
 }  // namespace
@@ -59,45 +74,26 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
       return ok();
     }());
   }
-  // Each element of the array `key` read by `read(element, i)`, which appends what it read.
+  // Each element of the array `key` read by `read(element, at)`, `at` naming it ("emails[2]"),
+  // which appends what it read.
   auto each = [&](std::string_view key, auto& list, auto read) {
     Result<const Json*> arr = get_array(body, key);
     if (!arr) return note(arr.error());
     if (*arr == nullptr) return;
     list.emplace();
-    for (size_t i = 0; i < (*arr)->size(); ++i) note(read((**arr)[i], i));
+    for (size_t i = 0; i < (*arr)->size(); ++i) note(read((**arr)[i], fmt::format("{}[{}]", key, i)));
   };
-  each("emails", in.emails, [&](const Json& e, size_t i) -> Status {
-    EmailAddress a;
-    if (e.is_string()) {
-      a.email = e.get<std::string>();
-    } else {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("emails"), i, "emails"));
-      std::string prefix = fmt::format("emails[{}]", i);
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"email", "label"}, prefix));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> email, get_string(*o, "email", prefix + ".email"));
-      if (!email) return Error::invalid_argument(prefix + ".email", "is required");
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
-      a = {*email, label.value_or("")};
-    }
-    in.emails->push_back(std::move(a));
+  each("emails", in.emails, [&](const Json& e, const std::string& at) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(auto value, labelled_value(e, at, "email", {"email", "label"}));
+    in.emails->push_back({std::move(value.first), std::move(value.second)});
     return ok();
   });
-  each("phones", in.phones, [&](const Json& e, size_t i) -> Status {
+  each("phones", in.phones, [&](const Json& e, const std::string& at) -> Status {
+    // e164, type and valid are computed; accepted back so a GET body can be PATCHed unchanged.
+    FIDELIS_ASSIGN_OR_RETURN(auto value, labelled_value(e, at, "number", {"number", "label", "e164", "type", "valid"}));
     Phone p;
-    if (e.is_string()) {
-      p.raw = e.get<std::string>();
-    } else {
-      FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("phones"), i, "phones"));
-      std::string prefix = fmt::format("phones[{}]", i);
-      // e164, type and valid are computed; accepted back so a GET body can be PATCHed unchanged.
-      FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"number", "label", "e164", "type", "valid"}, prefix));
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> number, get_string(*o, "number", prefix + ".number"));
-      if (!number) return Error::invalid_argument(prefix + ".number", "is required");
-      FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> label, get_string(*o, "label", prefix + ".label"));
-      p.raw = *number;
-      p.label = label.value_or("");
-    }
+    p.raw = std::move(value.first);
+    p.label = std::move(value.second);
     in.phones->push_back(std::move(p));
     return ok();
   });
@@ -119,9 +115,8 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     in.address = a;
     return ok();
   }());
-  each("household", in.household, [&](const Json&, size_t i) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("household"), i, "household"));
-    std::string prefix = fmt::format("household[{}]", i);
+  each("household", in.household, [&](const Json& e, const std::string& prefix) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_of(e, prefix));
     FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"relation", "first_name", "birth_date"}, prefix));
     HouseholdMember m;
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> rel, get_string(*o, "relation", prefix + ".relation"));
@@ -131,9 +126,8 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     in.household->push_back(std::move(m));
     return ok();
   });
-  each("affinities", in.affinities, [&](const Json&, size_t i) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("affinities"), i, "affinities"));
-    std::string prefix = fmt::format("affinities[{}]", i);
+  each("affinities", in.affinities, [&](const Json& e, const std::string& prefix) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_of(e, prefix));
     FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"category", "strength"}, prefix));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> cat, get_string(*o, "category", prefix + ".category"));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<int64_t> strength, get_int(*o, "strength", prefix + ".strength"));
@@ -142,9 +136,8 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     in.affinities->push_back({cat.value_or(""), static_cast<int>(s)});
     return ok();
   });
-  each("consents", in.consents, [&](const Json&, size_t i) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("consents"), i, "consents"));
-    std::string prefix = fmt::format("consents[{}]", i);
+  each("consents", in.consents, [&](const Json& e, const std::string& prefix) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_of(e, prefix));
     FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"channel", "purpose", "granted", "source", "changed_at", "source_at"}, prefix));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> ch, get_string(*o, "channel", prefix + ".channel"));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> pu, get_string(*o, "purpose", prefix + ".purpose"));
@@ -163,8 +156,8 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     in.consents->push_back({channel, purpose, *granted, source.value_or("api"), 0, source_at});
     return ok();
   });
-  each("tags", in.tags, [&](const Json& t, size_t i) -> Status {
-    if (!t.is_string()) return Error::invalid_argument(fmt::format("tags[{}]", i), "expected a string");
+  each("tags", in.tags, [&](const Json& t, const std::string& at) -> Status {
+    if (!t.is_string()) return Error::invalid_argument(at, "expected a string");
     in.tags->push_back(t.get<std::string>());
     return ok();
   });
@@ -188,20 +181,15 @@ Result<CustomerInput> customer_from_json(const Json& body, bool patch) {
     }
     return ok();
   }());
-  each("external_ids", in.external_ids, [&](const Json&, size_t i) -> Status {
-    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_at(*body.find("external_ids"), i, "external_ids"));
-    std::string prefix = fmt::format("external_ids[{}]", i);
+  each("external_ids", in.external_ids, [&](const Json& e, const std::string& prefix) -> Status {
+    FIDELIS_ASSIGN_OR_RETURN(const Json* o, object_of(e, prefix));
     FIDELIS_RETURN_IF_ERROR(reject_unknown(*o, {"source", "id"}, prefix));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> source, get_string(*o, "source", prefix + ".source"));
     FIDELIS_ASSIGN_OR_RETURN(std::optional<std::string> id, get_string(*o, "id", prefix + ".id"));
     in.external_ids->push_back({source.value_or(""), id.value_or("")});
     return ok();
   });
-  if (!wrong.empty()) {
-    Error first = std::move(wrong.front());
-    for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
-    return first;
-  }
+  if (!wrong.empty()) return combined(std::move(wrong));
   return in;
 }
 

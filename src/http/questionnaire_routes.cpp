@@ -128,11 +128,7 @@ Result<std::vector<Answer>> answers_from_json(const Json& b) {
       wrong.push_back(Error::invalid_argument(f, std::string(kExpected)));
     }
   }
-  if (!wrong.empty()) {
-    Error first = std::move(wrong.front());
-    for (size_t i = 1; i < wrong.size(); ++i) first.more.push_back({wrong[i].field, wrong[i].message});
-    return first;
-  }
+  if (!wrong.empty()) return combined(std::move(wrong));
   return out;
 }
 

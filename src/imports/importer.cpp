@@ -129,6 +129,14 @@ std::string file_changed_reason(const std::string& path, int64_t records_done) {
                      path, std::max<int64_t>(0, records_done - 1));
 }
 
+// Marks import `id` failed for `why`, at `now`.
+Status mark_failed(storage::Tx& tx, int64_t id, const std::string& why, Millis now) {
+  Value up[] = {id, why, now};
+  FIDELIS_RETURN_IF_ERROR(
+      tx.exec("UPDATE imports SET status = 'failed', error = $2, updated_at = $3, finished_at = $3 WHERE id = $1", up));
+  return ok();
+}
+
 // The unfinished imports of the file at `path` for `source` that read another file (replaced or
 // edited since: they cannot resume) and whose process is gone are marked failed, saying so.
 Status fail_imports_of_replaced_file(storage::Tx& tx, const std::string& path, const std::string& source,
@@ -140,9 +148,7 @@ Status fail_imports_of_replaced_file(storage::Tx& tx, const std::string& path, c
                                     p));
   for (const storage::Row& r : rows.rows) {
     if (r.str(2) == "running" && worker_alive(r.str(3), r.i64(4), now, db, r.i64(0))) continue;
-    Value up[] = {r.i64(0), file_changed_reason(path, r.i64(1)), now};
-    FIDELIS_RETURN_IF_ERROR(
-        tx.exec("UPDATE imports SET status = 'failed', error = $2, updated_at = $3, finished_at = $3 WHERE id = $1", up));
+    FIDELIS_RETURN_IF_ERROR(mark_failed(tx, r.i64(0), file_changed_reason(path, r.i64(1)), now));
   }
   return ok();
 }
@@ -632,9 +638,7 @@ Result<ImportStatus> Importer::run(const ImportOptions& o, const audit::Actor& a
       // The file at the import's path was replaced or edited since it began: resuming would skip
       // the new file's first records as if imported. The import fails, saying so.
       file_changed = file_changed_reason(o.path, prev->i64(1));
-      Value up[] = {o.import_id, file_changed, start};
-      FIDELIS_RETURN_IF_ERROR(
-          tx.exec("UPDATE imports SET status = 'failed', error = $2, updated_at = $3, finished_at = $3 WHERE id = $1", up));
+      FIDELIS_RETURN_IF_ERROR(mark_failed(tx, o.import_id, file_changed, start));
       return ok();
     }
     FIDELIS_RETURN_IF_ERROR(

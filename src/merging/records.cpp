@@ -103,8 +103,8 @@ Result<std::vector<dedup::Record>> load_records(storage::Db& db) {
 
 Status add_flagged_pairs(storage::Db& db, const std::vector<dedup::Record>& records, const dedup::Model& model,
                          std::vector<dedup::ScoredPair>& pairs) {
-  const std::string prefix = customers::already_used_reason(0).substr(0, customers::already_used_reason(0).size() - 1);
-  storage::Value p[] = {prefix + "%"};
+  const std::string_view prefix = customers::kAlreadyUsedBy;
+  storage::Value p[] = {std::string(prefix) + "%"};
   FIDELIS_ASSIGN_OR_RETURN(
       storage::Rows rows,
       db.query("SELECT f.customer_id, f.value, f.reason FROM customer_flags f JOIN customers c ON c.id = f.customer_id "

@@ -216,7 +216,7 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
       return std::string(text::trim(*v));
     };
     // Every child is checked: the person corrects each wrong one at once.
-    std::vector<FieldError> wrong;
+    std::vector<Error> wrong;
     for (size_t i = 0; i < kids->size(); ++i) {
       std::string kf = fmt::format("{}[{}]", field, i);
       Status st = [&]() -> Status {
@@ -237,13 +237,9 @@ Status apply(const Question& q, const AnswerValue& v, const Customer& cur, Custo
         members.push_back({"enfant", name, birth});
         return ok();
       }();
-      if (!st) wrong.push_back({st.error().field, st.error().message});
+      if (!st) wrong.push_back(st.error());
     }
-    if (!wrong.empty()) {
-      Error first = Error::invalid_argument(wrong.front().field, wrong.front().message);
-      first.more.assign(wrong.begin() + 1, wrong.end());
-      return first;
-    }
+    if (!wrong.empty()) return combined(std::move(wrong));
     in.household = members;
     return ok();
   }
@@ -628,14 +624,7 @@ Result<Form> QuestionnaireService::answer(std::string_view token, const std::vec
       }();
       if (!st) wrong.push_back(st.error());
     }
-    if (!wrong.empty()) {
-      Error first = wrong.front();
-      for (size_t i = 1; i < wrong.size(); ++i) {
-        first.more.push_back({wrong[i].field, wrong[i].message});
-        first.more.insert(first.more.end(), wrong[i].more.begin(), wrong[i].more.end());
-      }
-      return first;
-    }
+    if (!wrong.empty()) return combined(std::move(wrong));
     auto updated = customers_.update(form.customer_id, cur.version, in, actor);
     if (changed_meanwhile(updated)) continue;
     // An e-mail another customer has: the answer is kept and the profile's e-mails are not
